@@ -1,0 +1,1 @@
+//! Extraction stage of imagebom: find every image reference in manifest streams.

@@ -1,0 +1,271 @@
+//! What extraction found: images, the evidence for each, and warnings.
+
+use crate::lock::Resolution;
+use crate::reference::ImageRef;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Where in a document an image reference was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Category {
+    /// `image` of a container in a pod spec (`containers`, `initContainers`, `ephemeralContainers`).
+    Pod,
+    /// A string `image:` field of a custom resource.
+    Cr,
+    /// A `repository`/`image`/`version` triplet (or `{registry, repository, tag, digest}` map).
+    CrTriplet,
+    /// A triplet inside a block that says `enabled: false`; still an image the chart ships.
+    CrDisabled,
+    /// A container `env` value that holds an image.
+    Env,
+    /// A container argument that holds an image (`--flag=image` or a bare image).
+    Arg,
+    /// A reference found in YAML or JSON embedded in a string (ConfigMap data, annotations).
+    Embedded,
+    /// Listed explicitly in the recipe (`components[].images`).
+    Recipe,
+}
+
+impl Category {
+    /// The kebab-case name used in evidence and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Pod => "pod",
+            Category::Cr => "cr",
+            Category::CrTriplet => "cr-triplet",
+            Category::CrDisabled => "cr-disabled",
+            Category::Env => "env",
+            Category::Arg => "arg",
+            Category::Embedded => "embedded",
+            Category::Recipe => "recipe",
+        }
+    }
+
+    /// True for the categories a workload or custom resource declares directly as the
+    /// image it runs (pod, cr, cr-triplet, cr-disabled, recipe). Env, arg and embedded
+    /// references are indirect: an operator may or may not deploy them.
+    pub fn is_direct(self) -> bool {
+        !matches!(self, Category::Env | Category::Arg | Category::Embedded)
+    }
+
+    /// All categories, in order.
+    pub const ALL: [Category; 8] = [
+        Category::Pod,
+        Category::Cr,
+        Category::CrTriplet,
+        Category::CrDisabled,
+        Category::Env,
+        Category::Arg,
+        Category::Embedded,
+        Category::Recipe,
+    ];
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Category {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Category::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| format!("unknown category {s:?}"))
+    }
+}
+
+/// One place an image reference occurs: the evidence behind a BOM entry.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Occurrence {
+    /// Recipe component name (empty when extracting a bare manifest stream).
+    pub component: String,
+    /// `# Source:` template of the document, or the manifest file it came from.
+    pub source: String,
+    /// Kubernetes `kind` of the document.
+    pub kind: String,
+    /// `metadata.name` of the document.
+    pub name: String,
+    /// Slash-separated path inside the document (`spec/template/spec/containers/0/image`;
+    /// env entries by name: `…/env/DRIVER_IMAGE`).
+    pub path: String,
+    /// How the reference was found.
+    pub category: Category,
+    /// The reference as written (composed, for triplets).
+    pub original: String,
+}
+
+/// A finding that is not an image: a bare word in an `image:` field, an unparsable value.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Warning {
+    /// Recipe component name (may be empty).
+    pub component: String,
+    /// Template or file.
+    pub source: String,
+    /// Document kind.
+    pub kind: String,
+    /// Document name.
+    pub name: String,
+    /// Path inside the document.
+    pub path: String,
+    /// The offending value.
+    pub value: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let src = if self.source.is_empty() {
+            "-"
+        } else {
+            &self.source
+        };
+        write!(
+            f,
+            "{src}: {}/{} at {}: {} ({:?})",
+            self.kind, self.name, self.path, self.message, self.value
+        )
+    }
+}
+
+/// A unique image (by normalised reference) with all its occurrences.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageEntry {
+    /// The reference; its `original` is the byte-wise smallest spelling seen.
+    pub reference: ImageRef,
+    /// Every place it occurs, sorted.
+    pub occurrences: Vec<Occurrence>,
+    /// The digest and platforms, once resolved (from the lock or a registry).
+    pub resolution: Option<Resolution>,
+}
+
+impl ImageEntry {
+    /// Components that use this image, sorted and de-duplicated.
+    pub fn components(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self
+            .occurrences
+            .iter()
+            .map(|o| o.component.as_str())
+            .collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// Categories this image was found under, sorted and de-duplicated.
+    pub fn categories(&self) -> Vec<Category> {
+        let mut v: Vec<Category> = self.occurrences.iter().map(|o| o.category).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// The digest to publish: the resolved one, else the one written in the reference.
+    pub fn digest(&self) -> Option<&crate::Digest> {
+        self.resolution
+            .as_ref()
+            .map(|r| &r.digest)
+            .or_else(|| self.reference.digest())
+    }
+}
+
+/// The recipe as the subject of the BOM.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RecipeInfo {
+    /// `metadata.name`.
+    pub name: String,
+    /// `metadata.version`.
+    pub version: String,
+    /// Optional description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Supplier / publisher of the distribution, if the recipe names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supplier: Option<String>,
+}
+
+/// A Helm chart a component deploys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChartInfo {
+    /// Chart repository: a local path, an `https://` chart repository or an `oci://` URL.
+    pub repository: String,
+    /// Chart name.
+    pub chart: String,
+    /// Version as written in the recipe (may be empty or a range: then it is not pinned).
+    pub version: String,
+    /// True when `version` is an exact semantic version.
+    pub pinned: bool,
+}
+
+/// A recipe component as the BOM reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentInfo {
+    /// Unique name within the recipe.
+    pub name: String,
+    /// Human-readable name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Target namespace, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// The chart, for Helm components.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chart: Option<ChartInfo>,
+    /// Manifest paths or globs, as written in the recipe.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub manifests: Vec<String>,
+}
+
+/// Everything the pipeline knows after extraction (and, later, resolution).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Inventory {
+    /// The recipe.
+    pub recipe: RecipeInfo,
+    /// Components, in recipe order.
+    pub components: Vec<ComponentInfo>,
+    /// Unique images keyed by [`ImageRef::normalized`].
+    pub images: BTreeMap<String, ImageEntry>,
+    /// Non-fatal findings, sorted.
+    pub warnings: Vec<Warning>,
+}
+
+impl Inventory {
+    /// Adds one occurrence of `reference`, merging on the normalised form. The entry keeps
+    /// the byte-wise smallest original spelling so the result does not depend on input order.
+    pub fn add(&mut self, reference: ImageRef, occurrence: Occurrence) {
+        let key = reference.normalized();
+        match self.images.get_mut(&key) {
+            Some(e) => {
+                if reference.original() < e.reference.original() {
+                    e.reference = reference;
+                }
+                e.occurrences.push(occurrence);
+            }
+            None => {
+                self.images.insert(
+                    key,
+                    ImageEntry {
+                        reference,
+                        occurrences: vec![occurrence],
+                        resolution: None,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Sorts and de-duplicates occurrences and warnings so that output is order-independent.
+    pub fn canonicalize(&mut self) {
+        for e in self.images.values_mut() {
+            e.occurrences.sort();
+            e.occurrences.dedup();
+        }
+        self.warnings.sort();
+        self.warnings.dedup();
+    }
+}

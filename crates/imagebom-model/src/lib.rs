@@ -1,0 +1,23 @@
+//! Shared types of the imagebom pipeline.
+//!
+//! Every stage (recipe → render → extract → resolve → emit) speaks in these types, so they
+//! live in one crate with no pipeline logic of their own:
+//!
+//! - [`reference`]: the OCI distribution reference grammar ([`ImageRef`], [`Digest`]) and
+//!   Docker Hub normalisation;
+//! - [`inventory`]: what extraction found ([`Inventory`], [`ImageEntry`], [`Occurrence`]);
+//! - [`lock`]: the lock file ([`Lock`], [`Resolution`], [`Platform`]);
+//! - [`purl`]: `pkg:oci` package URLs in the purl specification's canonical form;
+//! - [`fsutil`]: atomic file writes (temp file + rename).
+
+pub mod fsutil;
+pub mod inventory;
+pub mod lock;
+pub mod purl;
+pub mod reference;
+
+pub use inventory::{
+    Category, ChartInfo, ComponentInfo, ImageEntry, Inventory, Occurrence, RecipeInfo, Warning,
+};
+pub use lock::{Lock, Platform, Resolution, ResolutionSource};
+pub use reference::{Digest, ImageRef, RefError};

@@ -1,0 +1,193 @@
+//! The lock file: the resolution of every normalised reference, nothing more.
+//!
+//! `imagebom.lock` sits beside the recipe. It is JSON with sorted keys and a trailing
+//! newline, so that the same resolutions always give the same bytes. `generate` with a lock
+//! is offline: the emitters read digests and platforms from here.
+
+use crate::reference::Digest;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Current lock format version.
+pub const LOCK_VERSION: u32 = 1;
+
+/// Where a resolution came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResolutionSource {
+    /// The digest was written in the reference itself; not yet checked against a registry.
+    Pinned,
+    /// Resolved against the registry, digest verified over the manifest bytes.
+    Registry,
+}
+
+/// One platform of a multi-platform image (an OCI index / Docker manifest list entry).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Platform {
+    /// `os`, e.g. `linux`.
+    pub os: String,
+    /// `architecture`, e.g. `arm64`.
+    pub architecture: String,
+    /// `variant`, e.g. `v8`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    /// `os.version` (Windows images).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os_version: Option<String>,
+    /// Digest of the platform's manifest.
+    pub digest: Digest,
+}
+
+impl Platform {
+    /// `os/architecture[/variant]`, as `docker --platform` spells it.
+    pub fn spec(&self) -> String {
+        match &self.variant {
+            Some(v) => format!("{}/{}/{}", self.os, self.architecture, v),
+            None => format!("{}/{}", self.os, self.architecture),
+        }
+    }
+}
+
+/// The digest an image reference resolves to, with what the registry said about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Resolution {
+    /// Digest of the manifest (or index) the reference points to.
+    pub digest: Digest,
+    /// How the digest was obtained.
+    pub source: ResolutionSource,
+    /// Manifest media type, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    /// Manifest size in bytes, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// For an index, every platform it lists; empty for single manifests or when unknown.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub platforms: Vec<Platform>,
+    /// `artifactType` of an OCI artifact (not a runnable image), when it is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+}
+
+/// The lock file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Lock {
+    /// Format version; must be [`LOCK_VERSION`].
+    pub lock_version: u32,
+    /// One entry per normalised reference.
+    pub images: BTreeMap<String, Resolution>,
+}
+
+impl Default for Lock {
+    fn default() -> Self {
+        Lock {
+            lock_version: LOCK_VERSION,
+            images: BTreeMap::new(),
+        }
+    }
+}
+
+/// Why a lock file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// The JSON is malformed or does not match the format.
+    #[error("{path}:{line}:{column}: invalid lock file: {message}")]
+    Parse {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// The format version is not one this build reads.
+    #[error("{path}: lock format version {found} is not supported (expected {LOCK_VERSION})")]
+    Version { path: String, found: u32 },
+    /// A key is not a valid or not a normalised reference.
+    #[error(
+        "{path}: lock entry {key:?} is not a normalised image reference (expected {expected:?})"
+    )]
+    Key {
+        path: String,
+        key: String,
+        expected: String,
+    },
+}
+
+impl Lock {
+    /// Parses lock file text; `path` is only used in errors.
+    pub fn from_json(path: &str, text: &str) -> Result<Lock, LockError> {
+        let lock: Lock = serde_json::from_str(text).map_err(|e| LockError::Parse {
+            path: path.to_string(),
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        })?;
+        if lock.lock_version != LOCK_VERSION {
+            return Err(LockError::Version {
+                path: path.to_string(),
+                found: lock.lock_version,
+            });
+        }
+        for key in lock.images.keys() {
+            let expected = crate::ImageRef::parse(key)
+                .map(|r| r.normalized())
+                .unwrap_or_else(|e| e.to_string());
+            if &expected != key {
+                return Err(LockError::Key {
+                    path: path.to_string(),
+                    key: key.clone(),
+                    expected,
+                });
+            }
+        }
+        Ok(lock)
+    }
+
+    /// Serialises the lock: pretty JSON, sorted keys, trailing newline.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("lock serialises");
+        s.push('\n');
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_key_check() {
+        let d = Digest::sha256_of(b"x");
+        let mut lock = Lock::default();
+        lock.images.insert(
+            "docker.io/library/busybox:1.36".into(),
+            Resolution {
+                digest: d.clone(),
+                source: ResolutionSource::Registry,
+                media_type: Some("application/vnd.oci.image.index.v1+json".into()),
+                size: Some(100),
+                platforms: vec![Platform {
+                    os: "linux".into(),
+                    architecture: "arm64".into(),
+                    variant: Some("v8".into()),
+                    os_version: None,
+                    digest: d,
+                }],
+                artifact_type: None,
+            },
+        );
+        let text = lock.to_json();
+        assert_eq!(Lock::from_json("l", &text).unwrap(), lock);
+        let bad = text.replace("docker.io/library/busybox:1.36", "busybox:1.36");
+        let e = Lock::from_json("imagebom.lock", &bad).unwrap_err();
+        assert!(e.to_string().contains("not a normalised"), "{e}");
+        let e = Lock::from_json(
+            "imagebom.lock",
+            "{\"lockVersion\": 1, \"images\": {}, \"x\": 1}",
+        )
+        .unwrap_err();
+        assert!(e.to_string().starts_with("imagebom.lock:1:"), "{e}");
+    }
+}

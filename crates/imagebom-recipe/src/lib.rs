@@ -1,0 +1,1 @@
+//! Recipe format of imagebom: parse and validate recipes/registry.yaml.

@@ -1,0 +1,1 @@
+//! Rendering stage of imagebom: turn recipe components into Kubernetes manifest streams.

@@ -1,0 +1,1 @@
+//! Resolution stage of imagebom: pin image references to digests (lock file, registries).
