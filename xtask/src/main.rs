@@ -1,1 +1,56 @@
-fn main() {}
+//! Project chores: `cargo xtask <command>`.
+//!
+//! - `schemas`: check that the official schemas in `schemas/` are byte-identical to the
+//!   copies in `../shared/schemas` (or `$IMAGEBOM_SHARED/schemas`); `--update` copies them.
+
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+
+const OFFICIAL: [&str; 4] = [
+    "bom-1.6.schema.json",
+    "spdx.schema.json",
+    "jsf-0.82.schema.json",
+    "spdx-2.3.schema.json",
+];
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("schemas") => schemas(args.iter().any(|a| a == "--update")),
+        _ => bail!("usage: cargo xtask schemas [--update]"),
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn schemas(update: bool) -> Result<()> {
+    let shared = std::env::var_os("IMAGEBOM_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("../shared"))
+        .join("schemas");
+    let mut differ = Vec::new();
+    for name in OFFICIAL {
+        let src = shared.join(name);
+        let dst = root().join("schemas").join(name);
+        let a = std::fs::read(&src).with_context(|| format!("{}", src.display()))?;
+        let b = std::fs::read(&dst).unwrap_or_default();
+        if a != b {
+            if update {
+                std::fs::write(&dst, &a).with_context(|| format!("{}", dst.display()))?;
+                println!("updated {}", dst.display());
+            } else {
+                differ.push(name);
+            }
+        }
+    }
+    if !differ.is_empty() {
+        bail!(
+            "schemas differ from {}: {differ:?} (run `cargo xtask schemas --update`)",
+            shared.display()
+        );
+    }
+    println!("schemas match {}", shared.display());
+    Ok(())
+}

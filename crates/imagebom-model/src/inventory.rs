@@ -97,6 +97,9 @@ pub struct Occurrence {
     pub category: Category,
     /// The reference as written (composed, for triplets).
     pub original: String,
+    /// Why the image is listed, for recipe-declared images (`components[].images[].reason`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// A finding that is not an image: a bare word in an `image:` field, an unparsable value.

@@ -1,1 +1,562 @@
-//! Recipe format of imagebom: parse and validate recipes/registry.yaml.
+//! The recipe: which charts and manifests make up a Kubernetes distribution.
+//!
+//! A recipe (`recipes/registry.yaml` by default) is YAML in this shape (JSON schema:
+//! `schemas/recipe.schema.json`):
+//!
+//! ```yaml
+//! apiVersion: imagebom.dev/v1alpha1
+//! kind: Recipe
+//! metadata: { name: registry, version: 2026.11.0, supplier: Example Corp }
+//! components:
+//!   - name: ingress
+//!     displayName: Ingress controller
+//!     namespace: ingress-nginx
+//!     helm: { repository: https://kubernetes.github.io/ingress-nginx, chart: ingress-nginx, version: 4.15.1 }
+//!     manifests: [manifests/ingress/*.yaml]
+//!     images:
+//!       - { ref: registry.k8s.io/pause:3.10, reason: pulled by the kubelet, never rendered }
+//! exemptions:
+//!   - { ref: docker.io/library/busybox:1.37, reason: test-only, tracking: https://example.invalid/T-1 }
+//! ```
+//!
+//! [`Recipe::load`] reads and validates a recipe: unknown fields, wrong types, invalid image
+//! references and manifest paths that match no file are errors naming the file, line and field.
+
+use imagebom_model::{ChartInfo, ComponentInfo, ImageRef, RecipeInfo};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The only `apiVersion` this build reads.
+pub const API_VERSION: &str = "imagebom.dev/v1alpha1";
+/// The only `kind` of a recipe.
+pub const KIND: &str = "Recipe";
+/// Largest recipe file accepted, in bytes.
+pub const MAX_RECIPE_BYTES: u64 = 4 << 20;
+
+/// Why a recipe could not be loaded. Every variant names the file; most name a line and field.
+#[derive(Debug, thiserror::Error)]
+pub enum RecipeError {
+    /// The file could not be read.
+    #[error("{path}: cannot read recipe: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is larger than [`MAX_RECIPE_BYTES`].
+    #[error("{path}: recipe is {size} bytes, larger than the {MAX_RECIPE_BYTES}-byte limit")]
+    TooLarge { path: String, size: u64 },
+    /// YAML syntax error, wrong type or unknown field.
+    #[error("{path}:{line}:{column}: {message}")]
+    Syntax {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// The recipe parses but a field has an invalid value.
+    #[error("{path}:{line}: {field}: {message}")]
+    Invalid {
+        path: String,
+        line: usize,
+        field: String,
+        message: String,
+    },
+}
+
+/// `metadata` of a recipe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Metadata {
+    /// Name of the distribution.
+    pub name: String,
+    /// Version of the distribution.
+    pub version: String,
+    /// One-line description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Who supplies the distribution (organisation name), reported as BOM supplier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supplier: Option<String>,
+}
+
+/// A Helm chart to render.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HelmSource {
+    /// A local chart directory or `.tgz` (relative to the recipe), an `https://` chart
+    /// repository, or an `oci://` registry path.
+    pub repository: String,
+    /// Chart name.
+    pub chart: String,
+    /// Chart version; an exact semantic version pins it.
+    #[serde(default)]
+    pub version: String,
+    /// Values files, relative to the recipe, applied in order.
+    #[serde(default)]
+    pub values_files: Vec<String>,
+    /// Inline values, applied after the files.
+    #[serde(default)]
+    pub values: Option<serde_yaml_ng::Value>,
+}
+
+/// An image a component deploys that no manifest names (pulled at runtime, say).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExtraImage {
+    /// The image reference.
+    #[serde(rename = "ref")]
+    pub reference: String,
+    /// Why it belongs to the component.
+    pub reason: String,
+}
+
+/// A documented exemption from the digest-pin policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Exemption {
+    /// The image reference the exemption covers.
+    #[serde(rename = "ref")]
+    pub reference: String,
+    /// Why the image may stay unpinned.
+    pub reason: String,
+    /// Link to the issue tracking its removal.
+    pub tracking: String,
+}
+
+/// One component of the distribution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Component {
+    /// Unique name: lower-case letters, digits and `-`.
+    pub name: String,
+    /// Human-readable name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Namespace the component is installed into.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// The chart, for Helm components.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub helm: Option<HelmSource>,
+    /// Manifest files or globs, relative to the recipe.
+    #[serde(default)]
+    pub manifests: Vec<String>,
+    /// Images the component deploys that no manifest names.
+    #[serde(default)]
+    pub images: Vec<ExtraImage>,
+}
+
+/// The document as written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RecipeDoc {
+    api_version: String,
+    kind: String,
+    metadata: Metadata,
+    components: Vec<Component>,
+    #[serde(default)]
+    exemptions: Vec<Exemption>,
+}
+
+/// A loaded, validated recipe.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recipe {
+    /// Path of the recipe file, as given.
+    pub path: PathBuf,
+    /// `metadata`.
+    pub metadata: Metadata,
+    /// Components, in recipe order.
+    pub components: Vec<Component>,
+    /// Digest-pin exemptions.
+    pub exemptions: Vec<Exemption>,
+    /// For each component (same index), its manifest files: globs expanded, sorted, relative
+    /// to the current directory as the recipe path is.
+    pub manifest_files: Vec<Vec<PathBuf>>,
+    text: String,
+}
+
+impl Recipe {
+    /// Reads and validates the recipe at `path`.
+    pub fn load(path: &Path) -> Result<Recipe, RecipeError> {
+        let display = path.display().to_string();
+        let io = |source| RecipeError::Io {
+            path: display.clone(),
+            source,
+        };
+        let size = std::fs::metadata(path).map_err(io)?.len();
+        if size > MAX_RECIPE_BYTES {
+            return Err(RecipeError::TooLarge {
+                path: display,
+                size,
+            });
+        }
+        let text = std::fs::read_to_string(path).map_err(io)?;
+        Self::parse(path, text)
+    }
+
+    /// Parses and validates recipe `text`; `path` locates errors and relative paths.
+    pub fn parse(path: &Path, text: String) -> Result<Recipe, RecipeError> {
+        let display = path.display().to_string();
+        let doc: RecipeDoc = serde_yaml_ng::from_str(&text).map_err(|e| {
+            let (line, column) = e
+                .location()
+                .map(|l| (l.line(), l.column()))
+                .unwrap_or((1, 1));
+            RecipeError::Syntax {
+                path: display.clone(),
+                line,
+                column,
+                message: e
+                    .to_string()
+                    .split(" at line ")
+                    .next()
+                    .unwrap_or("")
+                    .to_string(),
+            }
+        })?;
+        let mut recipe = Recipe {
+            path: path.to_path_buf(),
+            metadata: doc.metadata,
+            components: doc.components,
+            exemptions: doc.exemptions,
+            manifest_files: Vec::new(),
+            text,
+        };
+        let checks = Checker { recipe: &recipe };
+        checks.header(&doc.api_version, &doc.kind)?;
+        checks.components()?;
+        checks.exemptions()?;
+        recipe.manifest_files = checks.manifest_files()?;
+        Ok(recipe)
+    }
+
+    /// Directory the recipe's relative paths start from.
+    pub fn base_dir(&self) -> PathBuf {
+        match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+
+    /// Path of the lock file beside the recipe (`imagebom.lock`).
+    pub fn lock_path(&self) -> PathBuf {
+        self.base_dir().join("imagebom.lock")
+    }
+
+    /// The recipe as the subject of a BOM.
+    pub fn info(&self) -> RecipeInfo {
+        RecipeInfo {
+            name: self.metadata.name.clone(),
+            version: self.metadata.version.clone(),
+            description: self.metadata.description.clone(),
+            supplier: self.metadata.supplier.clone(),
+        }
+    }
+
+    /// The components as a BOM reports them.
+    pub fn component_infos(&self) -> Vec<ComponentInfo> {
+        self.components
+            .iter()
+            .map(|c| ComponentInfo {
+                name: c.name.clone(),
+                display_name: c.display_name.clone(),
+                namespace: c.namespace.clone(),
+                chart: c.helm.as_ref().map(|h| ChartInfo {
+                    repository: h.repository.clone(),
+                    chart: h.chart.clone(),
+                    version: h.version.clone(),
+                    pinned: is_exact_semver(&h.version),
+                }),
+                manifests: c.manifests.clone(),
+            })
+            .collect()
+    }
+
+    /// 1-based line of the first line that mentions `needle` at or after line `from`
+    /// (best effort, used to locate values in errors); `from` when not found.
+    pub fn line_of(&self, needle: &str, from: usize) -> usize {
+        line_of(&self.text, needle, from)
+    }
+}
+
+fn line_of(text: &str, needle: &str, from: usize) -> usize {
+    text.lines()
+        .enumerate()
+        .skip(from.saturating_sub(1))
+        .find(|(_, l)| l.contains(needle))
+        .map(|(i, _)| i + 1)
+        .unwrap_or(from.max(1))
+}
+
+/// True when `v` is an exact semantic version (`1.2.3`, `v1.2.3`, `1.2.3-rc.1+build`):
+/// the only chart versions that pin what gets rendered. Ranges (`^1.2`, `~1`, `>=1`, `1.x`)
+/// and empty versions do not.
+pub fn is_exact_semver(v: &str) -> bool {
+    let v = v.strip_prefix('v').unwrap_or(v);
+    let (core, rest) = match v.find(['-', '+']) {
+        Some(i) => (&v[..i], &v[i..]),
+        None => (v, ""),
+    };
+    let parts: Vec<&str> = core.split('.').collect();
+    let numeric = |p: &&str| {
+        !p.is_empty()
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && (p.len() == 1 || !p.starts_with('0'))
+    };
+    let ident_ok = |s: &str| {
+        !s.is_empty()
+            && s.split('.')
+                .all(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+    };
+    let rest_ok = if rest.is_empty() {
+        true
+    } else {
+        let (pre, build) = match rest.find('+') {
+            Some(i) => (&rest[..i], Some(&rest[i + 1..])),
+            None => (rest, None),
+        };
+        let pre_ok = pre.is_empty() || ident_ok(&pre[1..]);
+        pre_ok && build.is_none_or(ident_ok)
+    };
+    parts.len() == 3 && parts.iter().all(numeric) && rest_ok
+}
+
+struct Checker<'a> {
+    recipe: &'a Recipe,
+}
+
+impl Checker<'_> {
+    fn invalid(&self, line: usize, field: String, message: impl Into<String>) -> RecipeError {
+        RecipeError::Invalid {
+            path: self.recipe.path.display().to_string(),
+            line,
+            field,
+            message: message.into(),
+        }
+    }
+
+    /// Line of the `index`-th item of the top-level `components:` list (best effort: block
+    /// style; the `components:` line itself for flow style).
+    fn component_line(&self, index: usize) -> usize {
+        let lines: Vec<&str> = self.recipe.text.lines().collect();
+        let Some(start) = lines.iter().position(|l| l.starts_with("components:")) else {
+            return 1;
+        };
+        let mut indent = None;
+        let mut seen = 0;
+        for (i, l) in lines.iter().enumerate().skip(start + 1) {
+            let trimmed = l.trim_start();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            let ind = l.len() - trimmed.len();
+            if ind == 0 && !trimmed.starts_with('-') {
+                break;
+            }
+            if trimmed.starts_with("- ") || trimmed == "-" {
+                let want = *indent.get_or_insert(ind);
+                if ind == want {
+                    if seen == index {
+                        return i + 1;
+                    }
+                    seen += 1;
+                }
+            }
+        }
+        start + 1
+    }
+
+    fn header(&self, api_version: &str, kind: &str) -> Result<(), RecipeError> {
+        if api_version != API_VERSION {
+            return Err(self.invalid(
+                self.recipe.line_of("apiVersion", 1),
+                "apiVersion".into(),
+                format!("unsupported apiVersion {api_version:?} (expected {API_VERSION:?})"),
+            ));
+        }
+        if kind != KIND {
+            return Err(self.invalid(
+                self.recipe.line_of("kind", 1),
+                "kind".into(),
+                format!("unsupported kind {kind:?} (expected {KIND:?})"),
+            ));
+        }
+        let m = &self.recipe.metadata;
+        for (field, value) in [("metadata.name", &m.name), ("metadata.version", &m.version)] {
+            if value.trim().is_empty() {
+                return Err(self.invalid(
+                    self.recipe.line_of("metadata", 1),
+                    field.into(),
+                    "must not be empty",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn components(&self) -> Result<(), RecipeError> {
+        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+        for (i, c) in self.recipe.components.iter().enumerate() {
+            let line = self.component_line(i);
+            let field = |f: &str| format!("components[{i}].{f}");
+            let name_ok = !c.name.is_empty()
+                && c.name.len() <= 63
+                && c.name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !c.name.starts_with('-')
+                && !c.name.ends_with('-');
+            if !name_ok {
+                return Err(self.invalid(
+                    line,
+                    field("name"),
+                    format!(
+                        "invalid component name {:?} (lower-case letters, digits and `-`, at most 63)",
+                        c.name
+                    ),
+                ));
+            }
+            if let Some(first) = seen.insert(&c.name, i) {
+                return Err(self.invalid(
+                    line,
+                    field("name"),
+                    format!(
+                        "duplicate component name {:?} (also components[{first}])",
+                        c.name
+                    ),
+                ));
+            }
+            if c.helm.is_none() && c.manifests.is_empty() && c.images.is_empty() {
+                return Err(self.invalid(
+                    line,
+                    format!("components[{i}]"),
+                    "component has no `helm`, `manifests` or `images`",
+                ));
+            }
+            if let Some(h) = &c.helm {
+                if h.repository.trim().is_empty() {
+                    return Err(self.invalid(line, field("helm.repository"), "must not be empty"));
+                }
+                if h.chart.trim().is_empty() {
+                    return Err(self.invalid(line, field("helm.chart"), "must not be empty"));
+                }
+                for (j, f) in h.values_files.iter().enumerate() {
+                    let p = self.recipe.base_dir().join(f);
+                    if !p.is_file() {
+                        return Err(self.invalid(
+                            self.recipe.line_of(f, line),
+                            field(&format!("helm.valuesFiles[{j}]")),
+                            format!("values file {} does not exist", p.display()),
+                        ));
+                    }
+                }
+            }
+            for (j, img) in c.images.iter().enumerate() {
+                let at = self.recipe.line_of(&img.reference, line);
+                if let Err(e) = ImageRef::parse(&img.reference) {
+                    return Err(self.invalid(
+                        at,
+                        field(&format!("images[{j}].ref")),
+                        e.to_string(),
+                    ));
+                }
+                if img.reason.trim().is_empty() {
+                    return Err(self.invalid(
+                        at,
+                        field(&format!("images[{j}].reason")),
+                        "every explicit image needs a reason",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn exemptions(&self) -> Result<(), RecipeError> {
+        let start = self.recipe.line_of("exemptions:", 1);
+        for (i, e) in self.recipe.exemptions.iter().enumerate() {
+            let at = self.recipe.line_of(&e.reference, start);
+            let field = |f: &str| format!("exemptions[{i}].{f}");
+            if let Err(err) = ImageRef::parse(&e.reference) {
+                return Err(self.invalid(at, field("ref"), err.to_string()));
+            }
+            if e.reason.trim().is_empty() {
+                return Err(self.invalid(at, field("reason"), "an exemption needs a reason"));
+            }
+            if !(e.tracking.starts_with("https://") || e.tracking.starts_with("http://")) {
+                return Err(self.invalid(
+                    at,
+                    field("tracking"),
+                    format!("tracking must be an http(s) link, got {:?}", e.tracking),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn manifest_files(&self) -> Result<Vec<Vec<PathBuf>>, RecipeError> {
+        let base = self.recipe.base_dir();
+        let mut all = Vec::new();
+        for (i, c) in self.recipe.components.iter().enumerate() {
+            let line = self.component_line(i);
+            let mut files = Vec::new();
+            for (j, m) in c.manifests.iter().enumerate() {
+                let at = self.recipe.line_of(m, line);
+                let field = format!("components[{i}].manifests[{j}]");
+                let pattern = base.join(m);
+                let pattern = pattern.to_string_lossy();
+                let paths = glob::glob(&pattern)
+                    .map_err(|e| self.invalid(at, field.clone(), format!("bad glob {m:?}: {e}")))?;
+                let mut matched: Vec<PathBuf> = paths
+                    .filter_map(Result::ok)
+                    .filter(|p| p.is_file())
+                    .collect();
+                if matched.is_empty() {
+                    return Err(self.invalid(
+                        at,
+                        field,
+                        format!("manifest {m:?} matches no file (looked for {pattern})"),
+                    ));
+                }
+                matched.sort();
+                files.extend(matched);
+            }
+            files.dedup();
+            all.push(files);
+        }
+        Ok(all)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn semver_pins() {
+        for v in [
+            "1.2.3",
+            "v1.2.3",
+            "0.0.1-rc.1",
+            "1.0.0+build.5",
+            "10.20.30-alpha-1",
+        ] {
+            assert!(is_exact_semver(v), "{v}");
+        }
+        for v in [
+            "", "1.2", "^1.2.3", "~1.2.3", ">=1.0.0", "1.x", "01.2.3", "1.2.3-", "latest",
+        ] {
+            assert!(!is_exact_semver(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn line_search() {
+        let t = "a\nb: x\nc: x\n";
+        assert_eq!(line_of(t, "x", 1), 2);
+        assert_eq!(line_of(t, "x", 3), 3);
+        assert_eq!(line_of(t, "zz", 2), 2);
+    }
+}
