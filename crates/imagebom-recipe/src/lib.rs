@@ -290,6 +290,31 @@ fn line_of(text: &str, needle: &str, from: usize) -> usize {
         .unwrap_or(from.max(1))
 }
 
+/// Removes `.` and `dir/..` pairs lexically (`recipes/../fixtures/a.yaml` → `fixtures/a.yaml`),
+/// so evidence shows the paths a reader would write.
+fn clean(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component> = Vec::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => match out.last() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(c),
+            },
+            _ => out.push(c),
+        }
+    }
+    if out.is_empty() {
+        PathBuf::from(".")
+    } else {
+        out.iter().collect()
+    }
+}
+
 /// True when `v` is an exact semantic version (`1.2.3`, `v1.2.3`, `1.2.3-rc.1+build`):
 /// the only chart versions that pin what gets rendered. Ranges (`^1.2`, `~1`, `>=1`, `1.x`)
 /// and empty versions do not.
@@ -509,7 +534,7 @@ impl Checker<'_> {
                 let pattern = pattern.to_string_lossy();
                 let paths = glob::glob(&pattern)
                     .map_err(|e| self.invalid(at, field.clone(), format!("bad glob {m:?}: {e}")))?;
-                let mut matched: Vec<PathBuf> = paths
+                let matched: Vec<PathBuf> = paths
                     .filter_map(Result::ok)
                     .filter(|p| p.is_file())
                     .collect();
@@ -520,6 +545,7 @@ impl Checker<'_> {
                         format!("manifest {m:?} matches no file (looked for {pattern})"),
                     ));
                 }
+                let mut matched: Vec<PathBuf> = matched.iter().map(|p| clean(p)).collect();
                 matched.sort();
                 files.extend(matched);
             }
@@ -550,6 +576,16 @@ mod tests {
         ] {
             assert!(!is_exact_semver(v), "{v}");
         }
+    }
+
+    #[test]
+    fn clean_paths() {
+        assert_eq!(
+            clean(Path::new("recipes/../fixtures/./a.yaml")),
+            PathBuf::from("fixtures/a.yaml")
+        );
+        assert_eq!(clean(Path::new("../x/../y")), PathBuf::from("../y"));
+        assert_eq!(clean(Path::new("/a/../../b")), PathBuf::from("/b"));
     }
 
     #[test]

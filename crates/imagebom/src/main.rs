@@ -1,1 +1,59 @@
-fn main() {}
+//! `imagebom`: which container images a Kubernetes distribution deploys, pinned to digests,
+//! as CycloneDX 1.6, SPDX 2.3 and a markdown inventory.
+
+mod cli;
+mod failure;
+mod generate;
+mod images;
+mod pipeline;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                failure::EXIT_INPUT
+            } else {
+                0
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    init_tracing(cli.verbose, cli.quiet);
+    let result = match &cli.command {
+        cli::Command::Generate(args) => generate::run(args, cli.quiet),
+        cli::Command::Images(args) => images::run(args, cli.quiet),
+        cli::Command::Lock(args) => generate::lock(args, cli.quiet),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(f) => {
+            eprintln!("error: {:#}", f.error);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn init_tracing(verbose: u8, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        _ => "trace",
+    };
+    let filter =
+        EnvFilter::try_from_env("IMAGEBOM_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .without_time()
+        .init();
+}

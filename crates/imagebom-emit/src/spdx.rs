@@ -1,0 +1,262 @@
+//! SPDX 2.3 JSON.
+
+use crate::{
+    content_uuid, digest_of, images_of_component, publisher_of, version_of, EmitContext, EmitError,
+};
+use imagebom_model::{purl::oci_purl, ImageEntry, Inventory};
+use serde_spdx::spdx::v_2_3 as spdx;
+use sha2::{Digest as _, Sha256};
+
+const NOASSERTION: &str = "NOASSERTION";
+
+/// An SPDX identifier: `SPDXRef-<kind>-<sanitised name>[-<short hash>]`.
+fn spdx_id(kind: &str, name: &str, unique: Option<&str>) -> String {
+    let clean: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    match unique {
+        Some(u) => {
+            let h = hex::encode(Sha256::digest(u.as_bytes()));
+            format!("SPDXRef-{kind}-{clean}-{}", &h[..12])
+        }
+        None => format!("SPDXRef-{kind}-{clean}"),
+    }
+}
+
+fn supplier(name: Option<&str>) -> String {
+    match name {
+        Some(n) if !n.trim().is_empty() => format!("Organization: {n}"),
+        _ => NOASSERTION.to_string(),
+    }
+}
+
+struct Pkg<'a> {
+    id: String,
+    name: String,
+    version: String,
+    supplier: String,
+    purpose: &'a str,
+    download: String,
+    description: Option<String>,
+    checksum: Option<String>,
+    purl: Option<String>,
+    comment: Option<String>,
+}
+
+fn package(p: Pkg<'_>) -> spdx::SpdxItemPackages {
+    spdx::SpdxItemPackages {
+        spdxid: p.id,
+        annotations: None,
+        attribution_texts: None,
+        built_date: None,
+        checksums: p.checksum.map(|c| {
+            vec![spdx::SpdxItemPackagesItemChecksums {
+                algorithm: "SHA256".into(),
+                checksum_value: c,
+            }]
+        }),
+        comment: p.comment,
+        copyright_text: Some(NOASSERTION.into()),
+        description: p.description,
+        download_location: p.download,
+        external_refs: p.purl.map(|purl| {
+            vec![spdx::SpdxItemPackagesItemExternalRefs {
+                comment: None,
+                reference_category: "PACKAGE-MANAGER".into(),
+                reference_locator: purl,
+                reference_type: "purl".into(),
+            }]
+        }),
+        files_analyzed: Some(false),
+        has_files: None,
+        homepage: None,
+        license_comments: None,
+        license_concluded: Some(NOASSERTION.into()),
+        license_declared: Some(NOASSERTION.into()),
+        license_info_from_files: None,
+        name: p.name,
+        originator: None,
+        package_file_name: None,
+        package_verification_code: None,
+        primary_package_purpose: Some(p.purpose.into()),
+        release_date: None,
+        source_info: None,
+        summary: None,
+        supplier: Some(p.supplier),
+        valid_until_date: None,
+        version_info: Some(p.version),
+    }
+}
+
+fn rel(from: &str, kind: &str, to: &str) -> spdx::SpdxItemRelationships {
+    spdx::SpdxItemRelationships {
+        comment: None,
+        related_spdx_element: to.into(),
+        relationship_type: kind.into(),
+        spdx_element_id: from.into(),
+    }
+}
+
+fn image_package(key: &str, e: &ImageEntry) -> spdx::SpdxItemPackages {
+    let r = &e.reference;
+    let digest = digest_of(e);
+    let mut categories: Vec<&str> = e.categories().iter().map(|c| c.as_str()).collect();
+    categories.dedup();
+    package(Pkg {
+        id: spdx_id("Image", r.name(), Some(key)),
+        name: r.qualified_name(),
+        version: version_of(r, digest),
+        supplier: supplier(Some(&publisher_of(r))),
+        purpose: "CONTAINER",
+        download: NOASSERTION.into(),
+        description: None,
+        checksum: digest
+            .filter(|d| d.is_sha256())
+            .map(|d| d.encoded().to_string()),
+        purl: Some(oci_purl(r, digest)),
+        comment: Some(format!(
+            "reference: {key}; found as: {}",
+            categories.join(", ")
+        )),
+    })
+}
+
+fn document(inv: &Inventory, cx: &EmitContext, namespace: String) -> spdx::Spdx {
+    let recipe_id = spdx_id("Recipe", &inv.recipe.name, None);
+    let recipe_supplier = supplier(inv.recipe.supplier.as_deref());
+    let mut packages = vec![package(Pkg {
+        id: recipe_id.clone(),
+        name: inv.recipe.name.clone(),
+        version: inv.recipe.version.clone(),
+        supplier: recipe_supplier.clone(),
+        purpose: "APPLICATION",
+        download: NOASSERTION.into(),
+        description: inv.recipe.description.clone(),
+        checksum: None,
+        purl: None,
+        comment: None,
+    })];
+    let mut relationships = vec![rel("SPDXRef-DOCUMENT", "DESCRIBES", &recipe_id)];
+    let image_ids: std::collections::BTreeMap<&String, String> = inv
+        .images
+        .iter()
+        .map(|(k, e)| (k, spdx_id("Image", e.reference.name(), Some(k))))
+        .collect();
+    for c in &inv.components {
+        let id = spdx_id("Component", &c.name, None);
+        let (version, download) = match &c.chart {
+            Some(ch) => {
+                let v = if ch.version.is_empty() {
+                    NOASSERTION.to_string()
+                } else {
+                    ch.version.clone()
+                };
+                let remote = ch.repository.starts_with("https://")
+                    || ch.repository.starts_with("http://")
+                    || ch.repository.starts_with("oci://");
+                let d = if remote {
+                    ch.repository.clone()
+                } else {
+                    NOASSERTION.to_string()
+                };
+                (v, d)
+            }
+            None => (inv.recipe.version.clone(), NOASSERTION.to_string()),
+        };
+        packages.push(package(Pkg {
+            id: id.clone(),
+            name: c.name.clone(),
+            version,
+            supplier: recipe_supplier.clone(),
+            purpose: "APPLICATION",
+            download,
+            description: c.display_name.clone(),
+            checksum: None,
+            purl: None,
+            comment: c
+                .chart
+                .as_ref()
+                .map(|ch| format!("Helm chart {} (pinned: {})", ch.chart, ch.pinned)),
+        }));
+        relationships.push(rel(&recipe_id, "CONTAINS", &id));
+        for (k, _) in images_of_component(inv, &c.name) {
+            relationships.push(rel(&id, "DEPENDS_ON", &image_ids[k]));
+        }
+    }
+    for (k, e) in &inv.images {
+        packages.push(image_package(k, e));
+        let orphan = e
+            .occurrences
+            .iter()
+            .any(|o| !inv.components.iter().any(|c| c.name == o.component));
+        if orphan {
+            relationships.push(rel(&recipe_id, "DEPENDS_ON", &image_ids[k]));
+        }
+    }
+    let mut creators = vec![format!("Tool: {}-{}", cx.tool_name, cx.tool_version)];
+    if let Some(s) = &inv.recipe.supplier {
+        creators.push(format!("Organization: {s}"));
+    }
+    spdx::Spdx {
+        spdxid: "SPDXRef-DOCUMENT".into(),
+        annotations: None,
+        comment: None,
+        creation_info: spdx::SpdxCreationInfo {
+            comment: None,
+            created: cx.timestamp.clone(),
+            creators,
+            license_list_version: None,
+        },
+        data_license: "CC0-1.0".into(),
+        document_describes: None,
+        document_namespace: namespace,
+        external_document_refs: None,
+        files: None,
+        has_extracted_licensing_infos: None,
+        name: format!("{}-{}", inv.recipe.name, inv.recipe.version),
+        packages: Some(packages),
+        relationships: Some(relationships),
+        revieweds: None,
+        snippets: None,
+        spdx_version: "SPDX-2.3".into(),
+    }
+}
+
+/// Emits SPDX 2.3 JSON (pretty-printed, trailing newline). `documentNamespace` ends in the
+/// UUIDv5 of the document's content without it.
+pub fn spdx_json(inv: &Inventory, cx: &EmitContext) -> Result<String, EmitError> {
+    let err = |e: serde_json::Error| EmitError::Serialize {
+        format: "SPDX",
+        message: e.to_string(),
+    };
+    let base = format!(
+        "https://imagebom.dev/spdx/{}-{}",
+        url_safe(&inv.recipe.name),
+        url_safe(&inv.recipe.version)
+    );
+    let draft = document(inv, cx, base.clone());
+    let content = serde_json::to_vec(&draft).map_err(err)?;
+    let doc = document(inv, cx, format!("{base}-{}", content_uuid(&content)));
+    let mut text = serde_json::to_string_pretty(&doc).map_err(err)?;
+    text.push('\n');
+    Ok(text)
+}
+
+fn url_safe(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-._~".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}

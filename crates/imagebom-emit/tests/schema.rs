@@ -1,0 +1,305 @@
+//! Every emitted document validates against the official schemas (offline).
+
+use imagebom_emit::{cyclonedx_json, markdown, spdx_json, EmitContext};
+use imagebom_model::{
+    Category, ChartInfo, ComponentInfo, Digest, ImageRef, Inventory, Occurrence, Platform,
+    RecipeInfo, Resolution, ResolutionSource, Warning,
+};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn schemas() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas")
+}
+
+fn load(name: &str) -> Value {
+    let p = schemas().join(name);
+    serde_json::from_str(
+        &std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())),
+    )
+    .unwrap()
+}
+
+/// Serves the schemas bom-1.6 refers to (`spdx.schema.json`, `jsf-0.82.schema.json`) from
+/// `schemas/`; anything else is an error, so validation never touches the network.
+struct LocalSchemas;
+
+impl jsonschema::Retrieve for LocalSchemas {
+    fn retrieve(
+        &self,
+        uri: &jsonschema::Uri<String>,
+    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+        let name = uri
+            .path()
+            .as_str()
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        match name.as_str() {
+            "spdx.schema.json" | "jsf-0.82.schema.json" => Ok(load(&name)),
+            _ => Err(format!("schema {uri} is not available offline").into()),
+        }
+    }
+}
+
+/// CycloneDX 1.6 validator.
+fn cdx_validator() -> jsonschema::Validator {
+    jsonschema::options()
+        .with_retriever(LocalSchemas)
+        .build(&load("bom-1.6.schema.json"))
+        .expect("CycloneDX schema compiles")
+}
+
+fn spdx_validator() -> jsonschema::Validator {
+    jsonschema::validator_for(&load("spdx-2.3.schema.json")).expect("SPDX schema compiles")
+}
+
+fn assert_valid(v: &jsonschema::Validator, doc: &str, what: &str) {
+    let json: Value = serde_json::from_str(doc).unwrap();
+    let errors: Vec<String> = v
+        .iter_errors(&json)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{what} is invalid:\n{}",
+        errors.join("\n")
+    );
+}
+
+fn cx() -> EmitContext {
+    EmitContext {
+        timestamp: "2026-11-24T00:00:00Z".into(),
+        tool_name: "imagebom".into(),
+        tool_version: "0.1.0".into(),
+    }
+}
+
+fn occ(component: &str, category: Category, original: &str) -> Occurrence {
+    Occurrence {
+        component: component.into(),
+        source: "chart/templates/x.yaml".into(),
+        kind: "Deployment".into(),
+        name: "x".into(),
+        path: "spec/template/spec/containers/0/image".into(),
+        category,
+        original: original.into(),
+        reason: (category == Category::Recipe).then(|| "pulled at runtime | by the kubelet".into()),
+    }
+}
+
+fn rich() -> Inventory {
+    let mut inv = Inventory {
+        recipe: RecipeInfo {
+            name: "demo".into(),
+            version: "1.0.0".into(),
+            description: Some("a demo".into()),
+            supplier: Some("Example Corp".into()),
+        },
+        components: vec![
+            ComponentInfo {
+                name: "web".into(),
+                display_name: Some("Web tier".into()),
+                namespace: Some("web".into()),
+                chart: Some(ChartInfo {
+                    repository: "oci://ghcr.io/example/charts".into(),
+                    chart: "web".into(),
+                    version: "1.2.3".into(),
+                    pinned: true,
+                }),
+                manifests: vec![],
+            },
+            ComponentInfo {
+                name: "ops".into(),
+                display_name: None,
+                namespace: None,
+                chart: None,
+                manifests: vec!["manifests/*.yaml".into()],
+            },
+        ],
+        ..Inventory::default()
+    };
+    let d = Digest::sha256_of(b"x");
+    let refs = [
+        ("web", Category::Pod, format!("nginx:1.27@{d}")),
+        ("web", Category::Pod, "busybox".to_string()),
+        (
+            "web",
+            Category::CrTriplet,
+            "localhost:5000/team/app:v1".to_string(),
+        ),
+        ("ops", Category::Env, "[::1]:5000/tool:2".to_string()),
+        (
+            "ops",
+            Category::Recipe,
+            "registry.k8s.io/pause:3.10".to_string(),
+        ),
+        ("", Category::Embedded, "quay.io/a/b:c".to_string()),
+    ];
+    for (c, cat, r) in refs {
+        inv.add(ImageRef::parse(&r).unwrap(), occ(c, cat, &r));
+    }
+    let key = "registry.k8s.io/pause:3.10";
+    inv.images.get_mut(key).unwrap().resolution = Some(Resolution {
+        digest: Digest::sha256_of(b"index"),
+        source: ResolutionSource::Registry,
+        media_type: Some("application/vnd.oci.image.index.v1+json".into()),
+        size: Some(512),
+        platforms: vec![Platform {
+            os: "linux".into(),
+            architecture: "arm64".into(),
+            variant: Some("v8".into()),
+            os_version: None,
+            digest: Digest::sha256_of(b"arm"),
+        }],
+        artifact_type: None,
+    });
+    inv.warnings.push(Warning {
+        component: "web".into(),
+        source: "chart/templates/cr.yaml".into(),
+        kind: "ClusterPolicy".into(),
+        name: "p".into(),
+        path: "spec/vgpu/image".into(),
+        value: "vgpu-manager".into(),
+        message: "bare word, not an image reference".into(),
+    });
+    inv.canonicalize();
+    inv
+}
+
+#[test]
+fn cyclonedx_validates() {
+    let v = cdx_validator();
+    for inv in [rich(), Inventory::default()] {
+        assert_valid(&v, &cyclonedx_json(&inv, &cx()).unwrap(), "CycloneDX");
+    }
+}
+
+#[test]
+fn spdx_validates() {
+    let v = spdx_validator();
+    for inv in [rich(), Inventory::default()] {
+        assert_valid(&v, &spdx_json(&inv, &cx()).unwrap(), "SPDX");
+    }
+}
+
+#[test]
+fn validators_reject_broken_documents() {
+    let mut doc: Value = serde_json::from_str(&cyclonedx_json(&rich(), &cx()).unwrap()).unwrap();
+    doc["components"][2]["type"] = "box".into();
+    assert!(!cdx_validator().is_valid(&doc));
+    let mut doc: Value = serde_json::from_str(&spdx_json(&rich(), &cx()).unwrap()).unwrap();
+    doc["packages"][0]["primaryPackagePurpose"] = "BOX".into();
+    assert!(!spdx_validator().is_valid(&doc));
+}
+
+#[test]
+fn deterministic_and_content_addressed() {
+    let a = cyclonedx_json(&rich(), &cx()).unwrap();
+    assert_eq!(a, cyclonedx_json(&rich(), &cx()).unwrap());
+    let mut other = rich();
+    other.recipe.version = "1.0.1".into();
+    let b = cyclonedx_json(&other, &cx()).unwrap();
+    let serial = |s: &str| serde_json::from_str::<Value>(s).unwrap()["serialNumber"].clone();
+    assert_ne!(serial(&a), serial(&b));
+    assert!(serial(&a).as_str().unwrap().starts_with("urn:uuid:"));
+
+    let s1 = spdx_json(&rich(), &cx()).unwrap();
+    assert_eq!(s1, spdx_json(&rich(), &cx()).unwrap());
+    let ns = |s: &str| serde_json::from_str::<Value>(s).unwrap()["documentNamespace"].clone();
+    assert_ne!(ns(&s1), ns(&spdx_json(&other, &cx()).unwrap()));
+    assert_eq!(markdown(&rich(), &cx()), markdown(&rich(), &cx()));
+}
+
+#[test]
+fn cyclonedx_content() {
+    let doc: Value = serde_json::from_str(&cyclonedx_json(&rich(), &cx()).unwrap()).unwrap();
+    let comps = doc["components"].as_array().unwrap();
+    let containers: Vec<&Value> = comps.iter().filter(|c| c["type"] == "container").collect();
+    assert_eq!(containers.len(), 6);
+    let pause = containers
+        .iter()
+        .find(|c| c["name"] == "registry.k8s.io/pause")
+        .unwrap();
+    let idx = Digest::sha256_of(b"index");
+    assert_eq!(pause["hashes"][0]["content"], idx.encoded());
+    assert_eq!(
+        pause["purl"],
+        format!("pkg:oci/pause@{idx}?repository_url=registry.k8s.io%2Fpause&tag=3.10")
+    );
+    let busybox = containers
+        .iter()
+        .find(|c| c["name"] == "docker.io/library/busybox")
+        .unwrap();
+    assert!(busybox.get("hashes").is_none());
+    assert_eq!(
+        busybox["purl"],
+        "pkg:oci/busybox?repository_url=docker.io%2Flibrary%2Fbusybox"
+    );
+    // Every purl parses; every dependency ref exists.
+    let refs: Vec<&str> = comps
+        .iter()
+        .map(|c| c["bom-ref"].as_str().unwrap())
+        .collect();
+    for c in &containers {
+        assert!(imagebom_model::purl::parse(c["purl"].as_str().unwrap()).is_some());
+    }
+    for d in doc["dependencies"].as_array().unwrap() {
+        let r = d["ref"].as_str().unwrap();
+        assert!(r == "recipe:demo" || refs.contains(&r), "{r}");
+        for x in d["dependsOn"].as_array().unwrap() {
+            assert!(refs.contains(&x.as_str().unwrap()), "{x}");
+        }
+    }
+    let recipe_dep = &doc["dependencies"][0];
+    assert_eq!(recipe_dep["ref"], "recipe:demo");
+    // The embedded image outside any component hangs off the recipe.
+    assert!(recipe_dep["dependsOn"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x == "image:quay.io/a/b:c"));
+}
+
+#[test]
+fn spdx_ids_unique_and_valid() {
+    let doc: Value = serde_json::from_str(&spdx_json(&rich(), &cx()).unwrap()).unwrap();
+    let ids: Vec<&str> = doc["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["SPDXID"].as_str().unwrap())
+        .collect();
+    let mut sorted = ids.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted.len(), ids.len());
+    for id in ids {
+        let rest = id.strip_prefix("SPDXRef-").unwrap();
+        assert!(
+            rest.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-'),
+            "{id}"
+        );
+    }
+    for p in doc["packages"].as_array().unwrap() {
+        assert!(
+            p["supplier"]
+                .as_str()
+                .unwrap()
+                .starts_with("Organization: "),
+            "{p}"
+        );
+        assert!(p["versionInfo"].is_string());
+    }
+}
+
+#[test]
+fn markdown_escapes_cells() {
+    let md = markdown(&rich(), &cx());
+    assert!(md.contains("# Image inventory: demo 1.0.0"));
+    assert!(md.contains("| warnings | 1 |"));
+    assert!(md.contains("`docker.io/library/busybox:latest`"));
+    assert!(!md.contains("runtime | by"));
+}

@@ -1,0 +1,141 @@
+//! Command-line interface.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  a policy or drift finding
+  2  bad input or usage (recipe, manifests, lock file, command line)
+  3  registry or network failure";
+
+/// Container image bill of materials for Kubernetes distributions.
+///
+/// imagebom reads a recipe (Helm charts and manifests), finds every container image the
+/// distribution deploys, pins each to a digest, and writes CycloneDX 1.6 and SPDX 2.3 SBOMs
+/// and a markdown inventory.
+#[derive(Debug, Parser)]
+#[command(name = "imagebom", version, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug, -vvv trace). `IMAGEBOM_LOG` overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Build the BOMs of a recipe (offline and deterministic with its lock file).
+    #[command(after_help = "\
+Examples:
+  imagebom generate
+  imagebom generate --recipe recipes/registry.yaml --out dist/ --format cyclonedx,spdx
+  SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) imagebom generate   # reproducible timestamps
+
+Outputs (in --out): bom.cdx.json (CycloneDX 1.6), bom.spdx.json (SPDX 2.3), inventory.md.
+The lock file imagebom.lock beside the recipe supplies digests; `imagebom lock` writes it.
+
+Exit codes:
+  0  success
+  1  a policy or drift finding
+  2  bad input or usage (recipe, manifests, lock file, command line)
+  3  registry or network failure")]
+    Generate(GenerateArgs),
+    /// List the image references in rendered manifest streams.
+    #[command(after_help = "\
+Examples:
+  helm template my-chart | imagebom images -
+  imagebom images --normalize rendered/*.yaml
+  imagebom images --json --all manifests.yaml | jq '.images[].occurrences'
+
+By default the images workloads and custom resources declare (pod specs, CR `image`
+fields and triplets) are listed; --all adds images found in env values, args and
+embedded YAML/JSON.
+
+Exit codes:
+  0  success
+  2  bad input (unreadable file, malformed YAML)")]
+    Images(ImagesArgs),
+    /// Write the lock file (imagebom.lock beside the recipe) from the recipe's digest pins.
+    #[command(after_help = "\
+Examples:
+  imagebom lock --recipe recipes/registry.yaml
+
+Entries already in the lock are kept when the image is still used; digest-pinned
+references are recorded as `pinned`; stale entries are dropped.")]
+    Lock(LockArgs),
+}
+
+/// Output formats of `generate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum Format {
+    /// CycloneDX 1.6 JSON (`bom.cdx.json`).
+    Cyclonedx,
+    /// SPDX 2.3 JSON (`bom.spdx.json`).
+    Spdx,
+    /// Markdown inventory page (`inventory.md`).
+    Markdown,
+}
+
+impl Format {
+    /// File name of the format's output.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Format::Cyclonedx => "bom.cdx.json",
+            Format::Spdx => "bom.spdx.json",
+            Format::Markdown => "inventory.md",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// The recipe.
+    #[arg(long, default_value = "recipes/registry.yaml")]
+    pub recipe: PathBuf,
+    /// Output directory (created if missing).
+    #[arg(long, default_value = "dist/")]
+    pub out: PathBuf,
+    /// Output formats, comma-separated.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "cyclonedx,spdx,markdown"
+    )]
+    pub format: Vec<Format>,
+    /// Lock file (default: imagebom.lock beside the recipe).
+    #[arg(long)]
+    pub lock: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImagesArgs {
+    /// Rendered manifest streams: files, or `-` for stdin.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Print fully qualified references (`docker.io/library/busybox:latest`).
+    #[arg(long)]
+    pub normalize: bool,
+    /// Print JSON with the evidence of every occurrence.
+    #[arg(long)]
+    pub json: bool,
+    /// Include images found in env values, args and embedded YAML/JSON.
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// The recipe.
+    #[arg(long, default_value = "recipes/registry.yaml")]
+    pub recipe: PathBuf,
+    /// Lock file (default: imagebom.lock beside the recipe).
+    #[arg(long)]
+    pub lock: Option<PathBuf>,
+}

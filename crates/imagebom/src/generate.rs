@@ -1,0 +1,113 @@
+//! `imagebom generate` and `imagebom lock`.
+
+use crate::cli::{Format, GenerateArgs, LockArgs};
+use crate::failure::{Failure, WithCode, EXIT_INPUT, EXIT_OK};
+use crate::pipeline;
+use anyhow::{anyhow, Context};
+use imagebom_emit::EmitContext;
+use imagebom_model::fsutil::write_atomic;
+use std::collections::BTreeSet;
+
+/// Runs `generate`.
+pub fn run(args: &GenerateArgs, quiet: bool) -> Result<u8, Failure> {
+    let timestamp = timestamp()?;
+    let built = pipeline::build(&args.recipe, args.lock.as_deref())?;
+    let inv = &built.inventory;
+    let cx = EmitContext {
+        timestamp,
+        tool_name: "imagebom".into(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+    };
+    // Render every document before writing any, so an error leaves no output behind.
+    let formats: BTreeSet<Format> = args.format.iter().copied().collect();
+    let mut outputs = Vec::new();
+    {
+        let _s = tracing::info_span!("emit").entered();
+        for f in &formats {
+            let text = match f {
+                Format::Cyclonedx => imagebom_emit::cyclonedx_json(inv, &cx).code(EXIT_INPUT)?,
+                Format::Spdx => imagebom_emit::spdx_json(inv, &cx).code(EXIT_INPUT)?,
+                Format::Markdown => imagebom_emit::markdown(inv, &cx),
+            };
+            outputs.push((args.out.join(f.file_name()), text));
+        }
+    }
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("{}: cannot create output directory", args.out.display()))
+        .code(EXIT_INPUT)?;
+    for (path, text) in &outputs {
+        write_atomic(path, text.as_bytes())
+            .with_context(|| format!("{}: cannot write", path.display()))
+            .code(EXIT_INPUT)?;
+    }
+    if !quiet {
+        for w in &inv.warnings {
+            eprintln!("warning: {w}");
+        }
+        let r = &built.report;
+        if !r.unresolved.is_empty() {
+            eprintln!(
+                "note: {} image(s) have no digest yet (not in {}):",
+                r.unresolved.len(),
+                built.lock_path.display()
+            );
+            for u in &r.unresolved {
+                eprintln!("  {u}");
+            }
+        }
+        if !r.stale.is_empty() {
+            eprintln!(
+                "note: {} stale lock entr(ies) no image uses; `imagebom lock` drops them",
+                r.stale.len()
+            );
+        }
+        eprintln!(
+            "wrote {} image(s) of {} component(s) to {}: {}",
+            inv.images.len(),
+            inv.components.len(),
+            args.out.display(),
+            outputs
+                .iter()
+                .map(|(p, _)| p.file_name().unwrap_or_default().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(EXIT_OK)
+}
+
+/// Runs `lock`: writes the lock from the current lock and the recipe's pins.
+pub fn lock(args: &LockArgs, quiet: bool) -> Result<u8, Failure> {
+    let built = pipeline::build(&args.recipe, args.lock.as_deref())?;
+    let lock = imagebom_resolve::lock_from(&built.inventory);
+    write_atomic(&built.lock_path, lock.to_json().as_bytes())
+        .with_context(|| format!("{}: cannot write lock file", built.lock_path.display()))
+        .code(EXIT_INPUT)?;
+    if !quiet {
+        eprintln!(
+            "wrote {} with {} entr(ies); {} image(s) unresolved",
+            built.lock_path.display(),
+            lock.images.len(),
+            built.report.unresolved.len()
+        );
+    }
+    Ok(EXIT_OK)
+}
+
+/// The document timestamp: `SOURCE_DATE_EPOCH` when set (reproducible builds), else now.
+fn timestamp() -> Result<String, Failure> {
+    let secs = match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) => v
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|s| *s >= 0)
+            .ok_or_else(|| anyhow!("SOURCE_DATE_EPOCH={v:?} is not a non-negative integer"))
+            .code(EXIT_INPUT)?,
+        Err(_) => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0),
+    };
+    Ok(imagebom_emit::timestamp_from_epoch(secs))
+}

@@ -1,0 +1,95 @@
+//! `imagebom images`: list the image references of rendered manifest streams.
+
+use crate::cli::ImagesArgs;
+use crate::failure::{Failure, WithCode, EXIT_INPUT, EXIT_OK};
+use anyhow::Context;
+use imagebom_extract::{extract, Limits, Origin};
+use imagebom_model::Inventory;
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+
+/// Runs `images`.
+pub fn run(args: &ImagesArgs, quiet: bool) -> Result<u8, Failure> {
+    let mut inv = Inventory::default();
+    let limits = Limits::default();
+    for p in &args.paths {
+        let (file, text) = if p.as_os_str() == "-" {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .context("<stdin>: cannot read")
+                .code(EXIT_INPUT)?;
+            ("<stdin>".to_string(), s)
+        } else {
+            let text = imagebom_render::read_manifest("", p).code(EXIT_INPUT)?;
+            (p.display().to_string(), text)
+        };
+        let origin = Origin {
+            component: String::new(),
+            file,
+        };
+        extract(&text, &origin, &limits)
+            .code(EXIT_INPUT)?
+            .into_inventory(&mut inv);
+    }
+    inv.canonicalize();
+
+    // One line per unique normalised reference, printed as written (or normalised).
+    let mut lines: BTreeMap<String, Vec<&imagebom_model::ImageEntry>> = BTreeMap::new();
+    for (key, e) in &inv.images {
+        let occurrences: Vec<_> = e
+            .occurrences
+            .iter()
+            .filter(|o| args.all || o.category.is_direct())
+            .collect();
+        if occurrences.is_empty() {
+            continue;
+        }
+        let shown = if args.normalize {
+            key.clone()
+        } else {
+            e.reference.original().to_string()
+        };
+        lines.entry(shown).or_default().push(e);
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let written = if args.json {
+        let images: Vec<serde_json::Value> = lines
+            .iter()
+            .map(|(shown, entries)| {
+                let e = entries[0];
+                let occ: Vec<_> = entries
+                    .iter()
+                    .flat_map(|e| &e.occurrences)
+                    .filter(|o| args.all || o.category.is_direct())
+                    .collect();
+                serde_json::json!({
+                    "image": shown,
+                    "normalized": e.reference.normalized(),
+                    "occurrences": occ,
+                })
+            })
+            .collect();
+        let doc = serde_json::json!({ "images": images, "warnings": inv.warnings });
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&doc).unwrap_or_default()
+        )
+    } else {
+        lines.keys().try_for_each(|l| writeln!(out, "{l}"))
+    };
+    match written.and_then(|_| out.flush()) {
+        Ok(()) => {}
+        // A closed pipe (`| head`) is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(EXIT_OK),
+        Err(e) => return Err(e).context("cannot write to stdout").code(EXIT_INPUT),
+    }
+    if !quiet && !args.json {
+        for w in &inv.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    Ok(EXIT_OK)
+}

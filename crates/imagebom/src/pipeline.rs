@@ -1,0 +1,103 @@
+//! The pipeline stages wired together: recipe → render → extract → resolve (lock).
+
+use crate::failure::{Failure, WithCode, EXIT_INPUT};
+use anyhow::Context;
+use imagebom_extract::{extract, Limits, Origin};
+use imagebom_model::{Category, ImageRef, Inventory, Lock, Occurrence};
+use imagebom_recipe::Recipe;
+use imagebom_resolve::LockReport;
+use std::path::{Path, PathBuf};
+
+/// The inventory of a recipe, with the lock applied.
+pub struct Built {
+    #[allow(dead_code)]
+    pub recipe: Recipe,
+    pub inventory: Inventory,
+    pub lock_path: PathBuf,
+    pub report: LockReport,
+}
+
+/// Loads `recipe_path`, renders, extracts and applies the lock (`lock` or the recipe's).
+pub fn build(recipe_path: &Path, lock: Option<&Path>) -> Result<Built, Failure> {
+    let recipe = {
+        let _s = tracing::info_span!("recipe").entered();
+        Recipe::load(recipe_path).code(EXIT_INPUT)?
+    };
+    let streams = imagebom_render::render(&recipe).code(EXIT_INPUT)?;
+    let mut inventory = Inventory {
+        recipe: recipe.info(),
+        components: recipe.component_infos(),
+        ..Inventory::default()
+    };
+    {
+        let _s = tracing::info_span!("extract").entered();
+        let limits = Limits::default();
+        for s in &streams {
+            let origin = Origin {
+                component: s.component.clone(),
+                file: s.file.clone(),
+            };
+            extract(&s.text, &origin, &limits)
+                .code(EXIT_INPUT)?
+                .into_inventory(&mut inventory);
+        }
+        add_recipe_images(&recipe, &mut inventory)?;
+        inventory.canonicalize();
+        tracing::info!(
+            images = inventory.images.len(),
+            warnings = inventory.warnings.len(),
+            "extracted"
+        );
+    }
+    let lock_path = lock
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| recipe.lock_path());
+    let lock = read_lock(&lock_path)?;
+    let report =
+        imagebom_resolve::apply_lock(&mut inventory, &lock, &lock_path.display().to_string())
+            .code(EXIT_INPUT)?;
+    Ok(Built {
+        recipe,
+        inventory,
+        lock_path,
+        report,
+    })
+}
+
+fn add_recipe_images(recipe: &Recipe, inv: &mut Inventory) -> Result<(), Failure> {
+    for (i, c) in recipe.components.iter().enumerate() {
+        for (j, img) in c.images.iter().enumerate() {
+            let reference = ImageRef::parse(&img.reference)
+                .with_context(|| format!("{}: components[{i}].images[{j}]", recipe.path.display()))
+                .code(EXIT_INPUT)?;
+            inv.add(
+                reference,
+                Occurrence {
+                    component: c.name.clone(),
+                    source: recipe.path.display().to_string(),
+                    kind: "Recipe".into(),
+                    name: recipe.metadata.name.clone(),
+                    path: format!("components/{i}/images/{j}"),
+                    category: Category::Recipe,
+                    original: img.reference.clone(),
+                    reason: Some(img.reason.clone()),
+                },
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Reads the lock; a missing lock is an empty one.
+pub fn read_lock(path: &Path) -> Result<Lock, Failure> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Lock::from_json(&path.display().to_string(), &text).code(EXIT_INPUT),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            tracing::warn!(lock = %path.display(), "no lock file: digests come only from pinned references");
+            Ok(Lock::default())
+        }
+        Err(e) => Err(e)
+            .with_context(|| format!("{}: cannot read lock file", path.display()))
+            .code(EXIT_INPUT),
+    }
+}

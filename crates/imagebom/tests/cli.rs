@@ -1,0 +1,182 @@
+//! End-to-end tests of the `imagebom` binary on the bundled recipe and on bad input.
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn imagebom() -> Command {
+    let mut c = Command::cargo_bin("imagebom").unwrap();
+    c.current_dir(workspace())
+        .env("SOURCE_DATE_EPOCH", "1764000000");
+    c
+}
+
+const FILES: [&str; 3] = ["bom.cdx.json", "bom.spdx.json", "inventory.md"];
+
+fn generate(out: &Path) {
+    imagebom()
+        .args(["generate", "--out"])
+        .arg(out)
+        .assert()
+        .success();
+}
+
+#[test]
+fn bundled_recipe_is_deterministic() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    generate(a.path());
+    generate(b.path());
+    for f in FILES {
+        let x = std::fs::read(a.path().join(f)).unwrap();
+        let y = std::fs::read(b.path().join(f)).unwrap();
+        assert!(!x.is_empty(), "{f} is empty");
+        assert!(x == y, "{f} differs between two runs");
+    }
+    // Only the outputs: no temp files left behind.
+    let mut names: Vec<String> = std::fs::read_dir(a.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, FILES);
+}
+
+#[test]
+fn bundled_recipe_content() {
+    let d = tempfile::tempdir().unwrap();
+    generate(d.path());
+    let cdx: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.path().join("bom.cdx.json")).unwrap()).unwrap();
+    assert_eq!(cdx["specVersion"], "1.6");
+    assert_eq!(cdx["metadata"]["timestamp"], "2025-11-24T16:00:00Z");
+    let purls: Vec<&str> = cdx["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["type"] == "container")
+        .map(|c| c["purl"].as_str().unwrap())
+        .collect();
+    // Canonical form per the purl-spec test suite (`@sha256:` unencoded; `/` in qualifiers encoded).
+    // The certgen image is used twice but is one component; the driver triplet pins a digest.
+    assert!(purls.contains(&"pkg:oci/kube-webhook-certgen@sha256:01038e7de14b78d702d2849c3aad72fd25903c4765af63cf16aa3398f5d5f2dd?repository_url=registry.k8s.io%2Fingress-nginx%2Fkube-webhook-certgen&tag=v1.6.9"), "{purls:#?}");
+    assert!(purls.contains(&"pkg:oci/driver@sha256:a35d05d5b984ad18713af957f87380ccbefd8f0bb5e6771fc7856e6a9e1d201f?repository_url=nvcr.io%2Fnvidia%2Fdriver"), "{purls:#?}");
+    assert_eq!(
+        purls
+            .iter()
+            .filter(|p| p.contains("kube-webhook-certgen"))
+            .count(),
+        1
+    );
+}
+
+/// A scratch recipe directory with one manifest.
+fn scratch(recipe_extra: &str, manifest: &str) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("m.yaml"), manifest).unwrap();
+    std::fs::write(
+        d.path().join("recipe.yaml"),
+        format!(
+            "apiVersion: imagebom.dev/v1alpha1\nkind: Recipe\nmetadata: {{name: t, version: '1'}}\ncomponents:\n  - name: c\n    manifests: [m.yaml]\n{recipe_extra}"
+        ),
+    )
+    .unwrap();
+    d
+}
+
+const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - name: a\n      image: busybox:1.37\n";
+
+fn fails_with_2(d: &Path, needle: &str) {
+    let out = d.join("out");
+    let a = imagebom()
+        .args(["generate", "--recipe"])
+        .arg(d.join("recipe.yaml"))
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(
+        stderr.contains(needle),
+        "stderr lacks {needle:?}:\n{stderr}"
+    );
+    assert!(!out.exists(), "output directory was created on error");
+}
+
+#[test]
+fn bad_inputs_exit_2_without_output() {
+    let d = scratch("    bogus: 1\n", POD);
+    fails_with_2(d.path(), "unknown field `bogus`");
+    let d = scratch("", "apiVersion: v1\nkind: Pod\nmetadata: {name: [\n");
+    fails_with_2(d.path(), "m.yaml");
+    let d = scratch(
+        &format!(
+            "    images:\n      - ref: busybox@sha256:{}\n        reason: r\n",
+            "a".repeat(63)
+        ),
+        POD,
+    );
+    fails_with_2(d.path(), "images[0].ref");
+    let d = scratch(
+        "    images:\n      - ref: Bad/Ref\n        reason: r\n",
+        POD,
+    );
+    fails_with_2(d.path(), "images[0].ref");
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("recipe.yaml"),
+        "apiVersion: imagebom.dev/v1alpha1\nkind: Recipe\nmetadata: {name: t, version: '1'}\ncomponents:\n  - name: c\n    manifests: [missing.yaml]\n",
+    )
+    .unwrap();
+    fails_with_2(d.path(), "missing.yaml");
+}
+
+#[test]
+fn alias_bomb_in_manifest_is_bounded() {
+    let mut m = String::from("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        let p = i - 1;
+        m.push_str(&format!("  a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+    }
+    let d = scratch("", &m);
+    fails_with_2(d.path(), "m.yaml");
+}
+
+#[test]
+fn images_from_stdin() {
+    let stream = format!(
+        "{POD}---\n{}",
+        POD.replace("busybox:1.37", "docker.io/library/busybox:1.37")
+            .replace("name: p", "name: q")
+    );
+    let a = imagebom()
+        .args(["images", "-"])
+        .write_stdin(stream.clone())
+        .assert()
+        .success();
+    assert_eq!(
+        String::from_utf8_lossy(&a.get_output().stdout),
+        "busybox:1.37\n"
+    );
+    let a = imagebom()
+        .args(["images", "--normalize", "-"])
+        .write_stdin(stream)
+        .assert()
+        .success();
+    assert_eq!(
+        String::from_utf8_lossy(&a.get_output().stdout),
+        "docker.io/library/busybox:1.37\n"
+    );
+}
+
+#[test]
+fn usage_error_is_exit_2() {
+    imagebom()
+        .args(["generate", "--format", "xml"])
+        .assert()
+        .code(2);
+    imagebom().args(["frobnicate"]).assert().code(2);
+}
