@@ -27,6 +27,8 @@
 mod cyclonedx;
 mod markdown;
 mod spdx;
+#[cfg(feature = "schema-validation")]
+pub mod validate;
 
 use imagebom_model::{Digest, ImageEntry, ImageRef, Inventory};
 

@@ -262,13 +262,78 @@ impl Inventory {
         }
     }
 
-    /// Sorts and de-duplicates occurrences and warnings so that output is order-independent.
+    /// Sorts and de-duplicates occurrences and warnings so that output is order-independent,
+    /// and flags digests whose algorithm the OCI image-spec does not register (they are kept:
+    /// the grammar allows them, but no registry will verify them).
     pub fn canonicalize(&mut self) {
         for e in self.images.values_mut() {
             e.occurrences.sort();
             e.occurrences.dedup();
         }
+        for e in self.images.values() {
+            if let Some(d) = e.reference.digest().filter(|d| !d.is_registered()) {
+                let o = &e.occurrences[0];
+                self.warnings.push(Warning {
+                    component: o.component.clone(),
+                    source: o.source.clone(),
+                    kind: o.kind.clone(),
+                    name: o.name.clone(),
+                    path: o.path.clone(),
+                    value: e.reference.original().to_string(),
+                    message: format!(
+                        "digest algorithm {:?} is not registered by the OCI image-spec (sha256, sha512)",
+                        d.algorithm()
+                    ),
+                });
+            }
+        }
         self.warnings.sort();
         self.warnings.dedup();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn occ(original: &str) -> Occurrence {
+        Occurrence {
+            component: "c".into(),
+            source: "s.yaml".into(),
+            kind: "Pod".into(),
+            name: "p".into(),
+            path: "spec/containers/0/image".into(),
+            category: Category::Pod,
+            original: original.into(),
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn merges_on_normalised_form_keeping_smallest_spelling() {
+        let mut inv = Inventory::default();
+        for r in [
+            "nginx",
+            "docker.io/library/nginx:latest",
+            "index.docker.io/library/nginx",
+        ] {
+            inv.add(ImageRef::parse(r).unwrap(), occ(r));
+        }
+        inv.canonicalize();
+        assert_eq!(inv.images.len(), 1);
+        let e = &inv.images["docker.io/library/nginx:latest"];
+        assert_eq!(e.reference.original(), "docker.io/library/nginx:latest");
+        assert_eq!(e.occurrences.len(), 3);
+        assert!(inv.warnings.is_empty());
+    }
+
+    #[test]
+    fn unregistered_digest_algorithm_is_flagged() {
+        let r = format!("busybox@blake3:{}", "a".repeat(64));
+        let mut inv = Inventory::default();
+        inv.add(ImageRef::parse(&r).unwrap(), occ(&r));
+        inv.canonicalize();
+        assert_eq!(inv.warnings.len(), 1);
+        assert!(inv.warnings[0].message.contains("blake3"));
     }
 }

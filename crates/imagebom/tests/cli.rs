@@ -46,6 +46,23 @@ fn bundled_recipe_is_deterministic() {
 }
 
 #[test]
+fn bundled_recipe_outputs_validate_against_official_schemas() {
+    use imagebom_emit::validate::{Schema, Validator};
+    let d = tempfile::tempdir().unwrap();
+    generate(d.path());
+    for (file, schema) in [
+        ("bom.cdx.json", Schema::CycloneDx16),
+        ("bom.spdx.json", Schema::Spdx23),
+    ] {
+        let v = Validator::new(&workspace().join("schemas"), schema).unwrap();
+        let doc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(d.path().join(file)).unwrap()).unwrap();
+        let errors = v.errors(&doc);
+        assert!(errors.is_empty(), "{file}:\n{}", errors.join("\n"));
+    }
+}
+
+#[test]
 fn bundled_recipe_content() {
     let d = tempfile::tempdir().unwrap();
     generate(d.path());
