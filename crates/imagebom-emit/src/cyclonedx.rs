@@ -1,8 +1,7 @@
 //! CycloneDX 1.6 JSON.
 
 use crate::{
-    content_uuid, digest_of, images_of_component, publisher_of, resolution_of, version_of,
-    EmitContext, EmitError,
+    content_uuid, digest_of, publisher_of, resolution_of, version_of, EmitContext, EmitError,
 };
 use imagebom_model::{purl::oci_purl, ComponentInfo, ImageEntry, Inventory};
 use serde_cyclonedx::cyclonedx::v_1_6 as cdx;
@@ -169,26 +168,12 @@ fn document(inv: &Inventory, cx: &EmitContext) -> cdx::CycloneDx {
     for c in &inv.components {
         deps.push(cdx::Dependency {
             ref_: component_ref(&c.name),
-            depends_on: Some(
-                images_of_component(inv, &c.name)
-                    .into_iter()
-                    .map(|(k, _)| image_ref(k))
-                    .collect(),
-            ),
+            depends_on: Some(inv.images_of(&c.name).map(|(k, _)| image_ref(k)).collect()),
             provides: None,
         });
     }
     // Images found outside any recipe component (bare streams) hang off the recipe.
-    let orphans: Vec<String> = inv
-        .images
-        .iter()
-        .filter(|(_, e)| {
-            e.occurrences
-                .iter()
-                .any(|o| !inv.components.iter().any(|c| c.name == o.component))
-        })
-        .map(|(k, _)| image_ref(k))
-        .collect();
+    let orphans: Vec<String> = inv.orphans().map(|(k, _)| image_ref(k)).collect();
     if let Some(d) = deps[0].depends_on.as_mut() {
         d.extend(orphans);
     }

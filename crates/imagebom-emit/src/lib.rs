@@ -30,7 +30,7 @@ mod spdx;
 #[cfg(feature = "schema-validation")]
 pub mod validate;
 
-use imagebom_model::{Digest, ImageEntry, ImageRef, Inventory};
+use imagebom_model::{Digest, ImageEntry, ImageRef};
 
 pub use cyclonedx::cyclonedx_json;
 pub use markdown::markdown;
@@ -122,17 +122,6 @@ pub(crate) fn resolution_of(e: &ImageEntry) -> &'static str {
         None if e.reference.digest().is_some() => "pinned",
         None => "unresolved",
     }
-}
-
-/// Components that use each image, in inventory order of components.
-pub(crate) fn images_of_component<'a>(
-    inv: &'a Inventory,
-    component: &str,
-) -> Vec<(&'a String, &'a ImageEntry)> {
-    inv.images
-        .iter()
-        .filter(|(_, e)| e.occurrences.iter().any(|o| o.component == component))
-        .collect()
 }
 
 #[cfg(test)]

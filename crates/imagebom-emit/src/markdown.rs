@@ -1,6 +1,6 @@
 //! The markdown inventory page.
 
-use crate::{digest_of, images_of_component, resolution_of, EmitContext};
+use crate::{digest_of, resolution_of, EmitContext};
 use imagebom_model::{ImageEntry, Inventory};
 use std::fmt::Write;
 
@@ -94,7 +94,7 @@ pub fn markdown(inv: &Inventory, cx: &EmitContext) -> String {
                 cell(&ch.version)
             );
         }
-        let images = images_of_component(inv, &c.name);
+        let images: Vec<_> = inv.images_of(&c.name).collect();
         if images.is_empty() {
             let _ = writeln!(out, "No images.\n");
             continue;
@@ -105,15 +105,7 @@ pub fn markdown(inv: &Inventory, cx: &EmitContext) -> String {
         }
         out.push('\n');
     }
-    let orphans: Vec<_> = inv
-        .images
-        .iter()
-        .filter(|(_, e)| {
-            e.occurrences
-                .iter()
-                .any(|o| !inv.components.iter().any(|c| c.name == o.component))
-        })
-        .collect();
+    let orphans: Vec<_> = inv.orphans().collect();
     if !orphans.is_empty() {
         let _ = writeln!(out, "## Images outside any component\n\n{HEADER}");
         for (k, e) in orphans {

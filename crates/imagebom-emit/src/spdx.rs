@@ -1,8 +1,6 @@
 //! SPDX 2.3 JSON.
 
-use crate::{
-    content_uuid, digest_of, images_of_component, publisher_of, version_of, EmitContext, EmitError,
-};
+use crate::{content_uuid, digest_of, publisher_of, version_of, EmitContext, EmitError};
 use imagebom_model::{purl::oci_purl, ImageEntry, Inventory};
 use serde_spdx::spdx::v_2_3 as spdx;
 use sha2::{Digest as _, Sha256};
@@ -186,19 +184,13 @@ fn document(inv: &Inventory, cx: &EmitContext, namespace: String) -> spdx::Spdx 
                 .map(|ch| format!("Helm chart {} (pinned: {})", ch.chart, ch.pinned)),
         }));
         relationships.push(rel(&recipe_id, "CONTAINS", &id));
-        for (k, _) in images_of_component(inv, &c.name) {
+        for (k, _) in inv.images_of(&c.name) {
             relationships.push(rel(&id, "DEPENDS_ON", &image_ids[k]));
         }
     }
-    for (k, e) in &inv.images {
-        packages.push(image_package(k, e));
-        let orphan = e
-            .occurrences
-            .iter()
-            .any(|o| !inv.components.iter().any(|c| c.name == o.component));
-        if orphan {
-            relationships.push(rel(&recipe_id, "DEPENDS_ON", &image_ids[k]));
-        }
+    packages.extend(inv.images.iter().map(|(k, e)| image_package(k, e)));
+    for (k, _) in inv.orphans() {
+        relationships.push(rel(&recipe_id, "DEPENDS_ON", &image_ids[k]));
     }
     let mut creators = vec![format!("Tool: {}-{}", cx.tool_name, cx.tool_version)];
     if let Some(s) = &inv.recipe.supplier {

@@ -3,6 +3,17 @@
 use std::io::Write;
 use std::path::Path;
 
+/// Reads at most `limit` bytes of `path`: `Ok(None)` when the file is larger (or endless,
+/// like a device), so callers can name the limit instead of exhausting memory.
+pub fn read_limited(path: &Path, limit: u64) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    std::fs::File::open(path)?
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut buf)?;
+    Ok((buf.len() as u64 <= limit).then_some(buf))
+}
+
 /// Writes `bytes` to `path` atomically: the data goes to a temporary file in the same
 /// directory, is flushed to disk, and is then renamed over `path`. On any error the
 /// temporary file is removed and `path` is left as it was.
@@ -38,5 +49,16 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 1, "temp files left behind: {names:?}");
+    }
+
+    #[test]
+    fn read_limited_stops_at_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, b"12345").unwrap();
+        assert_eq!(read_limited(&p, 5).unwrap().as_deref(), Some(&b"12345"[..]));
+        assert_eq!(read_limited(&p, 4).unwrap(), None);
+        // An endless file is cut off, not read to exhaustion.
+        assert_eq!(read_limited(Path::new("/dev/zero"), 1 << 20).unwrap(), None);
     }
 }

@@ -262,6 +262,25 @@ impl Inventory {
         }
     }
 
+    /// Images used by the given recipe component, in key order.
+    pub fn images_of<'a>(
+        &'a self,
+        component: &'a str,
+    ) -> impl Iterator<Item = (&'a String, &'a ImageEntry)> + 'a {
+        self.images
+            .iter()
+            .filter(move |(_, e)| e.occurrences.iter().any(|o| o.component == component))
+    }
+
+    /// Images with an occurrence outside every recipe component (bare manifest streams).
+    pub fn orphans(&self) -> impl Iterator<Item = (&String, &ImageEntry)> + '_ {
+        self.images.iter().filter(|(_, e)| {
+            e.occurrences
+                .iter()
+                .any(|o| !self.components.iter().any(|c| c.name == o.component))
+        })
+    }
+
     /// Sorts and de-duplicates occurrences and warnings so that output is order-independent,
     /// and flags digests whose algorithm the OCI image-spec does not register (they are kept:
     /// the grammar allows them, but no registry will verify them).

@@ -45,8 +45,8 @@ pub enum RecipeError {
         source: std::io::Error,
     },
     /// The file is larger than [`MAX_RECIPE_BYTES`].
-    #[error("{path}: recipe is {size} bytes, larger than the {MAX_RECIPE_BYTES}-byte limit")]
-    TooLarge { path: String, size: u64 },
+    #[error("{path}: recipe is larger than the {MAX_RECIPE_BYTES}-byte limit")]
+    TooLarge { path: String },
     /// YAML syntax error, wrong type or unknown field.
     #[error("{path}:{line}:{column}: {message}")]
     Syntax {
@@ -185,14 +185,17 @@ impl Recipe {
             path: display.clone(),
             source,
         };
-        let size = std::fs::metadata(path).map_err(io)?.len();
-        if size > MAX_RECIPE_BYTES {
-            return Err(RecipeError::TooLarge {
-                path: display,
-                size,
-            });
-        }
-        let text = std::fs::read_to_string(path).map_err(io)?;
+        let bytes = imagebom_model::fsutil::read_limited(path, MAX_RECIPE_BYTES)
+            .map_err(io)?
+            .ok_or_else(|| RecipeError::TooLarge {
+                path: display.clone(),
+            })?;
+        let text = String::from_utf8(bytes).map_err(|_| RecipeError::Syntax {
+            path: display.clone(),
+            line: 1,
+            column: 1,
+            message: "recipe is not UTF-8 text".into(),
+        })?;
         Self::parse(path, text)
     }
 

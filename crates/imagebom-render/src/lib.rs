@@ -35,8 +35,8 @@ pub enum RenderError {
         source: std::io::Error,
     },
     /// A manifest is larger than [`MAX_MANIFEST_BYTES`].
-    #[error("{path}: manifest is {size} bytes, larger than the {MAX_MANIFEST_BYTES}-byte limit")]
-    TooLarge { path: String, size: u64 },
+    #[error("{path}: manifest is larger than the {MAX_MANIFEST_BYTES}-byte limit")]
+    TooLarge { path: String },
     /// A manifest is not UTF-8 text.
     #[error("{path}: manifest is not UTF-8 text")]
     NotText { path: String },
@@ -82,14 +82,11 @@ pub fn read_manifest(component: &str, path: &Path) -> Result<String, RenderError
         path: display.clone(),
         source,
     };
-    let size = std::fs::metadata(path).map_err(io)?.len();
-    if size > MAX_MANIFEST_BYTES {
-        return Err(RenderError::TooLarge {
-            path: display,
-            size,
-        });
-    }
-    let bytes = std::fs::read(path).map_err(io)?;
+    let bytes = imagebom_model::fsutil::read_limited(path, MAX_MANIFEST_BYTES)
+        .map_err(io)?
+        .ok_or_else(|| RenderError::TooLarge {
+            path: display.clone(),
+        })?;
     String::from_utf8(bytes).map_err(|_| RenderError::NotText { path: display })
 }
 
