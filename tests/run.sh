@@ -11,9 +11,9 @@ ROOT=$PWD
 
 section() { printf '\n==> %s\n' "$*"; }
 
-# Debian packages the tests need. None yet: registry tests (docker-registry, skopeo) arrive
-# with registry resolution. Installs only what is missing; uses sudo when not root.
-APT_PACKAGES=()
+# Debian packages the tests need: a real registry and skopeo to fill it (tests/integration/
+# test_registry.py). Installs only what is missing; uses sudo when not root.
+APT_PACKAGES=(docker-registry skopeo)
 install_apt() {
   local missing=()
   for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

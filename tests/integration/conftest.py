@@ -17,8 +17,8 @@ def binary() -> str:
     return path
 
 
-def run(args, cwd=ROOT, check=True, timeout=60, stdin=None, preexec=None):
-    env = dict(os.environ, SOURCE_DATE_EPOCH=EPOCH)
+def run(args, cwd=ROOT, check=True, timeout=60, stdin=None, preexec=None, env=None):
+    env = dict(env or os.environ, SOURCE_DATE_EPOCH=EPOCH)
     p = subprocess.run(
         [binary(), *args], cwd=cwd, env=env, capture_output=True, text=True,
         timeout=timeout, input=stdin, preexec_fn=preexec,

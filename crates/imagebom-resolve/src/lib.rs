@@ -4,9 +4,12 @@
 //! 1. the lock file (`imagebom.lock` beside the recipe): offline and deterministic;
 //! 2. a digest written in the reference itself (`…@sha256:…`): recorded as
 //!    [`ResolutionSource::Pinned`] — trusted as written, not yet checked against a registry;
-//! 3. (registry resolution, which fills the lock from the Distribution API, is a later stage.)
+//! 3. the registry ([`registry`]): `imagebom lock --resolve` fills the lock from the
+//!    Distribution API, verifying every digest over the manifest bytes.
 //!
 //! Images none of these resolve stay unresolved and are reported, never guessed.
+
+pub mod registry;
 
 use imagebom_model::{Inventory, Lock, Resolution, ResolutionSource};
 

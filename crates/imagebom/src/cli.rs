@@ -61,13 +61,22 @@ Exit codes:
   0  success
   2  bad input (unreadable file, malformed YAML)")]
     Images(ImagesArgs),
-    /// Write the lock file (imagebom.lock beside the recipe) from the recipe's digest pins.
+    /// Write the lock file (imagebom.lock beside the recipe), optionally resolving against registries.
     #[command(after_help = "\
 Examples:
   imagebom lock --recipe recipes/registry.yaml
+  imagebom lock --resolve
+  imagebom lock --resolve --refresh --insecure-registry localhost:5000
 
 Entries already in the lock are kept when the image is still used; digest-pinned
-references are recorded as `pinned`; stale entries are dropped.")]
+references are recorded as `pinned`; stale entries are dropped. With --resolve every
+image not yet resolved against its registry is looked up (one manifest GET each, digest
+verified over the body); credentials come from the Docker config or REGISTRY_AUTH_FILE.
+
+Exit codes:
+  0  success
+  2  bad input
+  3  a registry failed or an image could not be resolved (lock left unchanged)")]
     Lock(LockArgs),
 }
 
@@ -138,4 +147,19 @@ pub struct LockArgs {
     /// Lock file (default: imagebom.lock beside the recipe).
     #[arg(long)]
     pub lock: Option<PathBuf>,
+    /// Resolve images against their registries.
+    #[arg(long)]
+    pub resolve: bool,
+    /// With --resolve: re-resolve images already resolved in the lock.
+    #[arg(long, requires = "resolve")]
+    pub refresh: bool,
+    /// With --resolve: a registry (`host[:port]`) reached over plain HTTP. Repeatable.
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub insecure_registry: Vec<String>,
+    /// With --resolve: most registry requests in flight.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+    /// With --resolve: write the lock even when some images could not be resolved.
+    #[arg(long)]
+    pub allow_unresolved: bool,
 }

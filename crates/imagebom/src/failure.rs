@@ -8,7 +8,6 @@ pub const EXIT_FINDING: u8 = 1;
 /// Bad input or usage: recipe, manifests, lock, command line.
 pub const EXIT_INPUT: u8 = 2;
 /// Registry or network failure.
-#[allow(dead_code)]
 pub const EXIT_REGISTRY: u8 = 3;
 
 /// An error with the exit code it maps to.

@@ -1,7 +1,7 @@
 //! `imagebom generate` and `imagebom lock`.
 
 use crate::cli::{Format, GenerateArgs, LockArgs};
-use crate::failure::{Failure, WithCode, EXIT_INPUT, EXIT_OK};
+use crate::failure::{Failure, WithCode, EXIT_INPUT, EXIT_OK, EXIT_REGISTRY};
 use crate::pipeline;
 use anyhow::{anyhow, Context};
 use imagebom_emit::EmitContext;
@@ -76,9 +76,13 @@ pub fn run(args: &GenerateArgs, quiet: bool) -> Result<u8, Failure> {
     Ok(EXIT_OK)
 }
 
-/// Runs `lock`: writes the lock from the current lock and the recipe's pins.
+/// Runs `lock`: writes the lock from the current lock, the recipe's pins and, with
+/// `--resolve`, the registries.
 pub fn lock(args: &LockArgs, quiet: bool) -> Result<u8, Failure> {
-    let built = pipeline::build(&args.recipe, args.lock.as_deref())?;
+    let mut built = pipeline::build(&args.recipe, args.lock.as_deref())?;
+    if args.resolve {
+        resolve(args, &mut built.inventory, quiet)?;
+    }
     let lock = imagebom_resolve::lock_from(&built.inventory);
     write_atomic(&built.lock_path, lock.to_json().as_bytes())
         .with_context(|| format!("{}: cannot write lock file", built.lock_path.display()))
@@ -92,6 +96,68 @@ pub fn lock(args: &LockArgs, quiet: bool) -> Result<u8, Failure> {
         );
     }
     Ok(EXIT_OK)
+}
+
+/// Resolves the images of `inv` that need it against their registries.
+fn resolve(
+    args: &LockArgs,
+    inv: &mut imagebom_model::Inventory,
+    quiet: bool,
+) -> Result<(), Failure> {
+    use imagebom_model::ResolutionSource;
+    use imagebom_resolve::registry::{resolve_blocking, RegistryOptions};
+    let _s = tracing::info_span!("resolve", source = "registry").entered();
+    let todo: Vec<_> = inv
+        .images
+        .values()
+        .filter(|e| {
+            args.refresh
+                || e.resolution
+                    .as_ref()
+                    .is_none_or(|r| r.source != ResolutionSource::Registry)
+        })
+        .map(|e| e.reference.clone())
+        .collect();
+    let options = RegistryOptions {
+        insecure: args.insecure_registry.clone(),
+        concurrency: args.concurrency,
+    };
+    let results = resolve_blocking(&todo, options)
+        .context("cannot start the registry client")
+        .code(EXIT_REGISTRY)?;
+    let mut failures = Vec::new();
+    for (key, result) in results {
+        match result {
+            Ok(r) => {
+                if let Some(e) = inv.images.get_mut(&key) {
+                    e.resolution = Some(r);
+                }
+            }
+            Err(e) => failures.push(e),
+        }
+    }
+    if !quiet {
+        eprintln!(
+            "resolved {} of {} image(s) against their registries",
+            todo.len() - failures.len(),
+            todo.len()
+        );
+    }
+    if failures.is_empty() {
+        return Ok(());
+    }
+    eprintln!("unresolved images:");
+    for f in &failures {
+        eprintln!("  {f}");
+    }
+    if args.allow_unresolved {
+        return Ok(());
+    }
+    Err(anyhow!(
+        "{} image(s) could not be resolved; the lock is unchanged (--allow-unresolved writes it anyway)",
+        failures.len()
+    ))
+    .code(EXIT_REGISTRY)
 }
 
 /// The document timestamp: `SOURCE_DATE_EPOCH` when set (reproducible builds), else now.

@@ -93,7 +93,7 @@ pub fn read_lock(path: &Path) -> Result<Lock, Failure> {
     match std::fs::read_to_string(path) {
         Ok(text) => Lock::from_json(&path.display().to_string(), &text).code(EXIT_INPUT),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            tracing::warn!(lock = %path.display(), "no lock file: digests come only from pinned references");
+            tracing::info!(lock = %path.display(), "no lock file: digests come only from pinned references");
             Ok(Lock::default())
         }
         Err(e) => Err(e)

@@ -1,0 +1,371 @@
+//! Resolution against OCI registries (Distribution API), via `oci-client`.
+//!
+//! For each reference one `GET` of the manifest with the full `Accept` list (OCI index, OCI
+//! manifest, Docker manifest list, Docker v2 manifest): the body gives the media type and, for an
+//! index, every platform, so a tag costs one request once the registry's token is cached. The
+//! sha256 of the body is computed here and must equal both the `Docker-Content-Digest` header
+//! (`oci-client` refuses a mismatch) and any digest the reference pins — a registry that lies
+//! gets an error, never a wrong digest in the BOM.
+//!
+//! Credentials come from the Docker config (`$DOCKER_CONFIG/config.json` or
+//! `~/.docker/config.json`: `auths`, `credsStore`, `credHelpers`) or `REGISTRY_AUTH_FILE`;
+//! anonymous (with the bearer-token flow) otherwise. They never appear in errors or logs.
+
+use imagebom_model::{Digest, ImageRef, Platform, Resolution, ResolutionSource};
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Manifest media types asked for, most specific first.
+pub const ACCEPT: [&str; 4] = [
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+];
+
+/// How to reach registries.
+#[derive(Debug, Clone)]
+pub struct RegistryOptions {
+    /// Registries (`host[:port]`) reached over plain HTTP; all others use HTTPS.
+    pub insecure: Vec<String>,
+    /// Most requests in flight at once.
+    pub concurrency: usize,
+}
+
+impl Default for RegistryOptions {
+    fn default() -> Self {
+        RegistryOptions {
+            insecure: Vec::new(),
+            concurrency: 16,
+        }
+    }
+}
+
+/// Why a reference could not be resolved. Messages name the reference, never a credential.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    /// The registry has no such manifest (missing tag, digest or repository).
+    #[error("{reference}: not found in the registry")]
+    NotFound { reference: String },
+    /// The registry refused the credentials (or anonymous access).
+    #[error("{reference}: access denied by the registry ({detail})")]
+    Denied { reference: String, detail: String },
+    /// The registry's answer contradicts itself or the reference (digest mismatch, bad JSON).
+    #[error("{reference}: registry sent an invalid manifest: {detail}")]
+    Invalid { reference: String, detail: String },
+    /// Network or server failure.
+    #[error("{reference}: registry request failed: {detail}")]
+    Network { reference: String, detail: String },
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ManifestDoc {
+    media_type: Option<String>,
+    artifact_type: Option<String>,
+    manifests: Option<Vec<IndexEntry>>,
+    config: Option<Descriptor>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Descriptor {
+    media_type: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IndexEntry {
+    digest: String,
+    platform: Option<PlatformDoc>,
+}
+
+#[derive(Deserialize)]
+struct PlatformDoc {
+    os: String,
+    architecture: String,
+    variant: Option<String>,
+    #[serde(rename = "os.version")]
+    os_version: Option<String>,
+}
+
+/// Image config media types: anything else in `config.mediaType` marks an OCI artifact.
+const IMAGE_CONFIGS: [&str; 2] = [
+    "application/vnd.oci.image.config.v1+json",
+    "application/vnd.docker.container.image.v1+json",
+];
+
+/// Reads what a manifest body says about itself. `digest` is its verified sha256.
+pub fn describe_manifest(
+    reference: &str,
+    body: &[u8],
+    digest: Digest,
+) -> Result<Resolution, RegistryError> {
+    let invalid = |detail: String| RegistryError::Invalid {
+        reference: reference.to_string(),
+        detail,
+    };
+    let doc: ManifestDoc =
+        serde_json::from_slice(body).map_err(|e| invalid(format!("not a manifest: {e}")))?;
+    let is_index = doc.manifests.is_some();
+    let media_type = doc.media_type.clone().unwrap_or_else(|| {
+        if is_index {
+            ACCEPT[0].to_string()
+        } else {
+            ACCEPT[2].to_string()
+        }
+    });
+    let mut platforms = Vec::new();
+    for m in doc.manifests.unwrap_or_default() {
+        let Some(p) = m.platform else { continue };
+        // BuildKit attestations are listed as unknown/unknown: not a runnable platform.
+        if p.os == "unknown" && p.architecture == "unknown" {
+            continue;
+        }
+        let d = Digest::parse(&m.digest).map_err(|e| invalid(e.to_string()))?;
+        platforms.push(Platform {
+            os: p.os,
+            architecture: p.architecture,
+            variant: p.variant,
+            os_version: p.os_version,
+            digest: d,
+        });
+    }
+    platforms.sort();
+    let artifact_type = doc.artifact_type.or_else(|| {
+        doc.config
+            .and_then(|c| c.media_type)
+            .filter(|mt| !IMAGE_CONFIGS.contains(&mt.as_str()))
+    });
+    Ok(Resolution {
+        digest,
+        source: ResolutionSource::Registry,
+        media_type: Some(media_type),
+        size: Some(body.len() as u64),
+        platforms,
+        artifact_type,
+    })
+}
+
+/// Credentials for `registry` from `REGISTRY_AUTH_FILE` or the Docker config; anonymous when
+/// none are configured.
+fn credentials(registry: &str) -> RegistryAuth {
+    let servers: Vec<String> = if registry == "docker.io" {
+        vec![
+            "https://index.docker.io/v1/".into(),
+            "docker.io".into(),
+            "index.docker.io".into(),
+        ]
+    } else {
+        vec![registry.to_string(), format!("https://{registry}")]
+    };
+    let from = |cred: docker_credential::DockerCredential| match cred {
+        docker_credential::DockerCredential::UsernamePassword(u, p) => RegistryAuth::Basic(u, p),
+        docker_credential::DockerCredential::IdentityToken(t) => RegistryAuth::Bearer(t),
+    };
+    if let Some(file) = std::env::var_os("REGISTRY_AUTH_FILE") {
+        for s in &servers {
+            if let Ok(f) = std::fs::File::open(&file) {
+                if let Ok(c) =
+                    docker_credential::get_credential_from_reader(std::io::BufReader::new(f), s)
+                {
+                    return from(c);
+                }
+            }
+        }
+    }
+    for s in &servers {
+        if let Ok(c) = docker_credential::get_credential(s) {
+            return from(c);
+        }
+    }
+    RegistryAuth::Anonymous
+}
+
+fn classify(reference: &str, e: oci_client::errors::OciDistributionError) -> RegistryError {
+    use oci_client::errors::OciDistributionError as E;
+    let reference = reference.to_string();
+    match e {
+        E::ImageManifestNotFoundError(_) => RegistryError::NotFound { reference },
+        E::AuthenticationFailure(d) => RegistryError::Denied {
+            reference,
+            detail: d,
+        },
+        E::UnauthorizedError { .. } => RegistryError::Denied {
+            reference,
+            detail: "unauthorized".into(),
+        },
+        E::ServerError { code: 404, .. } => RegistryError::NotFound { reference },
+        E::ServerError { code, .. } if code == 401 || code == 403 => RegistryError::Denied {
+            reference,
+            detail: format!("HTTP {code}"),
+        },
+        E::RegistryError { envelope, .. } => {
+            let codes: Vec<String> = envelope
+                .errors
+                .iter()
+                .map(|x| format!("{:?}", x.code))
+                .collect();
+            let joined = codes.join(", ");
+            if joined.contains("Unknown") {
+                RegistryError::NotFound { reference }
+            } else if joined.contains("Unauthorized") || joined.contains("Denied") {
+                RegistryError::Denied {
+                    reference,
+                    detail: joined,
+                }
+            } else {
+                RegistryError::Network {
+                    reference,
+                    detail: joined,
+                }
+            }
+        }
+        E::DigestError(d) => RegistryError::Invalid {
+            reference,
+            detail: d.to_string(),
+        },
+        E::ManifestParsingError(d) | E::SpecViolationError(d) => RegistryError::Invalid {
+            reference,
+            detail: d,
+        },
+        other => RegistryError::Network {
+            reference,
+            detail: other.to_string(),
+        },
+    }
+}
+
+/// Resolves references against their registries.
+pub struct Resolver {
+    client: Arc<Client>,
+    options: RegistryOptions,
+}
+
+impl Resolver {
+    /// A resolver with `options`.
+    pub fn new(options: RegistryOptions) -> Resolver {
+        let config = ClientConfig {
+            protocol: ClientProtocol::HttpsExcept(options.insecure.clone()),
+            ..ClientConfig::default()
+        };
+        Resolver {
+            client: Arc::new(Client::new(config)),
+            options,
+        }
+    }
+
+    /// Resolves one reference: its digest, media type, size and platforms.
+    pub async fn resolve(&self, image: &ImageRef) -> Result<Resolution, RegistryError> {
+        let key = image.normalized();
+        let reference: Reference = key.parse().map_err(|e| RegistryError::Invalid {
+            reference: key.clone(),
+            detail: format!("{e}"),
+        })?;
+        let auth = credentials(image.registry());
+        let (body, header_digest) = self
+            .client
+            .pull_manifest_raw(&reference, &auth, &ACCEPT)
+            .await
+            .map_err(|e| classify(&key, e))?;
+        let computed = Digest::sha256_of(&body);
+        let invalid = |detail: String| RegistryError::Invalid {
+            reference: key.clone(),
+            detail,
+        };
+        if header_digest != computed.to_string() {
+            return Err(invalid(format!(
+                "Docker-Content-Digest {header_digest} does not match the body ({computed})"
+            )));
+        }
+        if let Some(pinned) = image.digest() {
+            if pinned.is_sha256() && *pinned != computed {
+                return Err(invalid(format!(
+                    "served manifest {computed} does not match the pinned digest {pinned}"
+                )));
+            }
+        }
+        describe_manifest(&key, &body, computed)
+    }
+
+    /// Resolves every reference with bounded concurrency; results keyed by normalised form.
+    pub async fn resolve_all(
+        &self,
+        images: &[ImageRef],
+    ) -> BTreeMap<String, Result<Resolution, RegistryError>> {
+        let sem = Arc::new(tokio::sync::Semaphore::new(self.options.concurrency.max(1)));
+        let mut set = tokio::task::JoinSet::new();
+        let me = Arc::new(Resolver {
+            client: self.client.clone(),
+            options: self.options.clone(),
+        });
+        let mut seen = std::collections::BTreeSet::new();
+        for image in images {
+            if !seen.insert(image.normalized()) {
+                continue;
+            }
+            let (sem, me, image) = (sem.clone(), me.clone(), image.clone());
+            set.spawn(async move {
+                let _permit = sem.acquire_owned().await;
+                let r = me.resolve(&image).await;
+                (image.normalized(), r)
+            });
+        }
+        let mut out = BTreeMap::new();
+        while let Some(res) = set.join_next().await {
+            if let Ok((k, r)) = res {
+                out.insert(k, r);
+            }
+        }
+        out
+    }
+}
+
+/// [`Resolver::resolve_all`] on a fresh runtime, for synchronous callers.
+pub fn resolve_blocking(
+    images: &[ImageRef],
+    options: RegistryOptions,
+) -> std::io::Result<BTreeMap<String, Result<Resolution, RegistryError>>> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let resolver = Resolver::new(options);
+    Ok(rt.block_on(resolver.resolve_all(images)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describes_an_index_with_platforms() {
+        let body = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[
+          {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:2222222222222222222222222222222222222222222222222222222222222222","size":1,"platform":{"os":"linux","architecture":"arm64","variant":"v8"}},
+          {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:1111111111111111111111111111111111111111111111111111111111111111","size":1,"platform":{"os":"linux","architecture":"amd64"}},
+          {"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:3333333333333333333333333333333333333333333333333333333333333333","size":1,"platform":{"os":"unknown","architecture":"unknown"}}]}"#;
+        let d = Digest::sha256_of(body);
+        let r = describe_manifest("x", body, d.clone()).unwrap();
+        assert_eq!(r.digest, d);
+        assert_eq!(r.media_type.as_deref(), Some(ACCEPT[0]));
+        let specs: Vec<String> = r.platforms.iter().map(|p| p.spec()).collect();
+        assert_eq!(specs, ["linux/amd64", "linux/arm64/v8"]);
+        assert_eq!(r.size, Some(body.len() as u64));
+    }
+
+    #[test]
+    fn describes_an_artifact_and_rejects_junk() {
+        let body = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.example.sbom+json","digest":"sha256:1111111111111111111111111111111111111111111111111111111111111111","size":2},"layers":[]}"#;
+        let r = describe_manifest("x", body, Digest::sha256_of(body)).unwrap();
+        assert_eq!(
+            r.artifact_type.as_deref(),
+            Some("application/vnd.example.sbom+json")
+        );
+        assert!(r.platforms.is_empty());
+        let e = describe_manifest("x", b"<html>", Digest::sha256_of(b"")).unwrap_err();
+        assert!(matches!(e, RegistryError::Invalid { .. }));
+    }
+}
