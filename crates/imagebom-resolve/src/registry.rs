@@ -18,6 +18,7 @@ use oci_client::{Client, Reference};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Manifest media types asked for, most specific first.
 pub const ACCEPT: [&str; 4] = [
@@ -34,6 +35,12 @@ pub struct RegistryOptions {
     pub insecure: Vec<String>,
     /// Most requests in flight at once.
     pub concurrency: usize,
+    /// Retries after a transient failure (429, 5xx, timeouts, resets, truncated bodies).
+    pub retries: u32,
+    /// Per-request timeout (connect and read).
+    pub timeout: Duration,
+    /// First backoff delay; doubles on each retry (with jitter), capped at 10 s.
+    pub backoff: Duration,
 }
 
 impl Default for RegistryOptions {
@@ -41,6 +48,9 @@ impl Default for RegistryOptions {
         RegistryOptions {
             insecure: Vec::new(),
             concurrency: 16,
+            retries: 4,
+            timeout: Duration::from_secs(30),
+            backoff: Duration::from_millis(250),
         }
     }
 }
@@ -186,6 +196,22 @@ fn credentials(registry: &str) -> RegistryAuth {
     RegistryAuth::Anonymous
 }
 
+/// Whether a failure is worth retrying: rate limits, server errors and transport failures.
+fn transient(e: &oci_client::errors::OciDistributionError) -> bool {
+    use oci_client::errors::OciDistributionError as E;
+    match e {
+        E::ServerError { code, .. } => *code == 429 || *code >= 500,
+        E::RequestError(_) | E::IoError(_) => true,
+        // A body cut short fails the digest check or JSON parsing: fetch it again.
+        E::DigestError(_) | E::ManifestParsingError(_) | E::JsonError(_) => true,
+        E::RegistryError { envelope, .. } => envelope.errors.iter().any(|x| {
+            let c = format!("{:?}", x.code).to_ascii_lowercase();
+            c.contains("toomanyrequests") || c.contains("unavailable")
+        }),
+        _ => false,
+    }
+}
+
 fn classify(reference: &str, e: oci_client::errors::OciDistributionError) -> RegistryError {
     use oci_client::errors::OciDistributionError as E;
     let reference = reference.to_string();
@@ -240,6 +266,20 @@ fn classify(reference: &str, e: oci_client::errors::OciDistributionError) -> Reg
     }
 }
 
+/// Exponential backoff with full jitter: a random delay in [d/2, d] for d = base × 2^attempt,
+/// capped at 10 s.
+fn backoff(base: Duration, attempt: u32) -> Duration {
+    let d = base
+        .saturating_mul(1u32 << attempt.min(16))
+        .min(Duration::from_secs(10));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|t| t.subsec_nanos())
+        .unwrap_or(0);
+    let jitter = f64::from(nanos % 1000) / 1000.0;
+    d.mul_f64(0.5 + jitter / 2.0)
+}
+
 /// Resolves references against their registries.
 pub struct Resolver {
     client: Arc<Client>,
@@ -251,6 +291,8 @@ impl Resolver {
     pub fn new(options: RegistryOptions) -> Resolver {
         let config = ClientConfig {
             protocol: ClientProtocol::HttpsExcept(options.insecure.clone()),
+            read_timeout: Some(options.timeout),
+            connect_timeout: Some(options.timeout),
             ..ClientConfig::default()
         };
         Resolver {
@@ -267,11 +309,23 @@ impl Resolver {
             detail: format!("{e}"),
         })?;
         let auth = credentials(image.registry());
-        let (body, header_digest) = self
-            .client
-            .pull_manifest_raw(&reference, &auth, &ACCEPT)
-            .await
-            .map_err(|e| classify(&key, e))?;
+        let mut attempt = 0;
+        let (body, header_digest) = loop {
+            match self
+                .client
+                .pull_manifest_raw(&reference, &auth, &ACCEPT)
+                .await
+            {
+                Ok(ok) => break ok,
+                Err(e) if attempt < self.options.retries && transient(&e) => {
+                    let delay = backoff(self.options.backoff, attempt);
+                    tracing::debug!(reference = %key, attempt, ?delay, error = %e, "retrying");
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(classify(&key, e)),
+            }
+        };
         let computed = Digest::sha256_of(&body);
         let invalid = |detail: String| RegistryError::Invalid {
             reference: key.clone(),
@@ -340,6 +394,18 @@ pub fn resolve_blocking(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let b = Duration::from_millis(100);
+        for attempt in 0..20 {
+            let d = backoff(b, attempt);
+            let full = b
+                .saturating_mul(1 << attempt.min(16))
+                .min(Duration::from_secs(10));
+            assert!(d >= full / 2 && d <= full, "{attempt}: {d:?}");
+        }
+    }
 
     #[test]
     fn describes_an_index_with_platforms() {

@@ -159,6 +159,12 @@ pub struct LockArgs {
     /// With --resolve: most registry requests in flight.
     #[arg(long, default_value_t = 16)]
     pub concurrency: usize,
+    /// With --resolve: retries after a transient failure (429, 5xx, timeout, reset, truncated body).
+    #[arg(long, default_value_t = 4)]
+    pub retries: u32,
+    /// With --resolve: per-request timeout in seconds.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub timeout: u64,
     /// With --resolve: write the lock even when some images could not be resolved.
     #[arg(long)]
     pub allow_unresolved: bool,

@@ -121,6 +121,9 @@ fn resolve(
     let options = RegistryOptions {
         insecure: args.insecure_registry.clone(),
         concurrency: args.concurrency,
+        retries: args.retries,
+        timeout: std::time::Duration::from_secs(args.timeout),
+        ..RegistryOptions::default()
     };
     let results = resolve_blocking(&todo, options)
         .context("cannot start the registry client")

@@ -1,0 +1,52 @@
+"""Registry faults: retried and correct, or a clear failure — never a wrong digest."""
+import hashlib
+import json
+
+import pytest
+
+from faults import FaultProxy
+from test_registry import filled, recipe  # noqa: F401  (module fixture)
+from conftest import run
+
+
+def resolve(tmp_path, proxy, repo_tag, *extra):
+    r = recipe(tmp_path, [f"{proxy.host}/{repo_tag}"])
+    return run(["lock", "--resolve", "--recipe", str(r), "--insecure-registry", proxy.host,
+                "--timeout", "1", *extra], check=False, timeout=120), tmp_path / "imagebom.lock"
+
+
+@pytest.mark.parametrize("faults", [["503", "503", "503"], ["429"], ["truncate"], ["stall"],
+                                    ["truncate", "503", "429"]])
+def test_transient_faults_are_retried_to_the_right_digest(filled, tmp_path, faults):  # noqa: F811
+    proxy = FaultProxy(filled.host, {"team/app": faults})
+    try:
+        p, lock = resolve(tmp_path, proxy, "team/app:multi")
+        assert p.returncode == 0, p.stderr
+        want = "sha256:" + hashlib.sha256(filled.raw("team/app:multi")).hexdigest()
+        assert json.loads(lock.read_text())["images"][f"{proxy.host}/team/app:multi"]["digest"] == want
+        assert proxy.counts["team/app"] == len(faults) + 1
+    finally:
+        proxy.stop()
+
+
+def test_lying_digest_is_refused(filled, tmp_path):  # noqa: F811
+    proxy = FaultProxy(filled.host, {"team/app": ["lie", "*"]})
+    try:
+        p, lock = resolve(tmp_path, proxy, "team/app:multi")
+        assert p.returncode == 3, p.stderr
+        assert "team/app:multi" in p.stderr and "digest" in p.stderr.lower(), p.stderr
+        assert not lock.exists()
+    finally:
+        proxy.stop()
+
+
+def test_persistent_503_gives_up_with_a_clear_error(filled, tmp_path):  # noqa: F811
+    proxy = FaultProxy(filled.host, {"team/app": ["503", "*"]})
+    try:
+        p, lock = resolve(tmp_path, proxy, "team/app:multi", "--retries", "2")
+        assert p.returncode == 3, p.stderr
+        assert "team/app:multi: registry request failed" in p.stderr, p.stderr
+        assert proxy.counts["team/app"] == 3
+        assert not lock.exists()
+    finally:
+        proxy.stop()
