@@ -14,8 +14,10 @@ class FaultProxy:
     "lie" (wrong Docker-Content-Digest), or "pass". When the list runs out, "pass"; a plan
     ending in "*" repeats its last fault forever."""
 
-    def __init__(self, upstream: str, plan: dict, stall_seconds: float = 3.0):
+    def __init__(self, upstream: str, plan: dict, stall_seconds: float = 3.0, bearer: bool = False):
         self.upstream = upstream
+        self.bearer = bearer
+        self.token_requests = []
         self.plan = {k: list(v) for k, v in plan.items()}
         self.counts = {}
         self.lock = threading.Lock()
@@ -57,7 +59,37 @@ class FaultProxy:
                 faults.reverse()  # ["*", f]: repeat f forever
             return f
 
+    def token_flow(self, req) -> bool:
+        """The registry token flow (distribution's token auth): 401 with a Bearer challenge,
+        a token endpoint, then only `Authorization: Bearer <token>` passes. True when handled."""
+        if req.path.startswith("/token"):
+            with self.lock:
+                self.token_requests.append(req.path)
+            body = b'{"token":"t0k3n","access_token":"t0k3n","expires_in":300}'
+            req.send_response(200)
+            req.send_header("Content-Type", "application/json")
+            req.send_header("Content-Length", str(len(body)))
+            req.end_headers()
+            req.wfile.write(body)
+            return True
+        if req.headers.get("Authorization") == "Bearer t0k3n":
+            return False
+        scope = ""
+        if "/manifests/" in req.path:
+            repo = req.path.split("/v2/", 1)[1].split("/manifests/", 1)[0]
+            scope = f',scope="repository:{repo}:pull"'
+        body = b'{"errors":[{"code":"UNAUTHORIZED","message":"token required"}]}'
+        req.send_response(401)
+        req.send_header("WWW-Authenticate", f'Bearer realm="http://{self.host}/token",service="imagebom-test"{scope}')
+        req.send_header("Content-Type", "application/json")
+        req.send_header("Content-Length", str(len(body)))
+        req.end_headers()
+        req.wfile.write(body)
+        return True
+
     def handle(self, req, method):
+        if self.bearer and self.token_flow(req):
+            return
         fault = self.next_fault(req.path)
         if fault in ("503", "429"):
             code = "TOOMANYREQUESTS" if fault == "429" else "UNAVAILABLE"
@@ -73,7 +105,8 @@ class FaultProxy:
         if fault == "stall":
             time.sleep(self.stall)
         conn = http.client.HTTPConnection(self.upstream, timeout=30)
-        headers = {k: v for k, v in req.headers.items() if k.lower() not in ("host", "connection")}
+        drop = ("host", "connection", "authorization") if self.bearer else ("host", "connection")
+        headers = {k: v for k, v in req.headers.items() if k.lower() not in drop}
         conn.request(method, req.path, headers=headers)
         resp = conn.getresponse()
         body = resp.read()

@@ -50,3 +50,22 @@ def test_persistent_503_gives_up_with_a_clear_error(filled, tmp_path):  # noqa: 
         assert not lock.exists()
     finally:
         proxy.stop()
+
+
+def test_anonymous_bearer_token_flow(filled, tmp_path):  # noqa: F811
+    proxy = FaultProxy(filled.host, {}, bearer=True)
+    try:
+        refs = [f"{proxy.host}/team/app:multi", f"{proxy.host}/team/single:single"]
+        r = recipe(tmp_path, refs)
+        p = run(["lock", "--resolve", "--recipe", str(r), "--insecure-registry", proxy.host], check=False)
+        assert p.returncode == 0, p.stderr
+        lock = json.loads((tmp_path / "imagebom.lock").read_text())["images"]
+        want = "sha256:" + hashlib.sha256(filled.raw("team/app:multi")).hexdigest()
+        assert lock[refs[0]]["digest"] == want
+        assert proxy.token_requests, "the token endpoint was never asked"
+        assert all("service=imagebom-test" in t for t in proxy.token_requests), proxy.token_requests
+        # One token per repository scope, cached across requests.
+        assert len(proxy.token_requests) <= len(refs), proxy.token_requests
+        assert "t0k3n" not in p.stderr
+    finally:
+        proxy.stop()

@@ -280,6 +280,16 @@ fn backoff(base: Duration, attempt: u32) -> Duration {
     d.mul_f64(0.5 + jitter / 2.0)
 }
 
+/// What the registry says about one reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    /// Digest, media type, size and platforms of the manifest the reference names.
+    pub resolution: Resolution,
+    /// For a `tag@digest` reference whose tag now points elsewhere: the tag's current digest.
+    /// This is drift to report; the pinned digest stays what the BOM records.
+    pub tag_moved_to: Option<Digest>,
+}
+
 /// Resolves references against their registries.
 pub struct Resolver {
     client: Arc<Client>,
@@ -301,8 +311,30 @@ impl Resolver {
         }
     }
 
-    /// Resolves one reference: its digest, media type, size and platforms.
-    pub async fn resolve(&self, image: &ImageRef) -> Result<Resolution, RegistryError> {
+    /// Retries `op` on transient failures with backoff; maps the final error.
+    async fn with_retries<T, F, Fut>(&self, key: &str, mut op: F) -> Result<T, RegistryError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, oci_client::errors::OciDistributionError>>,
+    {
+        let mut attempt = 0;
+        loop {
+            match op().await {
+                Ok(ok) => return Ok(ok),
+                Err(e) if attempt < self.options.retries && transient(&e) => {
+                    let delay = backoff(self.options.backoff, attempt);
+                    tracing::debug!(reference = %key, attempt, ?delay, error = %e, "retrying");
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(classify(key, e)),
+            }
+        }
+    }
+
+    /// Resolves one reference: its digest, media type, size and platforms; for a
+    /// `tag@digest` reference, also whether the tag has moved.
+    pub async fn resolve(&self, image: &ImageRef) -> Result<Resolved, RegistryError> {
         let key = image.normalized();
         let reference: Reference = key.parse().map_err(|e| RegistryError::Invalid {
             reference: key.clone(),
@@ -343,14 +375,35 @@ impl Resolver {
                 )));
             }
         }
-        describe_manifest(&key, &body, computed)
+        let resolution = describe_manifest(&key, &body, computed)?;
+        let tag_moved_to = match (image.tag(), image.digest()) {
+            (Some(tag), Some(pinned)) => {
+                let tagged = format!("{}:{tag}", image.qualified_name());
+                let tag_ref: Reference = tagged.parse().map_err(|e| RegistryError::Invalid {
+                    reference: tagged.clone(),
+                    detail: format!("{e}"),
+                })?;
+                let now = self
+                    .with_retries(&key, || self.client.fetch_manifest_digest(&tag_ref, &auth))
+                    .await?;
+                let now = Digest::parse(&now).map_err(|e| invalid(e.to_string()))?;
+                (now != *pinned).then_some(now)
+            }
+            _ => None,
+        };
+        Ok(Resolved {
+            resolution,
+            tag_moved_to,
+        })
     }
 
     /// Resolves every reference with bounded concurrency; results keyed by normalised form.
+    /// `progress` is called with each reference as it finishes.
     pub async fn resolve_all(
         &self,
         images: &[ImageRef],
-    ) -> BTreeMap<String, Result<Resolution, RegistryError>> {
+        progress: Option<Progress>,
+    ) -> BTreeMap<String, Result<Resolved, RegistryError>> {
         let sem = Arc::new(tokio::sync::Semaphore::new(self.options.concurrency.max(1)));
         let mut set = tokio::task::JoinSet::new();
         let me = Arc::new(Resolver {
@@ -362,11 +415,16 @@ impl Resolver {
             if !seen.insert(image.normalized()) {
                 continue;
             }
-            let (sem, me, image) = (sem.clone(), me.clone(), image.clone());
+            let (sem, me, image, progress) =
+                (sem.clone(), me.clone(), image.clone(), progress.clone());
             set.spawn(async move {
                 let _permit = sem.acquire_owned().await;
                 let r = me.resolve(&image).await;
-                (image.normalized(), r)
+                let key = image.normalized();
+                if let Some(p) = progress {
+                    p(&key);
+                }
+                (key, r)
             });
         }
         let mut out = BTreeMap::new();
@@ -379,16 +437,20 @@ impl Resolver {
     }
 }
 
+/// A callback told of each finished reference (for progress bars).
+pub type Progress = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// [`Resolver::resolve_all`] on a fresh runtime, for synchronous callers.
 pub fn resolve_blocking(
     images: &[ImageRef],
     options: RegistryOptions,
-) -> std::io::Result<BTreeMap<String, Result<Resolution, RegistryError>>> {
+    progress: Option<Progress>,
+) -> std::io::Result<BTreeMap<String, Result<Resolved, RegistryError>>> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     let resolver = Resolver::new(options);
-    Ok(rt.block_on(resolver.resolve_all(images)))
+    Ok(rt.block_on(resolver.resolve_all(images, progress)))
 }
 
 #[cfg(test)]

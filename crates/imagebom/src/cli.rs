@@ -121,6 +121,8 @@ pub struct GenerateArgs {
     /// Lock file (default: imagebom.lock beside the recipe).
     #[arg(long)]
     pub lock: Option<PathBuf>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 #[derive(Debug, Args)]
@@ -147,6 +149,13 @@ pub struct LockArgs {
     /// Lock file (default: imagebom.lock beside the recipe).
     #[arg(long)]
     pub lock: Option<PathBuf>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// Registry resolution options, shared by `generate` and `lock`.
+#[derive(Debug, Args)]
+pub struct RegistryArgs {
     /// Resolve images against their registries.
     #[arg(long)]
     pub resolve: bool,

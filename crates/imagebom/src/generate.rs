@@ -1,6 +1,6 @@
 //! `imagebom generate` and `imagebom lock`.
 
-use crate::cli::{Format, GenerateArgs, LockArgs};
+use crate::cli::{Format, GenerateArgs, LockArgs, RegistryArgs};
 use crate::failure::{Failure, WithCode, EXIT_INPUT, EXIT_OK, EXIT_REGISTRY};
 use crate::pipeline;
 use anyhow::{anyhow, Context};
@@ -11,7 +11,20 @@ use std::collections::BTreeSet;
 /// Runs `generate`.
 pub fn run(args: &GenerateArgs, quiet: bool) -> Result<u8, Failure> {
     let timestamp = timestamp()?;
-    let built = pipeline::build(&args.recipe, args.lock.as_deref())?;
+    let mut built = pipeline::build(&args.recipe, args.lock.as_deref())?;
+    if args.registry.resolve {
+        resolve(&args.registry, &mut built.inventory, quiet)?;
+        built.report = imagebom_resolve::LockReport {
+            unresolved: built
+                .inventory
+                .images
+                .iter()
+                .filter(|(_, e)| e.resolution.is_none())
+                .map(|(k, _)| k.clone())
+                .collect(),
+            ..Default::default()
+        };
+    }
     let inv = &built.inventory;
     let cx = EmitContext {
         timestamp,
@@ -31,6 +44,10 @@ pub fn run(args: &GenerateArgs, quiet: bool) -> Result<u8, Failure> {
             };
             outputs.push((args.out.join(f.file_name()), text));
         }
+    }
+    if args.registry.resolve {
+        let lock = imagebom_resolve::lock_from(inv);
+        outputs.push((built.lock_path.clone(), lock.to_json()));
     }
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("{}: cannot create output directory", args.out.display()))
@@ -80,8 +97,8 @@ pub fn run(args: &GenerateArgs, quiet: bool) -> Result<u8, Failure> {
 /// `--resolve`, the registries.
 pub fn lock(args: &LockArgs, quiet: bool) -> Result<u8, Failure> {
     let mut built = pipeline::build(&args.recipe, args.lock.as_deref())?;
-    if args.resolve {
-        resolve(args, &mut built.inventory, quiet)?;
+    if args.registry.resolve {
+        resolve(&args.registry, &mut built.inventory, quiet)?;
     }
     let lock = imagebom_resolve::lock_from(&built.inventory);
     write_atomic(&built.lock_path, lock.to_json().as_bytes())
@@ -100,7 +117,7 @@ pub fn lock(args: &LockArgs, quiet: bool) -> Result<u8, Failure> {
 
 /// Resolves the images of `inv` that need it against their registries.
 fn resolve(
-    args: &LockArgs,
+    args: &RegistryArgs,
     inv: &mut imagebom_model::Inventory,
     quiet: bool,
 ) -> Result<(), Failure> {
@@ -125,15 +142,35 @@ fn resolve(
         timeout: std::time::Duration::from_secs(args.timeout),
         ..RegistryOptions::default()
     };
-    let results = resolve_blocking(&todo, options)
+    // A progress bar on stderr only when it is a terminal (and not --quiet).
+    let bar = if !quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        indicatif::ProgressBar::new(todo.len() as u64).with_style(
+            indicatif::ProgressStyle::with_template("resolving {bar:30} {pos}/{len} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        )
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let tick = bar.clone();
+    let progress: imagebom_resolve::registry::Progress = std::sync::Arc::new(move |key: &str| {
+        tick.set_message(key.to_string());
+        tick.inc(1);
+    });
+    let results = resolve_blocking(&todo, options, Some(progress))
         .context("cannot start the registry client")
         .code(EXIT_REGISTRY)?;
+    bar.finish_and_clear();
     let mut failures = Vec::new();
     for (key, result) in results {
         match result {
             Ok(r) => {
+                if let Some(moved) = &r.tag_moved_to {
+                    eprintln!(
+                        "drift: {key}: the tag now points to {moved}; the pinned digest is kept"
+                    );
+                }
                 if let Some(e) = inv.images.get_mut(&key) {
-                    e.resolution = Some(r);
+                    e.resolution = Some(r.resolution);
                 }
             }
             Err(e) => failures.push(e),
