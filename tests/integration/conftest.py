@@ -10,6 +10,11 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 VENV_BIN = pathlib.Path(sys.executable).parent
 EPOCH = "1764000000"  # 2025-11-24T16:00:00Z
 
+# Registry answers are cached on disk: keep the suite's cache to itself, fresh each session.
+import tempfile  # noqa: E402
+
+os.environ["IMAGEBOM_CACHE"] = tempfile.mkdtemp(prefix="imagebom-cache-")
+
 
 def binary() -> str:
     path = os.environ.get("IMAGEBOM_BIN", str(ROOT / "target" / "debug" / "imagebom"))

@@ -69,3 +69,24 @@ def test_anonymous_bearer_token_flow(filled, tmp_path):  # noqa: F811
         assert "t0k3n" not in p.stderr
     finally:
         proxy.stop()
+
+
+def test_cache_saves_requests_until_refresh_or_expiry(filled, tmp_path):  # noqa: F811
+    proxy = FaultProxy(filled.host, {})
+    try:
+        ref = "team/app:multi"
+        cache = ["--cache-dir", str(tmp_path / "cache")]
+        p, lock = resolve(tmp_path, proxy, ref, *cache)
+        assert p.returncode == 0, p.stderr
+        assert proxy.counts["team/app"] == 1
+        lock.unlink()
+        p, lock = resolve(tmp_path, proxy, ref, *cache)
+        assert p.returncode == 0 and lock.exists(), p.stderr
+        assert proxy.counts["team/app"] == 1, "a fresh cache entry must not ask the registry"
+        lock.unlink()
+        p, _ = resolve(tmp_path, proxy, ref, *cache, "--cache-ttl", "0")
+        assert proxy.counts["team/app"] == 2
+        p, _ = resolve(tmp_path, proxy, ref, *cache, "--refresh")
+        assert proxy.counts["team/app"] == 3
+    finally:
+        proxy.stop()

@@ -121,7 +121,8 @@ def test_basic_auth_from_docker_config(tmp_path):
         (tmp_path / "imagebom.lock").unlink()
         bad = docker_config(tmp_path / "bad", reg.host, "ci", "wrong-pass-123")
         env = dict(os.environ, DOCKER_CONFIG=str(bad), IMAGEBOM_LOG="trace")
-        p = lock_resolve(r, reg, env=env, check=False)
+        # --refresh: ask the registry again rather than the cache the good run filled.
+        p = lock_resolve(r, reg, "--refresh", env=env, check=False)
         assert p.returncode == 3, p.stderr
         assert "denied" in p.stderr or "unauthorized" in p.stderr.lower(), p.stderr
         assert "wrong-pass-123" not in p.stdout + p.stderr
@@ -160,3 +161,45 @@ def test_generate_resolve_writes_lock_and_boms(filled, tmp_path):
     # Offline again from the lock it wrote: byte-identical.
     run(["generate", "--recipe", str(r), "--out", str(out)])
     assert (out / "bom.cdx.json").read_bytes() == first
+
+
+@pytest.fixture(scope="module")
+def private(tmp_path_factory):
+    root = tmp_path_factory.mktemp("private")
+    reg = Registry(root / "registry", htpasswd=("ci", "h3lper-pass"))
+    lay = Layout(root / "layout")
+    lay.tag(lay.image("amd64"), "v1")
+    reg.push(root / "layout", "v1", "private/app")
+    yield reg
+    reg.stop()
+
+
+def helper_env(tmp_path, config: dict, name: str):
+    """A real docker-credential-<name> helper (the helper protocol: `get`, server on stdin, JSON out)."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    helper = bindir / f"docker-credential-{name}"
+    helper.write_text('#!/bin/sh\n[ "$1" = get ] || exit 1\nread server\n'
+                      'printf \'{"ServerURL":"%s","Username":"ci","Secret":"h3lper-pass"}\' "$server"\n')
+    helper.chmod(0o755)
+    cfg = tmp_path / "docker"
+    cfg.mkdir()
+    (cfg / "config.json").write_text(json.dumps(config))
+    return dict(os.environ, DOCKER_CONFIG=str(cfg), PATH=f"{bindir}:{os.environ['PATH']}")
+
+
+@pytest.mark.parametrize("kind", ["credHelpers", "credsStore", "REGISTRY_AUTH_FILE"])
+def test_credentials_from_helpers_and_auth_file(private, tmp_path, kind):
+    ref = f"{private.host}/private/app:v1"
+    r = recipe(tmp_path, [ref])
+    if kind == "credHelpers":
+        env = helper_env(tmp_path, {"credHelpers": {private.host: "imagebomtest"}}, "imagebomtest")
+    elif kind == "credsStore":
+        env = helper_env(tmp_path, {"credsStore": "imagebomstore"}, "imagebomstore")
+    else:
+        auth = docker_config(tmp_path / "podman", private.host, "ci", "h3lper-pass") / "config.json"
+        env = dict(os.environ, REGISTRY_AUTH_FILE=str(auth), DOCKER_CONFIG=str(tmp_path / "none"))
+    p = lock_resolve(r, private, env=dict(env, IMAGEBOM_LOG="trace"))
+    assert "h3lper-pass" not in p.stdout + p.stderr
+    lock = json.loads((tmp_path / "imagebom.lock").read_text())["images"]
+    assert lock[ref]["digest"] == "sha256:" + hashlib.sha256(private.raw("private/app:v1")).hexdigest()

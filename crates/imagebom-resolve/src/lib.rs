@@ -9,6 +9,7 @@
 //!
 //! Images none of these resolve stay unresolved and are reported, never guessed.
 
+pub mod cache;
 pub mod registry;
 
 use imagebom_model::{Inventory, Lock, Resolution, ResolutionSource};

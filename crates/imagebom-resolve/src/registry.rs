@@ -41,6 +41,8 @@ pub struct RegistryOptions {
     pub timeout: Duration,
     /// First backoff delay; doubles on each retry (with jitter), capped at 10 s.
     pub backoff: Duration,
+    /// On-disk cache of answers (`None`: ask the registry every time).
+    pub cache: Option<crate::cache::Cache>,
 }
 
 impl Default for RegistryOptions {
@@ -51,6 +53,7 @@ impl Default for RegistryOptions {
             retries: 4,
             timeout: Duration::from_secs(30),
             backoff: Duration::from_millis(250),
+            cache: None,
         }
     }
 }
@@ -418,9 +421,24 @@ impl Resolver {
             let (sem, me, image, progress) =
                 (sem.clone(), me.clone(), image.clone(), progress.clone());
             set.spawn(async move {
-                let _permit = sem.acquire_owned().await;
-                let r = me.resolve(&image).await;
                 let key = image.normalized();
+                let immutable = image.tag().is_none() && image.digest().is_some();
+                let cached = me
+                    .options
+                    .cache
+                    .as_ref()
+                    .and_then(|c| c.get(&key, immutable));
+                let r = match cached {
+                    Some(hit) => Ok(hit),
+                    None => {
+                        let _permit = sem.acquire_owned().await;
+                        let r = me.resolve(&image).await;
+                        if let (Ok(ok), Some(c)) = (&r, &me.options.cache) {
+                            c.put(&key, ok);
+                        }
+                        r
+                    }
+                };
                 if let Some(p) = progress {
                     p(&key);
                 }

@@ -159,7 +159,7 @@ pub struct RegistryArgs {
     /// Resolve images against their registries.
     #[arg(long)]
     pub resolve: bool,
-    /// With --resolve: re-resolve images already resolved in the lock.
+    /// With --resolve: re-resolve images already resolved in the lock, bypassing the cache.
     #[arg(long, requires = "resolve")]
     pub refresh: bool,
     /// With --resolve: a registry (`host[:port]`) reached over plain HTTP. Repeatable.
@@ -174,6 +174,13 @@ pub struct RegistryArgs {
     /// With --resolve: per-request timeout in seconds.
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     pub timeout: u64,
+    /// With --resolve: cache directory [default: $IMAGEBOM_CACHE, $XDG_CACHE_HOME/imagebom or ~/.cache/imagebom].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// With --resolve: seconds a cached tag answer stays fresh (0: always ask). Digest-only
+    /// references never expire.
+    #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
+    pub cache_ttl: u64,
     /// With --resolve: write the lock even when some images could not be resolved.
     #[arg(long)]
     pub allow_unresolved: bool,

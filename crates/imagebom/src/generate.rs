@@ -122,6 +122,7 @@ fn resolve(
     quiet: bool,
 ) -> Result<(), Failure> {
     use imagebom_model::ResolutionSource;
+    use imagebom_resolve::cache::Cache;
     use imagebom_resolve::registry::{resolve_blocking, RegistryOptions};
     let _s = tracing::info_span!("resolve", source = "registry").entered();
     let todo: Vec<_> = inv
@@ -140,6 +141,10 @@ fn resolve(
         concurrency: args.concurrency,
         retries: args.retries,
         timeout: std::time::Duration::from_secs(args.timeout),
+        cache: (!args.refresh)
+            .then(|| args.cache_dir.clone().or_else(Cache::default_dir))
+            .flatten()
+            .map(|d| Cache::new(d, std::time::Duration::from_secs(args.cache_ttl))),
         ..RegistryOptions::default()
     };
     // A progress bar on stderr only when it is a terminal (and not --quiet).

@@ -1,0 +1,131 @@
+//! On-disk cache of registry answers, so repeated runs do not ask again.
+//!
+//! One small JSON file per normalised reference (named by its sha256), written atomically.
+//! A reference pinned by digest alone is immutable and never expires; anything with a tag
+//! expires after the TTL. Unreadable or foreign entries are ignored, never trusted.
+
+use crate::registry::Resolved;
+use imagebom_model::{Digest, Resolution};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Cache format version; entries of other versions are ignored.
+const VERSION: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Entry {
+    version: u32,
+    reference: String,
+    fetched_at: u64,
+    resolution: Resolution,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tag_moved_to: Option<Digest>,
+}
+
+/// The cache directory and how long tag answers stay fresh.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    dir: PathBuf,
+    ttl: Duration,
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl Cache {
+    /// A cache in `dir` (created on first write) with `ttl` for tag answers.
+    pub fn new(dir: impl Into<PathBuf>, ttl: Duration) -> Cache {
+        Cache {
+            dir: dir.into(),
+            ttl,
+        }
+    }
+
+    /// `$IMAGEBOM_CACHE`, else `$XDG_CACHE_HOME/imagebom`, else `~/.cache/imagebom`.
+    pub fn default_dir() -> Option<PathBuf> {
+        if let Some(d) = std::env::var_os("IMAGEBOM_CACHE") {
+            return Some(PathBuf::from(d));
+        }
+        if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
+            return Some(Path::new(&d).join("imagebom"));
+        }
+        std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/imagebom"))
+    }
+
+    fn path(&self, key: &str) -> PathBuf {
+        let name = Digest::sha256_of(key.as_bytes());
+        self.dir.join(format!("{}.json", name.encoded()))
+    }
+
+    /// The cached answer for normalised reference `key`, when fresh.
+    pub fn get(&self, key: &str, immutable: bool) -> Option<Resolved> {
+        let bytes = std::fs::read(self.path(key)).ok()?;
+        let e: Entry = serde_json::from_slice(&bytes).ok()?;
+        let fresh = immutable || now().saturating_sub(e.fetched_at) < self.ttl.as_secs();
+        (e.version == VERSION && e.reference == key && fresh).then_some(Resolved {
+            resolution: e.resolution,
+            tag_moved_to: e.tag_moved_to,
+        })
+    }
+
+    /// Stores the answer for `key`; a cache that cannot be written is only logged.
+    pub fn put(&self, key: &str, r: &Resolved) {
+        let e = Entry {
+            version: VERSION,
+            reference: key.to_string(),
+            fetched_at: now(),
+            resolution: r.resolution.clone(),
+            tag_moved_to: r.tag_moved_to.clone(),
+        };
+        let result = serde_json::to_vec(&e)
+            .map_err(std::io::Error::other)
+            .and_then(|b| imagebom_model::fsutil::write_atomic(&self.path(key), &b));
+        if let Err(err) = result {
+            tracing::debug!(cache = %self.dir.display(), error = %err, "cannot write cache entry");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use imagebom_model::ResolutionSource;
+
+    fn resolved() -> Resolved {
+        Resolved {
+            resolution: Resolution {
+                digest: Digest::sha256_of(b"m"),
+                source: ResolutionSource::Registry,
+                media_type: None,
+                size: Some(1),
+                platforms: vec![],
+                artifact_type: None,
+            },
+            tag_moved_to: None,
+        }
+    }
+
+    #[test]
+    fn round_trip_and_expiry() {
+        let d = tempfile::tempdir().unwrap();
+        let c = Cache::new(d.path(), Duration::from_secs(3600));
+        assert!(c.get("a:1", false).is_none());
+        c.put("a:1", &resolved());
+        assert_eq!(c.get("a:1", false), Some(resolved()));
+        assert!(c.get("b:1", false).is_none());
+        let expired = Cache::new(d.path(), Duration::ZERO);
+        assert!(expired.get("a:1", false).is_none());
+        assert!(
+            expired.get("a:1", true).is_some(),
+            "digest references never expire"
+        );
+        std::fs::write(c.path("a:1"), b"{garbage").unwrap();
+        assert!(c.get("a:1", false).is_none());
+    }
+}
