@@ -14,14 +14,18 @@ class FaultProxy:
     "lie" (wrong Docker-Content-Digest), or "pass". When the list runs out, "pass"; a plan
     ending in "*" repeats its last fault forever."""
 
-    def __init__(self, upstream: str, plan: dict, stall_seconds: float = 3.0, bearer: bool = False):
+    def __init__(self, upstream: str, plan: dict, stall_seconds: float = 3.0, bearer: bool = False,
+                 latency: float = 0.0):
         self.upstream = upstream
+        self.latency = latency
+        self.requests = 0
         self.bearer = bearer
         self.token_requests = []
         self.plan = {k: list(v) for k, v in plan.items()}
         self.counts = {}
         self.lock = threading.Lock()
         self.stall = stall_seconds
+        self.local = threading.local()
         self.port = free_port()
         self.host = f"127.0.0.1:{self.port}"
         proxy = self
@@ -38,7 +42,10 @@ class FaultProxy:
             def do_HEAD(self):
                 proxy.handle(self, "HEAD")
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        class Server(http.server.ThreadingHTTPServer):
+            request_queue_size = 256
+
+        self.server = Server(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -88,6 +95,10 @@ class FaultProxy:
         return True
 
     def handle(self, req, method):
+        with self.lock:
+            self.requests += 1
+        if self.latency:
+            time.sleep(self.latency)
         if self.bearer and self.token_flow(req):
             return
         fault = self.next_fault(req.path)
@@ -104,9 +115,14 @@ class FaultProxy:
             return
         if fault == "stall":
             time.sleep(self.stall)
-        conn = http.client.HTTPConnection(self.upstream, timeout=30)
+        # One keep-alive upstream connection per handler thread.
+        conn = getattr(self.local, "conn", None)
+        if conn is None:
+            conn = self.local.conn = http.client.HTTPConnection(self.upstream, timeout=30)
         drop = ("host", "connection", "authorization") if self.bearer else ("host", "connection")
-        headers = {k: v for k, v in req.headers.items() if k.lower() not in drop}
+        # Repeated headers (skopeo sends one Accept line per media type) are joined, not dropped.
+        headers = {k: ", ".join(req.headers.get_all(k)) for k in set(req.headers.keys())
+                   if k.lower() not in drop}
         conn.request(method, req.path, headers=headers)
         resp = conn.getresponse()
         body = resp.read()
@@ -127,7 +143,6 @@ class FaultProxy:
             req.wfile.write(body[: len(body) // 2] if fault == "truncate" else body)
         if fault == "truncate":
             req.close_connection = True
-        conn.close()
 
     def stop(self):
         self.server.shutdown()

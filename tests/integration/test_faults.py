@@ -1,6 +1,7 @@
 """Registry faults: retried and correct, or a clear failure — never a wrong digest."""
 import hashlib
 import json
+import time
 
 import pytest
 
@@ -20,8 +21,11 @@ def resolve(tmp_path, proxy, repo_tag, *extra):
 def test_transient_faults_are_retried_to_the_right_digest(filled, tmp_path, faults):  # noqa: F811
     proxy = FaultProxy(filled.host, {"team/app": faults})
     try:
+        start = time.monotonic()
         p, lock = resolve(tmp_path, proxy, "team/app:multi")
         assert p.returncode == 0, p.stderr
+        if "429" in faults:
+            assert time.monotonic() - start >= 1.0, "Retry-After: 1 was not honoured"
         want = "sha256:" + hashlib.sha256(filled.raw("team/app:multi")).hexdigest()
         assert json.loads(lock.read_text())["images"][f"{proxy.host}/team/app:multi"]["digest"] == want
         assert proxy.counts["team/app"] == len(faults) + 1

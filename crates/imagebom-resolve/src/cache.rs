@@ -85,7 +85,7 @@ impl Cache {
         };
         let result = serde_json::to_vec(&e)
             .map_err(std::io::Error::other)
-            .and_then(|b| imagebom_model::fsutil::write_atomic(&self.path(key), &b));
+            .and_then(|b| imagebom_model::fsutil::write_replace(&self.path(key), &b));
         if let Err(err) = result {
             tracing::debug!(cache = %self.dir.display(), error = %err, "cannot write cache entry");
         }

@@ -294,9 +294,31 @@ pub struct Resolved {
 }
 
 /// Resolves references against their registries.
+///
+/// Registries that answer `GET /v2/` without a challenge ("open") are queried directly with
+/// one `GET` per reference (honouring `Retry-After`); registries that challenge go through
+/// `oci-client`, which runs the bearer-token flow and caches tokens per registry and scope.
 pub struct Resolver {
     client: Arc<Client>,
+    http: reqwest::Client,
+    open: Arc<tokio::sync::Mutex<BTreeMap<String, Arc<tokio::sync::OnceCell<bool>>>>>,
     options: RegistryOptions,
+}
+
+/// One attempt of a direct request.
+enum Attempt<T> {
+    Done(T),
+    /// Transient failure: retry after the server's `Retry-After`, if it gave one.
+    Retry(Option<Duration>, String),
+    Fail(RegistryError),
+}
+
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    v.trim()
+        .parse::<u64>()
+        .ok()
+        .map(|s| Duration::from_secs(s.min(60)))
 }
 
 impl Resolver {
@@ -308,10 +330,131 @@ impl Resolver {
             connect_timeout: Some(options.timeout),
             ..ClientConfig::default()
         };
+        let http = reqwest::Client::builder()
+            .connect_timeout(options.timeout)
+            .read_timeout(options.timeout)
+            .build()
+            .unwrap_or_default();
         Resolver {
             client: Arc::new(Client::new(config)),
+            http,
+            open: Arc::default(),
             options,
         }
+    }
+
+    fn scheme(&self, host: &str) -> &'static str {
+        if self.options.insecure.iter().any(|h| h == host) {
+            "http"
+        } else {
+            "https"
+        }
+    }
+
+    /// Whether `host` serves `/v2/` without a challenge; asked once per registry.
+    async fn is_open(&self, host: &str) -> bool {
+        let cell = self
+            .open
+            .lock()
+            .await
+            .entry(host.to_string())
+            .or_default()
+            .clone();
+        *cell
+            .get_or_init(|| async {
+                let url = format!("{}://{host}/v2/", self.scheme(host));
+                matches!(self.http.get(&url).send().await, Ok(r) if r.status().is_success())
+            })
+            .await
+    }
+
+    /// One direct request with retries; `f` turns a response into an attempt.
+    async fn direct<T, F, Fut>(&self, key: &str, mut f: F) -> Result<T, RegistryError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Attempt<T>>,
+    {
+        let mut attempt = 0;
+        loop {
+            match f().await {
+                Attempt::Done(t) => return Ok(t),
+                Attempt::Fail(e) => return Err(e),
+                Attempt::Retry(after, detail) => {
+                    if attempt >= self.options.retries {
+                        return Err(RegistryError::Network {
+                            reference: key.to_string(),
+                            detail,
+                        });
+                    }
+                    let delay = after.unwrap_or_else(|| backoff(self.options.backoff, attempt));
+                    tracing::debug!(reference = %key, attempt, ?delay, %detail, "retrying");
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    /// `GET` (or `HEAD`) of a manifest on an open registry: body and `Docker-Content-Digest`.
+    async fn direct_manifest(
+        &self,
+        key: &str,
+        reference: &Reference,
+        head: bool,
+    ) -> Result<(Vec<u8>, Option<String>), RegistryError> {
+        let host = reference.resolve_registry();
+        let target = reference
+            .digest()
+            .or(reference.tag())
+            .unwrap_or("latest")
+            .to_string();
+        let url = format!(
+            "{}://{host}/v2/{}/manifests/{target}",
+            self.scheme(host),
+            reference.repository()
+        );
+        self.direct(key, || async {
+            let req = if head {
+                self.http.head(&url)
+            } else {
+                self.http.get(&url)
+            };
+            let resp = match req
+                .header(reqwest::header::ACCEPT, ACCEPT.join(", "))
+                .send()
+                .await
+            {
+                Ok(r) => r,
+                Err(e) => return Attempt::Retry(None, e.to_string()),
+            };
+            let status = resp.status();
+            let digest = resp
+                .headers()
+                .get("docker-content-digest")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            match status.as_u16() {
+                200 => match resp.bytes().await {
+                    Ok(b) => Attempt::Done((b.to_vec(), digest)),
+                    Err(e) => Attempt::Retry(None, format!("reading the body: {e}")),
+                },
+                404 => Attempt::Fail(RegistryError::NotFound {
+                    reference: key.to_string(),
+                }),
+                401 | 403 => Attempt::Fail(RegistryError::Denied {
+                    reference: key.to_string(),
+                    detail: format!("HTTP {status}"),
+                }),
+                429 | 500..=599 => {
+                    Attempt::Retry(retry_after(resp.headers()), format!("HTTP {status}"))
+                }
+                _ => Attempt::Fail(RegistryError::Network {
+                    reference: key.to_string(),
+                    detail: format!("HTTP {status}"),
+                }),
+            }
+        })
+        .await
     }
 
     /// Retries `op` on transient failures with backoff; maps the final error.
@@ -344,32 +487,29 @@ impl Resolver {
             detail: format!("{e}"),
         })?;
         let auth = credentials(image.registry());
-        let mut attempt = 0;
-        let (body, header_digest) = loop {
-            match self
-                .client
-                .pull_manifest_raw(&reference, &auth, &ACCEPT)
-                .await
-            {
-                Ok(ok) => break ok,
-                Err(e) if attempt < self.options.retries && transient(&e) => {
-                    let delay = backoff(self.options.backoff, attempt);
-                    tracing::debug!(reference = %key, attempt, ?delay, error = %e, "retrying");
-                    tokio::time::sleep(delay).await;
-                    attempt += 1;
-                }
-                Err(e) => return Err(classify(&key, e)),
-            }
-        };
-        let computed = Digest::sha256_of(&body);
+        let open = matches!(auth, RegistryAuth::Anonymous)
+            && self.is_open(reference.resolve_registry()).await;
         let invalid = |detail: String| RegistryError::Invalid {
             reference: key.clone(),
             detail,
         };
-        if header_digest != computed.to_string() {
-            return Err(invalid(format!(
-                "Docker-Content-Digest {header_digest} does not match the body ({computed})"
-            )));
+        let (body, header_digest) = if open {
+            self.direct_manifest(&key, &reference, false).await?
+        } else {
+            let (b, d) = self
+                .with_retries(&key, || {
+                    self.client.pull_manifest_raw(&reference, &auth, &ACCEPT)
+                })
+                .await?;
+            (b.to_vec(), Some(d))
+        };
+        let computed = Digest::sha256_of(&body);
+        if let Some(h) = header_digest {
+            if h != computed.to_string() {
+                return Err(invalid(format!(
+                    "Docker-Content-Digest {h} does not match the body ({computed})"
+                )));
+            }
         }
         if let Some(pinned) = image.digest() {
             if pinned.is_sha256() && *pinned != computed {
@@ -386,9 +526,18 @@ impl Resolver {
                     reference: tagged.clone(),
                     detail: format!("{e}"),
                 })?;
-                let now = self
-                    .with_retries(&key, || self.client.fetch_manifest_digest(&tag_ref, &auth))
-                    .await?;
+                let now = if open {
+                    match self.direct_manifest(&key, &tag_ref, true).await?.1 {
+                        Some(d) => d,
+                        None => {
+                            let (b, _) = self.direct_manifest(&key, &tag_ref, false).await?;
+                            Digest::sha256_of(&b).to_string()
+                        }
+                    }
+                } else {
+                    self.with_retries(&key, || self.client.fetch_manifest_digest(&tag_ref, &auth))
+                        .await?
+                };
                 let now = Digest::parse(&now).map_err(|e| invalid(e.to_string()))?;
                 (now != *pinned).then_some(now)
             }
@@ -411,6 +560,8 @@ impl Resolver {
         let mut set = tokio::task::JoinSet::new();
         let me = Arc::new(Resolver {
             client: self.client.clone(),
+            http: self.http.clone(),
+            open: self.open.clone(),
             options: self.options.clone(),
         });
         let mut seen = std::collections::BTreeSet::new();

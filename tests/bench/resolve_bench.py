@@ -1,0 +1,91 @@
+"""Benchmark: resolve N tags in a local registry through a proxy adding 20 ms to every request,
+against a sequential `skopeo inspect` loop over the same references (run by `cargo xtask bench-resolve`).
+
+Targets (issue 4): at least 20x faster than the skopeo loop; total time within 1.5x of the latency
+bound (requests / concurrency x 20 ms); at most 1 request per single-platform image and 2 per
+multi-platform image once any token is cached."""
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "integration"))
+from faults import FaultProxy  # noqa: E402
+from registry import SKOPEO, Layout, Registry  # noqa: E402
+
+N = int(os.environ.get("BENCH_TAGS", "1000"))
+LATENCY = float(os.environ.get("BENCH_LATENCY", "0.020"))
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "32"))
+BIN = os.environ.get("IMAGEBOM_BIN", str(ROOT / "target" / "release" / "imagebom"))
+
+
+def retag(host, repo, src_tag, tags):
+    accept = ",".join(["application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json"])
+    req = urllib.request.Request(f"http://{host}/v2/{repo}/manifests/{src_tag}", headers={"Accept": accept})
+    with urllib.request.urlopen(req) as r:
+        body, ctype = r.read(), r.headers["Content-Type"]
+    for t in tags:
+        put = urllib.request.Request(f"http://{host}/v2/{repo}/manifests/{t}", data=body, method="PUT",
+                                     headers={"Content-Type": ctype})
+        urllib.request.urlopen(put).read()
+
+
+def main():
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="imagebom-bench-"))
+    reg = Registry(tmp / "registry")
+    lay = Layout(tmp / "layout")
+    lay.tag(lay.index([lay.image("amd64"), lay.image("arm64", "v8")]), "multi")
+    lay.tag(lay.image("amd64", text=b"single"), "single")
+    reg.push(tmp / "layout", "multi", "bench/multi")
+    reg.push(tmp / "layout", "single", "bench/single")
+    half = N // 2
+    retag(reg.host, "bench/multi", "multi", [f"t{i}" for i in range(half)])
+    retag(reg.host, "bench/single", "single", [f"t{i}" for i in range(N - half)])
+    proxy = FaultProxy(reg.host, {}, latency=LATENCY)
+    refs = [f"{proxy.host}/bench/multi:t{i}" for i in range(half)] + \
+           [f"{proxy.host}/bench/single:t{i}" for i in range(N - half)]
+    pods = "".join(f"    - {{name: c{i}, image: '{r}'}}\n" for i, r in enumerate(refs))
+    (tmp / "m.yaml").write_text(f"apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  containers:\n{pods}")
+    (tmp / "recipe.yaml").write_text("apiVersion: imagebom.dev/v1alpha1\nkind: Recipe\n"
+                                     "metadata: {name: bench, version: '1'}\ncomponents:\n"
+                                     "  - name: c\n    manifests: [m.yaml]\n")
+
+    start = time.perf_counter()
+    p = subprocess.run([BIN, "-q", "lock", "--resolve", "--recipe", str(tmp / "recipe.yaml"),
+                        "--insecure-registry", proxy.host, "--concurrency", str(CONCURRENCY),
+                        "--cache-ttl", "0", "--cache-dir", str(tmp / "cache")], capture_output=True, text=True)
+    ours = time.perf_counter() - start
+    assert p.returncode == 0, p.stderr
+    requests = proxy.requests
+    lock = json.loads((tmp / "imagebom.lock").read_text())["images"]
+    assert len(lock) == N
+
+    start = time.perf_counter()
+    for r in refs[:int(os.environ.get("BENCH_SKOPEO", len(refs)))]:
+        subprocess.run([SKOPEO, "inspect", "--raw", "--tls-verify=false", f"docker://{r}"],
+                       check=True, capture_output=True)
+    skopeo = time.perf_counter() - start
+
+    bound = requests / CONCURRENCY * LATENCY
+    report = {
+        "tags": N, "multi_platform": half, "single_platform": N - half, "latency_ms": LATENCY * 1000,
+        "concurrency": CONCURRENCY, "imagebom_s": round(ours, 2), "skopeo_loop_s": round(skopeo, 2),
+        "speedup": round(skopeo / ours, 1), "requests": requests,
+        "requests_per_image": round(requests / N, 3), "latency_bound_s": round(bound, 2),
+        "vs_bound": round(ours / bound, 2),
+    }
+    print(json.dumps(report, indent=2))
+    ok = report["speedup"] >= 20 and report["vs_bound"] <= 1.5 and requests <= (N - half) + 2 * half + 2
+    reg.stop()
+    proxy.stop()
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
