@@ -203,3 +203,14 @@ def test_credentials_from_helpers_and_auth_file(private, tmp_path, kind):
     assert "h3lper-pass" not in p.stdout + p.stderr
     lock = json.loads((tmp_path / "imagebom.lock").read_text())["images"]
     assert lock[ref]["digest"] == "sha256:" + hashlib.sha256(private.raw("private/app:v1")).hexdigest()
+
+
+def test_mirror_is_queried_and_the_bom_keeps_the_canonical_name(filled, tmp_path):
+    ref = "registry.example.invalid/team/app:multi"
+    r = recipe(tmp_path, [ref])
+    lock_resolve(r, filled, "--mirror", f"registry.example.invalid={filled.host}")
+    lock = json.loads((tmp_path / "imagebom.lock").read_text())["images"]
+    assert list(lock) == [ref]
+    assert lock[ref]["digest"] == "sha256:" + hashlib.sha256(filled.raw("team/app:multi")).hexdigest()
+    p = run(["lock", "--resolve", "--recipe", str(r), "--mirror", "nonsense"], check=False)
+    assert p.returncode == 2 and "REGISTRY=MIRROR" in p.stderr, p.stderr

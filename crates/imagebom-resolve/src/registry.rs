@@ -35,6 +35,11 @@ pub struct RegistryOptions {
     pub insecure: Vec<String>,
     /// Most requests in flight at once.
     pub concurrency: usize,
+    /// Most requests in flight to any one registry.
+    pub per_registry: usize,
+    /// Mirrors: canonical registry → registry queried instead (`docker.io` →
+    /// `mirror.example:5000`). The BOM and the lock keep the canonical name.
+    pub mirrors: BTreeMap<String, String>,
     /// Retries after a transient failure (429, 5xx, timeouts, resets, truncated bodies).
     pub retries: u32,
     /// Per-request timeout (connect and read).
@@ -50,6 +55,8 @@ impl Default for RegistryOptions {
         RegistryOptions {
             insecure: Vec::new(),
             concurrency: 16,
+            per_registry: 16,
+            mirrors: BTreeMap::new(),
             retries: 4,
             timeout: Duration::from_secs(30),
             backoff: Duration::from_millis(250),
@@ -482,11 +489,16 @@ impl Resolver {
     /// `tag@digest` reference, also whether the tag has moved.
     pub async fn resolve(&self, image: &ImageRef) -> Result<Resolved, RegistryError> {
         let key = image.normalized();
-        let reference: Reference = key.parse().map_err(|e| RegistryError::Invalid {
+        // A mirror answers for its canonical registry; errors and the lock keep `key`.
+        let queried = match self.options.mirrors.get(image.registry()) {
+            Some(m) => format!("{m}/{}", &key[image.registry().len() + 1..]),
+            None => key.clone(),
+        };
+        let reference: Reference = queried.parse().map_err(|e| RegistryError::Invalid {
             reference: key.clone(),
             detail: format!("{e}"),
         })?;
-        let auth = credentials(image.registry());
+        let auth = credentials(reference.registry());
         let open = matches!(auth, RegistryAuth::Anonymous)
             && self.is_open(reference.resolve_registry()).await;
         let invalid = |detail: String| RegistryError::Invalid {
@@ -521,7 +533,7 @@ impl Resolver {
         let resolution = describe_manifest(&key, &body, computed)?;
         let tag_moved_to = match (image.tag(), image.digest()) {
             (Some(tag), Some(pinned)) => {
-                let tagged = format!("{}:{tag}", image.qualified_name());
+                let tagged = format!("{}/{}:{tag}", reference.registry(), reference.repository());
                 let tag_ref: Reference = tagged.parse().map_err(|e| RegistryError::Invalid {
                     reference: tagged.clone(),
                     detail: format!("{e}"),
@@ -557,6 +569,7 @@ impl Resolver {
         progress: Option<Progress>,
     ) -> BTreeMap<String, Result<Resolved, RegistryError>> {
         let sem = Arc::new(tokio::sync::Semaphore::new(self.options.concurrency.max(1)));
+        let mut per_registry: BTreeMap<String, Arc<tokio::sync::Semaphore>> = BTreeMap::new();
         let mut set = tokio::task::JoinSet::new();
         let me = Arc::new(Resolver {
             client: self.client.clone(),
@@ -569,6 +582,14 @@ impl Resolver {
             if !seen.insert(image.normalized()) {
                 continue;
             }
+            let reg_sem = per_registry
+                .entry(image.registry().to_string())
+                .or_insert_with(|| {
+                    Arc::new(tokio::sync::Semaphore::new(
+                        self.options.per_registry.max(1),
+                    ))
+                })
+                .clone();
             let (sem, me, image, progress) =
                 (sem.clone(), me.clone(), image.clone(), progress.clone());
             set.spawn(async move {
@@ -582,6 +603,7 @@ impl Resolver {
                 let r = match cached {
                     Some(hit) => Ok(hit),
                     None => {
+                        let _registry = reg_sem.acquire_owned().await;
                         let _permit = sem.acquire_owned().await;
                         let r = me.resolve(&image).await;
                         if let (Ok(ok), Some(c)) = (&r, &me.options.cache) {

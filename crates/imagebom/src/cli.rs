@@ -168,6 +168,13 @@ pub struct RegistryArgs {
     /// With --resolve: most registry requests in flight.
     #[arg(long, default_value_t = 16)]
     pub concurrency: usize,
+    /// With --resolve: most requests in flight to one registry.
+    #[arg(long, default_value_t = 16)]
+    pub per_registry: usize,
+    /// With --resolve: query MIRROR for REGISTRY (`docker.io=mirror.example:5000`); the BOM keeps
+    /// the canonical name. Repeatable.
+    #[arg(long, value_name = "REGISTRY=MIRROR", value_parser = parse_mirror)]
+    pub mirror: Vec<(String, String)>,
     /// With --resolve: retries after a transient failure (429, 5xx, timeout, reset, truncated body).
     #[arg(long, default_value_t = 4)]
     pub retries: u32,
@@ -184,4 +191,13 @@ pub struct RegistryArgs {
     /// With --resolve: write the lock even when some images could not be resolved.
     #[arg(long)]
     pub allow_unresolved: bool,
+}
+
+fn parse_mirror(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((a, b)) if !a.is_empty() && !b.is_empty() && !b.contains('/') => {
+            Ok((a.to_string(), b.to_string()))
+        }
+        _ => Err(format!("expected REGISTRY=MIRROR (host[:port]), got {s:?}")),
+    }
 }

@@ -139,6 +139,8 @@ fn resolve(
     let options = RegistryOptions {
         insecure: args.insecure_registry.clone(),
         concurrency: args.concurrency,
+        per_registry: args.per_registry,
+        mirrors: args.mirror.iter().cloned().collect(),
         retries: args.retries,
         timeout: std::time::Duration::from_secs(args.timeout),
         cache: (!args.refresh)
