@@ -11,7 +11,8 @@ from registry import Layout, Registry, docker_config
 
 @pytest.fixture(scope="module")
 def filled(tmp_path_factory):
-    """A registry with a multi-arch OCI index, a single Docker v2 manifest and an OCI artifact."""
+    """A registry with a multi-arch OCI index, a Docker manifest list, a single Docker v2 manifest
+    and an OCI artifact."""
     root = tmp_path_factory.mktemp("reg")
     reg = Registry(root / "registry")
     lay = Layout(root / "layout")
@@ -20,7 +21,9 @@ def filled(tmp_path_factory):
     single = lay.image("amd64", text=b"single")
     lay.tag(single, "single")
     lay.tag(lay.artifact(), "artifact")
+    lay.tag(lay.index([lay.image("amd64", text=b"list"), lay.image("arm", "v7", text=b"list")]), "list")
     reg.push(root / "layout", "multi", "team/app")
+    reg.push(root / "layout", "list", "team/list", fmt="v2s2")  # a Docker manifest list
     reg.push(root / "layout", "single", "team/single", fmt="v2s2")
     reg.push(root / "layout", "artifact", "team/sbom")
     yield reg
@@ -42,7 +45,7 @@ def lock_resolve(r, reg, *extra, env=None, check=True):
 
 
 def test_digests_and_platforms_match_skopeo(filled, tmp_path):
-    refs = ["team/app:multi", "team/single:single", "team/sbom:artifact"]
+    refs = ["team/app:multi", "team/single:single", "team/sbom:artifact", "team/list:list"]
     r = recipe(tmp_path, [f"{filled.host}/{x}" for x in refs])
     lock_resolve(r, filled)
     lock = json.loads((tmp_path / "imagebom.lock").read_text())["images"]
@@ -61,6 +64,9 @@ def test_digests_and_platforms_match_skopeo(filled, tmp_path):
     assert lock[f"{filled.host}/team/app:multi"]["platforms"][1]["variant"] == "v8"
     assert lock[f"{filled.host}/team/single:single"]["mediaType"] == "application/vnd.docker.distribution.manifest.v2+json"
     assert lock[f"{filled.host}/team/sbom:artifact"]["artifactType"] == "application/vnd.example.sbom+json"
+    listed = lock[f"{filled.host}/team/list:list"]
+    assert listed["mediaType"] == "application/vnd.docker.distribution.manifest.list.v2+json"
+    assert [p.get("variant") for p in listed["platforms"]] == [None, "v7"]
 
 
 def test_pinned_digest_is_verified(filled, tmp_path):
