@@ -2,7 +2,8 @@
 //!
 //! - [`cyclonedx_json`]: CycloneDX 1.6 JSON (via `serde-cyclonedx`'s `v_1_6` model);
 //! - [`spdx_json`]: SPDX 2.3 JSON (via `serde-spdx`'s `v_2_3` model);
-//! - [`markdown`]: a human-readable inventory page.
+//! - [`markdown`]: a human-readable inventory page;
+//! - [`mirror::mirror`]: air-gap mirror lists (plain, registries, `skopeo sync`, `skopeo copy`, mapping).
 //!
 //! Output depends only on the inventory and the [`EmitContext`]: no clock, no randomness,
 //! no hash-map order. Document identifiers (`serialNumber`, `documentNamespace`) are
@@ -26,6 +27,7 @@
 
 mod cyclonedx;
 mod markdown;
+pub mod mirror;
 mod spdx;
 #[cfg(feature = "schema-validation")]
 pub mod validate;
@@ -55,6 +57,16 @@ pub enum EmitError {
     Serialize {
         format: &'static str,
         message: String,
+    },
+    /// The format writes mirror destinations and no target registry was given.
+    #[error("{format}: a mirror target registry is required (--target registry[:port][/prefix])")]
+    MissingTarget { format: &'static str },
+    /// Two repositories would land on the same name in the mirror.
+    #[error("{first} and {second} would both be mirrored as {name:?}; mirror them separately")]
+    MirrorCollision {
+        first: String,
+        second: String,
+        name: String,
     },
 }
 

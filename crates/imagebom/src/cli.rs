@@ -61,6 +61,24 @@ Exit codes:
   0  success
   2  bad input (unreadable file, malformed YAML)")]
     Images(ImagesArgs),
+    /// Air-gap mirror lists of a recipe's images (offline, from the lock).
+    #[command(after_help = "\
+Examples:
+  imagebom mirror --format list
+  imagebom mirror --format skopeo-sync --out sync.yaml
+  skopeo sync --all --src yaml --dest docker sync.yaml mirror.example:5000/airgap
+  imagebom mirror --format skopeo-copy --target mirror.example:5000/airgap | sh
+  imagebom mirror --format mapping --target mirror.example:5000/airgap
+
+Images are copied by digest when the lock (or the reference) knows it; images known only by
+tag are listed by tag and named on stderr. A target receives each repository under its last
+path component, as `skopeo sync` lays them out; two repositories that would collide are an
+error.
+
+Exit codes:
+  0  success
+  2  bad input (recipe, lock, missing --target)")]
+    Mirror(MirrorArgs),
     /// Write the lock file (imagebom.lock beside the recipe), optionally resolving against registries.
     #[command(after_help = "\
 Examples:
@@ -123,6 +141,43 @@ pub struct GenerateArgs {
     pub lock: Option<PathBuf>,
     #[command(flatten)]
     pub registry: RegistryArgs,
+}
+
+/// Formats of `mirror`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MirrorFormat {
+    /// `registry/repository@digest` per line.
+    List,
+    /// Distinct source registries.
+    Registries,
+    /// `skopeo sync --src yaml` source file.
+    SkopeoSync,
+    /// `skopeo copy` commands (needs --target).
+    SkopeoCopy,
+    /// `source=mirror` repository mapping (needs --target).
+    Mapping,
+}
+
+#[derive(Debug, Args)]
+pub struct MirrorArgs {
+    /// The recipe.
+    #[arg(long, default_value = "recipes/registry.yaml")]
+    pub recipe: PathBuf,
+    /// Lock file (default: imagebom.lock beside the recipe).
+    #[arg(long)]
+    pub lock: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "list")]
+    pub format: MirrorFormat,
+    /// Mirror registry (`registry[:port][/prefix]`), for skopeo-copy and mapping.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Write to this file (atomically) instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// A source registry reached over plain HTTP (`tls-verify: false` in skopeo-sync). Repeatable.
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub insecure_registry: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,6 @@
 //! `imagebom generate` and `imagebom lock`.
 
-use crate::cli::{Format, GenerateArgs, LockArgs, RegistryArgs};
+use crate::cli::{Format, GenerateArgs, LockArgs, MirrorArgs, MirrorFormat, RegistryArgs};
 use crate::failure::{Failure, WithCode, EXIT_INPUT, EXIT_OK, EXIT_REGISTRY};
 use crate::pipeline;
 use anyhow::{anyhow, Context};
@@ -111,6 +111,51 @@ pub fn lock(args: &LockArgs, quiet: bool) -> Result<u8, Failure> {
             lock.images.len(),
             built.report.unresolved.len()
         );
+    }
+    Ok(EXIT_OK)
+}
+
+/// Runs `mirror`: mirror lists from the recipe and its lock, offline.
+pub fn mirror(args: &MirrorArgs, quiet: bool) -> Result<u8, Failure> {
+    use imagebom_emit::mirror::{mirror, unpinned, MirrorFormat as F};
+    let built = pipeline::build(&args.recipe, args.lock.as_deref())?;
+    let format = match args.format {
+        MirrorFormat::List => F::List,
+        MirrorFormat::Registries => F::Registries,
+        MirrorFormat::SkopeoSync => F::SkopeoSync,
+        MirrorFormat::SkopeoCopy => F::SkopeoCopy,
+        MirrorFormat::Mapping => F::Mapping,
+    };
+    let text = mirror(
+        &built.inventory,
+        format,
+        args.target.as_deref(),
+        &args.insecure_registry,
+    )
+    .code(EXIT_INPUT)?;
+    match &args.out {
+        Some(path) => write_atomic(path, text.as_bytes())
+            .with_context(|| format!("{}: cannot write", path.display()))
+            .code(EXIT_INPUT)?,
+        None => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                Err(e) => return Err(e).context("cannot write to stdout").code(EXIT_INPUT),
+            }
+        }
+    }
+    let tags_only = unpinned(&built.inventory);
+    if !quiet && !tags_only.is_empty() {
+        eprintln!(
+            "note: {} image(s) have no digest and are mirrored by tag (run `imagebom lock --resolve`):",
+            tags_only.len()
+        );
+        for t in tags_only {
+            eprintln!("  {t}");
+        }
     }
     Ok(EXIT_OK)
 }

@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         cli::Command::Generate(args) => generate::run(args, cli.quiet),
         cli::Command::Images(args) => images::run(args, cli.quiet),
         cli::Command::Lock(args) => generate::lock(args, cli.quiet),
+        cli::Command::Mirror(args) => generate::mirror(args, cli.quiet),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,0 +1,60 @@
+"""Air-gap mirroring: real `skopeo sync` with our YAML copies every image to a second registry,
+and every digest in the mirror equals the BOM."""
+import hashlib
+import json
+import subprocess
+
+from conftest import run
+from registry import SKOPEO, Registry
+from test_registry import filled, recipe  # noqa: F401  (module fixture)
+
+
+def test_skopeo_sync_mirrors_every_image_by_digest(filled, tmp_path):  # noqa: F811
+    refs = [f"{filled.host}/{x}" for x in ("team/app:multi", "team/list:list", "team/single:single")]
+    # (Unscoped `skopeo sync` lands each repository under its last path component.)
+    r = recipe(tmp_path, refs)
+    run(["lock", "--resolve", "--recipe", str(r), "--insecure-registry", filled.host])
+    run(["generate", "--recipe", str(r), "--out", str(tmp_path / "out")])
+    cdx = json.loads((tmp_path / "out" / "bom.cdx.json").read_text())
+    digests = {c["name"]: "sha256:" + c["hashes"][0]["content"] for c in cdx["components"] if c["type"] == "container"}
+    assert len(digests) == 3
+
+    sync = tmp_path / "sync.yaml"
+    run(["mirror", "--recipe", str(r), "--format", "skopeo-sync", "--insecure-registry", filled.host,
+         "--out", str(sync)])
+    target = Registry(tmp_path / "mirror")
+    try:
+        p = subprocess.run([SKOPEO, "sync", "--all", "--src", "yaml", "--dest", "docker",
+                            "--dest-tls-verify=false", str(sync), f"{target.host}/airgap"],
+                           capture_output=True, text=True, timeout=300)
+        assert p.returncode == 0, p.stderr
+        mapping = run(["mirror", "--recipe", str(r), "--format", "mapping", "--target",
+                       f"{target.host}/airgap"]).stdout
+        for line in mapping.splitlines():
+            src, dst = line.split("=")
+            digest = digests[src]
+            raw = subprocess.run([SKOPEO, "inspect", "--raw", "--tls-verify=false", f"docker://{dst}@{digest}"],
+                                 check=True, capture_output=True).stdout
+            assert "sha256:" + hashlib.sha256(raw).hexdigest() == digest, src
+            doc = json.loads(raw)
+            for m in doc.get("manifests", []):  # --all: every platform came along
+                subprocess.run([SKOPEO, "inspect", "--raw", "--tls-verify=false", f"docker://{dst}@{m['digest']}"],
+                               check=True, capture_output=True)
+    finally:
+        target.stop()
+
+
+def test_copy_commands_and_lists(filled, tmp_path):  # noqa: F811
+    ref = f"{filled.host}/team/single:single"
+    r = recipe(tmp_path, [ref])
+    p = run(["mirror", "--recipe", str(r), "--format", "list"])
+    assert p.stdout == f"{ref}\n" and "no digest" in p.stderr
+    run(["lock", "--resolve", "--recipe", str(r), "--insecure-registry", filled.host])
+    digest = "sha256:" + hashlib.sha256(filled.raw("team/single:single")).hexdigest()
+    assert run(["mirror", "--recipe", str(r)]).stdout == f"{filled.host}/team/single@{digest}\n"
+    assert run(["mirror", "--recipe", str(r), "--format", "registries"]).stdout == f"{filled.host}\n"
+    cmd = run(["mirror", "--recipe", str(r), "--format", "skopeo-copy", "--target", "m.example/air"]).stdout
+    assert cmd == (f"skopeo copy --all --preserve-digests docker://{filled.host}/team/single@{digest} "
+                   f"docker://m.example/air/single:single\n")
+    p = run(["mirror", "--recipe", str(r), "--format", "mapping"], check=False)
+    assert p.returncode == 2 and "--target" in p.stderr
