@@ -3,6 +3,7 @@
 //! - [`cyclonedx_json`]: CycloneDX 1.6 JSON (via `serde-cyclonedx`'s `v_1_6` model);
 //! - [`spdx_json`]: SPDX 2.3 JSON (via `serde-spdx`'s `v_2_3` model);
 //! - [`markdown`]: a human-readable inventory page;
+//! - [`policy::check`]: release gates, as text or SARIF;
 //! - [`mirror::mirror`]: air-gap mirror lists (plain, registries, `skopeo sync`, `skopeo copy`, mapping).
 //!
 //! Output depends only on the inventory and the [`EmitContext`]: no clock, no randomness,
@@ -28,6 +29,7 @@
 mod cyclonedx;
 mod markdown;
 pub mod mirror;
+pub mod policy;
 mod spdx;
 #[cfg(feature = "schema-validation")]
 pub mod validate;

@@ -61,6 +61,29 @@ Exit codes:
   0  success
   2  bad input (unreadable file, malformed YAML)")]
     Images(ImagesArgs),
+    /// Release gates: check the recipe's charts and images against the policy.
+    #[command(after_help = "\
+Examples:
+  imagebom check
+  imagebom check --policy policy.yaml --format sarif --out imagebom.sarif
+
+Rules (severity error, warning or off, set in the policy file):
+  chart-pinned        chart versions are exact semantic versions           (error)
+  digest-pinned       images pinned by sha256 digest, or exempted          (error)
+  no-tag-or-digest    images carry a tag or a digest                       (error)
+  stale-exemption     every exemption still matches an image               (warning)
+  latest-tag          no image is tagged latest                            (off)
+  registry-allowlist  images come from allowedRegistries                   (off; error with a list)
+
+Policy file:
+  rules: {latest-tag: error, stale-exemption: error}
+  allowedRegistries: [registry.k8s.io, nvcr.io]
+
+Exit codes:
+  0  no error findings
+  1  error findings
+  2  bad input (recipe, manifests, policy file)")]
+    Check(CheckArgs),
     /// Air-gap mirror lists of a recipe's images (offline, from the lock).
     #[command(after_help = "\
 Examples:
@@ -141,6 +164,34 @@ pub struct GenerateArgs {
     pub lock: Option<PathBuf>,
     #[command(flatten)]
     pub registry: RegistryArgs,
+}
+
+/// Output formats of `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// `file:line: severity[rule]: message` per finding.
+    Text,
+    /// SARIF 2.1.0.
+    Sarif,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The recipe.
+    #[arg(long, default_value = "recipes/registry.yaml")]
+    pub recipe: PathBuf,
+    /// Lock file (default: imagebom.lock beside the recipe).
+    #[arg(long)]
+    pub lock: Option<PathBuf>,
+    /// Policy file (YAML): rule severities and allowed registries.
+    #[arg(long)]
+    pub policy: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: CheckFormat,
+    /// Write to this file (atomically) instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 /// Formats of `mirror`.

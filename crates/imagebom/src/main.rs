@@ -1,6 +1,7 @@
 //! `imagebom`: which container images a Kubernetes distribution deploys, pinned to digests,
 //! as CycloneDX 1.6, SPDX 2.3 and a markdown inventory.
 
+mod check;
 mod cli;
 mod failure;
 mod generate;
@@ -29,6 +30,7 @@ fn main() -> ExitCode {
         cli::Command::Images(args) => images::run(args, cli.quiet),
         cli::Command::Lock(args) => generate::lock(args, cli.quiet),
         cli::Command::Mirror(args) => generate::mirror(args, cli.quiet),
+        cli::Command::Check(args) => check::run(args, cli.quiet),
     };
     match result {
         Ok(code) => ExitCode::from(code),
