@@ -3,6 +3,7 @@
 //! - [`cyclonedx_json`]: CycloneDX 1.6 JSON (via `serde-cyclonedx`'s `v_1_6` model);
 //! - [`spdx_json`]: SPDX 2.3 JSON (via `serde-spdx`'s `v_2_3` model);
 //! - [`markdown`]: a human-readable inventory page;
+//! - [`diff::diff`]: drift between two BOMs (CycloneDX or SPDX, any tool's `pkg:oci`/`pkg:docker`);
 //! - [`policy::check`]: release gates, as text or SARIF;
 //! - [`mirror::mirror`]: air-gap mirror lists (plain, registries, `skopeo sync`, `skopeo copy`, mapping).
 //!
@@ -27,6 +28,7 @@
 //! | `imagebom:warning` | metadata | one per extraction warning |
 
 mod cyclonedx;
+pub mod diff;
 mod markdown;
 pub mod mirror;
 pub mod policy;
@@ -63,6 +65,9 @@ pub enum EmitError {
     /// The format writes mirror destinations and no target registry was given.
     #[error("{format}: a mirror target registry is required (--target registry[:port][/prefix])")]
     MissingTarget { format: &'static str },
+    /// A BOM given to `diff` is not one.
+    #[error("{file}: {message}")]
+    Bom { file: String, message: String },
     /// Two repositories would land on the same name in the mirror.
     #[error("{first} and {second} would both be mirrored as {name:?}; mirror them separately")]
     MirrorCollision {

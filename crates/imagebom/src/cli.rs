@@ -61,6 +61,20 @@ Exit codes:
   0  success
   2  bad input (unreadable file, malformed YAML)")]
     Images(ImagesArgs),
+    /// Drift between two BOMs (CycloneDX or SPDX JSON; any tool writing pkg:oci or pkg:docker purls).
+    #[command(after_help = "\
+Examples:
+  imagebom diff old/bom.cdx.json dist/bom.cdx.json
+  imagebom diff --format json old/bom.spdx.json dist/bom.spdx.json
+
+Reports images added and removed, digests changed under the same tag, platforms changed and
+component (chart) versions changed. Markdown output fits a pull-request body.
+
+Exit codes:
+  0  no drift
+  1  drift
+  2  bad input (unreadable or not a BOM)")]
+    Diff(DiffArgs),
     /// Release gates: check the recipe's charts and images against the policy.
     #[command(after_help = "\
 Examples:
@@ -164,6 +178,26 @@ pub struct GenerateArgs {
     pub lock: Option<PathBuf>,
     #[command(flatten)]
     pub registry: RegistryArgs,
+}
+
+/// Output formats of `diff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// Markdown (a pull-request body).
+    Markdown,
+    /// JSON.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier BOM.
+    pub old: PathBuf,
+    /// The later BOM.
+    pub new: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "markdown")]
+    pub format: DiffFormat,
 }
 
 /// Output formats of `check`.

@@ -3,7 +3,6 @@
 /// Success.
 pub const EXIT_OK: u8 = 0;
 /// A policy or drift finding (the run worked; the result fails a gate).
-#[allow(dead_code)]
 pub const EXIT_FINDING: u8 = 1;
 /// Bad input or usage: recipe, manifests, lock, command line.
 pub const EXIT_INPUT: u8 = 2;

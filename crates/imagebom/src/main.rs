@@ -31,6 +31,7 @@ fn main() -> ExitCode {
         cli::Command::Lock(args) => generate::lock(args, cli.quiet),
         cli::Command::Mirror(args) => generate::mirror(args, cli.quiet),
         cli::Command::Check(args) => check::run(args, cli.quiet),
+        cli::Command::Diff(args) => check::diff(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
