@@ -53,3 +53,30 @@ def test_not_a_bom_is_exit_2(tmp_path):
     (tmp_path / "x.json").write_text('{"hello": 1}')
     p = run(["diff", str(tmp_path / "x.json"), str(tmp_path / "x.json")], check=False)
     assert p.returncode == 2 and "x.json" in p.stderr and "neither" in p.stderr
+
+
+def test_refresh_reports_and_writes_only_when_asked(filled, tmp_path):  # noqa: F811
+    lay = Layout(tmp_path / "l1")
+    lay.tag(lay.image("amd64", text=b"week1"), "stable")
+    filled.push(tmp_path / "l1", "stable", "weekly/app")
+    ref = f"{filled.host}/weekly/app:stable"
+    r = recipe(tmp_path, [ref])
+    run(["lock", "--resolve", "--insecure-registry", filled.host, "--recipe", str(r)])
+    lock_before = (tmp_path / "imagebom.lock").read_text()
+    reg = ["--insecure-registry", filled.host, "--recipe", str(r)]
+    assert "No drift." in run(["refresh", *reg]).stdout
+
+    lay2 = Layout(tmp_path / "l2")
+    lay2.tag(lay2.image("amd64", text=b"week2"), "stable")
+    filled.push(tmp_path / "l2", "stable", "weekly/app")
+    p = run(["refresh", "--report", "json", *reg], check=False)
+    assert p.returncode == 1, p.stderr
+    assert [c["subject"] for c in json.loads(p.stdout)["digestChanged"]] == [ref]
+    assert (tmp_path / "imagebom.lock").read_text() == lock_before, "refresh without --write changed the lock"
+    assert not (tmp_path / "out").exists()
+
+    p = run(["refresh", "--write", "--out", str(tmp_path / "out"), *reg], check=False)
+    assert p.returncode == 1 and "### Digest changed (1)" in p.stdout
+    assert (tmp_path / "imagebom.lock").read_text() != lock_before
+    assert (tmp_path / "out" / "bom.cdx.json").exists()
+    assert "No drift." in run(["refresh", *reg]).stdout

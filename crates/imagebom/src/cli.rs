@@ -61,6 +61,21 @@ Exit codes:
   0  success
   2  bad input (unreadable file, malformed YAML)")]
     Images(ImagesArgs),
+    /// Re-resolve every image and report drift against the lock; --write updates lock and outputs.
+    #[command(after_help = "\
+Examples:
+  imagebom refresh                       # report only; exit 1 when anything drifted
+  imagebom refresh --write --out dist/   # also update imagebom.lock and the BOMs
+
+The weekly scheduled workflow in docs/examples/weekly-refresh.yml runs this and opens a pull
+request with the refreshed inventory.
+
+Exit codes:
+  0  no drift
+  1  drift
+  2  bad input
+  3  a registry failed")]
+    Refresh(RefreshArgs),
     /// Drift between two BOMs (CycloneDX or SPDX JSON; any tool writing pkg:oci or pkg:docker purls).
     #[command(after_help = "\
 Examples:
@@ -190,6 +205,35 @@ pub enum DiffFormat {
 }
 
 #[derive(Debug, Args)]
+pub struct RefreshArgs {
+    /// The recipe.
+    #[arg(long, default_value = "recipes/registry.yaml")]
+    pub recipe: PathBuf,
+    /// Lock file (default: imagebom.lock beside the recipe).
+    #[arg(long)]
+    pub lock: Option<PathBuf>,
+    /// Update the lock and write the outputs.
+    #[arg(long)]
+    pub write: bool,
+    /// Output directory, with --write.
+    #[arg(long, default_value = "dist/")]
+    pub out: PathBuf,
+    /// Output formats, with --write.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "cyclonedx,spdx,markdown"
+    )]
+    pub format: Vec<Format>,
+    /// Drift report format (stdout).
+    #[arg(long, value_enum, default_value = "markdown")]
+    pub report: DiffFormat,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct DiffArgs {
     /// The earlier BOM.
     pub old: PathBuf,
@@ -293,8 +337,8 @@ pub struct LockArgs {
     pub registry: RegistryArgs,
 }
 
-/// Registry resolution options, shared by `generate` and `lock`.
-#[derive(Debug, Args)]
+/// Registry resolution options, shared by `generate`, `lock` and `refresh`.
+#[derive(Debug, Clone, Args)]
 pub struct RegistryArgs {
     /// Resolve images against their registries.
     #[arg(long)]

@@ -1,6 +1,8 @@
 //! `imagebom generate` and `imagebom lock`.
 
-use crate::cli::{Format, GenerateArgs, LockArgs, MirrorArgs, MirrorFormat, RegistryArgs};
+use crate::cli::{
+    Format, GenerateArgs, LockArgs, MirrorArgs, MirrorFormat, RefreshArgs, RegistryArgs,
+};
 use crate::failure::{Failure, WithCode, EXIT_INPUT, EXIT_OK, EXIT_REGISTRY};
 use crate::pipeline;
 use anyhow::{anyhow, Context};
@@ -25,38 +27,14 @@ pub fn run(args: &GenerateArgs, quiet: bool) -> Result<u8, Failure> {
             ..Default::default()
         };
     }
-    let inv = &built.inventory;
-    let cx = EmitContext {
+    let outputs = write_outputs(
+        &built,
+        &args.out,
+        &args.format,
+        args.registry.resolve,
         timestamp,
-        tool_name: "imagebom".into(),
-        tool_version: env!("CARGO_PKG_VERSION").into(),
-    };
-    // Render every document before writing any, so an error leaves no output behind.
-    let formats: BTreeSet<Format> = args.format.iter().copied().collect();
-    let mut outputs = Vec::new();
-    {
-        let _s = tracing::info_span!("emit").entered();
-        for f in &formats {
-            let text = match f {
-                Format::Cyclonedx => imagebom_emit::cyclonedx_json(inv, &cx).code(EXIT_INPUT)?,
-                Format::Spdx => imagebom_emit::spdx_json(inv, &cx).code(EXIT_INPUT)?,
-                Format::Markdown => imagebom_emit::markdown(inv, &cx),
-            };
-            outputs.push((args.out.join(f.file_name()), text));
-        }
-    }
-    if args.registry.resolve {
-        let lock = imagebom_resolve::lock_from(inv);
-        outputs.push((built.lock_path.clone(), lock.to_json()));
-    }
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("{}: cannot create output directory", args.out.display()))
-        .code(EXIT_INPUT)?;
-    for (path, text) in &outputs {
-        write_atomic(path, text.as_bytes())
-            .with_context(|| format!("{}: cannot write", path.display()))
-            .code(EXIT_INPUT)?;
-    }
+    )?;
+    let inv = &built.inventory;
     if !quiet {
         for w in &inv.warnings {
             eprintln!("warning: {w}");
@@ -91,6 +69,89 @@ pub fn run(args: &GenerateArgs, quiet: bool) -> Result<u8, Failure> {
         );
     }
     Ok(EXIT_OK)
+}
+
+/// Renders the requested formats of `built` (and the lock, when `with_lock`), then writes
+/// them all; nothing is written if any fails to render. Returns the paths written.
+fn write_outputs(
+    built: &pipeline::Built,
+    out: &std::path::Path,
+    formats: &[Format],
+    with_lock: bool,
+    timestamp: String,
+) -> Result<Vec<(std::path::PathBuf, String)>, Failure> {
+    let inv = &built.inventory;
+    let cx = EmitContext {
+        timestamp,
+        tool_name: "imagebom".into(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+    };
+    let formats: BTreeSet<Format> = formats.iter().copied().collect();
+    let mut outputs = Vec::new();
+    {
+        let _s = tracing::info_span!("emit").entered();
+        for f in &formats {
+            let text = match f {
+                Format::Cyclonedx => imagebom_emit::cyclonedx_json(inv, &cx).code(EXIT_INPUT)?,
+                Format::Spdx => imagebom_emit::spdx_json(inv, &cx).code(EXIT_INPUT)?,
+                Format::Markdown => imagebom_emit::markdown(inv, &cx),
+            };
+            outputs.push((out.join(f.file_name()), text));
+        }
+    }
+    if with_lock {
+        let lock = imagebom_resolve::lock_from(inv);
+        outputs.push((built.lock_path.clone(), lock.to_json()));
+    }
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("{}: cannot create output directory", out.display()))
+        .code(EXIT_INPUT)?;
+    for (path, text) in &outputs {
+        write_atomic(path, text.as_bytes())
+            .with_context(|| format!("{}: cannot write", path.display()))
+            .code(EXIT_INPUT)?;
+    }
+    Ok(outputs)
+}
+
+/// Runs `refresh`: re-resolves every image, reports drift against the lock, and writes the
+/// lock and outputs only with `--write`.
+pub fn refresh(args: &RefreshArgs, quiet: bool) -> Result<u8, Failure> {
+    use imagebom_emit::diff::{diff, drift_markdown, summarize};
+    let timestamp = timestamp()?;
+    let mut built = pipeline::build(&args.recipe, args.lock.as_deref())?;
+    let cx = EmitContext {
+        timestamp: timestamp.clone(),
+        tool_name: "imagebom".into(),
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+    };
+    let before = imagebom_emit::cyclonedx_json(&built.inventory, &cx).code(EXIT_INPUT)?;
+    let mut registry = args.registry.clone();
+    registry.refresh = true;
+    resolve(&registry, &mut built.inventory, quiet)?;
+    let after = imagebom_emit::cyclonedx_json(&built.inventory, &cx).code(EXIT_INPUT)?;
+    let drift = diff(
+        &summarize("lock", &before).code(EXIT_INPUT)?,
+        &summarize("registries", &after).code(EXIT_INPUT)?,
+    );
+    match args.report {
+        crate::cli::DiffFormat::Markdown => print!("{}", drift_markdown(&drift)),
+        crate::cli::DiffFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&drift).unwrap_or_default()
+        ),
+    }
+    if args.write {
+        let written = write_outputs(&built, &args.out, &args.format, true, timestamp)?;
+        if !quiet {
+            eprintln!("wrote {} file(s)", written.len());
+        }
+    }
+    Ok(if drift.is_empty() {
+        EXIT_OK
+    } else {
+        crate::failure::EXIT_FINDING
+    })
 }
 
 /// Runs `lock`: writes the lock from the current lock, the recipe's pins and, with
