@@ -11,7 +11,7 @@ export SOURCE_DATE_EPOCH
 
 .PHONY: bom test
 bom:
-	$(CARGO) run --release --locked -p imagebom -- generate --recipe $(RECIPE) --out $(OUT)
+	$(CARGO) run --release --locked -p imagebom -- generate --recipe $(RECIPE) --out $(OUT) --page docs/user/container-images.md
 
 test:
 	bash tests/run.sh

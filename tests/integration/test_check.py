@@ -56,3 +56,27 @@ def test_bad_policy_is_exit_2(tmp_path):
     policy.write_text("rules: {no-such-rule: error}\n")
     p = run(["check", "--recipe", str(r), "--policy", str(policy)], check=False)
     assert p.returncode == 2 and "policy.yaml:1:" in p.stderr, p.stderr
+
+
+def test_page_region_update_and_freshness_gate(tmp_path):
+    r = scratch(tmp_path, [PINNED])
+    page = tmp_path / "images.md"
+    page.write_text("# Our images\n\nHand-written intro.\n\n<!-- imagebom:begin (generated; do not edit by hand) -->\n"
+                    "stale\n<!-- imagebom:end -->\n\nHand-written outro.\n")
+    p = run(["generate", "--recipe", str(r), "--check", "--page", str(page)], check=False)
+    assert p.returncode == 1 and "-stale" in p.stdout, p.stdout
+    run(["generate", "--recipe", str(r), "--out", str(tmp_path / "out"), "--page", str(page)])
+    text = page.read_text()
+    assert text.startswith("# Our images\n\nHand-written intro.\n") and text.endswith("Hand-written outro.\n")
+    assert "`registry.k8s.io/pause:3.10@sha256:" in text and "stale" not in text
+    run(["lock", "--recipe", str(r)])
+    assert run(["generate", "--recipe", str(r), "--check", "--page", str(page)]).returncode == 0
+    # A new image makes both the page and the lock stale.
+    r = scratch(tmp_path, [PINNED, "quay.io/new/img:1@sha256:" + "b" * 64])
+    p = run(["generate", "--recipe", str(r), "--check", "--page", str(page)], check=False)
+    assert p.returncode == 1
+    assert "imagebom.lock (committed)" in p.stdout and "images.md (committed)" in p.stdout
+    assert "+| `quay.io/new/img:1@sha256:" in p.stdout
+    page.write_text("no markers here\n")
+    p = run(["generate", "--recipe", str(r), "--page", str(page), "--out", str(tmp_path / "o2")], check=False)
+    assert p.returncode == 2 and "no generated region" in p.stderr

@@ -29,7 +29,7 @@
 
 mod cyclonedx;
 pub mod diff;
-mod markdown;
+pub mod markdown;
 pub mod mirror;
 pub mod policy;
 mod spdx;

@@ -191,6 +191,13 @@ pub struct GenerateArgs {
     /// Lock file (default: imagebom.lock beside the recipe).
     #[arg(long)]
     pub lock: Option<PathBuf>,
+    /// A hand-written page whose region between `<!-- imagebom:begin … -->` and
+    /// `<!-- imagebom:end -->` gets the inventory tables; the prose around it stays.
+    #[arg(long, value_name = "FILE")]
+    pub page: Option<PathBuf>,
+    /// Write nothing; exit 1 (with a diff) when the committed --page or the lock is stale.
+    #[arg(long)]
+    pub check: bool,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }

@@ -27,6 +27,33 @@ pub fn run(args: &GenerateArgs, quiet: bool) -> Result<u8, Failure> {
             ..Default::default()
         };
     }
+    let page = match &args.page {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("{}: cannot read page", p.display()))
+                .code(EXIT_INPUT)?;
+            let new = imagebom_emit::markdown::update_page(&text, &built.inventory)
+                .ok_or_else(|| {
+                    anyhow!(
+                        "{}: no generated region: add the lines {:?} and {:?}",
+                        p.display(),
+                        imagebom_emit::markdown::BEGIN,
+                        imagebom_emit::markdown::END
+                    )
+                })
+                .code(EXIT_INPUT)?;
+            Some((p.clone(), text, new))
+        }
+        None => None,
+    };
+    if args.check {
+        return freshness(&built, page.as_ref().map(|(p, old, new)| (p, old, new)));
+    }
+    if let Some((p, _, new)) = &page {
+        write_atomic(p, new.as_bytes())
+            .with_context(|| format!("{}: cannot write page", p.display()))
+            .code(EXIT_INPUT)?;
+    }
     let outputs = write_outputs(
         &built,
         &args.out,
@@ -69,6 +96,57 @@ pub fn run(args: &GenerateArgs, quiet: bool) -> Result<u8, Failure> {
         );
     }
     Ok(EXIT_OK)
+}
+
+/// `generate --check`: exit 1 with a diff when the page or the lock on disk differs from what
+/// this run would write.
+fn freshness(
+    built: &pipeline::Built,
+    page: Option<(&std::path::PathBuf, &String, &String)>,
+) -> Result<u8, Failure> {
+    let lock_new = imagebom_resolve::lock_from(&built.inventory).to_json();
+    let lock_old = std::fs::read_to_string(&built.lock_path).unwrap_or_default();
+    let mut stale = Vec::new();
+    if lock_old != lock_new {
+        stale.push((built.lock_path.clone(), lock_old, lock_new));
+    }
+    if let Some((p, old, new)) = page {
+        if old != new {
+            stale.push((p.clone(), old.clone(), new.clone()));
+        }
+    }
+    for (path, old, new) in &stale {
+        println!(
+            "--- {} (committed)\n+++ {} (generated)",
+            path.display(),
+            path.display()
+        );
+        let (o, n): (Vec<&str>, Vec<&str>) = (old.lines().collect(), new.lines().collect());
+        let common = o.iter().zip(&n).take_while(|(a, b)| a == b).count();
+        let tail = o[common..]
+            .iter()
+            .rev()
+            .zip(n[common..].iter().rev())
+            .take_while(|(a, b)| a == b)
+            .count();
+        println!("@@ line {} @@", common + 1);
+        for l in &o[common..o.len() - tail] {
+            println!("-{l}");
+        }
+        for l in &n[common..n.len() - tail] {
+            println!("+{l}");
+        }
+    }
+    if stale.is_empty() {
+        eprintln!("up to date");
+        Ok(EXIT_OK)
+    } else {
+        eprintln!(
+            "{} file(s) stale: run `imagebom generate` (and `imagebom lock`) and commit",
+            stale.len()
+        );
+        Ok(crate::failure::EXIT_FINDING)
+    }
 }
 
 /// Renders the requested formats of `built` (and the lock, when `with_lock`), then writes

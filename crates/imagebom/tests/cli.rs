@@ -197,3 +197,17 @@ fn usage_error_is_exit_2() {
         .code(2);
     imagebom().args(["frobnicate"]).assert().code(2);
 }
+
+/// The freshness gate: the committed inventory page and lock match what `make bom` writes.
+#[test]
+fn committed_page_and_lock_are_fresh() {
+    imagebom()
+        .args([
+            "generate",
+            "--check",
+            "--page",
+            "docs/user/container-images.md",
+        ])
+        .assert()
+        .code(0);
+}
