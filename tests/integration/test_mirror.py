@@ -58,3 +58,25 @@ def test_copy_commands_and_lists(filled, tmp_path):  # noqa: F811
                    f"docker://m.example/air/single:single\n")
     p = run(["mirror", "--recipe", str(r), "--format", "mapping"], check=False)
     assert p.returncode == 2 and "--target" in p.stderr
+
+
+def test_cluster_mirror_configs(tmp_path):
+    import tomllib
+
+    out = tmp_path / "o"
+    conf = run(["mirror", "--format", "registries-conf", "--target", "mirror.example:5000/air"]).stdout
+    doc = tomllib.loads(conf)
+    by_prefix = {r["prefix"]: r for r in doc["registry"]}
+    controller = by_prefix["registry.k8s.io/ingress-nginx/controller"]
+    assert controller["location"] == "registry.k8s.io/ingress-nginx/controller"
+    assert controller["mirror"] == [{"location": "mirror.example:5000/air/controller"}]
+    idms = run(["mirror", "--format", "idms", "--target", "mirror.example:5000/air"]).stdout
+    itms = run(["mirror", "--format", "itms", "--target", "mirror.example:5000/air"]).stdout
+    oc = run(["mirror", "--format", "oc-mirror"]).stdout
+    # Field-by-field: the sources split by digest knowledge, every image in oc-mirror's list.
+    assert "kind: ImageDigestMirrorSet" in idms and "source: registry.k8s.io/ingress-nginx/controller" in idms
+    assert "kind: ImageTagMirrorSet" in itms and "source: quay.io/prometheus/prometheus" in itms
+    assert "registry.k8s.io/ingress-nginx/controller" not in itms
+    plain = run(["mirror"]).stdout.split()
+    assert all(f"- name: {ref}" in oc for ref in plain), oc
+    assert not out.exists()

@@ -25,6 +25,14 @@ pub enum MirrorFormat {
     SkopeoCopy,
     /// `source-repository=mirror-repository` lines (needs a target).
     Mapping,
+    /// oc-mirror `ImageSetConfiguration` (`mirror.additionalImages`).
+    OcMirror,
+    /// OpenShift `ImageDigestMirrorSet` (needs a target).
+    Idms,
+    /// OpenShift `ImageTagMirrorSet` for images known only by tag (needs a target).
+    Itms,
+    /// `containers-registries.conf` (v2) mirror entries, as CRI-O and podman read them (needs a target).
+    RegistriesConf,
 }
 
 /// What to pull for an entry: by digest when known, else by tag.
@@ -181,8 +189,83 @@ pub fn mirror(
                 let _ = writeln!(out, "{src}={dst}");
             }
         }
+        MirrorFormat::OcMirror => {
+            let images: BTreeSet<String> = inv.images.values().map(pull_ref).collect();
+            let doc = serde_json::json!({
+                "kind": "ImageSetConfiguration",
+                "apiVersion": "mirror.openshift.io/v2alpha1",
+                "mirror": {
+                    "additionalImages": images
+                        .into_iter()
+                        .map(|name| serde_json::json!({ "name": name }))
+                        .collect::<Vec<_>>(),
+                },
+            });
+            out = yaml(&doc)?;
+        }
+        MirrorFormat::Idms | MirrorFormat::Itms => {
+            let target = need_target(target, "mirror set")?;
+            collisions(inv)?;
+            let by_digest = format == MirrorFormat::Idms;
+            let sources: BTreeSet<String> = inv
+                .images
+                .values()
+                .filter(|e| digest_of(e).is_some() == by_digest)
+                .map(|e| e.reference.qualified_name())
+                .collect();
+            let entries: Vec<_> = sources
+                .iter()
+                .map(|src| {
+                    let repo = src.split_once('/').map(|(_, r)| r).unwrap_or(src);
+                    serde_json::json!({
+                        "source": src,
+                        "mirrors": [mirrored_repository(target, repo)],
+                    })
+                })
+                .collect();
+            let (kind, key) = if by_digest {
+                ("ImageDigestMirrorSet", "imageDigestMirrors")
+            } else {
+                ("ImageTagMirrorSet", "imageTagMirrors")
+            };
+            let doc = serde_json::json!({
+                "apiVersion": "config.openshift.io/v1",
+                "kind": kind,
+                "metadata": { "name": "imagebom" },
+                "spec": { key: entries },
+            });
+            out = yaml(&doc)?;
+        }
+        MirrorFormat::RegistriesConf => {
+            let target = need_target(target, "registries.conf")?;
+            collisions(inv)?;
+            let repos: BTreeSet<(String, String)> = inv
+                .images
+                .values()
+                .map(|e| {
+                    let r = &e.reference;
+                    (
+                        r.qualified_name(),
+                        mirrored_repository(target, r.repository()),
+                    )
+                })
+                .collect();
+            for (src, dst) in repos {
+                let _ = writeln!(
+                    out,
+                    "[[registry]]\nprefix = \"{src}\"\nlocation = \"{src}\"\n\n[[registry.mirror]]\nlocation = \"{dst}\"\n"
+                );
+            }
+        }
     }
     Ok(out)
+}
+
+fn yaml(doc: &serde_json::Value) -> Result<String, EmitError> {
+    serde_yaml_ng::to_string(doc).map_err(|e| EmitError::Serialize {
+        format: "YAML",
+        message: e.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -247,6 +330,40 @@ mod tests {
         assert!(map.contains("docker.io/library/busybox=m.local:5000/air/busybox\n"));
         assert!(mirror(&i, MirrorFormat::Mapping, None, &[]).is_err());
         assert_eq!(unpinned(&i), ["docker.io/library/busybox:1.37"]);
+
+        let oc: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str(&mirror(&i, MirrorFormat::OcMirror, None, &[]).unwrap())
+                .unwrap();
+        assert_eq!(oc["kind"], "ImageSetConfiguration");
+        assert_eq!(
+            oc["mirror"]["additionalImages"][0]["name"],
+            "docker.io/library/busybox:1.37"
+        );
+        assert_eq!(
+            oc["mirror"]["additionalImages"]
+                .as_sequence()
+                .unwrap()
+                .len(),
+            3
+        );
+        let idms: serde_yaml_ng::Value = serde_yaml_ng::from_str(
+            &mirror(&i, MirrorFormat::Idms, Some("m.local/air"), &[]).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(idms["kind"], "ImageDigestMirrorSet");
+        let e = &idms["spec"]["imageDigestMirrors"][1];
+        assert_eq!(e["source"], "quay.io/prometheus/prometheus");
+        assert_eq!(e["mirrors"][0], "m.local/air/prometheus");
+        let itms: serde_yaml_ng::Value = serde_yaml_ng::from_str(
+            &mirror(&i, MirrorFormat::Itms, Some("m.local/air"), &[]).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            itms["spec"]["imageTagMirrors"][0]["source"],
+            "docker.io/library/busybox"
+        );
+        let conf = mirror(&i, MirrorFormat::RegistriesConf, Some("m.local/air"), &[]).unwrap();
+        assert!(conf.contains("[[registry]]\nprefix = \"quay.io/prometheus/prometheus\"\nlocation = \"quay.io/prometheus/prometheus\"\n\n[[registry.mirror]]\nlocation = \"m.local/air/prometheus\"\n"));
 
         let mut clash = inv();
         let r = ImageRef::parse("ghcr.io/other/busybox:1").unwrap();

@@ -292,6 +292,14 @@ pub enum MirrorFormat {
     SkopeoCopy,
     /// `source=mirror` repository mapping (needs --target).
     Mapping,
+    /// oc-mirror ImageSetConfiguration (additionalImages).
+    OcMirror,
+    /// OpenShift ImageDigestMirrorSet (needs --target).
+    Idms,
+    /// OpenShift ImageTagMirrorSet, for tag-only images (needs --target).
+    Itms,
+    /// containers-registries.conf mirror entries (needs --target).
+    RegistriesConf,
 }
 
 #[derive(Debug, Args)]

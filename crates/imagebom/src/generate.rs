@@ -264,6 +264,10 @@ pub fn mirror(args: &MirrorArgs, quiet: bool) -> Result<u8, Failure> {
         MirrorFormat::SkopeoSync => F::SkopeoSync,
         MirrorFormat::SkopeoCopy => F::SkopeoCopy,
         MirrorFormat::Mapping => F::Mapping,
+        MirrorFormat::OcMirror => F::OcMirror,
+        MirrorFormat::Idms => F::Idms,
+        MirrorFormat::Itms => F::Itms,
+        MirrorFormat::RegistriesConf => F::RegistriesConf,
     };
     let text = mirror(
         &built.inventory,
