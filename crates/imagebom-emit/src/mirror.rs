@@ -172,20 +172,7 @@ pub fn mirror(
             }
         }
         MirrorFormat::Mapping => {
-            let target = need_target(target, "mapping")?;
-            collisions(inv)?;
-            let repos: BTreeSet<(String, String)> = inv
-                .images
-                .values()
-                .map(|e| {
-                    let r = &e.reference;
-                    (
-                        r.qualified_name(),
-                        mirrored_repository(target, r.repository()),
-                    )
-                })
-                .collect();
-            for (src, dst) in repos {
+            for (src, dst) in repository_pairs(inv, target, "mapping")? {
                 let _ = writeln!(out, "{src}={dst}");
             }
         }
@@ -237,20 +224,7 @@ pub fn mirror(
             out = yaml(&doc)?;
         }
         MirrorFormat::RegistriesConf => {
-            let target = need_target(target, "registries.conf")?;
-            collisions(inv)?;
-            let repos: BTreeSet<(String, String)> = inv
-                .images
-                .values()
-                .map(|e| {
-                    let r = &e.reference;
-                    (
-                        r.qualified_name(),
-                        mirrored_repository(target, r.repository()),
-                    )
-                })
-                .collect();
-            for (src, dst) in repos {
+            for (src, dst) in repository_pairs(inv, target, "registries.conf")? {
                 let _ = writeln!(
                     out,
                     "[[registry]]\nprefix = \"{src}\"\nlocation = \"{src}\"\n\n[[registry.mirror]]\nlocation = \"{dst}\"\n"
@@ -259,6 +233,27 @@ pub fn mirror(
         }
     }
     Ok(out)
+}
+
+/// Every source repository with the mirror repository it lands on, sorted.
+fn repository_pairs(
+    inv: &Inventory,
+    target: Option<&str>,
+    what: &'static str,
+) -> Result<BTreeSet<(String, String)>, EmitError> {
+    let target = need_target(target, what)?;
+    collisions(inv)?;
+    Ok(inv
+        .images
+        .values()
+        .map(|e| {
+            let r = &e.reference;
+            (
+                r.qualified_name(),
+                mirrored_repository(target, r.repository()),
+            )
+        })
+        .collect())
 }
 
 fn yaml(doc: &serde_json::Value) -> Result<String, EmitError> {
