@@ -99,6 +99,26 @@ pub struct HelmSource {
     /// Inline values, applied after the files.
     #[serde(default)]
     pub values: Option<serde_yaml_ng::Value>,
+    /// Release name (`.Release.Name`); the component name when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release_name: Option<String>,
+    /// Render the chart's `crds/` directory too (as `helm template --include-crds`).
+    #[serde(default)]
+    pub include_crds: bool,
+}
+
+/// Recipe-wide rendering settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Settings {
+    /// Kubernetes version charts see as `.Capabilities.KubeVersion` (and are checked against
+    /// with their `kubeVersion` constraint); Helm's default when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kube_version: Option<String>,
+    /// API versions added to Helm's default `.Capabilities.APIVersions` (`group/version` or
+    /// `group/version/Kind`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub api_versions: Vec<String>,
 }
 
 /// An image a component deploys that no manifest names (pulled at runtime, say).
@@ -158,6 +178,8 @@ struct RecipeDoc {
     components: Vec<Component>,
     #[serde(default)]
     exemptions: Vec<Exemption>,
+    #[serde(default)]
+    settings: Settings,
 }
 
 /// A loaded, validated recipe.
@@ -171,6 +193,8 @@ pub struct Recipe {
     pub components: Vec<Component>,
     /// Digest-pin exemptions.
     pub exemptions: Vec<Exemption>,
+    /// Rendering settings.
+    pub settings: Settings,
     /// For each component (same index), its manifest files: globs expanded, sorted, relative
     /// to the current directory as the recipe path is.
     pub manifest_files: Vec<Vec<PathBuf>>,
@@ -224,6 +248,7 @@ impl Recipe {
             metadata: doc.metadata,
             components: doc.components,
             exemptions: doc.exemptions,
+            settings: doc.settings,
             manifest_files: Vec::new(),
             text,
         };
@@ -231,6 +256,7 @@ impl Recipe {
         checks.header(&doc.api_version, &doc.kind)?;
         checks.components()?;
         checks.exemptions()?;
+        checks.settings()?;
         recipe.manifest_files = checks.manifest_files()?;
         Ok(recipe)
     }
@@ -470,6 +496,22 @@ impl Checker<'_> {
                 if h.chart.trim().is_empty() {
                     return Err(self.invalid(line, field("helm.chart"), "must not be empty"));
                 }
+                if let Some(r) = &h.release_name {
+                    let ok = !r.is_empty()
+                        && r.len() <= 53
+                        && r.bytes().all(|b| {
+                            b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.'
+                        })
+                        && r.as_bytes()[0].is_ascii_alphanumeric()
+                        && r.as_bytes()[r.len() - 1].is_ascii_alphanumeric();
+                    if !ok {
+                        return Err(self.invalid(
+                            self.recipe.line_of("releaseName", line),
+                            field("helm.releaseName"),
+                            format!("invalid release name {r:?} (a DNS-1123 name of at most 53 characters, as Helm requires)"),
+                        ));
+                    }
+                }
                 for (j, f) in h.values_files.iter().enumerate() {
                     let p = self.recipe.base_dir().join(f);
                     if !p.is_file() {
@@ -518,6 +560,43 @@ impl Checker<'_> {
                     at,
                     field("tracking"),
                     format!("tracking must be an http(s) link, got {:?}", e.tracking),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn settings(&self) -> Result<(), RecipeError> {
+        let s = &self.recipe.settings;
+        if let Some(v) = &s.kube_version {
+            let core = v.strip_prefix('v').unwrap_or(v);
+            let parts: Vec<&str> = core
+                .split(['-', '+'])
+                .next()
+                .unwrap_or("")
+                .split('.')
+                .collect();
+            let ok = (2..=3).contains(&parts.len())
+                && parts
+                    .iter()
+                    .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+            if !ok {
+                return Err(self.invalid(
+                    self.recipe.line_of("kubeVersion", 1),
+                    "settings.kubeVersion".into(),
+                    format!("invalid Kubernetes version {v:?} (expected e.g. v1.34.0)"),
+                ));
+            }
+        }
+        for (i, a) in s.api_versions.iter().enumerate() {
+            let n = a.split('/').count();
+            if a.trim().is_empty() || a.contains(char::is_whitespace) || n > 3 {
+                return Err(self.invalid(
+                    self.recipe.line_of(a, 1),
+                    format!("settings.apiVersions[{i}]"),
+                    format!(
+                        "invalid API version {a:?} (expected group/version or group/version/Kind)"
+                    ),
                 ));
             }
         }

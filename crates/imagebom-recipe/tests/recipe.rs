@@ -162,3 +162,50 @@ fn exemption_needs_tracking_link() {
     ));
     assert!(e.contains("exemptions[0].tracking"), "{e}");
 }
+
+#[test]
+fn settings_and_release_settings_are_read_and_checked() {
+    let d = with_manifest();
+    let text = format!(
+        "{GOOD}settings:\n  kubeVersion: v1.34.2\n  apiVersions: [monitoring.coreos.com/v1]\n"
+    );
+    let r = load_str(d.path(), &text).unwrap();
+    assert_eq!(r.settings.kube_version.as_deref(), Some("v1.34.2"));
+    assert_eq!(r.settings.api_versions, ["monitoring.coreos.com/v1"]);
+    let v = yaml_to_json(&text);
+    assert!(schema().is_valid(&v));
+
+    let bad = format!("{GOOD}settings:\n  kubeVersion: latest\n");
+    let e = load_str(d.path(), &bad).unwrap_err().to_string();
+    assert!(
+        e.contains(":13: settings.kubeVersion: invalid Kubernetes version \"latest\""),
+        "{e}"
+    );
+    assert!(!schema().is_valid(&yaml_to_json(&bad)));
+
+    let bad = format!("{GOOD}settings:\n  apiVersions: [\"a/b/c/d\"]\n");
+    let e = load_str(d.path(), &bad).unwrap_err().to_string();
+    assert!(e.contains("settings.apiVersions[0]"), "{e}");
+
+    std::fs::create_dir_all(d.path().join("chart")).unwrap();
+    let helm = |extra: &str| {
+        format!(
+            "apiVersion: imagebom.dev/v1alpha1\nkind: Recipe\nmetadata: {{name: d, version: '1'}}\ncomponents:\n  - name: app\n    helm:\n      repository: ./chart\n      chart: app\n      version: 1.0.0\n{extra}"
+        )
+    };
+    let r = load_str(
+        d.path(),
+        &helm("      releaseName: my-app\n      includeCrds: true\n"),
+    )
+    .unwrap();
+    let h = r.components[0].helm.as_ref().unwrap();
+    assert_eq!(h.release_name.as_deref(), Some("my-app"));
+    assert!(h.include_crds);
+    let e = load_str(d.path(), &helm("      releaseName: My_App\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(":10: components[0].helm.releaseName: invalid release name \"My_App\""),
+        "{e}"
+    );
+}
