@@ -28,6 +28,8 @@
 
 extern crate alloc;
 
+/// Conversions between template values and JSON / YAML with Helm's semantics.
+pub mod convert;
 pub(crate) mod error;
 pub(crate) mod exec;
 pub(crate) mod funcs;
