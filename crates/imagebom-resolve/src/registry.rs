@@ -28,6 +28,16 @@ pub const ACCEPT: [&str; 4] = [
     "application/vnd.docker.distribution.manifest.v2+json",
 ];
 
+/// Largest manifest or index body accepted from a registry, in bytes (containerd's bound:
+/// registries need not accept larger manifests). A larger answer is an error naming it.
+/// Enforced on the direct path (registries that need no token); registries that challenge
+/// are read through `oci-client`, which has no body bound of its own.
+pub const MAX_MANIFEST_BYTES: usize = 4 << 20;
+
+/// Most redirects followed for one registry request (registries redirect to storage or
+/// mirrors; a loop or longer chain is an error naming this limit).
+pub const MAX_REDIRECTS: usize = 10;
+
 /// How to reach registries.
 #[derive(Debug, Clone)]
 pub struct RegistryOptions {
@@ -320,6 +330,38 @@ enum Attempt<T> {
     Fail(RegistryError),
 }
 
+/// Reads a manifest body, failing as soon as it passes [`MAX_MANIFEST_BYTES`] (announced or
+/// actual length), so a hostile registry cannot exhaust memory.
+async fn read_bounded<T>(key: &str, mut resp: reqwest::Response) -> Result<Vec<u8>, Attempt<T>> {
+    let too_large = |n: u64| {
+        Attempt::Fail(RegistryError::Invalid {
+            reference: key.to_string(),
+            detail: format!(
+                "manifest of {n} bytes or more is larger than the limit of {MAX_MANIFEST_BYTES} bytes (MAX_MANIFEST_BYTES)"
+            ),
+        })
+    };
+    if let Some(n) = resp
+        .content_length()
+        .filter(|&n| n > MAX_MANIFEST_BYTES as u64)
+    {
+        return Err(too_large(n));
+    }
+    let mut body = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(c)) => {
+                if body.len() + c.len() > MAX_MANIFEST_BYTES {
+                    return Err(too_large((body.len() + c.len()) as u64));
+                }
+                body.extend_from_slice(&c);
+            }
+            Ok(None) => return Ok(body),
+            Err(e) => return Err(Attempt::Retry(None, format!("reading the body: {e}"))),
+        }
+    }
+}
+
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
     v.trim()
@@ -340,6 +382,7 @@ impl Resolver {
         let http = reqwest::Client::builder()
             .connect_timeout(options.timeout)
             .read_timeout(options.timeout)
+            .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
             .build()
             .unwrap_or_default();
         Resolver {
@@ -432,6 +475,12 @@ impl Resolver {
                 .await
             {
                 Ok(r) => r,
+                Err(e) if e.is_redirect() => {
+                    return Attempt::Fail(RegistryError::Network {
+                        reference: key.to_string(),
+                        detail: format!("more than {MAX_REDIRECTS} redirects (MAX_REDIRECTS)"),
+                    })
+                }
                 Err(e) => return Attempt::Retry(None, e.to_string()),
             };
             let status = resp.status();
@@ -441,9 +490,9 @@ impl Resolver {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
             match status.as_u16() {
-                200 => match resp.bytes().await {
-                    Ok(b) => Attempt::Done((b.to_vec(), digest)),
-                    Err(e) => Attempt::Retry(None, format!("reading the body: {e}")),
+                200 => match read_bounded(key, resp).await {
+                    Ok(b) => Attempt::Done((b, digest)),
+                    Err(a) => a,
                 },
                 404 => Attempt::Fail(RegistryError::NotFound {
                     reference: key.to_string(),

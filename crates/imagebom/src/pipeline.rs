@@ -88,10 +88,23 @@ fn add_recipe_images(recipe: &Recipe, inv: &mut Inventory) -> Result<(), Failure
     Ok(())
 }
 
+/// Largest lock file read, in bytes (some 250,000 images with their platforms).
+pub const MAX_LOCK_BYTES: u64 = 256 << 20;
+
 /// Reads the lock; a missing lock is an empty one.
 pub fn read_lock(path: &Path) -> Result<Lock, Failure> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Lock::from_json(&path.display().to_string(), &text).code(EXIT_INPUT),
+    match imagebom_model::fsutil::read_limited(path, MAX_LOCK_BYTES) {
+        Ok(None) => Err(anyhow::anyhow!(
+            "{}: lock file is larger than the {MAX_LOCK_BYTES}-byte limit",
+            path.display()
+        ))
+        .code(EXIT_INPUT),
+        Ok(Some(bytes)) => {
+            let text = String::from_utf8(bytes)
+                .map_err(|_| anyhow::anyhow!("{}: lock file is not UTF-8 text", path.display()))
+                .code(EXIT_INPUT)?;
+            Lock::from_json(&path.display().to_string(), &text).code(EXIT_INPUT)
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             tracing::info!(lock = %path.display(), "no lock file: digests come only from pinned references");
             Ok(Lock::default())

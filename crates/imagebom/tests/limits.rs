@@ -1,0 +1,405 @@
+//! Every limit on untrusted input, end to end through `imagebom generate --out DIR`: the run
+//! fails with the documented exit code, the error names the file (or reference) and the
+//! limit, and DIR receives no output at all (nor the lock beside the recipe).
+
+use assert_cmd::Command;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+
+const HEAD: &str =
+    "apiVersion: imagebom.dev/v1alpha1\nkind: Recipe\nmetadata: {name: r, version: '1'}\n";
+
+/// A scratch recipe directory: `recipe.yaml` with one component reading `manifests`.
+struct Case {
+    dir: tempfile::TempDir,
+}
+
+impl Case {
+    fn new() -> Case {
+        Case {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn write(&self, name: &str, text: impl AsRef<[u8]>) -> &Self {
+        std::fs::write(self.path(name), text).unwrap();
+        self
+    }
+
+    /// A recipe whose one component reads `manifest`.
+    fn recipe_with_manifest(&self, manifest: &str) -> &Self {
+        self.write(
+            "recipe.yaml",
+            format!("{HEAD}components:\n  - name: c\n    manifests: [{manifest}]\n"),
+        )
+    }
+
+    fn out(&self) -> PathBuf {
+        self.path("out")
+    }
+
+    /// Runs `imagebom generate --recipe recipe.yaml --out out` with `extra` arguments.
+    fn generate(&self, extra: &[&str]) -> (i32, String) {
+        let out = Command::cargo_bin("imagebom")
+            .unwrap()
+            .current_dir(self.dir.path())
+            .env("SOURCE_DATE_EPOCH", "1764000000")
+            .env("IMAGEBOM_CACHE", self.path("cache"))
+            .args(["generate", "--recipe", "recipe.yaml", "--out", "out"])
+            .args(extra)
+            .timeout(std::time::Duration::from_secs(120))
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Asserts the run failed with `code`, that stderr says each of `needles`, and that
+    /// nothing was written: no output directory content, no lock beside the recipe.
+    fn fails(&self, extra: &[&str], code: i32, needles: &[&str]) -> String {
+        let (got, stderr) = self.generate(extra);
+        assert_eq!(got, code, "exit code; stderr:\n{stderr}");
+        for n in needles {
+            assert!(stderr.contains(n), "stderr lacks {n:?}:\n{stderr}");
+        }
+        assert_eq!(
+            files_in(&self.out()),
+            Vec::<String>::new(),
+            "outputs written"
+        );
+        assert!(!self.path("imagebom.lock").exists(), "lock written");
+        stderr
+    }
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    match std::fs::read_dir(dir) {
+        Ok(rd) => rd
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+const LOL: &str = r#"kind: ConfigMap
+metadata: {name: lol}
+data:
+  a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+  b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+  c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+  d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+  e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+  f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+  g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+  h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+  i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+"#;
+
+#[test]
+fn manifest_alias_expansion() {
+    // Billion laughs: serde_yaml_ng's repetition limit stops it.
+    let c = Case::new();
+    c.recipe_with_manifest("m.yaml").write("m.yaml", LOL);
+    c.fails(&[], 2, &["m.yaml:1:1: repetition limit exceeded"]);
+    // Quadratic (one big anchor aliased many times, under the repetition limit): the node
+    // budget (Limits::max_nodes = 500000) stops it.
+    let mut quad = String::from("kind: ConfigMap\nmetadata: {name: q}\ndata:\n  a: &a [");
+    quad.push_str(&"x,".repeat(2000));
+    quad.push_str("]\n  b: [");
+    quad.push_str(&"*a,".repeat(50_000));
+    quad.push_str("]\n");
+    let c = Case::new();
+    c.recipe_with_manifest("m.yaml").write("m.yaml", quad);
+    c.fails(
+        &[],
+        2,
+        &["m.yaml:", "more than 500000 nodes (alias expansion?)"],
+    );
+}
+
+#[test]
+fn manifest_document_size() {
+    let c = Case::new();
+    // One document of 9 MiB (a long string): over Limits::max_document_bytes (8 MiB).
+    let doc = format!(
+        "kind: ConfigMap\nmetadata: {{name: big}}\ndata:\n  x: \"{}\"\n",
+        "x".repeat(9 << 20)
+    );
+    c.recipe_with_manifest("m.yaml")
+        .write("m.yaml", format!("kind: A\n---\n{doc}"));
+    c.fails(
+        &[],
+        2,
+        &["m.yaml:3:", "larger than the limit of 8388608 bytes"],
+    );
+}
+
+#[test]
+fn manifest_document_count() {
+    let c = Case::new();
+    c.recipe_with_manifest("m.yaml")
+        .write("m.yaml", "a: 1\n---\n".repeat(100_001));
+    c.fails(&[], 2, &["m.yaml:200001: more than 100000 YAML documents"]);
+}
+
+#[test]
+fn manifest_file_size() {
+    // A 65 MiB manifest (sparse) is refused at MAX_MANIFEST_BYTES (64 MiB), read no further.
+    let c = Case::new();
+    std::fs::File::create(c.path("big.yaml"))
+        .unwrap()
+        .set_len(65 << 20)
+        .unwrap();
+    c.recipe_with_manifest("big.yaml");
+    c.fails(
+        &[],
+        2,
+        &["big.yaml: manifest is larger than the 67108864-byte limit"],
+    );
+}
+
+#[test]
+fn manifest_nesting_depth() {
+    let block: String = (0..150)
+        .map(|i| format!("{}k:\n", "  ".repeat(i)))
+        .collect();
+    let flow = format!("a: {}{}\n", "[".repeat(10_000), "]".repeat(10_000));
+    let json = format!("{{\"a\": {}1{}}}\n", "[".repeat(500), "]".repeat(500));
+    for (text, needle) in [
+        (block, "nested deeper than 100 levels"),
+        (
+            flow,
+            "flow collections (`[`, `{`) nested deeper than 100 levels",
+        ),
+        (
+            json,
+            "flow collections (`[`, `{`) nested deeper than 100 levels",
+        ),
+    ] {
+        let c = Case::new();
+        c.recipe_with_manifest("m.yaml").write("m.yaml", &text);
+        c.fails(&[], 2, &["m.yaml:", needle]);
+    }
+}
+
+#[test]
+fn recipe_file_size() {
+    let c = Case::new();
+    std::os::unix::fs::symlink("/dev/zero", c.path("recipe.yaml")).unwrap();
+    c.fails(
+        &[],
+        2,
+        &["recipe.yaml: recipe is larger than the 4194304-byte limit"],
+    );
+}
+
+#[test]
+fn recipe_values_nesting_depth() {
+    // Inline chart values nested 200 deep: serde_yaml_ng's recursion limit (128).
+    let c = Case::new();
+    let values = format!("{}1{}", "{a: ".repeat(200), "}".repeat(200));
+    c.write(
+        "recipe.yaml",
+        format!(
+            "{HEAD}components:\n  - name: c\n    helm: {{repository: ./chart, chart: c, version: 1.0.0, values: {values}}}\n"
+        ),
+    );
+    c.fails(&[], 2, &["recipe.yaml:", "recursion limit exceeded"]);
+}
+
+#[test]
+fn recipe_alias_expansion() {
+    let c = Case::new();
+    let values: String = LOL
+        .lines()
+        .skip(3)
+        .map(|l| format!("        {}\n", l.trim_start()))
+        .collect();
+    c.write(
+        "recipe.yaml",
+        format!(
+            "{HEAD}components:\n  - name: c\n    helm:\n      repository: ./chart\n      chart: c\n      version: 1.0.0\n      values:\n{values}"
+        ),
+    );
+    c.fails(&[], 2, &["recipe.yaml:", "repetition limit exceeded"]);
+}
+
+#[test]
+fn lock_file_size() {
+    let c = Case::new();
+    c.recipe_with_manifest("m.yaml")
+        .write("m.yaml", "kind: Pod\nmetadata: {name: p}\n");
+    c.fails(
+        &["--lock", "/dev/zero"],
+        2,
+        &["/dev/zero: lock file is larger than the 268435456-byte limit"],
+    );
+}
+
+/// How the fake registry answers a manifest `GET`.
+#[derive(Clone, Copy)]
+enum Answer {
+    /// A body of this many bytes with its `Content-Length`.
+    Sized(usize),
+    /// A body of this many bytes, chunked (no length announced).
+    Chunked(usize),
+    /// `302` to the same URL, forever.
+    RedirectLoop,
+}
+
+/// A registry on loopback that needs no token (`GET /v2/` is 200) and answers every
+/// manifest request with `answer`. Returns its `host:port`.
+fn fake_registry(answer: Answer) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { continue };
+            std::thread::spawn(move || {
+                let _ = serve(conn, answer);
+            });
+        }
+    });
+    addr
+}
+
+fn serve(mut conn: TcpStream, answer: Answer) -> std::io::Result<()> {
+    let mut reader = BufReader::new(conn.try_clone()?);
+    let mut request = String::new();
+    reader.read_line(&mut request)?;
+    let path = request.split(' ').nth(1).unwrap_or("/").to_string();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h)? == 0 || h == "\r\n" {
+            break;
+        }
+    }
+    if !path.contains("/manifests/") {
+        let body = "{}";
+        return write!(
+            conn,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+    }
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.manifest.v1+json\r\nConnection: close\r\n";
+    match answer {
+        Answer::RedirectLoop => write!(
+            conn,
+            "HTTP/1.1 302 Found\r\nLocation: {path}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        ),
+        Answer::Sized(n) => {
+            write!(conn, "{head}Content-Length: {n}\r\n\r\n")?;
+            send_spaces(&mut conn, n, false)
+        }
+        Answer::Chunked(n) => {
+            write!(conn, "{head}Transfer-Encoding: chunked\r\n\r\n")?;
+            send_spaces(&mut conn, n, true)?;
+            write!(conn, "0\r\n\r\n")
+        }
+    }
+}
+
+/// Writes `n` bytes of JSON whitespace (a valid prefix of a manifest), stopping quietly
+/// when the client hangs up.
+fn send_spaces(conn: &mut TcpStream, n: usize, chunked: bool) -> std::io::Result<()> {
+    let block = vec![b' '; 64 << 10];
+    let mut left = n;
+    while left > 0 {
+        let k = left.min(block.len());
+        if chunked {
+            write!(conn, "{k:x}\r\n")?;
+        }
+        conn.write_all(&block[..k])?;
+        if chunked {
+            conn.write_all(b"\r\n")?;
+        }
+        left -= k;
+    }
+    let mut sink = [0u8; 1];
+    let _ = conn.read(&mut sink);
+    Ok(())
+}
+
+fn registry_case(addr: &str) -> Case {
+    let c = Case::new();
+    c.recipe_with_manifest("m.yaml").write(
+        "m.yaml",
+        format!(
+            "kind: Pod\nmetadata: {{name: p}}\nspec:\n  containers:\n  - {{name: a, image: {addr}/app/web:1.0}}\n"
+        ),
+    );
+    c
+}
+
+fn resolve_args(addr: &str) -> Vec<String> {
+    [
+        "--resolve",
+        "--insecure-registry",
+        addr,
+        "--retries",
+        "0",
+        "--timeout",
+        "20",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+#[test]
+fn registry_manifest_over_the_size_limit() {
+    // MAX_MANIFEST_BYTES is 4 MiB: one announced by Content-Length, one streamed without.
+    for answer in [Answer::Sized(5 << 20), Answer::Chunked(64 << 20)] {
+        let addr = fake_registry(answer);
+        let c = registry_case(&addr);
+        let args = resolve_args(&addr);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        c.fails(
+            &args,
+            3,
+            &[
+                &format!("{addr}/app/web:1.0"),
+                "larger than the limit of 4194304 bytes (MAX_MANIFEST_BYTES)",
+            ],
+        );
+    }
+}
+
+#[test]
+fn registry_redirect_loop() {
+    let addr = fake_registry(Answer::RedirectLoop);
+    let c = registry_case(&addr);
+    let args = resolve_args(&addr);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    c.fails(
+        &args,
+        3,
+        &[
+            &format!("{addr}/app/web:1.0"),
+            "more than 10 redirects (MAX_REDIRECTS)",
+        ],
+    );
+}
+
+#[test]
+fn registry_manifest_under_the_limit_is_read() {
+    // The control: a body just under the limit is read whole (and then fails as JSON that
+    // is not a manifest, not on size).
+    let addr = fake_registry(Answer::Sized((4 << 20) - 1));
+    let c = registry_case(&addr);
+    let args = resolve_args(&addr);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let stderr = c.fails(
+        &args,
+        3,
+        &[&format!("{addr}/app/web:1.0"), "not a manifest"],
+    );
+    assert!(!stderr.contains("MAX_MANIFEST_BYTES"), "{stderr}");
+}
