@@ -34,6 +34,8 @@ pub(crate) mod error;
 pub(crate) mod exec;
 pub(crate) mod funcs;
 pub(crate) mod go;
+/// Semantic versions and constraints with Masterminds/semver v3 rules.
+pub mod semver;
 /// Parser, lexer, and AST node types for the Go template language.
 ///
 /// This module mirrors Go's `text/template/parse` package. Most users don't
