@@ -5,9 +5,13 @@
 //! - `bench-resolve`: build the release binary and run `tests/bench/resolve_bench.py` (a local
 //!   registry behind a 20 ms proxy; 1,000 tags; compared with a sequential `skopeo` loop).
 //!   Needs `make test` to have created `.venv` and installed docker-registry and skopeo.
+//! - `conformance [--update|--check]`: regenerate the conformance suite's expected outputs with
+//!   the real Go `text/template` and Helm (see `conformance.rs`); `--check` fails on any difference.
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
+
+mod conformance;
 
 const OFFICIAL: [&str; 4] = [
     "bom-1.6.schema.json",
@@ -21,7 +25,8 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("schemas") => schemas(args.iter().any(|a| a == "--update")),
         Some("bench-resolve") => bench_resolve(),
-        _ => bail!("usage: cargo xtask schemas [--update] | bench-resolve"),
+        Some("conformance") => conformance::run(&root(), args.iter().any(|a| a == "--update")),
+        _ => bail!("usage: cargo xtask schemas [--update] | bench-resolve | conformance [--update|--check]"),
     }
 }
 

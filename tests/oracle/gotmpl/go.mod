@@ -1,0 +1,3 @@
+module imagebom.invalid/oracle/gotmpl
+
+go 1.19
