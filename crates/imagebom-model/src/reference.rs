@@ -20,7 +20,8 @@ use std::fmt;
 
 /// Docker Hub's canonical registry name.
 pub const DOCKER_HUB: &str = "docker.io";
-/// The longest repository name (registry included) the grammar allows.
+/// The longest repository name (registry included, as written and once normalised) the
+/// grammar allows.
 pub const NAME_TOTAL_MAX: usize = 255;
 
 /// Why a string is not a valid image reference.
@@ -241,6 +242,13 @@ impl ImageRef {
         } else {
             path.to_string()
         };
+        // As Go's `ParseNormalizedNamed`, the limit holds for the normalised name too, so
+        // every normal form parses again (lock keys are normal forms).
+        if registry.len() + 1 + repository.len() > NAME_TOTAL_MAX {
+            return Err(RefError::NameTooLong {
+                reference: reference.to_string(),
+            });
+        }
         Ok(ImageRef {
             original: original.to_string(),
             registry,
