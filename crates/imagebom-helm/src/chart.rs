@@ -1,0 +1,784 @@
+//! Chart model and loading (Helm's `pkg/chart/loader`): a directory or a set of files becomes
+//! a [`Chart`] with its metadata, default values, schema, templates, other files and subcharts.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use imagebom_template::{Dict, Value};
+
+use crate::archive::{ArchiveLimits, ChartFiles};
+use crate::error::{HelmError, Result};
+use crate::ignore::IgnoreRules;
+
+/// Bounds for loading a chart from a directory or from files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadLimits {
+    /// Most files in a chart, subcharts included.
+    pub max_files: usize,
+    /// Most bytes in all files of a chart, subcharts included.
+    pub max_total_bytes: u64,
+    /// Largest single file.
+    pub max_file_bytes: u64,
+    /// Deepest nesting of subcharts.
+    pub max_depth: usize,
+    /// Limits for subchart archives (`charts/*.tgz`).
+    pub archive: ArchiveLimits,
+}
+
+impl Default for LoadLimits {
+    fn default() -> Self {
+        LoadLimits {
+            max_files: 20_000,
+            max_total_bytes: 100 << 20,
+            max_file_bytes: 5 << 20,
+            max_depth: 16,
+            archive: ArchiveLimits::default(),
+        }
+    }
+}
+
+/// A maintainer in `Chart.yaml`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Maintainer {
+    /// `name`.
+    pub name: String,
+    /// `email`.
+    pub email: String,
+    /// `url`.
+    pub url: String,
+}
+
+/// A dependency in `Chart.yaml` (v2) or `requirements.yaml` (v1).
+#[derive(Debug, Clone, Default)]
+pub struct Dependency {
+    /// `name` (after dependency processing: the alias, if any).
+    pub name: String,
+    /// `version` (a semver constraint).
+    pub version: String,
+    /// `repository`.
+    pub repository: String,
+    /// `condition`: comma-separated values paths; the first that holds a bool decides.
+    pub condition: String,
+    /// `tags`.
+    pub tags: Vec<String>,
+    /// Whether the dependency is enabled (set by dependency processing).
+    pub enabled: bool,
+    /// `import-values`: strings (`exports.X`) or `{child, parent}` maps.
+    pub import_values: Vec<Value>,
+    /// `alias`.
+    pub alias: String,
+}
+
+/// `Chart.yaml`.
+#[derive(Debug, Clone, Default)]
+pub struct Metadata {
+    /// `name`.
+    pub name: String,
+    /// `home`.
+    pub home: String,
+    /// `sources`.
+    pub sources: Vec<String>,
+    /// `version`.
+    pub version: String,
+    /// `description`.
+    pub description: String,
+    /// `keywords`.
+    pub keywords: Vec<String>,
+    /// `maintainers`.
+    pub maintainers: Vec<Maintainer>,
+    /// `icon`.
+    pub icon: String,
+    /// `apiVersion` (`v1` when absent).
+    pub api_version: String,
+    /// `condition` (unused by Helm v3+).
+    pub condition: String,
+    /// `tags` (unused by Helm v3+).
+    pub tags: String,
+    /// `appVersion`.
+    pub app_version: String,
+    /// `deprecated`.
+    pub deprecated: bool,
+    /// `annotations`.
+    pub annotations: BTreeMap<String, String>,
+    /// `kubeVersion` (a semver constraint).
+    pub kube_version: String,
+    /// `dependencies`.
+    pub dependencies: Vec<Dependency>,
+    /// `type`: `application` (or empty) or `library`.
+    pub chart_type: String,
+}
+
+/// A loaded chart. Cheap to clone except for its files; [`Chart::deep_clone`] also copies
+/// the default values (which are Go-like shared maps).
+#[derive(Debug, Clone)]
+pub struct Chart {
+    /// `Chart.yaml`.
+    pub metadata: Metadata,
+    /// `values.yaml` (documents merged), a map.
+    pub values: Dict,
+    /// `values.schema.json`, if any.
+    pub schema: Option<Vec<u8>>,
+    /// `templates/**` (path relative to the chart, contents), sorted by path.
+    pub templates: Vec<(String, Arc<str>)>,
+    /// Files exposed as `.Files` (everything but Chart.yaml, values.yaml, the schema,
+    /// lock/requirements files of v2 charts, templates/ and subcharts).
+    pub files: BTreeMap<String, Arc<[u8]>>,
+    /// Subcharts (from `charts/`).
+    pub dependencies: Vec<Chart>,
+    /// Where the chart came from (for messages).
+    pub source: String,
+}
+
+impl Chart {
+    /// The chart's name (after dependency processing: its alias, if any).
+    pub fn name(&self) -> &str {
+        &self.metadata.name
+    }
+
+    /// Whether this is a library chart (`type: library`).
+    pub fn is_library(&self) -> bool {
+        self.metadata.chart_type.eq_ignore_ascii_case("library")
+    }
+
+    /// `crds/` files (path, contents), sorted.
+    pub fn crd_files(&self) -> Vec<(&str, &[u8])> {
+        self.files
+            .iter()
+            .filter(|(k, _)| k.starts_with("crds/"))
+            .map(|(k, v)| (k.as_str(), &v[..]))
+            .collect()
+    }
+
+    /// A copy whose default values share nothing with `self`.
+    pub fn deep_clone(&self) -> Chart {
+        Chart {
+            metadata: self.metadata.clone(),
+            values: self.values.deep_copy(),
+            schema: self.schema.clone(),
+            templates: self.templates.clone(),
+            files: self.files.clone(),
+            dependencies: self.dependencies.iter().map(Chart::deep_clone).collect(),
+            source: self.source.clone(),
+        }
+    }
+
+    /// Loads a chart directory with default limits.
+    pub fn load_dir(path: impl AsRef<Path>) -> Result<Chart> {
+        Chart::load_dir_with(path, &LoadLimits::default())
+    }
+
+    /// Loads a chart directory as Helm's `LoadDir` does: the root `.helmignore` (plus Helm's
+    /// default rule `templates/.?*`) applies to the whole tree; symlinks are followed only
+    /// when they stay inside the chart; irregular files are refused.
+    pub fn load_dir_with(path: impl AsRef<Path>, limits: &LoadLimits) -> Result<Chart> {
+        let root = path.as_ref();
+        let name = root.display().to_string();
+        let canon = root.canonicalize().map_err(|e| HelmError::Io {
+            path: name.clone(),
+            source: e,
+        })?;
+        let mut rules = IgnoreRules::with_defaults();
+        let ignore_path = canon.join(".helmignore");
+        if ignore_path.is_file() {
+            let text = std::fs::read_to_string(&ignore_path).map_err(|e| HelmError::Io {
+                path: ignore_path.display().to_string(),
+                source: e,
+            })?;
+            rules
+                .parse(&text)
+                .map_err(|message| HelmError::InvalidChart {
+                    chart: name.clone(),
+                    message: format!(".helmignore: {message}"),
+                })?;
+        }
+        let mut files = ChartFiles::new();
+        let mut total = 0u64;
+        walk(
+            &canon, &canon, "", &rules, limits, &name, &mut files, &mut total, 0,
+        )?;
+        let mut chart = Chart::from_files_with(files, limits)?;
+        chart.source = name;
+        Ok(chart)
+    }
+
+    /// Builds a chart from its files (paths relative to the chart root) with default limits.
+    pub fn from_files(files: ChartFiles) -> Result<Chart> {
+        Chart::from_files_with(files, &LoadLimits::default())
+    }
+
+    /// Builds a chart from its files, as Helm's `LoadFiles` does.
+    pub fn from_files_with(files: ChartFiles, limits: &LoadLimits) -> Result<Chart> {
+        if files.len() > limits.max_files {
+            return Err(HelmError::Limit {
+                chart: "chart".into(),
+                what: format!("{} files", files.len()),
+                limit: limits.max_files as u64,
+                name: "max_files",
+            });
+        }
+        let total: u64 = files.values().map(|v| v.len() as u64).sum();
+        if total > limits.max_total_bytes {
+            return Err(HelmError::Limit {
+                chart: "chart".into(),
+                what: format!("{total} bytes"),
+                limit: limits.max_total_bytes,
+                name: "max_total_bytes",
+            });
+        }
+        load_files(files, limits, 0)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn walk(
+    root: &Path,
+    dir: &Path,
+    rel: &str,
+    rules: &IgnoreRules,
+    limits: &LoadLimits,
+    chart: &str,
+    files: &mut ChartFiles,
+    total: &mut u64,
+    depth: usize,
+) -> Result<()> {
+    if depth > 64 {
+        return Err(HelmError::Limit {
+            chart: chart.into(),
+            what: format!("directory nesting at {rel}"),
+            limit: 64,
+            name: "directory depth",
+        });
+    }
+    let io = |p: &Path, e| HelmError::Io {
+        path: p.display().to_string(),
+        source: e,
+    };
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| io(dir, e))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()
+        .map_err(|e| io(dir, e))?;
+    entries.sort();
+    for path in entries {
+        let fname = path
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let n = if rel.is_empty() {
+            fname.clone()
+        } else {
+            format!("{rel}/{fname}")
+        };
+        let lmeta = std::fs::symlink_metadata(&path).map_err(|e| io(&path, e))?;
+        let (target, meta) = if lmeta.file_type().is_symlink() {
+            let t = path.canonicalize().map_err(|e| io(&path, e))?;
+            if !t.starts_with(root) {
+                return Err(HelmError::InvalidChart {
+                    chart: chart.into(),
+                    message: format!("symlink {n} points outside the chart"),
+                });
+            }
+            let m = std::fs::metadata(&t).map_err(|e| io(&t, e))?;
+            (t, m)
+        } else {
+            (path.clone(), lmeta)
+        };
+        if meta.is_dir() {
+            if rules.ignore(&n, true) {
+                continue;
+            }
+            walk(
+                root,
+                &target,
+                &n,
+                rules,
+                limits,
+                chart,
+                files,
+                total,
+                depth + 1,
+            )?;
+            continue;
+        }
+        if rules.ignore(&n, false) {
+            continue;
+        }
+        if !meta.is_file() {
+            return Err(HelmError::InvalidChart {
+                chart: chart.into(),
+                message: format!(
+                    "cannot load irregular file {n} as it has file mode type bits set"
+                ),
+            });
+        }
+        if meta.len() > limits.max_file_bytes {
+            return Err(HelmError::Limit {
+                chart: chart.into(),
+                what: format!("file {n} ({} bytes)", meta.len()),
+                limit: limits.max_file_bytes,
+                name: "max_file_bytes",
+            });
+        }
+        *total += meta.len();
+        if *total > limits.max_total_bytes {
+            return Err(HelmError::Limit {
+                chart: chart.into(),
+                what: format!("total size ({} bytes at {n})", *total),
+                limit: limits.max_total_bytes,
+                name: "max_total_bytes",
+            });
+        }
+        if files.len() >= limits.max_files {
+            return Err(HelmError::Limit {
+                chart: chart.into(),
+                what: format!("file count (at {n})"),
+                limit: limits.max_files as u64,
+                name: "max_files",
+            });
+        }
+        let mut data = std::fs::read(&target).map_err(|e| io(&target, e))?;
+        if data.starts_with(&[0xEF, 0xBB, 0xBF]) {
+            data.drain(..3);
+        }
+        files.insert(n, data);
+    }
+    Ok(())
+}
+
+fn invalid(chart: &str, message: impl Into<String>) -> HelmError {
+    HelmError::InvalidChart {
+        chart: chart.into(),
+        message: message.into(),
+    }
+}
+
+fn load_files(files: ChartFiles, limits: &LoadLimits, depth: usize) -> Result<Chart> {
+    if depth > limits.max_depth {
+        return Err(HelmError::Limit {
+            chart: "chart".into(),
+            what: "subchart nesting".into(),
+            limit: limits.max_depth as u64,
+            name: "max_depth",
+        });
+    }
+    let chart_yaml = files
+        .get("Chart.yaml")
+        .ok_or_else(|| invalid("chart", "Chart.yaml file is missing"))?;
+    let meta_val = parse_yaml("Chart.yaml", chart_yaml)?;
+    let mut metadata = metadata_from_value(&meta_val);
+    if metadata.api_version.is_empty() {
+        metadata.api_version = "v1".into();
+    }
+    let cname = if metadata.name.is_empty() {
+        "chart".to_string()
+    } else {
+        metadata.name.clone()
+    };
+    let is_v1 = metadata.api_version == "v1";
+
+    let mut values = Dict::new();
+    let mut schema = None;
+    let mut templates = Vec::new();
+    let mut other = BTreeMap::new();
+    let mut subcharts: BTreeMap<String, ChartFiles> = BTreeMap::new();
+    for (name, data) in files {
+        match name.as_str() {
+            "Chart.yaml" | "Chart.lock" => {}
+            "values.yaml" => {
+                values = load_values(&cname, &data)?;
+            }
+            "values.schema.json" => schema = Some(data),
+            "requirements.yaml" => {
+                let v = parse_yaml("requirements.yaml", &data)?;
+                if let Some(deps) = v.field("dependencies") {
+                    metadata.dependencies = deps_from_value(&deps);
+                }
+                if is_v1 {
+                    other.insert(name, Arc::from(data));
+                }
+            }
+            "requirements.lock" => {
+                if is_v1 {
+                    other.insert(name, Arc::from(data));
+                }
+            }
+            n if n.starts_with("templates/") => {
+                let text = String::from_utf8_lossy(&data).into_owned();
+                templates.push((name, Arc::from(text)));
+            }
+            n if n.starts_with("charts/") => {
+                if n.ends_with(".prov") {
+                    other.insert(name, Arc::from(data));
+                    continue;
+                }
+                let rest = &n["charts/".len()..];
+                let (sub, inner) = match rest.split_once('/') {
+                    Some((s, i)) => (s.to_string(), Some(i.to_string())),
+                    None => (rest.to_string(), None),
+                };
+                let entry = subcharts.entry(sub.clone()).or_default();
+                match inner {
+                    Some(i) => {
+                        entry.insert(i, data);
+                    }
+                    None => {
+                        // A file directly under charts/ (an archive): keyed by its own name.
+                        entry.insert(sub, data);
+                    }
+                }
+            }
+            _ => {
+                other.insert(name, Arc::from(data));
+            }
+        }
+    }
+    validate_metadata(&cname, &metadata)?;
+
+    let mut dependencies = Vec::new();
+    for (n, sub_files) in subcharts {
+        if n.starts_with('_') || n.starts_with('.') {
+            continue;
+        }
+        let sc = if n.ends_with(".tgz") {
+            let data = sub_files.get(&n).ok_or_else(|| {
+                invalid(
+                    &cname,
+                    format!("error unpacking subchart tar in {cname}: expected {n}"),
+                )
+            })?;
+            let inner = crate::archive::read_named_chart_archive(&n, data, &limits.archive)
+                .map_err(|e| HelmError::Archive {
+                    chart: cname.clone(),
+                    subchart: n.clone(),
+                    source: Box::new(e),
+                })?;
+            load_files(inner, limits, depth + 1)
+        } else {
+            let inner: ChartFiles = sub_files.into_iter().filter(|(k, _)| *k != n).collect();
+            if inner.is_empty() {
+                continue;
+            }
+            load_files(inner, limits, depth + 1)
+        };
+        let mut sc = sc.map_err(|e| match e {
+            HelmError::InvalidChart { chart, message } if chart == "chart" => {
+                HelmError::InvalidChart {
+                    chart: cname.clone(),
+                    message: format!("error unpacking subchart {n} in {cname}: {message}"),
+                }
+            }
+            other => other,
+        })?;
+        sc.source = format!("{cname}/charts/{n}");
+        dependencies.push(sc);
+    }
+
+    Ok(Chart {
+        metadata,
+        values,
+        schema,
+        templates,
+        files: other,
+        dependencies,
+        source: cname,
+    })
+}
+
+fn validate_metadata(chart: &str, m: &Metadata) -> Result<()> {
+    if m.name.is_empty() {
+        return Err(invalid(
+            chart,
+            "validation: chart.metadata.name is required",
+        ));
+    }
+    if m.name.contains('/') || m.name.contains('\\') || m.name == "." || m.name == ".." {
+        return Err(invalid(
+            chart,
+            format!("validation: chart.metadata.name {:?} is invalid", m.name),
+        ));
+    }
+    if m.version.is_empty() {
+        return Err(invalid(
+            chart,
+            "validation: chart.metadata.version is required",
+        ));
+    }
+    if !m.chart_type.is_empty()
+        && !m.chart_type.eq_ignore_ascii_case("application")
+        && !m.chart_type.eq_ignore_ascii_case("library")
+    {
+        return Err(invalid(
+            chart,
+            format!("chart type is not valid: {}", m.chart_type),
+        ));
+    }
+    if m.api_version != "v1" && m.api_version != "v2" {
+        return Err(invalid(
+            chart,
+            format!(
+                "validation: chart.metadata.apiVersion {:?} is invalid",
+                m.api_version
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn parse_yaml(file: &str, data: &[u8]) -> Result<Value> {
+    let text =
+        std::str::from_utf8(data).map_err(|_| invalid("chart", format!("{file} is not UTF-8")))?;
+    imagebom_template::convert::from_yaml_str(text)
+        .map_err(|e| invalid("chart", format!("cannot load {file}: {e}")))
+}
+
+/// Reads a values file (every YAML document, merged as Helm's `LoadValues` does).
+pub fn load_values(chart: &str, data: &[u8]) -> Result<Dict> {
+    let text = std::str::from_utf8(data).map_err(|_| invalid(chart, "values.yaml is not UTF-8"))?;
+    let docs = imagebom_template::convert::from_yaml_str_all(text)
+        .map_err(|e| invalid(chart, format!("cannot load values.yaml: {e}")))?;
+    let out = Dict::new();
+    for d in docs {
+        match d {
+            Value::Map(m) => merge_maps(&out, &m),
+            Value::Nil => {}
+            other => {
+                return Err(invalid(
+                    chart,
+                    format!(
+                        "cannot load values.yaml: error unmarshaling JSON: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+                        other.type_name()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Helm's `MergeMaps`: `b` over `a`, nested maps merged, into `a`.
+pub(crate) fn merge_maps(a: &Dict, b: &Dict) {
+    for (k, v) in b.entries() {
+        if let Value::Map(bm) = &v {
+            if let Some(Value::Map(am)) = a.get(&k) {
+                merge_maps(&am, bm);
+                continue;
+            }
+        }
+        a.insert(k, v);
+    }
+}
+
+fn s(v: &Value, key: &str) -> String {
+    match v.field(key) {
+        Some(Value::String(s)) => s.to_string(),
+        Some(Value::Nil) | None => String::new(),
+        Some(Value::Map(_)) | Some(Value::List(_)) => String::new(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn strs(v: &Value, key: &str) -> Vec<String> {
+    match v.field(key) {
+        Some(Value::List(l)) => l
+            .iter()
+            .map(|x| match x {
+                Value::String(s) => s.to_string(),
+                other => other.to_string(),
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn metadata_from_value(v: &Value) -> Metadata {
+    let maintainers = match v.field("maintainers") {
+        Some(Value::List(l)) => l
+            .iter()
+            .map(|m| Maintainer {
+                name: s(m, "name"),
+                email: s(m, "email"),
+                url: s(m, "url"),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let annotations = match v.field("annotations") {
+        Some(Value::Map(m)) => m
+            .entries()
+            .into_iter()
+            .map(|(k, v)| {
+                let val = match v {
+                    Value::String(s) => s.to_string(),
+                    other => other.to_string(),
+                };
+                (k.to_string(), val)
+            })
+            .collect(),
+        _ => BTreeMap::new(),
+    };
+    Metadata {
+        name: s(v, "name"),
+        home: s(v, "home"),
+        sources: strs(v, "sources"),
+        version: s(v, "version"),
+        description: s(v, "description"),
+        keywords: strs(v, "keywords"),
+        maintainers,
+        icon: s(v, "icon"),
+        api_version: s(v, "apiVersion"),
+        condition: s(v, "condition"),
+        tags: s(v, "tags"),
+        app_version: s(v, "appVersion"),
+        deprecated: matches!(v.field("deprecated"), Some(Value::Bool(true))),
+        annotations,
+        kube_version: s(v, "kubeVersion"),
+        dependencies: v
+            .field("dependencies")
+            .map(|d| deps_from_value(&d))
+            .unwrap_or_default(),
+        chart_type: s(v, "type"),
+    }
+}
+
+fn deps_from_value(v: &Value) -> Vec<Dependency> {
+    let Value::List(l) = v else {
+        return Vec::new();
+    };
+    l.iter()
+        .filter(|d| matches!(d, Value::Map(_)))
+        .map(|d| Dependency {
+            name: s(d, "name"),
+            version: s(d, "version"),
+            repository: s(d, "repository"),
+            condition: s(d, "condition"),
+            tags: strs(d, "tags"),
+            enabled: matches!(d.field("enabled"), Some(Value::Bool(true))),
+            import_values: match d.field("import-values") {
+                Some(Value::List(l)) => l.to_vec(),
+                _ => Vec::new(),
+            },
+            alias: s(d, "alias"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(list: &[(&str, &str)]) -> ChartFiles {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+            .collect()
+    }
+
+    #[test]
+    fn loads_files_like_helm() {
+        let c = Chart::from_files(files(&[
+            (
+                "Chart.yaml",
+                "apiVersion: v2\nname: a\nversion: 1.0.0\nappVersion: \"2\"\n",
+            ),
+            ("values.yaml", "x: 1\n---\ny: 2\n"),
+            ("values.schema.json", "{}"),
+            ("requirements.yaml", "dependencies: []\n"),
+            ("README.md", "r"),
+            (".helmignore", "x"),
+            ("crds/c.yaml", "c"),
+            ("charts/x.prov", "p"),
+            ("templates/t.yaml", "t"),
+            (
+                "charts/sub/Chart.yaml",
+                "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+            ),
+            ("charts/sub/templates/s.yaml", "s"),
+            (
+                "charts/_hidden/Chart.yaml",
+                "apiVersion: v2\nname: h\nversion: 0.1.0\n",
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(c.metadata.app_version, "2");
+        assert_eq!(
+            c.files.keys().cloned().collect::<Vec<_>>(),
+            vec![".helmignore", "README.md", "charts/x.prov", "crds/c.yaml"]
+        );
+        assert_eq!(c.values.len(), 2);
+        assert!(c.schema.is_some());
+        assert_eq!(c.dependencies.len(), 1);
+        assert_eq!(c.dependencies[0].templates[0].0, "templates/s.yaml");
+        assert_eq!(c.crd_files().len(), 1);
+    }
+
+    #[test]
+    fn missing_chart_yaml_and_bad_type() {
+        let e = Chart::from_files(files(&[("values.yaml", "")])).unwrap_err();
+        assert!(e.to_string().contains("Chart.yaml file is missing"), "{e}");
+        let e = Chart::from_files(files(&[(
+            "Chart.yaml",
+            "apiVersion: v2\nname: a\nversion: 1.0.0\ntype: weird\n",
+        )]))
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("chart type is not valid: weird"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn v1_requirements() {
+        let c = Chart::from_files(files(&[
+            ("Chart.yaml", "name: a\nversion: 1.0.0\n"),
+            (
+                "requirements.yaml",
+                "dependencies:\n- name: b\n  version: 1.x\n  alias: c\n",
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(c.metadata.api_version, "v1");
+        assert_eq!(c.metadata.dependencies[0].alias, "c");
+        assert!(c.files.contains_key("requirements.yaml"));
+    }
+
+    #[test]
+    fn limits_are_named() {
+        let limits = LoadLimits {
+            max_files: 1,
+            ..LoadLimits::default()
+        };
+        let e = Chart::from_files_with(
+            files(&[("Chart.yaml", "name: a\nversion: 1.0.0\n"), ("x", "y")]),
+            &limits,
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("max_files"), "{e}");
+    }
+
+    #[test]
+    fn load_dir_honours_helmignore_and_refuses_escaping_symlinks() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("c");
+        std::fs::create_dir_all(root.join("templates")).unwrap();
+        std::fs::write(
+            root.join("Chart.yaml"),
+            "apiVersion: v2\nname: c\nversion: 1.0.0\n",
+        )
+        .unwrap();
+        std::fs::write(root.join(".helmignore"), "*.bak\n").unwrap();
+        std::fs::write(root.join("a.bak"), "x").unwrap();
+        std::fs::write(root.join("templates/.hidden"), "x").unwrap();
+        std::fs::write(root.join("templates/t.yaml"), "\u{feff}t").unwrap();
+        let c = Chart::load_dir(&root).unwrap();
+        assert!(!c.files.contains_key("a.bak"));
+        assert_eq!(c.templates.len(), 1);
+        assert_eq!(&*c.templates[0].1, "t");
+        #[cfg(unix)]
+        {
+            std::fs::write(dir.path().join("outside"), "secret").unwrap();
+            std::os::unix::fs::symlink(dir.path().join("outside"), root.join("link")).unwrap();
+            let e = Chart::load_dir(&root).unwrap_err();
+            assert!(e.to_string().contains("points outside the chart"), "{e}");
+        }
+    }
+}

@@ -1,0 +1,768 @@
+//! Native `helm template`: dependency processing, values, schema, kubeVersion, the built-in
+//! objects, then every template of the chart and its enabled subcharts parsed into one set
+//! and executed with its own chart's scope (Helm's `pkg/engine`).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use imagebom_template::{Dict, MissingKey, Template, TemplateError, Value};
+
+use crate::chart::Chart;
+use crate::compat::is_compatible_range;
+use crate::deps::process_dependencies;
+use crate::error::{HelmError, Result};
+use crate::values::{coalesce_values, table};
+
+/// The Kubernetes version the Helm v4 SDK reports by default.
+pub const DEFAULT_KUBE_VERSION: &str = "v1.36.0";
+
+/// `.Capabilities.HelmVersion` of the Helm v4.2 SDK.
+const HELM_VERSION: &str = "v4.2";
+const HELM_GO_VERSION: &str = "go1.26.6";
+
+/// Helm v4.2's default `.Capabilities.APIVersions`.
+pub const DEFAULT_API_VERSIONS: &[&str] = &[
+    "v1",
+    "admissionregistration.k8s.io/v1",
+    "admissionregistration.k8s.io/v1alpha1",
+    "admissionregistration.k8s.io/v1beta1",
+    "internal.apiserver.k8s.io/v1alpha1",
+    "apps/v1",
+    "apps/v1beta1",
+    "apps/v1beta2",
+    "authentication.k8s.io/v1",
+    "authentication.k8s.io/v1alpha1",
+    "authentication.k8s.io/v1beta1",
+    "authorization.k8s.io/v1",
+    "authorization.k8s.io/v1beta1",
+    "autoscaling/v1",
+    "autoscaling/v2",
+    "batch/v1",
+    "batch/v1beta1",
+    "certificates.k8s.io/v1",
+    "certificates.k8s.io/v1beta1",
+    "certificates.k8s.io/v1alpha1",
+    "coordination.k8s.io/v1alpha2",
+    "coordination.k8s.io/v1beta1",
+    "coordination.k8s.io/v1",
+    "discovery.k8s.io/v1",
+    "discovery.k8s.io/v1beta1",
+    "events.k8s.io/v1",
+    "events.k8s.io/v1beta1",
+    "extensions/v1beta1",
+    "flowcontrol.apiserver.k8s.io/v1",
+    "flowcontrol.apiserver.k8s.io/v1beta1",
+    "flowcontrol.apiserver.k8s.io/v1beta2",
+    "flowcontrol.apiserver.k8s.io/v1beta3",
+    "networking.k8s.io/v1",
+    "networking.k8s.io/v1beta1",
+    "node.k8s.io/v1",
+    "node.k8s.io/v1alpha1",
+    "node.k8s.io/v1beta1",
+    "policy/v1",
+    "policy/v1beta1",
+    "rbac.authorization.k8s.io/v1",
+    "rbac.authorization.k8s.io/v1beta1",
+    "rbac.authorization.k8s.io/v1alpha1",
+    "resource.k8s.io/v1",
+    "resource.k8s.io/v1beta2",
+    "resource.k8s.io/v1beta1",
+    "resource.k8s.io/v1alpha3",
+    "scheduling.k8s.io/v1alpha2",
+    "scheduling.k8s.io/v1beta1",
+    "scheduling.k8s.io/v1",
+    "storage.k8s.io/v1beta1",
+    "storage.k8s.io/v1",
+    "storage.k8s.io/v1alpha1",
+    "storagemigration.k8s.io/v1beta1",
+    "apiextensions.k8s.io/v1beta1",
+    "apiextensions.k8s.io/v1",
+];
+
+/// How to render a chart (`helm template` flags).
+#[derive(Debug, Clone)]
+pub struct RenderOptions {
+    /// `.Release.Name`.
+    pub release_name: String,
+    /// `.Release.Namespace`.
+    pub namespace: String,
+    /// User values (values files merged, `--set` applied; see [`crate::merge_values_files`]
+    /// and [`crate::parse_set`]). Not modified.
+    pub values: Dict,
+    /// `.Capabilities.KubeVersion` (`v1.36.0` by default, as the Helm v4 SDK).
+    pub kube_version: String,
+    /// API versions added to Helm's default `.Capabilities.APIVersions`.
+    pub api_versions: Vec<String>,
+    /// Also return the charts' `crds/` files.
+    pub include_crds: bool,
+    /// `.Release.IsUpgrade` (and not `.Release.IsInstall`).
+    pub is_upgrade: bool,
+    /// `.Release.Revision`.
+    pub revision: i64,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions {
+            release_name: "release-name".into(),
+            namespace: "default".into(),
+            values: Dict::new(),
+            kube_version: DEFAULT_KUBE_VERSION.into(),
+            api_versions: Vec::new(),
+            include_crds: false,
+            is_upgrade: false,
+            revision: 1,
+        }
+    }
+}
+
+/// The result of [`render`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rendered {
+    /// Template path (`chart/charts/sub/templates/x.yaml`) → rendered text; NOTES.txt,
+    /// partials and whitespace-only results left out.
+    pub manifests: BTreeMap<String, String>,
+    /// The top chart's rendered NOTES.txt, if it has one.
+    pub notes: Option<String>,
+    /// With `include_crds`: `crds/` files (path like `chart/crds/x.yaml`, text) of the chart
+    /// and its enabled subcharts.
+    pub crds: Vec<(String, String)>,
+}
+
+/// Writes the `helm template` stream: `---\n# Source: PATH\nTEXT\n` per template (CRDs first
+/// when present), in path order, text trimmed, as `shared/oracle/helm_render.py` does.
+pub fn to_stream(r: &Rendered) -> String {
+    let mut out = String::new();
+    for (path, text) in r.crds.iter().map(|(p, t)| (p, t)).chain(r.manifests.iter()) {
+        let t = text.trim();
+        if t.is_empty() {
+            continue;
+        }
+        out.push_str("---\n# Source: ");
+        out.push_str(path);
+        out.push('\n');
+        out.push_str(t);
+        out.push('\n');
+    }
+    out
+}
+
+fn s(v: &str) -> Value {
+    Value::String(v.into())
+}
+
+fn strlist(v: &[String]) -> Value {
+    Value::List(v.iter().map(|x| s(x)).collect::<Vec<_>>().into())
+}
+
+fn dict(entries: Vec<(&str, Value)>) -> Dict {
+    let d = Dict::new();
+    for (k, v) in entries {
+        d.insert(k, v);
+    }
+    d
+}
+
+/// `.Chart` as Helm v4 builds it (`structToMap` of the metadata, plus `IsRoot`).
+fn chart_value(c: &Chart, is_root: bool) -> Value {
+    let m = &c.metadata;
+    let deps: Vec<Value> = m
+        .dependencies
+        .iter()
+        .map(|d| {
+            Value::Map(dict(vec![
+                ("Name", s(&d.name)),
+                ("Version", s(&d.version)),
+                ("Repository", s(&d.repository)),
+                ("Condition", s(&d.condition)),
+                ("Tags", strlist(&d.tags)),
+                ("Enabled", Value::Bool(d.enabled)),
+                ("ImportValues", Value::List(d.import_values.clone().into())),
+                ("Alias", s(&d.alias)),
+            ]))
+        })
+        .collect();
+    let maintainers: Vec<Value> = m
+        .maintainers
+        .iter()
+        .map(|x| {
+            Value::Map(dict(vec![
+                ("Name", s(&x.name)),
+                ("Email", s(&x.email)),
+                ("URL", s(&x.url)),
+            ]))
+        })
+        .collect();
+    let ann = Dict::new();
+    for (k, v) in &m.annotations {
+        ann.insert(k.as_str(), s(v));
+    }
+    Value::Map(dict(vec![
+        ("Name", s(&m.name)),
+        ("Home", s(&m.home)),
+        ("Sources", strlist(&m.sources)),
+        ("Version", s(&m.version)),
+        ("Description", s(&m.description)),
+        ("Keywords", strlist(&m.keywords)),
+        ("Maintainers", Value::List(maintainers.into())),
+        ("Icon", s(&m.icon)),
+        ("APIVersion", s(&m.api_version)),
+        ("Condition", s(&m.condition)),
+        ("Tags", s(&m.tags)),
+        ("AppVersion", s(&m.app_version)),
+        ("Deprecated", Value::Bool(m.deprecated)),
+        ("Annotations", Value::Map(ann)),
+        ("KubeVersion", s(&m.kube_version)),
+        ("Dependencies", Value::List(deps.into())),
+        ("Type", s(&m.chart_type)),
+        ("IsRoot", Value::Bool(is_root)),
+    ]))
+}
+
+type Files = Arc<BTreeMap<String, Arc<[u8]>>>;
+
+fn text_of(b: &[u8]) -> Value {
+    Value::String(String::from_utf8_lossy(b).into_owned().into())
+}
+
+fn arg_str(args: &[Value], i: usize) -> String {
+    match args.get(i) {
+        Some(Value::String(s)) => s.to_string(),
+        Some(Value::Nil) | None => String::new(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// A YAML map of string → string, as `toYAML(map[string]string)` prints it.
+fn yaml_string_map(m: &BTreeMap<String, String>) -> String {
+    if m.is_empty() {
+        return String::new();
+    }
+    let mut map = serde_yaml_ng::Mapping::new();
+    for (k, v) in m {
+        map.insert(
+            serde_yaml_ng::Value::String(k.clone()),
+            serde_yaml_ng::Value::String(v.clone()),
+        );
+    }
+    serde_yaml_ng::to_string(&map)
+        .unwrap_or_default()
+        .trim_end_matches('\n')
+        .to_string()
+}
+
+fn base_name(p: &str) -> String {
+    p.rsplit('/').next().unwrap_or(p).to_string()
+}
+
+/// `.Files` (Helm's `engine.files`): `Get`, `GetBytes`, `Glob`, `AsConfig`, `AsSecrets`,
+/// `Lines`. `Glob` returns a map of path → contents, which `range` iterates over.
+fn files_value(files: Files) -> Value {
+    let d = Dict::new();
+    let f = files.clone();
+    d.insert(
+        "Get",
+        Value::Function(Arc::new(move |args: &[Value]| {
+            Ok(f.get(&arg_str(args, 0))
+                .map(|b| text_of(b))
+                .unwrap_or_else(|| s("")))
+        })),
+    );
+    let f = files.clone();
+    d.insert(
+        "GetBytes",
+        Value::Function(Arc::new(move |args: &[Value]| {
+            Ok(f.get(&arg_str(args, 0))
+                .map(|b| text_of(b))
+                .unwrap_or_else(|| s("")))
+        })),
+    );
+    let f = files.clone();
+    d.insert(
+        "Glob",
+        Value::Function(Arc::new(move |args: &[Value]| {
+            let pat = arg_str(args, 0);
+            let out = Dict::new();
+            for (k, v) in f.iter() {
+                if crate::ignore::glob_match(&pat, k) {
+                    out.insert(k.as_str(), text_of(v));
+                }
+            }
+            Ok(Value::Map(out))
+        })),
+    );
+    let f = files.clone();
+    d.insert(
+        "AsConfig",
+        Value::Function(Arc::new(move |_: &[Value]| {
+            let m: BTreeMap<String, String> = f
+                .iter()
+                .map(|(k, v)| (base_name(k), String::from_utf8_lossy(v).into_owned()))
+                .collect();
+            Ok(s(&yaml_string_map(&m)))
+        })),
+    );
+    let f = files.clone();
+    d.insert(
+        "AsSecrets",
+        Value::Function(Arc::new(move |_: &[Value]| {
+            let m: BTreeMap<String, String> =
+                f.iter().map(|(k, v)| (base_name(k), base64(v))).collect();
+            Ok(s(&yaml_string_map(&m)))
+        })),
+    );
+    let f = files;
+    d.insert(
+        "Lines",
+        Value::Function(Arc::new(move |args: &[Value]| {
+            let Some(b) = f.get(&arg_str(args, 0)) else {
+                return Ok(Value::List(Vec::<Value>::new().into()));
+            };
+            let mut text = String::from_utf8_lossy(b).into_owned();
+            if text.ends_with('\n') {
+                text.pop();
+            }
+            Ok(Value::List(
+                text.split('\n').map(s).collect::<Vec<_>>().into(),
+            ))
+        })),
+    );
+    Value::Map(d)
+}
+
+fn base64(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        out.push(T[(n >> 18) as usize & 63] as char);
+        out.push(T[(n >> 12) as usize & 63] as char);
+        out.push(if chunk.len() > 1 {
+            T[(n >> 6) as usize & 63] as char
+        } else {
+            '='
+        });
+        out.push(if chunk.len() > 2 {
+            T[n as usize & 63] as char
+        } else {
+            '='
+        });
+    }
+    out
+}
+
+/// Parses `v1.36.0` / `1.36` into (`v1.36.0`, major, minor).
+fn parse_kube_version(v: &str) -> Result<(String, String, String)> {
+    let t = v.trim().trim_start_matches('v');
+    let core = t.split(['-', '+']).next().unwrap_or("");
+    let parts: Vec<&str> = core.split('.').collect();
+    let bad = || HelmError::Values(format!("invalid kube version {v:?}"));
+    if parts.len() < 2
+        || parts.len() > 3
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(bad());
+    }
+    let major: u64 = parts[0].parse().map_err(|_| bad())?;
+    let minor: u64 = parts[1].parse().map_err(|_| bad())?;
+    let patch: u64 = parts.get(2).map(|p| p.parse().unwrap_or(0)).unwrap_or(0);
+    let rest = &t[core.len()..];
+    Ok((
+        format!("v{major}.{minor}.{patch}{rest}"),
+        major.to_string(),
+        minor.to_string(),
+    ))
+}
+
+fn capabilities(opts: &RenderOptions) -> Result<(Value, String)> {
+    let (version, major, minor) = parse_kube_version(&opts.kube_version)?;
+    let kv = dict(vec![
+        ("Version", s(&version)),
+        ("GitVersion", s(&version)),
+        ("Major", s(&major)),
+        ("Minor", s(&minor)),
+    ]);
+    let mut apis: Vec<String> = DEFAULT_API_VERSIONS.iter().map(|x| x.to_string()).collect();
+    apis.extend(opts.api_versions.iter().cloned());
+    let apis = Arc::new(apis);
+    let has = apis.clone();
+    let av = dict(vec![(
+        "Has",
+        Value::Function(Arc::new(move |args: &[Value]| {
+            let want = arg_str(args, 0);
+            Ok(Value::Bool(has.contains(&want)))
+        })),
+    )]);
+    let hv = dict(vec![
+        ("Version", s(HELM_VERSION)),
+        ("GitCommit", s("")),
+        ("GitTreeState", s("")),
+        ("GoVersion", s(HELM_GO_VERSION)),
+        ("KubeClientVersion", s(&format!("v{major}.{minor}"))),
+    ]);
+    Ok((
+        Value::Map(dict(vec![
+            ("KubeVersion", Value::Map(kv)),
+            ("APIVersions", Value::Map(av)),
+            ("HelmVersion", Value::Map(hv)),
+        ])),
+        version,
+    ))
+}
+
+struct Renderable {
+    src: Arc<str>,
+    scope: Dict,
+    base_path: String,
+}
+
+fn rec_all_tpls(
+    c: &Chart,
+    full_path: &str,
+    parent: Option<&Dict>,
+    root: &Dict,
+    out: &mut BTreeMap<String, Renderable>,
+) -> Dict {
+    let subcharts = Dict::new();
+    let next = dict(vec![
+        ("Chart", chart_value(c, parent.is_none())),
+        ("Files", files_value(Arc::new(c.files.clone()))),
+        ("Release", root.get("Release").unwrap_or(Value::Nil)),
+        (
+            "Capabilities",
+            root.get("Capabilities").unwrap_or(Value::Nil),
+        ),
+        ("Values", Value::Map(Dict::new())),
+        ("Subcharts", Value::Map(subcharts.clone())),
+    ]);
+    match parent {
+        None => {
+            next.insert("Values", root.get("Values").unwrap_or(Value::Nil));
+        }
+        Some(p) => {
+            if let Some(Value::Map(pv)) = p.get("Values") {
+                if let Some(t) = table(&pv, c.name()) {
+                    next.insert("Values", Value::Map(t));
+                }
+            }
+        }
+    }
+    for child in &c.dependencies {
+        let child_path = format!("{full_path}/charts/{}", child.name());
+        let scope = rec_all_tpls(child, &child_path, Some(&next), root, out);
+        subcharts.insert(child.name(), Value::Map(scope));
+    }
+    let library = c.is_library();
+    for (name, src) in &c.templates {
+        if library && !base_name(name).starts_with('_') {
+            continue;
+        }
+        out.insert(
+            format!("{full_path}/{name}"),
+            Renderable {
+                src: src.clone(),
+                scope: next.clone(),
+                base_path: format!("{full_path}/templates"),
+            },
+        );
+    }
+    next
+}
+
+/// Helm's template order: deeper paths first, then reverse lexical order.
+fn sort_templates<'a>(names: impl Iterator<Item = &'a String>) -> Vec<String> {
+    let mut keys: Vec<String> = names.cloned().collect();
+    keys.sort_by(|a, b| {
+        let (ca, cb) = (a.matches('/').count(), b.matches('/').count());
+        cb.cmp(&ca).then_with(|| b.cmp(a))
+    });
+    keys
+}
+
+const WARN_START: &str = "HELM_ERR_START";
+const WARN_END: &str = "HELM_ERR_END";
+
+fn helm_funcs() -> imagebom_template::FuncMap {
+    let mut fm = imagebom_template::FuncMap::new(); // PENDING: helm_funcmap()
+    fm.insert(
+        "fail".into(),
+        Arc::new(|args: &[Value]| {
+            Err(TemplateError::Exec(format!(
+                "{WARN_START}{}{WARN_END}",
+                arg_str(args, 0)
+            )))
+        }),
+    );
+    fm.insert(
+        "required".into(),
+        Arc::new(|args: &[Value]| {
+            let val = args.get(1).cloned().unwrap_or(Value::Nil);
+            let missing = match &val {
+                Value::Nil => true,
+                Value::String(s) => s.is_empty(),
+                _ => false,
+            };
+            if missing {
+                return Err(TemplateError::Exec(format!(
+                    "{WARN_START}{}{WARN_END}",
+                    arg_str(args, 0)
+                )));
+            }
+            Ok(val)
+        }),
+    );
+    fm.insert(
+        "lookup".into(),
+        Arc::new(|_: &[Value]| Ok(Value::Map(Dict::new()))),
+    );
+    fm.insert("getHostByName".into(), Arc::new(|_: &[Value]| Ok(s(""))));
+    fm
+}
+
+/// Helm's `cleanupParseError`: `parse error at (LOCATION): MESSAGE`.
+fn parse_error(filename: &str, text: &str) -> HelmError {
+    let tokens: Vec<&str> = text.split(": ").collect();
+    if tokens.len() == 1 {
+        return HelmError::Parse {
+            location: filename.to_string(),
+            message: text.to_string(),
+        };
+    }
+    HelmError::Parse {
+        location: tokens[1].to_string(),
+        message: tokens[tokens.len() - 1].to_string(),
+    }
+}
+
+/// Helm v4's `reformatExecErrorMsg`: `fail`/`required` messages become `execution error at
+/// (LOCATION): MESSAGE`; other errors read `LOCATION\n  executing "NAME" at <NODE>:\n    MESSAGE`
+/// per template of the include chain.
+fn exec_error(filename: &str, text: &str) -> HelmError {
+    let render = |t: String| HelmError::Render {
+        template: filename.to_string(),
+        text: t,
+    };
+    let tokens: Vec<&str> = text.splitn(3, ": ").collect();
+    if tokens.len() != 3 || tokens[0] != "template" {
+        return render(format!("execution error in ({filename}): {text}"));
+    }
+    let location = tokens[1];
+    if let Some(start) = text.find(WARN_START) {
+        let rest = &text[start + WARN_START.len()..];
+        if let Some(end) = rest.rfind(WARN_END) {
+            return render(format!("execution error at ({location}): {}", &rest[..end]));
+        }
+    }
+    // Split the chain "template: LOC: executing "NAME" at <NODE>: MSG" (MSG may hold the next
+    // link after "error calling X: ").
+    let mut out = String::new();
+    let mut rest = text;
+    loop {
+        let Some(body) = rest.strip_prefix("template: ") else {
+            out.push_str(&format!("    {rest}\n"));
+            break;
+        };
+        let Some((loc, after)) = body.split_once(": ") else {
+            out.push_str(&format!("    {rest}\n"));
+            break;
+        };
+        if let Some(exec) = after.strip_prefix("executing ") {
+            if let Some(idx) = exec.find(">: ") {
+                let func = &exec[..idx + 1];
+                let msg = &exec[idx + 3..];
+                out.push_str(&format!("{loc}\n  executing {func}:\n"));
+                if let Some(pos) = msg.find(": template: ") {
+                    out.push_str(&format!("    {}:\n", &msg[..pos]));
+                    rest = &msg[pos + 2..];
+                    continue;
+                }
+                out.push_str(&format!("    {msg}\n"));
+                break;
+            }
+        }
+        out.push_str(&format!("{loc}\n    {after}\n"));
+        break;
+    }
+    render(out.trim().to_string())
+}
+
+/// Renders `chart` as `helm template` (Helm v4 SDK semantics) would.
+///
+/// # Errors
+///
+/// Library charts, values that do not coalesce or violate a schema, a `kubeVersion` the
+/// target does not satisfy, template parse and execution errors (with chart, template, line
+/// and column, worded as Helm's).
+pub fn render(chart: &Chart, opts: &RenderOptions) -> Result<Rendered> {
+    if chart.is_library() {
+        return Err(HelmError::LibraryChart(chart.name().to_string()));
+    }
+    let mut c = chart.deep_clone();
+    let vals = opts.values.deep_copy();
+    process_dependencies(&mut c, &vals)?;
+
+    let (caps, kube_version) = capabilities(opts)?;
+    let values = coalesce_values(&c, &vals)?;
+    if let Some(e) = crate::schema::validate(&c, &values) {
+        return Err(HelmError::Schema(e));
+    }
+    if !c.metadata.kube_version.is_empty()
+        && !is_compatible_range(&c.metadata.kube_version, &kube_version)
+    {
+        return Err(HelmError::KubeVersion {
+            constraint: c.metadata.kube_version.clone(),
+            kube_version,
+        });
+    }
+    let release = dict(vec![
+        ("Name", s(&opts.release_name)),
+        ("Namespace", s(&opts.namespace)),
+        ("IsUpgrade", Value::Bool(opts.is_upgrade)),
+        ("IsInstall", Value::Bool(!opts.is_upgrade)),
+        ("Revision", Value::Int(opts.revision)),
+        ("Service", s("Helm")),
+    ]);
+    let root = dict(vec![
+        ("Values", Value::Map(values)),
+        ("Release", Value::Map(release)),
+        ("Capabilities", caps),
+    ]);
+    let mut tpls = BTreeMap::new();
+    rec_all_tpls(&c, c.name(), None, &root, &mut tpls);
+
+    let mut t = Template::new("gotpl")
+        .missing_key(MissingKey::ZeroValue)
+        .funcs(helm_funcs());
+    let keys = sort_templates(tpls.keys());
+    for name in &keys {
+        let r = &tpls[name];
+        t.add_template(name, &r.src)
+            .map_err(|e| parse_error(name, &e.to_string()))?;
+    }
+    let mut rendered = BTreeMap::new();
+    for name in &keys {
+        if base_name(name).starts_with('_') {
+            continue;
+        }
+        let r = &tpls[name];
+        r.scope.insert(
+            "Template",
+            Value::Map(dict(vec![("Name", s(name)), ("BasePath", s(&r.base_path))])),
+        );
+        let out = t
+            .execute_template_to_string(name, &Value::Map(r.scope.clone()))
+            .map_err(|e| exec_error(name, &e.to_string()))?;
+        rendered.insert(name.clone(), out.replace("<no value>", ""));
+    }
+
+    let notes_path = format!("{}/templates/NOTES.txt", c.name());
+    let mut notes = None;
+    let mut manifests = BTreeMap::new();
+    for (k, v) in rendered {
+        if k.ends_with("NOTES.txt") {
+            if k == notes_path {
+                notes = Some(v);
+            }
+            continue;
+        }
+        if v.trim().is_empty() {
+            continue;
+        }
+        manifests.insert(k, v);
+    }
+    let mut crds = Vec::new();
+    if opts.include_crds {
+        collect_crds(&c, c.name(), &mut crds);
+    }
+    Ok(Rendered {
+        manifests,
+        notes,
+        crds,
+    })
+}
+
+fn collect_crds(c: &Chart, full_path: &str, out: &mut Vec<(String, String)>) {
+    for (name, data) in c.crd_files() {
+        if [".yaml", ".yml", ".json"].iter().any(|e| name.ends_with(e)) {
+            out.push((
+                format!("{full_path}/{name}"),
+                String::from_utf8_lossy(data).into_owned(),
+            ));
+        }
+    }
+    for d in &c.dependencies {
+        collect_crds(d, &format!("{full_path}/charts/{}", d.name()), out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_order_is_helms() {
+        let names: Vec<String> = [
+            "a/templates/x.yaml",
+            "a/charts/b/templates/y.yaml",
+            "a/templates/z.yaml",
+            "a/templates/_h.tpl",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            sort_templates(names.iter()),
+            vec![
+                "a/charts/b/templates/y.yaml",
+                "a/templates/z.yaml",
+                "a/templates/x.yaml",
+                "a/templates/_h.tpl"
+            ]
+        );
+    }
+
+    #[test]
+    fn kube_versions() {
+        assert_eq!(
+            parse_kube_version("v1.36.0").unwrap(),
+            ("v1.36.0".into(), "1".into(), "36".into())
+        );
+        assert_eq!(parse_kube_version("1.20").unwrap().0, "v1.20.0");
+        assert!(parse_kube_version("one").is_err());
+    }
+
+    #[test]
+    fn exec_error_texts() {
+        let e = exec_error(
+            "c/templates/NOTES.txt",
+            "template: c/templates/NOTES.txt:2:3: executing \"c/templates/NOTES.txt\" at <fail \"x\">: error calling fail: HELM_ERR_START[ERROR] x must be setHELM_ERR_END",
+        );
+        assert_eq!(
+            e.to_string(),
+            "execution error at (c/templates/NOTES.txt:2:3): [ERROR] x must be set"
+        );
+        let e = exec_error(
+            "c/templates/a.yaml",
+            "template: c/templates/a.yaml:43:55: executing \"c/templates/a.yaml\" at <\"x\">: nil pointer evaluating interface {}.enabled",
+        );
+        assert_eq!(
+            e.to_string(),
+            "c/templates/a.yaml:43:55\n  executing \"c/templates/a.yaml\" at <\"x\">:\n    nil pointer evaluating interface {}.enabled"
+        );
+    }
+
+    #[test]
+    fn base64_matches_std() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+    }
+}
