@@ -183,7 +183,7 @@ pub fn describe_manifest(
 
 /// Credentials for `registry` from `REGISTRY_AUTH_FILE` or the Docker config; anonymous when
 /// none are configured.
-fn credentials(registry: &str) -> RegistryAuth {
+pub fn credentials(registry: &str) -> RegistryAuth {
     let servers: Vec<String> = if registry == "docker.io" {
         vec![
             "https://index.docker.io/v1/".into(),
