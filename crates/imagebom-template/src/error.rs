@@ -12,10 +12,11 @@ use thiserror::Error;
 /// Shared formatter for source-location errors (parse and lex). With a name,
 /// the format matches Go: `template: foo.tmpl:12:5: msg`. Without a name, the
 /// name segment is dropped but the rest of the format stays the same.
-fn fmt_src_err(name: &Option<String>, line: usize, col: usize, message: &str) -> String {
+fn fmt_src_err(name: &Option<String>, line: usize, _col: usize, message: &str) -> String {
+    // Go's parse and lex errors give the line only: `template: NAME:LINE: MSG`.
     match name {
-        Some(n) => format!("template: {n}:{line}:{col}: {message}"),
-        None => format!("template: {line}:{col}: {message}"),
+        Some(n) => format!("template: {n}:{line}: {message}"),
+        None => format!("template: :{line}: {message}"),
     }
 }
 
@@ -148,9 +149,21 @@ pub enum TemplateError {
 
     /// A general execution error (type mismatch, invalid operation, etc.).
     ///
-    /// Prefer the structured variants below when they apply.
+    /// Functions return it for their own failures; the executor wraps it into
+    /// [`Execution`](Self::Execution) (`error calling NAME: MSG`) with the location.
     #[error("execution error: {0}")]
     Exec(String),
+
+    /// An error raised while executing a template, located the way Go's
+    /// `text/template.ExecError` is. `Display` gives Go's text exactly:
+    /// `template: FILE:LINE:COL: executing "NAME" at <NODE>: MESSAGE`.
+    #[error("{0}")]
+    Execution(alloc::boxed::Box<ExecError>),
+
+    /// A resource limit of the engine was reached (output size, call depth,
+    /// source size, …). The message names the limit.
+    #[error("{0}")]
+    Limit(String),
 
     /// An index or slice bound was outside the sequence it addressed.
     #[error("index out of range: {index}")]
@@ -295,6 +308,68 @@ pub enum TemplateError {
         /// Human-readable description of the escaping error.
         description: String,
     },
+}
+
+/// Where an execution error happened, as Go's `Tree.ErrorContext` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorLocation {
+    /// Name the failing tree was parsed under (Helm: the chart file path).
+    pub parse_name: String,
+    /// 1-based line.
+    pub line: usize,
+    /// Byte offset of the node within its line, counted from 0 (Go's convention).
+    pub col: usize,
+    /// Go's `String()` of the node being evaluated, e.g. `.Values.x` or `include "a" .`.
+    pub context: String,
+}
+
+/// A template execution error with Go's location and message parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecError {
+    /// The template being executed (a `define` name or a file name).
+    pub template: String,
+    /// The node being evaluated, when known.
+    pub location: Option<ErrorLocation>,
+    /// The message after the location, e.g. `error calling fail: boom` or
+    /// `nil pointer evaluating interface {}.enabled`.
+    pub message: String,
+}
+
+impl core::fmt::Display for ExecError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match &self.location {
+            None => write!(f, "template: {}: {}", self.template, self.message),
+            Some(loc) => write!(
+                f,
+                "template: {}:{}:{}: executing {} at <{}>: {}",
+                loc.parse_name,
+                loc.line,
+                loc.col,
+                crate::go::go_quote(&self.template),
+                loc.context,
+                self.message
+            ),
+        }
+    }
+}
+
+impl TemplateError {
+    /// The text a function's error contributes after `error calling NAME: `.
+    /// [`Exec`](Self::Exec) gives its bare message; other errors their `Display`.
+    pub fn function_message(&self) -> String {
+        match self {
+            TemplateError::Exec(m) => m.clone(),
+            other => alloc::string::ToString::to_string(other),
+        }
+    }
+
+    /// The located execution error, if this is one.
+    pub fn exec_error(&self) -> Option<&ExecError> {
+        match self {
+            TemplateError::Execution(e) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 impl From<core::fmt::Error> for TemplateError {

@@ -1,27 +1,21 @@
-//! Template execution engine. Walks the AST and writes output.
-//!
-//! The [`Executor`] evaluates a parsed template tree against a [`Value`] data
-//! context, writing results to any [`core::fmt::Write`] destination.
-//!
-//! Used internally by [`Template::execute`](crate::Template::execute); most
-//! users don't need it directly.
+//! Template execution engine: walks the AST and writes output, following Go's
+//! `text/template/exec.go` step by step (including which node an error is
+//! reported at), plus Helm's `include` and `tpl`, which need the template set.
 //!
 //! # Execution model
 //!
-//! The executor maintains:
 //! - **dot**: the current context value (changes inside `range`/`with`).
-//! - **`$`**: always the root data passed to [`execute`](Executor::execute).
-//! - **variable scopes**: a stack of name-to-[`Value`] frames, pushed and
-//!   popped for control blocks.
-//! - **recursion depth**: guards against stack overflow from recursive
-//!   `{{template}}` calls.
+//! - **variables**: one flat stack with marks, as in Go (a variable declared in
+//!   an `if` body lives until that `if`'s `{{end}}`).
+//! - **the current node**: updated where Go calls `state.at(node)`, so errors
+//!   name the same node and `line:col` as Go.
+//! - **limits**: output size, range iterations, call depth (see [`Limits`]).
 
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
-use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt::Write;
 
@@ -32,18 +26,12 @@ use std::any::Any;
 #[cfg(feature = "std")]
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use crate::error::{Result, TemplateError};
-use crate::parse::{BranchNode, CommandNode, Expr, ListNode, Node, Number, PipeNode, TemplateNode};
+use crate::error::{ErrorLocation, ExecError, Result, TemplateError};
+use crate::parse::{
+    BranchNode, CommandNode, DefineNode, Expr, ListNode, Node, Number, PipeNode, TemplateNode,
+};
 use crate::value::Value;
 use crate::value::ValueFunc;
-
-/// Maximum total recursion depth across `{{template}}` invocations and
-/// nested `{{if}}`/`{{with}}`/`{{range}}` bodies during execution.
-///
-/// Go uses 100,000; Rust's default thread stack is smaller (2 MB for test
-/// threads). 200 gives comfortable headroom on a 2 MB stack and is far
-/// beyond any reasonable template nesting.
-const MAX_EXEC_DEPTH: usize = 200;
 
 /// Controls behavior when accessing a missing key on a [`Value::Map`]. Set via
 /// [`Template::missing_key`](crate::Template::missing_key).
@@ -59,13 +47,16 @@ const MAX_EXEC_DEPTH: usize = 200;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub enum MissingKey {
-    /// Return [`Value::Nil`] for missing keys (the default).
+    /// Go's default: a missing key yields "no value"; a further field access on
+    /// it yields "no value" again.
     #[default]
     Invalid,
-    /// Return [`Value::Nil`] for missing keys. Kept as a distinct variant
-    /// to mirror Go's `{{options "missingkey=zero"}}` directive.
+    /// Go's `missingkey=zero` (what Helm uses): a missing key of a
+    /// `map[string]interface{}` yields a nil interface, printed `<no value>`;
+    /// a further field access on it fails with
+    /// `nil pointer evaluating interface {}.NAME`.
     ZeroValue,
-    /// Return a [`TemplateError::MissingKey`] for missing keys.
+    /// Go's `missingkey=error`: `map has no entry for key "NAME"`.
     Error,
 }
 
@@ -94,24 +85,98 @@ impl core::str::FromStr for MissingKey {
     }
 }
 
-// Internal control-flow signaling
-//
-// `{{break}}` and `{{continue}}` are not errors; they're control-flow signals
-// caught by the range walker. We keep them out of the public `TemplateError`
-// enum by using a private error type for the executor's internal methods.
+/// Resource limits of one execution (and of parsing). Every limit, when hit,
+/// fails with a [`TemplateError::Limit`] (or a Go-formatted execution error)
+/// that names the limit and the template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Most bytes one execution may produce, counting the output of `include`
+    /// and `tpl` as they are built. Default 64 MiB.
+    pub max_output_bytes: usize,
+    /// Most `{{range}}` iterations in one execution, all loops together.
+    /// Default 10,000,000; 0 disables the limit.
+    pub max_range_iters: u64,
+    /// Deepest nesting of `{{template}}` calls (Go allows 100,000; this engine
+    /// keeps its stack bounded). Default 10,000.
+    pub max_template_depth: usize,
+    /// Deepest nesting of `template`, `include` and `tpl` calls together.
+    /// Default 20,000.
+    pub max_call_depth: usize,
+    /// Deepest nesting of `tpl` calls. Helm has no limit (a self-recursive
+    /// `tpl` overflows Go's stack); default 1,000.
+    pub max_tpl_depth: usize,
+    /// Largest template source accepted by the parser. Default 16 MiB.
+    pub max_source_bytes: usize,
+}
 
-/// Private error type that carries either a real [`TemplateError`] or an
-/// internal break/continue signal. Only the public [`Executor::execute`]
-/// method converts this into a [`TemplateError`] for the caller.
-///
-/// The `TemplateError` is boxed to keep `ExecSignal` small (one word plus
-/// tag), so that deeply recursive `walk` calls don't blow the stack.
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_output_bytes: 64 * 1024 * 1024,
+            max_range_iters: DEFAULT_MAX_RANGE_ITERS,
+            max_template_depth: 10_000,
+            max_call_depth: 20_000,
+            max_tpl_depth: 1_000,
+            max_source_bytes: 16 * 1024 * 1024,
+        }
+    }
+}
+
+/// Default per-execution iteration budget across all `{{range}}` loops.
+pub(crate) const DEFAULT_MAX_RANGE_ITERS: u64 = 10_000_000;
+
+/// Helm's `recursionMaxNums`: an `include` of a name already being included
+/// more than this many times fails.
+pub const HELM_INCLUDE_RECURSION_MAX: usize = 1000;
+
+/// One parsed template of a set: its body and where it came from (for errors).
+#[derive(Debug)]
+pub struct Tree {
+    /// The template's name (a `define` name or the file name).
+    pub(crate) name: Arc<str>,
+    /// The name of the source it was parsed from (Go's `ParseName`).
+    pub(crate) parse_name: Arc<str>,
+    /// The whole source text it was parsed from (for `line:col` of errors).
+    pub(crate) src: Arc<str>,
+    /// The body.
+    pub(crate) root: ListNode,
+}
+
+impl Tree {
+    pub(crate) fn new(name: &str, parse_name: &Arc<str>, src: &Arc<str>, root: ListNode) -> Self {
+        Tree {
+            name: Arc::from(name),
+            parse_name: parse_name.clone(),
+            src: src.clone(),
+            root,
+        }
+    }
+}
+
+/// Named templates of a set.
+pub(crate) type TreeSet = BTreeMap<String, Arc<Tree>>;
+
+/// A parsed source: its top-level tree and its `define`d trees, in order.
+pub(crate) type ParsedSource = (Arc<Tree>, Vec<(String, Arc<Tree>)>);
+
+/// Read-only configuration of one execution.
+pub(crate) struct Config<'a> {
+    pub(crate) funcs: &'a BTreeMap<String, ValueFunc>,
+    pub(crate) templates: &'a TreeSet,
+    /// The set's own name: Helm names `tpl` templates after it (`gotpl`).
+    pub(crate) set_name: &'a str,
+    pub(crate) left_delim: &'a str,
+    pub(crate) right_delim: &'a str,
+    pub(crate) missing_key: MissingKey,
+    pub(crate) limits: Limits,
+}
+
+// Internal control-flow signaling
+
+/// Either a real error or a `{{break}}`/`{{continue}}` signal.
 enum ExecSignal {
-    /// A real template error to propagate to the caller.
     Err(Box<TemplateError>),
-    /// `{{break}}`: exit the innermost range loop.
     Break,
-    /// `{{continue}}`: skip to the next range iteration.
     Continue,
 }
 
@@ -121,234 +186,236 @@ impl From<TemplateError> for ExecSignal {
     }
 }
 
-#[cfg(feature = "std")]
-impl From<std::io::Error> for ExecSignal {
-    fn from(e: std::io::Error) -> Self {
-        ExecSignal::Err(Box::new(TemplateError::Io(e)))
-    }
-}
-
 impl From<core::fmt::Error> for ExecSignal {
     fn from(_: core::fmt::Error) -> Self {
         ExecSignal::Err(Box::new(TemplateError::Write))
     }
 }
 
-/// Internal result alias used by the executor's private methods.
 type ExecResult<T> = core::result::Result<T, ExecSignal>;
 
-/// Variable scope: a stack of name→value mappings.
-/// New scopes are pushed for range/with blocks. Keys are [`SmolStr`] so that
-/// short identifiers coming from the parser (already stored as `SmolStr`)
-/// inline up to 22 bytes — avoiding the heap allocation and atomic refcount
-/// bump that `Arc<str>` would incur on every `set`/`assign`.
-struct VarScope {
-    frames: Vec<BTreeMap<SmolStr, Value>>,
+/// Kinds of nodes Go's executor points its errors at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Nk {
+    Action,
+    If,
+    Range,
+    With,
+    Template,
+    Pipe,
+    Command,
+    Field,
+    Variable,
+    Chain,
+    Identifier,
+    Dot,
+    Nil,
+    Bool,
+    Number,
+    String,
+    Text,
+    Break,
+    Continue,
 }
 
-impl VarScope {
-    fn new() -> Self {
-        VarScope {
-            frames: vec![BTreeMap::new()],
-        }
-    }
-
-    fn push(&mut self) {
-        self.frames.push(BTreeMap::new());
-    }
-
-    fn pop(&mut self) {
-        self.frames.pop();
-    }
-
-    fn set(&mut self, name: &SmolStr, val: Value) {
-        if let Some(frame) = self.frames.last_mut() {
-            frame.insert(name.clone(), val);
-        }
-    }
-
-    /// Set a variable in any existing scope (for assignment with =).
-    fn assign(&mut self, name: &SmolStr, val: Value) {
-        for frame in self.frames.iter_mut().rev() {
-            if let Some(slot) = frame.get_mut(name.as_str()) {
-                *slot = val;
-                return;
-            }
-        }
-        self.set(name, val);
-    }
-
-    fn get(&self, name: &str) -> Option<&Value> {
-        for frame in self.frames.iter().rev() {
-            if let Some(v) = frame.get(name) {
-                return Some(v);
-            }
-        }
-        None
+fn expr_kind(e: &Expr) -> Nk {
+    match e {
+        Expr::Dot(_) => Nk::Dot,
+        Expr::Field(..) => Nk::Field,
+        Expr::Variable(..) => Nk::Variable,
+        Expr::Identifier(..) => Nk::Identifier,
+        Expr::String(..) => Nk::String,
+        Expr::Number(..) => Nk::Number,
+        Expr::Bool(..) => Nk::Bool,
+        Expr::Nil(_) => Nk::Nil,
+        Expr::Pipe(..) => Nk::Pipe,
+        Expr::Chain(..) => Nk::Chain,
     }
 }
 
-/// Default per-execution iteration budget across all `{{range}}` loops.
-/// Caps attacker-controlled `{{range 10000000000}}` / nested-range DoS.
-pub(crate) const DEFAULT_MAX_RANGE_ITERS: u64 = 10_000_000;
-
-/// Key used for the template's implicit `$` variable.
-const DOLLAR_KEY: SmolStr = SmolStr::new_static("$");
+/// A value flowing through a field chain: Go distinguishes a nil interface
+/// (a map entry or list element holding nil, or a missing key under
+/// `missingkey=zero`) from "no value" (a missing key by default, or nil data).
+#[derive(Clone)]
+struct Recv {
+    val: Value,
+    /// The value sits in an `interface{}` (it came out of a map or list).
+    iface: bool,
+}
 
 /// The template execution context.
-///
-/// Walks the AST produced by the [`Parser`](crate::parse::Parser), evaluating
-/// pipelines, resolving variables, calling functions, and writing output.
-/// Created internally by [`Template::execute`](crate::Template::execute).
-pub struct Executor<'a> {
-    funcs: &'a BTreeMap<String, ValueFunc>,
-    templates: &'a BTreeMap<String, Arc<ListNode>>,
-    vars: VarScope,
-    depth: usize,
-    missing_key: MissingKey,
+pub(crate) struct Executor<'a> {
+    cfg: &'a Config<'a>,
+    /// Template layers added by `tpl` (innermost last), searched before the set.
+    overlays: Vec<Arc<TreeSet>>,
+    vars: Vec<(SmolStr, Value)>,
+    /// The template being executed (for error context).
+    tmpl: Arc<Tree>,
+    /// Go's `state.node`.
+    node: Option<(Nk, usize)>,
+    /// Whether dot is an element taken out of a list or map (an `interface{}`).
+    dot_iface: bool,
+    /// Go's per-state template depth.
+    template_depth: usize,
+    /// Nesting of template, include and tpl calls together.
+    call_depth: usize,
+    tpl_depth: usize,
+    included: BTreeMap<String, usize>,
     range_iters_remaining: u64,
+    output_remaining: usize,
 }
 
-/// Returns a short human-readable name for an expression, used in error messages.
-fn expr_name(expr: &Expr) -> &'static str {
-    match expr {
-        Expr::Dot(_) => "<.>",
-        Expr::Field(_, _) => "<field>",
-        Expr::Variable(_, _, _) => "<variable>",
-        Expr::Identifier(_, _) => "<identifier>",
-        Expr::String(_, _) => "<string>",
-        Expr::Number(_, _) => "<number>",
-        Expr::Bool(_, _) => "<bool>",
-        Expr::Nil(_) => "<nil>",
-        Expr::Pipe(_, _) => "<pipeline>",
-        Expr::Chain(_, _, _) => "<chain>",
-    }
+/// The frame state saved around a call into another template.
+struct Frame {
+    vars: Vec<(SmolStr, Value)>,
+    tmpl: Arc<Tree>,
+    node: Option<(Nk, usize)>,
+    dot_iface: bool,
+    template_depth: usize,
 }
 
-/// Execute a range loop body with break/continue handling.
-///
-/// `iter` yields `(index_value, element_value)` pairs. The macro is
-/// necessary because `break` / `continue` are loop-control keywords
-/// that cannot live inside a regular function call.
-macro_rules! range_loop {
-    ($self:expr, $w:expr, $branch:expr, $iter:expr) => {
-        for (idx_val, item) in $iter {
-            if $self.range_iters_remaining == 0 {
-                return Err(TemplateError::RangeIterLimit.into());
-            }
-            $self.range_iters_remaining -= 1;
-            $self.vars.push();
-            if $branch.pipe.is_assign {
-                // Assignment form ($v = range ...): modify existing variables
-                // in their original (outer) scope so they persist after the loop.
-                if $branch.pipe.decl.len() == 1 {
-                    $self.vars.assign(&$branch.pipe.decl[0], item.clone());
-                } else if $branch.pipe.decl.len() >= 2 {
-                    $self.vars.assign(&$branch.pipe.decl[0], idx_val);
-                    $self.vars.assign(&$branch.pipe.decl[1], item.clone());
-                }
-            } else {
-                // Declaration form ($v := range ...): create variables in the
-                // per-iteration scope (pushed above).
-                if $branch.pipe.decl.len() == 1 {
-                    $self.vars.set(&$branch.pipe.decl[0], item.clone());
-                } else if $branch.pipe.decl.len() >= 2 {
-                    $self.vars.set(&$branch.pipe.decl[0], idx_val);
-                    $self.vars.set(&$branch.pipe.decl[1], item.clone());
-                }
-            }
-            match $self.walk($w, &$branch.body, &item) {
-                Ok(()) => {}
-                Err(ExecSignal::Break) => {
-                    $self.vars.pop();
-                    break;
-                }
-                Err(ExecSignal::Continue) => {
-                    $self.vars.pop();
-                    continue;
-                }
-                Err(e) => {
-                    $self.vars.pop();
-                    return Err(e);
-                }
-            }
-            $self.vars.pop();
-        }
-    };
-}
+const STACK_RED_ZONE: usize = 128 * 1024;
+const STACK_SEGMENT: usize = 4 * 1024 * 1024;
 
-/// Go restricts `range` over an integer (Go 1.22+) to a single loop variable:
-/// `{{range $i, $v := 3}}` errors at exec with "can't use N to iterate over
-/// more than one variable" — for any value, and *before* the empty check.
-/// Slices, maps, and channels are unaffected; only the integer kinds are
-/// guarded. `val`'s `Display` reproduces Go's `N` (`Int`/`Uint` both print the
-/// bare magnitude).
-fn ensure_single_range_var(branch: &BranchNode, val: &Value) -> ExecResult<()> {
-    if branch.pipe.decl.len() > 1 {
-        return Err(TemplateError::Exec(format!(
-            "can't use {val} to iterate over more than one variable"
-        ))
-        .into());
-    }
-    Ok(())
+/// Runs `f` with enough stack for one more level of template nesting.
+fn with_stack<R>(f: impl FnOnce() -> R) -> R {
+    stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, f)
 }
 
 impl<'a> Executor<'a> {
-    /// Create a new executor with the given function map and template definitions.
-    ///
-    /// `funcs` should contain all [built-in](crate::funcs::builtins) and
-    /// user-defined functions. `templates` holds the named templates from
-    /// `{{define}}` blocks.
-    pub fn new(
-        funcs: &'a BTreeMap<String, ValueFunc>,
-        templates: &'a BTreeMap<String, Arc<ListNode>>,
-    ) -> Self {
+    pub(crate) fn new(cfg: &'a Config<'a>, tmpl: Arc<Tree>) -> Self {
+        let limits = cfg.limits;
         Executor {
-            funcs,
-            templates,
-            vars: VarScope::new(),
-            depth: 0,
-            missing_key: MissingKey::default(),
-            range_iters_remaining: DEFAULT_MAX_RANGE_ITERS,
+            cfg,
+            overlays: Vec::new(),
+            vars: Vec::new(),
+            tmpl,
+            node: None,
+            dot_iface: false,
+            template_depth: 0,
+            call_depth: 0,
+            tpl_depth: 0,
+            included: BTreeMap::new(),
+            range_iters_remaining: if limits.max_range_iters == 0 {
+                u64::MAX
+            } else {
+                limits.max_range_iters
+            },
+            output_remaining: limits.max_output_bytes,
         }
     }
 
-    /// Set the [`MissingKey`] behavior for this executor.
-    pub fn set_missing_key(&mut self, mk: MissingKey) {
-        self.missing_key = mk;
+    /// Executes the executor's template with `data` as dot and `$`.
+    pub(crate) fn execute<W: Write>(&mut self, w: &mut W, data: &Value) -> Result<()> {
+        let tree = self.tmpl.clone();
+        self.vars.push((SmolStr::new_static("$"), data.clone()));
+        let r = self.walk(w, &tree.root, data);
+        self.finish(r)
     }
 
-    /// Set the total number of `{{range}}` iterations allowed for this
-    /// execution (across all nested ranges). Zero disables the limit.
-    pub fn set_max_range_iters(&mut self, n: u64) {
-        self.range_iters_remaining = if n == 0 { u64::MAX } else { n };
+    fn finish(&self, r: ExecResult<()>) -> Result<()> {
+        match r {
+            Ok(()) => Ok(()),
+            Err(ExecSignal::Err(e)) => Err(*e),
+            Err(ExecSignal::Break) | Err(ExecSignal::Continue) => Err(TemplateError::Exec(
+                "unexpected break or continue outside of range".into(),
+            )),
+        }
     }
 
-    /// Execute the template tree with the given data, writing output to `writer`.
-    ///
-    /// The `dot` value is the initial context (`.`) and is also bound to `$`.
-    ///
-    /// # Errors
-    ///
-    /// Returns a [`TemplateError`] on undefined references, type errors,
-    /// I/O failures, or exceeding the recursion depth limit.
-    pub fn execute<W: Write>(
-        &mut self,
-        writer: &mut W,
-        tree: &ListNode,
-        dot: &Value,
-    ) -> Result<()> {
-        self.vars.set(&DOLLAR_KEY, dot.clone());
-        self.walk(writer, tree, dot).map_err(|sig| match sig {
-            ExecSignal::Err(e) => *e,
-            ExecSignal::Break => TemplateError::Exec("unexpected break outside of range".into()),
-            ExecSignal::Continue => {
-                TemplateError::Exec("unexpected continue outside of range".into())
+    // ----- errors -----
+
+    fn at(&mut self, kind: Nk, offset: usize) {
+        self.node = Some((kind, offset));
+    }
+
+    fn at_expr(&mut self, e: &Expr) {
+        self.node = Some((expr_kind(e), e.pos().offset));
+    }
+
+    /// Go's `state.errorf`: an error located at the current node.
+    fn errorf(&self, message: impl Into<String>) -> ExecSignal {
+        let message = message.into();
+        let tmpl = &self.tmpl;
+        let location = self.node.map(|(kind, offset)| {
+            let (line, col) = line_col(&tmpl.src, offset);
+            let context = find_context(&tmpl.root, kind, offset, &tmpl.src).unwrap_or_default();
+            ErrorLocation {
+                parse_name: tmpl.parse_name.to_string(),
+                line,
+                col,
+                context,
             }
-        })
+        });
+        ExecSignal::Err(Box::new(TemplateError::Execution(Box::new(ExecError {
+            template: tmpl.name.to_string(),
+            location,
+            message,
+        }))))
     }
 
-    // AST walker
+    fn limit_error(&self, what: String) -> ExecSignal {
+        ExecSignal::Err(Box::new(TemplateError::Limit(format!(
+            "template {}: {what}",
+            crate::go::go_quote(&self.tmpl.name)
+        ))))
+    }
+
+    // ----- output -----
+
+    fn emit<W: Write>(&mut self, w: &mut W, s: &str) -> ExecResult<()> {
+        if s.len() > self.output_remaining {
+            return Err(self.limit_error(format!(
+                "output exceeds the limit of {} bytes (max_output_bytes)",
+                self.cfg.limits.max_output_bytes
+            )));
+        }
+        self.output_remaining -= s.len();
+        w.write_str(s)?;
+        Ok(())
+    }
+
+    // ----- lookup -----
+
+    fn lookup(&self, name: &str) -> Option<Arc<Tree>> {
+        for layer in self.overlays.iter().rev() {
+            if let Some(t) = layer.get(name) {
+                return Some(t.clone());
+            }
+        }
+        self.cfg.templates.get(name).cloned()
+    }
+
+    // ----- variables -----
+
+    fn var_value(&self, name: &str) -> ExecResult<Value> {
+        for (n, v) in self.vars.iter().rev() {
+            if n.as_str() == name {
+                return Ok(v.clone());
+            }
+        }
+        Err(self.errorf(format!("undefined variable: {name}")))
+    }
+
+    fn set_var(&mut self, name: &str, value: Value) -> ExecResult<()> {
+        for (n, v) in self.vars.iter_mut().rev() {
+            if n.as_str() == name {
+                *v = value;
+                return Ok(());
+            }
+        }
+        Err(self.errorf(format!("undefined variable: {name}")))
+    }
+
+    fn set_top_var(&mut self, n: usize, value: Value) {
+        let len = self.vars.len();
+        if n <= len {
+            self.vars[len - n].1 = value;
+        }
+    }
+
+    // ----- walking -----
+
     fn walk<W: Write>(&mut self, w: &mut W, list: &ListNode, dot: &Value) -> ExecResult<()> {
         for node in &list.nodes {
             self.walk_node(w, node, dot)?;
@@ -358,496 +425,811 @@ impl<'a> Executor<'a> {
 
     fn walk_node<W: Write>(&mut self, w: &mut W, node: &Node, dot: &Value) -> ExecResult<()> {
         match node {
-            Node::Text(text) => {
-                w.write_str(&text.text)?;
-                Ok(())
-            }
+            Node::Text(text) => self.emit(w, &text.text),
             Node::Action(action) => {
+                self.at(Nk::Action, action.pos.offset);
                 let val = self.eval_pipeline(dot, &action.pipe)?;
-                // Only print if there are no declarations (side-effect-only)
                 if action.pipe.decl.is_empty() {
-                    // Go's template engine prints "<no value>" for nil/missing
-                    // values, distinct from fmt.Sprint(nil) which prints "<nil>".
-                    match val {
-                        Value::Nil => w.write_str("<no value>")?,
-                        Value::String(s) => w.write_str(&s)?,
-                        other => write!(w, "{}", other)?,
-                    }
+                    self.at(Nk::Action, action.pos.offset);
+                    self.print_value(w, &val)?;
                 }
                 Ok(())
             }
-            Node::If(branch) => self.walk_if(w, branch, dot),
+            Node::If(branch) => {
+                self.at(Nk::If, branch.pos.offset);
+                self.walk_if_or_with(w, branch, dot, false)
+            }
+            Node::With(branch) => {
+                self.at(Nk::With, branch.pos.offset);
+                self.walk_if_or_with(w, branch, dot, true)
+            }
             Node::Range(branch) => self.walk_range(w, branch, dot),
-            Node::With(branch) => self.walk_with(w, branch, dot),
-            Node::Template(tmpl) => self.walk_template(w, tmpl, dot),
-            Node::Define(_) => Ok(()), // defines are collected at parse time
+            Node::Template(t) => self.walk_template(w, t, dot),
+            Node::Define(_) => Ok(()),
             Node::List(list) => self.walk(w, list, dot),
             Node::Break(_) => Err(ExecSignal::Break),
             Node::Continue(_) => Err(ExecSignal::Continue),
         }
     }
 
-    // Control flow
-    fn check_depth(&self) -> ExecResult<()> {
-        if self.depth > MAX_EXEC_DEPTH {
-            return Err(TemplateError::RecursionLimit.into());
+    fn print_value<W: Write>(&mut self, w: &mut W, val: &Value) -> ExecResult<()> {
+        match val {
+            Value::Nil => self.emit(w, "<no value>"),
+            Value::String(s) => self.emit(w, s),
+            other => {
+                let s = other.to_string();
+                self.emit(w, &s)
+            }
         }
-        Ok(())
     }
 
-    fn walk_if<W: Write>(&mut self, w: &mut W, branch: &BranchNode, dot: &Value) -> ExecResult<()> {
-        self.depth += 1;
-        let depth_ok = self.check_depth();
-        self.vars.push();
-        let result = depth_ok.and_then(|()| match self.eval_pipeline(dot, &branch.pipe) {
-            Ok(val) => {
-                if val.is_truthy() {
+    fn walk_if_or_with<W: Write>(
+        &mut self,
+        w: &mut W,
+        branch: &BranchNode,
+        dot: &Value,
+        with: bool,
+    ) -> ExecResult<()> {
+        let mark = self.vars.len();
+        let r = (|| {
+            let val = self.eval_pipeline(dot, &branch.pipe)?;
+            if val.is_truthy() {
+                if with {
+                    let saved = core::mem::replace(&mut self.dot_iface, false);
+                    let r = self.walk(w, &branch.body, &val);
+                    self.dot_iface = saved;
+                    r
+                } else {
                     self.walk(w, &branch.body, dot)
-                } else if let Some(ref else_body) = branch.else_body {
-                    self.walk(w, else_body, dot)
-                } else {
-                    Ok(())
                 }
+            } else if let Some(else_body) = &branch.else_body {
+                self.walk(w, else_body, dot)
+            } else {
+                Ok(())
             }
-            Err(e) => Err(e),
-        });
-        self.vars.pop();
-        self.depth -= 1;
-        result
+        })();
+        self.vars.truncate(mark);
+        r
     }
 
-    fn walk_with<W: Write>(
-        &mut self,
-        w: &mut W,
-        branch: &BranchNode,
-        dot: &Value,
-    ) -> ExecResult<()> {
-        self.depth += 1;
-        let depth_ok = self.check_depth();
-        self.vars.push();
-        let result = depth_ok.and_then(|()| match self.eval_pipeline(dot, &branch.pipe) {
-            Ok(val) => {
-                if val.is_truthy() {
-                    self.walk(w, &branch.body, &val)
-                } else if let Some(ref else_body) = branch.else_body {
-                    self.walk(w, else_body, dot)
-                } else {
-                    Ok(())
-                }
-            }
-            Err(e) => Err(e),
-        });
-        self.vars.pop();
-        self.depth -= 1;
-        result
+    fn walk_range<W: Write>(&mut self, w: &mut W, r: &BranchNode, dot: &Value) -> ExecResult<()> {
+        self.at(Nk::Range, r.pos.offset);
+        let mark = self.vars.len();
+        let res = self.walk_range_inner(w, r, dot);
+        self.vars.truncate(mark);
+        match res {
+            Err(ExecSignal::Break) => Ok(()),
+            other => other,
+        }
     }
 
-    fn walk_range<W: Write>(
+    fn one_iteration<W: Write>(
         &mut self,
         w: &mut W,
-        branch: &BranchNode,
-        dot: &Value,
+        r: &BranchNode,
+        index: Value,
+        elem: &Value,
+        iface: bool,
     ) -> ExecResult<()> {
-        self.depth += 1;
-        let result = self
-            .check_depth()
-            .and_then(|()| self.walk_range_inner(w, branch, dot));
-        self.depth -= 1;
-        result
+        if self.range_iters_remaining == 0 {
+            return Err(self.limit_error(format!(
+                "range iterations exceed the limit of {} (max_range_iters)",
+                self.cfg.limits.max_range_iters
+            )));
+        }
+        self.range_iters_remaining -= 1;
+        let decl = &r.pipe.decl;
+        if !decl.is_empty() {
+            if r.pipe.is_assign {
+                if decl.len() > 1 {
+                    self.set_var(&decl[0], index)?;
+                    self.set_var(&decl[1], elem.clone())?;
+                } else {
+                    self.set_var(&decl[0], elem.clone())?;
+                }
+            } else {
+                self.set_top_var(1, elem.clone());
+                if decl.len() > 1 {
+                    self.set_top_var(2, index);
+                }
+            }
+        }
+        let mark = self.vars.len();
+        let saved = core::mem::replace(&mut self.dot_iface, iface);
+        let res = self.walk(w, &r.body, elem);
+        self.dot_iface = saved;
+        self.vars.truncate(mark);
+        match res {
+            Err(ExecSignal::Continue) => Ok(()),
+            other => other,
+        }
     }
 
     fn walk_range_inner<W: Write>(
         &mut self,
         w: &mut W,
-        branch: &BranchNode,
+        r: &BranchNode,
         dot: &Value,
     ) -> ExecResult<()> {
-        // `range` binds its own per-iteration vars via `range_loop!`; use the
-        // decl-free evaluator so pipe.decl names do not leak into the outer
-        // scope or get pre-bound to the pipeline's final value.
-        let val = self.eval_pipeline_value(dot, &branch.pipe)?;
-
+        let val = self.eval_pipeline(dot, &r.pipe)?;
         match &val {
-            Value::List(items) if items.is_empty() => {
-                if let Some(ref else_body) = branch.else_body {
-                    self.walk(w, else_body, dot)?;
+            Value::List(items) if !items.is_empty() => {
+                for (i, item) in items.iter().enumerate() {
+                    self.one_iteration(w, r, Value::Int(i as i64), item, true)?;
                 }
+                return Ok(());
             }
-            Value::List(items) => {
-                range_loop!(
-                    self,
-                    w,
-                    branch,
-                    items
-                        .iter()
-                        .enumerate()
-                        .map(|(i, v)| (Value::Int(i as i64), v.clone()))
-                );
-            }
-            Value::Map(map) if map.is_empty() => {
-                if let Some(ref else_body) = branch.else_body {
-                    self.walk(w, else_body, dot)?;
+            Value::Map(map) if !map.is_empty() => {
+                for (k, v) in map.entries() {
+                    self.one_iteration(w, r, Value::String(k), &v, true)?;
                 }
+                return Ok(());
             }
-            Value::Map(map) => {
-                range_loop!(
-                    self,
-                    w,
-                    branch,
-                    map.entries()
-                        .into_iter()
-                        .map(|(k, v)| (Value::String(k), v))
-                );
-            }
+            Value::List(_) | Value::Map(_) | Value::Nil => {}
             Value::Int(n) => {
-                // Go 1.22+: range over integer
-                ensure_single_range_var(branch, &val)?;
-                let count = *n;
-                if count <= 0 {
-                    if let Some(ref else_body) = branch.else_body {
-                        self.walk(w, else_body, dot)?;
+                // Go 1.22+: range over an integer.
+                if r.pipe.decl.len() > 1 {
+                    return Err(self.errorf(format!(
+                        "can't use {n} to iterate over more than one variable"
+                    )));
+                }
+                if *n > 0 {
+                    for i in 0..*n {
+                        let v = Value::Int(i);
+                        self.one_iteration(w, r, v.clone(), &v, false)?;
                     }
-                } else {
-                    range_loop!(
-                        self,
-                        w,
-                        branch,
-                        (0..count).map(|i| (Value::Int(i), Value::Int(i)))
-                    );
+                    return Ok(());
                 }
             }
             Value::Uint(n) => {
-                // Go 1.22+: range over an unsigned integer yields uint counters.
-                ensure_single_range_var(branch, &val)?;
-                let count = *n;
-                if count == 0 {
-                    if let Some(ref else_body) = branch.else_body {
-                        self.walk(w, else_body, dot)?;
-                    }
-                } else {
-                    range_loop!(
-                        self,
-                        w,
-                        branch,
-                        (0..count).map(|i| (Value::Uint(i), Value::Uint(i)))
-                    );
+                if r.pipe.decl.len() > 1 {
+                    return Err(self.errorf(format!(
+                        "can't use {n} to iterate over more than one variable"
+                    )));
                 }
-            }
-            Value::Nil => {
-                // Nil is treated as empty
-                if let Some(ref else_body) = branch.else_body {
-                    self.walk(w, else_body, dot)?;
+                if *n > 0 {
+                    for i in 0..*n {
+                        let v = Value::Uint(i);
+                        self.one_iteration(w, r, v.clone(), &v, false)?;
+                    }
+                    return Ok(());
                 }
             }
             other => {
-                return Err(TemplateError::NotIterable(other.type_name().to_string()).into());
+                return Err(self.errorf(format!("range can't iterate over {other}")));
             }
         }
-
+        if let Some(else_body) = &r.else_body {
+            self.walk(w, else_body, dot)?;
+        }
         Ok(())
+    }
+
+    fn enter_call(&mut self) -> ExecResult<()> {
+        if self.call_depth >= self.cfg.limits.max_call_depth {
+            return Err(self.limit_error(format!(
+                "template, include and tpl calls nest deeper than the limit of {} (max_call_depth)",
+                self.cfg.limits.max_call_depth
+            )));
+        }
+        self.call_depth += 1;
+        Ok(())
+    }
+
+    fn save_frame(&mut self, tmpl: Arc<Tree>, dot: &Value, depth: usize) -> Frame {
+        let vars = core::mem::replace(
+            &mut self.vars,
+            alloc::vec![(SmolStr::new_static("$"), dot.clone())],
+        );
+        Frame {
+            vars,
+            tmpl: core::mem::replace(&mut self.tmpl, tmpl),
+            node: self.node.take(),
+            dot_iface: core::mem::replace(&mut self.dot_iface, false),
+            template_depth: core::mem::replace(&mut self.template_depth, depth),
+        }
+    }
+
+    fn restore_frame(&mut self, f: Frame) {
+        self.vars = f.vars;
+        self.tmpl = f.tmpl;
+        self.node = f.node;
+        self.dot_iface = f.dot_iface;
+        self.template_depth = f.template_depth;
     }
 
     fn walk_template<W: Write>(
         &mut self,
         w: &mut W,
-        tmpl: &TemplateNode,
+        t: &TemplateNode,
         dot: &Value,
     ) -> ExecResult<()> {
-        self.depth += 1;
-        let result = self
-            .check_depth()
-            .and_then(|()| self.walk_template_inner(w, tmpl, dot));
-        self.depth -= 1;
-        result
-    }
-
-    fn walk_template_inner<W: Write>(
-        &mut self,
-        w: &mut W,
-        tmpl: &TemplateNode,
-        dot: &Value,
-    ) -> ExecResult<()> {
-        let new_dot = if let Some(ref pipe) = tmpl.pipe {
-            self.eval_pipeline(dot, pipe)?
-        } else {
-            dot.clone()
+        self.at(Nk::Template, t.pos.offset);
+        let Some(tree) = self.lookup(&t.name) else {
+            return Err(self.errorf(format!(
+                "template {} not defined",
+                crate::go::go_quote(&t.name)
+            )));
         };
-
-        let tree = Arc::clone(
-            self.templates
-                .get(tmpl.name.as_str())
-                .ok_or_else(|| TemplateError::UndefinedTemplate(tmpl.name.to_string()))?,
-        );
-
-        // Template invocations do not inherit the caller's variables. Swap in
-        // a fresh scope containing only `$`, matching Go's walkTemplate which
-        // rebuilds `state.vars` as `[{"$", dot}]` before recursing.
-        let saved = core::mem::replace(&mut self.vars, VarScope::new());
-        self.vars.set(&DOLLAR_KEY, new_dot.clone());
-        let result = self.walk(w, &tree, &new_dot);
-        self.vars = saved;
-        result
-    }
-
-    // Pipeline and expression evaluation
-    fn eval_pipeline_value(&mut self, dot: &Value, pipe: &PipeNode) -> ExecResult<Value> {
-        let mut val = Value::Nil;
-        for (i, cmd) in pipe.commands.iter().enumerate() {
-            // Move the previous stage's result rather than cloning: it is
-            // only used by the next command, and any downstream need for it
-            // is already covered by the new `val` we're about to assign.
-            let prev = if i > 0 {
-                Some(core::mem::replace(&mut val, Value::Nil))
-            } else {
-                None
-            };
-            val = self.eval_command(dot, cmd, prev)?;
+        if self.template_depth >= self.cfg.limits.max_template_depth {
+            return Err(self.errorf(format!(
+                "exceeded maximum template depth ({})",
+                self.cfg.limits.max_template_depth
+            )));
         }
-        Ok(val)
+        let new_dot = match &t.pipe {
+            Some(pipe) => self.eval_pipeline(dot, pipe)?,
+            None => Value::Nil,
+        };
+        self.enter_call()?;
+        let depth = self.template_depth + 1;
+        let frame = self.save_frame(tree.clone(), &new_dot, depth);
+        let r = with_stack(|| self.walk(w, &tree.root, &new_dot));
+        self.restore_frame(frame);
+        self.call_depth -= 1;
+        r
     }
+
+    // ----- evaluation -----
 
     fn eval_pipeline(&mut self, dot: &Value, pipe: &PipeNode) -> ExecResult<Value> {
-        let val = self.eval_pipeline_value(dot, pipe)?;
-        match pipe.decl.len() {
-            0 => {}
-            1 => {
-                let name = &pipe.decl[0];
-                if pipe.is_assign {
-                    self.vars.assign(name, val.clone());
-                } else {
-                    self.vars.set(name, val.clone());
-                }
-            }
-            n => {
-                return Err(TemplateError::Exec(format!(
-                    "cannot assign {} variables outside a range pipeline",
-                    n
-                ))
-                .into());
+        self.at(Nk::Pipe, pipe.pos.offset);
+        let mut value: Option<Value> = None;
+        for cmd in &pipe.commands {
+            value = Some(self.eval_command(dot, cmd, value)?);
+        }
+        let value = value.unwrap_or(Value::Nil);
+        for name in &pipe.decl {
+            if pipe.is_assign {
+                self.set_var(name, value.clone())?;
+            } else {
+                self.vars.push((name.clone(), value.clone()));
             }
         }
-        Ok(val)
+        Ok(value)
+    }
+
+    fn not_a_function(&self, args: &[Expr], has_final: bool) -> ExecResult<()> {
+        if args.len() > 1 || has_final {
+            let src = self.tmpl.src.clone();
+            return Err(self.errorf(format!(
+                "can't give argument to non-function {}",
+                expr_string(&args[0], &src)
+            )));
+        }
+        Ok(())
     }
 
     fn eval_command(
         &mut self,
         dot: &Value,
         cmd: &CommandNode,
-        piped: Option<Value>,
+        fin: Option<Value>,
     ) -> ExecResult<Value> {
         let first = &cmd.args[0];
-
-        // If the first arg is an identifier, it's a function call
-        if let Expr::Identifier(_, name) = first {
-            // Special-case and/or for short-circuit evaluation
-            if name.as_str() == "and" || name.as_str() == "or" {
-                return self.eval_short_circuit(dot, name, &cmd.args[1..], piped);
+        match first {
+            Expr::Field(pos, fields) => {
+                return self.eval_field_node(dot, pos.offset, fields, &cmd.args, fin);
             }
-            return self.eval_function_call(dot, name, &cmd.args[1..], piped);
-        }
-
-        // If the first arg is a Chain with an Identifier inside, it's a function call
-        // with field access on the result (e.g., mapOfThree.three)
-        if let Expr::Chain(_, inner, fields) = first
-            && let Expr::Identifier(_, name) = inner.as_ref()
-        {
-            if name.as_str() == "and" || name.as_str() == "or" {
-                let val = self.eval_short_circuit(dot, name, &cmd.args[1..], piped)?;
-                return self.walk_fields(val, fields);
+            Expr::Chain(pos, inner, fields) => {
+                return self.eval_chain_node(dot, pos.offset, inner, fields, &cmd.args, fin);
             }
-            let val = self.eval_function_call(dot, name, &cmd.args[1..], piped)?;
-            return self.walk_fields(val, fields);
-        }
-
-        // Non-function command: cannot accept piped values or extra arguments.
-        // Go errors with "can't give argument to non-function".
-        if piped.is_some() || cmd.args.len() > 1 {
-            return Err(TemplateError::Exec(format!(
-                "can't give argument to non-function {}",
-                expr_name(first)
-            ))
-            .into());
-        }
-
-        // Go: nil is not a valid command. It cannot be printed or used
-        // as a pipeline value. It may only appear as an argument to a function.
-        if matches!(first, Expr::Nil(_)) {
-            return Err(TemplateError::Exec("nil is not a command".into()).into());
-        }
-
-        self.eval_expr(dot, first)
-    }
-
-    /// Short-circuit evaluation for `and` and `or`.
-    /// Go special-cases these so arguments are evaluated lazily.
-    fn eval_short_circuit(
-        &mut self,
-        dot: &Value,
-        name: &str,
-        arg_exprs: &[Expr],
-        piped: Option<Value>,
-    ) -> ExecResult<Value> {
-        // Build the full list of expressions: explicit args + piped value
-        // Piped value becomes the last argument
-        let is_and = name == "and";
-
-        // We need at least 1 argument (plus maybe piped)
-        let total = arg_exprs.len() + if piped.is_some() { 1 } else { 0 };
-        if total < 1 {
-            return Err(TemplateError::ArgCount {
-                name: name.to_string(),
-                expected: 1,
-                got: 0,
+            Expr::Identifier(pos, name) => {
+                return self.eval_function(dot, pos.offset, name, Some(cmd), &cmd.args, fin);
             }
-            .into());
-        }
-
-        let mut last = Value::Nil;
-
-        for expr in arg_exprs {
-            let val = self.eval_expr(dot, expr)?;
-            if is_and && !val.is_truthy() {
-                return Ok(val);
+            Expr::Pipe(_, pipe) => {
+                self.not_a_function(&cmd.args, fin.is_some())?;
+                return self.eval_pipeline(dot, pipe);
             }
-            if !is_and && val.is_truthy() {
-                return Ok(val);
+            Expr::Variable(pos, name, fields) => {
+                return self.eval_variable_node(dot, pos.offset, name, fields, &cmd.args, fin);
             }
-            last = val;
+            _ => {}
         }
-
-        // Handle piped value (becomes last argument)
-        if let Some(piped_val) = piped {
-            if is_and && !piped_val.is_truthy() {
-                return Ok(piped_val);
-            }
-            if !is_and && piped_val.is_truthy() {
-                return Ok(piped_val);
-            }
-            last = piped_val;
-        }
-
-        Ok(last)
-    }
-
-    fn eval_function_call(
-        &mut self,
-        dot: &Value,
-        name: &str,
-        arg_exprs: &[Expr],
-        piped: Option<Value>,
-    ) -> ExecResult<Value> {
-        let func = self
-            .funcs
-            .get(name)
-            .ok_or_else(|| TemplateError::UndefinedFunction(name.to_string()))?;
-
-        let mut args: Vec<Value> =
-            Vec::with_capacity(arg_exprs.len() + usize::from(piped.is_some()));
-        for expr in arg_exprs {
-            args.push(self.eval_expr(dot, expr)?);
-        }
-
-        // Piped value becomes the last argument (Go convention)
-        if let Some(piped_val) = piped {
-            args.push(piped_val);
-        }
-
-        self.invoke_func(name, func, &args)
-    }
-
-    /// Walk a chain of field accesses on `val`.
-    fn walk_fields(&self, mut val: Value, fields: &[SmolStr]) -> ExecResult<Value> {
-        for field in fields {
-            val = self.field_access(&val, field)?;
-        }
-        Ok(val)
-    }
-
-    /// Access a field on a value, respecting missingkey option.
-    fn field_access(&self, val: &Value, name: &str) -> ExecResult<Value> {
-        match val.field(name) {
-            Some(v) => Ok(v.clone()),
-            None if matches!(val, Value::Map(_)) => match self.missing_key {
-                MissingKey::Error => Err(TemplateError::MissingKey {
-                    key: name.to_string(),
-                }
-                .into()),
-                _ => Ok(Value::Nil),
-            },
-            None if matches!(val, Value::Nil) => Ok(Value::Nil),
-            None => Err(TemplateError::Exec(format!(
-                "can't evaluate field {} in type {}",
-                name,
-                val.type_name()
-            ))
-            .into()),
-        }
-    }
-
-    #[cfg(feature = "std")]
-    fn invoke_func(&self, name: &str, func: &ValueFunc, args: &[Value]) -> ExecResult<Value> {
-        match catch_unwind(AssertUnwindSafe(|| func(args))) {
-            Ok(result) => result.map_err(ExecSignal::from),
-            Err(payload) => Err(TemplateError::FuncPanic {
-                name: name.to_string(),
-                message: panic_payload_to_string(payload),
-            }
-            .into()),
-        }
-    }
-
-    #[cfg(not(feature = "std"))]
-    fn invoke_func(&self, _name: &str, func: &ValueFunc, args: &[Value]) -> ExecResult<Value> {
-        func(args).map_err(ExecSignal::from)
-    }
-
-    fn eval_expr(&mut self, dot: &Value, expr: &Expr) -> ExecResult<Value> {
-        match expr {
-            Expr::Dot(_) => Ok(dot.clone()),
-
-            Expr::Field(_, fields) => self.walk_fields(dot.clone(), fields),
-
-            Expr::Variable(_, name, fields) => {
-                let val = self
-                    .vars
-                    .get(name)
-                    .cloned()
-                    .ok_or_else(|| TemplateError::UndefinedVariable(name.to_string()))?;
-                self.walk_fields(val, fields)
-            }
-
-            Expr::String(_, s) => Ok(Value::String(Arc::clone(s))),
-
-            Expr::Number(_, n) => match *n {
-                Number::Int(i) => Ok(Value::Int(i)),
-                // A uint literal is an untyped constant that overflowed i64.
-                // Go narrows untyped numeric constants to `int` when they are
-                // used (its `idealConstant`), so such a literal errors at exec
-                // with "N overflows int" in every context. We match that — uint
-                // *values* (from data) are unaffected; only literals error.
-                Number::Uint(u) => Err(TemplateError::Exec(format!("{u} overflows int")).into()),
-                Number::Float(f) => Ok(Value::Float(f)),
-            },
-
+        self.at_expr(first);
+        self.not_a_function(&cmd.args, fin.is_some())?;
+        match first {
             Expr::Bool(_, b) => Ok(Value::Bool(*b)),
-            Expr::Nil(_) => Ok(Value::Nil),
+            Expr::Dot(_) => Ok(dot.clone()),
+            Expr::Nil(_) => Err(self.errorf("nil is not a command")),
+            Expr::Number(pos, n) => self.ideal_constant(pos.offset, *n),
+            Expr::String(_, s) => Ok(Value::String(s.clone())),
+            _ => Err(self.errorf("can't evaluate command")),
+        }
+    }
 
-            Expr::Pipe(_, pipe) => self.eval_pipeline(dot, pipe),
-
-            Expr::Identifier(_, name) => {
-                // Bare identifier, could be a zero-arg function call
-                if let Some(func) = self.funcs.get(name.as_str()) {
-                    return self.invoke_func(name, func, &[]);
-                }
-                Err(TemplateError::UndefinedFunction(name.to_string()).into())
-            }
-
-            Expr::Chain(_, inner, fields) => {
-                let val = self.eval_expr(dot, inner)?;
-                self.walk_fields(val, fields)
+    fn ideal_constant(&mut self, offset: usize, n: Number) -> ExecResult<Value> {
+        self.at(Nk::Number, offset);
+        match n {
+            Number::Int(i) => Ok(Value::Int(i)),
+            Number::Float(f) => Ok(Value::Float(f)),
+            Number::Uint(_) => {
+                let text = token_text(&self.tmpl.src, offset).to_string();
+                Err(self.errorf(format!("{text} overflows int")))
             }
         }
     }
+
+    fn eval_field_node(
+        &mut self,
+        dot: &Value,
+        offset: usize,
+        fields: &[SmolStr],
+        args: &[Expr],
+        fin: Option<Value>,
+    ) -> ExecResult<Value> {
+        self.at(Nk::Field, offset);
+        let recv = Recv {
+            val: dot.clone(),
+            iface: self.dot_iface,
+        };
+        self.eval_field_chain(dot, recv, (Nk::Field, offset), fields, args, fin)
+    }
+
+    fn eval_chain_node(
+        &mut self,
+        dot: &Value,
+        offset: usize,
+        inner: &Expr,
+        fields: &[SmolStr],
+        args: &[Expr],
+        fin: Option<Value>,
+    ) -> ExecResult<Value> {
+        self.at(Nk::Chain, offset);
+        if matches!(inner, Expr::Nil(_)) {
+            let src = self.tmpl.src.clone();
+            let s = chain_string(inner, fields, &src);
+            return Err(self.errorf(format!("indirection through explicit nil in {s}")));
+        }
+        let pipe = self.eval_arg(dot, inner)?;
+        let recv = Recv {
+            val: pipe,
+            iface: false,
+        };
+        self.eval_field_chain(dot, recv, (Nk::Chain, offset), fields, args, fin)
+    }
+
+    fn eval_variable_node(
+        &mut self,
+        dot: &Value,
+        offset: usize,
+        name: &str,
+        fields: &[SmolStr],
+        args: &[Expr],
+        fin: Option<Value>,
+    ) -> ExecResult<Value> {
+        self.at(Nk::Variable, offset);
+        let value = self.var_value(name)?;
+        if fields.is_empty() {
+            self.not_a_function(args, fin.is_some())?;
+            return Ok(value);
+        }
+        let recv = Recv {
+            val: value,
+            iface: false,
+        };
+        self.eval_field_chain(dot, recv, (Nk::Variable, offset), fields, args, fin)
+    }
+
+    fn eval_field_chain(
+        &mut self,
+        dot: &Value,
+        mut recv: Recv,
+        node: (Nk, usize),
+        idents: &[SmolStr],
+        args: &[Expr],
+        fin: Option<Value>,
+    ) -> ExecResult<Value> {
+        let n = idents.len();
+        for ident in &idents[..n.saturating_sub(1)] {
+            recv = self.eval_field(dot, ident, node, &[], None, recv)?;
+        }
+        match idents.last() {
+            Some(last) => Ok(self.eval_field(dot, last, node, args, fin, recv)?.val),
+            None => Ok(recv.val),
+        }
+    }
+
+    /// Go's `evalField` for maps (fields are keys; a function stored in a map is a
+    /// method: called with the arguments that follow, or with none).
+    fn eval_field(
+        &mut self,
+        dot: &Value,
+        name: &str,
+        node: (Nk, usize),
+        args: &[Expr],
+        fin: Option<Value>,
+        recv: Recv,
+    ) -> ExecResult<Recv> {
+        match &recv.val {
+            Value::Nil if !recv.iface => {
+                if self.cfg.missing_key == MissingKey::Error {
+                    return Err(self.errorf(format!(
+                        "nil data; no entry for key {}",
+                        crate::go::go_quote(name)
+                    )));
+                }
+                Ok(Recv {
+                    val: Value::Nil,
+                    iface: false,
+                })
+            }
+            Value::Nil => Err(self.errorf(format!("nil pointer evaluating interface {{}}.{name}"))),
+            Value::Map(m) => {
+                let found = m.get(name);
+                if let Some(Value::Function(f)) = &found {
+                    let f = f.clone();
+                    let v = self.eval_call(dot, &f, node, name, args, fin)?;
+                    return Ok(Recv {
+                        val: v,
+                        iface: false,
+                    });
+                }
+                let has_args = args.len() > 1 || fin.is_some();
+                if has_args {
+                    return Err(self.errorf(format!("{name} is not a method but has arguments")));
+                }
+                match found {
+                    Some(v) => Ok(Recv {
+                        val: v,
+                        iface: true,
+                    }),
+                    None => match self.cfg.missing_key {
+                        MissingKey::Invalid => Ok(Recv {
+                            val: Value::Nil,
+                            iface: false,
+                        }),
+                        MissingKey::ZeroValue => Ok(Recv {
+                            val: Value::Nil,
+                            iface: true,
+                        }),
+                        MissingKey::Error => Err(self.errorf(format!(
+                            "map has no entry for key {}",
+                            crate::go::go_quote(name)
+                        ))),
+                    },
+                }
+            }
+            other => {
+                let typ = if recv.iface {
+                    "interface {}"
+                } else {
+                    go_type_name(other)
+                };
+                Err(self.errorf(format!("can't evaluate field {name} in type {typ}")))
+            }
+        }
+    }
+
+    fn eval_function(
+        &mut self,
+        dot: &Value,
+        offset: usize,
+        name: &str,
+        cmd: Option<&CommandNode>,
+        args: &[Expr],
+        fin: Option<Value>,
+    ) -> ExecResult<Value> {
+        self.at(Nk::Identifier, offset);
+        let node = match cmd {
+            Some(c) => (Nk::Command, c.pos.offset),
+            None => (Nk::Identifier, offset),
+        };
+        let native = name == "include" || name == "tpl";
+        if let Some(f) = self.cfg.funcs.get(name)
+            && !native
+        {
+            let f = f.clone();
+            if (name == "and" || name == "or") && self.cfg.funcs_are_builtin(name) {
+                return self.eval_and_or(dot, name, args, fin);
+            }
+            if let Some(arity) = builtin_arity(name)
+                && self.cfg.funcs_are_builtin(name)
+            {
+                self.check_arity(name, arity, args, fin.is_some())?;
+            }
+            return self.eval_call(dot, &f, node, name, args, fin);
+        }
+        match name {
+            "include" | "tpl" => {
+                self.check_arity(name, (2, Some(2)), args, fin.is_some())?;
+                let argv = self.eval_args(dot, args, fin)?;
+                let r = if name == "include" {
+                    self.include(&argv[0], &argv[1])
+                } else {
+                    self.tpl(&argv[0], &argv[1])
+                };
+                match r {
+                    Ok(v) => Ok(v),
+                    Err(ExecSignal::Err(e)) => {
+                        if matches!(*e, TemplateError::Limit(_)) {
+                            return Err(ExecSignal::Err(e));
+                        }
+                        self.node = Some(node);
+                        Err(self.errorf(format!("error calling {name}: {}", e.function_message())))
+                    }
+                    Err(other) => Err(other),
+                }
+            }
+            _ => Err(self.errorf(format!(
+                "{} is not a defined function",
+                crate::go::go_quote(name)
+            ))),
+        }
+    }
+
+    fn check_arity(
+        &self,
+        name: &str,
+        (min, max): (usize, Option<usize>),
+        args: &[Expr],
+        has_final: bool,
+    ) -> ExecResult<()> {
+        let given = args.len().saturating_sub(1);
+        let num_in = given + usize::from(has_final);
+        match max {
+            None if num_in < min => Err(self.errorf(format!(
+                "wrong number of args for {name}: want at least {min} got {given}"
+            ))),
+            Some(max) if num_in != max => Err(self.errorf(format!(
+                "wrong number of args for {name}: want {max} got {num_in}"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    fn eval_and_or(
+        &mut self,
+        dot: &Value,
+        name: &str,
+        args: &[Expr],
+        fin: Option<Value>,
+    ) -> ExecResult<Value> {
+        self.check_arity(name, (1, None), args, fin.is_some())?;
+        let is_or = name == "or";
+        let mut v = Value::Nil;
+        for arg in args.iter().skip(1) {
+            v = self.eval_arg(dot, arg)?;
+            if v.is_truthy() == is_or {
+                return Ok(v);
+            }
+        }
+        if let Some(f) = fin {
+            v = f;
+        }
+        Ok(v)
+    }
+
+    fn eval_args(
+        &mut self,
+        dot: &Value,
+        args: &[Expr],
+        fin: Option<Value>,
+    ) -> ExecResult<Vec<Value>> {
+        let mut argv = Vec::with_capacity(args.len() + 1);
+        for arg in args.iter().skip(1) {
+            argv.push(self.eval_arg(dot, arg)?);
+        }
+        if let Some(f) = fin {
+            argv.push(f);
+        }
+        Ok(argv)
+    }
+
+    /// Go's `evalCall`: evaluate the arguments, call, wrap a failure as
+    /// `error calling NAME: MSG` located at `node`.
+    fn eval_call(
+        &mut self,
+        dot: &Value,
+        f: &ValueFunc,
+        node: (Nk, usize),
+        name: &str,
+        args: &[Expr],
+        fin: Option<Value>,
+    ) -> ExecResult<Value> {
+        let argv = self.eval_args(dot, args, fin)?;
+        match invoke_func(name, f, &argv) {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                if matches!(e, TemplateError::Limit(_)) {
+                    return Err(e.into());
+                }
+                self.node = Some(node);
+                Err(self.errorf(format!("error calling {name}: {}", e.function_message())))
+            }
+        }
+    }
+
+    /// Go's `evalArg` for an `interface{}` parameter.
+    fn eval_arg(&mut self, dot: &Value, n: &Expr) -> ExecResult<Value> {
+        self.at_expr(n);
+        match n {
+            Expr::Dot(_) => Ok(dot.clone()),
+            Expr::Nil(_) => Ok(Value::Nil),
+            Expr::Field(pos, fields) => {
+                self.eval_field_node(dot, pos.offset, fields, core::slice::from_ref(n), None)
+            }
+            Expr::Variable(pos, name, fields) => {
+                self.eval_variable_node(dot, pos.offset, name, fields, &[], None)
+            }
+            Expr::Pipe(_, pipe) => self.eval_pipeline(dot, pipe),
+            Expr::Identifier(pos, name) => {
+                self.eval_function(dot, pos.offset, name, None, &[], None)
+            }
+            Expr::Chain(pos, inner, fields) => {
+                self.eval_chain_node(dot, pos.offset, inner, fields, &[], None)
+            }
+            Expr::Bool(_, b) => Ok(Value::Bool(*b)),
+            Expr::Number(pos, num) => self.ideal_constant(pos.offset, *num),
+            Expr::String(_, s) => Ok(Value::String(s.clone())),
+        }
+    }
+
+    // ----- Helm's include and tpl -----
+
+    /// Helm's `include NAME DATA`.
+    fn include(&mut self, name: &Value, data: &Value) -> ExecResult<Value> {
+        let Value::String(name) = name else {
+            return Err(TemplateError::Exec(format!(
+                "wrong type for value; expected string; got {}",
+                go_type_name(name)
+            ))
+            .into());
+        };
+        let count = self.included.get(name.as_ref()).copied();
+        match count {
+            Some(v) if v > HELM_INCLUDE_RECURSION_MAX => {
+                return Err(TemplateError::Exec(format!(
+                    "rendering template has a nested reference name: {name}: unable to execute template"
+                ))
+                .into());
+            }
+            Some(v) => {
+                self.included.insert(name.to_string(), v + 1);
+            }
+            None => {
+                self.included.insert(name.to_string(), 1);
+            }
+        }
+        let r = self.include_inner(name, data);
+        if let Some(c) = self.included.get_mut(name.as_ref()) {
+            *c = c.saturating_sub(1);
+        }
+        r
+    }
+
+    fn include_inner(&mut self, name: &str, data: &Value) -> ExecResult<Value> {
+        let Some(tree) = self.lookup(name) else {
+            return Err(TemplateError::Exec(format!(
+                "template: no template {} associated with template {}",
+                crate::go::go_quote(name),
+                crate::go::go_quote(self.cfg.set_name)
+            ))
+            .into());
+        };
+        self.enter_call()?;
+        let frame = self.save_frame(tree.clone(), data, 0);
+        let mut buf = String::new();
+        let r = with_stack(|| self.walk(&mut buf, &tree.root, data));
+        self.restore_frame(frame);
+        self.call_depth -= 1;
+        match r {
+            Ok(()) => Ok(Value::String(Arc::from(buf))),
+            Err(ExecSignal::Break) | Err(ExecSignal::Continue) => Ok(Value::String(Arc::from(buf))),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Helm's `tpl TEXT DATA`: TEXT is parsed as a template named after the set
+    /// in a copy of the current set (its defines do not leak out), then run.
+    fn tpl(&mut self, text: &Value, data: &Value) -> ExecResult<Value> {
+        let Value::String(text) = text else {
+            return Err(TemplateError::Exec(format!(
+                "wrong type for value; expected string; got {}",
+                go_type_name(text)
+            ))
+            .into());
+        };
+        if self.tpl_depth >= self.cfg.limits.max_tpl_depth {
+            return Err(self.limit_error(format!(
+                "tpl calls nest deeper than the limit of {} (max_tpl_depth)",
+                self.cfg.limits.max_tpl_depth
+            )));
+        }
+        let set_name = self.cfg.set_name;
+        let parse_name: Arc<str> = Arc::from(set_name);
+        let src: Arc<str> = Arc::from(text.as_ref());
+        let parsed = parse_source(
+            set_name,
+            &parse_name,
+            &src,
+            self.cfg.left_delim,
+            self.cfg.right_delim,
+            self.cfg.limits.max_source_bytes,
+            self.cfg.funcs,
+        );
+        let (root, defines) = match parsed {
+            Ok(p) => p,
+            Err(e) => {
+                return Err(TemplateError::Exec(format!(
+                    "cannot parse template {}: {e}",
+                    crate::go::go_quote(text)
+                ))
+                .into());
+            }
+        };
+        let mut layer = TreeSet::new();
+        for (name, tree) in defines {
+            if tree.root.is_empty_tree() && self.lookup(&name).is_some() {
+                continue;
+            }
+            layer.insert(name, tree);
+        }
+        layer.insert(set_name.to_string(), root.clone());
+        self.overlays.push(Arc::new(layer));
+        self.tpl_depth += 1;
+        let r = self.enter_call().and_then(|()| {
+            let frame = self.save_frame(root.clone(), data, 0);
+            let mut buf = String::new();
+            let r = with_stack(|| self.walk(&mut buf, &root.root, data));
+            self.restore_frame(frame);
+            self.call_depth -= 1;
+            r.map(|()| buf)
+        });
+        self.tpl_depth -= 1;
+        self.overlays.pop();
+        match r {
+            Ok(buf) => Ok(Value::String(Arc::from(buf.replace("<no value>", "")))),
+            Err(ExecSignal::Err(e)) => {
+                if matches!(*e, TemplateError::Limit(_)) {
+                    return Err(ExecSignal::Err(e));
+                }
+                Err(TemplateError::Exec(format!(
+                    "error during tpl function execution for {}: {e}",
+                    crate::go::go_quote(text)
+                ))
+                .into())
+            }
+            Err(other) => Err(other),
+        }
+    }
+}
+
+impl Config<'_> {
+    /// Whether `name` still refers to Go's builtin (not replaced by a user function).
+    fn funcs_are_builtin(&self, name: &str) -> bool {
+        match (self.funcs.get(name), crate::funcs::builtin_ptr(name)) {
+            (Some(f), Some(b)) => Arc::ptr_eq(f, &b),
+            _ => false,
+        }
+    }
+}
+
+/// Go builtins' parameter counts: `(min, Some(exact))` or `(min, None)` for
+/// variadic ones. Checked before arguments are evaluated, as Go does.
+fn builtin_arity(name: &str) -> Option<(usize, Option<usize>)> {
+    Some(match name {
+        "and" | "or" | "call" | "eq" | "index" | "slice" | "printf" => (1, None),
+        "ge" | "gt" | "le" | "lt" | "ne" => (2, Some(2)),
+        "len" | "not" => (1, Some(1)),
+        _ => return None,
+    })
+}
+
+#[cfg(feature = "std")]
+fn invoke_func(name: &str, func: &ValueFunc, args: &[Value]) -> Result<Value> {
+    match catch_unwind(AssertUnwindSafe(|| func(args))) {
+        Ok(result) => result,
+        Err(payload) => Err(TemplateError::FuncPanic {
+            name: name.to_string(),
+            message: panic_payload_to_string(payload),
+        }),
+    }
+}
+
+#[cfg(not(feature = "std"))]
+fn invoke_func(_name: &str, func: &ValueFunc, args: &[Value]) -> Result<Value> {
+    func(args)
 }
 
 #[cfg(feature = "std")]
@@ -861,236 +1243,494 @@ fn panic_payload_to_string(payload: Box<dyn Any + Send>) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::funcs::builtins;
-    use crate::parse::Parser;
-    use crate::tmap;
+/// Go's type name of a concrete value, as its error messages print it.
+pub(crate) fn go_type_name(v: &Value) -> &'static str {
+    v.type_name()
+}
 
-    fn exec(template: &str, data: &Value) -> String {
-        let parser = Parser::new(template, "{{", "}}").unwrap();
-        let (tree, defines) = parser.parse().unwrap();
+// ----- parsing a source into trees (shared by Template and tpl) -----
 
-        let funcs = builtins();
-        let mut templates: BTreeMap<String, Arc<ListNode>> = BTreeMap::new();
-        for def in &defines {
-            templates.insert(def.name.to_string(), Arc::new(def.body.clone()));
+/// Parses `src` as template `name` (Go's `t.New(name).Parse(src)`): returns
+/// the top-level tree and the `define`d ones, applying Go's rule that a second
+/// non-empty definition of a name in one source is an error.
+pub(crate) fn parse_source(
+    name: &str,
+    parse_name: &Arc<str>,
+    src: &Arc<str>,
+    left: &str,
+    right: &str,
+    max_source_bytes: usize,
+    funcs: &BTreeMap<String, ValueFunc>,
+) -> Result<ParsedSource> {
+    if src.len() > max_source_bytes {
+        return Err(TemplateError::Limit(format!(
+            "template {}: source of {} bytes exceeds the limit of {} bytes (max_source_bytes)",
+            crate::go::go_quote(name),
+            src.len(),
+            max_source_bytes
+        )));
+    }
+    let pn = (!parse_name.is_empty()).then_some(&**parse_name);
+    let parser = crate::parse::Parser::with_name(pn, src, left, right)?;
+    let (root, defines) = parser.parse()?;
+    check_functions(&root, &defines, funcs, parse_name)?;
+    check_variables(&root, &defines, parse_name)?;
+    let mut out: Vec<(String, Arc<Tree>)> = Vec::with_capacity(defines.len());
+    let top_empty = root.is_empty_tree();
+    for def in defines {
+        let DefineNode {
+            pos,
+            name: dname,
+            body,
+        } = def;
+        let empty = body.is_empty_tree();
+        let clash_top = dname.as_str() == name && !top_empty;
+        if let Some(i) = out.iter().position(|(n, _)| n.as_str() == dname.as_str()) {
+            if empty {
+                continue;
+            }
+            if !out[i].1.root.is_empty_tree() {
+                return Err(multiple_definition(parse_name, src, pos.offset, &dname));
+            }
+            out[i] = (
+                dname.to_string(),
+                Arc::new(Tree::new(&dname, parse_name, src, body)),
+            );
+            continue;
         }
-
-        let mut executor = Executor::new(&funcs, &templates);
-        let mut buf = String::new();
-        executor.execute(&mut buf, &tree, data).unwrap();
-        buf
+        if clash_top {
+            if empty {
+                continue;
+            }
+            return Err(multiple_definition(parse_name, src, pos.offset, &dname));
+        }
+        out.push((
+            dname.to_string(),
+            Arc::new(Tree::new(&dname, parse_name, src, body)),
+        ));
     }
+    // A non-empty `define NAME` where NAME is the file's own name replaces its
+    // (empty) top level, as in Go.
+    let root = match out.iter().position(|(n, _)| n == name) {
+        Some(i) => out.remove(i).1,
+        None => Arc::new(Tree::new(name, parse_name, src, root)),
+    };
+    Ok((root, out))
+}
 
-    #[test]
-    fn test_plain_text() {
-        assert_eq!(exec("hello world", &Value::Nil), "hello world");
+fn multiple_definition(parse_name: &str, src: &str, offset: usize, name: &str) -> TemplateError {
+    let (line, _) = line_col(src, offset);
+    TemplateError::Parse {
+        name: Some(parse_name.to_string()),
+        line,
+        col: 0,
+        message: format!(
+            "template: multiple definition of template {}",
+            crate::go::go_quote(name)
+        ),
     }
+}
 
-    #[test]
-    fn test_dot() {
-        assert_eq!(exec("{{.}}", &Value::String("hi".into())), "hi");
+/// Go checks at parse time that every function named exists.
+fn check_functions(
+    root: &ListNode,
+    defines: &[DefineNode],
+    funcs: &BTreeMap<String, ValueFunc>,
+    parse_name: &str,
+) -> Result<()> {
+    let mut missing: Option<(String, usize)> = None;
+    let mut visit = |name: &str, line: usize| {
+        if missing.is_none() && !funcs.contains_key(name) && name != "include" && name != "tpl" {
+            missing = Some((name.to_string(), line));
+        }
+    };
+    walk_idents_list(root, &mut visit);
+    for d in defines {
+        walk_idents_list(&d.body, &mut visit);
     }
-
-    #[test]
-    fn test_field() {
-        let data = tmap! { "Name" => "Alice" };
-        assert_eq!(exec("Hello, {{.Name}}!", &data), "Hello, Alice!");
+    match missing {
+        None => Ok(()),
+        Some((name, line)) => Err(TemplateError::Parse {
+            name: Some(parse_name.to_string()),
+            line,
+            col: 0,
+            message: format!("function {} not defined", crate::go::go_quote(&name)),
+        }),
     }
+}
 
-    #[test]
-    fn test_nested_field() {
-        let data = tmap! {
-            "User" => tmap! { "Name" => "Bob" },
-        };
-        assert_eq!(exec("{{.User.Name}}", &data), "Bob");
+/// Go's parser rejects a variable used outside the scope that declares it.
+fn check_variables(root: &ListNode, defines: &[DefineNode], parse_name: &str) -> Result<()> {
+    fn list(l: &ListNode, vars: &mut Vec<SmolStr>) -> core::result::Result<(), (String, usize)> {
+        for n in &l.nodes {
+            match n {
+                Node::Action(a) => pipe(&a.pipe, vars)?,
+                Node::If(b) | Node::With(b) | Node::Range(b) => {
+                    let mark = vars.len();
+                    pipe(&b.pipe, vars)?;
+                    list(&b.body, vars)?;
+                    if let Some(e) = &b.else_body {
+                        list(e, vars)?;
+                    }
+                    vars.truncate(mark);
+                }
+                Node::Template(t) => {
+                    if let Some(p) = &t.pipe {
+                        pipe(p, vars)?;
+                    }
+                }
+                Node::List(l) => list(l, vars)?,
+                _ => {}
+            }
+        }
+        Ok(())
     }
-
-    #[test]
-    fn test_if_true() {
-        let data = tmap! { "OK" => true };
-        assert_eq!(exec("{{if .OK}}yes{{end}}", &data), "yes");
+    fn pipe(p: &PipeNode, vars: &mut Vec<SmolStr>) -> core::result::Result<(), (String, usize)> {
+        vars.extend(p.decl.iter().cloned());
+        for c in &p.commands {
+            for a in &c.args {
+                expr(a, vars)?;
+            }
+        }
+        Ok(())
     }
-
-    #[test]
-    fn test_if_false() {
-        let data = tmap! { "OK" => false };
-        assert_eq!(exec("{{if .OK}}yes{{end}}", &data), "");
+    fn expr(e: &Expr, vars: &mut Vec<SmolStr>) -> core::result::Result<(), (String, usize)> {
+        match e {
+            Expr::Variable(pos, name, _) => {
+                if !vars.iter().any(|v| v == name) {
+                    return Err((name.to_string(), pos.line));
+                }
+                Ok(())
+            }
+            Expr::Pipe(_, p) => pipe(p, vars),
+            Expr::Chain(_, inner, _) => expr(inner, vars),
+            _ => Ok(()),
+        }
     }
-
-    #[test]
-    fn test_if_else() {
-        let data = tmap! { "OK" => false };
-        assert_eq!(exec("{{if .OK}}yes{{else}}no{{end}}", &data), "no");
+    let check = |l: &ListNode| {
+        let mut vars = alloc::vec![SmolStr::new_static("$")];
+        list(l, &mut vars)
+    };
+    let mut r = check(root);
+    for d in defines {
+        if r.is_err() {
+            break;
+        }
+        r = check(&d.body);
     }
+    r.map_err(|(name, line)| TemplateError::Parse {
+        name: (!parse_name.is_empty()).then(|| parse_name.to_string()),
+        line,
+        col: 0,
+        message: format!("undefined variable {}", crate::go::go_quote(&name)),
+    })
+}
 
-    #[test]
-    fn test_range_list() {
-        let data = tmap! {
-            "Items" => vec!["a".to_string(), "b".to_string(), "c".to_string()],
-        };
-        assert_eq!(exec("{{range .Items}}[{{.}}]{{end}}", &data), "[a][b][c]");
+fn walk_idents_list(list: &ListNode, f: &mut dyn FnMut(&str, usize)) {
+    for n in &list.nodes {
+        match n {
+            Node::Action(a) => walk_idents_pipe(&a.pipe, f),
+            Node::If(b) | Node::With(b) | Node::Range(b) => {
+                walk_idents_pipe(&b.pipe, f);
+                walk_idents_list(&b.body, f);
+                if let Some(e) = &b.else_body {
+                    walk_idents_list(e, f);
+                }
+            }
+            Node::Template(t) => {
+                if let Some(p) = &t.pipe {
+                    walk_idents_pipe(p, f);
+                }
+            }
+            Node::List(l) => walk_idents_list(l, f),
+            Node::Define(d) => walk_idents_list(&d.body, f),
+            _ => {}
+        }
     }
+}
 
-    #[test]
-    fn test_range_empty_else() {
-        let data = tmap! {
-            "Items" => Vec::<String>::new(),
-        };
-        assert_eq!(
-            exec("{{range .Items}}{{.}}{{else}}empty{{end}}", &data),
-            "empty"
-        );
+fn walk_idents_pipe(p: &PipeNode, f: &mut dyn FnMut(&str, usize)) {
+    for c in &p.commands {
+        for a in &c.args {
+            walk_idents_expr(a, f);
+        }
     }
+}
 
-    #[test]
-    fn test_with() {
-        let data = tmap! {
-            "User" => tmap! { "Name" => "Charlie" },
-        };
-        assert_eq!(
-            exec("{{with .User}}Name: {{.Name}}{{end}}", &data),
-            "Name: Charlie"
-        );
+fn walk_idents_expr(e: &Expr, f: &mut dyn FnMut(&str, usize)) {
+    match e {
+        Expr::Identifier(pos, name) => f(name, pos.line),
+        Expr::Pipe(_, p) => walk_idents_pipe(p, f),
+        Expr::Chain(_, inner, _) => walk_idents_expr(inner, f),
+        _ => {}
     }
+}
 
-    #[test]
-    fn test_pipeline() {
-        let data = tmap! { "Name" => "hello" };
-        assert_eq!(exec("{{.Name | len}}", &data), "5");
+// ----- error context: Go's Node.String() of the node at an offset -----
+
+/// Go's `ErrorContext` position: 1-based line, 0-based byte column.
+pub(crate) fn line_col(src: &str, offset: usize) -> (usize, usize) {
+    let end = offset.min(src.len());
+    let text = &src.as_bytes()[..end];
+    let line = 1 + text.iter().filter(|&&b| b == b'\n').count();
+    let col = match text.iter().rposition(|&b| b == b'\n') {
+        Some(i) => end - (i + 1),
+        None => end,
+    };
+    (line, col)
+}
+
+/// The source text of the string, char or number literal at `offset`.
+fn token_text(src: &str, offset: usize) -> &str {
+    let b = src.as_bytes();
+    if offset >= b.len() {
+        return "";
     }
-
-    #[test]
-    fn test_printf() {
-        let data = tmap! { "N" => 42i64 };
-        assert_eq!(exec("{{printf \"num=%d\" .N}}", &data), "num=42");
+    let start = offset;
+    let mut i = offset;
+    match b[i] {
+        q @ (b'"' | b'\'') => {
+            i += 1;
+            while i < b.len() && b[i] != q {
+                if b[i] == b'\\' {
+                    i += 1;
+                }
+                i += 1;
+            }
+            i = (i + 1).min(b.len());
+        }
+        b'`' => {
+            i += 1;
+            while i < b.len() && b[i] != b'`' {
+                i += 1;
+            }
+            i = (i + 1).min(b.len());
+        }
+        _ => {
+            if b[i] == b'+' || b[i] == b'-' {
+                i += 1;
+            }
+            let hex = b.len() > i + 1 && b[i] == b'0' && (b[i + 1] | 0x20) == b'x';
+            while i < b.len() {
+                let c = b[i];
+                let sign_ok = i > start
+                    && (c == b'+' || c == b'-')
+                    && if hex {
+                        (b[i - 1] | 0x20) == b'p'
+                    } else {
+                        (b[i - 1] | 0x20) == b'e' || (b[i - 1] | 0x20) == b'p'
+                    };
+                if c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || sign_ok {
+                    i += 1;
+                } else {
+                    break;
+                }
+            }
+        }
     }
+    src.get(start..i).unwrap_or("")
+}
 
-    #[test]
-    fn test_eq() {
-        let data = tmap! { "X" => 1i64 };
-        assert_eq!(exec("{{if eq .X 1}}yes{{end}}", &data), "yes");
+fn find_context(list: &ListNode, kind: Nk, off: usize, src: &str) -> Option<String> {
+    for n in &list.nodes {
+        if let Some(s) = find_in_node(n, kind, off, src) {
+            return Some(s);
+        }
     }
+    None
+}
 
-    #[test]
-    fn test_variable() {
-        let data = tmap! { "Name" => "Dave" };
-        assert_eq!(exec("{{$x := .Name}}Hello, {{$x}}!", &data), "Hello, Dave!");
+fn find_in_node(n: &Node, kind: Nk, off: usize, src: &str) -> Option<String> {
+    match n {
+        Node::Action(a) => {
+            if kind == Nk::Action && a.pos.offset == off {
+                return Some(node_string(n, src));
+            }
+            find_in_pipe(&a.pipe, kind, off, src)
+        }
+        Node::If(b) | Node::With(b) | Node::Range(b) => {
+            let my = match n {
+                Node::If(_) => Nk::If,
+                Node::With(_) => Nk::With,
+                _ => Nk::Range,
+            };
+            if kind == my && b.pos.offset == off {
+                return Some(node_string(n, src));
+            }
+            find_in_pipe(&b.pipe, kind, off, src)
+                .or_else(|| find_context(&b.body, kind, off, src))
+                .or_else(|| {
+                    b.else_body
+                        .as_ref()
+                        .and_then(|e| find_context(e, kind, off, src))
+                })
+        }
+        Node::Template(t) => {
+            if kind == Nk::Template && t.pos.offset == off {
+                return Some(node_string(n, src));
+            }
+            t.pipe
+                .as_ref()
+                .and_then(|p| find_in_pipe(p, kind, off, src))
+        }
+        Node::List(l) => find_context(l, kind, off, src),
+        Node::Text(t) if kind == Nk::Text && t.pos.offset == off => Some(t.text.to_string()),
+        Node::Break(p) if kind == Nk::Break && p.offset == off => Some("{{break}}".into()),
+        Node::Continue(p) if kind == Nk::Continue && p.offset == off => Some("{{continue}}".into()),
+        _ => None,
     }
+}
 
-    #[test]
-    fn test_template_call() {
-        let data = tmap! { "Name" => "Eve" };
-        let result = exec(
-            "{{define \"greeting\"}}Hi, {{.Name}}!{{end}}{{template \"greeting\" .}}",
-            &data,
-        );
-        assert_eq!(result, "Hi, Eve!");
+fn find_in_pipe(p: &PipeNode, kind: Nk, off: usize, src: &str) -> Option<String> {
+    if kind == Nk::Pipe && p.pos.offset == off {
+        return Some(pipe_string(p, src));
     }
-
-    #[test]
-    fn test_nested_if() {
-        let data = tmap! { "A" => true, "B" => true };
-        assert_eq!(exec("{{if .A}}{{if .B}}both{{end}}{{end}}", &data), "both");
+    for c in &p.commands {
+        if kind == Nk::Command && c.pos.offset == off {
+            return Some(cmd_string(c, src));
+        }
+        for a in &c.args {
+            if let Some(s) = find_in_expr(a, kind, off, src) {
+                return Some(s);
+            }
+        }
     }
+    None
+}
 
-    #[test]
-    fn test_html_escape() {
-        let data = tmap! { "X" => "<b>bold</b>" };
-        assert_eq!(exec("{{html .X}}", &data), "&lt;b&gt;bold&lt;/b&gt;");
+fn find_in_expr(e: &Expr, kind: Nk, off: usize, src: &str) -> Option<String> {
+    if expr_kind(e) == kind && e.pos().offset == off {
+        return Some(expr_string(e, src));
     }
-
-    #[test]
-    fn test_trim_both() {
-        let data = tmap! { "X" => "hello" };
-        assert_eq!(exec("  {{- .X -}}  ", &data), "hello");
+    match e {
+        Expr::Pipe(_, p) => find_in_pipe(p, kind, off, src),
+        Expr::Chain(_, inner, _) => find_in_expr(inner, kind, off, src),
+        _ => None,
     }
+}
 
-    #[test]
-    fn test_trim_left() {
-        let data = tmap! { "X" => "hello" };
-        assert_eq!(exec("  {{- .X }}  ", &data), "hello  ");
+fn list_string(l: &ListNode, src: &str) -> String {
+    let mut s = String::new();
+    for n in &l.nodes {
+        s.push_str(&node_string(n, src));
     }
+    s
+}
 
-    #[test]
-    fn test_trim_right() {
-        let data = tmap! { "X" => "hello" };
-        assert_eq!(exec("  {{ .X -}}  ", &data), "  hello");
-    }
-
-    #[test]
-    fn test_trim_in_range() {
-        let data = tmap! {
-            "Items" => vec!["a".to_string(), "b".to_string(), "c".to_string()],
-        };
-        assert_eq!(exec("{{range .Items}}[{{.}}]{{end}}", &data), "[a][b][c]");
-        assert_eq!(exec("{{range .Items -}} {{.}} {{- end}}", &data), "abc");
-    }
-
-    #[test]
-    fn test_trim_newlines_right() {
-        let data = tmap! { "X" => "hello" };
-        assert_eq!(exec("{{.X -}}\n\n  world", &data), "helloworld");
-    }
-
-    #[test]
-    fn test_trim_newlines_left() {
-        let data = tmap! { "X" => "hello" };
-        assert_eq!(exec("world\n\n  {{- .X}}", &data), "worldhello");
-    }
-
-    #[test]
-    fn test_trim_newlines_both() {
-        let data = tmap! { "X" => "hello" };
-        assert_eq!(exec("A \n\t {{- .X -}} \n\t B", &data), "AhelloB");
-    }
-
-    #[test]
-    fn test_trim_multiline_template() {
-        let data = tmap! {
-            "Items" => vec!["one".to_string(), "two".to_string()],
-        };
-        assert_eq!(
-            exec("Items:{{range .Items}}\n- {{.}}{{end}}", &data),
-            "Items:\n- one\n- two"
-        );
-        assert_eq!(
-            exec("Items:\n{{- range .Items}}\n- {{.}}{{end}}", &data),
-            "Items:\n- one\n- two"
-        );
-    }
-
-    #[test]
-    fn test_comment() {
-        assert_eq!(
-            exec("hello{{/* this is a comment */}} world", &Value::Nil),
-            "hello world"
-        );
-    }
-
-    #[test]
-    fn test_break_in_range() {
-        let data = tmap! { "Items" => vec![1i64, 2, 3, 4, 5] };
-        assert_eq!(
-            exec(
-                "{{range .Items}}{{if eq . 3}}{{break}}{{end}}{{.}} {{end}}",
-                &data
+fn node_string(n: &Node, src: &str) -> String {
+    match n {
+        Node::Text(t) => t.text.to_string(),
+        Node::Action(a) => format!("{{{{{}}}}}", pipe_string(&a.pipe, src)),
+        Node::If(b) | Node::With(b) | Node::Range(b) => {
+            let kw = match n {
+                Node::If(_) => "if",
+                Node::With(_) => "with",
+                _ => "range",
+            };
+            let mut s = format!(
+                "{{{{{kw} {}}}}}{}",
+                pipe_string(&b.pipe, src),
+                list_string(&b.body, src)
+            );
+            if let Some(e) = &b.else_body {
+                s.push_str("{{else}}");
+                s.push_str(&list_string(e, src));
+            }
+            s.push_str("{{end}}");
+            s
+        }
+        Node::Template(t) => match &t.pipe {
+            None => format!("{{{{template {}}}}}", crate::go::go_quote(&t.name)),
+            Some(p) => format!(
+                "{{{{template {} {}}}}}",
+                crate::go::go_quote(&t.name),
+                pipe_string(p, src)
             ),
-            "1 2 "
-        );
+        },
+        Node::Define(d) => format!(
+            "{{{{define {}}}}}{}{{{{end}}}}",
+            crate::go::go_quote(&d.name),
+            list_string(&d.body, src)
+        ),
+        Node::List(l) => list_string(l, src),
+        Node::Break(_) => "{{break}}".into(),
+        Node::Continue(_) => "{{continue}}".into(),
     }
+}
 
-    #[test]
-    fn test_continue_in_range() {
-        let data = tmap! { "Items" => vec![1i64, 2, 3, 4, 5] };
-        assert_eq!(
-            exec(
-                "{{range .Items}}{{if eq . 3}}{{continue}}{{end}}{{.}} {{end}}",
-                &data
-            ),
-            "1 2 4 5 "
-        );
+fn pipe_string(p: &PipeNode, src: &str) -> String {
+    let mut s = String::new();
+    if !p.decl.is_empty() {
+        for (i, d) in p.decl.iter().enumerate() {
+            if i > 0 {
+                s.push_str(", ");
+            }
+            s.push_str(d);
+        }
+        s.push_str(" := ");
+    }
+    for (i, c) in p.commands.iter().enumerate() {
+        if i > 0 {
+            s.push_str(" | ");
+        }
+        s.push_str(&cmd_string(c, src));
+    }
+    s
+}
+
+fn cmd_string(c: &CommandNode, src: &str) -> String {
+    let mut s = String::new();
+    for (i, a) in c.args.iter().enumerate() {
+        if i > 0 {
+            s.push(' ');
+        }
+        if let Expr::Pipe(_, p) = a {
+            s.push('(');
+            s.push_str(&pipe_string(p, src));
+            s.push(')');
+        } else {
+            s.push_str(&expr_string(a, src));
+        }
+    }
+    s
+}
+
+fn chain_string(inner: &Expr, fields: &[SmolStr], src: &str) -> String {
+    let mut s = match inner {
+        Expr::Pipe(_, p) => format!("({})", pipe_string(p, src)),
+        other => expr_string(other, src),
+    };
+    for f in fields {
+        s.push('.');
+        s.push_str(f);
+    }
+    s
+}
+
+fn expr_string(e: &Expr, src: &str) -> String {
+    match e {
+        Expr::Dot(_) => ".".into(),
+        Expr::Field(_, fields) => {
+            let mut s = String::new();
+            for f in fields {
+                s.push('.');
+                s.push_str(f);
+            }
+            s
+        }
+        Expr::Variable(_, name, fields) => {
+            let mut s = name.to_string();
+            for f in fields {
+                s.push('.');
+                s.push_str(f);
+            }
+            s
+        }
+        Expr::Identifier(_, name) => name.to_string(),
+        Expr::String(p, _) | Expr::Number(p, _) => token_text(src, p.offset).to_string(),
+        Expr::Bool(_, b) => if *b { "true" } else { "false" }.into(),
+        Expr::Nil(_) => "nil".into(),
+        Expr::Pipe(_, p) => pipe_string(p, src),
+        Expr::Chain(_, inner, fields) => chain_string(inner, fields, src),
     }
 }

@@ -38,7 +38,6 @@ use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
-use core::cmp::Ordering;
 use core::fmt::Write;
 
 use crate::error::{Result, TemplateError};
@@ -49,6 +48,22 @@ use crate::value::{Value, ValueFunc};
 ///
 /// Called automatically by [`Template::new`](crate::Template::new); extend the
 /// result with [`Template::func`](crate::Template::func) for custom functions.
+/// The builtins map shared by every [`Template`](crate::Template): `Template::new`
+/// clones this `Arc`; registering functions copies the map once (`Arc::make_mut`)
+/// but keeps the builtin function pointers, which lets the executor recognise
+/// a builtin that was not replaced.
+pub(crate) fn shared_builtins() -> Arc<BTreeMap<String, ValueFunc>> {
+    use std::sync::LazyLock;
+    static BUILTINS: LazyLock<Arc<BTreeMap<String, ValueFunc>>> =
+        LazyLock::new(|| Arc::new(builtins()));
+    BUILTINS.clone()
+}
+
+/// The builtin function called `name`, if there is one.
+pub(crate) fn builtin_ptr(name: &str) -> Option<ValueFunc> {
+    shared_builtins().get(name).cloned()
+}
+
 pub fn builtins() -> BTreeMap<String, ValueFunc> {
     let mut m: BTreeMap<String, ValueFunc> = BTreeMap::new();
 
@@ -58,9 +73,17 @@ pub fn builtins() -> BTreeMap<String, ValueFunc> {
     m.insert(
         "eq".into(),
         Arc::new(|args: &[Value]| {
-            check_min_args("eq", args, 2)?;
-            let first = &args[0];
-            for arg in &args[1..] {
+            let Some((first, rest)) = args.split_first() else {
+                return Err(TemplateError::Exec(
+                    "missing argument for comparison".into(),
+                ));
+            };
+            if rest.is_empty() {
+                return Err(TemplateError::Exec(
+                    "missing argument for comparison".into(),
+                ));
+            }
+            for arg in rest {
                 if compare_eq(first, arg)? {
                     return Ok(Value::Bool(true));
                 }
@@ -79,19 +102,31 @@ pub fn builtins() -> BTreeMap<String, ValueFunc> {
 
     m.insert(
         "lt".into(),
-        Arc::new(|args| cmp_builtin("lt", args, |o| o == Ordering::Less)),
+        Arc::new(|args: &[Value]| {
+            check_args("lt", args, 2)?;
+            Ok(Value::Bool(go_lt(&args[0], &args[1])?))
+        }),
     );
     m.insert(
         "le".into(),
-        Arc::new(|args| cmp_builtin("le", args, |o| o != Ordering::Greater)),
+        Arc::new(|args: &[Value]| {
+            check_args("le", args, 2)?;
+            Ok(Value::Bool(go_le(&args[0], &args[1])?))
+        }),
     );
     m.insert(
         "gt".into(),
-        Arc::new(|args| cmp_builtin("gt", args, |o| o == Ordering::Greater)),
+        Arc::new(|args: &[Value]| {
+            check_args("gt", args, 2)?;
+            Ok(Value::Bool(!go_le(&args[0], &args[1])?))
+        }),
     );
     m.insert(
         "ge".into(),
-        Arc::new(|args| cmp_builtin("ge", args, |o| o != Ordering::Less)),
+        Arc::new(|args: &[Value]| {
+            check_args("ge", args, 2)?;
+            Ok(Value::Bool(!go_lt(&args[0], &args[1])?))
+        }),
     );
 
     // Logic
@@ -171,12 +206,15 @@ pub fn builtins() -> BTreeMap<String, ValueFunc> {
         "len".into(),
         Arc::new(|args: &[Value]| {
             check_args("len", args, 1)?;
-            match args[0].len() {
-                Some(n) => Ok(Value::Int(n as i64)),
-                None => Err(TemplateError::Exec(format!(
-                    "len: cannot take length of {}",
-                    args[0]
-                ))),
+            match &args[0] {
+                Value::Nil => Err(TemplateError::Exec("len of nil pointer".into())),
+                v => match v.len() {
+                    Some(n) => Ok(Value::Int(n as i64)),
+                    None => Err(TemplateError::Exec(format!(
+                        "len of type {}",
+                        v.type_name()
+                    ))),
+                },
             }
         }),
     );
@@ -184,90 +222,16 @@ pub fn builtins() -> BTreeMap<String, ValueFunc> {
     m.insert(
         "index".into(),
         Arc::new(|args: &[Value]| {
-            check_min_args("index", args, 2)?;
-            let mut val = args[0].clone();
-            for idx in &args[1..] {
-                val = val.index(idx)?;
-            }
-            Ok(val)
+            check_min_args("index", args, 1)?;
+            go_index(&args[0], &args[1..])
         }),
     );
 
-    // slice: Go allows 1-4 args total:
-    // slice x, slice x i, slice x i j, slice x i j k
     m.insert(
         "slice".into(),
         Arc::new(|args: &[Value]| {
             check_min_args("slice", args, 1)?;
-            if args.len() > 4 {
-                return Err(TemplateError::Exec(format!(
-                    "wrong number of args for slice: want 1-4 got {}",
-                    args.len()
-                )));
-            }
-
-            let v = &args[0];
-            match args.len() {
-                1 => v.slice(None, None),
-                2 => {
-                    let start = parse_slice_index(&args[1])?;
-                    v.slice(Some(start), None)
-                }
-                3 => {
-                    let start = parse_slice_index(&args[1])?;
-                    let end = parse_slice_index(&args[2])?;
-                    v.slice(Some(start), Some(end))
-                }
-                4 => {
-                    // 3-index slice. We only support this for lists (like slices),
-                    // and we validate i <= j <= k <= len.
-                    let start = parse_slice_index(&args[1])?;
-                    let end = parse_slice_index(&args[2])?;
-                    let max = parse_slice_index(&args[3])?;
-                    match v {
-                        Value::List(list) => {
-                            let len = list.len() as i64;
-                            if start < 0 || end < 0 || max < 0 {
-                                return Err(TemplateError::Exec(format!(
-                                    "slice: index out of range [{}:{}:{}]",
-                                    start, end, max
-                                )));
-                            }
-                            if start > end {
-                                return Err(TemplateError::Exec(format!(
-                                    "slice: invalid slice index: {} > {}",
-                                    start, end
-                                )));
-                            }
-                            if end > max {
-                                return Err(TemplateError::Exec(format!(
-                                    "slice: invalid slice index: {} > {}",
-                                    end, max
-                                )));
-                            }
-                            if max > len {
-                                return Err(TemplateError::Exec(format!(
-                                    "slice: index out of range [{}:{}:{}] with length {}",
-                                    start, end, max, len
-                                )));
-                            }
-                            v.slice(Some(start), Some(end))
-                        }
-                        Value::String(_) => Err(TemplateError::Exec(
-                            "slice: cannot 3-index slice a string".into(),
-                        )),
-                        _ => Err(TemplateError::Exec(format!(
-                            "slice: cannot slice type {}",
-                            v.type_name()
-                        ))),
-                    }
-                }
-                #[allow(
-                    clippy::unreachable,
-                    reason = "args.len() is in 1..=4: bounded by check_min_args and the `> 4` bailout above"
-                )]
-                _ => unreachable!(),
-            }
+            go_slice(&args[0], &args[1..])
         }),
     );
 
@@ -280,7 +244,7 @@ pub fn builtins() -> BTreeMap<String, ValueFunc> {
                 Value::Function(f) => f(&args[1..]),
                 Value::Nil => Err(TemplateError::Exec("call of nil".into())),
                 other => Err(TemplateError::Exec(format!(
-                    "call: non-function value of type {}",
+                    "non-function of type {}",
                     other.type_name()
                 ))),
             }
@@ -375,96 +339,237 @@ fn check_min_args(name: &str, args: &[Value], min: usize) -> Result<()> {
     Ok(())
 }
 
-fn compare_eq(left: &Value, right: &Value) -> Result<bool> {
-    match (left, right) {
-        (Value::Nil, Value::Nil) => Ok(true),
-        (Value::Nil, _) | (_, Value::Nil) => Ok(false),
-        (Value::Bool(a), Value::Bool(b)) => Ok(a == b),
-        (Value::Int(a), Value::Int(b)) => Ok(a == b),
-        (Value::Uint(a), Value::Uint(b)) => Ok(a == b),
-        // Go's `eq` compares int and uint regardless of sign: a negative int is
-        // never equal to any uint; otherwise compare magnitudes as u64.
-        (Value::Int(a), Value::Uint(b)) => Ok(*a >= 0 && *a as u64 == *b),
-        (Value::Uint(a), Value::Int(b)) => Ok(*b >= 0 && *a == *b as u64),
-        (Value::Float(a), Value::Float(b)) => Ok(a == b),
-        (Value::String(a), Value::String(b)) => Ok(a == b),
-        (Value::List(_), Value::List(_))
-        | (Value::Map(_), Value::Map(_))
-        | (Value::Function(_), Value::Function(_)) => Err(TemplateError::Exec(format!(
-            "non-comparable type {}",
-            left.type_name()
-        ))),
-        // Trusted content (`Value::Safe`) compares by its underlying string,
-        // ignoring the content kind — matching Go's `eq`, which compares
-        // template.HTML/JS/... as their string basicKind.
+/// Go's `basicKind` classes for comparison.
+#[derive(PartialEq, Eq, Clone, Copy)]
+enum Kind {
+    Bool,
+    Int,
+    Uint,
+    Float,
+    String,
+    /// Anything else: maps, lists, functions, nil.
+    Other,
+}
+
+fn kind(v: &Value) -> Kind {
+    match v {
+        Value::Bool(_) => Kind::Bool,
+        Value::Int(_) => Kind::Int,
+        Value::Uint(_) => Kind::Uint,
+        Value::Float(_) => Kind::Float,
+        Value::String(_) => Kind::String,
         #[cfg(feature = "html")]
-        (Value::Safe { s: a, .. }, Value::Safe { s: b, .. }) => Ok(a == b),
-        #[cfg(feature = "html")]
-        (Value::Safe { s: a, .. }, Value::String(b))
-        | (Value::String(b), Value::Safe { s: a, .. }) => Ok(a == b),
-        _ => Err(TemplateError::Exec(format!(
-            "incompatible types for comparison: {} and {}",
-            left.type_name(),
-            right.type_name()
-        ))),
+        Value::Safe { .. } => Kind::String,
+        _ => Kind::Other,
     }
 }
 
-fn cmp_builtin(name: &str, args: &[Value], pred: fn(Ordering) -> bool) -> Result<Value> {
-    check_args(name, args, 2)?;
-    Ok(Value::Bool(pred(compare_order(&args[0], &args[1])?)))
+fn bad_comparison() -> TemplateError {
+    TemplateError::Exec("incompatible types for comparison".into())
 }
 
-fn compare_order(left: &Value, right: &Value) -> Result<Ordering> {
-    match (left, right) {
-        (Value::Int(a), Value::Int(b)) => Ok(a.cmp(b)),
-        (Value::Uint(a), Value::Uint(b)) => Ok(a.cmp(b)),
-        // Go's ordering builtins compare int and uint regardless of sign: a
-        // negative int orders below any uint; otherwise compare as u64. These
-        // arms must precede the `type_name` mismatch guard below, or the
-        // distinct "int"/"uint" names would short-circuit to an error.
-        (Value::Int(a), Value::Uint(b)) => Ok(if *a < 0 {
-            Ordering::Less
-        } else {
-            (*a as u64).cmp(b)
-        }),
-        (Value::Uint(a), Value::Int(b)) => Ok(if *b < 0 {
-            Ordering::Greater
-        } else {
-            a.cmp(&(*b as u64))
-        }),
-        (Value::Float(a), Value::Float(b)) => a
-            .partial_cmp(b)
-            .ok_or_else(|| TemplateError::Exec("invalid type for comparison".into())),
-        (Value::String(a), Value::String(b)) => Ok(a.cmp(b)),
-        // Trusted content orders by its underlying string (see `compare_eq`).
-        #[cfg(feature = "html")]
-        (Value::Safe { s: a, .. }, Value::Safe { s: b, .. }) => Ok(a.cmp(b)),
-        #[cfg(feature = "html")]
-        (Value::Safe { s: a, .. }, Value::String(b)) => Ok(a.cmp(b)),
-        #[cfg(feature = "html")]
-        (Value::String(a), Value::Safe { s: b, .. }) => Ok(a.cmp(b)),
-        _ if left.type_name() != right.type_name() => Err(TemplateError::Exec(format!(
-            "incompatible types for comparison: {} and {}",
-            left.type_name(),
-            right.type_name()
-        ))),
-        _ => Err(TemplateError::Exec("invalid type for comparison".into())),
+fn bad_comparison_type() -> TemplateError {
+    TemplateError::Exec("invalid type for comparison".into())
+}
+
+/// Go's `eq` for one pair (text/template/funcs.go).
+fn compare_eq(a: &Value, b: &Value) -> Result<bool> {
+    let (k1, k2) = (kind(a), kind(b));
+    if k1 != k2 {
+        return match (a, b) {
+            (Value::Int(x), Value::Uint(y)) => Ok(*x >= 0 && *x as u64 == *y),
+            (Value::Uint(x), Value::Int(y)) => Ok(*y >= 0 && *x == *y as u64),
+            (Value::Nil, _) | (_, Value::Nil) => Ok(false),
+            _ => Err(bad_comparison()),
+        };
+    }
+    Ok(match (a, b) {
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::Int(x), Value::Int(y)) => x == y,
+        (Value::Uint(x), Value::Uint(y)) => x == y,
+        (Value::Float(x), Value::Float(y)) => x == y,
+        (Value::String(x), Value::String(y)) => x == y,
+        (Value::Nil, Value::Nil) => true,
+        (Value::Nil, _) | (_, Value::Nil) => false,
+        _ => {
+            if core::mem::discriminant(a) != core::mem::discriminant(b) {
+                return Err(TemplateError::Exec(format!(
+                    "non-comparable types {}: {}, {}: {}",
+                    a,
+                    a.type_name(),
+                    b.type_name(),
+                    b
+                )));
+            }
+            return Err(TemplateError::Exec(format!(
+                "non-comparable type {}: {}",
+                b,
+                b.type_name()
+            )));
+        }
+    })
+}
+
+/// Go's `lt`.
+fn go_lt(a: &Value, b: &Value) -> Result<bool> {
+    let (k1, k2) = (kind(a), kind(b));
+    if k1 == Kind::Other || k2 == Kind::Other {
+        return Err(bad_comparison_type());
+    }
+    if k1 != k2 {
+        return match (a, b) {
+            (Value::Int(x), Value::Uint(y)) => Ok(*x < 0 || (*x as u64) < *y),
+            (Value::Uint(x), Value::Int(y)) => Ok(*y >= 0 && *x < *y as u64),
+            _ => Err(bad_comparison()),
+        };
+    }
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => Ok(x < y),
+        (Value::Uint(x), Value::Uint(y)) => Ok(x < y),
+        (Value::Float(x), Value::Float(y)) => Ok(x < y),
+        (Value::String(x), Value::String(y)) => Ok(x < y),
+        _ => Err(bad_comparison_type()),
     }
 }
 
-fn parse_slice_index(arg: &Value) -> Result<i64> {
-    match arg {
-        Value::Int(n) => Ok(*n),
-        // A uint index is valid as long as it fits in i64 (slice bounds are
-        // i64-resolved); a value above i64::MAX can never be a valid offset.
-        Value::Uint(n) if *n <= i64::MAX as u64 => Ok(*n as i64),
-        Value::Uint(n) => Err(TemplateError::Exec(format!(
-            "slice: index out of range: {n}"
-        ))),
-        _ => Err(TemplateError::Exec(format!(
-            "slice: index must be integer, got {}",
-            arg.type_name()
-        ))),
+/// Go's `le`: `lt` or `eq`.
+fn go_le(a: &Value, b: &Value) -> Result<bool> {
+    if go_lt(a, b)? {
+        return Ok(true);
+    }
+    compare_eq(a, b)
+}
+
+/// Go's `indexArg`.
+fn index_arg(index: &Value, cap: usize) -> Result<usize> {
+    let x: i128 = match index {
+        Value::Int(i) => *i as i128,
+        Value::Uint(u) => *u as i128,
+        Value::Nil => {
+            return Err(TemplateError::Exec(
+                "cannot index slice/array with nil".into(),
+            ));
+        }
+        other => {
+            return Err(TemplateError::Exec(format!(
+                "cannot index slice/array with type {}",
+                other.type_name()
+            )));
+        }
+    };
+    if x < 0 || x > cap as i128 {
+        return Err(TemplateError::Exec(format!("index out of range: {x}")));
+    }
+    Ok(x as usize)
+}
+
+/// Go's `index` builtin.
+fn go_index(item: &Value, indexes: &[Value]) -> Result<Value> {
+    if matches!(item, Value::Nil) {
+        return Err(TemplateError::Exec("index of untyped nil".into()));
+    }
+    let mut item = item.clone();
+    for index in indexes {
+        item = match &item {
+            Value::Nil => return Err(TemplateError::Exec("index of nil pointer".into())),
+            Value::List(l) => {
+                let x = index_arg(index, l.len())?;
+                match l.get(x) {
+                    Some(v) => v.clone(),
+                    None => {
+                        return Err(TemplateError::Exec(
+                            "reflect: slice index out of range".into(),
+                        ));
+                    }
+                }
+            }
+            Value::String(s) => {
+                let x = index_arg(index, s.len())?;
+                match s.as_bytes().get(x) {
+                    Some(b) => Value::Int(i64::from(*b)),
+                    None => {
+                        return Err(TemplateError::Exec(
+                            "reflect: string index out of range".into(),
+                        ));
+                    }
+                }
+            }
+            Value::Map(m) => match index {
+                Value::String(k) => m.get(k).unwrap_or(Value::Nil),
+                Value::Nil => {
+                    return Err(TemplateError::Exec(
+                        "value is nil; should be of type string".into(),
+                    ));
+                }
+                other => {
+                    return Err(TemplateError::Exec(format!(
+                        "value has type {}; should be string",
+                        other.type_name()
+                    )));
+                }
+            },
+            other => {
+                return Err(TemplateError::Exec(format!(
+                    "can't index item of type {}",
+                    other.type_name()
+                )));
+            }
+        };
+    }
+    Ok(item)
+}
+
+/// Go's `slice` builtin.
+fn go_slice(item: &Value, indexes: &[Value]) -> Result<Value> {
+    if matches!(item, Value::Nil) {
+        return Err(TemplateError::Exec("slice of untyped nil".into()));
+    }
+    if indexes.len() > 3 {
+        return Err(TemplateError::Exec(format!(
+            "too many slice indexes: {}",
+            indexes.len()
+        )));
+    }
+    let len = match item {
+        Value::String(s) => {
+            if indexes.len() == 3 {
+                return Err(TemplateError::Exec("cannot 3-index slice a string".into()));
+            }
+            s.len()
+        }
+        Value::List(l) => l.len(),
+        other => {
+            return Err(TemplateError::Exec(format!(
+                "can't slice item of type {}",
+                other.type_name()
+            )));
+        }
+    };
+    let mut idx = [0usize, len, len];
+    for (i, index) in indexes.iter().enumerate() {
+        idx[i] = index_arg(index, len)?;
+    }
+    if idx[0] > idx[1] {
+        return Err(TemplateError::Exec(format!(
+            "invalid slice index: {} > {}",
+            idx[0], idx[1]
+        )));
+    }
+    if indexes.len() == 3 && idx[1] > idx[2] {
+        return Err(TemplateError::Exec(format!(
+            "invalid slice index: {} > {}",
+            idx[1], idx[2]
+        )));
+    }
+    match item {
+        Value::String(s) => match s.get(idx[0]..idx[1]) {
+            Some(sub) => Ok(Value::String(Arc::from(sub))),
+            // Go slices bytes; a cut inside a UTF-8 sequence keeps the raw bytes.
+            None => Ok(Value::String(Arc::from(
+                String::from_utf8_lossy(&s.as_bytes()[idx[0]..idx[1]]).as_ref(),
+            ))),
+        },
+        Value::List(l) => Ok(Value::List(Arc::from(&l[idx[0]..idx[1]]))),
+        _ => Ok(Value::Nil),
     }
 }

@@ -483,6 +483,11 @@ fn sprintf_into(out: &mut String, fmt_str: &str, args: &[Value]) -> Result<()> {
                 }
                 _ => write_bad_verb(out, verb, arg),
             },
+            'T' => {
+                out.push_str(arg.type_name());
+                spec.pad_in_place(out, start, false);
+            }
+            'd' if matches!(arg, Value::Float(_)) => write_bad_verb(out, verb, arg),
             'd' => match arg {
                 // Match Uint before the as_int() path: a u64 above i64::MAX
                 // must print its true magnitude, not the wrapped signed value.
@@ -759,6 +764,13 @@ fn format_string_hex_into(out: &mut String, s: &str, upper: bool, spec: &FmtSpec
 ///
 /// Escapes backslash, double-quote, newline, tab, carriage-return, bell,
 /// backspace, form-feed, vertical-tab, and all control characters.
+/// Go's `strconv.Quote` (as `%q` prints a string).
+pub(crate) fn go_quote(s: &str) -> String {
+    let mut out = String::new();
+    go_quote_into(&mut out, s);
+    out
+}
+
 fn go_quote_into(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');
@@ -880,7 +892,7 @@ fn decimal_exp(f: f64) -> i32 {
 /// Write a float into `out` using Go's `%g` default precision (shortest
 /// representation). Uses `%e` notation when the exponent is < −4 or ≥ 6,
 /// matching Go's `strconv.FormatFloat(f, 'g', -1, 64)`.
-fn write_g_default(out: &mut String, f: f64, upper: bool) {
+pub(crate) fn write_g_default(out: &mut String, f: f64, upper: bool) {
     if f == 0.0 {
         out.push_str(if f.is_sign_negative() { "-0" } else { "0" });
         return;

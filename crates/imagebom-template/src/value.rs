@@ -305,18 +305,19 @@ impl Value {
         }
     }
 
-    /// Returns a short type name for use in error messages.
+    /// The Go type this value stands for, as Go's messages and `%T` print it
+    /// (`map[string]interface {}`, `[]interface {}`, `float64`, `<nil>`, …).
     pub fn type_name(&self) -> &'static str {
         match self {
-            Value::Nil => "nil",
+            Value::Nil => "<nil>",
             Value::Bool(_) => "bool",
             Value::Int(_) => "int",
             Value::Uint(_) => "uint",
             Value::Float(_) => "float64",
             Value::String(_) => "string",
-            Value::List(_) => "list",
-            Value::Map(_) => "map",
-            Value::Function(_) => "func",
+            Value::List(_) => "[]interface {}",
+            Value::Map(_) => "map[string]interface {}",
+            Value::Function(_) => "func(...interface {}) (interface {}, error)",
             // Safe content compares and formats as its underlying string, so it
             // reports "string" (matching Go's basicKind for template.HTML etc.).
             #[cfg(feature = "html")]
@@ -465,7 +466,12 @@ impl fmt::Display for Value {
             Value::Bool(b) => write!(f, "{b}"),
             Value::Int(n) => write!(f, "{n}"),
             Value::Uint(n) => write!(f, "{n}"),
-            Value::Float(v) => write!(f, "{v}"),
+            Value::Float(v) => {
+                // Go's %v for float64: shortest repr, exponent form below 1e-4 or from 1e21.
+                let mut out = String::new();
+                crate::go::write_g_default(&mut out, *v, false);
+                f.write_str(&out)
+            }
             Value::String(s) => write!(f, "{s}"),
             Value::List(v) => {
                 write!(f, "[")?;

@@ -128,6 +128,22 @@ impl<'a> Parser<'a> {
     pub fn parse(mut self) -> Result<(ListNode, Vec<DefineNode>)> {
         let mut defines = Vec::new();
         let list = self.parse_list(&mut defines)?;
+        // The top level ends only at EOF: a stray `{{end}}` or `{{else}}` is
+        // Go's `unexpected {{end}}`.
+        if self.pos < self.tokens.len() && self.peek().kind != TokenKind::Eof {
+            let what = if self.peek().kind == TokenKind::Else {
+                "{{else}}"
+            } else {
+                "{{end}}"
+            };
+            let line = self.tokens[self.pos.saturating_sub(1)].line;
+            return Err(TemplateError::Parse {
+                name: self.err_name(),
+                line,
+                col: 0,
+                message: alloc::format!("unexpected {what}"),
+            });
+        }
         Ok((list, defines))
     }
 
@@ -216,6 +232,21 @@ impl<'a> Parser<'a> {
                     self.next(); // consume delimiter
 
                     match self.peek().kind {
+                        TokenKind::End | TokenKind::Else if self.depth == 1 => {
+                            let what = if self.peek().kind == TokenKind::Else {
+                                "{{else}}"
+                            } else {
+                                "{{end}}"
+                            };
+                            let line = self.peek().line;
+                            self.leave();
+                            return Err(TemplateError::Parse {
+                                name: self.err_name(),
+                                line,
+                                col: 0,
+                                message: format!("unexpected {what}"),
+                            });
+                        }
                         TokenKind::End => {
                             self.next();
                             self.expect_close_delim()?;
@@ -289,6 +320,12 @@ impl<'a> Parser<'a> {
 
         let pipe = self.parse_pipeline_full(true, allow_multi_decl)?;
         self.expect_close_delim()?;
+        // Go positions if/range/with at their pipeline.
+        let pos = if pipe.commands.is_empty() {
+            pos
+        } else {
+            pipe.pos
+        };
 
         let body = self.parse_list(defines)?;
 
@@ -358,8 +395,9 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_template_call(&mut self) -> Result<Node> {
-        let pos = self.cur_pos();
         self.next();
+        // Go positions a template action at its name.
+        let pos = self.cur_pos();
 
         let name_tok = self.next().clone();
         if name_tok.kind != TokenKind::String {
@@ -384,8 +422,8 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_block(&mut self, defines: &mut Vec<DefineNode>) -> Result<(Node, DefineNode)> {
-        let pos = self.cur_pos();
         self.next();
+        let pos = self.cur_pos();
 
         let name_tok = self.next().clone();
         if name_tok.kind != TokenKind::String {
@@ -508,22 +546,27 @@ impl<'a> Parser<'a> {
                     self.expect(TokenKind::RightParen)?;
                     let chain_end = self.tokens[self.pos - 1].pos + 1;
                     let mut fields = Vec::new();
-                    self.extend_field_chain(chain_end, &mut fields);
-                    if fields.is_empty() {
-                        args.push(Expr::Pipe(paren_pos, pipe));
+                    let first = self.extend_field_chain(chain_end, &mut fields);
+                    // Go positions a parenthesised pipeline at its first token.
+                    let pipe_pos = if pipe.commands.is_empty() {
+                        paren_pos
                     } else {
-                        args.push(Expr::Chain(
-                            paren_pos,
-                            Box::new(Expr::Pipe(paren_pos, pipe)),
+                        pipe.pos
+                    };
+                    match first {
+                        None => args.push(Expr::Pipe(pipe_pos, pipe)),
+                        Some((p, l)) => args.push(Expr::Chain(
+                            Pos::new(p, l),
+                            Box::new(Expr::Pipe(pipe_pos, pipe)),
                             fields,
-                        ));
+                        )),
                     }
                 }
 
                 TokenKind::Dot => {
                     let (tok_pos, tok_line) = self.next_span();
                     let mut fields = Vec::new();
-                    self.extend_field_chain(tok_pos + 1, &mut fields);
+                    let _ = self.extend_field_chain(tok_pos + 1, &mut fields);
                     if fields.is_empty() {
                         args.push(Expr::Dot(Pos::new(tok_pos, tok_line)));
                     } else {
@@ -535,16 +578,18 @@ impl<'a> Parser<'a> {
                     let tok = self.next().clone();
                     let mut fields = Vec::new();
                     Self::push_field_chain(&tok.val, &mut fields);
-                    self.extend_field_chain(tok.pos + tok.val.len(), &mut fields);
-                    args.push(Expr::Field(Pos::new(tok.pos, tok.line), fields));
+                    let first = self.extend_field_chain(tok.pos + tok.val.len(), &mut fields);
+                    let (p, l) = first.unwrap_or((tok.pos, tok.line));
+                    args.push(Expr::Field(Pos::new(p, l), fields));
                 }
 
                 TokenKind::Variable => {
                     let tok = self.next().clone();
                     let mut fields = Vec::new();
-                    self.extend_field_chain(tok.pos + tok.val.len(), &mut fields);
+                    let first = self.extend_field_chain(tok.pos + tok.val.len(), &mut fields);
+                    let (p, l) = first.unwrap_or((tok.pos, tok.line));
                     args.push(Expr::Variable(
-                        Pos::new(tok.pos, tok.line),
+                        Pos::new(p, l),
                         SmolStr::from(tok.val.as_ref()),
                         fields,
                     ));
@@ -553,17 +598,16 @@ impl<'a> Parser<'a> {
                 TokenKind::Identifier => {
                     let tok = self.next().clone();
                     let mut fields = Vec::new();
-                    self.extend_field_chain(tok.pos + tok.val.len(), &mut fields);
+                    let first = self.extend_field_chain(tok.pos + tok.val.len(), &mut fields);
                     let ident_pos = Pos::new(tok.pos, tok.line);
                     let name = SmolStr::from(tok.val.as_ref());
-                    if fields.is_empty() {
-                        args.push(Expr::Identifier(ident_pos, name));
-                    } else {
-                        args.push(Expr::Chain(
-                            ident_pos,
+                    match first {
+                        None => args.push(Expr::Identifier(ident_pos, name)),
+                        Some((p, l)) => args.push(Expr::Chain(
+                            Pos::new(p, l),
                             Box::new(Expr::Identifier(ident_pos, name)),
                             fields,
-                        ));
+                        )),
                     }
                 }
 
@@ -622,12 +666,25 @@ impl<'a> Parser<'a> {
 
     /// Consume any `Field` tokens that immediately follow a chain's tail
     /// (no whitespace between them) and append their components to `fields`.
-    fn extend_field_chain(&mut self, mut chain_end: usize, fields: &mut Vec<SmolStr>) {
+    ///
+    /// Returns the position of the first field token consumed: Go positions a
+    /// chain (and a multi-segment field or variable) there, which shows in the
+    /// `line:col` of execution errors.
+    fn extend_field_chain(
+        &mut self,
+        mut chain_end: usize,
+        fields: &mut Vec<SmolStr>,
+    ) -> Option<(usize, usize)> {
+        let mut first = None;
         while self.peek().kind == TokenKind::Field && self.peek().pos == chain_end {
             let ftok = self.next().clone();
+            if first.is_none() {
+                first = Some((ftok.pos, ftok.line));
+            }
             chain_end = ftok.pos + ftok.val.len();
             Self::push_field_chain(&ftok.val, fields);
         }
+        first
     }
 
     // Delimiter helpers
