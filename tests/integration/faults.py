@@ -12,7 +12,8 @@ class FaultProxy:
     """Forwards to `upstream` (host:port). `plan[repo]` is a list of faults applied, in order,
     to successive manifest requests of that repository: "503", "429", "truncate", "stall",
     "lie" (wrong Docker-Content-Digest), or "pass". When the list runs out, "pass"; a plan
-    ending in "*" repeats its last fault forever."""
+    ending in "*" repeats its last fault forever. With `bearer`, `plan["token"]` ("429", "503")
+    applies to successive token requests."""
 
     def __init__(self, upstream: str, plan: dict, stall_seconds: float = 3.0, bearer: bool = False,
                  latency: float = 0.0):
@@ -72,6 +73,11 @@ class FaultProxy:
         if req.path.startswith("/token"):
             with self.lock:
                 self.token_requests.append(req.path)
+                faults = self.plan.get("token", [])
+                fault = faults.pop(0) if faults else "pass"
+            if fault in ("503", "429"):
+                self.send_fault(req, fault)
+                return True
             body = b'{"token":"t0k3n","access_token":"t0k3n","expires_in":300}'
             req.send_response(200)
             req.send_header("Content-Type", "application/json")
@@ -94,6 +100,17 @@ class FaultProxy:
         req.wfile.write(body)
         return True
 
+    def send_fault(self, req, fault):
+        code = "TOOMANYREQUESTS" if fault == "429" else "UNAVAILABLE"
+        body = b'{"errors":[{"code":"%s","message":"injected"}]}' % code.encode()
+        req.send_response(int(fault))
+        if fault == "429":
+            req.send_header("Retry-After", "1")
+        req.send_header("Content-Type", "application/json")
+        req.send_header("Content-Length", str(len(body)))
+        req.end_headers()
+        req.wfile.write(body)
+
     def handle(self, req, method):
         with self.lock:
             self.requests += 1
@@ -103,15 +120,7 @@ class FaultProxy:
             return
         fault = self.next_fault(req.path)
         if fault in ("503", "429"):
-            code = "TOOMANYREQUESTS" if fault == "429" else "UNAVAILABLE"
-            body = b'{"errors":[{"code":"%s","message":"injected"}]}' % code.encode()
-            req.send_response(int(fault))
-            if fault == "429":
-                req.send_header("Retry-After", "1")
-            req.send_header("Content-Type", "application/json")
-            req.send_header("Content-Length", str(len(body)))
-            req.end_headers()
-            req.wfile.write(body)
+            self.send_fault(req, fault)
             return
         if fault == "stall":
             time.sleep(self.stall)

@@ -1,10 +1,12 @@
-//! Resolution against OCI registries (Distribution API), via `oci-client`.
+//! Resolution against OCI registries (Distribution API): manifest requests with reqwest
+//! (authenticating as the registry's challenge asks, see [`crate::auth`]); `oci-client` for
+//! Docker config identity tokens.
 //!
 //! For each reference one `GET` of the manifest with the full `Accept` list (OCI index, OCI
 //! manifest, Docker manifest list, Docker v2 manifest): the body gives the media type and, for an
 //! index, every platform, so a tag costs one request once the registry's token is cached. The
 //! sha256 of the body is computed here and must equal both the `Docker-Content-Digest` header
-//! (`oci-client` refuses a mismatch) and any digest the reference pins — a registry that lies
+//! and any digest the reference pins — a registry that lies
 //! gets an error, never a wrong digest in the BOM.
 //!
 //! Credentials come from the Docker config (`$DOCKER_CONFIG/config.json` or
@@ -312,18 +314,23 @@ pub struct Resolved {
 
 /// Resolves references against their registries.
 ///
-/// Registries that answer `GET /v2/` without a challenge ("open") are queried directly with
-/// one `GET` per reference (honouring `Retry-After`); registries that challenge go through
-/// `oci-client`, which runs the bearer-token flow and caches tokens per registry and scope.
+/// Every manifest request is one `GET` with reqwest, which sees the response headers
+/// (`Retry-After`, `Docker-Content-Digest`, `WWW-Authenticate`): `GET /v2/` is asked once per
+/// registry and its challenge, if any, remembered; registries that need no token then get
+/// one `GET` per reference, bearer-token registries one token request per repository scope
+/// (cached; see [`crate::auth`]) and one `GET` per reference, basic-auth registries the
+/// credentials with each `GET`. Only a Docker config identity token (an OAuth2 refresh token)
+/// goes through `oci-client`, which implements that exchange.
 pub struct Resolver {
-    client: Arc<Client>,
+    pub(crate) client: Arc<Client>,
     http: reqwest::Client,
     open: Arc<tokio::sync::Mutex<BTreeMap<String, Arc<tokio::sync::OnceCell<bool>>>>>,
-    options: RegistryOptions,
+    auth: Arc<crate::auth::AuthState>,
+    pub(crate) options: RegistryOptions,
 }
 
 /// One attempt of a direct request.
-enum Attempt<T> {
+pub(crate) enum Attempt<T> {
     Done(T),
     /// Transient failure: retry after the server's `Retry-After`, if it gave one.
     Retry(Option<Duration>, String),
@@ -332,7 +339,7 @@ enum Attempt<T> {
 
 /// Reads a manifest body, failing as soon as it passes [`MAX_MANIFEST_BYTES`] (announced or
 /// actual length), so a hostile registry cannot exhaust memory.
-async fn read_bounded<T>(key: &str, mut resp: reqwest::Response) -> Result<Vec<u8>, Attempt<T>> {
+pub(crate) async fn read_bounded<T>(key: &str, mut resp: reqwest::Response) -> Result<Vec<u8>, Attempt<T>> {
     let too_large = |n: u64| {
         Attempt::Fail(RegistryError::Invalid {
             reference: key.to_string(),
@@ -362,7 +369,7 @@ async fn read_bounded<T>(key: &str, mut resp: reqwest::Response) -> Result<Vec<u
     }
 }
 
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
     v.trim()
         .parse::<u64>()
@@ -389,6 +396,7 @@ impl Resolver {
             client: Arc::new(Client::new(config)),
             http,
             open: Arc::default(),
+            auth: Arc::default(),
             options,
         }
     }
@@ -401,8 +409,9 @@ impl Resolver {
         }
     }
 
-    /// Whether `host` serves `/v2/` without a challenge; asked once per registry.
-    async fn is_open(&self, host: &str) -> bool {
+    /// Whether `host` serves `/v2/` without a challenge; asked once per registry. A
+    /// challenge it answers with is remembered for the direct path's authentication.
+    pub(crate) async fn is_open(&self, host: &str) -> bool {
         let cell = self
             .open
             .lock()
@@ -413,7 +422,21 @@ impl Resolver {
         *cell
             .get_or_init(|| async {
                 let url = format!("{}://{host}/v2/", self.scheme(host));
-                matches!(self.http.get(&url).send().await, Ok(r) if r.status().is_success())
+                match self.http.get(&url).send().await {
+                    Ok(r) if r.status().is_success() => true,
+                    Ok(r) => {
+                        if let Some(c) = r
+                            .headers()
+                            .get(reqwest::header::WWW_AUTHENTICATE)
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(crate::auth::parse_challenge)
+                        {
+                            self.auth.set_challenge(host, c);
+                        }
+                        false
+                    }
+                    Err(_) => false,
+                }
             })
             .await
     }
@@ -463,12 +486,38 @@ impl Resolver {
             self.scheme(host),
             reference.repository()
         );
-        self.direct(key, || async {
-            let req = if head {
-                self.http.head(&url)
-            } else {
-                self.http.get(&url)
+        self.direct(key, || self.attempt_get(key, &url, head)).await
+    }
+
+    /// One attempt of [`Resolver::direct_manifest`], authenticated as the registry asks: with what
+    /// its known challenge calls for (see [`crate::auth`]); on a 401 the new challenge is
+    /// remembered (a refused token forgotten) and the request sent once more.
+    async fn attempt_get(
+        &self,
+        key: &str,
+        url: &str,
+        head: bool,
+    ) -> Attempt<(Vec<u8>, Option<String>)> {
+        let host = crate::auth::host_of(url);
+        let scope = crate::auth::scope_of(url);
+        let mut round = 0;
+        let resp = loop {
+            let authz = match self
+                .auth
+                .authorization(&self.http, key, host, scope.as_deref())
+                .await
+            {
+                Ok(a) => a,
+                Err(a) => return a,
             };
+            let mut req = if head {
+                self.http.head(url)
+            } else {
+                self.http.get(url)
+            };
+            if let Some(a) = &authz {
+                req = a.apply(req);
+            }
             let resp = match req
                 .header(reqwest::header::ACCEPT, ACCEPT.join(", "))
                 .send()
@@ -483,34 +532,50 @@ impl Resolver {
                 }
                 Err(e) => return Attempt::Retry(None, e.to_string()),
             };
-            let status = resp.status();
-            let digest = resp
+            let challenge = resp
                 .headers()
-                .get("docker-content-digest")
+                .get(reqwest::header::WWW_AUTHENTICATE)
                 .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            match status.as_u16() {
-                200 => match read_bounded(key, resp).await {
-                    Ok(b) => Attempt::Done((b, digest)),
-                    Err(a) => a,
-                },
-                404 => Attempt::Fail(RegistryError::NotFound {
-                    reference: key.to_string(),
-                }),
-                401 | 403 => Attempt::Fail(RegistryError::Denied {
-                    reference: key.to_string(),
-                    detail: format!("HTTP {status}"),
-                }),
-                429 | 500..=599 => {
-                    Attempt::Retry(retry_after(resp.headers()), format!("HTTP {status}"))
+                .and_then(crate::auth::parse_challenge);
+            match challenge {
+                Some(c) if resp.status() == 401 && round == 0 => {
+                    self.auth.set_challenge(host, c);
+                    if let Some(a) = &authz {
+                        self.auth
+                            .forget(host, scope.as_deref().unwrap_or(""), a)
+                            .await;
+                    }
+                    round += 1;
                 }
-                _ => Attempt::Fail(RegistryError::Network {
-                    reference: key.to_string(),
-                    detail: format!("HTTP {status}"),
-                }),
+                _ => break resp,
             }
-        })
-        .await
+        };
+        let status = resp.status();
+        let digest = resp
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        match status.as_u16() {
+            200 => match read_bounded(key, resp).await {
+                Ok(b) => Attempt::Done((b, digest)),
+                Err(a) => a,
+            },
+            404 => Attempt::Fail(RegistryError::NotFound {
+                reference: key.to_string(),
+            }),
+            401 | 403 => Attempt::Fail(RegistryError::Denied {
+                reference: key.to_string(),
+                detail: format!("HTTP {status}"),
+            }),
+            429 | 500..=599 => {
+                Attempt::Retry(retry_after(resp.headers()), format!("HTTP {status}"))
+            }
+            _ => Attempt::Fail(RegistryError::Network {
+                reference: key.to_string(),
+                detail: format!("HTTP {status}"),
+            }),
+        }
     }
 
     /// Retries `op` on transient failures with backoff; maps the final error.
@@ -548,8 +613,15 @@ impl Resolver {
             detail: format!("{e}"),
         })?;
         let auth = credentials(reference.registry());
-        let open = matches!(auth, RegistryAuth::Anonymous)
-            && self.is_open(reference.resolve_registry()).await;
+        // An identity token needs the OAuth2 exchange `oci-client` implements; everything
+        // else (anonymous, basic, bearer tokens for them) goes the direct way, authenticating
+        // as the registry's challenge asks (the `/v2/` probe remembers it).
+        let open = !matches!(auth, RegistryAuth::Bearer(_));
+        if open {
+            let host = reference.resolve_registry();
+            self.auth.set_creds(host, &auth);
+            self.is_open(host).await;
+        }
         let invalid = |detail: String| RegistryError::Invalid {
             reference: key.clone(),
             detail,
@@ -624,6 +696,7 @@ impl Resolver {
             client: self.client.clone(),
             http: self.http.clone(),
             open: self.open.clone(),
+            auth: self.auth.clone(),
             options: self.options.clone(),
         });
         let mut seen = std::collections::BTreeSet::new();
