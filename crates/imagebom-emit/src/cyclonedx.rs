@@ -3,8 +3,35 @@
 use crate::{
     content_uuid, digest_of, publisher_of, resolution_of, version_of, EmitContext, EmitError,
 };
-use imagebom_model::{purl::oci_purl, ComponentInfo, ImageEntry, Inventory};
+use imagebom_model::{purl::oci_purl, ComponentInfo, ImageEntry, Inventory, Provenance};
 use serde_cyclonedx::cyclonedx::v_1_6 as cdx;
+
+/// The provenance of an image as `(property, value)` pairs, in a fixed order: `true`,
+/// `false` or `unknown` (could not be checked) for the cosign signature, attestations and
+/// SBOM; the number of referrers (or `unknown`) and one `imagebom:referrer-artifact-type` per
+/// distinct referrer `artifactType`. Empty when provenance was never checked.
+pub(crate) fn provenance_properties(p: Option<&Provenance>) -> Vec<(&'static str, String)> {
+    let Some(p) = p else { return Vec::new() };
+    let yes_no = |b: Option<bool>| match b {
+        Some(b) => b.to_string(),
+        None => "unknown".to_string(),
+    };
+    let mut out = vec![
+        ("imagebom:signature", yes_no(p.signature)),
+        ("imagebom:attestation", yes_no(p.attestation)),
+        ("imagebom:sbom", yes_no(p.sbom)),
+        (
+            "imagebom:referrers",
+            p.referrers
+                .as_ref()
+                .map_or_else(|| "unknown".to_string(), |r| r.len().to_string()),
+        ),
+    ];
+    for t in p.referrers.iter().flatten() {
+        out.push(("imagebom:referrer-artifact-type", t.clone()));
+    }
+    out
+}
 
 fn prop(name: &str, value: impl Into<String>) -> cdx::Property {
     cdx::Property {
@@ -109,6 +136,9 @@ fn image(key: &str, e: &ImageEntry) -> cdx::Component {
                 "imagebom:platform",
                 format!("{} {}", p.spec(), p.digest),
             ));
+        }
+        for (name, value) in provenance_properties(res.provenance.as_ref()) {
+            props.push(prop(name, value));
         }
     }
     let hashes = digest.filter(|d| d.is_sha256()).map(|d| {

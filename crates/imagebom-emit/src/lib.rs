@@ -5,8 +5,7 @@
 //! - [`markdown`]: a human-readable inventory page;
 //! - [`diff::diff`]: drift between two BOMs (CycloneDX or SPDX, any tool's `pkg:oci`/`pkg:docker`);
 //! - [`policy::check`]: release gates, as text or SARIF;
-//! - [`mirror::mirror`]: air-gap mirror lists (plain, registries, `skopeo sync`, `skopeo copy`, mapping);
-//! - [`merge::merge`]: partial BOMs of one recipe joined into one, deterministically.
+//! - [`mirror::mirror`]: air-gap mirror lists (plain, registries, `skopeo sync`, `skopeo copy`, mapping).
 //!
 //! Output depends only on the inventory and the [`EmitContext`]: no clock, no randomness,
 //! no hash-map order. Document identifiers (`serialNumber`, `documentNamespace`) are
@@ -24,14 +23,18 @@
 //! | `imagebom:media-type` | image | manifest media type, when known |
 //! | `imagebom:platform` | image | one per platform: `os/arch[/variant] digest` |
 //! | `imagebom:reason` | image | why a recipe-declared image is listed |
+//! | `imagebom:signature`, `imagebom:attestation`, `imagebom:sbom` | image | `true`, `false` or `unknown`: a cosign `sha256-<hex>.sig` / `.att` / `.sbom` tag (only once provenance was checked) |
+//! | `imagebom:referrers`, `imagebom:referrer-artifact-type` | image | number of OCI 1.1 referrers (or `unknown`); one `artifactType` each |
 //! | `imagebom:chart-repository`, `imagebom:chart`, `imagebom:chart-version`, `imagebom:chart-pinned` | component | the Helm chart |
 //! | `imagebom:namespace`, `imagebom:manifest` | component | target namespace, manifest globs |
 //! | `imagebom:warning` | metadata | one per extraction warning |
+//!
+//! SPDX 2.3 has no properties: the provenance of an image is written as package
+//! `annotations` (`annotationType: OTHER`, by the tool) whose comment is `name=value`.
 
 mod cyclonedx;
 pub mod diff;
 pub mod markdown;
-pub mod merge;
 pub mod mirror;
 pub mod policy;
 mod spdx;

@@ -10,7 +10,45 @@ fn cell(s: &str) -> String {
         .replace('\n', " ")
 }
 
-fn row(out: &mut String, key: &str, e: &ImageEntry) {
+/// `Y` found, `–` checked and absent, `?` could not be checked (or never was).
+fn mark(b: Option<bool>) -> &'static str {
+    match b {
+        Some(true) => "Y",
+        Some(false) => "–",
+        None => "?",
+    }
+}
+
+/// The provenance cells of an image: signature, attestation, SBOM, referrers.
+fn provenance_cells(e: &ImageEntry) -> String {
+    let p = e.resolution.as_ref().and_then(|r| r.provenance.as_ref());
+    let referrers = match p.and_then(|p| p.referrers.as_ref()) {
+        None => "?".to_string(),
+        Some(r) if r.is_empty() => "–".to_string(),
+        Some(r) => r
+            .iter()
+            .map(|t| format!("`{}`", cell(t)))
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
+    format!(
+        " {} | {} | {} | {referrers} |",
+        mark(p.and_then(|p| p.signature)),
+        mark(p.and_then(|p| p.attestation)),
+        mark(p.and_then(|p| p.sbom)),
+    )
+}
+
+/// Whether any image of `inv` had its provenance checked (then the tables show it).
+fn shows_provenance(inv: &Inventory) -> bool {
+    inv.images.values().any(|e| {
+        e.resolution
+            .as_ref()
+            .is_some_and(|r| r.provenance.is_some())
+    })
+}
+
+fn row(out: &mut String, key: &str, e: &ImageEntry, provenance: bool) {
     let r = &e.reference;
     let digest = match digest_of(e) {
         Some(d) => format!("`{d}`"),
@@ -35,13 +73,18 @@ fn row(out: &mut String, key: &str, e: &ImageEntry) {
         .join(", ");
     let _ = writeln!(
         out,
-        "| `{}` | {} | {} | {} | {} | {} |",
+        "| `{}` | {} | {} | {} | {} | {} |{}",
         cell(key),
         cell(r.tag().unwrap_or("")),
         digest,
         resolution_of(e),
         cell(&platforms),
-        categories
+        categories,
+        if provenance {
+            provenance_cells(e)
+        } else {
+            String::new()
+        }
     );
 }
 
@@ -160,8 +203,20 @@ pub fn markdown_body(inv: &Inventory) -> String {
     }
     out.push('\n');
 
-    const HEADER: &str =
-        "| image | tag | digest | resolution | platforms | found as |\n|---|---|---|---|---|---|";
+    let provenance = shows_provenance(inv);
+    if provenance {
+        let _ = writeln!(
+            out,
+            "Provenance columns: **signature** (cosign `sha256-<hex>.sig`), **attestation** \
+             (`.att`), **SBOM** (`.sbom`), **referrers** (OCI 1.1 referrers by `artifactType`); \
+             `Y` found, `–` none, `?` could not be checked.\n"
+        );
+    }
+    let header = if provenance {
+        "| image | tag | digest | resolution | platforms | found as | signature | attestation | SBOM | referrers |\n|---|---|---|---|---|---|---|---|---|---|"
+    } else {
+        "| image | tag | digest | resolution | platforms | found as |\n|---|---|---|---|---|---|"
+    };
     for c in &inv.components {
         let title = c.display_name.as_deref().unwrap_or(&c.name);
         let _ = writeln!(out, "## {} (`{}`)\n", cell(title), cell(&c.name));
@@ -180,17 +235,17 @@ pub fn markdown_body(inv: &Inventory) -> String {
             let _ = writeln!(out, "No images.\n");
             continue;
         }
-        let _ = writeln!(out, "{HEADER}");
+        let _ = writeln!(out, "{header}");
         for (k, e) in images {
-            row(&mut out, k, e);
+            row(&mut out, k, e, provenance);
         }
         out.push('\n');
     }
     let orphans: Vec<_> = inv.orphans().collect();
     if !orphans.is_empty() {
-        let _ = writeln!(out, "## Images outside any component\n\n{HEADER}");
+        let _ = writeln!(out, "## Images outside any component\n\n{header}");
         for (k, e) in orphans {
-            row(&mut out, k, e);
+            row(&mut out, k, e, provenance);
         }
         out.push('\n');
     }

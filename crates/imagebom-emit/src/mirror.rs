@@ -6,6 +6,10 @@
 //! is how `skopeo sync` (unscoped) lays repositories out: `quay.io/prometheus/prometheus` →
 //! `<target>/prometheus`. Two repositories that would land on the same name are an error,
 //! never a silent overwrite.
+//!
+//! containerd is the exception: its `hosts.toml` mirrors a whole registry under one path and
+//! cannot rename repositories, so [`containerd_hosts`] expects the *scoped* layout
+//! `<target>/<registry>/<repository>` (what `skopeo sync --scoped` writes).
 
 use crate::{digest_of, EmitError};
 use imagebom_model::{ImageEntry, Inventory};
@@ -33,6 +37,94 @@ pub enum MirrorFormat {
     Itms,
     /// `containers-registries.conf` (v2) mirror entries, as CRI-O and podman read them (needs a target).
     RegistriesConf,
+    /// containerd `hosts.toml` files, one per source registry, as one stream with a
+    /// `# file: <registry>/hosts.toml` line before each (needs a target); see [`containerd_hosts`].
+    Containerd,
+}
+
+/// containerd's `hosts.toml` for one source registry.
+#[derive(serde::Serialize)]
+struct HostsToml {
+    server: String,
+    host: BTreeMap<String, HostEntry>,
+}
+
+#[derive(serde::Serialize)]
+struct HostEntry {
+    capabilities: Vec<&'static str>,
+    override_path: bool,
+}
+
+/// The containerd `hosts.toml` of every source registry of `inv`, keyed by the directory it
+/// belongs in under containerd's `config_path` (`/etc/containerd/certs.d/<registry>/hosts.toml`).
+///
+/// Each file keeps the registry as `server` (the fallback; `https://registry-1.docker.io` for
+/// `docker.io`, `http://` for `insecure` registries) and names the mirror as a
+/// `[host."https://<target-host>/v2/<prefix>/<registry>"]` with `capabilities = ["pull",
+/// "resolve"]` and `override_path = true` (the path is the API root: containerd appends
+/// `/<repository>/manifests/…`). So the mirror must hold each image at
+/// `<target>/<registry>/<repository>` — the layout `skopeo sync --scoped` writes. A target
+/// host named in `insecure` is reached over `http://`. A source registry with a port cannot
+/// be a path component of that layout and is an error.
+pub fn containerd_hosts(
+    inv: &Inventory,
+    target: Option<&str>,
+    insecure: &[String],
+) -> Result<BTreeMap<String, String>, EmitError> {
+    let target = need_target(target, "containerd")?;
+    let target = target.trim_end_matches('/');
+    let (host, prefix) = target.split_once('/').unwrap_or((target, ""));
+    let scheme = |h: &str| {
+        if insecure.iter().any(|i| i == h) {
+            "http"
+        } else {
+            "https"
+        }
+    };
+    let registries: BTreeSet<&str> = inv
+        .images
+        .values()
+        .map(|e| e.reference.registry())
+        .collect();
+    let mut out = BTreeMap::new();
+    for reg in registries {
+        if reg.contains(':') {
+            return Err(EmitError::Serialize {
+                format: "containerd hosts.toml",
+                message: format!(
+                    "registry {reg:?} has a port, which cannot be a repository path component of the scoped mirror layout <target>/<registry>/<repository>"
+                ),
+            });
+        }
+        let server = if reg == "docker.io" {
+            "https://registry-1.docker.io".to_string()
+        } else {
+            format!("{}://{reg}", scheme(reg))
+        };
+        let path = [prefix, reg]
+            .iter()
+            .filter(|p| !p.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join("/");
+        let mirror = format!("{}://{host}/v2/{path}", scheme(host));
+        let doc = HostsToml {
+            server,
+            host: BTreeMap::from([(
+                mirror,
+                HostEntry {
+                    capabilities: vec!["pull", "resolve"],
+                    override_path: true,
+                },
+            )]),
+        };
+        let text = toml::to_string(&doc).map_err(|e| EmitError::Serialize {
+            format: "containerd hosts.toml",
+            message: e.to_string(),
+        })?;
+        out.insert(reg.to_string(), text);
+    }
+    Ok(out)
 }
 
 /// What to pull for an entry: by digest when known, else by tag.
@@ -223,6 +315,14 @@ pub fn mirror(
             });
             out = yaml(&doc)?;
         }
+        MirrorFormat::Containerd => {
+            for (reg, text) in containerd_hosts(inv, target, insecure)? {
+                if !out.is_empty() {
+                    out.push('\n');
+                }
+                let _ = write!(out, "# file: {reg}/hosts.toml\n{text}");
+            }
+        }
         MirrorFormat::RegistriesConf => {
             for (src, dst) in repository_pairs(inv, target, "registries.conf")? {
                 let _ = writeln!(
@@ -371,5 +471,73 @@ mod tests {
             e.contains("ghcr.io/other/busybox") && e.contains("docker.io/library/busybox"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn containerd_hosts_files() {
+        let i = inv();
+        let files = containerd_hosts(&i, Some("m.local:5000/air/"), &[]).unwrap();
+        assert_eq!(
+            files.keys().collect::<Vec<_>>(),
+            ["docker.io", "quay.io"],
+            "one hosts.toml per source registry"
+        );
+        let quay: toml::Table = toml::from_str(&files["quay.io"]).unwrap();
+        assert_eq!(quay["server"].as_str(), Some("https://quay.io"));
+        let hosts = quay["host"].as_table().unwrap();
+        assert_eq!(hosts.len(), 1);
+        let h = hosts["https://m.local:5000/v2/air/quay.io"]
+            .as_table()
+            .unwrap();
+        let caps: Vec<&str> = h["capabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        assert_eq!(caps, ["pull", "resolve"]);
+        assert_eq!(h["override_path"].as_bool(), Some(true));
+        assert_eq!(h.len(), 2, "{h:?}");
+        assert_eq!(quay.len(), 2, "{quay:?}");
+
+        let hub: toml::Table = toml::from_str(&files["docker.io"]).unwrap();
+        assert_eq!(hub["server"].as_str(), Some("https://registry-1.docker.io"));
+        assert!(hub["host"]
+            .as_table()
+            .unwrap()
+            .contains_key("https://m.local:5000/v2/air/docker.io"));
+
+        // No prefix, a plain-HTTP mirror: the path is still the registry scope.
+        let files = containerd_hosts(&i, Some("m.local:5000"), &["m.local:5000".into()]).unwrap();
+        let quay: toml::Table = toml::from_str(&files["quay.io"]).unwrap();
+        assert!(quay["host"]
+            .as_table()
+            .unwrap()
+            .contains_key("http://m.local:5000/v2/quay.io"));
+
+        // The stream: each file after a marker line, in registry order.
+        let stream = mirror(&i, MirrorFormat::Containerd, Some("m.local/air"), &[]).unwrap();
+        let markers: Vec<&str> = stream
+            .lines()
+            .filter(|l| l.starts_with("# file: "))
+            .collect();
+        assert_eq!(
+            markers,
+            ["# file: docker.io/hosts.toml", "# file: quay.io/hosts.toml"]
+        );
+        for part in stream.split("# file: ").skip(1) {
+            let body = part.split_once('\n').unwrap().1;
+            let t: toml::Table = toml::from_str(body).unwrap();
+            assert!(t.contains_key("server") && t.contains_key("host"));
+        }
+
+        assert!(containerd_hosts(&i, None, &[]).is_err());
+        let mut ported = inv();
+        let o = ported.images.values().next().unwrap().occurrences[0].clone();
+        ported.add(ImageRef::parse("reg.local:5000/a/b:1").unwrap(), o);
+        let e = containerd_hosts(&ported, Some("m.local"), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("reg.local:5000") && e.contains("port"), "{e}");
     }
 }

@@ -46,12 +46,13 @@ struct Pkg<'a> {
     checksum: Option<String>,
     purl: Option<String>,
     comment: Option<String>,
+    annotations: Option<Vec<spdx::SpdxItemPackagesItemAnnotations>>,
 }
 
 fn package(p: Pkg<'_>) -> spdx::SpdxItemPackages {
     spdx::SpdxItemPackages {
         spdxid: p.id,
-        annotations: None,
+        annotations: p.annotations,
         attribution_texts: None,
         built_date: None,
         checksums: p.checksum.map(|c| {
@@ -102,7 +103,29 @@ fn rel(from: &str, kind: &str, to: &str) -> spdx::SpdxItemRelationships {
     }
 }
 
-fn image_package(key: &str, e: &ImageEntry) -> spdx::SpdxItemPackages {
+/// The provenance of an image as package annotations (`imagebom:signature=true`, …; see
+/// [`crate::cyclonedx::provenance_properties`]), made by the tool at the document's time.
+fn provenance_annotations(
+    e: &ImageEntry,
+    cx: &EmitContext,
+) -> Option<Vec<spdx::SpdxItemPackagesItemAnnotations>> {
+    let props = crate::cyclonedx::provenance_properties(
+        e.resolution.as_ref().and_then(|r| r.provenance.as_ref()),
+    );
+    (!props.is_empty()).then(|| {
+        props
+            .into_iter()
+            .map(|(name, value)| spdx::SpdxItemPackagesItemAnnotations {
+                annotation_date: cx.timestamp.clone(),
+                annotation_type: "OTHER".into(),
+                annotator: format!("Tool: {}-{}", cx.tool_name, cx.tool_version),
+                comment: format!("{name}={value}"),
+            })
+            .collect()
+    })
+}
+
+fn image_package(key: &str, e: &ImageEntry, cx: &EmitContext) -> spdx::SpdxItemPackages {
     let r = &e.reference;
     let digest = digest_of(e);
     let mut categories: Vec<&str> = e.categories().iter().map(|c| c.as_str()).collect();
@@ -123,6 +146,7 @@ fn image_package(key: &str, e: &ImageEntry) -> spdx::SpdxItemPackages {
             "reference: {key}; found as: {}",
             categories.join(", ")
         )),
+        annotations: provenance_annotations(e, cx),
     })
 }
 
@@ -140,6 +164,7 @@ fn document(inv: &Inventory, cx: &EmitContext, namespace: String) -> spdx::Spdx 
         checksum: None,
         purl: None,
         comment: None,
+        annotations: None,
     })];
     let mut relationships = vec![rel("SPDXRef-DOCUMENT", "DESCRIBES", &recipe_id)];
     let image_ids: std::collections::BTreeMap<&String, String> = inv
@@ -182,13 +207,14 @@ fn document(inv: &Inventory, cx: &EmitContext, namespace: String) -> spdx::Spdx 
                 .chart
                 .as_ref()
                 .map(|ch| format!("Helm chart {} (pinned: {})", ch.chart, ch.pinned)),
+            annotations: None,
         }));
         relationships.push(rel(&recipe_id, "CONTAINS", &id));
         for (k, _) in inv.images_of(&c.name) {
             relationships.push(rel(&id, "DEPENDS_ON", &image_ids[k]));
         }
     }
-    packages.extend(inv.images.iter().map(|(k, e)| image_package(k, e)));
+    packages.extend(inv.images.iter().map(|(k, e)| image_package(k, e, cx)));
     for (k, _) in inv.orphans() {
         relationships.push(rel(&recipe_id, "DEPENDS_ON", &image_ids[k]));
     }

@@ -4,7 +4,7 @@ use imagebom_emit::validate::{Schema, Validator};
 use imagebom_emit::{cyclonedx_json, markdown, spdx_json, EmitContext};
 use imagebom_model::{
     Category, ChartInfo, ComponentInfo, Digest, ImageRef, Inventory, Occurrence, Platform,
-    RecipeInfo, Resolution, ResolutionSource, Warning,
+    Provenance, RecipeInfo, Resolution, ResolutionSource, Warning,
 };
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -117,6 +117,15 @@ fn rich() -> Inventory {
             digest: Digest::sha256_of(b"arm"),
         }],
         artifact_type: None,
+        provenance: Some(Provenance {
+            signature: Some(true),
+            attestation: Some(false),
+            sbom: None,
+            referrers: Some(vec![
+                "application/vnd.dev.sigstore.bundle.v0.3+json".into(),
+                "application/vnd.example|sbom".into(),
+            ]),
+        }),
     });
     inv.warnings.push(Warning {
         component: "web".into(),
@@ -265,4 +274,113 @@ fn markdown_escapes_cells() {
     assert!(md.contains("| warnings | 1 |"));
     assert!(md.contains("`docker.io/library/busybox:latest`"));
     assert!(!md.contains("runtime | by"));
+}
+
+#[test]
+fn provenance_in_every_format() {
+    let inv = rich();
+    let doc: Value = serde_json::from_str(&cyclonedx_json(&inv, &cx()).unwrap()).unwrap();
+    let pause = doc["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "registry.k8s.io/pause")
+        .unwrap();
+    let props: Vec<(String, String)> = pause["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["value"].as_str().unwrap().to_string(),
+            )
+        })
+        .filter(|(n, _)| {
+            ["signature", "attestation", "sbom", "referrer"]
+                .iter()
+                .any(|k| n.starts_with(&format!("imagebom:{k}")))
+        })
+        .collect();
+    let want: Vec<(String, String)> = [
+        ("imagebom:signature", "true"),
+        ("imagebom:attestation", "false"),
+        ("imagebom:sbom", "unknown"),
+        ("imagebom:referrers", "2"),
+        (
+            "imagebom:referrer-artifact-type",
+            "application/vnd.dev.sigstore.bundle.v0.3+json",
+        ),
+        (
+            "imagebom:referrer-artifact-type",
+            "application/vnd.example|sbom",
+        ),
+    ]
+    .iter()
+    .map(|(a, b)| (a.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(props, want);
+    // Images never checked carry no provenance properties.
+    let busybox = doc["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "docker.io/library/busybox")
+        .unwrap();
+    assert!(!busybox.to_string().contains("imagebom:signature"));
+
+    let doc: Value = serde_json::from_str(&spdx_json(&inv, &cx()).unwrap()).unwrap();
+    let pkg = doc["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "registry.k8s.io/pause")
+        .unwrap();
+    let notes: Vec<&str> = pkg["annotations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            assert_eq!(a["annotationType"], "OTHER");
+            assert_eq!(a["annotator"], "Tool: imagebom-0.1.0");
+            assert_eq!(a["annotationDate"], "2026-11-24T00:00:00Z");
+            a["comment"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(
+        &notes[..4],
+        [
+            "imagebom:signature=true",
+            "imagebom:attestation=false",
+            "imagebom:sbom=unknown",
+            "imagebom:referrers=2"
+        ]
+    );
+
+    let md = markdown(&inv, &cx());
+    assert!(md.contains("| signature | attestation | SBOM | referrers |"));
+    let row = md
+        .lines()
+        .find(|l| l.starts_with("| `registry.k8s.io/pause:3.10`"))
+        .unwrap();
+    assert!(
+        row.ends_with(
+            "| Y | – | ? | `application/vnd.dev.sigstore.bundle.v0.3+json`, `application/vnd.example\\|sbom` |"
+        ),
+        "{row}"
+    );
+    let unchecked = md
+        .lines()
+        .find(|l| l.starts_with("| `docker.io/library/busybox:latest`"))
+        .unwrap();
+    assert!(unchecked.ends_with("| ? | ? | ? | ? |"), "{unchecked}");
+    // Without any provenance recorded the page keeps its columns (and bytes).
+    let mut plain = rich();
+    for e in plain.images.values_mut() {
+        if let Some(r) = e.resolution.as_mut() {
+            r.provenance = None;
+        }
+    }
+    let md = markdown(&plain, &cx());
+    assert!(!md.contains("signature") && !md.contains("Provenance"));
 }

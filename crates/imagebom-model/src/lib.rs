@@ -19,5 +19,5 @@ pub mod reference;
 pub use inventory::{
     Category, ChartInfo, ComponentInfo, ImageEntry, Inventory, Occurrence, RecipeInfo, Warning,
 };
-pub use lock::{Lock, Platform, Resolution, ResolutionSource};
+pub use lock::{Lock, Platform, Provenance, Resolution, ResolutionSource};
 pub use reference::{Digest, ImageRef, RefError};

@@ -69,6 +69,43 @@ pub struct Resolution {
     /// `artifactType` of an OCI artifact (not a runnable image), when it is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artifact_type: Option<String>,
+    /// What the registry holds about the image's supply chain, when it was checked
+    /// (`--provenance`); absent when it never was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
+}
+
+/// Supply-chain artifacts found in the registry for one image digest.
+///
+/// For each field `None` (`null` in the lock) means it could not be checked (registry
+/// unreachable, access denied); `Some(false)` / an empty list means it was checked and
+/// nothing was there.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Provenance {
+    /// A cosign signature: the tag `sha256-<hex>.sig` exists.
+    #[serde(default)]
+    pub signature: Option<bool>,
+    /// Cosign attestations: the tag `sha256-<hex>.att` exists.
+    #[serde(default)]
+    pub attestation: Option<bool>,
+    /// An SBOM attached with `cosign attach sbom`: the tag `sha256-<hex>.sbom` exists.
+    #[serde(default)]
+    pub sbom: Option<bool>,
+    /// The `artifactType` of every OCI 1.1 referrer (referrers API, or the `sha256-<hex>`
+    /// referrers tag schema index), sorted and de-duplicated.
+    #[serde(default)]
+    pub referrers: Option<Vec<String>>,
+}
+
+impl Provenance {
+    /// Whether every check gave an answer.
+    pub fn is_complete(&self) -> bool {
+        self.signature.is_some()
+            && self.attestation.is_some()
+            && self.sbom.is_some()
+            && self.referrers.is_some()
+    }
 }
 
 /// The lock file.
@@ -176,9 +213,16 @@ mod tests {
                     digest: d,
                 }],
                 artifact_type: None,
+                provenance: Some(Provenance {
+                    signature: Some(true),
+                    attestation: Some(false),
+                    sbom: None,
+                    referrers: Some(vec!["application/vnd.example+json".into()]),
+                }),
             },
         );
         let text = lock.to_json();
+        assert!(text.contains("\"sbom\": null"), "{text}");
         assert_eq!(Lock::from_json("l", &text).unwrap(), lock);
         let bad = text.replace("docker.io/library/busybox:1.36", "busybox:1.36");
         let e = Lock::from_json("imagebom.lock", &bad).unwrap_err();
@@ -189,5 +233,25 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().starts_with("imagebom.lock:1:"), "{e}");
+    }
+
+    #[test]
+    fn locks_without_provenance_still_read() {
+        let text = format!(
+            "{{\"lockVersion\": 1, \"images\": {{\"docker.io/library/busybox:1\": {{\"digest\": \"{}\", \"source\": \"pinned\"}}}}}}",
+            Digest::sha256_of(b"x")
+        );
+        let lock = Lock::from_json("l", &text).unwrap();
+        assert_eq!(lock.images["docker.io/library/busybox:1"].provenance, None);
+        let partial = text.replace(
+            "\"pinned\"}",
+            "\"pinned\", \"provenance\": {\"signature\": true}}",
+        );
+        let p = Lock::from_json("l", &partial).unwrap().images["docker.io/library/busybox:1"]
+            .provenance
+            .clone()
+            .unwrap();
+        assert_eq!(p.signature, Some(true));
+        assert!(p.attestation.is_none() && !p.is_complete());
     }
 }

@@ -5,7 +5,7 @@
 //! expires after the TTL. Unreadable or foreign entries are ignored, never trusted.
 
 use crate::registry::Resolved;
-use imagebom_model::{Digest, Resolution};
+use imagebom_model::{Digest, Provenance, Resolution};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -22,6 +22,16 @@ struct Entry {
     resolution: Resolution,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     tag_moved_to: Option<Digest>,
+}
+
+/// A provenance answer ([`crate::provenance`]); always subject to the TTL.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProvenanceEntry {
+    version: u32,
+    reference: String,
+    fetched_at: u64,
+    provenance: Provenance,
 }
 
 /// The cache directory and how long tag answers stay fresh.
@@ -76,14 +86,42 @@ impl Cache {
 
     /// Stores the answer for `key`; a cache that cannot be written is only logged.
     pub fn put(&self, key: &str, r: &Resolved) {
-        let e = Entry {
-            version: VERSION,
-            reference: key.to_string(),
-            fetched_at: now(),
-            resolution: r.resolution.clone(),
-            tag_moved_to: r.tag_moved_to.clone(),
-        };
-        let result = serde_json::to_vec(&e)
+        self.write(
+            key,
+            &Entry {
+                version: VERSION,
+                reference: key.to_string(),
+                fetched_at: now(),
+                resolution: r.resolution.clone(),
+                tag_moved_to: r.tag_moved_to.clone(),
+            },
+        );
+    }
+
+    /// The cached provenance answer for `key` (`provenance:<repository>@<digest>`), when
+    /// younger than the TTL: signatures can be added to a digest at any time.
+    pub fn get_provenance(&self, key: &str) -> Option<Provenance> {
+        let bytes = std::fs::read(self.path(key)).ok()?;
+        let e: ProvenanceEntry = serde_json::from_slice(&bytes).ok()?;
+        let fresh = now().saturating_sub(e.fetched_at) < self.ttl.as_secs();
+        (e.version == VERSION && e.reference == key && fresh).then_some(e.provenance)
+    }
+
+    /// Stores a provenance answer for `key`.
+    pub fn put_provenance(&self, key: &str, p: &Provenance) {
+        self.write(
+            key,
+            &ProvenanceEntry {
+                version: VERSION,
+                reference: key.to_string(),
+                fetched_at: now(),
+                provenance: p.clone(),
+            },
+        );
+    }
+
+    fn write<T: Serialize>(&self, key: &str, entry: &T) {
+        let result = serde_json::to_vec(entry)
             .map_err(std::io::Error::other)
             .and_then(|b| imagebom_model::fsutil::write_replace(&self.path(key), &b));
         if let Err(err) = result {
@@ -106,6 +144,7 @@ mod tests {
                 size: Some(1),
                 platforms: vec![],
                 artifact_type: None,
+                provenance: None,
             },
             tag_moved_to: None,
         }
@@ -127,5 +166,25 @@ mod tests {
         );
         std::fs::write(c.path("a:1"), b"{garbage").unwrap();
         assert!(c.get("a:1", false).is_none());
+    }
+
+    #[test]
+    fn provenance_answers_expire() {
+        let d = tempfile::tempdir().unwrap();
+        let c = Cache::new(d.path(), Duration::from_secs(3600));
+        let p = Provenance {
+            signature: Some(true),
+            attestation: Some(false),
+            sbom: Some(false),
+            referrers: Some(vec!["application/vnd.example+json".into()]),
+        };
+        let key = "provenance:r.example/a@sha256:00";
+        assert!(c.get_provenance(key).is_none());
+        c.put_provenance(key, &p);
+        assert_eq!(c.get_provenance(key), Some(p));
+        assert!(c.get(key, true).is_none(), "not a resolution entry");
+        assert!(Cache::new(d.path(), Duration::ZERO)
+            .get_provenance(key)
+            .is_none());
     }
 }

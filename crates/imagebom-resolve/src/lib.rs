@@ -9,11 +9,51 @@
 //!
 //! Images none of these resolve stay unresolved and are reported, never guessed.
 
-mod auth;
 pub mod cache;
+pub mod provenance;
 pub mod registry;
 
 use imagebom_model::{Inventory, Lock, Resolution, ResolutionSource};
+
+/// A registry client with its runtime, for synchronous callers: one
+/// [`registry::Resolver`] — its `/v2/` probes, tokens and bounds — serves both manifest
+/// resolution and provenance discovery, so `--provenance` costs no second probe or token.
+pub struct Session {
+    rt: tokio::runtime::Runtime,
+    resolver: registry::Resolver,
+}
+
+impl Session {
+    /// A session with `options`.
+    pub fn new(options: registry::RegistryOptions) -> std::io::Result<Session> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        Ok(Session {
+            rt,
+            resolver: registry::Resolver::new(options),
+        })
+    }
+
+    /// [`registry::Resolver::resolve_all`].
+    pub fn resolve(
+        &self,
+        images: &[imagebom_model::ImageRef],
+        progress: Option<registry::Progress>,
+    ) -> std::collections::BTreeMap<String, Result<registry::Resolved, registry::RegistryError>>
+    {
+        self.rt
+            .block_on(self.resolver.resolve_all(images, progress))
+    }
+
+    /// Discovers the provenance of every image of `inv` with a digest and records it in its
+    /// resolution (see [`provenance`]).
+    pub fn discover(&self, inv: &mut Inventory) -> provenance::ProvenanceReport {
+        let targets = provenance::targets(inv);
+        let found = self.rt.block_on(self.resolver.provenance_all(&targets));
+        provenance::record(inv, found)
+    }
+}
 
 /// Why resolution failed.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +113,7 @@ pub fn apply_lock(
                     size: None,
                     platforms: Vec::new(),
                     artifact_type: None,
+                    provenance: None,
                 });
                 report.from_pin.push(key.clone());
             }
@@ -143,6 +184,7 @@ mod tests {
             size: Some(1),
             platforms: vec![],
             artifact_type: None,
+            provenance: None,
         }
     }
 

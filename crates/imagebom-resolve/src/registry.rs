@@ -1,12 +1,10 @@
-//! Resolution against OCI registries (Distribution API): manifest requests with reqwest
-//! (authenticating as the registry's challenge asks, see [`crate::auth`]); `oci-client` for
-//! Docker config identity tokens.
+//! Resolution against OCI registries (Distribution API), via `oci-client`.
 //!
 //! For each reference one `GET` of the manifest with the full `Accept` list (OCI index, OCI
 //! manifest, Docker manifest list, Docker v2 manifest): the body gives the media type and, for an
 //! index, every platform, so a tag costs one request once the registry's token is cached. The
 //! sha256 of the body is computed here and must equal both the `Docker-Content-Digest` header
-//! and any digest the reference pins — a registry that lies
+//! (`oci-client` refuses a mismatch) and any digest the reference pins — a registry that lies
 //! gets an error, never a wrong digest in the BOM.
 //!
 //! Credentials come from the Docker config (`$DOCKER_CONFIG/config.json` or
@@ -180,6 +178,7 @@ pub fn describe_manifest(
         size: Some(body.len() as u64),
         platforms,
         artifact_type,
+        provenance: None,
     })
 }
 
@@ -314,19 +313,29 @@ pub struct Resolved {
 
 /// Resolves references against their registries.
 ///
-/// Every manifest request is one `GET` with reqwest, which sees the response headers
-/// (`Retry-After`, `Docker-Content-Digest`, `WWW-Authenticate`): `GET /v2/` is asked once per
-/// registry and its challenge, if any, remembered; registries that need no token then get
-/// one `GET` per reference, bearer-token registries one token request per repository scope
-/// (cached; see [`crate::auth`]) and one `GET` per reference, basic-auth registries the
-/// credentials with each `GET`. Only a Docker config identity token (an OAuth2 refresh token)
-/// goes through `oci-client`, which implements that exchange.
+/// Registries that answer `GET /v2/` without a challenge ("open") are queried directly with
+/// one `GET` per reference (honouring `Retry-After`); registries that challenge go through
+/// `oci-client`, which runs the bearer-token flow and caches tokens per registry and scope.
 pub struct Resolver {
     pub(crate) client: Arc<Client>,
     http: reqwest::Client,
     open: Arc<tokio::sync::Mutex<BTreeMap<String, Arc<tokio::sync::OnceCell<bool>>>>>,
-    auth: Arc<crate::auth::AuthState>,
     pub(crate) options: RegistryOptions,
+}
+
+/// A slot under the overall and the per-registry request bounds of one batch.
+pub(crate) struct Gate {
+    all: Arc<tokio::sync::Semaphore>,
+    registry: Arc<tokio::sync::Semaphore>,
+}
+
+impl Gate {
+    /// Waits for room under both bounds; the slot is held until the returned permits drop.
+    pub(crate) async fn enter(&self) -> impl Sized {
+        let registry = self.registry.clone().acquire_owned().await;
+        let all = self.all.clone().acquire_owned().await;
+        (registry, all)
+    }
 }
 
 /// One attempt of a direct request.
@@ -339,7 +348,7 @@ pub(crate) enum Attempt<T> {
 
 /// Reads a manifest body, failing as soon as it passes [`MAX_MANIFEST_BYTES`] (announced or
 /// actual length), so a hostile registry cannot exhaust memory.
-pub(crate) async fn read_bounded<T>(key: &str, mut resp: reqwest::Response) -> Result<Vec<u8>, Attempt<T>> {
+async fn read_bounded<T>(key: &str, mut resp: reqwest::Response) -> Result<Vec<u8>, Attempt<T>> {
     let too_large = |n: u64| {
         Attempt::Fail(RegistryError::Invalid {
             reference: key.to_string(),
@@ -396,12 +405,11 @@ impl Resolver {
             client: Arc::new(Client::new(config)),
             http,
             open: Arc::default(),
-            auth: Arc::default(),
             options,
         }
     }
 
-    fn scheme(&self, host: &str) -> &'static str {
+    pub(crate) fn scheme(&self, host: &str) -> &'static str {
         if self.options.insecure.iter().any(|h| h == host) {
             "http"
         } else {
@@ -409,8 +417,7 @@ impl Resolver {
         }
     }
 
-    /// Whether `host` serves `/v2/` without a challenge; asked once per registry. A
-    /// challenge it answers with is remembered for the direct path's authentication.
+    /// Whether `host` serves `/v2/` without a challenge; asked once per registry.
     pub(crate) async fn is_open(&self, host: &str) -> bool {
         let cell = self
             .open
@@ -422,27 +429,13 @@ impl Resolver {
         *cell
             .get_or_init(|| async {
                 let url = format!("{}://{host}/v2/", self.scheme(host));
-                match self.http.get(&url).send().await {
-                    Ok(r) if r.status().is_success() => true,
-                    Ok(r) => {
-                        if let Some(c) = r
-                            .headers()
-                            .get(reqwest::header::WWW_AUTHENTICATE)
-                            .and_then(|v| v.to_str().ok())
-                            .and_then(crate::auth::parse_challenge)
-                        {
-                            self.auth.set_challenge(host, c);
-                        }
-                        false
-                    }
-                    Err(_) => false,
-                }
+                matches!(self.http.get(&url).send().await, Ok(r) if r.status().is_success())
             })
             .await
     }
 
     /// One direct request with retries; `f` turns a response into an attempt.
-    async fn direct<T, F, Fut>(&self, key: &str, mut f: F) -> Result<T, RegistryError>
+    pub(crate) async fn direct<T, F, Fut>(&self, key: &str, mut f: F) -> Result<T, RegistryError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Attempt<T>>,
@@ -469,7 +462,7 @@ impl Resolver {
     }
 
     /// `GET` (or `HEAD`) of a manifest on an open registry: body and `Docker-Content-Digest`.
-    async fn direct_manifest(
+    pub(crate) async fn direct_manifest(
         &self,
         key: &str,
         reference: &Reference,
@@ -486,38 +479,23 @@ impl Resolver {
             self.scheme(host),
             reference.repository()
         );
-        self.direct(key, || self.attempt_get(key, &url, head)).await
+        self.direct_get(key, &url, head).await
     }
 
-    /// One attempt of [`Resolver::direct_manifest`], authenticated as the registry asks: with what
-    /// its known challenge calls for (see [`crate::auth`]); on a 401 the new challenge is
-    /// remembered (a refused token forgotten) and the request sent once more.
-    async fn attempt_get(
+    /// `GET` (or `HEAD`) of `url` on an open registry with the manifest `Accept` list, with
+    /// retries: body and `Docker-Content-Digest`. 404 is [`RegistryError::NotFound`].
+    pub(crate) async fn direct_get(
         &self,
         key: &str,
         url: &str,
         head: bool,
-    ) -> Attempt<(Vec<u8>, Option<String>)> {
-        let host = crate::auth::host_of(url);
-        let scope = crate::auth::scope_of(url);
-        let mut round = 0;
-        let resp = loop {
-            let authz = match self
-                .auth
-                .authorization(&self.http, key, host, scope.as_deref())
-                .await
-            {
-                Ok(a) => a,
-                Err(a) => return a,
-            };
-            let mut req = if head {
+    ) -> Result<(Vec<u8>, Option<String>), RegistryError> {
+        self.direct(key, || async {
+            let req = if head {
                 self.http.head(url)
             } else {
                 self.http.get(url)
             };
-            if let Some(a) = &authz {
-                req = a.apply(req);
-            }
             let resp = match req
                 .header(reqwest::header::ACCEPT, ACCEPT.join(", "))
                 .send()
@@ -532,54 +510,42 @@ impl Resolver {
                 }
                 Err(e) => return Attempt::Retry(None, e.to_string()),
             };
-            let challenge = resp
+            let status = resp.status();
+            let digest = resp
                 .headers()
-                .get(reqwest::header::WWW_AUTHENTICATE)
+                .get("docker-content-digest")
                 .and_then(|v| v.to_str().ok())
-                .and_then(crate::auth::parse_challenge);
-            match challenge {
-                Some(c) if resp.status() == 401 && round == 0 => {
-                    self.auth.set_challenge(host, c);
-                    if let Some(a) = &authz {
-                        self.auth
-                            .forget(host, scope.as_deref().unwrap_or(""), a)
-                            .await;
-                    }
-                    round += 1;
+                .map(str::to_string);
+            match status.as_u16() {
+                200 => match read_bounded(key, resp).await {
+                    Ok(b) => Attempt::Done((b, digest)),
+                    Err(a) => a,
+                },
+                404 => Attempt::Fail(RegistryError::NotFound {
+                    reference: key.to_string(),
+                }),
+                401 | 403 => Attempt::Fail(RegistryError::Denied {
+                    reference: key.to_string(),
+                    detail: format!("HTTP {status}"),
+                }),
+                429 | 500..=599 => {
+                    Attempt::Retry(retry_after(resp.headers()), format!("HTTP {status}"))
                 }
-                _ => break resp,
+                _ => Attempt::Fail(RegistryError::Network {
+                    reference: key.to_string(),
+                    detail: format!("HTTP {status}"),
+                }),
             }
-        };
-        let status = resp.status();
-        let digest = resp
-            .headers()
-            .get("docker-content-digest")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        match status.as_u16() {
-            200 => match read_bounded(key, resp).await {
-                Ok(b) => Attempt::Done((b, digest)),
-                Err(a) => a,
-            },
-            404 => Attempt::Fail(RegistryError::NotFound {
-                reference: key.to_string(),
-            }),
-            401 | 403 => Attempt::Fail(RegistryError::Denied {
-                reference: key.to_string(),
-                detail: format!("HTTP {status}"),
-            }),
-            429 | 500..=599 => {
-                Attempt::Retry(retry_after(resp.headers()), format!("HTTP {status}"))
-            }
-            _ => Attempt::Fail(RegistryError::Network {
-                reference: key.to_string(),
-                detail: format!("HTTP {status}"),
-            }),
-        }
+        })
+        .await
     }
 
     /// Retries `op` on transient failures with backoff; maps the final error.
-    async fn with_retries<T, F, Fut>(&self, key: &str, mut op: F) -> Result<T, RegistryError>
+    pub(crate) async fn with_retries<T, F, Fut>(
+        &self,
+        key: &str,
+        mut op: F,
+    ) -> Result<T, RegistryError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, oci_client::errors::OciDistributionError>>,
@@ -599,29 +565,35 @@ impl Resolver {
         }
     }
 
-    /// Resolves one reference: its digest, media type, size and platforms; for a
-    /// `tag@digest` reference, also whether the tag has moved.
-    pub async fn resolve(&self, image: &ImageRef) -> Result<Resolved, RegistryError> {
+    /// The reference to ask for `image`: on its mirror when one is configured (a mirror
+    /// answers for its canonical registry; errors and the lock keep the canonical name).
+    pub(crate) fn queried(&self, image: &ImageRef) -> Result<Reference, RegistryError> {
         let key = image.normalized();
-        // A mirror answers for its canonical registry; errors and the lock keep `key`.
         let queried = match self.options.mirrors.get(image.registry()) {
             Some(m) => format!("{m}/{}", &key[image.registry().len() + 1..]),
             None => key.clone(),
         };
-        let reference: Reference = queried.parse().map_err(|e| RegistryError::Invalid {
+        queried.parse().map_err(|e| RegistryError::Invalid {
             reference: key.clone(),
             detail: format!("{e}"),
-        })?;
+        })
+    }
+
+    /// Whether `reference`'s registry is asked directly (anonymous and open) rather than
+    /// through `oci-client`; with the credentials to use otherwise.
+    pub(crate) async fn access(&self, reference: &Reference) -> (RegistryAuth, bool) {
         let auth = credentials(reference.registry());
-        // An identity token needs the OAuth2 exchange `oci-client` implements; everything
-        // else (anonymous, basic, bearer tokens for them) goes the direct way, authenticating
-        // as the registry's challenge asks (the `/v2/` probe remembers it).
-        let open = !matches!(auth, RegistryAuth::Bearer(_));
-        if open {
-            let host = reference.resolve_registry();
-            self.auth.set_creds(host, &auth);
-            self.is_open(host).await;
-        }
+        let open = matches!(auth, RegistryAuth::Anonymous)
+            && self.is_open(reference.resolve_registry()).await;
+        (auth, open)
+    }
+
+    /// Resolves one reference: its digest, media type, size and platforms; for a
+    /// `tag@digest` reference, also whether the tag has moved.
+    pub async fn resolve(&self, image: &ImageRef) -> Result<Resolved, RegistryError> {
+        let key = image.normalized();
+        let reference = self.queried(image)?;
+        let (auth, open) = self.access(&reference).await;
         let invalid = |detail: String| RegistryError::Invalid {
             reference: key.clone(),
             detail,
@@ -689,32 +661,13 @@ impl Resolver {
         images: &[ImageRef],
         progress: Option<Progress>,
     ) -> BTreeMap<String, Result<Resolved, RegistryError>> {
-        let sem = Arc::new(tokio::sync::Semaphore::new(self.options.concurrency.max(1)));
-        let mut per_registry: BTreeMap<String, Arc<tokio::sync::Semaphore>> = BTreeMap::new();
-        let mut set = tokio::task::JoinSet::new();
-        let me = Arc::new(Resolver {
-            client: self.client.clone(),
-            http: self.http.clone(),
-            open: self.open.clone(),
-            auth: self.auth.clone(),
-            options: self.options.clone(),
-        });
-        let mut seen = std::collections::BTreeSet::new();
-        for image in images {
-            if !seen.insert(image.normalized()) {
-                continue;
-            }
-            let reg_sem = per_registry
-                .entry(image.registry().to_string())
-                .or_insert_with(|| {
-                    Arc::new(tokio::sync::Semaphore::new(
-                        self.options.per_registry.max(1),
-                    ))
-                })
-                .clone();
-            let (sem, me, image, progress) =
-                (sem.clone(), me.clone(), image.clone(), progress.clone());
-            set.spawn(async move {
+        let items = images
+            .iter()
+            .map(|i| (i.normalized(), i.registry().to_string(), i.clone()))
+            .collect();
+        self.bounded(items, move |me, gate, image: ImageRef| {
+            let progress = progress.clone();
+            async move {
                 let key = image.normalized();
                 let immutable = image.tag().is_none() && image.digest().is_some();
                 let cached = me
@@ -725,8 +678,7 @@ impl Resolver {
                 let r = match cached {
                     Some(hit) => Ok(hit),
                     None => {
-                        let _registry = reg_sem.acquire_owned().await;
-                        let _permit = sem.acquire_owned().await;
+                        let _slot = gate.enter().await;
                         let r = me.resolve(&image).await;
                         if let (Ok(ok), Some(c)) = (&r, &me.options.cache) {
                             c.put(&key, ok);
@@ -737,8 +689,54 @@ impl Resolver {
                 if let Some(p) = progress {
                     p(&key);
                 }
-                (key, r)
-            });
+                r
+            }
+        })
+        .await
+    }
+
+    /// Runs `job` once per distinct key of `items` (`(key, registry, item)`), each task given
+    /// a [`Gate`] for the overall (`--concurrency`) and per-registry (`--per-registry`) bounds;
+    /// results keyed by `key`.
+    pub(crate) async fn bounded<I, R, F, Fut>(
+        &self,
+        items: Vec<(String, String, I)>,
+        job: F,
+    ) -> BTreeMap<String, R>
+    where
+        I: Send + 'static,
+        R: Send + 'static,
+        F: Fn(Arc<Resolver>, Gate, I) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = R> + Send + 'static,
+    {
+        let all = Arc::new(tokio::sync::Semaphore::new(self.options.concurrency.max(1)));
+        let mut per_registry: BTreeMap<String, Arc<tokio::sync::Semaphore>> = BTreeMap::new();
+        let mut set = tokio::task::JoinSet::new();
+        let me = Arc::new(Resolver {
+            client: self.client.clone(),
+            http: self.http.clone(),
+            open: self.open.clone(),
+            options: self.options.clone(),
+        });
+        let job = Arc::new(job);
+        let mut seen = std::collections::BTreeSet::new();
+        for (key, registry, item) in items {
+            if !seen.insert(key.clone()) {
+                continue;
+            }
+            let gate = Gate {
+                all: all.clone(),
+                registry: per_registry
+                    .entry(registry)
+                    .or_insert_with(|| {
+                        Arc::new(tokio::sync::Semaphore::new(
+                            self.options.per_registry.max(1),
+                        ))
+                    })
+                    .clone(),
+            };
+            let (me, job) = (me.clone(), job.clone());
+            set.spawn(async move { (key, job(me, gate, item).await) });
         }
         let mut out = BTreeMap::new();
         while let Some(res) = set.join_next().await {

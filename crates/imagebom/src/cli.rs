@@ -90,21 +90,6 @@ Exit codes:
   1  drift
   2  bad input (unreadable or not a BOM)")]
     Diff(DiffArgs),
-    /// Merge partial BOMs of one recipe (from separate CI jobs) into one, deterministically.
-    #[command(after_help = "\
-Examples:
-  imagebom merge dist/bom.cdx.json job-a/bom.cdx.json job-b/bom.cdx.json
-  imagebom merge dist/bom.spdx.json job-*/bom.spdx.json
-
-Inputs are CycloneDX 1.6 or SPDX 2.3 JSON documents of the same recipe, all of one format.
-Components (packages) are joined by bom-ref (SPDXID), properties and dependencies are unions,
-and the output is byte-identical whatever the order of the inputs. The same image with
-different digests in two inputs is an error naming both files. Written via temp file + rename.
-
-Exit codes:
-  0  success
-  2  bad input (unreadable, not a BOM, mixed formats, conflicting digests)")]
-    Merge(MergeArgs),
     /// Release gates: check the recipe's charts and images against the policy.
     #[command(after_help = "\
 Examples:
@@ -142,6 +127,14 @@ tag are listed by tag and named on stderr. A target receives each repository und
 path component, as `skopeo sync` lays them out; two repositories that would collide are an
 error.
 
+containerd (--format containerd) cannot rename repositories: it expects the scoped layout
+<target>/<registry>/<repository> that `skopeo sync --scoped` writes, and needs one hosts.toml
+per source registry. With --out DIR each lands in DIR/<registry>/hosts.toml (point --out at
+containerd's config_path, e.g. /etc/containerd/certs.d); without --out they are printed one
+after another, each after a `# file: <registry>/hosts.toml` line:
+  skopeo sync --scoped --all --src yaml --dest docker sync.yaml mirror.example:5000/airgap
+  imagebom mirror --format containerd --target mirror.example:5000/airgap --out /etc/containerd/certs.d
+
 Exit codes:
   0  success
   2  bad input (recipe, lock, missing --target)")]
@@ -157,6 +150,12 @@ Entries already in the lock are kept when the image is still used; digest-pinned
 references are recorded as `pinned`; stale entries are dropped. With --resolve every
 image not yet resolved against its registry is looked up (one manifest GET each, digest
 verified over the body); credentials come from the Docker config or REGISTRY_AUTH_FILE.
+
+With --resolve --provenance every image with a digest is also checked for a cosign
+signature (tag sha256-<hex>.sig), attestations (.att), an attached SBOM (.sbom) and OCI 1.1
+referrers (referrers API, else the sha256-<hex> tag schema index): one request each, with the
+same credentials, mirrors, bounds, retries and cache. The result is recorded in the lock
+(`provenance`, null = could not be checked) and shown in the BOMs and the inventory page.
 
 Exit codes:
   0  success
@@ -266,15 +265,6 @@ pub struct DiffArgs {
     pub format: DiffFormat,
 }
 
-#[derive(Debug, Args)]
-pub struct MergeArgs {
-    /// The merged BOM to write.
-    pub out: PathBuf,
-    /// The partial BOMs (CycloneDX or SPDX JSON, one format).
-    #[arg(required = true)]
-    pub inputs: Vec<PathBuf>,
-}
-
 /// Output formats of `check`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CheckFormat {
@@ -324,6 +314,8 @@ pub enum MirrorFormat {
     Itms,
     /// containers-registries.conf mirror entries (needs --target).
     RegistriesConf,
+    /// containerd hosts.toml per source registry (needs --target; --out is a directory).
+    Containerd,
 }
 
 #[derive(Debug, Args)]
@@ -340,10 +332,12 @@ pub struct MirrorArgs {
     /// Mirror registry (`registry[:port][/prefix]`), for skopeo-copy and mapping.
     #[arg(long)]
     pub target: Option<String>,
-    /// Write to this file (atomically) instead of stdout.
+    /// Write to this file (atomically) instead of stdout; for containerd, a directory that
+    /// receives <registry>/hosts.toml.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// A source registry reached over plain HTTP (`tls-verify: false` in skopeo-sync). Repeatable.
+    /// A registry reached over plain HTTP: `tls-verify: false` for a skopeo-sync source,
+    /// `http://` for a containerd server or mirror host. Repeatable.
     #[arg(long = "insecure-registry", value_name = "HOST")]
     pub insecure_registry: Vec<String>,
 }
@@ -414,6 +408,10 @@ pub struct RegistryArgs {
     /// With --resolve: write the lock even when some images could not be resolved.
     #[arg(long)]
     pub allow_unresolved: bool,
+    /// With --resolve: also discover each image's cosign signature, attestations, attached
+    /// SBOM and OCI 1.1 referrers in its registry (4-5 requests per image) and record them.
+    #[arg(long, requires = "resolve")]
+    pub provenance: bool,
 }
 
 fn parse_mirror(s: &str) -> Result<(String, String), String> {

@@ -268,7 +268,32 @@ pub fn mirror(args: &MirrorArgs, quiet: bool) -> Result<u8, Failure> {
         MirrorFormat::Idms => F::Idms,
         MirrorFormat::Itms => F::Itms,
         MirrorFormat::RegistriesConf => F::RegistriesConf,
+        MirrorFormat::Containerd => F::Containerd,
     };
+    if let (F::Containerd, Some(dir)) = (format, &args.out) {
+        // One hosts.toml per source registry: DIR/<registry>/hosts.toml, all rendered first.
+        let files = imagebom_emit::mirror::containerd_hosts(
+            &built.inventory,
+            args.target.as_deref(),
+            &args.insecure_registry,
+        )
+        .code(EXIT_INPUT)?;
+        for (registry, text) in &files {
+            let path = dir.join(registry).join("hosts.toml");
+            std::fs::create_dir_all(dir.join(registry))
+                .and_then(|_| write_atomic(&path, text.as_bytes()))
+                .with_context(|| format!("{}: cannot write", path.display()))
+                .code(EXIT_INPUT)?;
+        }
+        if !quiet {
+            eprintln!(
+                "wrote {} hosts.toml file(s) under {}",
+                files.len(),
+                dir.display()
+            );
+        }
+        return Ok(EXIT_OK);
+    }
     let text = mirror(
         &built.inventory,
         format,
@@ -311,7 +336,7 @@ fn resolve(
 ) -> Result<(), Failure> {
     use imagebom_model::ResolutionSource;
     use imagebom_resolve::cache::Cache;
-    use imagebom_resolve::registry::{resolve_blocking, RegistryOptions};
+    use imagebom_resolve::registry::RegistryOptions;
     let _s = tracing::info_span!("resolve", source = "registry").entered();
     let todo: Vec<_> = inv
         .images
@@ -351,9 +376,10 @@ fn resolve(
         tick.set_message(key.to_string());
         tick.inc(1);
     });
-    let results = resolve_blocking(&todo, options, Some(progress))
+    let session = imagebom_resolve::Session::new(options)
         .context("cannot start the registry client")
         .code(EXIT_REGISTRY)?;
+    let results = session.resolve(&todo, Some(progress));
     bar.finish_and_clear();
     let mut failures = Vec::new();
     for (key, result) in results {
@@ -365,7 +391,12 @@ fn resolve(
                     );
                 }
                 if let Some(e) = inv.images.get_mut(&key) {
-                    e.resolution = Some(r.resolution);
+                    // Provenance recorded for the same digest stays until checked again.
+                    let mut new = r.resolution;
+                    if let Some(old) = e.resolution.take().filter(|o| o.digest == new.digest) {
+                        new.provenance = new.provenance.or(old.provenance);
+                    }
+                    e.resolution = Some(new);
                 }
             }
             Err(e) => failures.push(e),
@@ -377,6 +408,19 @@ fn resolve(
             todo.len() - failures.len(),
             todo.len()
         );
+    }
+    if args.provenance && (failures.is_empty() || args.allow_unresolved) {
+        let report = session.discover(inv);
+        if !quiet {
+            eprintln!(
+                "checked the provenance of {} image(s); {} check(s) could not be made",
+                report.checked,
+                report.problems.len()
+            );
+        }
+        for p in &report.problems {
+            eprintln!("  provenance unknown: {p}");
+        }
     }
     if failures.is_empty() {
         return Ok(());

