@@ -5,7 +5,8 @@
 //! - [`markdown`]: a human-readable inventory page;
 //! - [`diff::diff`]: drift between two BOMs (CycloneDX or SPDX, any tool's `pkg:oci`/`pkg:docker`);
 //! - [`policy::check`]: release gates, as text or SARIF;
-//! - [`mirror::mirror`]: air-gap mirror lists (plain, registries, `skopeo sync`, `skopeo copy`, mapping).
+//! - [`mirror::mirror`]: air-gap mirror lists (plain, registries, `skopeo sync`, `skopeo copy`, mapping);
+//! - [`merge::merge`]: partial BOMs of one recipe joined into one, deterministically.
 //!
 //! Output depends only on the inventory and the [`EmitContext`]: no clock, no randomness,
 //! no hash-map order. Document identifiers (`serialNumber`, `documentNamespace`) are
@@ -35,6 +36,7 @@
 mod cyclonedx;
 pub mod diff;
 pub mod markdown;
+pub mod merge;
 pub mod mirror;
 pub mod policy;
 mod spdx;

@@ -9,6 +9,7 @@
 //!
 //! Images none of these resolve stay unresolved and are reported, never guessed.
 
+mod auth;
 pub mod cache;
 pub mod provenance;
 pub mod registry;

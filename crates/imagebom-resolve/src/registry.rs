@@ -1,10 +1,12 @@
-//! Resolution against OCI registries (Distribution API), via `oci-client`.
+//! Resolution against OCI registries (Distribution API): manifest requests with reqwest
+//! (authenticating as the registry's challenge asks, see [`crate::auth`]); `oci-client` for
+//! Docker config identity tokens.
 //!
 //! For each reference one `GET` of the manifest with the full `Accept` list (OCI index, OCI
 //! manifest, Docker manifest list, Docker v2 manifest): the body gives the media type and, for an
 //! index, every platform, so a tag costs one request once the registry's token is cached. The
 //! sha256 of the body is computed here and must equal both the `Docker-Content-Digest` header
-//! (`oci-client` refuses a mismatch) and any digest the reference pins — a registry that lies
+//! and any digest the reference pins — a registry that lies
 //! gets an error, never a wrong digest in the BOM.
 //!
 //! Credentials come from the Docker config (`$DOCKER_CONFIG/config.json` or
@@ -313,13 +315,18 @@ pub struct Resolved {
 
 /// Resolves references against their registries.
 ///
-/// Registries that answer `GET /v2/` without a challenge ("open") are queried directly with
-/// one `GET` per reference (honouring `Retry-After`); registries that challenge go through
-/// `oci-client`, which runs the bearer-token flow and caches tokens per registry and scope.
+/// Every manifest request is one `GET` with reqwest, which sees the response headers
+/// (`Retry-After`, `Docker-Content-Digest`, `WWW-Authenticate`): `GET /v2/` is asked once per
+/// registry and its challenge, if any, remembered; registries that need no token then get
+/// one `GET` per reference, bearer-token registries one token request per repository scope
+/// (cached; see [`crate::auth`]) and one `GET` per reference, basic-auth registries the
+/// credentials with each `GET`. Only a Docker config identity token (an OAuth2 refresh token)
+/// goes through `oci-client`, which implements that exchange.
 pub struct Resolver {
     pub(crate) client: Arc<Client>,
     http: reqwest::Client,
     open: Arc<tokio::sync::Mutex<BTreeMap<String, Arc<tokio::sync::OnceCell<bool>>>>>,
+    auth: Arc<crate::auth::AuthState>,
     pub(crate) options: RegistryOptions,
 }
 
@@ -348,7 +355,10 @@ pub(crate) enum Attempt<T> {
 
 /// Reads a manifest body, failing as soon as it passes [`MAX_MANIFEST_BYTES`] (announced or
 /// actual length), so a hostile registry cannot exhaust memory.
-async fn read_bounded<T>(key: &str, mut resp: reqwest::Response) -> Result<Vec<u8>, Attempt<T>> {
+pub(crate) async fn read_bounded<T>(
+    key: &str,
+    mut resp: reqwest::Response,
+) -> Result<Vec<u8>, Attempt<T>> {
     let too_large = |n: u64| {
         Attempt::Fail(RegistryError::Invalid {
             reference: key.to_string(),
@@ -405,6 +415,7 @@ impl Resolver {
             client: Arc::new(Client::new(config)),
             http,
             open: Arc::default(),
+            auth: Arc::default(),
             options,
         }
     }
@@ -417,7 +428,8 @@ impl Resolver {
         }
     }
 
-    /// Whether `host` serves `/v2/` without a challenge; asked once per registry.
+    /// Whether `host` serves `/v2/` without a challenge; asked once per registry. A
+    /// challenge it answers with is remembered for the direct path's authentication.
     pub(crate) async fn is_open(&self, host: &str) -> bool {
         let cell = self
             .open
@@ -429,7 +441,21 @@ impl Resolver {
         *cell
             .get_or_init(|| async {
                 let url = format!("{}://{host}/v2/", self.scheme(host));
-                matches!(self.http.get(&url).send().await, Ok(r) if r.status().is_success())
+                match self.http.get(&url).send().await {
+                    Ok(r) if r.status().is_success() => true,
+                    Ok(r) => {
+                        if let Some(c) = r
+                            .headers()
+                            .get(reqwest::header::WWW_AUTHENTICATE)
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(crate::auth::parse_challenge)
+                        {
+                            self.auth.set_challenge(host, c);
+                        }
+                        false
+                    }
+                    Err(_) => false,
+                }
             })
             .await
     }
@@ -490,12 +516,38 @@ impl Resolver {
         url: &str,
         head: bool,
     ) -> Result<(Vec<u8>, Option<String>), RegistryError> {
-        self.direct(key, || async {
-            let req = if head {
+        self.direct(key, || self.attempt_get(key, url, head)).await
+    }
+
+    /// One attempt of [`Resolver::direct_get`], authenticated as the registry asks: with what
+    /// its known challenge calls for (see [`crate::auth`]); on a 401 the new challenge is
+    /// remembered (a refused token forgotten) and the request sent once more.
+    async fn attempt_get(
+        &self,
+        key: &str,
+        url: &str,
+        head: bool,
+    ) -> Attempt<(Vec<u8>, Option<String>)> {
+        let host = crate::auth::host_of(url);
+        let scope = crate::auth::scope_of(url);
+        let mut round = 0;
+        let resp = loop {
+            let authz = match self
+                .auth
+                .authorization(&self.http, key, host, scope.as_deref())
+                .await
+            {
+                Ok(a) => a,
+                Err(a) => return a,
+            };
+            let mut req = if head {
                 self.http.head(url)
             } else {
                 self.http.get(url)
             };
+            if let Some(a) = &authz {
+                req = a.apply(req);
+            }
             let resp = match req
                 .header(reqwest::header::ACCEPT, ACCEPT.join(", "))
                 .send()
@@ -510,34 +562,50 @@ impl Resolver {
                 }
                 Err(e) => return Attempt::Retry(None, e.to_string()),
             };
-            let status = resp.status();
-            let digest = resp
+            let challenge = resp
                 .headers()
-                .get("docker-content-digest")
+                .get(reqwest::header::WWW_AUTHENTICATE)
                 .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            match status.as_u16() {
-                200 => match read_bounded(key, resp).await {
-                    Ok(b) => Attempt::Done((b, digest)),
-                    Err(a) => a,
-                },
-                404 => Attempt::Fail(RegistryError::NotFound {
-                    reference: key.to_string(),
-                }),
-                401 | 403 => Attempt::Fail(RegistryError::Denied {
-                    reference: key.to_string(),
-                    detail: format!("HTTP {status}"),
-                }),
-                429 | 500..=599 => {
-                    Attempt::Retry(retry_after(resp.headers()), format!("HTTP {status}"))
+                .and_then(crate::auth::parse_challenge);
+            match challenge {
+                Some(c) if resp.status() == 401 && round == 0 => {
+                    self.auth.set_challenge(host, c);
+                    if let Some(a) = &authz {
+                        self.auth
+                            .forget(host, scope.as_deref().unwrap_or(""), a)
+                            .await;
+                    }
+                    round += 1;
                 }
-                _ => Attempt::Fail(RegistryError::Network {
-                    reference: key.to_string(),
-                    detail: format!("HTTP {status}"),
-                }),
+                _ => break resp,
             }
-        })
-        .await
+        };
+        let status = resp.status();
+        let digest = resp
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        match status.as_u16() {
+            200 => match read_bounded(key, resp).await {
+                Ok(b) => Attempt::Done((b, digest)),
+                Err(a) => a,
+            },
+            404 => Attempt::Fail(RegistryError::NotFound {
+                reference: key.to_string(),
+            }),
+            401 | 403 => Attempt::Fail(RegistryError::Denied {
+                reference: key.to_string(),
+                detail: format!("HTTP {status}"),
+            }),
+            429 | 500..=599 => {
+                Attempt::Retry(retry_after(resp.headers()), format!("HTTP {status}"))
+            }
+            _ => Attempt::Fail(RegistryError::Network {
+                reference: key.to_string(),
+                detail: format!("HTTP {status}"),
+            }),
+        }
     }
 
     /// Retries `op` on transient failures with backoff; maps the final error.
@@ -579,13 +647,20 @@ impl Resolver {
         })
     }
 
-    /// Whether `reference`'s registry is asked directly (anonymous and open) rather than
-    /// through `oci-client`; with the credentials to use otherwise.
+    /// The credentials for `reference`'s registry, and whether it is asked directly (with
+    /// reqwest, authenticating as its challenge asks) rather than through `oci-client`.
     pub(crate) async fn access(&self, reference: &Reference) -> (RegistryAuth, bool) {
         let auth = credentials(reference.registry());
-        let open = matches!(auth, RegistryAuth::Anonymous)
-            && self.is_open(reference.resolve_registry()).await;
-        (auth, open)
+        // An identity token needs the OAuth2 exchange `oci-client` implements; everything
+        // else (anonymous, basic, bearer tokens for them) goes the direct way.
+        if matches!(auth, RegistryAuth::Bearer(_)) {
+            return (auth, false);
+        }
+        let host = reference.resolve_registry();
+        self.auth.set_creds(host, &auth);
+        // The probe remembers the registry's challenge, so the first request is authenticated.
+        self.is_open(host).await;
+        (auth, true)
     }
 
     /// Resolves one reference: its digest, media type, size and platforms; for a
@@ -716,6 +791,7 @@ impl Resolver {
             client: self.client.clone(),
             http: self.http.clone(),
             open: self.open.clone(),
+            auth: self.auth.clone(),
             options: self.options.clone(),
         });
         let job = Arc::new(job);

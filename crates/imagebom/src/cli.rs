@@ -90,6 +90,21 @@ Exit codes:
   1  drift
   2  bad input (unreadable or not a BOM)")]
     Diff(DiffArgs),
+    /// Merge partial BOMs of one recipe (from separate CI jobs) into one, deterministically.
+    #[command(after_help = "\
+Examples:
+  imagebom merge dist/bom.cdx.json job-a/bom.cdx.json job-b/bom.cdx.json
+  imagebom merge dist/bom.spdx.json job-*/bom.spdx.json
+
+Inputs are CycloneDX 1.6 or SPDX 2.3 JSON documents of the same recipe, all of one format.
+Components (packages) are joined by bom-ref (SPDXID), properties and dependencies are unions,
+and the output is byte-identical whatever the order of the inputs. The same image with
+different digests in two inputs is an error naming both files. Written via temp file + rename.
+
+Exit codes:
+  0  success
+  2  bad input (unreadable, not a BOM, mixed formats, conflicting digests)")]
+    Merge(MergeArgs),
     /// Release gates: check the recipe's charts and images against the policy.
     #[command(after_help = "\
 Examples:
@@ -263,6 +278,15 @@ pub struct DiffArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "markdown")]
     pub format: DiffFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The merged BOM to write.
+    pub out: PathBuf,
+    /// The partial BOMs (CycloneDX or SPDX JSON, one format).
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
 }
 
 /// Output formats of `check`.
