@@ -307,6 +307,44 @@ fn http_exact_version_relative_and_absolute_urls_then_offline_from_cache() {
 }
 
 #[test]
+fn http_version_constraints_online_and_offline() {
+    let (server, _) = repo();
+    let cache = tempfile::tempdir().unwrap();
+    let opts = options(cache.path());
+    let repo_url = server.url("/repo");
+    for (wanted, got) in [
+        (">=1.0.0 <1.2.0", "1.1.0"),
+        ("1.0.x", "1.0.0"),
+        ("~1.1", "1.1.0"),
+    ] {
+        let f = fetch_chart(&request(&repo_url, "mychart", wanted), &opts).unwrap();
+        assert_eq!(f.version, got, "{wanted}");
+        assert_eq!(files(&f), &expected_files("mychart", got));
+    }
+    // Empty: the highest stable version (1.2.0, whose listed digest is wrong), never the rc.
+    let e = fetch_chart(&request(&repo_url, "mychart", ""), &opts).unwrap_err();
+    assert!(
+        matches!(*e.kind, FetchErrorKind::DigestMismatch { .. }),
+        "{e}"
+    );
+    let f = fetch_chart(&request(&repo_url, "mychart", ">=2.0.0-0"), &opts).unwrap();
+    assert_eq!(f.version, "2.0.0-rc.1");
+    let e = fetch_chart(&request(&repo_url, "mychart", ">>1"), &opts).unwrap_err();
+    assert!(matches!(*e.kind, FetchErrorKind::BadVersion { .. }), "{e}");
+    // Offline, a constraint is answered from what the cache holds.
+    let offline = FetchOptions {
+        offline: true,
+        ..opts
+    };
+    let f = fetch_chart(&request(&repo_url, "mychart", "^1.0"), &offline).unwrap();
+    assert_eq!(f.version, "1.1.0");
+    let f = fetch_chart(&request(&repo_url, "mychart", "~1.1"), &offline).unwrap();
+    assert_eq!(f.version, "1.1.0");
+    let e = fetch_chart(&request(&repo_url, "mychart", "^3"), &offline).unwrap_err();
+    assert!(matches!(*e.kind, FetchErrorKind::NotCached { .. }), "{e}");
+}
+
+#[test]
 fn http_digest_mismatch_is_refused_and_nothing_is_cached() {
     let (server, archives) = repo();
     let cache = tempfile::tempdir().unwrap();
@@ -663,12 +701,12 @@ fn oci_chart_from_a_real_registry_then_offline() {
     layout.push(&reg, "1.0.0_build.7", "charts/mychart");
     // An ordinary image is not a chart.
     layout.artifact(
-        "image",
+        "3.0.0",
         "application/vnd.oci.image.config.v1+json",
         br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#,
         &[],
     );
-    layout.push(&reg, "image", "charts/mychart");
+    layout.push(&reg, "3.0.0", "charts/mychart");
 
     let cache = tempfile::tempdir().unwrap();
     let opts = FetchOptions {
@@ -693,7 +731,18 @@ fn oci_chart_from_a_real_registry_then_offline() {
     assert_eq!(files(&got), &expected_files("mychart", "1.0.0+build.7"));
     assert_eq!(got.version, "1.0.0+build.7");
 
-    let e = fetch_chart(&request(&repo, "mychart", "image"), &opts).unwrap_err();
+    // Constraints: the registry's tags that are versions, highest match.
+    let got = fetch_chart(&request(&repo, "mychart", "^1.0"), &opts).unwrap();
+    assert_eq!(got.version, "1.2.3");
+    assert_eq!(
+        got.source,
+        format!("oci://{}/charts/mychart:1.2.3", reg.host)
+    );
+    let got = fetch_chart(&request(&repo, "mychart", "~1.0"), &opts).unwrap();
+    assert_eq!(got.version, "1.0.0+build.7");
+    assert_eq!(files(&got), &expected_files("mychart", "1.0.0+build.7"));
+
+    let e = fetch_chart(&request(&repo, "mychart", "3.0.0"), &opts).unwrap_err();
     assert!(matches!(*e.kind, FetchErrorKind::NotAChart { .. }), "{e}");
     assert!(e.to_string().contains(HELM_CONFIG), "{e}");
 
@@ -735,26 +784,26 @@ fn oci_layer_digest_and_shape_are_checked() {
     let a = pack("mychart", "1.0.0");
     let b = pack("mychart", "1.0.1");
     layout.artifact(
-        "two",
+        "4.0.0",
         HELM_CONFIG,
         config,
         &[(&a, HELM_LAYER), (&b, HELM_LAYER)],
     );
-    layout.push(&reg, "two", "charts/mychart");
+    layout.push(&reg, "4.0.0", "charts/mychart");
     layout.artifact(
-        "none",
+        "4.0.1",
         HELM_CONFIG,
         config,
         &[(b"x", "application/octet-stream")],
     );
-    layout.push(&reg, "none", "charts/mychart");
+    layout.push(&reg, "4.0.1", "charts/mychart");
     let cache = tempfile::tempdir().unwrap();
     let opts = FetchOptions {
         insecure_registries: vec![reg.host.clone()],
         ..options(cache.path())
     };
     let repo = format!("oci://{}/charts", reg.host);
-    for tag in ["two", "none"] {
+    for tag in ["4.0.0", "4.0.1"] {
         let e = fetch_chart(&request(&repo, "mychart", tag), &opts).unwrap_err();
         assert!(
             matches!(*e.kind, FetchErrorKind::NotAChart { .. }),
@@ -762,8 +811,8 @@ fn oci_layer_digest_and_shape_are_checked() {
         );
     }
     // The layer limit is checked against the manifest before downloading.
-    layout.artifact("one", HELM_CONFIG, config, &[(&a, HELM_LAYER)]);
-    layout.push(&reg, "one", "charts/mychart");
+    layout.artifact("4.0.2", HELM_CONFIG, config, &[(&a, HELM_LAYER)]);
+    layout.push(&reg, "4.0.2", "charts/mychart");
     let tiny = FetchOptions {
         limits: imagebom_helm::archive::ArchiveLimits {
             max_compressed: 10,
@@ -771,11 +820,11 @@ fn oci_layer_digest_and_shape_are_checked() {
         },
         ..opts.clone()
     };
-    let e = fetch_chart(&request(&repo, "mychart", "one"), &tiny).unwrap_err();
+    let e = fetch_chart(&request(&repo, "mychart", "4.0.2"), &tiny).unwrap_err();
     assert!(
         matches!(*e.kind, FetchErrorKind::TooLarge { limit: 10, .. }),
         "{e}"
     );
-    let got = fetch_chart(&request(&repo, "mychart", "one"), &opts).unwrap();
+    let got = fetch_chart(&request(&repo, "mychart", "4.0.2"), &opts).unwrap();
     assert_eq!(files(&got), &expected_files("mychart", "1.0.0"));
 }

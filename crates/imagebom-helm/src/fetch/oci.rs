@@ -6,6 +6,7 @@ use super::{
     accept, backoff, from_cache, normalize_digest, sha256, version, ChartCache, ChartRequest,
     FetchErrorKind, FetchOptions, Fetched,
 };
+use imagebom_template::semver::Version;
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::errors::OciDistributionError;
 use oci_client::secrets::RegistryAuth;
@@ -332,7 +333,7 @@ pub(crate) async fn fetch(
     accept(req, opts, &bytes, &version, &shown)
 }
 
-/// The repository's tags as versions (`_` back to `+`).
+/// The repository's tags that are versions (`_` back to `+`), highest first.
 async fn list_versions(
     client: &Client,
     repo_ref: &Reference,
@@ -341,7 +342,17 @@ async fn list_versions(
     shown: &str,
 ) -> Result<Vec<String>, FetchErrorKind> {
     match with_retries(opts, shown, || client.list_tags(repo_ref, auth, None, None)).await {
-        Ok(t) => Ok(t.tags.iter().map(|t| t.replace('_', "+")).collect()),
+        Ok(t) => {
+            // As Helm's registry client: only tags that are versions, highest first.
+            let mut v: Vec<(Version, String)> = t
+                .tags
+                .iter()
+                .map(|t| t.replace('_', "+"))
+                .filter_map(|t| Version::parse(&t).ok().map(|v| (v, t)))
+                .collect();
+            v.sort_by(|a, b| b.0.compare(&a.0).then_with(|| a.1.cmp(&b.1)));
+            Ok(v.into_iter().map(|(_, t)| t).collect())
+        }
         Err(e) if not_found(&e) => Ok(Vec::new()),
         Err(e) => Err(classify(shown, &e)),
     }
