@@ -1361,16 +1361,22 @@ fn check_functions(
 
 /// Go's parser rejects a variable used outside the scope that declares it.
 fn check_variables(root: &ListNode, defines: &[DefineNode], parse_name: &str) -> Result<()> {
-    fn list(l: &ListNode, vars: &mut Vec<SmolStr>) -> core::result::Result<(), (String, usize)> {
+    type Found = (String, usize);
+    fn list(
+        l: &ListNode,
+        vars: &mut Vec<SmolStr>,
+        in_range: bool,
+    ) -> core::result::Result<(), Found> {
         for n in &l.nodes {
             match n {
                 Node::Action(a) => pipe(&a.pipe, vars)?,
                 Node::If(b) | Node::With(b) | Node::Range(b) => {
                     let mark = vars.len();
                     pipe(&b.pipe, vars)?;
-                    list(&b.body, vars)?;
+                    let body_in_range = in_range || matches!(n, Node::Range(_));
+                    list(&b.body, vars, body_in_range)?;
                     if let Some(e) = &b.else_body {
-                        list(e, vars)?;
+                        list(e, vars, in_range)?;
                     }
                     vars.truncate(mark);
                 }
@@ -1379,13 +1385,19 @@ fn check_variables(root: &ListNode, defines: &[DefineNode], parse_name: &str) ->
                         pipe(p, vars)?;
                     }
                 }
-                Node::List(l) => list(l, vars)?,
+                Node::List(l) => list(l, vars, in_range)?,
+                Node::Break(p) if !in_range => {
+                    return Err(("{{break}} outside {{range}}".into(), p.line));
+                }
+                Node::Continue(p) if !in_range => {
+                    return Err(("{{continue}} outside {{range}}".into(), p.line));
+                }
                 _ => {}
             }
         }
         Ok(())
     }
-    fn pipe(p: &PipeNode, vars: &mut Vec<SmolStr>) -> core::result::Result<(), (String, usize)> {
+    fn pipe(p: &PipeNode, vars: &mut Vec<SmolStr>) -> core::result::Result<(), Found> {
         vars.extend(p.decl.iter().cloned());
         for c in &p.commands {
             for a in &c.args {
@@ -1394,11 +1406,12 @@ fn check_variables(root: &ListNode, defines: &[DefineNode], parse_name: &str) ->
         }
         Ok(())
     }
-    fn expr(e: &Expr, vars: &mut Vec<SmolStr>) -> core::result::Result<(), (String, usize)> {
+    fn expr(e: &Expr, vars: &mut Vec<SmolStr>) -> core::result::Result<(), Found> {
         match e {
             Expr::Variable(pos, name, _) => {
                 if !vars.iter().any(|v| v == name) {
-                    return Err((name.to_string(), pos.line));
+                    let msg = format!("undefined variable {}", crate::go::go_quote(name));
+                    return Err((msg, pos.line));
                 }
                 Ok(())
             }
@@ -1409,7 +1422,7 @@ fn check_variables(root: &ListNode, defines: &[DefineNode], parse_name: &str) ->
     }
     let check = |l: &ListNode| {
         let mut vars = alloc::vec![SmolStr::new_static("$")];
-        list(l, &mut vars)
+        list(l, &mut vars, false)
     };
     let mut r = check(root);
     for d in defines {
@@ -1418,11 +1431,11 @@ fn check_variables(root: &ListNode, defines: &[DefineNode], parse_name: &str) ->
         }
         r = check(&d.body);
     }
-    r.map_err(|(name, line)| TemplateError::Parse {
+    r.map_err(|(message, line)| TemplateError::Parse {
         name: (!parse_name.is_empty()).then(|| parse_name.to_string()),
         line,
         col: 0,
-        message: format!("undefined variable {}", crate::go::go_quote(&name)),
+        message,
     })
 }
 

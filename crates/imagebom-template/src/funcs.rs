@@ -38,6 +38,7 @@ use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::fmt::Write;
 
 use crate::error::{Result, TemplateError};
@@ -255,8 +256,7 @@ pub fn builtins() -> BTreeMap<String, ValueFunc> {
     m.insert(
         "html".into(),
         Arc::new(|args: &[Value]| {
-            check_args("html", args, 1)?;
-            let s = stringify_for_escaper(&args[0]);
+            let s = escaper_args(args);
             Ok(Value::String(Arc::from(go::html_escape(&s))))
         }),
     );
@@ -264,8 +264,7 @@ pub fn builtins() -> BTreeMap<String, ValueFunc> {
     m.insert(
         "js".into(),
         Arc::new(|args: &[Value]| {
-            check_args("js", args, 1)?;
-            let s = stringify_for_escaper(&args[0]);
+            let s = escaper_args(args);
             Ok(Value::String(Arc::from(go::js_escape(&s))))
         }),
     );
@@ -273,8 +272,7 @@ pub fn builtins() -> BTreeMap<String, ValueFunc> {
     m.insert(
         "urlquery".into(),
         Arc::new(|args: &[Value]| {
-            check_args("urlquery", args, 1)?;
-            let s = stringify_for_escaper(&args[0]);
+            let s = escaper_args(args);
             Ok(Value::String(Arc::from(go::url_encode(&s))))
         }),
     );
@@ -306,6 +304,25 @@ fn join_print(args: &[Value], as_println: bool) -> Arc<str> {
 ///
 /// Returns `Cow` so the `Value::String` case — the typical input — borrows
 /// instead of cloning.
+/// Go's `evalArgs` for `html`/`js`/`urlquery`: one string is used as is; otherwise
+/// `fmt.Sprint` of the arguments, nil printing as `<no value>`.
+fn escaper_args(args: &[Value]) -> Cow<'_, str> {
+    if let [Value::String(s)] = args {
+        return Cow::Borrowed(s.as_ref());
+    }
+    if let [one] = args {
+        return stringify_for_escaper(one);
+    }
+    let printable: Vec<Value> = args
+        .iter()
+        .map(|a| match a {
+            Value::Nil => Value::from("<no value>"),
+            other => other.clone(),
+        })
+        .collect();
+    Cow::Owned(go::sprint(&printable))
+}
+
 fn stringify_for_escaper(v: &Value) -> Cow<'_, str> {
     match v {
         Value::Nil => Cow::Borrowed("<no value>"),

@@ -6,6 +6,61 @@
 //! Helm needs Go semantics that gotmpl does not give: maps are shared by reference (Sprig's
 //! `set` and `merge` write into their argument), and functions such as `include` and `tpl`
 //! run templates of the set they are called from.
+//!
+//! # Rendering a Helm chart
+//!
+//! ```
+//! use imagebom_template::{Template, MissingKey, Value, tmap, helm_strip_no_value};
+//!
+//! // One set per render, named "gotpl" like Helm's (tpl templates take that name).
+//! let mut set = Template::new("gotpl").missing_key(MissingKey::ZeroValue);
+//! // .funcs(helm_funcmap()) before adding templates: Go checks function names at parse.
+//! // Add every file of the chart and its subcharts, in Helm's order (deepest paths first):
+//! set.add_template("app/templates/_helpers.tpl", r#"{{ define "app.name" }}{{ .Chart.Name }}{{ end }}"#).unwrap();
+//! set.add_template("app/templates/cm.yaml", "name: {{ include \"app.name\" . }}{{ .Values.x }}").unwrap();
+//! let data = tmap! { "Chart" => tmap! { "Name" => "app" }, "Values" => tmap! {} };
+//! let out = set.execute_template_to_string("app/templates/cm.yaml", &data).unwrap();
+//! assert_eq!(helm_strip_no_value(&out), "name: app");
+//! ```
+//!
+//! - [`Template::add_template`] parses a file into the set (`t.New(name).Parse(src)`),
+//!   [`Template::execute_template_to_string`] runs one (`ExecuteTemplate`).
+//! - `include NAME DATA` and `tpl TEXT DATA` are built into the executor (they need the
+//!   set): `include` returns the output as a string (usable in pipelines) and fails after
+//!   [`HELM_INCLUDE_RECURSION_MAX`] nested inclusions of one name with Helm's message;
+//!   `tpl` parses TEXT as a template named after the set (`gotpl`) in a copy of the current
+//!   set (its `define`s are visible inside it only), runs it, and drops `<no value>`.
+//! - Errors: [`TemplateError::Execution`] prints Go's text
+//!   (`template: FILE:LINE:COL: executing "NAME" at <NODE>: MSG`) and carries the parts
+//!   ([`ExecError`], [`ErrorLocation`]; the column is Go's 0-based byte column).
+//!   [`helm_cleanup_exec_error`] gives Helm's `execution error at (FILE:LINE:COL): MSG`
+//!   for `fail`/`required` (their message wrapped in `HELM_ERR_START…HELM_ERR_END`).
+//! - Missing values: with [`MissingKey::ZeroValue`] (Helm) a missing key prints
+//!   `<no value>` ([`helm_strip_no_value`] applies Helm's fix-up) and a field access on it
+//!   fails with `nil pointer evaluating interface {}.NAME`, as in Helm.
+//! - Limits: [`Limits`] (output bytes, range iterations, template/include/tpl depth,
+//!   source size); the stack grows on demand, so deep recursion ends in an error, never a
+//!   stack overflow.
+//!
+//! # Methods on data (`.Files.Get`, `.Capabilities.APIVersions.Has`)
+//!
+//! A [`Value::Function`] stored in a map is a *method*: when a field chain reaches it, it
+//! is called with the arguments that follow in the command (and the piped value last), or
+//! with no arguments when it is in the middle of a chain or used as an argument. So build
+//! `.Files` as a map `{"Get": fn, "Glob": fn, "Lines": fn, "AsConfig": fn, …}` and
+//! `.Capabilities.APIVersions` as `{"Has": fn}`; `.Files.Get "a"`,
+//! `(.Files.Glob "x/*").AsConfig` and `"a" | .Files.Get` then work as in Helm. A
+//! method's error reads `error calling Get: MSG` at the field, as in Go.
+//!
+//! # Known differences from Go 1.19
+//!
+//! - `{{template}}` nesting stops at [`Limits::max_template_depth`] (10,000; Go: 100,000)
+//!   with Go's message and that number.
+//! - A nil element taken out of a list or map and stored in a *variable* is treated as
+//!   "no value" (Go keeps it a nil interface, so a field access on it would fail).
+//! - Parse errors give Go's `template: NAME:LINE: MSG` shape, but the MSG of many syntax
+//!   errors is worded differently from Go's parser.
+//! - Imaginary number literals are rejected.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![forbid(unsafe_code)]
 #![deny(

@@ -627,7 +627,7 @@ impl<'a> Lexer<'a> {
         self.next_char(); // consume opening "
         loop {
             match self.next_char() {
-                None => return Err(self.error("unterminated string")),
+                None => return Err(self.error("unterminated quoted string")),
                 Some('\\') => {
                     self.next_char();
                 } // skip escaped char
@@ -653,7 +653,7 @@ impl<'a> Lexer<'a> {
         self.next_char(); // consume opening `
         loop {
             match self.next_char() {
-                None => return Err(self.error("unterminated raw string")),
+                None => return Err(self.error("unterminated raw quoted string")),
                 Some('`') => {
                     let raw = self.current_str();
                     let inner = &raw[1..raw.len() - 1];
@@ -997,15 +997,15 @@ impl<'a> Lexer<'a> {
                         char::from(byte)
                     }
                     Some(c) => c,
-                    None => return Err(self.error("unterminated character literal")),
+                    None => return Err(self.error("unterminated character constant")),
                 }
             }
             Some(c) => c,
-            None => return Err(self.error("unterminated character literal")),
+            None => return Err(self.error("unterminated character constant")),
         };
 
         if self.next_char() != Some('\'') {
-            return Err(self.error("unterminated character literal"));
+            return Err(self.error("unterminated character constant"));
         }
 
         // Emit as a number (Go treats char constants as their Unicode code point)

@@ -166,26 +166,37 @@ impl<'a> Parser<'a> {
         (t.pos, t.line)
     }
 
-    fn expect(&mut self, kind: TokenKind) -> Result<()> {
-        let idx = self.pos;
-        self.pos += 1;
-        let tok = &self.tokens[idx];
-        if tok.kind != kind {
-            let tok_kind = tok.kind.clone();
-            let tok_val = tok.val.clone();
-            let (line, col) = tok.line_col(self.source);
-            return Err(TemplateError::Parse {
-                name: self.err_name(),
-                line,
-                col,
-                message: format!("expected {:?}, got {:?} ({:?})", kind, tok_kind, tok_val),
-            });
-        }
-        Ok(())
-    }
 
     fn cur_pos(&self) -> Pos {
         Pos::new(self.peek().pos, self.peek().line)
+    }
+
+    /// Go's `unexpected TOKEN in CONTEXT` (a token prints quoted, a keyword as `<kw>`).
+    fn unexpected(&self, tok: &Token<'a>, context: &str) -> TemplateError {
+        let shown = match tok.kind {
+            TokenKind::Eof => "EOF".to_string(),
+            TokenKind::If
+            | TokenKind::Else
+            | TokenKind::End
+            | TokenKind::Range
+            | TokenKind::With
+            | TokenKind::Define
+            | TokenKind::Template
+            | TokenKind::Block
+            | TokenKind::Break
+            | TokenKind::Continue
+            | TokenKind::Nil => format!("<{}>", tok.val),
+            TokenKind::RightDelim | TokenKind::RightTrimDelim if tok.val.is_empty() => {
+                crate::go::go_quote("}}")
+            }
+            _ => crate::go::go_quote(&tok.val),
+        };
+        TemplateError::Parse {
+            name: self.err_name(),
+            line: tok.line,
+            col: 0,
+            message: format!("unexpected {shown} in {context}"),
+        }
     }
 
     fn error(&self, msg: impl Into<String>) -> TemplateError {
@@ -220,6 +231,16 @@ impl<'a> Parser<'a> {
 
         loop {
             match self.peek().kind {
+                TokenKind::Eof if self.depth > 1 => {
+                    let line = self.peek().line;
+                    self.leave();
+                    return Err(TemplateError::Parse {
+                        name: self.err_name(),
+                        line,
+                        col: 0,
+                        message: "unexpected EOF".into(),
+                    });
+                }
                 TokenKind::Eof => break,
                 TokenKind::Text => {
                     let tok = self.next().clone();
@@ -349,6 +370,14 @@ impl<'a> Parser<'a> {
             } else {
                 self.expect_close_delim()?;
                 let else_list = self.parse_list(defines)?;
+                if self.pos < self.tokens.len() && self.peek().kind == TokenKind::Else {
+                    return Err(TemplateError::Parse {
+                        name: self.err_name(),
+                        line: self.peek().line,
+                        col: 0,
+                        message: "expected end; found {{else}}".into(),
+                    });
+                }
                 Some(else_list)
             }
         } else {
@@ -381,7 +410,7 @@ impl<'a> Parser<'a> {
 
         let name_tok = self.next().clone();
         if name_tok.kind != TokenKind::String {
-            return Err(self.error("define expects a string name"));
+            return Err(self.unexpected(&name_tok, "define clause"));
         }
         self.expect_close_delim()?;
 
@@ -401,7 +430,7 @@ impl<'a> Parser<'a> {
 
         let name_tok = self.next().clone();
         if name_tok.kind != TokenKind::String {
-            return Err(self.error("template expects a string name"));
+            return Err(self.unexpected(&name_tok, "template clause"));
         }
 
         let pipe = if self.peek().kind != TokenKind::RightDelim
@@ -427,7 +456,7 @@ impl<'a> Parser<'a> {
 
         let name_tok = self.next().clone();
         if name_tok.kind != TokenKind::String {
-            return Err(self.error("block expects a string name"));
+            return Err(self.unexpected(&name_tok, "block clause"));
         }
 
         let pipe = if self.peek().kind != TokenKind::RightDelim
@@ -514,6 +543,25 @@ impl<'a> Parser<'a> {
             self.next();
             commands.push(self.parse_command()?);
         }
+        // Go's checkPipeline: only the first command may start with a
+        // non-executable operand.
+        for (i, c) in commands.iter().enumerate().skip(1) {
+            if matches!(
+                c.args.first(),
+                Some(
+                    Expr::Bool(..)
+                        | Expr::Dot(_)
+                        | Expr::Nil(_)
+                        | Expr::Number(..)
+                        | Expr::String(..)
+                )
+            ) {
+                return Err(self.error(format!(
+                    "non executable command in pipeline stage {}",
+                    i + 1
+                )));
+            }
+        }
 
         Ok(PipeNode {
             pos,
@@ -543,7 +591,10 @@ impl<'a> Parser<'a> {
                     let pipe_result = self.parse_pipeline(false);
                     self.leave();
                     let pipe = pipe_result?;
-                    self.expect(TokenKind::RightParen)?;
+                    if self.peek().kind != TokenKind::RightParen {
+                        return Err(self.error("unclosed left paren"));
+                    }
+                    self.next();
                     let chain_end = self.tokens[self.pos - 1].pos + 1;
                     let mut fields = Vec::new();
                     let first = self.extend_field_chain(chain_end, &mut fields);
@@ -649,7 +700,11 @@ impl<'a> Parser<'a> {
         }
 
         if args.is_empty() {
-            return Err(self.error("empty command"));
+            let tok = self.peek().clone();
+            if matches!(tok.kind, TokenKind::RightDelim | TokenKind::RightTrimDelim) {
+                return Err(self.error("missing value for command"));
+            }
+            return Err(self.unexpected(&tok, "command"));
         }
 
         Ok(CommandNode { pos, args })
