@@ -80,3 +80,77 @@ def test_cluster_mirror_configs(tmp_path):
     plain = run(["mirror"]).stdout.split()
     assert all(f"- name: {ref}" in oc for ref in plain), oc
     assert not out.exists()
+
+
+def test_containerd_hosts_toml_files_and_stream(tmp_path):
+    """--format containerd: one hosts.toml per source registry under --out, field by field;
+    without --out the same files in one stream, each after its `# file:` line."""
+    import tomllib
+
+    target = "mirror.example:5000/air"
+    registries = run(["mirror", "--format", "registries"]).stdout.split()
+    out = tmp_path / "certs.d"
+    run(["mirror", "--format", "containerd", "--target", target, "--out", str(out)])
+    written = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert written == sorted(f"{r}/hosts.toml" for r in registries)
+    for reg in registries:
+        doc = tomllib.loads((out / reg / "hosts.toml").read_text())
+        assert set(doc) == {"server", "host"}, doc
+        want_server = "https://registry-1.docker.io" if reg == "docker.io" else f"https://{reg}"
+        assert doc["server"] == want_server
+        assert list(doc["host"]) == [f"https://mirror.example:5000/v2/air/{reg}"]
+        host = doc["host"][f"https://mirror.example:5000/v2/air/{reg}"]
+        assert host == {"capabilities": ["pull", "resolve"], "override_path": True}
+    stream = run(["mirror", "--format", "containerd", "--target", target]).stdout
+    parts = stream.split("# file: ")[1:]
+    assert [p.split("\n", 1)[0] for p in parts] == [f"{r}/hosts.toml" for r in registries]
+    for part in parts:
+        name, body = part.split("\n", 1)
+        assert body.rstrip("\n") == (out / name).read_text().rstrip("\n")
+    p = run(["mirror", "--format", "containerd"], check=False)
+    assert p.returncode == 2 and "--target" in p.stderr
+
+
+def test_containerd_paths_reach_a_scoped_mirror(filled, tmp_path):  # noqa: F811
+    """The hosts.toml host path, with containerd's rule (override_path: the path is the API
+    root, `/<repository>/manifests/<digest>` appended; docs/hosts.md), reaches every image in a
+    real registry holding the scoped layout `<target>/<registry>/<repository>` (what `skopeo
+    sync --scoped` writes; it cannot scope a registry with a port, so the images keep a
+    port-less canonical name here and are resolved through --mirror)."""
+    import tomllib
+    import urllib.request
+
+    canonical = "registry.example"
+    repos = ["team/app:multi", "team/single:single"]
+    r = recipe(tmp_path, [f"{canonical}/{x}" for x in repos])
+    run(["lock", "--resolve", "--recipe", str(r), "--insecure-registry", filled.host,
+         "--mirror", f"{canonical}={filled.host}"])
+    lock = json.loads((tmp_path / "imagebom.lock").read_text())["images"]
+    mirror = Registry(tmp_path / "mirror")
+    try:
+        for x in repos:
+            repo = x.split(":")[0]
+            digest = lock[f"{canonical}/{x}"]["digest"]
+            subprocess.run([SKOPEO, "copy", "--all", "--preserve-digests", "--quiet", "--src-tls-verify=false",
+                            "--dest-tls-verify=false", f"docker://{filled.host}/{repo}@{digest}",
+                            f"docker://{mirror.host}/air/{canonical}/{repo}:{x.split(':')[1]}"],
+                           check=True, capture_output=True)
+        out = tmp_path / "certs.d"
+        run(["mirror", "--recipe", str(r), "--format", "containerd", "--target", f"{mirror.host}/air",
+             "--insecure-registry", mirror.host, "--out", str(out)])
+        doc = tomllib.loads((out / canonical / "hosts.toml").read_text())
+        assert doc["server"] == f"https://{canonical}"
+        [(host, cfg)] = doc["host"].items()
+        assert host == f"http://{mirror.host}/v2/air/{canonical}" and cfg["override_path"] is True
+        accept = ", ".join(["application/vnd.oci.image.index.v1+json",
+                            "application/vnd.oci.image.manifest.v1+json",
+                            "application/vnd.docker.distribution.manifest.list.v2+json",
+                            "application/vnd.docker.distribution.manifest.v2+json"])
+        for x in repos:
+            repo = x.split(":")[0]
+            digest = lock[f"{canonical}/{x}"]["digest"]
+            req = urllib.request.Request(f"{host}/{repo}/manifests/{digest}", headers={"Accept": accept})
+            body = urllib.request.urlopen(req, timeout=10).read()
+            assert "sha256:" + hashlib.sha256(body).hexdigest() == digest, x
+    finally:
+        mirror.stop()
