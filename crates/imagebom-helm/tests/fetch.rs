@@ -577,6 +577,11 @@ fn free_port() -> u16 {
 
 impl Registry {
     fn start() -> Registry {
+        Registry::start_with(None)
+    }
+
+    /// With `htpasswd`: basic auth (docker-registry's htpasswd, bcrypt hashes).
+    fn start_with(htpasswd: Option<&str>) -> Registry {
         assert!(
             Path::new(REGISTRY).exists(),
             "{REGISTRY} is not installed (apt-get install docker-registry); this test needs it"
@@ -587,12 +592,18 @@ impl Registry {
         );
         let root = tempfile::tempdir().unwrap();
         let host = format!("127.0.0.1:{}", free_port());
-        let config = serde_json::json!({
+        let mut config = serde_json::json!({
             "version": 0.1,
             "log": {"level": "error"},
             "storage": {"filesystem": {"rootdirectory": root.path().join("data")}},
             "http": {"addr": host},
         });
+        if let Some(line) = htpasswd {
+            let file = root.path().join("htpasswd");
+            std::fs::write(&file, format!("{line}\n")).unwrap();
+            config["auth"] =
+                serde_json::json!({"htpasswd": {"realm": "imagebom-test", "path": file}});
+        }
         let cfg = root.path().join("config.yml");
         std::fs::write(&cfg, config.to_string()).unwrap();
         let child = Command::new(REGISTRY)
@@ -670,8 +681,13 @@ impl Layout {
     }
 
     fn push(&self, reg: &Registry, tag: &str, repo: &str) {
+        self.push_as(reg, tag, repo, None)
+    }
+
+    fn push_as(&self, reg: &Registry, tag: &str, repo: &str, creds: Option<&str>) {
         let out = Command::new(SKOPEO)
             .args(["copy", "--quiet", "--dest-tls-verify=false"])
+            .args(creds.map(|c| format!("--dest-creds={c}")))
             .arg(format!("oci:{}:{tag}", self.dir.path().display()))
             .arg(format!("docker://{}/{repo}:{tag}", reg.host))
             .output()
@@ -827,4 +843,95 @@ fn oci_layer_digest_and_shape_are_checked() {
     );
     let got = fetch_chart(&request(&repo, "mychart", "4.0.2"), &opts).unwrap();
     assert_eq!(files(&got), &expected_files("mychart", "1.0.0"));
+}
+
+/// `chart-user:chart-secret`, bcrypt-hashed (cost 4) for docker-registry's htpasswd.
+const HTPASSWD: &str = "chart-user:$2b$04$XZkqlKFLnwThEIX.7syE2upXoWiD10LVANFbyKjyH4FGjlFctCQZu";
+const CHILD_ENV: &str = "IMAGEBOM_TEST_OCI_AUTH";
+
+/// Credentials come from the Docker config (`$DOCKER_CONFIG/config.json`), read by the same
+/// code as image resolution. The fetch runs in a child process of this test binary so that
+/// its environment is its own.
+#[test]
+fn oci_credentials_from_the_docker_config() {
+    let reg = Registry::start_with(Some(HTPASSWD));
+    let mut layout = Layout::new();
+    let chart = pack("private", "0.1.0");
+    let config = br#"{"apiVersion":"v2","name":"private","version":"0.1.0"}"#;
+    layout.artifact("0.1.0", HELM_CONFIG, config, &[(&chart, HELM_LAYER)]);
+    layout.push_as(
+        &reg,
+        "0.1.0",
+        "secure/private",
+        Some("chart-user:chart-secret"),
+    );
+    let home = tempfile::tempdir().unwrap();
+    let run = |auth: Option<&str>, expect: &str| {
+        let docker = home.path().join(expect);
+        std::fs::create_dir_all(&docker).unwrap();
+        let auths = match auth {
+            Some(a) => serde_json::json!({"auths": {reg.host.clone(): {"auth": a}}}),
+            None => serde_json::json!({"auths": {}}),
+        };
+        std::fs::write(docker.join("config.json"), auths.to_string()).unwrap();
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "oci_auth_child",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(
+                CHILD_ENV,
+                format!("{}|{}|{expect}", reg.host, docker.join("cache").display()),
+            )
+            .env("DOCKER_CONFIG", &docker)
+            .env("HOME", home.path())
+            .env_remove("REGISTRY_AUTH_FILE")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("test oci_auth_child ... ok"),
+            "child ({expect}) failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // base64("chart-user:chart-secret")
+    run(Some("Y2hhcnQtdXNlcjpjaGFydC1zZWNyZXQ="), "ok");
+    // base64("chart-user:wrong")
+    run(Some("Y2hhcnQtdXNlcjp3cm9uZw=="), "denied");
+    run(None, "denied");
+}
+
+/// The child half of [`oci_credentials_from_the_docker_config`]; fails when run on its own.
+#[test]
+#[ignore = "run by oci_credentials_from_the_docker_config in a child process"]
+fn oci_auth_child() {
+    let spec = std::env::var(CHILD_ENV).expect("run by oci_credentials_from_the_docker_config");
+    let [host, cache, expect] = spec.split('|').collect::<Vec<_>>()[..] else {
+        panic!("bad {CHILD_ENV}: {spec}")
+    };
+    let opts = FetchOptions {
+        insecure_registries: vec![host.to_string()],
+        retries: 0,
+        ..options(Path::new(cache))
+    };
+    let r = fetch_chart(
+        &request(&format!("oci://{host}/secure"), "private", "0.1.0"),
+        &opts,
+    );
+    match (expect, r) {
+        ("ok", Ok(f)) => assert_eq!(files(&f), &expected_files("private", "0.1.0")),
+        ("denied", Err(e)) => {
+            assert!(matches!(*e.kind, FetchErrorKind::Denied { .. }), "{e:?}");
+            let msg = e.to_string();
+            assert!(
+                !msg.contains("chart-secret") && !msg.contains("Y2hhcnQ"),
+                "{msg}"
+            );
+        }
+        (expect, r) => panic!("expected {expect}, got {r:?}"),
+    }
 }
