@@ -9,7 +9,8 @@ Jobs:
       {"name", "output": text of t/templates/t.yaml} or {"name", "error": the render error}.
   {"kind": "chart", "name", "files": {path: content}, "values": user values or null}
       A whole chart tree. Result: {"name", "output": {template path: text}} with every rendered
-      file whose text is not blank (NOTES.txt included), or {"name", "error"}.
+      file whose text is not blank (the top chart's NOTES.txt included, subcharts' left out, as
+      Helm shows them), or {"name", "error"}.
   {"kind": "fixture", "name", "dir"}
       A chart directory rendered like ../shared/oracle/helm_render.py writes it (documents ordered
       by path, '# Source:' headers, NOTES.txt and blank files left out). Result: {"name", "output"}.
@@ -44,6 +45,12 @@ def render_dir(path, values):
         return chart.render(values, name="release-name", namespace="default", is_install=True)
 
 
+def is_subchart_notes(path):
+    """Helm renders every chart's NOTES.txt (a failure in one fails the render) but shows only
+    the top chart's; subcharts' rendered notes are left out of chart results."""
+    return path.endswith("/templates/NOTES.txt") and "/charts/" in path
+
+
 def stream(manifests):
     out = []
     for path, text in sorted(manifests.items()):
@@ -69,7 +76,7 @@ def run(job, tmp, i):
     if kind == "chart":
         write_tree(root, job["files"])
         m = render_dir(root, job.get("values"))
-        return {p: t for p, t in sorted(m.items()) if t.strip()}
+        return {p: t for p, t in sorted(m.items()) if t.strip() and not is_subchart_notes(p)}
     raise ValueError(f"unknown job kind {kind!r}")
 
 
