@@ -12,8 +12,9 @@ ROOT=$PWD
 section() { printf '\n==> %s\n' "$*"; }
 
 # Debian packages the tests need: a real registry and skopeo to fill it (tests/integration/
-# test_registry.py). Installs only what is missing; uses sudo when not root.
-APT_PACKAGES=(docker-registry skopeo)
+# test_registry.py), Go for the text/template conformance oracle (tests/oracle/gotmpl).
+# Installs only what is missing; uses sudo when not root.
+APT_PACKAGES=(docker-registry skopeo golang-go)
 install_apt() {
   local missing=()
   for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -48,6 +49,8 @@ section "cargo test --workspace"
 cargo test --workspace --locked
 section "schemas match the official copies"
 cargo run --quiet --locked -p xtask -- schemas
+section "conformance expectations are what the oracles print (Go text/template, Helm SDK)"
+cargo run --quiet --locked -p xtask -- conformance --check
 section "integration suite (real consumers)"
 cargo build --locked -p imagebom
 export IMAGEBOM_BIN="${IMAGEBOM_BIN:-$ROOT/target/debug/imagebom}"
