@@ -156,6 +156,9 @@ def test_matrix_in_lock_boms_and_page(filled, tmp_path):
     run(["generate", "--recipe", str(r), "--out", str(out)])
     page = (out / "inventory.md").read_text()
     assert "| signature | attestation | SBOM | referrers |" in page
+    for line in ("| provenance checked | 3 |", "| with a cosign signature | 1 |", "| with attestations | 1 |",
+                 "| with an attached SBOM | 1 |", "| with OCI referrers | 1 |", "| provenance not fully checked | 1 |"):
+        assert line in page, line
 
     def row(ref):
         return next(line for line in page.splitlines() if line.startswith(f"| `{ref}`"))

@@ -171,6 +171,41 @@ pub fn markdown_body(inv: &Inventory) -> String {
         charts.iter().filter(|c| c.pinned).count(),
         charts.len()
     );
+    if shows_provenance(inv) {
+        let checked: Vec<&imagebom_model::Provenance> = inv
+            .images
+            .values()
+            .filter_map(|e| e.resolution.as_ref().and_then(|r| r.provenance.as_ref()))
+            .collect();
+        let count =
+            |f: fn(&imagebom_model::Provenance) -> bool| checked.iter().filter(|p| f(p)).count();
+        let _ = writeln!(out, "| provenance checked | {} |", checked.len());
+        let _ = writeln!(
+            out,
+            "| with a cosign signature | {} |",
+            count(|p| p.signature == Some(true))
+        );
+        let _ = writeln!(
+            out,
+            "| with attestations | {} |",
+            count(|p| p.attestation == Some(true))
+        );
+        let _ = writeln!(
+            out,
+            "| with an attached SBOM | {} |",
+            count(|p| p.sbom == Some(true))
+        );
+        let _ = writeln!(
+            out,
+            "| with OCI referrers | {} |",
+            count(|p| p.referrers.as_ref().is_some_and(|r| !r.is_empty()))
+        );
+        let _ = writeln!(
+            out,
+            "| provenance not fully checked | {} |",
+            count(|p| !p.is_complete())
+        );
+    }
     let _ = writeln!(out, "| warnings | {} |\n", inv.warnings.len());
 
     let _ = writeln!(out, "## Registries\n\n| registry | images |\n|---|---|");

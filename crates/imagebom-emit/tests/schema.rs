@@ -359,6 +359,16 @@ fn provenance_in_every_format() {
 
     let md = markdown(&inv, &cx());
     assert!(md.contains("| signature | attestation | SBOM | referrers |"));
+    for line in [
+        "| provenance checked | 1 |",
+        "| with a cosign signature | 1 |",
+        "| with attestations | 0 |",
+        "| with an attached SBOM | 0 |",
+        "| with OCI referrers | 1 |",
+        "| provenance not fully checked | 1 |",
+    ] {
+        assert!(md.contains(line), "{line}");
+    }
     let row = md
         .lines()
         .find(|l| l.starts_with("| `registry.k8s.io/pause:3.10`"))
