@@ -248,7 +248,7 @@ pub(crate) struct Executor<'a> {
     cfg: &'a Config<'a>,
     /// Template layers added by `tpl` (innermost last), searched before the set.
     overlays: Vec<Arc<TreeSet>>,
-    vars: Vec<(SmolStr, Value)>,
+    vars: Vec<(SmolStr, Value, bool)>,
     /// The template being executed (for error context).
     tmpl: Arc<Tree>,
     /// Go's `state.node`.
@@ -263,11 +263,15 @@ pub(crate) struct Executor<'a> {
     included: BTreeMap<String, usize>,
     range_iters_remaining: u64,
     output_remaining: usize,
+    /// Whether the last field chain ended on a nil held in an `interface{}`.
+    last_nil_iface: bool,
+    /// Per evaluated argument of the current call: `last_nil_iface` after it.
+    arg_nil_iface: Vec<bool>,
 }
 
 /// The frame state saved around a call into another template.
 struct Frame {
-    vars: Vec<(SmolStr, Value)>,
+    vars: Vec<(SmolStr, Value, bool)>,
     tmpl: Arc<Tree>,
     node: Option<(Nk, usize)>,
     dot_iface: bool,
@@ -302,13 +306,16 @@ impl<'a> Executor<'a> {
                 limits.max_range_iters
             },
             output_remaining: limits.max_output_bytes,
+            last_nil_iface: false,
+            arg_nil_iface: Vec::new(),
         }
     }
 
     /// Executes the executor's template with `data` as dot and `$`.
     pub(crate) fn execute<W: Write>(&mut self, w: &mut W, data: &Value) -> Result<()> {
         let tree = self.tmpl.clone();
-        self.vars.push((SmolStr::new_static("$"), data.clone()));
+        self.vars
+            .push((SmolStr::new_static("$"), data.clone(), false));
         let r = self.walk(w, &tree.root, data);
         self.finish(r)
     }
@@ -388,29 +395,33 @@ impl<'a> Executor<'a> {
 
     // ----- variables -----
 
-    fn var_value(&self, name: &str) -> ExecResult<Value> {
-        for (n, v) in self.vars.iter().rev() {
+    /// A variable's value and whether it holds an element taken out of a list or
+    /// map (an `interface{}`: a nil there fails on field access, as in Go).
+    fn var_value(&self, name: &str) -> ExecResult<(Value, bool)> {
+        for (n, v, iface) in self.vars.iter().rev() {
             if n.as_str() == name {
-                return Ok(v.clone());
+                return Ok((v.clone(), *iface));
             }
         }
         Err(self.errorf(format!("undefined variable: {name}")))
     }
 
     fn set_var(&mut self, name: &str, value: Value) -> ExecResult<()> {
-        for (n, v) in self.vars.iter_mut().rev() {
+        for (n, v, iface) in self.vars.iter_mut().rev() {
             if n.as_str() == name {
                 *v = value;
+                *iface = false;
                 return Ok(());
             }
         }
         Err(self.errorf(format!("undefined variable: {name}")))
     }
 
-    fn set_top_var(&mut self, n: usize, value: Value) {
+    fn set_top_var(&mut self, n: usize, value: Value, iface: bool) {
         let len = self.vars.len();
         if n <= len {
             self.vars[len - n].1 = value;
+            self.vars[len - n].2 = iface;
         }
     }
 
@@ -528,9 +539,9 @@ impl<'a> Executor<'a> {
                     self.set_var(&decl[0], elem.clone())?;
                 }
             } else {
-                self.set_top_var(1, elem.clone());
+                self.set_top_var(1, elem.clone(), iface);
                 if decl.len() > 1 {
-                    self.set_top_var(2, index);
+                    self.set_top_var(2, index, false);
                 }
             }
         }
@@ -619,7 +630,7 @@ impl<'a> Executor<'a> {
     fn save_frame(&mut self, tmpl: Arc<Tree>, dot: &Value, depth: usize) -> Frame {
         let vars = core::mem::replace(
             &mut self.vars,
-            alloc::vec![(SmolStr::new_static("$"), dot.clone())],
+            alloc::vec![(SmolStr::new_static("$"), dot.clone(), false)],
         );
         Frame {
             vars,
@@ -683,7 +694,7 @@ impl<'a> Executor<'a> {
             if pipe.is_assign {
                 self.set_var(name, value.clone())?;
             } else {
-                self.vars.push((name.clone(), value.clone()));
+                self.vars.push((name.clone(), value.clone(), false));
             }
         }
         Ok(value)
@@ -799,15 +810,13 @@ impl<'a> Executor<'a> {
         fin: Option<Value>,
     ) -> ExecResult<Value> {
         self.at(Nk::Variable, offset);
-        let value = self.var_value(name)?;
+        let (value, iface) = self.var_value(name)?;
         if fields.is_empty() {
             self.not_a_function(args, fin.is_some())?;
+            self.last_nil_iface = iface && matches!(value, Value::Nil);
             return Ok(value);
         }
-        let recv = Recv {
-            val: value,
-            iface: false,
-        };
+        let recv = Recv { val: value, iface };
         self.eval_field_chain(dot, recv, (Nk::Variable, offset), fields, args, fin)
     }
 
@@ -824,10 +833,12 @@ impl<'a> Executor<'a> {
         for ident in &idents[..n.saturating_sub(1)] {
             recv = self.eval_field(dot, ident, node, &[], None, recv)?;
         }
-        match idents.last() {
-            Some(last) => Ok(self.eval_field(dot, last, node, args, fin, recv)?.val),
-            None => Ok(recv.val),
-        }
+        let end = match idents.last() {
+            Some(last) => self.eval_field(dot, last, node, args, fin, recv)?,
+            None => recv,
+        };
+        self.last_nil_iface = end.iface && matches!(end.val, Value::Nil);
+        Ok(end.val)
     }
 
     /// Go's `evalField` for maps (fields are keys; a function stored in a map is a
@@ -859,7 +870,7 @@ impl<'a> Executor<'a> {
                 let found = m.get(name);
                 if let Some(Value::Function(f)) = &found {
                     let f = f.clone();
-                    let v = self.eval_call(dot, &f, node, name, args, fin)?;
+                    let v = self.eval_call(dot, &f, node, node, name, args, fin)?;
                     return Ok(Recv {
                         val: v,
                         iface: false,
@@ -928,7 +939,7 @@ impl<'a> Executor<'a> {
             {
                 self.check_arity(name, arity, args, fin.is_some())?;
             }
-            return self.eval_call(dot, &f, node, name, args, fin);
+            return self.eval_call(dot, &f, node, (Nk::Identifier, offset), name, args, fin);
         }
         match name {
             "include" | "tpl" => {
@@ -1007,9 +1018,13 @@ impl<'a> Executor<'a> {
         fin: Option<Value>,
     ) -> ExecResult<Vec<Value>> {
         let mut argv = Vec::with_capacity(args.len() + 1);
+        let mut flags = Vec::with_capacity(args.len());
         for arg in args.iter().skip(1) {
+            self.last_nil_iface = false;
             argv.push(self.eval_arg(dot, arg)?);
+            flags.push(self.last_nil_iface);
         }
+        self.arg_nil_iface = flags;
         if let Some(f) = fin {
             argv.push(f);
         }
@@ -1018,15 +1033,18 @@ impl<'a> Executor<'a> {
 
     /// Go's `evalCall`: evaluate the arguments, call, wrap a failure as
     /// `error calling NAME: MSG` located at `node`.
+    #[allow(clippy::too_many_arguments)]
     fn eval_call(
         &mut self,
         dot: &Value,
         f: &ValueFunc,
         node: (Nk, usize),
+        ident: (Nk, usize),
         name: &str,
         args: &[Expr],
         fin: Option<Value>,
     ) -> ExecResult<Value> {
+        let has_final = fin.is_some();
         let argv = self.eval_args(dot, args, fin)?;
         match invoke_func(name, f, &argv) {
             Ok(v) => Ok(v),
@@ -1034,10 +1052,78 @@ impl<'a> Executor<'a> {
                 if matches!(e, TemplateError::Limit(_)) {
                     return Err(e.into());
                 }
+                let msg = e.function_message();
+                // Go checks the argument count and types in the executor, before
+                // the call: such errors are not "error calling", and they are
+                // located at the function (count) or at the argument (type).
+                if msg.starts_with("wrong number of args for ") {
+                    self.node = Some(ident);
+                    return Err(self.errorf(msg));
+                }
+                if let Some(located) = self.locate_type_error(&msg, &argv, args, has_final, ident) {
+                    return Err(located);
+                }
                 self.node = Some(node);
-                Err(self.errorf(format!("error calling {name}: {}", e.function_message())))
+                Err(self.errorf(format!("error calling {name}: {msg}")))
             }
         }
+    }
+
+    /// Go's `validateType`/`evalString`… errors: find the argument whose type is
+    /// named in `wrong type for value; expected T; got U` (or the nil one for
+    /// `invalid value; expected T`) and report the error there, worded as Go
+    /// words it for that kind of argument node.
+    fn locate_type_error(
+        &mut self,
+        msg: &str,
+        argv: &[Value],
+        args: &[Expr],
+        has_final: bool,
+        ident: (Nk, usize),
+    ) -> Option<ExecSignal> {
+        let (expected, got) =
+            if let Some(rest) = msg.strip_prefix("wrong type for value; expected ") {
+                let (e, g) = rest.split_once("; got ")?;
+                (e, Some(g))
+            } else {
+                (msg.strip_prefix("invalid value; expected ")?, None)
+            };
+        let j = argv.iter().position(|v| match got {
+            Some(g) => v.type_name() == g || (g == "uint64" && matches!(v, Value::Uint(_))),
+            None => matches!(v, Value::Nil),
+        })?;
+        let explicit = args.len().saturating_sub(1);
+        if j >= explicit {
+            // The piped value: Go reports it where evaluation stopped.
+            if has_final && explicit == 0 {
+                self.node = Some(ident);
+            }
+            return Some(self.errorf(msg.to_string()));
+        }
+        let arg = &args[j + 1];
+        self.at_expr(arg);
+        let src = self.tmpl.src.clone();
+        let nil_iface = self.arg_nil_iface.get(j).copied().unwrap_or(false);
+        let literal_kind = match expected {
+            "string" => Some("string"),
+            "bool" => Some("bool"),
+            "int" | "int64" | "int32" | "int8" | "int16" => Some("integer"),
+            "uint" | "uint64" | "uint32" | "uint8" | "uint16" => Some("unsigned integer"),
+            "float64" | "float32" => Some("float"),
+            _ => None,
+        };
+        let text = match arg {
+            Expr::Nil(_) => format!("cannot assign nil to {expected}"),
+            Expr::String(..) | Expr::Number(..) | Expr::Bool(..) => match literal_kind {
+                Some(k) => format!("expected {k}; found {}", expr_string(arg, &src)),
+                None => msg.to_string(),
+            },
+            _ if got.is_none() && nil_iface => {
+                format!("wrong type for value; expected {expected}; got interface {{}}")
+            }
+            _ => msg.to_string(),
+        };
+        Some(self.errorf(text))
     }
 
     /// Go's `evalArg` for an `interface{}` parameter.

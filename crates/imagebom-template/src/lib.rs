@@ -56,8 +56,11 @@
 //!
 //! - `{{template}}` nesting stops at [`Limits::max_template_depth`] (10,000; Go: 100,000)
 //!   with Go's message and that number.
-//! - A nil element taken out of a list or map and stored in a *variable* is treated as
-//!   "no value" (Go keeps it a nil interface, so a field access on it would fail).
+//! - Functions are untyped (`&[Value]`): Go's argument-count and argument-type errors
+//!   are reproduced when a function returns Go's text for them (`wrong number of args
+//!   for NAME: want N got M`, `wrong type for value; expected T; got U`, `invalid value;
+//!   expected T`): the executor then reports them unwrapped, at the function or at the
+//!   argument, worded for literal arguments as Go does (`expected string; found 3`).
 //! - Parse errors give Go's `template: NAME:LINE: MSG` shape, but the MSG of many syntax
 //!   errors is worded differently from Go's parser.
 //! - Imaginary number literals are rejected.

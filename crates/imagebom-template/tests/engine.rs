@@ -38,17 +38,48 @@ fn arg_str(v: &Value) -> String {
     }
 }
 
+/// Go's reflection-based parameter check, as a typed Go function would see it.
+fn typed(name: &str, args: &[Value], types: &[&str]) -> Result<(), TemplateError> {
+    if args.len() != types.len() {
+        return Err(TemplateError::Exec(format!(
+            "wrong number of args for {name}: want {} got {}",
+            types.len(),
+            args.len()
+        )));
+    }
+    for (a, t) in args.iter().zip(types) {
+        let ok = matches!(
+            (a, *t),
+            (Value::String(_), "string") | (Value::Int(_), "int")
+        );
+        if !ok {
+            return Err(TemplateError::Exec(match a {
+                Value::Nil => format!("invalid value; expected {t}"),
+                other => format!(
+                    "wrong type for value; expected {t}; got {}",
+                    other.type_name()
+                ),
+            }));
+        }
+    }
+    Ok(())
+}
+
 /// The few non-builtin functions the oracle cases use, with the Go semantics of
 /// the oracle's versions (`strings.ToUpper`, Sprig's `nindent`, Helm's `fail`).
 fn test_funcs() -> FuncMap {
     let mut fm = FuncMap::new();
     fm.insert(
         "upper".into(),
-        Arc::new(|a: &[Value]| Ok(Value::from(arg_str(&a[0]).to_uppercase()))),
+        Arc::new(|a: &[Value]| {
+            typed("upper", a, &["string"])?;
+            Ok(Value::from(arg_str(&a[0]).to_uppercase()))
+        }),
     );
     fm.insert(
         "nindent".into(),
         Arc::new(|a: &[Value]| {
+            typed("nindent", a, &["int", "string"])?;
             let n = a[0].as_int().unwrap_or(0) as usize;
             let pad = " ".repeat(n);
             let s = arg_str(&a[1]);
@@ -61,6 +92,7 @@ fn test_funcs() -> FuncMap {
     fm.insert(
         "fail".into(),
         Arc::new(|a: &[Value]| {
+            typed("fail", a, &["string"])?;
             Err(TemplateError::Exec(format!(
                 "HELM_ERR_START{}HELM_ERR_END",
                 arg_str(&a[0])

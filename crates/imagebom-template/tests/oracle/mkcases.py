@@ -175,6 +175,26 @@ h("helm_empty_define_no_replace", [["c/templates/_a.tpl", "{{define \"n\"}}full{
 h("helm_include_self_recursive_limit", [["c/templates/_h.tpl", "{{define \"r\"}}{{include \"r\" .}}{{end}}"], ["c/templates/x.yaml", "{{ include \"r\" . }}"]], "c/templates/x.yaml", {})
 h("helm_include_recursion_bounded", [["c/templates/_h.tpl", "{{define \"r\"}}{{if gt . 0.0}}{{include \"r\" 0.0}}x{{end}}{{end}}"], ["c/templates/x.yaml", "{{ include \"r\" 1.0 }}"]], "c/templates/x.yaml", {})
 
+# batch 3: typed-parameter errors (upper: string, nindent: int, string)
+h("typed_missing_zero", [["t", "{{ upper .missing }}"]], "t", {})
+cases.append({"name": "typed_missing_default", "templates": [["t", "{{ upper .missing }}"]], "exec": "t", "data": {}, "missingkey": "", "helm": True})
+h("typed_null", [["t", "{{ upper .n }}"]], "t", {"n": None})
+h("typed_literal", [["t", "{{ upper 3 }}"]], "t", {})
+h("typed_field", [["t", "{{ upper .f }}"]], "t", {"f": 1})
+h("typed_piped", [["t", "{{ .f | upper }}"]], "t", {"f": 1})
+h("typed_int_literal", [["t", "{{ nindent \"x\" .s }}"]], "t", {"s": "a"})
+h("typed_int_field", [["t", "{{ nindent .f .s }}"]], "t", {"s": "a", "f": 2})
+h("typed_arity_zero", [["t", "{{ upper }}"]], "t", {})
+h("typed_nil_literal", [["t", "{{ upper nil }}"]], "t", {})
+h("typed_arity_piped", [["t", "{{ \"a\" | upper \"b\" }}"]], "t", {})
+
+# batch 4: nil elements held in range variables
+c("range_var_nil_field", "{{range $v := .l}}{{$v.x}}{{end}}", {"l": [None]})
+c("range_kv_nil_field", "{{range $k, $v := .m}}{{$k}}{{$v.x}}{{end}}", {"m": {"a": None}})
+c("range_var_map_field", "{{range $v := .l}}{{$v.x}}{{end}}", {"l": [{"x": "X"}, {}]})
+c("var_from_pipeline_nil_field", "{{$v := .n}}{{$v.x}}", {"n": None})
+c("range_elem_dot_nil_arg", "{{range .l}}{{printf \"%v\" .}}{{end}}", {"l": [None, 1]})
+
 with open("cases.jsonl", "w") as f:
     f.write("# inputs for gen.py; regenerate go_cases.json after editing (python3 mkcases.py && python3 gen.py)\n")
     for x in cases:
