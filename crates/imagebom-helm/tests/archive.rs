@@ -358,3 +358,29 @@ fn refuses_what_is_not_a_gzip_tar_and_truncated_archives() {
     assert!(read_chart_archive(&bad, &l).is_err());
     assert!(read_chart_archive(&good, &l).is_ok());
 }
+
+#[test]
+fn any_single_corrupted_byte_gives_a_result_never_a_panic() {
+    let l = ArchiveLimits::default();
+    let good = tgz(&[
+        dir("mychart/"),
+        file("mychart/Chart.yaml", b"apiVersion: v2\nname: mychart\n"),
+        file("mychart/templates/a.yaml", &[b'a'; 700]),
+    ]);
+    let mut refused = 0;
+    for i in 0..good.len() {
+        for flip in [0x01u8, 0x80, 0xff] {
+            let mut bad = good.clone();
+            bad[i] ^= flip;
+            if read_chart_archive(&bad, &l).is_err() {
+                refused += 1;
+            }
+        }
+    }
+    // The gzip CRC catches nearly everything (a few header bytes, such as the mtime, are free).
+    assert!(
+        refused >= good.len() * 3 - 3 * 12,
+        "{refused} of {}",
+        good.len() * 3
+    );
+}

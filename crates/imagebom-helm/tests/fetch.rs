@@ -91,6 +91,8 @@ struct Route {
     body: Vec<u8>,
     /// Answer 503 this many times first.
     fail_first: u32,
+    /// Required `Authorization` header (401 without it).
+    auth: Option<String>,
 }
 
 #[derive(Default)]
@@ -135,6 +137,19 @@ impl Server {
                 status,
                 body,
                 fail_first,
+                auth: None,
+            },
+        );
+    }
+
+    fn route_auth(&self, path: &str, body: Vec<u8>, auth: &str) {
+        self.state.lock().unwrap().routes.insert(
+            path.into(),
+            Route {
+                status: 200,
+                body,
+                fail_first: 0,
+                auth: Some(auth.into()),
             },
         );
     }
@@ -151,16 +166,23 @@ fn serve(stream: TcpStream, state: &Mutex<State>) {
         return;
     }
     let path = line.split(' ').nth(1).unwrap_or("/").to_string();
+    let mut authorization = None;
     loop {
         let mut h = String::new();
         if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
             break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            if k.eq_ignore_ascii_case("authorization") {
+                authorization = Some(v.trim().to_string());
+            }
         }
     }
     let (status, body) = {
         let mut s = state.lock().unwrap();
         *s.hits.entry(path.clone()).or_default() += 1;
         match s.routes.get_mut(&path) {
+            Some(r) if r.auth.is_some() && r.auth != authorization => (401, b"who?".to_vec()),
             Some(r) if r.fail_first > 0 => {
                 r.fail_first -= 1;
                 (503, b"try again".to_vec())
@@ -495,6 +517,39 @@ fn http_hostile_archive_with_a_matching_digest_is_refused_and_not_cached() {
         .path()
         .join(format!("charts/sha256/{}.tgz", sha(&evil)))
         .exists());
+}
+
+#[test]
+fn http_basic_auth_from_the_repository_url_never_shows_the_password() {
+    let server = Server::start();
+    let tgz = pack("mychart", "1.0.0");
+    // base64("u:s3cret")
+    let auth = "Basic dTpzM2NyZXQ=";
+    server.route_auth(
+        "/p/index.yaml",
+        index(&[("1.0.0", "mychart-1.0.0.tgz", &sha(&tgz))]),
+        auth,
+    );
+    server.route_auth("/p/mychart-1.0.0.tgz", tgz.clone(), auth);
+    let cache = tempfile::tempdir().unwrap();
+    let opts = options(cache.path());
+    let with_creds = format!("http://u:s3cret@127.0.0.1:{}/p", server.port);
+    let got = fetch_chart(&request(&with_creds, "mychart", "1.0.0"), &opts).unwrap();
+    assert_eq!(files(&got), &expected_files("mychart", "1.0.0"));
+    assert_eq!(got.source, server.url("/p/mychart-1.0.0.tgz"));
+    let wrong = format!("http://u:wrong@127.0.0.1:{}/p", server.port);
+    let e = fetch_chart(&request(&wrong, "mychart", "1.0.0"), &opts).unwrap_err();
+    assert!(
+        matches!(*e.kind, FetchErrorKind::Http { status: 401, .. }),
+        "{e}"
+    );
+    assert!(
+        !e.to_string().contains("wrong") && !format!("{e:?}").contains("wrong"),
+        "{e:?}"
+    );
+    // The cache index keys the repository without credentials.
+    let index = std::fs::read_to_string(cache.path().join("charts/index.json")).unwrap();
+    assert!(!index.contains("s3cret"), "{index}");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -87,6 +87,14 @@ impl FetchOptions {
     }
 }
 
+impl FetchOptions {
+    /// The default cache directory, shared with image resolution: `$IMAGEBOM_CACHE`, else
+    /// `$XDG_CACHE_HOME/imagebom`, else `~/.cache/imagebom`.
+    pub fn default_cache_dir() -> Option<PathBuf> {
+        imagebom_resolve::cache::Cache::default_dir()
+    }
+}
+
 /// The content of a fetched chart.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChartContent {
