@@ -596,6 +596,11 @@ fn is_yaml_style_float(s: &str) -> bool {
     i == b.len()
 }
 
+/// Whether go-yaml v2 reads the unquoted text as a string (not a bool, number or null).
+pub(crate) fn resolves_to_string(s: &str) -> bool {
+    matches!(resolve_plain(s), Scalar::Str(_))
+}
+
 /// go-yaml v2's `resolve` for an untagged plain scalar.
 fn resolve_plain(s: &str) -> Scalar {
     if let Some(v) = resolve_word(s) {

@@ -92,6 +92,8 @@ pub(crate) mod error;
 pub(crate) mod exec;
 pub(crate) mod funcs;
 pub(crate) mod go;
+/// Helm's own pure template functions and the complete Helm function map.
+pub mod helmfuncs;
 /// Parser, lexer, and AST node types for the Go template language.
 ///
 /// This module mirrors Go's `text/template/parse` package. Most users don't
@@ -100,6 +102,8 @@ pub(crate) mod go;
 pub mod parse;
 /// Semantic versions and constraints with Masterminds/semver v3 rules.
 pub mod semver;
+/// Sprig's template functions, as Helm ships them.
+pub mod sprig;
 pub(crate) mod value;
 
 // Public re-exports
@@ -115,6 +119,7 @@ pub use go::{html_escape, js_escape, url_encode};
 pub use ser::{ToSerdeValue, to_value};
 #[cfg(feature = "html")]
 pub use value::SafeKind;
+pub use helmfuncs::helm_funcmap;
 pub use value::{Dict, ToValue, Value, ValueFunc};
 
 use alloc::collections::BTreeMap;

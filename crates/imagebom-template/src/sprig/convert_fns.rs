@@ -1,0 +1,223 @@
+//! Sprig's type conversion, type test and default/empty functions.
+
+use alloc::format;
+use alloc::string::String;
+
+use super::{err, go_kind, go_sprint, go_type, is_empty, reg, s_arg, vstr, want, want_at_least};
+use crate::FuncMap;
+use crate::value::Value;
+
+/// `spf13/cast`'s `trimZeroDecimal`: `"1.00"` → `"1"`.
+fn trim_zero_decimal(s: &str) -> &str {
+    let b = s.as_bytes();
+    let mut found_zero = false;
+    for i in (1..=b.len()).rev() {
+        match b[i - 1] {
+            b'.' => {
+                if found_zero {
+                    return &s[..i - 1];
+                }
+            }
+            b'0' => found_zero = true,
+            _ => return s,
+        }
+    }
+    s
+}
+
+/// Go's `strconv.ParseInt(s, 0, 64)`.
+pub(crate) fn parse_int_base0(s: &str) -> Option<i64> {
+    let (neg, body) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let lower = body.to_ascii_lowercase();
+    let (radix, digits, prefixed) = if let Some(r) = lower.strip_prefix("0x") {
+        (16, r, true)
+    } else if let Some(r) = lower.strip_prefix("0o") {
+        (8, r, true)
+    } else if let Some(r) = lower.strip_prefix("0b") {
+        (2, r, true)
+    } else if lower.len() > 1 && lower.starts_with('0') {
+        (8, &lower[1..], true)
+    } else {
+        (10, lower.as_str(), false)
+    };
+    // Underscores are allowed between digits only with a base prefix.
+    let digits: String = if prefixed {
+        digits.replace('_', "")
+    } else {
+        digits.to_string()
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let v = u64::from_str_radix(&digits, radix).ok()? as i128;
+    let v = if neg { -v } else { v };
+    i64::try_from(v).ok()
+}
+
+/// `cast.ToInt64` (errors become 0), which Sprig's `int64`, `add`, … use.
+pub(crate) fn to_int64(v: &Value) -> i64 {
+    match v {
+        Value::Int(n) => *n,
+        Value::Uint(n) => *n as i64,
+        Value::Float(f) => {
+            if f.is_nan() {
+                0
+            } else {
+                *f as i64
+            }
+        }
+        Value::Bool(b) => i64::from(*b),
+        Value::String(s) => parse_int_base0(trim_zero_decimal(s)).unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// `cast.ToFloat64` (errors become 0).
+pub(crate) fn to_float64(v: &Value) -> f64 {
+    match v {
+        Value::Int(n) => *n as f64,
+        Value::Uint(n) => *n as f64,
+        Value::Float(f) => *f,
+        Value::Bool(b) => f64::from(u8::from(*b)),
+        Value::String(s) => parse_go_float(s).unwrap_or(0.0),
+        _ => 0.0,
+    }
+}
+
+/// Go's `strconv.ParseFloat(s, 64)` for the forms charts use (decimal, exponent,
+/// `inf`/`nan`, hex floats).
+pub(crate) fn parse_go_float(s: &str) -> Option<f64> {
+    let t = s.trim_start_matches(['+', '-']);
+    let lower = t.to_ascii_lowercase();
+    if lower.starts_with("0x") {
+        let v = crate::go::parse_hex_float(t)?;
+        return Some(if s.starts_with('-') { -v } else { v });
+    }
+    if matches!(lower.as_str(), "inf" | "infinity" | "nan") {
+        return s.parse::<f64>().ok();
+    }
+    if !t
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-' | b'_'))
+    {
+        return None;
+    }
+    s.parse::<f64>().ok()
+}
+
+pub(super) fn register(m: &mut FuncMap) {
+    reg(m, "atoi", |a| {
+        want("atoi", a, 1)?;
+        let s = s_arg(a, 0)?;
+        let t = s.strip_prefix('+').unwrap_or(&s);
+        let ok = !t.is_empty()
+            && t.trim_start_matches('-')
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+            && t.matches('-').count() <= 1
+            && !t[1.min(t.len())..].contains('-');
+        Ok(Value::Int(if ok {
+            s.parse::<i64>().unwrap_or(0)
+        } else {
+            0
+        }))
+    });
+    reg(m, "int", |a| {
+        want("int", a, 1)?;
+        Ok(Value::Int(to_int64(&a[0])))
+    });
+    reg(m, "int64", |a| {
+        want("int64", a, 1)?;
+        Ok(Value::Int(to_int64(&a[0])))
+    });
+    reg(m, "float64", |a| {
+        want("float64", a, 1)?;
+        Ok(Value::Float(to_float64(&a[0])))
+    });
+    reg(m, "toDecimal", |a| {
+        want("toDecimal", a, 1)?;
+        let s = go_sprint(&a[0]);
+        Ok(Value::Int(i64::from_str_radix(&s, 8).unwrap_or(0)))
+    });
+    reg(m, "typeOf", |a| {
+        want("typeOf", a, 1)?;
+        Ok(vstr(go_type(&a[0])))
+    });
+    reg(m, "typeIs", |a| {
+        want("typeIs", a, 2)?;
+        Ok(Value::Bool(s_arg(a, 0)? == go_type(&a[1])))
+    });
+    reg(m, "typeIsLike", |a| {
+        want("typeIsLike", a, 2)?;
+        let t = s_arg(a, 0)?;
+        let got = go_type(&a[1]);
+        Ok(Value::Bool(t == got || format!("*{t}") == got))
+    });
+    reg(m, "kindOf", |a| {
+        want("kindOf", a, 1)?;
+        Ok(vstr(go_kind(&a[0])))
+    });
+    reg(m, "kindIs", |a| {
+        want("kindIs", a, 2)?;
+        Ok(Value::Bool(s_arg(a, 0)? == go_kind(&a[1])))
+    });
+    reg(m, "default", |a| {
+        want_at_least("default", a, 1)?;
+        match a.get(1) {
+            Some(given) if !is_empty(given) => Ok(given.clone()),
+            _ => Ok(a[0].clone()),
+        }
+    });
+    reg(m, "empty", |a| {
+        want("empty", a, 1)?;
+        Ok(Value::Bool(is_empty(&a[0])))
+    });
+    reg(m, "coalesce", |a| {
+        Ok(a.iter()
+            .find(|v| !is_empty(v))
+            .cloned()
+            .unwrap_or(Value::Nil))
+    });
+    reg(m, "all", |a| {
+        Ok(Value::Bool(a.iter().all(|v| !is_empty(v))))
+    });
+    reg(m, "any", |a| {
+        Ok(Value::Bool(a.iter().any(|v| !is_empty(v))))
+    });
+    reg(m, "ternary", |a| {
+        want("ternary", a, 3)?;
+        match &a[2] {
+            Value::Bool(b) => Ok(if *b { a[0].clone() } else { a[1].clone() }),
+            Value::Nil => Err(err("invalid value; expected bool")),
+            other => Err(err(format!(
+                "wrong type for value; expected bool; got {}",
+                go_type(other)
+            ))),
+        }
+    });
+    reg(m, "deepEqual", |a| {
+        want("deepEqual", a, 2)?;
+        Ok(Value::Bool(a[0] == a[1]))
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cast_rules() {
+        assert_eq!(to_int64(&vstr("0x10")), 16);
+        assert_eq!(to_int64(&vstr("010")), 8);
+        assert_eq!(to_int64(&vstr("12.00")), 12);
+        assert_eq!(to_int64(&vstr("1.5")), 0);
+        assert_eq!(to_int64(&Value::Float(3.9)), 3);
+        assert_eq!(to_int64(&Value::Bool(true)), 1);
+        assert_eq!(to_float64(&vstr("1e3")), 1000.0);
+        assert_eq!(to_float64(&vstr("abc")), 0.0);
+    }
+}

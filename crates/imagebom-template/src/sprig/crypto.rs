@@ -1,0 +1,199 @@
+//! Sprig's encoding, hashing and random functions. Certificate and key generation
+//! (`genCA`, `genPrivateKey`, …), `derivePassword`, AES and `getHostByName` are not
+//! provided: they return an error naming the function.
+
+use alloc::format;
+use alloc::string::String;
+
+use super::{MAX_STRING_BYTES, err, i_arg, reg, s_arg, strval, vstr, want, want_at_least};
+use crate::FuncMap;
+use crate::error::Result;
+
+fn hex_digest<D: sha2::Digest>(s: &str) -> String {
+    hex::encode(D::digest(s.as_bytes()))
+}
+
+fn adler32(data: &[u8]) -> u32 {
+    const MOD: u32 = 65521;
+    let (mut a, mut b) = (1u32, 0u32);
+    for chunk in data.chunks(5552) {
+        for &x in chunk {
+            a += u32::from(x);
+            b += a;
+        }
+        a %= MOD;
+        b %= MOD;
+    }
+    (b << 16) | a
+}
+
+/// Go's `base64` error text for the first bad input byte.
+fn decode_err(input: &str, e: &data_encoding::DecodeError) -> String {
+    let _ = input;
+    format!("illegal base64 data at input byte {}", e.position)
+}
+
+fn random_from(charset: &[u8], n: i64) -> Result<String> {
+    if n < 0 {
+        return Ok(String::new());
+    }
+    let n = n as usize;
+    if n > MAX_STRING_BYTES {
+        return Err(err(format!(
+            "random string of {n} characters is over the limit of {MAX_STRING_BYTES}"
+        )));
+    }
+    use rand::RngExt;
+    let mut rng = rand::rng();
+    Ok((0..n)
+        .map(|_| charset[rng.random_range(0..charset.len())] as char)
+        .collect())
+}
+
+const ALPHA: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+const NUM: &[u8] = b"0123456789";
+
+fn unsupported(m: &mut FuncMap, name: &'static str, why: &'static str) {
+    reg(m, name, move |_| {
+        Err(err(format!("{name} is not supported by imagebom: {why}")))
+    });
+}
+
+pub(super) fn register(m: &mut FuncMap) {
+    reg(m, "b64enc", |a| {
+        want("b64enc", a, 1)?;
+        Ok(vstr(data_encoding::BASE64.encode(s_arg(a, 0)?.as_bytes())))
+    });
+    reg(m, "b64dec", |a| {
+        want("b64dec", a, 1)?;
+        let s = s_arg(a, 0)?;
+        Ok(vstr(match data_encoding::BASE64.decode(s.as_bytes()) {
+            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Err(e) => decode_err(&s, &e),
+        }))
+    });
+    reg(m, "b32enc", |a| {
+        want("b32enc", a, 1)?;
+        Ok(vstr(data_encoding::BASE32.encode(s_arg(a, 0)?.as_bytes())))
+    });
+    reg(m, "b32dec", |a| {
+        want("b32dec", a, 1)?;
+        let s = s_arg(a, 0)?;
+        Ok(vstr(match data_encoding::BASE32.decode(s.as_bytes()) {
+            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Err(e) => format!("illegal base32 data at input byte {}", e.position),
+        }))
+    });
+    reg(m, "sha1sum", |a| {
+        want("sha1sum", a, 1)?;
+        use sha1::Digest;
+        Ok(vstr(hex::encode(sha1::Sha1::digest(
+            s_arg(a, 0)?.as_bytes(),
+        ))))
+    });
+    reg(m, "sha256sum", |a| {
+        want("sha256sum", a, 1)?;
+        Ok(vstr(hex_digest::<sha2::Sha256>(&s_arg(a, 0)?)))
+    });
+    reg(m, "sha512sum", |a| {
+        want("sha512sum", a, 1)?;
+        Ok(vstr(hex_digest::<sha2::Sha512>(&s_arg(a, 0)?)))
+    });
+    reg(m, "adler32sum", |a| {
+        want("adler32sum", a, 1)?;
+        Ok(vstr(adler32(s_arg(a, 0)?.as_bytes()).to_string()))
+    });
+    reg(m, "uuidv4", |a| {
+        want("uuidv4", a, 0)?;
+        Ok(vstr(uuid::Uuid::new_v4().to_string()))
+    });
+    reg(m, "randAlphaNum", |a| {
+        want("randAlphaNum", a, 1)?;
+        Ok(vstr(random_from(ALNUM, i_arg(a, 0)?)?))
+    });
+    reg(m, "randAlpha", |a| {
+        want("randAlpha", a, 1)?;
+        Ok(vstr(random_from(ALPHA, i_arg(a, 0)?)?))
+    });
+    reg(m, "randNumeric", |a| {
+        want("randNumeric", a, 1)?;
+        Ok(vstr(random_from(NUM, i_arg(a, 0)?)?))
+    });
+    reg(m, "randAscii", |a| {
+        want("randAscii", a, 1)?;
+        let printable: alloc::vec::Vec<u8> = (32u8..=126).collect();
+        Ok(vstr(random_from(&printable, i_arg(a, 0)?)?))
+    });
+    reg(m, "randBytes", |a| {
+        want("randBytes", a, 1)?;
+        let n = i_arg(a, 0)?;
+        if !(0..=MAX_STRING_BYTES as i64).contains(&n) {
+            return Err(err(format!("randBytes: count {n} out of range")));
+        }
+        use rand::RngExt;
+        let mut rng = rand::rng();
+        let bytes: alloc::vec::Vec<u8> = (0..n).map(|_| rng.random::<u8>()).collect();
+        Ok(vstr(data_encoding::BASE64.encode(&bytes)))
+    });
+    reg(m, "bcrypt", |a| {
+        want("bcrypt", a, 1)?;
+        bcrypt::hash_with_result(s_arg(a, 0)?, 10)
+            .map(|h| vstr(h.format_for_version(bcrypt::Version::TwoA)))
+            .map_err(|e| err(format!("bcrypt: {e}")))
+    });
+    reg(m, "htpasswd", |a| {
+        want_at_least("htpasswd", a, 2)?;
+        let (user, pass) = (s_arg(a, 0)?, s_arg(a, 1)?);
+        if user.contains(':') {
+            return Ok(vstr(format!("invalid username: {user}")));
+        }
+        let algo = match a.get(2) {
+            Some(v) => strval(v),
+            None => "bcrypt".into(),
+        };
+        if algo == "sha" {
+            use sha1::Digest;
+            let d = sha1::Sha1::digest(pass.as_bytes());
+            return Ok(vstr(format!(
+                "{user}:{{SHA}}{}",
+                data_encoding::BASE64.encode(&d)
+            )));
+        }
+        bcrypt::hash_with_result(pass, 10)
+            .map(|h| {
+                vstr(format!(
+                    "{user}:{}",
+                    h.format_for_version(bcrypt::Version::TwoA)
+                ))
+            })
+            .map_err(|e| err(format!("htpasswd: {e}")))
+    });
+    let certs = "certificate and key generation is not implemented";
+    for name in [
+        "genPrivateKey",
+        "genCA",
+        "genCAWithKey",
+        "genSelfSignedCert",
+        "genSelfSignedCertWithKey",
+        "genSignedCert",
+        "genSignedCertWithKey",
+        "buildCustomCert",
+        "derivePassword",
+        "encryptAES",
+        "decryptAES",
+    ] {
+        unsupported(m, name, certs);
+    }
+    unsupported(m, "getHostByName", "no network lookups while rendering");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adler() {
+        assert_eq!(adler32(b"Wikipedia"), 0x11E60398);
+    }
+}

@@ -1,0 +1,210 @@
+//! Go's `encoding/json` output for template values, and Sprig's JSON functions.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+
+use super::{err, reg, s_arg, vstr, want};
+use crate::FuncMap;
+use crate::value::Value;
+
+/// Why a value cannot be encoded (Go's `json.UnsupportedValueError` / `TypeError`).
+#[derive(Debug)]
+pub(crate) struct JsonError(pub String);
+
+/// Deepest nesting the encoder walks (Go stops cycles at 1000 levels).
+const MAX_JSON_DEPTH: usize = 1000;
+
+/// Go's float64 JSON form: `'f'` between 1e-6 and 1e21, else `'e'` with a short
+/// exponent (`1e-07`→`1e-7`).
+pub(crate) fn go_json_float(f: f64) -> core::result::Result<String, JsonError> {
+    if !f.is_finite() {
+        return Err(JsonError(format!(
+            "json: unsupported value: {}",
+            super::go_float(f)
+        )));
+    }
+    let abs = f.abs();
+    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+        let s = super::go_float(f);
+        // go_float gives the %e form here; Go's JSON drops the exponent's leading 0.
+        let s = if let Some((m, e)) = s.split_once('e') {
+            let (sign, digits) = e.split_at(1);
+            let digits = digits.trim_start_matches('0');
+            let digits = if digits.is_empty() { "0" } else { digits };
+            let sign = if sign == "+" { "+" } else { "-" };
+            format!("{m}e{sign}{digits}")
+        } else {
+            s
+        };
+        return Ok(s);
+    }
+    // Shortest round-trip digits in plain notation.
+    let s = format!("{f}");
+    Ok(if s == "-0" { "-0".into() } else { s })
+}
+
+fn write_str(out: &mut String, s: &str, html: bool) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '<' | '>' | '&' if html => out.push_str(&format!("\\u{:04x}", c as u32)),
+            '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Encodes as Go's `json.Marshal` (`indent` = `MarshalIndent(v, "", indent)`).
+pub(crate) fn encode(
+    v: &Value,
+    html: bool,
+    indent: Option<&str>,
+) -> core::result::Result<String, JsonError> {
+    let mut out = String::new();
+    enc(&mut out, v, html, indent, 0)?;
+    Ok(out)
+}
+
+fn newline(out: &mut String, indent: Option<&str>, level: usize) {
+    if let Some(ind) = indent {
+        out.push('\n');
+        for _ in 0..level {
+            out.push_str(ind);
+        }
+    }
+}
+
+fn enc(
+    out: &mut String,
+    v: &Value,
+    html: bool,
+    indent: Option<&str>,
+    level: usize,
+) -> core::result::Result<(), JsonError> {
+    if level > MAX_JSON_DEPTH {
+        return Err(JsonError(
+            "json: unsupported value: encountered a cycle or nesting deeper than 1000".into(),
+        ));
+    }
+    match v {
+        Value::Nil => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(n) => out.push_str(&n.to_string()),
+        Value::Uint(n) => out.push_str(&n.to_string()),
+        Value::Float(f) => out.push_str(&go_json_float(*f)?),
+        Value::String(s) => write_str(out, s, html),
+        Value::List(l) => {
+            if l.is_empty() {
+                out.push_str("[]");
+                return Ok(());
+            }
+            out.push('[');
+            for (i, it) in l.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(out, indent, level + 1);
+                enc(out, it, html, indent, level + 1)?;
+            }
+            newline(out, indent, level);
+            out.push(']');
+        }
+        Value::Map(m) => {
+            let entries = m.entries();
+            if entries.is_empty() {
+                out.push_str("{}");
+                return Ok(());
+            }
+            out.push('{');
+            for (i, (k, it)) in entries.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                newline(out, indent, level + 1);
+                write_str(out, k, html);
+                out.push(':');
+                if indent.is_some() {
+                    out.push(' ');
+                }
+                enc(out, it, html, indent, level + 1)?;
+            }
+            newline(out, indent, level);
+            out.push('}');
+        }
+        Value::Function(_) => {
+            return Err(JsonError(
+                "json: unsupported type: func(...interface {}) (interface {}, error)".into(),
+            ));
+        }
+        #[cfg(feature = "html")]
+        Value::Safe { s, .. } => write_str(out, s, html),
+    }
+    Ok(())
+}
+
+/// Parses JSON as Go's `json.Unmarshal` into `interface{}` (numbers → float64).
+pub(crate) fn decode(text: &str) -> core::result::Result<Value, String> {
+    serde_json::from_str::<serde_json::Value>(text)
+        .map(crate::convert::from_json)
+        .map_err(|e| e.to_string())
+}
+
+pub(super) fn register(m: &mut FuncMap) {
+    reg(m, "toJson", |a| {
+        want("toJson", a, 1)?;
+        Ok(vstr(encode(&a[0], true, None).unwrap_or_default()))
+    });
+    reg(m, "mustToJson", |a| {
+        want("mustToJson", a, 1)?;
+        encode(&a[0], true, None).map(vstr).map_err(|e| err(e.0))
+    });
+    reg(m, "toPrettyJson", |a| {
+        want("toPrettyJson", a, 1)?;
+        Ok(vstr(encode(&a[0], true, Some("  ")).unwrap_or_default()))
+    });
+    reg(m, "mustToPrettyJson", |a| {
+        want("mustToPrettyJson", a, 1)?;
+        encode(&a[0], true, Some("  "))
+            .map(vstr)
+            .map_err(|e| err(e.0))
+    });
+    reg(m, "toRawJson", |a| {
+        want("toRawJson", a, 1)?;
+        encode(&a[0], false, None).map(vstr).map_err(|e| err(e.0))
+    });
+    reg(m, "mustToRawJson", |a| {
+        want("mustToRawJson", a, 1)?;
+        encode(&a[0], false, None).map(vstr).map_err(|e| err(e.0))
+    });
+    reg(m, "fromJson", |a| {
+        want("fromJson", a, 1)?;
+        Ok(decode(&s_arg(a, 0)?).unwrap_or(Value::Nil))
+    });
+    reg(m, "mustFromJson", |a| {
+        want("mustFromJson", a, 1)?;
+        decode(&s_arg(a, 0)?).map_err(err)
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats() {
+        assert_eq!(go_json_float(1e21).unwrap(), "1e+21");
+        assert_eq!(go_json_float(1e-7).unwrap(), "1e-7");
+        assert_eq!(go_json_float(0.000001).unwrap(), "0.000001");
+        assert_eq!(go_json_float(1e20).unwrap(), "100000000000000000000");
+        assert_eq!(go_json_float(3.0).unwrap(), "3");
+        assert_eq!(go_json_float(-1.5).unwrap(), "-1.5");
+        assert!(go_json_float(f64::NAN).is_err());
+    }
+}

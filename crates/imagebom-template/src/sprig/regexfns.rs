@@ -1,0 +1,170 @@
+//! Sprig's regular expression functions (Go RE2 syntax; the `regex` crate implements
+//! the same dialect). Compiled patterns are cached.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+
+use regex::Regex;
+
+use super::{err, i_arg, reg, s_arg, vlist, vstr, want};
+use crate::FuncMap;
+use crate::error::Result;
+use crate::value::Value;
+
+/// Longest pattern accepted, and compiled size limit.
+const MAX_PATTERN_BYTES: usize = 64 * 1024;
+const CACHE_MAX: usize = 256;
+
+static CACHE: LazyLock<Mutex<HashMap<String, Regex>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+fn compile(p: &str) -> Result<Regex> {
+    if let Ok(c) = CACHE.lock()
+        && let Some(r) = c.get(p)
+    {
+        return Ok(r.clone());
+    }
+    if p.len() > MAX_PATTERN_BYTES {
+        return Err(err(format!(
+            "error parsing regexp: pattern longer than the limit of {MAX_PATTERN_BYTES} bytes"
+        )));
+    }
+    let r = regex::RegexBuilder::new(p)
+        .size_limit(32 * 1024 * 1024)
+        .build()
+        .map_err(|e| err(format!("error parsing regexp: {e}")))?;
+    if let Ok(mut c) = CACHE.lock() {
+        if c.len() >= CACHE_MAX {
+            c.clear();
+        }
+        c.insert(p.into(), r.clone());
+    }
+    Ok(r)
+}
+
+/// Go's `regexp.QuoteMeta`.
+fn quote_meta(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Go's `(*Regexp).Split(s, n)`.
+fn go_regex_split(r: &Regex, s: &str, n: i64) -> Vec<String> {
+    if n == 0 {
+        return Vec::new();
+    }
+    if !r.as_str().is_empty() && s.is_empty() {
+        return alloc::vec![String::new()];
+    }
+    let mut matches: Vec<(usize, usize)> = r.find_iter(s).map(|m| (m.start(), m.end())).collect();
+    if n > 0 && matches.len() > n as usize {
+        matches.truncate(n as usize);
+    }
+    let mut out = Vec::new();
+    let (mut beg, mut end) = (0, 0);
+    for (ms, me) in matches {
+        if n > 0 && out.len() == (n as usize) - 1 {
+            break;
+        }
+        end = ms;
+        if me != 0 {
+            out.push(s[beg..end].into());
+        }
+        beg = me;
+    }
+    if end != s.len() {
+        out.push(s[beg..].into());
+    }
+    out
+}
+
+/// Go's `Expand` template syntax (`$1`, `${name}`, `$$`) is also the `regex` crate's.
+fn replace_all(r: &Regex, s: &str, repl: &str, literal: bool) -> String {
+    if literal {
+        r.replace_all(s, regex::NoExpand(repl)).into_owned()
+    } else {
+        r.replace_all(s, repl).into_owned()
+    }
+}
+
+fn find_all(r: &Regex, s: &str, n: i64) -> Vec<Value> {
+    let it = r.find_iter(s).map(|m| vstr(m.as_str()));
+    if n < 0 {
+        it.collect()
+    } else {
+        it.take(n as usize).collect()
+    }
+}
+
+pub(super) fn register(m: &mut FuncMap) {
+    for must in [false, true] {
+        let name = |n: &str| {
+            if must {
+                format!("must{}{}", &n[..1].to_uppercase(), &n[1..])
+            } else {
+                n.into()
+            }
+        };
+        reg(m, &name("regexMatch"), |a| {
+            want("regexMatch", a, 2)?;
+            Ok(Value::Bool(compile(&s_arg(a, 0)?)?.is_match(&s_arg(a, 1)?)))
+        });
+        reg(m, &name("regexFindAll"), |a| {
+            want("regexFindAll", a, 3)?;
+            let r = compile(&s_arg(a, 0)?)?;
+            Ok(vlist(find_all(&r, &s_arg(a, 1)?, i_arg(a, 2)?)))
+        });
+        reg(m, &name("regexFind"), |a| {
+            want("regexFind", a, 2)?;
+            let r = compile(&s_arg(a, 0)?)?;
+            let s = s_arg(a, 1)?;
+            Ok(vstr(r.find(&s).map_or("", |m| m.as_str())))
+        });
+        reg(m, &name("regexReplaceAll"), |a| {
+            want("regexReplaceAll", a, 3)?;
+            let r = compile(&s_arg(a, 0)?)?;
+            Ok(vstr(replace_all(&r, &s_arg(a, 1)?, &s_arg(a, 2)?, false)))
+        });
+        reg(m, &name("regexReplaceAllLiteral"), |a| {
+            want("regexReplaceAllLiteral", a, 3)?;
+            let r = compile(&s_arg(a, 0)?)?;
+            Ok(vstr(replace_all(&r, &s_arg(a, 1)?, &s_arg(a, 2)?, true)))
+        });
+        reg(m, &name("regexSplit"), |a| {
+            want("regexSplit", a, 3)?;
+            let r = compile(&s_arg(a, 0)?)?;
+            Ok(vlist(
+                go_regex_split(&r, &s_arg(a, 1)?, i_arg(a, 2)?)
+                    .into_iter()
+                    .map(vstr)
+                    .collect(),
+            ))
+        });
+    }
+    reg(m, "regexQuoteMeta", |a| {
+        want("regexQuoteMeta", a, 1)?;
+        Ok(vstr(quote_meta(&s_arg(a, 0)?)))
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_like_go() {
+        let r = compile("a").unwrap();
+        assert_eq!(go_regex_split(&r, "banana", -1), vec!["b", "n", "n", ""]);
+        assert_eq!(go_regex_split(&r, "banana", 2), vec!["b", "nana"]);
+        assert_eq!(quote_meta("1.2+x"), "1\\.2\\+x");
+    }
+}

@@ -1,0 +1,619 @@
+//! Sprig's string functions.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use super::{arg, check_len, err, i_arg, reg, s_arg, strslice, strval, vlist, vstr, want};
+use crate::FuncMap;
+use crate::error::Result;
+use crate::value::{Dict, Value};
+
+/// Go's `s[a:b]` on bytes; a cut inside a UTF-8 sequence is replaced by U+FFFD.
+fn bytes_slice(s: &str, a: usize, b: usize) -> String {
+    String::from_utf8_lossy(&s.as_bytes()[a..b]).into_owned()
+}
+
+fn go_title(s: &str) -> String {
+    fn is_sep(r: char) -> bool {
+        if (r as u32) <= 0x7F {
+            return !(r.is_ascii_alphanumeric() || r == '_');
+        }
+        if r.is_alphabetic() || r.is_numeric() {
+            return false;
+        }
+        r.is_whitespace()
+    }
+    let mut prev = ' ';
+    let mut out = String::with_capacity(s.len());
+    for r in s.chars() {
+        if is_sep(prev) {
+            out.extend(r.to_uppercase());
+        } else {
+            out.push(r);
+        }
+        prev = r;
+    }
+    out
+}
+
+fn untitle(s: &str) -> String {
+    let mut next = true;
+    let mut out = String::with_capacity(s.len());
+    for r in s.chars() {
+        if r.is_whitespace() {
+            next = true;
+            out.push(r);
+        } else if next {
+            out.extend(r.to_lowercase());
+            next = false;
+        } else {
+            out.push(r);
+        }
+    }
+    out
+}
+
+fn initials(s: &str) -> String {
+    let mut gap = true;
+    let mut out = String::new();
+    for r in s.chars() {
+        if r.is_whitespace() {
+            gap = true;
+        } else if gap {
+            out.push(r);
+            gap = false;
+        }
+    }
+    out
+}
+
+fn swapcase(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            if c.is_uppercase() {
+                c.to_lowercase().collect::<Vec<_>>()
+            } else if c.is_lowercase() {
+                c.to_uppercase().collect::<Vec<_>>()
+            } else {
+                alloc::vec![c]
+            }
+        })
+        .collect()
+}
+
+/// goutils `AbbreviateFull`.
+fn abbreviate_full(s: &str, mut offset: usize, max: usize) -> String {
+    if s.is_empty() || max < 4 {
+        return s.to_string();
+    }
+    let len = s.len();
+    if len <= max {
+        return s.to_string();
+    }
+    if offset > len {
+        offset = len;
+    }
+    if len - offset < max - 3 {
+        offset = len - (max - 3);
+    }
+    if offset <= 4 {
+        return bytes_slice(s, 0, max - 3) + "...";
+    }
+    if max < 7 {
+        return s.to_string();
+    }
+    if offset + max - 3 < len {
+        let rest = bytes_slice(s, offset + max - 3, len);
+        return format!("...{}", abbreviate_full(&rest, 0, max - 3));
+    }
+    format!("...{}", bytes_slice(s, len - (max - 3), len))
+}
+
+/// goutils `WrapCustom`.
+fn wrap_custom(s: &str, width: i64, nl: &str, long_words: bool) -> String {
+    if s.is_empty() {
+        return String::new();
+    }
+    let nl = if nl.is_empty() { "\n" } else { nl };
+    let width = width.max(1) as usize;
+    let b = s.as_bytes();
+    let len = b.len();
+    let mut off = 0usize;
+    let mut out = String::new();
+    while len - off > width {
+        if b[off] == b' ' {
+            off += 1;
+            continue;
+        }
+        let end = (width + off + 1).min(len);
+        let at = s.as_bytes()[off..end].iter().rposition(|c| *c == b' ');
+        if let Some(p) = at {
+            let sp = p + off;
+            out.push_str(&bytes_slice(s, off, sp));
+            out.push_str(nl);
+            off = sp + 1;
+        } else if long_words {
+            out.push_str(&bytes_slice(s, off, width + off));
+            out.push_str(nl);
+            off += width;
+        } else {
+            let end = width + off;
+            match b[end..].iter().position(|c| *c == b' ') {
+                None => {
+                    out.push_str(&bytes_slice(s, off, len));
+                    off = len;
+                }
+                Some(i) => {
+                    let sp = i + end;
+                    out.push_str(&bytes_slice(s, off, sp));
+                    out.push_str(nl);
+                    off = sp + 1;
+                }
+            }
+        }
+    }
+    out.push_str(&bytes_slice(s, off, len));
+    out
+}
+
+/// Splits an identifier into words the way xstrings' case functions mostly do: at
+/// separators, at lower→upper steps and before the last capital of an acronym.
+fn words(s: &str) -> Vec<String> {
+    let cs: Vec<char> = s.chars().collect();
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for i in 0..cs.len() {
+        let c = cs[i];
+        if !c.is_alphanumeric() {
+            if !cur.is_empty() {
+                out.push(core::mem::take(&mut cur));
+            }
+            continue;
+        }
+        if !cur.is_empty() && c.is_uppercase() {
+            let prev = cs[i - 1];
+            let next_lower = cs.get(i + 1).is_some_and(|n| n.is_lowercase());
+            if prev.is_lowercase() || prev.is_numeric() || (prev.is_uppercase() && next_lower) {
+                out.push(core::mem::take(&mut cur));
+            }
+        }
+        cur.push(c);
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+fn join_lower(s: &str, sep: &str) -> String {
+    words(s)
+        .iter()
+        .map(|w| w.to_lowercase())
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
+/// xstrings `ToCamelCase`.
+fn camelcase(s: &str) -> String {
+    let is_conn = |r: char| r == '-' || r == '_' || r.is_whitespace();
+    let mut it = s.chars().peekable();
+    let mut out = String::new();
+    let mut r0 = None;
+    for r in it.by_ref() {
+        if !is_conn(r) {
+            r0 = Some(r.to_uppercase().next().unwrap_or(r));
+            break;
+        }
+        out.push(r);
+    }
+    let Some(mut r0) = r0 else {
+        return out;
+    };
+    for r in it {
+        let r1 = r0;
+        r0 = r;
+        if is_conn(r0) && is_conn(r1) {
+            out.push(r1);
+            continue;
+        }
+        if is_conn(r1) {
+            r0 = r0.to_uppercase().next().unwrap_or(r0);
+        } else {
+            out.push(r1);
+        }
+    }
+    out.push(r0);
+    out
+}
+
+fn indent(n: i64, s: &str) -> Result<String> {
+    let n = usize::try_from(n).map_err(|_| err("strings: negative Repeat count"))?;
+    let lines = s.matches('\n').count() + 1;
+    check_len(n.saturating_mul(lines).saturating_add(s.len()), "indent")?;
+    let pad = " ".repeat(n);
+    Ok(format!("{pad}{}", s.replace('\n', &format!("\n{pad}"))))
+}
+
+pub(super) fn register(m: &mut FuncMap) {
+    reg(m, "upper", |a| {
+        want("upper", a, 1)?;
+        Ok(vstr(s_arg(a, 0)?.to_uppercase()))
+    });
+    reg(m, "lower", |a| {
+        want("lower", a, 1)?;
+        Ok(vstr(s_arg(a, 0)?.to_lowercase()))
+    });
+    reg(m, "title", |a| {
+        want("title", a, 1)?;
+        Ok(vstr(go_title(&s_arg(a, 0)?)))
+    });
+    reg(m, "untitle", |a| {
+        want("untitle", a, 1)?;
+        Ok(vstr(untitle(&s_arg(a, 0)?)))
+    });
+    reg(m, "substr", |a| {
+        want("substr", a, 3)?;
+        let (start, end, s) = (i_arg(a, 0)?, i_arg(a, 1)?, s_arg(a, 2)?);
+        let len = s.len() as i64;
+        let (lo, hi) = if start < 0 {
+            (0, end)
+        } else if end < 0 || end > len {
+            (start, len)
+        } else {
+            (start, end)
+        };
+        if lo < 0 || hi < lo || hi > len {
+            return Err(err(format!(
+                "error calling substr: runtime error: slice bounds out of range [{lo}:{hi}] with length {len}"
+            )));
+        }
+        Ok(vstr(bytes_slice(&s, lo as usize, hi as usize)))
+    });
+    reg(m, "repeat", |a| {
+        want("repeat", a, 2)?;
+        let (n, s) = (i_arg(a, 0)?, s_arg(a, 1)?);
+        let n = usize::try_from(n).map_err(|_| err("strings: negative Repeat count"))?;
+        check_len(n.saturating_mul(s.len()), "repeat")?;
+        Ok(vstr(s.repeat(n)))
+    });
+    reg(m, "trim", |a| {
+        want("trim", a, 1)?;
+        Ok(vstr(s_arg(a, 0)?.trim()))
+    });
+    reg(m, "trimAll", |a| {
+        want("trimAll", a, 2)?;
+        let (cut, s) = (s_arg(a, 0)?, s_arg(a, 1)?);
+        Ok(vstr(s.trim_matches(|c| cut.contains(c))))
+    });
+    reg(m, "trimall", |a| {
+        want("trimall", a, 2)?;
+        let (cut, s) = (s_arg(a, 0)?, s_arg(a, 1)?);
+        Ok(vstr(s.trim_matches(|c| cut.contains(c))))
+    });
+    reg(m, "trimSuffix", |a| {
+        want("trimSuffix", a, 2)?;
+        let (suf, s) = (s_arg(a, 0)?, s_arg(a, 1)?);
+        Ok(vstr(s.strip_suffix(suf.as_str()).unwrap_or(&s)))
+    });
+    reg(m, "trimPrefix", |a| {
+        want("trimPrefix", a, 2)?;
+        let (pre, s) = (s_arg(a, 0)?, s_arg(a, 1)?);
+        Ok(vstr(s.strip_prefix(pre.as_str()).unwrap_or(&s)))
+    });
+    reg(m, "nospace", |a| {
+        want("nospace", a, 1)?;
+        Ok(vstr(
+            s_arg(a, 0)?
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect::<String>(),
+        ))
+    });
+    reg(m, "initials", |a| {
+        want("initials", a, 1)?;
+        Ok(vstr(initials(&s_arg(a, 0)?)))
+    });
+    reg(m, "trunc", |a| {
+        want("trunc", a, 2)?;
+        let (c, s) = (i_arg(a, 0)?, s_arg(a, 1)?);
+        let len = s.len() as i64;
+        Ok(vstr(if c < 0 && len + c > 0 {
+            bytes_slice(&s, (len + c) as usize, s.len())
+        } else if c >= 0 && len > c {
+            bytes_slice(&s, 0, c as usize)
+        } else {
+            s
+        }))
+    });
+    reg(m, "abbrev", |a| {
+        want("abbrev", a, 2)?;
+        let (w, s) = (i_arg(a, 0)?, s_arg(a, 1)?);
+        if w < 4 {
+            return Ok(vstr(s));
+        }
+        Ok(vstr(abbreviate_full(&s, 0, w as usize)))
+    });
+    reg(m, "abbrevboth", |a| {
+        want("abbrevboth", a, 3)?;
+        let (l, r, s) = (i_arg(a, 0)?, i_arg(a, 1)?, s_arg(a, 2)?);
+        if r < 4 || (l > 0 && r < 7) {
+            return Ok(vstr(s));
+        }
+        Ok(vstr(abbreviate_full(&s, l.max(0) as usize, r as usize)))
+    });
+    reg(m, "contains", |a| {
+        want("contains", a, 2)?;
+        Ok(Value::Bool(s_arg(a, 1)?.contains(s_arg(a, 0)?.as_str())))
+    });
+    reg(m, "hasPrefix", |a| {
+        want("hasPrefix", a, 2)?;
+        Ok(Value::Bool(s_arg(a, 1)?.starts_with(s_arg(a, 0)?.as_str())))
+    });
+    reg(m, "hasSuffix", |a| {
+        want("hasSuffix", a, 2)?;
+        Ok(Value::Bool(s_arg(a, 1)?.ends_with(s_arg(a, 0)?.as_str())))
+    });
+    reg(m, "quote", |a| {
+        Ok(vstr(
+            a.iter()
+                .filter(|v| !matches!(v, Value::Nil))
+                .map(|v| crate::go::go_quote(&strval(v)))
+                .collect::<Vec<_>>()
+                .join(" "),
+        ))
+    });
+    reg(m, "squote", |a| {
+        Ok(vstr(
+            a.iter()
+                .filter(|v| !matches!(v, Value::Nil))
+                .map(|v| format!("'{}'", strval(v)))
+                .collect::<Vec<_>>()
+                .join(" "),
+        ))
+    });
+    reg(m, "cat", |a| {
+        Ok(vstr(
+            a.iter()
+                .filter(|v| !matches!(v, Value::Nil))
+                .map(strval)
+                .collect::<Vec<_>>()
+                .join(" "),
+        ))
+    });
+    reg(m, "indent", |a| {
+        want("indent", a, 2)?;
+        Ok(vstr(indent(i_arg(a, 0)?, &s_arg(a, 1)?)?))
+    });
+    reg(m, "nindent", |a| {
+        want("nindent", a, 2)?;
+        Ok(vstr(format!("\n{}", indent(i_arg(a, 0)?, &s_arg(a, 1)?)?)))
+    });
+    reg(m, "replace", |a| {
+        want("replace", a, 3)?;
+        let (old, new, s) = (s_arg(a, 0)?, s_arg(a, 1)?, s_arg(a, 2)?);
+        if old.is_empty() {
+            // Go inserts `new` before every rune and at the end.
+            let n = s.chars().count() + 1;
+            check_len(
+                n.saturating_mul(new.len()).saturating_add(s.len()),
+                "replace",
+            )?;
+            let mut out = String::new();
+            for c in s.chars() {
+                out.push_str(&new);
+                out.push(c);
+            }
+            out.push_str(&new);
+            return Ok(vstr(out));
+        }
+        Ok(vstr(s.replace(old.as_str(), &new)))
+    });
+    reg(m, "plural", |a| {
+        want("plural", a, 3)?;
+        let (one, many, n) = (s_arg(a, 0)?, s_arg(a, 1)?, i_arg(a, 2)?);
+        Ok(vstr(if n == 1 { one } else { many }))
+    });
+    reg(m, "snakecase", |a| {
+        want("snakecase", a, 1)?;
+        Ok(vstr(join_lower(&s_arg(a, 0)?, "_")))
+    });
+    reg(m, "kebabcase", |a| {
+        want("kebabcase", a, 1)?;
+        Ok(vstr(join_lower(&s_arg(a, 0)?, "-")))
+    });
+    reg(m, "camelcase", |a| {
+        want("camelcase", a, 1)?;
+        Ok(vstr(camelcase(&s_arg(a, 0)?)))
+    });
+    reg(m, "swapcase", |a| {
+        want("swapcase", a, 1)?;
+        Ok(vstr(swapcase(&s_arg(a, 0)?)))
+    });
+    reg(m, "shuffle", |a| {
+        want("shuffle", a, 1)?;
+        use rand::seq::SliceRandom;
+        let mut cs: Vec<char> = s_arg(a, 0)?.chars().collect();
+        cs.shuffle(&mut rand::rng());
+        Ok(vstr(cs.into_iter().collect::<String>()))
+    });
+    reg(m, "wrap", |a| {
+        want("wrap", a, 2)?;
+        Ok(vstr(wrap_custom(&s_arg(a, 1)?, i_arg(a, 0)?, "\n", false)))
+    });
+    reg(m, "wrapWith", |a| {
+        want("wrapWith", a, 3)?;
+        Ok(vstr(wrap_custom(
+            &s_arg(a, 2)?,
+            i_arg(a, 0)?,
+            &s_arg(a, 1)?,
+            true,
+        )))
+    });
+    reg(m, "split", |a| {
+        want("split", a, 2)?;
+        let (sep, s) = (s_arg(a, 0)?, s_arg(a, 1)?);
+        let d = Dict::new();
+        for (i, p) in go_split(&s, &sep, -1).into_iter().enumerate() {
+            d.insert(format!("_{i}"), vstr(p));
+        }
+        Ok(Value::Map(d))
+    });
+    reg(m, "splitn", |a| {
+        want("splitn", a, 3)?;
+        let (sep, n, s) = (s_arg(a, 0)?, i_arg(a, 1)?, s_arg(a, 2)?);
+        let d = Dict::new();
+        for (i, p) in go_split(&s, &sep, n).into_iter().enumerate() {
+            d.insert(format!("_{i}"), vstr(p));
+        }
+        Ok(Value::Map(d))
+    });
+    reg(m, "splitList", |a| {
+        want("splitList", a, 2)?;
+        let (sep, s) = (s_arg(a, 0)?, s_arg(a, 1)?);
+        Ok(vlist(
+            go_split(&s, &sep, -1).into_iter().map(vstr).collect(),
+        ))
+    });
+    reg(m, "join", |a| {
+        want("join", a, 2)?;
+        let sep = s_arg(a, 0)?;
+        Ok(vstr(strslice(&arg(a, 1)).join(&sep)))
+    });
+    reg(m, "sortAlpha", |a| {
+        want("sortAlpha", a, 1)?;
+        let v = arg(a, 0);
+        let mut l = match &v {
+            Value::List(_) => strslice(&v),
+            other => alloc::vec![strval(other)],
+        };
+        l.sort();
+        Ok(vlist(l.into_iter().map(vstr).collect()))
+    });
+    reg(m, "toStrings", |a| {
+        want("toStrings", a, 1)?;
+        Ok(vlist(strslice(&arg(a, 0)).into_iter().map(vstr).collect()))
+    });
+    reg(m, "toString", |a| {
+        want("toString", a, 1)?;
+        Ok(vstr(strval(&arg(a, 0))))
+    });
+    // Path functions (Go's `path` package: forward slashes only).
+    reg(m, "base", |a| {
+        want("base", a, 1)?;
+        Ok(vstr(path_base(&s_arg(a, 0)?)))
+    });
+    reg(m, "dir", |a| {
+        want("dir", a, 1)?;
+        Ok(vstr(path_dir(&s_arg(a, 0)?)))
+    });
+    reg(m, "clean", |a| {
+        want("clean", a, 1)?;
+        Ok(vstr(path_clean(&s_arg(a, 0)?)))
+    });
+    reg(m, "ext", |a| {
+        want("ext", a, 1)?;
+        let s = s_arg(a, 0)?;
+        let ext = s
+            .rfind(['.', '/'])
+            .filter(|&i| s.as_bytes()[i] == b'.')
+            .map_or("", |i| &s[i..]);
+        Ok(vstr(ext))
+    });
+    reg(m, "isAbs", |a| {
+        want("isAbs", a, 1)?;
+        Ok(Value::Bool(s_arg(a, 0)?.starts_with('/')))
+    });
+    reg(m, "hello", |a| {
+        want("hello", a, 0)?;
+        Ok(vstr("Hello!"))
+    });
+}
+
+/// Go's `strings.SplitN` (n < 0: all).
+pub(crate) fn go_split(s: &str, sep: &str, n: i64) -> Vec<String> {
+    if n == 0 {
+        return Vec::new();
+    }
+    if sep.is_empty() {
+        let cs: Vec<String> = s.chars().map(|c| c.to_string()).collect();
+        if n < 0 || cs.len() <= n as usize {
+            return cs;
+        }
+        let n = n as usize;
+        let mut out: Vec<String> = cs[..n - 1].to_vec();
+        out.push(cs[n - 1..].concat());
+        return out;
+    }
+    if n < 0 {
+        return s.split(sep).map(str::to_string).collect();
+    }
+    s.splitn(n as usize, sep).map(str::to_string).collect()
+}
+
+fn path_clean(p: &str) -> String {
+    if p.is_empty() {
+        return ".".into();
+    }
+    let rooted = p.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in p.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|l| *l != "..") {
+                    parts.pop();
+                } else if !rooted {
+                    parts.push("..");
+                }
+            }
+            s => parts.push(s),
+        }
+    }
+    let body = parts.join("/");
+    if rooted {
+        format!("/{body}")
+    } else if body.is_empty() {
+        ".".into()
+    } else {
+        body
+    }
+}
+
+fn path_base(p: &str) -> String {
+    if p.is_empty() {
+        return ".".into();
+    }
+    let t = p.trim_end_matches('/');
+    if t.is_empty() {
+        return "/".into();
+    }
+    t.rsplit('/').next().unwrap_or(t).to_string()
+}
+
+fn path_dir(p: &str) -> String {
+    let dir = match p.rfind('/') {
+        Some(i) => &p[..=i],
+        None => "",
+    };
+    path_clean(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helpers() {
+        assert_eq!(go_title("hello world-foo_bar"), "Hello World-Foo_bar");
+        assert_eq!(abbreviate_full("hello world", 0, 5), "he...");
+        assert_eq!(
+            wrap_custom("hello world again", 5, "\n", false),
+            "hello\nworld\nagain"
+        );
+        assert_eq!(path_clean("a/../b/./c/"), "b/c");
+        assert_eq!(path_dir("/a/b/c"), "/a/b");
+        assert_eq!(path_base("/a/b/c/"), "c");
+        assert_eq!(go_split("a,b,c", ",", 2), vec!["a", "b,c"]);
+    }
+}
