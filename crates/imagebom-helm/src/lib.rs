@@ -56,3 +56,13 @@ pub fn merge_values_files(files: &[Dict]) -> Dict {
 pub fn validate_values(values: &Dict, schema: &[u8]) -> std::result::Result<(), String> {
     schema::validate_single(values, schema)
 }
+
+/// Charts, options and results cross threads (components render in parallel).
+#[allow(dead_code)]
+fn _assert_send_sync() {
+    fn is<T: Send + Sync>() {}
+    is::<Chart>();
+    is::<RenderOptions>();
+    is::<Rendered>();
+    is::<HelmError>();
+}

@@ -490,7 +490,7 @@ const WARN_START: &str = "HELM_ERR_START";
 const WARN_END: &str = "HELM_ERR_END";
 
 fn helm_funcs() -> imagebom_template::FuncMap {
-    let mut fm = imagebom_template::FuncMap::new(); // PENDING: helm_funcmap()
+    let mut fm = imagebom_template::helm_funcmap();
     fm.insert(
         "fail".into(),
         Arc::new(|args: &[Value]| {
@@ -517,10 +517,6 @@ fn helm_funcs() -> imagebom_template::FuncMap {
             }
             Ok(val)
         }),
-    );
-    fm.insert(
-        "lookup".into(),
-        Arc::new(|_: &[Value]| Ok(Value::Map(Dict::new()))),
     );
     fm.insert("getHostByName".into(), Arc::new(|_: &[Value]| Ok(s(""))));
     fm
