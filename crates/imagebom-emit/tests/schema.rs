@@ -394,3 +394,56 @@ fn provenance_in_every_format() {
     let md = markdown(&plain, &cx());
     assert!(!md.contains("signature") && !md.contains("Provenance"));
 }
+
+#[test]
+fn merge_keeps_provenance_in_emitter_order() {
+    use imagebom_emit::merge::{merge, MergeInput};
+    // Two halves of one inventory merge into the whole, provenance included.
+    let whole = rich();
+    let (mut a, mut b) = (rich(), rich());
+    let keys: Vec<String> = whole.images.keys().cloned().collect();
+    for (i, k) in keys.iter().enumerate() {
+        if i % 2 == 0 {
+            a.images.remove(k);
+        } else {
+            b.images.remove(k);
+        }
+    }
+    for (emit, what) in [
+        (
+            cyclonedx_json as fn(&Inventory, &EmitContext) -> _,
+            "CycloneDX",
+        ),
+        (spdx_json, "SPDX"),
+    ] {
+        let inputs = [
+            MergeInput {
+                name: "a".into(),
+                text: emit(&a, &cx()).unwrap(),
+            },
+            MergeInput {
+                name: "b".into(),
+                text: emit(&b, &cx()).unwrap(),
+            },
+        ];
+        let (_, merged) = merge(&inputs).unwrap();
+        // The image with provenance comes out as the emitter writes it (properties in the
+        // emitter's order; SPDX annotations kept).
+        let pick = |doc: &str| -> Value {
+            let v: Value = serde_json::from_str(doc).unwrap();
+            let list = v
+                .get("components")
+                .or_else(|| v.get("packages"))
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .clone();
+            list.into_iter()
+                .find(|c| c["name"] == "registry.k8s.io/pause")
+                .unwrap()
+        };
+        let got = pick(&merged);
+        assert!(got.to_string().contains("imagebom:signature"), "{what}");
+        assert_eq!(got, pick(&emit(&whole, &cx()).unwrap()), "{what}");
+    }
+}
