@@ -274,6 +274,7 @@ fn http_exact_version_relative_and_absolute_urls_then_offline_from_cache() {
         Some(format!("sha256:{digest}").as_str())
     );
     assert_eq!(got.source, server.url("/charts/mychart-1.0.0.tgz"));
+    assert_eq!(got.manifest_digest, None);
     // Content-addressed cache.
     let blob = cache.path().join(format!("charts/sha256/{digest}.tgz"));
     assert_eq!(std::fs::read(&blob).unwrap(), archives["1.0.0"]);
@@ -793,6 +794,22 @@ fn oci_chart_from_a_real_registry_then_offline() {
         got.source,
         format!("oci://{}/charts/mychart:1.2.3", reg.host)
     );
+    // The manifest digest, as skopeo (the oracle) sees the manifest.
+    let raw = Command::new(SKOPEO)
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{}/charts/mychart:1.2.3", reg.host))
+        .output()
+        .unwrap();
+    assert!(
+        raw.status.success(),
+        "{}",
+        String::from_utf8_lossy(&raw.stderr)
+    );
+    let manifest_digest = format!("sha256:{}", sha(&raw.stdout));
+    assert_eq!(
+        got.manifest_digest.as_deref(),
+        Some(manifest_digest.as_str())
+    );
     assert!(cache
         .path()
         .join(format!("charts/sha256/{}.tgz", sha(&chart)))
@@ -839,6 +856,10 @@ fn oci_chart_from_a_real_registry_then_offline() {
     let got = fetch_chart(&request(&repo, "mychart", "1.2.3"), &offline).unwrap();
     assert_eq!(files(&got), &expected_files("mychart", "1.2.3"));
     assert_eq!(got.digest, Some(format!("sha256:{}", sha(&chart))));
+    assert_eq!(
+        got.manifest_digest.as_deref(),
+        Some(manifest_digest.as_str())
+    );
     let e = fetch_chart(&request(&repo, "mychart", "4.5.6"), &offline).unwrap_err();
     assert!(e.to_string().contains("not in the cache (offline)"), "{e}");
     // Online with the registry gone: a network error naming the chart, after retries.

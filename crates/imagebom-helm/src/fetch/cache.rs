@@ -20,6 +20,9 @@ pub struct CacheEntry {
     pub version: String,
     /// Where the archive came from.
     pub source: String,
+    /// For an OCI chart: the digest of its manifest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]

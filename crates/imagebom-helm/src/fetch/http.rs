@@ -221,7 +221,7 @@ pub(crate) async fn fetch(
         let cache = ChartCache::new(&opts.cache_dir);
         if let Ok(Some(bytes)) = cache.get_blob(d, opts.limits.max_compressed) {
             tracing::debug!(chart = %req.chart, version = %chosen, digest = %d, "chart archive already cached");
-            return accept(req, opts, &bytes, chosen, &redact(&resolved[0]));
+            return accept(req, opts, &bytes, chosen, &redact(&resolved[0]), None);
         }
     }
     let mut last_err = None;
@@ -246,7 +246,7 @@ pub(crate) async fn fetch(
                         });
                     }
                 }
-                return accept(req, opts, &bytes, chosen, &redact(url));
+                return accept(req, opts, &bytes, chosen, &redact(url), None);
             }
             Err(e @ FetchErrorKind::TooLarge { .. }) => return Err(e),
             Err(e) => {

@@ -92,6 +92,7 @@ pub(crate) fn fetch(req: &ChartRequest, opts: &FetchOptions) -> Result<Fetched, 
             version: meta.version,
             digest: None,
             source: raw.to_string(),
+            manifest_digest: None,
         });
     }
     let location = path.display().to_string();
@@ -117,5 +118,6 @@ pub(crate) fn fetch(req: &ChartRequest, opts: &FetchOptions) -> Result<Fetched, 
         content: ChartContent::Files(files),
         version: meta.version,
         source: raw.to_string(),
+        manifest_digest: None,
     })
 }

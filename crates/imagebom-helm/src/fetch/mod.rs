@@ -115,6 +115,9 @@ pub struct Fetched {
     pub digest: Option<String>,
     /// Where it came from: archive URL, `oci://…` reference or local path.
     pub source: String,
+    /// For an OCI chart: `sha256:<hex>` of its manifest (what `helm push` prints and
+    /// `oci://…@sha256:…` pins).
+    pub manifest_digest: Option<String>,
 }
 
 /// Why a chart could not be fetched. Names the repository, chart and version.
@@ -295,6 +298,7 @@ fn from_cache(req: &ChartRequest, opts: &FetchOptions) -> Result<Fetched, FetchE
         version: entry.version,
         digest: Some(entry.digest),
         source: entry.source,
+        manifest_digest: entry.manifest,
     })
 }
 
@@ -306,6 +310,7 @@ fn accept(
     bytes: &[u8],
     version: &str,
     source: &str,
+    manifest_digest: Option<&str>,
 ) -> Result<Fetched, FetchErrorKind> {
     let files = crate::archive::read_named_chart_archive(source, bytes, &opts.limits)
         .map_err(FetchErrorKind::Archive)?;
@@ -315,6 +320,7 @@ fn accept(
         digest: digest.clone(),
         version: version.to_string(),
         source: source.to_string(),
+        manifest: manifest_digest.map(str::to_string),
     };
     if let Err(e) = cache
         .put_blob(bytes)
@@ -327,6 +333,7 @@ fn accept(
         version: version.to_string(),
         digest: Some(digest),
         source: source.to_string(),
+        manifest_digest: manifest_digest.map(str::to_string),
     })
 }
 

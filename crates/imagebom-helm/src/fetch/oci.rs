@@ -244,6 +244,7 @@ pub(crate) async fn fetch(
         }
         Err(e) => return Err(classify(&shown, &e)),
     };
+    let manifest_digest = sha256(&manifest);
     let not_a_chart = |detail: String| FetchErrorKind::NotAChart {
         reference: shown.clone(),
         detail,
@@ -284,7 +285,7 @@ pub(crate) async fn fetch(
     }
     if let Ok(Some(bytes)) = ChartCache::new(&opts.cache_dir).get_blob(&digest, limit) {
         tracing::debug!(reference = %shown, %digest, "chart archive already cached");
-        return accept(req, opts, &bytes, &version, &shown);
+        return accept(req, opts, &bytes, &version, &shown, Some(&manifest_digest));
     }
     let blob = with_retries(opts, &shown, || {
         let (client, reference, digest) = (&client, &reference, digest.as_str());
@@ -330,7 +331,7 @@ pub(crate) async fn fetch(
             actual,
         });
     }
-    accept(req, opts, &bytes, &version, &shown)
+    accept(req, opts, &bytes, &version, &shown, Some(&manifest_digest))
 }
 
 /// The repository's tags that are versions (`_` back to `+`), highest first.
