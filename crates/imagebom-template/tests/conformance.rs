@@ -82,15 +82,15 @@ fn judge(v: &serde_json::Map<String, Json>, got: Result<String, String>) -> Resu
         Ok(out) => return Err(format!("output {out:?}, expected error {oracle_err:?}")),
         Err(e) => e,
     };
-    if let Some(Json::String(loc)) = v.get("error_location") {
-        if !out_err.contains(loc.as_str()) {
-            return Err(format!("error {out_err:?} lacks location {loc:?}"));
-        }
+    if let Some(Json::String(loc)) = v.get("error_location")
+        && !out_err.contains(loc.as_str())
+    {
+        return Err(format!("error {out_err:?} lacks location {loc:?}"));
     }
-    if let Some(Json::String(msg)) = v.get("error_message") {
-        if !out_err.contains(msg.as_str()) {
-            return Err(format!("error {out_err:?} lacks message {msg:?}"));
-        }
+    if let Some(Json::String(msg)) = v.get("error_message")
+        && !out_err.contains(msg.as_str())
+    {
+        return Err(format!("error {out_err:?} lacks message {msg:?}"));
     }
     Ok(())
 }
