@@ -814,6 +814,20 @@ fn oci_chart_from_a_real_registry_then_offline() {
         .path()
         .join(format!("charts/sha256/{}.tgz", sha(&chart)))
         .exists());
+    // Pinned by manifest digest (`version@digest`, as Helm reads `chart:version@digest`).
+    let pinned = format!("1.2.3@{manifest_digest}");
+    let got = fetch_chart(&request(&repo, "mychart", &pinned), &opts).unwrap();
+    assert_eq!(files(&got), &expected_files("mychart", "1.2.3"));
+    assert_eq!(got.version, "1.2.3");
+    assert_eq!(
+        got.source,
+        format!("oci://{}/charts/mychart:1.2.3@{manifest_digest}", reg.host)
+    );
+    let other = format!("1.2.3@sha256:{}", "0".repeat(64));
+    let e = fetch_chart(&request(&repo, "mychart", &other), &opts).unwrap_err();
+    assert!(matches!(*e.kind, FetchErrorKind::Invalid { .. }), "{e}");
+    let e = fetch_chart(&request(&repo, "mychart", "^1@sha256:abc"), &opts).unwrap_err();
+    assert!(matches!(*e.kind, FetchErrorKind::BadVersion { .. }), "{e}");
 
     let got = fetch_chart(&request(&repo, "mychart", "1.0.0+build.7"), &opts).unwrap();
     assert_eq!(files(&got), &expected_files("mychart", "1.0.0+build.7"));

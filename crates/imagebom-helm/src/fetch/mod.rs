@@ -11,7 +11,9 @@
 //!   URLs are resolved against the repository) and its sha256 checked against the entry's
 //!   `digest`: a mismatch is an error naming both digests, and nothing is cached.
 //! - **OCI**: `oci://host/path` + `chart` + `version` is the reference
-//!   `host/path/chart:version` (`+` in a version becomes `_`, as Helm tags it). The manifest's
+//!   `host/path/chart:version` (`+` in a version becomes `_`, as Helm tags it; a constraint
+//!   is matched against the tags that are versions; `1.2.3@sha256:…` pins the manifest and
+//!   is verified against it). The manifest's
 //!   config must be a Helm chart config, its one chart layer is downloaded and its digest
 //!   checked. Credentials come from the Docker config like image resolution does
 //!   ([`imagebom_resolve::registry::credentials`]); anonymous with the bearer-token flow

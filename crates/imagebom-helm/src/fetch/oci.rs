@@ -196,13 +196,28 @@ pub(crate) async fn fetch(
     let auth = imagebom_resolve::registry::credentials(repo_ref.registry());
     let shown_repo = format!("oci://{repo_text}");
 
+    // `1.2.3@sha256:…` pins the manifest by digest, as Helm reads `chart:version@digest`.
+    let (requested, pinned) = match req.version.trim().split_once('@') {
+        Some((v, d)) => {
+            let d = normalize_digest(d).ok_or_else(|| FetchErrorKind::BadVersion {
+                detail: format!("{d:?} after '@' is not a sha256 digest"),
+            })?;
+            if !version::is_exact(v) {
+                return Err(FetchErrorKind::BadVersion {
+                    detail: format!("{v:?}: a digest-pinned chart needs an exact version"),
+                });
+            }
+            (v.trim(), Some(d))
+        }
+        None => (req.version.trim(), None),
+    };
     // The version: exact, or the highest tag satisfying the constraint.
-    let version = if version::is_exact(&req.version) {
-        req.version.trim().to_string()
+    let version = if version::is_exact(requested) {
+        requested.to_string()
     } else {
         let tags = list_versions(&client, &repo_ref, &auth, opts, &shown_repo).await?;
         let refs: Vec<&str> = tags.iter().map(String::as_str).collect();
-        version::select(&req.version, &refs)
+        version::select(requested, &refs)
             .map_err(|detail| FetchErrorKind::BadVersion { detail })?
             .ok_or_else(|| FetchErrorKind::NoVersion {
                 available: super::show_versions(&refs),
@@ -211,7 +226,10 @@ pub(crate) async fn fetch(
     };
     // Helm tags `1.0.0+build` as `1.0.0_build` (`+` is not allowed in tags).
     let tag = version.replace('+', "_");
-    let text = format!("{repo_text}:{tag}");
+    let text = match &pinned {
+        Some(d) => format!("{repo_text}:{tag}@{d}"),
+        None => format!("{repo_text}:{tag}"),
+    };
     let reference: Reference = text.parse().map_err(|e| bad_ref(&text, format!("{e}")))?;
     let shown = format!("oci://{text}");
 
@@ -221,6 +239,12 @@ pub(crate) async fn fetch(
     .await
     {
         Ok((body, _digest)) => body,
+        Err(e) if not_found(&e) && pinned.is_some() => {
+            return Err(FetchErrorKind::Invalid {
+                location: shown,
+                detail: "the registry has no manifest with this digest".into(),
+            })
+        }
         Err(e) if not_found(&e) => {
             let available = match list_versions(&client, &repo_ref, &auth, opts, &shown_repo).await
             {
@@ -245,6 +269,15 @@ pub(crate) async fn fetch(
         Err(e) => return Err(classify(&shown, &e)),
     };
     let manifest_digest = sha256(&manifest);
+    if let Some(pinned) = &pinned {
+        if *pinned != manifest_digest {
+            return Err(FetchErrorKind::DigestMismatch {
+                url: shown,
+                expected: pinned.clone(),
+                actual: manifest_digest,
+            });
+        }
+    }
     let not_a_chart = |detail: String| FetchErrorKind::NotAChart {
         reference: shown.clone(),
         detail,
