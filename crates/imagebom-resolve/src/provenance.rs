@@ -4,10 +4,10 @@
 //!
 //! | check | how | requests |
 //! |---|---|---|
-//! | cosign signature | tag `R:sha256-<hex>.sig` exists | one `HEAD` (a `GET` on registries that challenge) |
+//! | cosign signature | tag `R:sha256-<hex>.sig` exists | one `HEAD` (a `GET` through `oci-client` for identity-token registries) |
 //! | cosign attestations | tag `R:sha256-<hex>.att` exists | one |
 //! | attached SBOM (`cosign attach sbom`) | tag `R:sha256-<hex>.sbom` exists | one |
-//! | OCI 1.1 referrers | `GET /v2/R/referrers/sha256:<hex>`; on 404 (no referrers API, e.g. distribution 2.8) the referrers tag schema index `R:sha256-<hex>` | one, two with the fallback |
+//! | OCI 1.1 referrers | `GET /v2/R/referrers/sha256:<hex>`; on 404 (no referrers API, e.g. distribution 2.8) the referrers tag schema index `R:sha256-<hex>` | one; two for the first image of a registry without the API, whose later images go straight to the tag schema |
 //!
 //! A referrer whose index entry has no `artifactType` costs one more manifest `GET`.
 //! Requests go through the same [`Resolver`] as manifest resolution: the same credentials,
@@ -27,6 +27,23 @@ use std::sync::Arc;
 
 /// Most referrers read per image; a longer list is cut here (and logged).
 pub const MAX_REFERRERS: usize = 256;
+
+/// Registry hosts that answered 404 to the referrers API. The distribution spec forbids a
+/// 404 from a registry that has the API, so later images there go straight to the tag schema.
+#[derive(Debug, Default)]
+pub struct WithoutReferrersApi(std::sync::Mutex<BTreeSet<String>>);
+
+impl WithoutReferrersApi {
+    fn contains(&self, host: &str) -> bool {
+        self.0.lock().is_ok_and(|s| s.contains(host))
+    }
+
+    fn insert(&self, host: &str) {
+        if let Ok(mut s) = self.0.lock() {
+            s.insert(host.to_string());
+        }
+    }
+}
 
 /// What discovery found for one image, with why any check could not be made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,6 +132,7 @@ impl Resolver {
         digest: &Digest,
         auth: &RegistryAuth,
         open: bool,
+        no_api: &WithoutReferrersApi,
     ) -> Result<Vec<String>, RegistryError> {
         let (registry, repository) = (reference.registry(), reference.repository());
         let subject = Reference::with_digest(
@@ -128,10 +146,18 @@ impl Resolver {
                 "{}://{host}/v2/{repository}/referrers/{digest}",
                 self.scheme(host)
             );
-            match self.direct_get(key, &url, false).await {
+            let api = if no_api.contains(host) {
+                Err(RegistryError::NotFound {
+                    reference: key.to_string(),
+                })
+            } else {
+                self.direct_get(key, &url, false).await
+            };
+            match api {
                 Ok((body, _)) => parse_index(key, &body)?,
                 // No referrers API (OCI distribution spec: 404): the tag schema fallback.
                 Err(RegistryError::NotFound { .. }) => {
+                    no_api.insert(host);
                     let fallback = Reference::with_tag(
                         registry.to_string(),
                         repository.to_string(),
@@ -197,6 +223,17 @@ impl Resolver {
 
     /// Discovers the provenance of `image` at `digest` (see the module documentation).
     pub async fn provenance(&self, image: &ImageRef, digest: &Digest) -> Discovered {
+        self.discover(image, digest, &WithoutReferrersApi::default())
+            .await
+    }
+
+    /// [`Resolver::provenance`], remembering registries without the referrers API in `no_api`.
+    async fn discover(
+        &self,
+        image: &ImageRef,
+        digest: &Digest,
+        no_api: &WithoutReferrersApi,
+    ) -> Discovered {
         let key = image.normalized();
         let mut out = Discovered {
             provenance: Provenance::default(),
@@ -232,7 +269,10 @@ impl Resolver {
                 }
             }
         }
-        match self.referrers(&key, &reference, digest, &auth, open).await {
+        match self
+            .referrers(&key, &reference, digest, &auth, open, no_api)
+            .await
+        {
             Ok(types) => out.provenance.referrers = Some(types),
             Err(e) => out.problems.push(format!("referrers: {e}")),
         }
@@ -255,28 +295,32 @@ impl Resolver {
                 )
             })
             .collect();
+        let no_api = Arc::new(WithoutReferrersApi::default());
         self.bounded(
             items,
-            |me: Arc<Resolver>, gate: Gate, (image, digest): (ImageRef, Digest)| async move {
-                let cache_key = format!("provenance:{}@{digest}", image.qualified_name());
-                if let Some(hit) = me
-                    .options
-                    .cache
-                    .as_ref()
-                    .and_then(|c| c.get_provenance(&cache_key))
-                {
-                    return Discovered {
-                        provenance: hit,
-                        problems: Vec::new(),
-                    };
+            move |me: Arc<Resolver>, gate: Gate, (image, digest): (ImageRef, Digest)| {
+                let no_api = no_api.clone();
+                async move {
+                    let cache_key = format!("provenance:{}@{digest}", image.qualified_name());
+                    if let Some(hit) = me
+                        .options
+                        .cache
+                        .as_ref()
+                        .and_then(|c| c.get_provenance(&cache_key))
+                    {
+                        return Discovered {
+                            provenance: hit,
+                            problems: Vec::new(),
+                        };
+                    }
+                    let _slot = gate.enter().await;
+                    let found = me.discover(&image, &digest, &no_api).await;
+                    // Only complete answers are cached: a check that failed is tried again.
+                    if let (true, Some(c)) = (found.provenance.is_complete(), &me.options.cache) {
+                        c.put_provenance(&cache_key, &found.provenance);
+                    }
+                    found
                 }
-                let _slot = gate.enter().await;
-                let found = me.provenance(&image, &digest).await;
-                // Only complete answers are cached: a check that failed is tried again.
-                if let (true, Some(c)) = (found.provenance.is_complete(), &me.options.cache) {
-                    c.put_provenance(&cache_key, &found.provenance);
-                }
-                found
             },
         )
         .await
