@@ -7,11 +7,17 @@
 //!   Needs `make test` to have created `.venv` and installed docker-registry and skopeo.
 //! - `conformance [--update|--check]`: regenerate the conformance suite's expected outputs with
 //!   the real Go `text/template` and Helm (see `conformance.rs`); `--check` fails on any difference.
+//! - `fuzz [--seconds N] [TARGET...]`: run the cargo-fuzz targets in `fuzz/` for N seconds each
+//!   (default 60); fails on a crash (see `fuzz.rs`).
+//! - `scale [--images N]...`: generate a synthetic recipe of up to 5,000 images and a local
+//!   registry holding them, then time `generate --resolve` end to end (see `scale.rs`).
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
 mod conformance;
+mod fuzz;
+mod scale;
 
 const OFFICIAL: [&str; 4] = [
     "bom-1.6.schema.json",
@@ -26,7 +32,9 @@ fn main() -> Result<()> {
         Some("schemas") => schemas(args.iter().any(|a| a == "--update")),
         Some("bench-resolve") => bench_resolve(),
         Some("conformance") => conformance::run(&root(), args.iter().any(|a| a == "--update")),
-        _ => bail!("usage: cargo xtask schemas [--update] | bench-resolve | conformance [--update|--check]"),
+        Some("fuzz") => fuzz::run(&root(), &args[1..]),
+        Some("scale") => scale::run(&root(), &args[1..]),
+        _ => bail!("usage: cargo xtask schemas [--update] | bench-resolve | conformance [--update|--check] | fuzz [--seconds N] [TARGET...] | scale [--images N]..."),
     }
 }
 
