@@ -257,3 +257,26 @@ def test_mirror_is_asked_and_canonical_names_kept(filled, tmp_path):
          "--mirror", f"{canonical}={filled.host}", "--refresh"])
     lock = json.loads((tmp_path / "imagebom.lock").read_text())["images"]
     assert lock[f"{canonical}/team/signed:1"]["provenance"]["attestation"] is True
+
+
+def test_transient_failures_are_retried(filled, tmp_path):
+    """A 503 and a 429 (Retry-After: 1) on the provenance checks are retried as resolution's are:
+    the answers stay exact, none is recorded as unknown."""
+    import time
+
+    # The first manifest request (resolution) passes; the next two (the `.sig` check, then
+    # its retry) fail transiently.
+    proxy = FaultProxy(filled.host, {"team/signed": ["pass", "503", "429"]})
+    try:
+        r = recipe(tmp_path, [f"{proxy.host}/team/signed:1"])
+        start = time.monotonic()
+        run(["lock", "--resolve", "--provenance", "--refresh", "--recipe", str(r),
+             "--insecure-registry", proxy.host])
+        assert time.monotonic() - start >= 1.0, "Retry-After: 1 was not honoured"
+        lock = json.loads((tmp_path / "imagebom.lock").read_text())["images"]
+        assert lock[f"{proxy.host}/team/signed:1"]["provenance"] == {
+            "signature": True, "attestation": True, "sbom": True, "referrers": sorted([BUNDLE, VULN])}
+        # resolution 1, `.sig` 1 + 2 retries, `.att`, `.sbom`, tag schema index, one referrer manifest
+        assert proxy.counts["team/signed"] == 1 + 3 + 2 + 1 + 1, proxy.counts
+    finally:
+        proxy.stop()
