@@ -135,7 +135,8 @@ pub fn helm_funcmap() -> FuncMap {
     });
     reg(&mut m, "required", |a| {
         want("required", a, 2)?;
-        let msg = s_arg(a, 0, "required")?;
+        // Helm wraps the message so its error clean-up can find it.
+        let msg = format!("HELM_ERR_START{}HELM_ERR_END", s_arg(a, 0, "required")?);
         match &a[1] {
             Value::Nil => Err(err(msg)),
             Value::String(s) if s.is_empty() => Err(err(msg)),
@@ -207,30 +208,150 @@ pub fn from_yaml_array(text: &str) -> Value {
 // ---------------------------------------------------------------------------
 // TOML
 
-fn to_toml_value(v: &Value) -> Option<toml::Value> {
-    Some(match v {
-        Value::Nil => return None,
-        Value::Bool(b) => toml::Value::Boolean(*b),
-        Value::Int(n) => toml::Value::Integer(*n),
-        Value::Uint(n) => toml::Value::Integer(i64::try_from(*n).ok()?),
-        Value::Float(f) => toml::Value::Float(*f),
-        Value::String(s) => toml::Value::String(s.to_string()),
-        Value::List(l) => toml::Value::Array(l.iter().filter_map(to_toml_value).collect()),
-        Value::Map(m) => toml::Value::Table(
-            m.entries()
-                .into_iter()
-                .filter_map(|(k, v)| to_toml_value(&v).map(|t| (k.to_string(), t)))
-                .collect(),
-        ),
-        _ => return None,
+fn toml_key(k: &str) -> String {
+    if !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        k.to_string()
+    } else {
+        toml_quote(k)
+    }
+}
+
+fn toml_quote(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\u{c}' => out.push_str("\\f"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\u{:04x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn is_table_array(v: &Value) -> bool {
+    matches!(v, Value::List(l) if !l.is_empty() && l.iter().all(|x| matches!(x, Value::Map(_))))
+}
+
+fn toml_scalar(v: &Value) -> core::result::Result<String, String> {
+    Ok(match v {
+        Value::Bool(b) => b.to_string(),
+        Value::Int(n) => n.to_string(),
+        Value::Uint(n) => n.to_string(),
+        Value::Float(f) => {
+            if f.is_nan() {
+                "nan".into()
+            } else if f.is_infinite() {
+                if *f > 0.0 {
+                    "inf".into()
+                } else {
+                    "-inf".into()
+                }
+            } else {
+                let s = format!("{f}");
+                if s.contains('.') { s } else { format!("{s}.0") }
+            }
+        }
+        Value::String(s) => toml_quote(s),
+        Value::List(l) => {
+            let mut parts = Vec::new();
+            for x in l.iter() {
+                if matches!(x, Value::Nil) {
+                    return Err("toml: cannot encode array with nil element".into());
+                }
+                parts.push(toml_scalar(x)?);
+            }
+            format!("[{}]", parts.join(", "))
+        }
+        Value::Map(m) => {
+            // An inline table inside an array.
+            let mut parts = Vec::new();
+            for (k, x) in m.entries() {
+                if !matches!(x, Value::Nil) {
+                    parts.push(format!("{} = {}", toml_key(&k), toml_scalar(&x)?));
+                }
+            }
+            format!("{{{}}}", parts.join(", "))
+        }
+        _ => {
+            return Err(format!(
+                "toml: unsupported type: {}",
+                crate::sprig::go_type(v)
+            ));
+        }
     })
 }
 
-/// Helm's `toToml` (errors are returned as the text, as Helm does).
+/// BurntSushi/toml's encoder layout: plain keys first, then tables, sub-tables
+/// indented by two spaces per level, a blank line before top-level tables.
+fn toml_table(
+    out: &mut String,
+    m: &Dict,
+    path: &[String],
+    depth: usize,
+) -> core::result::Result<(), String> {
+    if depth > MAX_OUT_DEPTH {
+        return Err("toml: nesting too deep".into());
+    }
+    let entries = m.entries();
+    let ind = "  ".repeat(path.len());
+    for (k, v) in &entries {
+        if matches!(v, Value::Nil | Value::Map(_)) || is_table_array(v) {
+            continue;
+        }
+        out.push_str(&format!("{ind}{} = {}\n", toml_key(k), toml_scalar(v)?));
+    }
+    for (k, v) in &entries {
+        let mut sub = path.to_vec();
+        sub.push(toml_key(k));
+        let head_ind = "  ".repeat(sub.len() - 1);
+        match v {
+            Value::Map(sm) => {
+                if sub.len() == 1 && !out.is_empty() {
+                    out.push('\n');
+                }
+                out.push_str(&format!("{head_ind}[{}]\n", sub.join(".")));
+                toml_table(out, sm, &sub, depth + 1)?;
+            }
+            Value::List(l) if is_table_array(v) => {
+                for it in l.iter() {
+                    if let Value::Map(sm) = it {
+                        if !out.is_empty() {
+                            out.push('\n');
+                        }
+                        out.push_str(&format!("{head_ind}[[{}]]\n", sub.join(".")));
+                        toml_table(out, sm, &sub, depth + 1)?;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Helm's `toToml` (BurntSushi/toml's encoder; errors are returned as the text).
 pub fn to_toml(v: &Value) -> String {
-    match to_toml_value(v) {
-        Some(toml::Value::Table(t)) => toml::to_string(&t).unwrap_or_else(|e| e.to_string()),
-        Some(_) | None => "toml: top-level values must be Go maps or structs".into(),
+    match v {
+        Value::Map(m) => {
+            let mut out = String::new();
+            match toml_table(&mut out, m, &[], 0) {
+                Ok(()) => out,
+                Err(e) => e,
+            }
+        }
+        _ => "toml: top-level values must be Go maps or structs".into(),
     }
 }
 
@@ -609,9 +730,6 @@ fn is_timestamp(s: &str) -> bool {
 
 /// Whether go-yaml v2 would read the unquoted text as something other than a string.
 fn resolves_non_string(s: &str) -> bool {
-    if s == "<<" {
-        return true;
-    }
     if !crate::convert::resolves_to_string(s) {
         return true;
     }

@@ -20,7 +20,7 @@ use regex::Regex;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SemverError {
     /// The text is not a (loose) semantic version.
-    #[error("Invalid Semantic Version")]
+    #[error("invalid semantic version")]
     InvalidVersion,
     /// A numeric prerelease identifier has a leading zero.
     #[error("Version segment starts with 0")]
@@ -29,7 +29,7 @@ pub enum SemverError {
     #[error("Error parsing version segment: {0}")]
     Segment(String),
     /// The constraint text does not parse.
-    #[error("improper constraint: {0}")]
+    #[error("improper constraint: {0:?}")]
     ImproperConstraint(String),
 }
 
@@ -490,7 +490,7 @@ mod tests {
     fn bad_constraints() {
         assert_eq!(
             Constraints::parse("foo").unwrap_err().to_string(),
-            "improper constraint: foo"
+            "improper constraint: \"foo\""
         );
         assert!(Constraints::parse(">= 1.2 ||").is_err());
     }

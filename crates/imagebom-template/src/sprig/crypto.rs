@@ -5,7 +5,7 @@
 use alloc::format;
 use alloc::string::String;
 
-use super::{MAX_STRING_BYTES, err, i_arg, reg, s_arg, strval, vstr, want, want_at_least};
+use super::{MAX_STRING_BYTES, err, i_arg, reg, s_arg, vstr, want};
 use crate::FuncMap;
 use crate::error::Result;
 
@@ -143,22 +143,10 @@ pub(super) fn register(m: &mut FuncMap) {
             .map_err(|e| err(format!("bcrypt: {e}")))
     });
     reg(m, "htpasswd", |a| {
-        want_at_least("htpasswd", a, 2)?;
+        want("htpasswd", a, 2)?;
         let (user, pass) = (s_arg(a, 0)?, s_arg(a, 1)?);
         if user.contains(':') {
             return Ok(vstr(format!("invalid username: {user}")));
-        }
-        let algo = match a.get(2) {
-            Some(v) => strval(v),
-            None => "bcrypt".into(),
-        };
-        if algo == "sha" {
-            use sha1::Digest;
-            let d = sha1::Sha1::digest(pass.as_bytes());
-            return Ok(vstr(format!(
-                "{user}:{{SHA}}{}",
-                data_encoding::BASE64.encode(&d)
-            )));
         }
         bcrypt::hash_with_result(pass, 10)
             .map(|h| {
@@ -185,7 +173,12 @@ pub(super) fn register(m: &mut FuncMap) {
     ] {
         unsupported(m, name, certs);
     }
-    unsupported(m, "getHostByName", "no network lookups while rendering");
+    // No network while rendering: an empty answer, as the Helm SDK gives offline.
+    reg(m, "getHostByName", |a| {
+        want("getHostByName", a, 1)?;
+        s_arg(a, 0)?;
+        Ok(vstr(""))
+    });
 }
 
 #[cfg(test)]

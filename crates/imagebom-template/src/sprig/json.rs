@@ -153,7 +153,50 @@ fn enc(
 pub(crate) fn decode(text: &str) -> core::result::Result<Value, String> {
     serde_json::from_str::<serde_json::Value>(text)
         .map(crate::convert::from_json)
-        .map_err(|e| e.to_string())
+        .map_err(|e| go_json_error(text, &e))
+}
+
+/// serde_json's error in the words of Go's `encoding/json` scanner (for the common
+/// cases; others keep serde's text).
+fn go_json_error(text: &str, e: &serde_json::Error) -> String {
+    if e.classify() == serde_json::error::Category::Eof {
+        return "unexpected end of JSON input".into();
+    }
+    let msg = e.to_string();
+    let ctx = [
+        (
+            "key must be a string",
+            "looking for beginning of object key string",
+        ),
+        ("expected `:`", "after object key"),
+        ("expected `,` or `}`", "after object key:value pair"),
+        ("expected `,` or `]`", "after array element"),
+        ("trailing characters", "after top-level value"),
+        ("expected value", "looking for beginning of value"),
+        ("expected ident", "looking for beginning of value"),
+    ]
+    .iter()
+    .find(|(p, _)| msg.starts_with(p))
+    .map(|(_, c)| *c);
+    let ch = text
+        .lines()
+        .nth(e.line().saturating_sub(1))
+        .and_then(|l| l.chars().nth(e.column().saturating_sub(1)));
+    match (ctx, ch) {
+        (Some(ctx), Some(c)) => {
+            let q = match c {
+                '\'' => "'\\''".to_string(),
+                '"' => "'\"'".to_string(),
+                c => {
+                    let s = crate::go::go_quote(&c.to_string());
+                    format!("'{}'", &s[1..s.len() - 1])
+                }
+            };
+            format!("invalid character {q} {ctx}")
+        }
+        (Some(_), None) => "unexpected end of JSON input".into(),
+        (None, _) => msg,
+    }
 }
 
 pub(super) fn register(m: &mut FuncMap) {

@@ -18,7 +18,9 @@ pub(crate) mod json;
 mod lists;
 mod math;
 mod regexfns;
+mod semverfns;
 mod strings;
+mod urlfns;
 
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -46,6 +48,8 @@ pub fn sprig_funcmap() -> FuncMap {
     json::register(&mut m);
     crypto::register(&mut m);
     date::register(&mut m);
+    urlfns::register(&mut m);
+    semverfns::register(&mut m);
     m
 }
 

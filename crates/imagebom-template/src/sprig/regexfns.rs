@@ -114,9 +114,15 @@ pub(super) fn register(m: &mut FuncMap) {
                 n.into()
             }
         };
-        reg(m, &name("regexMatch"), |a| {
+        reg(m, &name("regexMatch"), move |a| {
             want("regexMatch", a, 2)?;
-            Ok(Value::Bool(compile(&s_arg(a, 0)?)?.is_match(&s_arg(a, 1)?)))
+            let (p, s) = (s_arg(a, 0)?, s_arg(a, 1)?);
+            match compile(&p) {
+                Ok(r) => Ok(Value::Bool(r.is_match(&s))),
+                // Sprig's regexMatch swallows a bad pattern; mustRegexMatch reports it.
+                Err(_) if !must => Ok(Value::Bool(false)),
+                Err(e) => Err(e),
+            }
         });
         reg(m, &name("regexFindAll"), |a| {
             want("regexFindAll", a, 3)?;

@@ -104,7 +104,7 @@ fn abbreviate_full(s: &str, mut offset: usize, max: usize) -> String {
         return s.to_string();
     }
     if offset + max - 3 < len {
-        let rest = bytes_slice(s, offset + max - 3, len);
+        let rest = bytes_slice(s, offset, len);
         return format!("...{}", abbreviate_full(&rest, 0, max - 3));
     }
     format!("...{}", bytes_slice(s, len - (max - 3), len))
