@@ -147,8 +147,8 @@ containerd (--format containerd) cannot rename repositories: it expects the scop
 per source registry. With --out DIR each lands in DIR/<registry>/hosts.toml (point --out at
 containerd's config_path, e.g. /etc/containerd/certs.d); without --out they are printed one
 after another, each after a `# file: <registry>/hosts.toml` line:
-  skopeo sync --scoped --all --src yaml --dest docker sync.yaml mirror.example:5000/airgap
-  imagebom mirror --format containerd --target mirror.example:5000/airgap --out /etc/containerd/certs.d
+  skopeo sync --scoped --all --src yaml --dest docker sync.yaml m.example:5000/air
+  imagebom mirror --format containerd --target m.example:5000/air --out /etc/containerd/certs.d
 
 Exit codes:
   0  success
