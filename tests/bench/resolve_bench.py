@@ -1,4 +1,5 @@
-"""Benchmark: resolve N tags in a local registry through a proxy adding 20 ms to every request,
+"""Benchmark: resolve N tags in a local registry through a proxy adding 20 ms to every request
+(`xtask latency-proxy`, async Rust),
 against a sequential `skopeo inspect` loop over the same references (run by `cargo xtask bench-resolve`).
 
 Targets (issue 4): at least 20x faster than the skopeo loop; total time within 1.5x of the latency
@@ -16,13 +17,32 @@ import urllib.request
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "integration"))
-from faults import FaultProxy  # noqa: E402
 from registry import SKOPEO, Layout, Registry  # noqa: E402
 
 N = int(os.environ.get("BENCH_TAGS", "1000"))
 LATENCY = float(os.environ.get("BENCH_LATENCY", "0.020"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "32"))
 BIN = os.environ.get("IMAGEBOM_BIN", str(ROOT / "target" / "release" / "imagebom"))
+XTASK = os.environ.get("XTASK_BIN", str(ROOT / "target" / "debug" / "xtask"))
+
+
+class LatencyProxy:
+    """`xtask latency-proxy`: async Rust, adds LATENCY to every request and counts them."""
+
+    def __init__(self, upstream: str, latency: float):
+        self.proc = subprocess.Popen([XTASK, "latency-proxy", upstream, "--latency-ms", str(round(latency * 1000))],
+                                     stdout=subprocess.PIPE, text=True)
+        self.host = self.proc.stdout.readline().strip()
+        assert self.host, "latency-proxy did not start"
+
+    @property
+    def requests(self) -> int:
+        with urllib.request.urlopen(f"http://{self.host}/_proxy/requests") as r:
+            return int(r.read())
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
 
 
 def retag(host, repo, src_tag, tags):
@@ -47,7 +67,7 @@ def main():
     half = N // 2
     retag(reg.host, "bench/multi", "multi", [f"t{i}" for i in range(half)])
     retag(reg.host, "bench/single", "single", [f"t{i}" for i in range(N - half)])
-    proxy = FaultProxy(reg.host, {}, latency=LATENCY)
+    proxy = LatencyProxy(reg.host, LATENCY)
     refs = [f"{proxy.host}/bench/multi:t{i}" for i in range(half)] + \
            [f"{proxy.host}/bench/single:t{i}" for i in range(N - half)]
     pods = "".join(f"    - {{name: c{i}, image: '{r}'}}\n" for i, r in enumerate(refs))

@@ -5,18 +5,27 @@
 //! - `bench-resolve`: build the release binary and run `tests/bench/resolve_bench.py` (a local
 //!   registry behind a 20 ms proxy; 1,000 tags; compared with a sequential `skopeo` loop).
 //!   Needs `make test` to have created `.venv` and installed docker-registry and skopeo.
+//! - `latency-proxy UPSTREAM [--latency-ms N]`: the benchmark's proxy (async, counts requests;
+//!   see `proxy.rs`).
 //! - `conformance [--update|--check]`: regenerate the conformance suite's expected outputs with
 //!   the real Go `text/template` and Helm (see `conformance.rs`); `--check` fails on any difference.
 //! - `fuzz [--seconds N] [TARGET...]`: run the cargo-fuzz targets in `fuzz/` for N seconds each
 //!   (default 60); fails on a crash (see `fuzz.rs`).
 //! - `scale [--images N]...`: generate a synthetic recipe of up to 5,000 images and a local
 //!   registry holding them, then time `generate --resolve` end to end (see `scale.rs`).
+//! - `repro [--head] [--keep]`: build the static release binary twice, from two copies of the
+//!   checkout (`--head`: of the committed tree) at different paths into two target directories,
+//!   and fail unless the sha256 sums agree (see `release.rs`).
+//! - `sbom [--out FILE]`: imagebom's own CycloneDX 1.6 SBOM (`dist/imagebom.cdx.json`): the
+//!   crates linked into the binary with versions, purls, licenses and Cargo.lock checksums.
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
 mod conformance;
 mod fuzz;
+mod proxy;
+mod release;
 mod scale;
 
 const OFFICIAL: [&str; 4] = [
@@ -34,7 +43,10 @@ fn main() -> Result<()> {
         Some("conformance") => conformance::run(&root(), args.iter().any(|a| a == "--update")),
         Some("fuzz") => fuzz::run(&root(), &args[1..]),
         Some("scale") => scale::run(&root(), &args[1..]),
-        _ => bail!("usage: cargo xtask schemas [--update] | bench-resolve | conformance [--update|--check] | fuzz [--seconds N] [TARGET...] | scale [--images N]..."),
+        Some("repro") => release::repro(&root(), &args[1..]),
+        Some("sbom") => release::sbom(&root(), &args[1..]),
+        Some("latency-proxy") => proxy::run(&args[1..]),
+        _ => bail!("usage: cargo xtask schemas [--update] | bench-resolve | conformance [--update|--check] | fuzz [--seconds N] [TARGET...] | scale [--images N]... | repro [--head] [--keep] | sbom [--out FILE] | latency-proxy UPSTREAM [--latency-ms N]"),
     }
 }
 
@@ -80,8 +92,11 @@ fn bench_resolve() -> Result<()> {
     if !status.success() {
         bail!("release build failed");
     }
+    // The latency proxy is this program (`latency-proxy`): async Rust, not a Python thread
+    // per connection.
     let status = std::process::Command::new(root().join(".venv/bin/python"))
         .arg(root().join("tests/bench/resolve_bench.py"))
+        .env("XTASK_BIN", std::env::current_exe()?)
         .current_dir(root())
         .status()
         .context("run `make test` first: it creates .venv")?;
