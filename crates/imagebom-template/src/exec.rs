@@ -1052,7 +1052,16 @@ impl<'a> Executor<'a> {
                 if matches!(e, TemplateError::Limit(_)) {
                     return Err(e.into());
                 }
-                let msg = e.function_message();
+                let mut msg = e.function_message();
+                // Go's len of "no value" (not a nil held in an interface) hits a
+                // reflect panic; only a nil interface reads "len of nil pointer".
+                if name == "len"
+                    && msg == "len of nil pointer"
+                    && self.cfg.funcs_are_builtin("len")
+                    && !self.arg_nil_iface.first().copied().unwrap_or(false)
+                {
+                    msg = "reflect: call of reflect.Value.Type on zero Value".into();
+                }
                 // Go checks the argument count and types in the executor, before
                 // the call: such errors are not "error calling", and they are
                 // located at the function (count) or at the argument (type).
@@ -1577,6 +1586,11 @@ pub(crate) fn line_col(src: &str, offset: usize) -> (usize, usize) {
         None => end,
     };
     (line, col)
+}
+
+/// The source text of the literal token at the start of `src`.
+pub(crate) fn token_text_pub(src: &str) -> &str {
+    token_text(src, 0)
 }
 
 /// The source text of the string, char or number literal at `offset`.

@@ -409,18 +409,24 @@ fn compare_eq(a: &Value, b: &Value) -> Result<bool> {
         (Value::Nil, Value::Nil) => true,
         (Value::Nil, _) | (_, Value::Nil) => false,
         _ => {
+            // Go formats these with %s: elements print as %!s(float64=1).
+            let pct_s = |v: &Value| {
+                let mut o = String::new();
+                go::write_elementwise(&mut o, v, 's', 0);
+                o
+            };
             if core::mem::discriminant(a) != core::mem::discriminant(b) {
                 return Err(TemplateError::Exec(format!(
                     "non-comparable types {}: {}, {}: {}",
-                    a,
+                    pct_s(a),
                     a.type_name(),
                     b.type_name(),
-                    b
+                    pct_s(b)
                 )));
             }
             return Err(TemplateError::Exec(format!(
                 "non-comparable type {}: {}",
-                b,
+                pct_s(b),
                 b.type_name()
             )));
         }

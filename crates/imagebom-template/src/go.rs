@@ -460,6 +460,10 @@ fn sprintf_into(out: &mut String, fmt_str: &str, args: &[Value]) -> Result<()> {
 
         let start = out.len();
         match verb {
+            's' if matches!(arg, Value::List(_) | Value::Map(_)) => {
+                write_elementwise(out, arg, 's', 0);
+                spec.pad_in_place(out, start, false);
+            }
             's' => match arg {
                 Value::String(_) => {
                     match spec.precision {
@@ -503,7 +507,7 @@ fn sprintf_into(out: &mut String, fmt_str: &str, args: &[Value]) -> Result<()> {
                     None => write_bad_verb(out, verb, arg),
                 },
             },
-            'f' => match arg.as_float() {
+            'f' => match float_arg(arg) {
                 Some(f) => {
                     let prec = spec.precision.unwrap_or(6);
                     if f >= 0.0 && !f.is_nan() {
@@ -518,7 +522,7 @@ fn sprintf_into(out: &mut String, fmt_str: &str, args: &[Value]) -> Result<()> {
                 }
                 None => write_bad_verb(out, verb, arg),
             },
-            'e' | 'E' => match arg.as_float() {
+            'e' | 'E' => match float_arg(arg) {
                 Some(f) => {
                     let prec = spec.precision.unwrap_or(6);
                     let raw = if verb == 'e' {
@@ -532,7 +536,7 @@ fn sprintf_into(out: &mut String, fmt_str: &str, args: &[Value]) -> Result<()> {
                 }
                 None => write_bad_verb(out, verb, arg),
             },
-            'g' | 'G' => match arg.as_float() {
+            'g' | 'G' => match float_arg(arg) {
                 Some(f) => {
                     if f.is_nan() || f.is_infinite() {
                         let _ = write!(out, "{}", f);
@@ -546,6 +550,10 @@ fn sprintf_into(out: &mut String, fmt_str: &str, args: &[Value]) -> Result<()> {
                 }
                 None => write_bad_verb(out, verb, arg),
             },
+            'v' if spec.hash => {
+                write_go_syntax(out, arg, false, 0);
+                spec.pad_in_place(out, start, false);
+            }
             'v' => {
                 let _ = write!(out, "{}", arg);
                 spec.pad_in_place(out, start, false);
@@ -584,7 +592,9 @@ fn sprintf_into(out: &mut String, fmt_str: &str, args: &[Value]) -> Result<()> {
             }
             'q' => match arg {
                 Value::String(s) => {
-                    if !(spec.hash && try_backquote_into(out, s)) {
+                    if spec.plus {
+                        go_quote_ascii_into(out, s);
+                    } else if !(spec.hash && try_backquote_into(out, s)) {
                         go_quote_into(out, s);
                     }
                     spec.pad_in_place(out, start, false);
@@ -600,7 +610,17 @@ fn sprintf_into(out: &mut String, fmt_str: &str, args: &[Value]) -> Result<()> {
                     }
                     .and_then(char::from_u32);
                     if let Some(c) = rune {
-                        let _ = write!(out, "'{}'", c.escape_default());
+                        out.push('\'');
+                        match c {
+                            '\'' => out.push_str("\\'"),
+                            '"' => out.push('"'),
+                            _ => {
+                                let mut q = String::new();
+                                go_quote_into(&mut q, c.encode_utf8(&mut [0u8; 4]));
+                                out.push_str(&q[1..q.len() - 1]);
+                            }
+                        }
+                        out.push('\'');
                         spec.pad_in_place(out, start, false);
                     } else {
                         write_bad_verb(out, verb, arg);
@@ -764,6 +784,104 @@ fn format_string_hex_into(out: &mut String, s: &str, upper: bool, spec: &FmtSpec
 ///
 /// Escapes backslash, double-quote, newline, tab, carriage-return, bell,
 /// backspace, form-feed, vertical-tab, and all control characters.
+/// A float verb's operand: only a float (Go rejects `%f` of an int).
+fn float_arg(v: &Value) -> Option<f64> {
+    match v {
+        Value::Float(f) => Some(*f),
+        _ => None,
+    }
+}
+
+/// `%s` (or another verb) applied element by element, as Go's fmt does for
+/// slices and maps: `[a b]`, `map[k:v]`, `%!s(float64=1)` for a non-string.
+pub(crate) fn write_elementwise(out: &mut String, v: &Value, verb: char, depth: usize) {
+    match v {
+        _ if depth > crate::value::MAX_DISPLAY_DEPTH => out.push_str("..."),
+        Value::List(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                write_elementwise(out, item, verb, depth + 1);
+            }
+            out.push(']');
+        }
+        Value::Map(m) => {
+            out.push_str("map[");
+            for (i, (k, item)) in m.entries().iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                out.push_str(k);
+                out.push(':');
+                write_elementwise(out, item, verb, depth + 1);
+            }
+            out.push(']');
+        }
+        Value::String(s) => out.push_str(s),
+        Value::Nil => {
+            let _ = write!(out, "%!{verb}(<nil>)");
+        }
+        other => {
+            let _ = write!(out, "%!{verb}({}={})", other.type_name(), other);
+        }
+    }
+}
+
+/// Go's `%#v` (Go syntax) of a value; `in_iface` marks an element of a list or map.
+fn write_go_syntax(out: &mut String, v: &Value, in_iface: bool, depth: usize) {
+    match v {
+        _ if depth > crate::value::MAX_DISPLAY_DEPTH => out.push_str("..."),
+        Value::Nil if in_iface => out.push_str("interface {}(nil)"),
+        Value::Nil => out.push_str("<nil>"),
+        Value::String(s) => go_quote_into(out, s),
+        Value::Float(f) => {
+            write_g_default(out, *f, false);
+        }
+        Value::List(items) => {
+            out.push_str("[]interface {}{");
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_go_syntax(out, item, true, depth + 1);
+            }
+            out.push('}');
+        }
+        Value::Map(m) => {
+            out.push_str("map[string]interface {}{");
+            for (i, (k, item)) in m.entries().iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                go_quote_into(out, k);
+                out.push(':');
+                write_go_syntax(out, item, true, depth + 1);
+            }
+            out.push('}');
+        }
+        other => {
+            let _ = write!(out, "{other}");
+        }
+    }
+}
+
+/// Go's `strconv.QuoteToASCII` (`%+q`).
+fn go_quote_ascii_into(out: &mut String, s: &str) {
+    let mut q = String::new();
+    go_quote_into(&mut q, s);
+    for c in q.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else if (c as u32) < 0x10000 {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        } else {
+            let _ = write!(out, "\\U{:08x}", c as u32);
+        }
+    }
+}
+
 /// Go's `strconv.Quote` (as `%q` prints a string).
 pub(crate) fn go_quote(s: &str) -> String {
     let mut out = String::new();

@@ -114,13 +114,13 @@ pub use error::EscapeErrorCode;
 pub use error::{Result, TemplateError};
 use funcs::shared_builtins;
 pub use go::{html_escape, js_escape, url_encode};
+pub use helmfuncs::helm_funcmap;
 #[cfg(feature = "serde")]
 #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
 pub use ser::{ToSerdeValue, to_value};
 #[cfg(feature = "html")]
 pub use value::SafeKind;
-pub use helmfuncs::helm_funcmap;
-pub use value::{Dict, ToValue, Value, ValueFunc};
+pub use value::{Dict, MAX_DISPLAY_DEPTH, ToValue, Value, ValueFunc};
 
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -706,8 +706,9 @@ pub fn helm_strip_no_value(rendered: &str) -> String {
 }
 
 /// Helm's `cleanupExecError` (pkg/engine/engine.go): an execution error whose
-/// message carries a `fail`/`required` message wrapped in
-/// `HELM_ERR_START…HELM_ERR_END` becomes
+/// message carries a `fail`/`required` message (wrapped in
+/// `HELM_ERR_START…HELM_ERR_END` as Helm's own functions do, or simply the text
+/// after the innermost `error calling fail: `/`error calling required: `) becomes
 /// `execution error at (FILE:LINE:COL): MSG`, located at the outermost node;
 /// any other execution error keeps Go's text.
 pub fn helm_cleanup_exec_error(err: &TemplateError) -> String {
@@ -720,19 +721,28 @@ pub fn helm_cleanup_exec_error(err: &TemplateError) -> String {
     };
     const START: &str = "HELM_ERR_START";
     const END: &str = "HELM_ERR_END";
+    let at = |msg: &str| {
+        format!(
+            "execution error at ({}:{}:{}): {}",
+            loc.parse_name, loc.line, loc.col, msg
+        )
+    };
     if let Some(s) = text.find(START) {
         let rest = &text[s + START.len()..];
         if let Some(e) = rest.rfind(END) {
-            return format!(
-                "execution error at ({}:{}:{}): {}",
-                loc.parse_name,
-                loc.line,
-                loc.col,
-                &rest[..e]
-            );
+            return at(&rest[..e]);
         }
     }
-    text
+    // `fail`/`required` implemented without Helm's markers: their message is
+    // what follows the innermost `error calling fail: ` (or `required`).
+    let innermost = ["error calling fail: ", "error calling required: "]
+        .iter()
+        .filter_map(|p| text.rfind(p).map(|i| i + p.len()))
+        .max();
+    match innermost {
+        Some(i) => at(&text[i..]),
+        None => text,
+    }
 }
 
 // Convenience constructors

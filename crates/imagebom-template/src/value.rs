@@ -459,45 +459,57 @@ impl Value {
     }
 }
 
+/// Deepest nesting [`Value`]'s `Display` descends into; deeper (or cyclic — a map
+/// that contains itself through Sprig's `set`) content prints as `...` instead of
+/// exhausting the stack.
+pub const MAX_DISPLAY_DEPTH: usize = 1000;
+
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Value::Nil => write!(f, "<nil>"),
-            Value::Bool(b) => write!(f, "{b}"),
-            Value::Int(n) => write!(f, "{n}"),
-            Value::Uint(n) => write!(f, "{n}"),
-            Value::Float(v) => {
-                // Go's %v for float64: shortest repr, exponent form below 1e-4 or from 1e21.
-                let mut out = String::new();
-                crate::go::write_g_default(&mut out, *v, false);
-                f.write_str(&out)
-            }
-            Value::String(s) => write!(f, "{s}"),
-            Value::List(v) => {
-                write!(f, "[")?;
-                for (i, item) in v.iter().enumerate() {
-                    if i > 0 {
-                        write!(f, " ")?;
-                    }
-                    write!(f, "{item}")?;
-                }
-                write!(f, "]")
-            }
-            Value::Map(m) => {
-                write!(f, "map[")?;
-                for (i, (k, v)) in m.entries().iter().enumerate() {
-                    if i > 0 {
-                        write!(f, " ")?;
-                    }
-                    write!(f, "{k}:{v}")?;
-                }
-                write!(f, "]")
-            }
-            Value::Function(_) => write!(f, "<func>"),
-            // Trusted content renders verbatim, exactly like its string.
-            #[cfg(feature = "html")]
-            Value::Safe { s, .. } => write!(f, "{s}"),
+        display_at(self, f, 0)
+    }
+}
+
+fn display_at(v: &Value, f: &mut fmt::Formatter<'_>, depth: usize) -> fmt::Result {
+    match v {
+        Value::Nil => f.write_str("<nil>"),
+        Value::Bool(b) => write!(f, "{b}"),
+        Value::Int(n) => write!(f, "{n}"),
+        Value::Uint(n) => write!(f, "{n}"),
+        Value::Float(x) => {
+            // Go's %v for float64: shortest repr, exponent form below 1e-4 or from 1e21.
+            let mut out = String::new();
+            crate::go::write_g_default(&mut out, *x, false);
+            f.write_str(&out)
         }
+        Value::String(s) => f.write_str(s),
+        Value::List(_) | Value::Map(_) if depth >= MAX_DISPLAY_DEPTH => f.write_str("..."),
+        Value::List(items) => {
+            f.write_str("[")?;
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(" ")?;
+                }
+                display_at(item, f, depth + 1)?;
+            }
+            f.write_str("]")
+        }
+        Value::Map(m) => {
+            f.write_str("map[")?;
+            for (i, (k, item)) in m.entries().iter().enumerate() {
+                if i > 0 {
+                    f.write_str(" ")?;
+                }
+                f.write_str(k)?;
+                f.write_str(":")?;
+                display_at(item, f, depth + 1)?;
+            }
+            f.write_str("]")
+        }
+        Value::Function(_) => f.write_str("<func>"),
+        // Trusted content renders verbatim, exactly like its string.
+        #[cfg(feature = "html")]
+        Value::Safe { s, .. } => f.write_str(s),
     }
 }
 

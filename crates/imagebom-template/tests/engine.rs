@@ -356,6 +356,39 @@ fn exec_error_exposes_location() {
 }
 
 #[test]
+fn helm_cleanup_without_markers_uses_the_innermost_fail() {
+    let mut set = helm_set().func("fail2", |a: &[Value]| {
+        Err(TemplateError::Exec(arg_str(&a[0])))
+    });
+    set.add_template("c/_h.tpl", r#"{{define "h"}}{{ fail2 "deep: x" }}{{end}}"#)
+        .unwrap();
+    // A function named like Helm's `fail` but without the markers.
+    let mut set = set.func("fail", |a: &[Value]| {
+        Err(TemplateError::Exec(arg_str(&a[0])))
+    });
+    set.add_template(
+        "c/_f.tpl",
+        r#"{{define "f"}}{{ fail "bad: value" }}{{end}}"#,
+    )
+    .unwrap();
+    set.add_template("c/x", "a\n  {{ tpl \"{{ include \\\"f\\\" . }}\" . }}")
+        .unwrap();
+    let err = set
+        .execute_template_to_string("c/x", &tmap! {})
+        .unwrap_err();
+    assert_eq!(
+        helm_cleanup_exec_error(&err),
+        "execution error at (c/x:2:5): bad: value"
+    );
+    // Other errors keep Go's text.
+    set.add_template("c/y", r#"{{ include "h" . }}"#).unwrap();
+    let err = set
+        .execute_template_to_string("c/y", &tmap! {})
+        .unwrap_err();
+    assert_eq!(helm_cleanup_exec_error(&err), err.to_string());
+}
+
+#[test]
 fn tpl_inside_tpl_and_include_inside_tpl() {
     let mut set = helm_set();
     set.add_template("c/_h.tpl", r#"{{define "h"}}<{{.}}>{{end}}"#)
@@ -515,4 +548,13 @@ fn dict_is_shared_by_reference() {
         .unwrap();
     let data = tmap! { "Values" => tmap! {} };
     assert_eq!(set.execute_template_to_string("t", &data).unwrap(), "v");
+}
+
+#[test]
+fn printing_a_map_that_contains_itself_terminates() {
+    let d = Dict::new();
+    d.insert("self", Value::Map(d.clone()));
+    let out = Value::Map(d).to_string();
+    assert!(out.starts_with("map[self:map[self:"), "{}", &out[..40]);
+    assert!(out.contains("..."));
 }

@@ -190,6 +190,8 @@ pub struct Lexer<'a> {
     right_delim: &'a str,
     line: usize,
     parse_name: Option<&'a str>,
+    /// Line where the current action began (0 outside actions).
+    action_line: usize,
 }
 
 impl<'a> Lexer<'a> {
@@ -208,6 +210,7 @@ impl<'a> Lexer<'a> {
             right_delim,
             line: 1,
             parse_name: None,
+            action_line: 0,
         }
     }
 
@@ -361,11 +364,21 @@ impl<'a> Lexer<'a> {
             Some(nl) => prefix[nl + 1..].chars().count() + 1,
             None => prefix.chars().count() + 1,
         };
+        let mut message: String = msg.into();
+        // Go: an error inside a multi-line action names where the action began.
+        if self.action_line != 0 && self.action_line != self.line {
+            let name = self.parse_name.unwrap_or("");
+            if message.ends_with(" action") {
+                message = format!("{message} started at {name}:{}", self.action_line);
+            } else {
+                message = format!("{message} in action started at {name}:{}", self.action_line);
+            }
+        }
         TemplateError::Lex {
             name: self.parse_name.map(String::from),
             line: self.line,
             col,
-            message: msg.into(),
+            message,
         }
     }
 
@@ -392,7 +405,9 @@ impl<'a> Lexer<'a> {
                 self.skip(self.left_delim.len() + 1);
                 self.ignore();
                 self.emit(TokenKind::LeftTrimDelim);
+                self.action_line = self.line;
                 trim_leading = self.lex_action_body()?;
+                self.action_line = 0;
                 continue;
             }
 
@@ -406,7 +421,9 @@ impl<'a> Lexer<'a> {
                 self.skip(ld_len);
                 self.ignore();
                 self.emit(TokenKind::LeftDelim);
+                self.action_line = self.line;
                 trim_leading = self.lex_action_body()?;
+                self.action_line = 0;
                 continue;
             }
 
@@ -499,7 +516,7 @@ impl<'a> Lexer<'a> {
             self.skip(self.right_delim.len());
             close_trims = false;
         } else {
-            return Err(self.error("comment not terminated by closing delimiter"));
+            return Err(self.error("comment ends before closing delimiter"));
         }
 
         self.ignore();
@@ -514,7 +531,9 @@ impl<'a> Lexer<'a> {
 
         // The caller (lex_text) needs to know if trailing whitespace should be
         // trimmed. This happens when either open or close had a trim marker.
-        Ok(Some(open_was_trim || close_trims))
+        // Only `-}}` trims what follows (`{{-` already trimmed what precedes: Go's lexer).
+        let _ = open_was_trim;
+        Ok(Some(close_trims))
     }
 
     // State: Scanning inside {{ ... }}
@@ -601,10 +620,34 @@ impl<'a> Lexer<'a> {
                 {
                     self.lex_number()?;
                 }
-                '0'..='9' => self.lex_number()?,
+                '0'..='9' => {
+                    let st = self.pos;
+                    self.lex_number()?;
+                    // Go: a number running into letters is "bad number syntax".
+                    if self.peek().is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                        self.next_char();
+                        let bad = &self.input[st..self.pos];
+                        return Err(self.error(format!(
+                            "bad number syntax: {}",
+                            crate::go::go_quote(bad)
+                        )));
+                    }
+                }
                 '\'' => self.lex_char_literal()?,
                 _ if ch.is_alphabetic() || ch == '_' => self.lex_identifier()?,
-                _ => return Err(self.error(format!("unexpected character: {:?}", ch))),
+                _ if ch.is_ascii() && !ch.is_ascii_control() => {
+                    // Go lexes it as a char item the parser rejects.
+                    return Err(self.error(format!(
+                        "unexpected {} in command",
+                        crate::go::go_quote(ch.encode_utf8(&mut [0u8; 4]))
+                    )));
+                }
+                _ => {
+                    return Err(self.error(format!(
+                        "unrecognized character in action: U+{:04X} {:?}",
+                        ch as u32, ch
+                    )));
+                }
             }
         }
     }

@@ -166,9 +166,25 @@ impl<'a> Parser<'a> {
         (t.pos, t.line)
     }
 
-
     fn cur_pos(&self) -> Pos {
         Pos::new(self.peek().pos, self.peek().line)
+    }
+
+    /// Go rejects a field right after a literal: `unexpected . after term "\"a\""`.
+    fn no_field_after_term(&self, tok: &Token<'a>) -> Result<()> {
+        let end = tok.pos
+            + self.source.get(tok.pos..).map_or(0, |rest| {
+                let t = crate::exec::token_text_pub(rest);
+                t.len()
+            });
+        if self.peek().kind == TokenKind::Field && self.peek().pos == end {
+            let text = &self.source[tok.pos..end];
+            return Err(self.error(format!(
+                "unexpected . after term {}",
+                crate::go::go_quote(text)
+            )));
+        }
+        Ok(())
     }
 
     /// Go's `unexpected TOKEN in CONTEXT` (a token prints quoted, a keyword as `<kw>`).
@@ -285,6 +301,11 @@ impl<'a> Parser<'a> {
                         TokenKind::With => {
                             nodes.push(self.parse_with(defines)?);
                         }
+                        TokenKind::Define if self.depth > 1 => {
+                            let tok = self.peek().clone();
+                            self.leave();
+                            return Err(self.unexpected(&tok, "command"));
+                        }
                         TokenKind::Define => {
                             let def = self.parse_define(defines)?;
                             defines.push(def);
@@ -310,7 +331,7 @@ impl<'a> Parser<'a> {
                             defines.push(def);
                         }
                         _ => {
-                            let pipe = self.parse_pipeline(true)?;
+                            let pipe = self.parse_pipeline(true, "command")?;
                             self.expect_close_delim()?;
                             nodes.push(Node::Action(ActionNode {
                                 pos: pipe.pos,
@@ -337,9 +358,14 @@ impl<'a> Parser<'a> {
         allow_multi_decl: bool,
     ) -> Result<BranchNode> {
         let pos = self.cur_pos();
+        let context = match self.peek().kind {
+            TokenKind::Range => "range",
+            TokenKind::With => "with",
+            _ => "if",
+        };
         self.next();
 
-        let pipe = self.parse_pipeline_full(true, allow_multi_decl)?;
+        let pipe = self.parse_pipeline_full(true, allow_multi_decl, context)?;
         self.expect_close_delim()?;
         // Go positions if/range/with at their pipeline.
         let pos = if pipe.commands.is_empty() {
@@ -436,7 +462,7 @@ impl<'a> Parser<'a> {
         let pipe = if self.peek().kind != TokenKind::RightDelim
             && self.peek().kind != TokenKind::RightTrimDelim
         {
-            Some(self.parse_pipeline(false)?)
+            Some(self.parse_pipeline(false, "template clause")?)
         } else {
             None
         };
@@ -462,7 +488,7 @@ impl<'a> Parser<'a> {
         let pipe = if self.peek().kind != TokenKind::RightDelim
             && self.peek().kind != TokenKind::RightTrimDelim
         {
-            Some(self.parse_pipeline(false)?)
+            Some(self.parse_pipeline(false, "block clause")?)
         } else {
             None
         };
@@ -483,14 +509,15 @@ impl<'a> Parser<'a> {
     }
 
     // Pipeline and command parsing
-    fn parse_pipeline(&mut self, allow_decl: bool) -> Result<PipeNode> {
-        self.parse_pipeline_full(allow_decl, false)
+    fn parse_pipeline(&mut self, allow_decl: bool, context: &str) -> Result<PipeNode> {
+        self.parse_pipeline_full(allow_decl, false, context)
     }
 
     fn parse_pipeline_full(
         &mut self,
         allow_decl: bool,
         allow_multi_decl: bool,
+        context: &str,
     ) -> Result<PipeNode> {
         let pos = self.cur_pos();
         let mut decl = Vec::new();
@@ -523,10 +550,7 @@ impl<'a> Parser<'a> {
         }
 
         if !allow_multi_decl && decl.len() > 1 {
-            return Err(self.error(format!(
-                "cannot assign {} variables outside a range pipeline",
-                decl.len()
-            )));
+            return Err(self.error(format!("too many declarations in {context}")));
         }
         // Go caps range declarations at two (key, value); a third is a parse
         // error ("too many declarations in range"), not a silently-dropped
@@ -536,6 +560,17 @@ impl<'a> Parser<'a> {
             return Err(self.error("too many declarations in range"));
         }
 
+        let end = if context == "parenthesized pipeline" {
+            matches!(self.peek().kind, TokenKind::RightParen)
+        } else {
+            matches!(
+                self.peek().kind,
+                TokenKind::RightDelim | TokenKind::RightTrimDelim
+            )
+        };
+        if end {
+            return Err(self.error(format!("missing value for {context}")));
+        }
         let mut commands = Vec::new();
         commands.push(self.parse_command()?);
 
@@ -588,7 +623,7 @@ impl<'a> Parser<'a> {
                     let paren_pos = self.cur_pos();
                     self.next();
                     self.enter()?;
-                    let pipe_result = self.parse_pipeline(false);
+                    let pipe_result = self.parse_pipeline(false, "parenthesized pipeline");
                     self.leave();
                     let pipe = pipe_result?;
                     if self.peek().kind != TokenKind::RightParen {
@@ -664,6 +699,7 @@ impl<'a> Parser<'a> {
 
                 TokenKind::String => {
                     let tok = self.next().clone();
+                    self.no_field_after_term(&tok)?;
                     args.push(Expr::String(
                         Pos::new(tok.pos, tok.line),
                         Arc::from(tok.val.as_ref()),
@@ -671,6 +707,7 @@ impl<'a> Parser<'a> {
                 }
                 TokenKind::Number => {
                     let tok = self.next().clone();
+                    self.no_field_after_term(&tok)?;
                     let num = match tok.num {
                         Some(n) => n,
                         None => parse_number(&tok.val).ok_or_else(|| {
@@ -744,22 +781,10 @@ impl<'a> Parser<'a> {
 
     // Delimiter helpers
     fn expect_close_delim(&mut self) -> Result<()> {
-        let tok = self.next();
+        let tok = self.next().clone();
         match tok.kind {
             TokenKind::RightDelim | TokenKind::RightTrimDelim => Ok(()),
-            _ => {
-                let (line, col) = self.tokens[self.pos - 1].line_col(self.source);
-                Err(TemplateError::Parse {
-                    name: self.err_name(),
-                    line,
-                    col,
-                    message: format!(
-                        "expected closing delimiter, got {:?} ({:?})",
-                        self.tokens[self.pos - 1].kind,
-                        self.tokens[self.pos - 1].val
-                    ),
-                })
-            }
+            _ => Err(self.unexpected(&tok, "operand")),
         }
     }
 
