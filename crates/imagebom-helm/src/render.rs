@@ -233,22 +233,20 @@ fn arg_str(args: &[Value], i: usize) -> String {
     }
 }
 
-/// A YAML map of string → string, as `toYAML(map[string]string)` prints it.
+/// A YAML map of string → string, as Helm's `toYAML(map[string]string)` prints it (through
+/// the engine's `toYaml`, which follows go-yaml).
 fn yaml_string_map(m: &BTreeMap<String, String>) -> String {
-    if m.is_empty() {
-        return String::new();
-    }
-    let mut map = serde_yaml_ng::Mapping::new();
+    static TO_YAML: std::sync::OnceLock<Option<imagebom_template::ValueFunc>> =
+        std::sync::OnceLock::new();
+    let f = TO_YAML.get_or_init(|| imagebom_template::helm_funcmap().get("toYaml").cloned());
+    let d = Dict::new();
     for (k, v) in m {
-        map.insert(
-            serde_yaml_ng::Value::String(k.clone()),
-            serde_yaml_ng::Value::String(v.clone()),
-        );
+        d.insert(k.as_str(), s(v));
     }
-    serde_yaml_ng::to_string(&map)
-        .unwrap_or_default()
-        .trim_end_matches('\n')
-        .to_string()
+    match f.as_ref().map(|f| f(&[Value::Map(d)])) {
+        Some(Ok(Value::String(t))) => t.trim_end_matches('\n').to_string(),
+        _ => String::new(),
+    }
 }
 
 fn base_name(p: &str) -> String {

@@ -349,3 +349,22 @@ fn library_chart_alone_is_not_installable() {
         "{e}"
     );
 }
+
+#[test]
+fn comments_trim_only_their_marked_side_and_files_as_config_match_helm() {
+    let f = files(&[
+        ("Chart.yaml", "apiVersion: v2\nname: c\nversion: 1.0.0\n"),
+        ("conf/a.ini", "x = 1\ny = 2\n"),
+        ("conf/b.txt", "single"),
+        (
+            "templates/t.yaml",
+            "rules:\n  - a: 1\n  {{- /* left-trimmed\n  comment */}}\n  - b: 2\n  {{- /* both */ -}}\n  - c: 3\n",
+        ),
+        (
+            "templates/cm.yaml",
+            "data:\n{{ .Files.AsConfig | indent 2 }}\nsecrets:\n{{ .Files.AsSecrets | indent 2 }}\n",
+        ),
+    ]);
+    let out = same_as_helm(&f, None);
+    assert!(out.contains("  - a: 1\n  - b: 2- c: 3"), "{out}");
+}

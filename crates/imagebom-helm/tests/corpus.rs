@@ -1,0 +1,401 @@
+//! Fidelity of the native renderer on the shared corpus, against renders of the real Helm v4
+//! SDK: the committed `rendered/<name>.yaml` and live renders by the oracle
+//! (`shared/oracle/helm_render.py`) made at test time. Documents are compared as parsed YAML
+//! per `# Source:`; the only differences allowed are the values Helm randomises, each named
+//! in [`RANDOM`]. The image sets must equal `expected/<name>.images.txt`.
+//!
+//! Paths: `$IMAGEBOM_CORPUS` (default `<workspace>/../shared/corpus`), the oracle's Python in
+//! `$IMAGEBOM_VENV` (default `<workspace>/.venv`). A missing corpus or oracle fails.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use imagebom_extract::{extract, split_stream, Limits, Origin};
+use imagebom_helm::{load_values, render, to_stream, Chart, HelmError, RenderOptions};
+use imagebom_template::convert::{from_yaml_str, to_json};
+use imagebom_template::Dict;
+use serde_json::Value as Json;
+
+/// Values the Helm SDK randomises (chart, template, JSON pointer in the document). Nothing
+/// else may differ.
+const RANDOM: &[(&str, &str, &str)] = &[
+    (
+        "redis",
+        "redis/templates/secret.yaml",
+        "/data/redis-password",
+    ),
+    (
+        "redis",
+        "redis/templates/master/application.yaml",
+        "/spec/template/metadata/annotations/checksum~1secret",
+    ),
+    (
+        "redis",
+        "redis/templates/replicas/application.yaml",
+        "/spec/template/metadata/annotations/checksum~1secret",
+    ),
+];
+
+/// kube-prometheus-stack: the corpus ships only its `crds` subchart, so these values turn off
+/// the four missing ones (the real SDK renders the chart with them).
+const KPS_VALUES: &str = "kubeStateMetrics:\n  enabled: false\nnodeExporter:\n  enabled: false\ngrafana:\n  enabled: false\nwindowsMonitoring:\n  enabled: false\n";
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn corpus() -> PathBuf {
+    let dir = std::env::var_os("IMAGEBOM_CORPUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("../shared/corpus"));
+    assert!(
+        dir.join("charts").is_dir() && dir.join("rendered").is_dir(),
+        "corpus not found at {} (set IMAGEBOM_CORPUS)",
+        dir.display()
+    );
+    dir
+}
+
+fn python() -> PathBuf {
+    let venv = std::env::var_os("IMAGEBOM_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join(".venv"));
+    let py = venv.join("bin/python");
+    assert!(
+        py.exists(),
+        "Helm SDK oracle not found: {} (set IMAGEBOM_VENV; tests/run.sh installs it)",
+        py.display()
+    );
+    py
+}
+
+fn oracle_script() -> PathBuf {
+    let p = corpus().join("../oracle/helm_render.py");
+    assert!(p.exists(), "oracle script missing: {}", p.display());
+    p
+}
+
+/// Renders with the real Helm SDK; Err(message) when the SDK fails.
+fn oracle_render(chart: &Path, values: Option<&str>) -> Result<String, String> {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out.yaml");
+    let mut cmd = Command::new(python());
+    cmd.arg(oracle_script()).arg(chart).arg(&out);
+    if let Some(v) = values {
+        let vf = tmp.path().join("values.yaml");
+        std::fs::write(&vf, v).unwrap();
+        cmd.arg(vf);
+    }
+    let o = cmd.output().expect("running the Helm SDK oracle");
+    if !o.status.success() {
+        return Err(String::from_utf8_lossy(&o.stderr).into_owned());
+    }
+    Ok(std::fs::read_to_string(&out).unwrap())
+}
+
+/// The SDK's error message for a chart that fails (the exception text, exactly).
+fn oracle_error(chart: &Path) -> String {
+    let code = "import sys, helm_python as helm\n\
+                with helm.Chart.load(sys.argv[1]) as c:\n\
+                \x20   try:\n\
+                \x20       c.render(None, name='release-name', namespace='default', is_install=True)\n\
+                \x20       print('NO ERROR', end='')\n\
+                \x20   except Exception as e:\n\
+                \x20       print(str(e), end='')\n";
+    let o = Command::new(python())
+        .arg("-c")
+        .arg(code)
+        .arg(chart)
+        .output()
+        .expect("running the Helm SDK oracle");
+    assert!(
+        o.status.success(),
+        "oracle: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn native(chart_dir: &Path, values: Option<&str>) -> Result<String, HelmError> {
+    let chart = Chart::load_dir(chart_dir)?;
+    let values = match values {
+        Some(v) => load_values("values", v.as_bytes())?,
+        None => Dict::new(),
+    };
+    let opts = RenderOptions {
+        values,
+        ..RenderOptions::default()
+    };
+    Ok(to_stream(&render(&chart, &opts)?))
+}
+
+/// Documents per `# Source:`, parsed as YAML (Helm's number semantics), as JSON.
+fn documents(stream: &str) -> BTreeMap<String, Vec<Json>> {
+    let mut out: BTreeMap<String, Vec<Json>> = BTreeMap::new();
+    for d in split_stream(stream) {
+        let source = d.source.clone().unwrap_or_else(|| "?".into());
+        let v = match from_yaml_str(d.text) {
+            Ok(v) => to_json(&v),
+            Err(e) => Json::String(format!("<unparsable: {e}>\n{}", d.text)),
+        };
+        if v.is_null() {
+            continue;
+        }
+        out.entry(source).or_default().push(v);
+    }
+    out
+}
+
+fn mask_random(chart: &str, docs: &mut BTreeMap<String, Vec<Json>>) {
+    for (c, source, pointer) in RANDOM {
+        if *c != chart {
+            continue;
+        }
+        for d in docs.get_mut(*source).into_iter().flatten() {
+            if let Some(v) = d.pointer_mut(pointer) {
+                *v = Json::String("<random>".into());
+            }
+        }
+    }
+}
+
+/// Differences between two streams (`want` from Helm), restricted to `only` sources if given.
+fn compare(
+    chart: &str,
+    what: &str,
+    want: &str,
+    got: &str,
+    only: Option<&BTreeSet<String>>,
+) -> String {
+    let mut w = documents(want);
+    let mut g = documents(got);
+    if let Some(only) = only {
+        w.retain(|k, _| only.contains(k));
+        g.retain(|k, _| only.contains(k));
+    }
+    mask_random(chart, &mut w);
+    mask_random(chart, &mut g);
+    let mut report = String::new();
+    let ws: BTreeSet<&String> = w.keys().collect();
+    let gs: BTreeSet<&String> = g.keys().collect();
+    for m in ws.difference(&gs) {
+        let _ = writeln!(report, "  [{what}] missing source: {m}");
+    }
+    for u in gs.difference(&ws) {
+        let _ = writeln!(report, "  [{what}] unexpected source: {u}");
+    }
+    for s in ws.intersection(&gs) {
+        let (a, b) = (&w[*s], &g[*s]);
+        if a != b {
+            let _ = writeln!(
+                report,
+                "  [{what}] {s}: documents differ ({} vs {})",
+                a.len(),
+                b.len()
+            );
+            for (i, (x, y)) in a.iter().zip(b.iter()).enumerate() {
+                if x != y {
+                    let _ = writeln!(report, "    doc {i}: {}", first_difference(x, y, ""));
+                }
+            }
+        }
+    }
+    report
+}
+
+fn first_difference(a: &Json, b: &Json, path: &str) -> String {
+    match (a, b) {
+        (Json::Object(x), Json::Object(y)) => {
+            for k in x.keys().chain(y.keys()) {
+                let p = format!("{path}/{k}");
+                match (x.get(k), y.get(k)) {
+                    (Some(u), Some(v)) if u != v => return first_difference(u, v, &p),
+                    (Some(u), None) => return format!("{p}: missing (helm: {u})"),
+                    (None, Some(v)) => return format!("{p}: unexpected ({v})"),
+                    _ => {}
+                }
+            }
+            format!("{path}: differ")
+        }
+        (Json::Array(x), Json::Array(y)) if x.len() == y.len() => {
+            for (i, (u, v)) in x.iter().zip(y).enumerate() {
+                if u != v {
+                    return first_difference(u, v, &format!("{path}/{i}"));
+                }
+            }
+            format!("{path}: differ")
+        }
+        _ => {
+            let s = |v: &Json| {
+                let t = v.to_string();
+                if t.len() > 300 {
+                    format!(
+                        "{}…",
+                        &t[..t.char_indices().nth(300).map_or(t.len(), |c| c.0)]
+                    )
+                } else {
+                    t
+                }
+            };
+            format!("{path}: helm {} / native {}", s(a), s(b))
+        }
+    }
+}
+
+fn images(name: &str, stream: &str) -> Result<BTreeSet<String>, String> {
+    let origin = Origin {
+        component: name.into(),
+        file: format!("{name}.yaml"),
+    };
+    let x = extract(stream, &origin, &Limits::default()).map_err(|e| e.to_string())?;
+    use imagebom_model::Category;
+    x.images
+        .iter()
+        .filter(|(_, o)| {
+            matches!(
+                o.category,
+                Category::Pod | Category::Cr | Category::CrTriplet | Category::CrDisabled
+            )
+        })
+        .map(|(_, o)| o.original.clone())
+        .collect::<BTreeSet<String>>()
+        .pipe(Ok)
+}
+
+trait Pipe: Sized {
+    fn pipe<T>(self, f: impl FnOnce(Self) -> T) -> T {
+        f(self)
+    }
+}
+impl<S> Pipe for S {}
+
+fn expected_images(name: &str) -> BTreeSet<String> {
+    std::fs::read_to_string(corpus().join(format!("expected/{name}.images.txt")))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn chart_names() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(corpus().join("charts"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Charts checked in [`every_chart_renders_as_helm_does`] (the two special ones have their
+/// own tests).
+fn ordinary_charts() -> Vec<String> {
+    chart_names()
+        .into_iter()
+        .filter(|n| n != "opentelemetry-collector" && n != "kube-prometheus-stack")
+        .collect()
+}
+
+#[test]
+fn every_chart_renders_as_helm_does() {
+    let names = ordinary_charts();
+    assert!(names.len() >= 6, "corpus charts: {names:?}");
+    let mut report = String::new();
+    for name in &names {
+        let dir = corpus().join("charts").join(name);
+        let got = match native(&dir, None) {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = writeln!(report, "{name}: native render failed: {e}");
+                continue;
+            }
+        };
+        let mut r = String::new();
+        let committed =
+            std::fs::read_to_string(corpus().join(format!("rendered/{name}.yaml"))).unwrap();
+        r.push_str(&compare(name, "rendered/", &committed, &got, None));
+        match oracle_render(&dir, None) {
+            Ok(live) => r.push_str(&compare(name, "live oracle", &live, &got, None)),
+            Err(e) => panic!("oracle failed on {name}: {e}"),
+        }
+        let want = expected_images(name);
+        let have = images(name, &got).unwrap_or_else(|e| {
+            let _ = writeln!(r, "  extraction failed: {e}");
+            BTreeSet::new()
+        });
+        for m in want.difference(&have) {
+            let _ = writeln!(r, "  image missing: {m}");
+        }
+        for u in have.difference(&want) {
+            let _ = writeln!(r, "  image unexpected: {u}");
+        }
+        if r.is_empty() {
+            eprintln!("{name}: OK");
+        } else {
+            let _ = write!(report, "{name}:\n{r}");
+        }
+    }
+    assert!(
+        report.is_empty(),
+        "native renders differ from Helm:\n{report}"
+    );
+}
+
+#[test]
+fn opentelemetry_collector_fails_in_notes_like_helm() {
+    let want = std::fs::read_to_string(corpus().join("expected/opentelemetry-collector.error.txt"))
+        .unwrap();
+    let e = native(&corpus().join("charts/opentelemetry-collector"), None).unwrap_err();
+    assert_eq!(e.to_string(), want.trim_end());
+    assert!(expected_images("opentelemetry-collector").is_empty());
+}
+
+#[test]
+fn kube_prometheus_stack_as_shipped_fails_like_helm() {
+    let dir = corpus().join("charts/kube-prometheus-stack");
+    let want = oracle_error(&dir);
+    assert!(
+        want.starts_with("kube-prometheus-stack/templates/prometheus/clusterrole.yaml:43:55"),
+        "unexpected oracle error: {want}"
+    );
+    let e = native(&dir, None).unwrap_err();
+    assert_eq!(e.to_string(), want);
+}
+
+#[test]
+fn kube_prometheus_stack_without_missing_subcharts_renders_as_helm_does() {
+    let dir = corpus().join("charts/kube-prometheus-stack");
+    let got =
+        native(&dir, Some(KPS_VALUES)).unwrap_or_else(|e| panic!("native render failed: {e}"));
+    let live = oracle_render(&dir, Some(KPS_VALUES)).unwrap_or_else(|e| panic!("oracle: {e}"));
+    let mut report = compare("kube-prometheus-stack", "live oracle", &live, &got, None);
+    // The committed render (all subcharts present): every parent-chart document our render
+    // also produces must be equal, except those whose content depends on the disabled
+    // subcharts' values (none are expected: a difference here is reported).
+    let committed =
+        std::fs::read_to_string(corpus().join("rendered/kube-prometheus-stack.yaml")).unwrap();
+    let ours: BTreeSet<String> = documents(&got)
+        .into_keys()
+        .filter(|k| k.starts_with("kube-prometheus-stack/templates/"))
+        .collect();
+    let theirs: BTreeSet<String> = documents(&committed).into_keys().collect();
+    let shared: BTreeSet<String> = ours.intersection(&theirs).cloned().collect();
+    assert!(
+        shared.len() > 50,
+        "too few shared parent documents: {}",
+        shared.len()
+    );
+    report.push_str(&compare(
+        "kube-prometheus-stack",
+        "rendered/ parent docs",
+        &committed,
+        &got,
+        Some(&shared),
+    ));
+    assert!(
+        report.is_empty(),
+        "kube-prometheus-stack differs:\n{report}"
+    );
+}
