@@ -1,14 +1,24 @@
 //! Rendering: turn each recipe component into the manifest streams it deploys.
 //!
-//! In-tree manifests are read as they are (each file is one stream). Helm charts are
-//! rendered natively with `helm template` semantics; until that engine lands, a component
-//! with a `helm` source is reported as [`RenderError::ChartRenderingUnavailable`] rather
-//! than silently skipped, so a BOM never misses a chart's images without saying so.
+//! In-tree manifests are read as they are (each file is one stream). Helm charts are fetched
+//! (local directory or `.tgz`, HTTP chart repository, `oci://`; see [`imagebom_helm::fetch`])
+//! and rendered natively with `helm template` semantics ([`imagebom_helm::render`]); the
+//! chart's stream carries a `# Source:` header per template, so every image found in it is
+//! traced to its template.
+//!
+//! Components render in parallel. By default the first failing component fails the run; with
+//! [`Options::keep_going`] every component is rendered and the failures are returned beside
+//! the streams of the others.
 
-use imagebom_recipe::Recipe;
-use std::path::Path;
+use imagebom_helm::fetch::{fetch_chart, ChartContent, ChartRequest, FetchError, FetchOptions};
+use imagebom_helm::{Chart, HelmError};
+use imagebom_recipe::{Component, HelmSource, Recipe};
+use imagebom_template::Dict;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
-/// Largest manifest file read, in bytes.
+/// Largest manifest or values file read, in bytes.
 pub const MAX_MANIFEST_BYTES: u64 = 64 << 20;
 
 /// A rendered manifest stream of one component.
@@ -17,110 +27,495 @@ pub struct Stream {
     /// Recipe component name.
     pub component: String,
     /// Where the stream came from: the manifest file (as the recipe path locates it) or the
-    /// chart (`repository/chart@version`).
+    /// chart (`chart@version`); documents with a `# Source:` header name their template.
     pub file: String,
     /// The YAML stream.
     pub text: String,
 }
 
+/// What was rendered for a chart component.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedChart {
+    /// Recipe component name.
+    pub component: String,
+    /// Chart name.
+    pub chart: String,
+    /// The version rendered (the chart's own `version`).
+    pub version: String,
+    /// `sha256:` digest of the chart archive (none for a chart directory).
+    pub digest: Option<String>,
+    /// Where the chart came from (archive URL, `oci://` reference or local path).
+    pub source: String,
+}
+
 /// Why a component could not be rendered.
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
-    /// A manifest could not be read.
-    #[error("{path}: cannot read manifest of component {component:?}: {source}")]
+    /// A manifest or values file could not be read.
+    #[error("{path}: cannot read {what} of component {component:?}: {source}")]
     Io {
         component: String,
+        what: &'static str,
         path: String,
         #[source]
         source: std::io::Error,
     },
-    /// A manifest is larger than [`MAX_MANIFEST_BYTES`].
-    #[error("{path}: manifest is larger than the {MAX_MANIFEST_BYTES}-byte limit")]
-    TooLarge { path: String },
+    /// A manifest or values file is larger than [`MAX_MANIFEST_BYTES`].
+    #[error("{path}: {what} is larger than the {MAX_MANIFEST_BYTES}-byte limit")]
+    TooLarge { what: &'static str, path: String },
     /// A manifest is not UTF-8 text.
     #[error("{path}: manifest is not UTF-8 text")]
     NotText { path: String },
-    /// The component has a Helm chart and this build cannot render charts yet.
-    #[error("{recipe}: component {component:?}: chart {chart:?} cannot be rendered: native Helm rendering is not available in this build yet")]
-    ChartRenderingUnavailable {
+    /// The chart could not be fetched.
+    #[error("component {component:?}: {source}")]
+    Fetch {
+        component: String,
+        #[source]
+        source: Box<FetchError>,
+    },
+    /// The chart could not be loaded or rendered.
+    #[error("component {component:?}: {source}")]
+    Chart {
+        component: String,
+        #[source]
+        source: Box<HelmError>,
+    },
+    /// Values (a values file or the recipe's inline values) are not a YAML map.
+    #[error("{path}: component {component:?}: invalid values: {message}")]
+    Values {
+        component: String,
+        path: String,
+        message: String,
+    },
+    /// The chart found is not the version the recipe pins.
+    #[error("{recipe}: component {component:?}: {message}")]
+    VersionMismatch {
         recipe: String,
         component: String,
-        chart: String,
+        message: String,
     },
+    /// Several components failed (with [`Options::keep_going`]); each is listed.
+    #[error("{} components failed to render:\n{}", .0.len(), .0.iter().map(|e| format!("  - {e}")).collect::<Vec<_>>().join("\n"))]
+    Many(Vec<RenderError>),
 }
 
-/// Renders every component of `recipe`, in recipe order; each component's streams are in
-/// the (sorted) order of its manifest files.
+impl RenderError {
+    /// Whether the failure is the network's or a server's, not the input's.
+    pub fn is_network(&self) -> bool {
+        match self {
+            RenderError::Fetch { source, .. } => source.is_network(),
+            RenderError::Many(all) => all.iter().all(RenderError::is_network),
+            _ => false,
+        }
+    }
+}
+
+/// How to render a recipe.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Where fetched charts are cached (content-addressed).
+    pub cache_dir: PathBuf,
+    /// Use only cached and local charts; never the network.
+    pub offline: bool,
+    /// OCI registries (`host[:port]`) reached over plain HTTP.
+    pub insecure_registries: Vec<String>,
+    /// Render every component even when one fails, and report all failures.
+    pub keep_going: bool,
+    /// Most components rendered at once (0: one per CPU).
+    pub jobs: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            cache_dir: default_cache_dir(),
+            offline: false,
+            insecure_registries: Vec::new(),
+            keep_going: false,
+            jobs: 0,
+        }
+    }
+}
+
+/// `$IMAGEBOM_CACHE`, else `$XDG_CACHE_HOME/imagebom`, else `~/.cache/imagebom`, else
+/// `.imagebom-cache`.
+pub fn default_cache_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("IMAGEBOM_CACHE") {
+        return PathBuf::from(d);
+    }
+    if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
+        return Path::new(&d).join("imagebom");
+    }
+    match std::env::var_os("HOME") {
+        Some(h) => Path::new(&h).join(".cache/imagebom"),
+        None => PathBuf::from(".imagebom-cache"),
+    }
+}
+
+/// Everything a recipe rendered into.
+#[derive(Debug, Default)]
+pub struct Output {
+    /// The streams, in recipe order (each component's streams in the order of its files;
+    /// a chart's stream first).
+    pub streams: Vec<Stream>,
+    /// The charts rendered, in recipe order.
+    pub charts: Vec<RenderedChart>,
+    /// With [`Options::keep_going`]: the components that failed, in recipe order.
+    pub failures: Vec<RenderError>,
+}
+
+/// Renders every component of `recipe` with default options (the first failure is the error).
 pub fn render(recipe: &Recipe) -> Result<Vec<Stream>, RenderError> {
-    let mut out = Vec::new();
-    for (component, files) in recipe.components.iter().zip(&recipe.manifest_files) {
-        let _span = tracing::info_span!("render", component = %component.name).entered();
-        if let Some(h) = &component.helm {
-            return Err(RenderError::ChartRenderingUnavailable {
-                recipe: recipe.path.display().to_string(),
-                component: component.name.clone(),
-                chart: format!("{}/{}@{}", h.repository, h.chart, h.version),
+    render_with(recipe, &Options::default()).map(|o| o.streams)
+}
+
+/// Renders every component of `recipe`. Without `keep_going` the first failing component
+/// (in recipe order) is the error; with it, failures are collected in [`Output::failures`].
+pub fn render_with(recipe: &Recipe, opts: &Options) -> Result<Output, RenderError> {
+    let n = recipe.components.len();
+    let jobs = match opts.jobs {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        j => j,
+    }
+    .clamp(1, n.max(1));
+    let results: Mutex<Vec<Option<Result<Rendered, RenderError>>>> =
+        Mutex::new((0..n).map(|_| None).collect());
+    let next = AtomicUsize::new(0);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        for _ in 0..jobs {
+            s.spawn(|| loop {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                let r = render_component(recipe, i, opts);
+                if r.is_err() && !opts.keep_going {
+                    stop.store(true, Ordering::Relaxed);
+                }
+                results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(r);
             });
         }
-        for f in files {
-            out.push(Stream {
-                component: component.name.clone(),
-                file: f.display().to_string(),
-                text: read_manifest(&component.name, f)?,
-            });
+    });
+    let mut out = Output::default();
+    for r in results.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        match r {
+            Some(Ok(r)) => {
+                out.streams.extend(r.streams);
+                out.charts.extend(r.chart);
+            }
+            Some(Err(e)) if opts.keep_going => out.failures.push(e),
+            Some(Err(e)) => return Err(e),
+            // Not started because an earlier-finished component failed: that failure is
+            // reported (components are taken in order, so a failed one precedes this).
+            None => {}
         }
-        tracing::debug!(files = files.len(), "read manifests");
     }
     Ok(out)
 }
 
+struct Rendered {
+    streams: Vec<Stream>,
+    chart: Option<RenderedChart>,
+}
+
+fn render_component(recipe: &Recipe, i: usize, opts: &Options) -> Result<Rendered, RenderError> {
+    let component = &recipe.components[i];
+    let _span = tracing::info_span!("render", component = %component.name).entered();
+    let mut out = Rendered {
+        streams: Vec::new(),
+        chart: None,
+    };
+    if let Some(h) = &component.helm {
+        let (stream, chart) = render_chart(recipe, component, h, opts)?;
+        out.streams.push(stream);
+        out.chart = Some(chart);
+    }
+    for f in &recipe.manifest_files[i] {
+        out.streams.push(Stream {
+            component: component.name.clone(),
+            file: f.display().to_string(),
+            text: read_manifest(&component.name, f)?,
+        });
+    }
+    tracing::debug!(streams = out.streams.len(), "rendered");
+    Ok(out)
+}
+
+fn render_chart(
+    recipe: &Recipe,
+    component: &Component,
+    h: &HelmSource,
+    opts: &Options,
+) -> Result<(Stream, RenderedChart), RenderError> {
+    let name = &component.name;
+    let chart_err = |source| RenderError::Chart {
+        component: name.clone(),
+        source: Box::new(source),
+    };
+    let request = ChartRequest {
+        repository: h.repository.clone(),
+        chart: h.chart.clone(),
+        version: h.version.clone(),
+        base_dir: recipe.base_dir(),
+    };
+    let fetch_opts = FetchOptions {
+        offline: opts.offline,
+        insecure_registries: opts.insecure_registries.clone(),
+        ..FetchOptions::new(&opts.cache_dir)
+    };
+    let fetched = fetch_chart(&request, &fetch_opts).map_err(|source| RenderError::Fetch {
+        component: name.clone(),
+        source: Box::new(source),
+    })?;
+    let chart = match &fetched.content {
+        ChartContent::Directory(d) => Chart::load_dir(d),
+        ChartContent::Files(f) => Chart::from_files(f.clone()),
+    }
+    .map_err(chart_err)?;
+    if imagebom_recipe::is_exact_semver(&h.version)
+        && h.version.trim_start_matches('v') != chart.metadata.version.trim_start_matches('v')
+    {
+        return Err(RenderError::VersionMismatch {
+            recipe: recipe.path.display().to_string(),
+            component: name.clone(),
+            message: format!(
+                "chart {:?} at {} is version {}, but the recipe pins {}",
+                h.chart, fetched.source, chart.metadata.version, h.version
+            ),
+        });
+    }
+    let values = user_values(recipe, component, h)?;
+    let ropts = imagebom_helm::RenderOptions {
+        release_name: h.release_name.clone().unwrap_or_else(|| name.clone()),
+        namespace: component
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into()),
+        values,
+        kube_version: recipe
+            .settings
+            .kube_version
+            .clone()
+            .unwrap_or_else(|| imagebom_helm::DEFAULT_KUBE_VERSION.into()),
+        api_versions: recipe.settings.api_versions.clone(),
+        include_crds: h.include_crds,
+        ..imagebom_helm::RenderOptions::default()
+    };
+    let rendered = imagebom_helm::render(&chart, &ropts).map_err(chart_err)?;
+    let version = chart.metadata.version.clone();
+    tracing::debug!(
+        chart = %h.chart,
+        %version,
+        templates = rendered.manifests.len(),
+        "chart rendered"
+    );
+    Ok((
+        Stream {
+            component: name.clone(),
+            file: format!("{}@{}", h.chart, version),
+            text: imagebom_helm::to_stream(&rendered),
+        },
+        RenderedChart {
+            component: name.clone(),
+            chart: h.chart.clone(),
+            version,
+            digest: fetched.digest,
+            source: fetched.source,
+        },
+    ))
+}
+
+/// The component's user values: its values files in order, then its inline values.
+fn user_values(
+    recipe: &Recipe,
+    component: &Component,
+    h: &HelmSource,
+) -> Result<Dict, RenderError> {
+    let mut layers = Vec::new();
+    for f in &h.values_files {
+        let path = recipe.base_dir().join(f);
+        let display = path.display().to_string();
+        let bytes = read_limited(&component.name, "values file", &path)?;
+        let values =
+            imagebom_helm::load_values(&display, &bytes).map_err(|e| RenderError::Values {
+                component: component.name.clone(),
+                path: display.clone(),
+                message: e.to_string(),
+            })?;
+        layers.push(values);
+    }
+    if let Some(inline) = &h.values {
+        match imagebom_template::convert::from_yaml(inline.clone()) {
+            imagebom_template::Value::Map(m) => layers.push(m),
+            imagebom_template::Value::Nil => {}
+            other => {
+                return Err(RenderError::Values {
+                    component: component.name.clone(),
+                    path: recipe.path.display().to_string(),
+                    message: format!("helm.values must be a map, not {}", other.type_name()),
+                })
+            }
+        }
+    }
+    Ok(imagebom_helm::merge_values_files(&layers))
+}
+
+fn read_limited(component: &str, what: &'static str, path: &Path) -> Result<Vec<u8>, RenderError> {
+    let display = path.display().to_string();
+    imagebom_model::fsutil::read_limited(path, MAX_MANIFEST_BYTES)
+        .map_err(|source| RenderError::Io {
+            component: component.to_string(),
+            what,
+            path: display.clone(),
+            source,
+        })?
+        .ok_or(RenderError::TooLarge {
+            what,
+            path: display,
+        })
+}
+
 /// Reads one manifest file with the size limit applied.
 pub fn read_manifest(component: &str, path: &Path) -> Result<String, RenderError> {
-    let display = path.display().to_string();
-    let io = |source| RenderError::Io {
-        component: component.to_string(),
-        path: display.clone(),
-        source,
-    };
-    let bytes = imagebom_model::fsutil::read_limited(path, MAX_MANIFEST_BYTES)
-        .map_err(io)?
-        .ok_or_else(|| RenderError::TooLarge {
-            path: display.clone(),
-        })?;
-    String::from_utf8(bytes).map_err(|_| RenderError::NotText { path: display })
+    let bytes = read_limited(component, "manifest", path)?;
+    String::from_utf8(bytes).map_err(|_| RenderError::NotText {
+        path: path.display().to_string(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const HEAD: &str =
+        "apiVersion: imagebom.dev/v1alpha1\nkind: Recipe\nmetadata: {name: r, version: '1'}\n";
+
+    fn chart(dir: &Path, name: &str, version: &str, image: &str) {
+        let c = dir.join(name);
+        std::fs::create_dir_all(c.join("templates")).unwrap();
+        std::fs::write(
+            c.join("Chart.yaml"),
+            format!("apiVersion: v2\nname: {name}\nversion: {version}\n"),
+        )
+        .unwrap();
+        std::fs::write(
+            c.join("values.yaml"),
+            format!("image: {image}\nreplicas: 1\n"),
+        )
+        .unwrap();
+        std::fs::write(
+            c.join("templates/deploy.yaml"),
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n  namespace: {{ .Release.Namespace }}\nspec:\n  replicas: {{ .Values.replicas }}\n  template:\n    spec:\n      containers:\n        - name: app\n          image: {{ .Values.image | quote }}\n",
+        )
+        .unwrap();
+    }
+
+    fn opts(dir: &Path) -> Options {
+        Options {
+            cache_dir: dir.join("cache"),
+            offline: true,
+            ..Options::default()
+        }
+    }
+
     #[test]
-    fn renders_manifests_in_order_and_rejects_charts() {
+    fn renders_manifests_in_order() {
         let d = tempfile::tempdir().unwrap();
         std::fs::write(d.path().join("b.yaml"), "kind: B\n").unwrap();
         std::fs::write(d.path().join("a.yaml"), "kind: A\n").unwrap();
         let recipe = d.path().join("r.yaml");
-        let head =
-            "apiVersion: imagebom.dev/v1alpha1\nkind: Recipe\nmetadata: {name: r, version: '1'}\n";
         std::fs::write(
             &recipe,
-            format!("{head}components:\n  - name: c\n    manifests: ['*.yaml']\n"),
+            format!("{HEAD}components:\n  - name: c\n    manifests: ['*.yaml']\n"),
         )
         .unwrap();
         let r = Recipe::load(&recipe).unwrap();
-        let s = render(&r).unwrap();
+        let s = render_with(&r, &opts(d.path())).unwrap().streams;
         // r.yaml itself matches the glob too; the order is by path.
         let kinds: Vec<&str> = s.iter().map(|s| s.text.as_str()).collect();
         assert_eq!(&kinds[..2], ["kind: A\n", "kind: B\n"]);
+    }
 
+    #[test]
+    fn renders_a_chart_with_recipe_values_release_and_namespace() {
+        let d = tempfile::tempdir().unwrap();
+        chart(d.path(), "app", "1.2.3", "busybox:1.36");
+        std::fs::write(d.path().join("v.yaml"), "replicas: 3\n").unwrap();
+        let recipe = d.path().join("r.yaml");
         std::fs::write(
             &recipe,
-            format!("{head}components:\n  - name: c\n    helm: {{repository: ./x, chart: x, version: 1.0.0}}\n"),
+            format!("{HEAD}components:\n  - name: web\n    namespace: apps\n    helm:\n      repository: ./app\n      chart: app\n      version: 1.2.3\n      valuesFiles: [v.yaml]\n      values: {{image: 'busybox:1.37'}}\n"),
         )
         .unwrap();
         let r = Recipe::load(&recipe).unwrap();
-        let e = render(&r).unwrap_err().to_string();
-        assert!(e.contains("component \"c\""), "{e}");
+        let out = render_with(&r, &opts(d.path())).unwrap();
+        assert_eq!(out.streams.len(), 1);
+        let text = &out.streams[0].text;
+        assert!(
+            text.contains("# Source: app/templates/deploy.yaml"),
+            "{text}"
+        );
+        assert!(text.contains("name: web\n  namespace: apps"), "{text}");
+        assert!(text.contains("replicas: 3"), "{text}");
+        assert!(text.contains("image: \"busybox:1.37\""), "{text}");
+        assert_eq!(out.streams[0].file, "app@1.2.3");
+        assert_eq!(out.charts[0].version, "1.2.3");
+    }
+
+    #[test]
+    fn pinned_version_must_match_the_chart() {
+        let d = tempfile::tempdir().unwrap();
+        chart(d.path(), "app", "1.2.4", "busybox:1.36");
+        let recipe = d.path().join("r.yaml");
+        std::fs::write(
+            &recipe,
+            format!("{HEAD}components:\n  - name: web\n    helm: {{repository: ./app, chart: app, version: 1.2.3}}\n"),
+        )
+        .unwrap();
+        let r = Recipe::load(&recipe).unwrap();
+        let e = render_with(&r, &opts(d.path())).unwrap_err().to_string();
+        assert!(
+            e.contains("is version 1.2.4, but the recipe pins 1.2.3"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn keep_going_reports_every_failure_and_keeps_the_rest() {
+        let d = tempfile::tempdir().unwrap();
+        chart(d.path(), "good", "1.0.0", "busybox:1.36");
+        chart(d.path(), "bad", "1.0.0", "busybox:1.36");
+        std::fs::write(
+            d.path().join("bad/templates/fail.yaml"),
+            "{{ fail \"broken on purpose\" }}\n",
+        )
+        .unwrap();
+        let recipe = d.path().join("r.yaml");
+        std::fs::write(
+            &recipe,
+            format!("{HEAD}components:\n  - name: a\n    helm: {{repository: ./bad, chart: bad, version: 1.0.0}}\n  - name: b\n    helm: {{repository: ./good, chart: good, version: 1.0.0}}\n  - name: c\n    helm: {{repository: ./missing, chart: missing, version: 1.0.0}}\n"),
+        )
+        .unwrap();
+        let r = Recipe::load(&recipe).unwrap();
+        let e = render_with(&r, &opts(d.path())).unwrap_err().to_string();
+        assert!(e.contains("component \"a\""), "{e}");
+        assert!(e.contains("broken on purpose"), "{e}");
+
+        let o = Options {
+            keep_going: true,
+            ..opts(d.path())
+        };
+        let out = render_with(&r, &o).unwrap();
+        assert_eq!(out.streams.len(), 1);
+        assert_eq!(out.streams[0].component, "b");
+        let failures: Vec<String> = out.failures.iter().map(|e| e.to_string()).collect();
+        assert_eq!(failures.len(), 2, "{failures:?}");
+        assert!(failures[0].contains("component \"a\""), "{failures:?}");
+        assert!(failures[1].contains("component \"c\""), "{failures:?}");
     }
 
     #[test]

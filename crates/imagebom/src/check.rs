@@ -16,7 +16,11 @@ pub fn run(args: &CheckArgs, quiet: bool) -> Result<u8, Failure> {
         Some(p) => read_policy(p)?,
         None => PolicyConfig::default(),
     };
-    let built = pipeline::build(&args.recipe, args.lock.as_deref())?;
+    let built = pipeline::build_complete(
+        &args.recipe,
+        args.lock.as_deref(),
+        &pipeline::render_options(&args.render, &[]),
+    )?;
     let recipe_file = built.recipe.path.display().to_string();
     let exemptions: Vec<Exemption> = built
         .recipe

@@ -61,6 +61,22 @@ Exit codes:
   0  success
   2  bad input (unreadable file, malformed YAML)")]
     Images(ImagesArgs),
+    /// Render a Helm chart natively, as `helm template` does (no helm binary needed).
+    #[command(after_help = "\
+Examples:
+  imagebom render ./charts/redis
+  imagebom render ingress-nginx --repo https://kubernetes.github.io/ingress-nginx --version 4.15.1
+  imagebom render oci://registry-1.docker.io/bitnamicharts/redis --version 23.1.1 -f values.yaml
+  imagebom render ./charts/app --set image.tag=v2 --release web -n apps | imagebom images -
+
+Prints the manifest stream with a `# Source:` header per template (NOTES.txt is rendered,
+so a `fail` there fails the render, but not printed; crds/ only with --include-crds).
+
+Exit codes:
+  0  success
+  2  bad input (chart, values, template error)
+  3  the chart could not be fetched (network or registry)")]
+    Render(RenderCmdArgs),
     /// Re-resolve every image and report drift against the lock; --write updates lock and outputs.
     #[command(after_help = "\
 Examples:
@@ -229,6 +245,8 @@ pub struct GenerateArgs {
     pub check: bool,
     #[command(flatten)]
     pub registry: RegistryArgs,
+    #[command(flatten)]
+    pub render: RenderArgs,
 }
 
 /// Output formats of `diff`.
@@ -267,6 +285,8 @@ pub struct RefreshArgs {
     pub report: DiffFormat,
     #[command(flatten)]
     pub registry: RegistryArgs,
+    #[command(flatten)]
+    pub render: RenderArgs,
 }
 
 #[derive(Debug, Args)]
@@ -315,6 +335,8 @@ pub struct CheckArgs {
     /// Write to this file (atomically) instead of stdout.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub render: RenderArgs,
 }
 
 /// Formats of `mirror`.
@@ -364,13 +386,20 @@ pub struct MirrorArgs {
     /// `http://` for a containerd server or mirror host. Repeatable.
     #[arg(long = "insecure-registry", value_name = "HOST")]
     pub insecure_registry: Vec<String>,
+    #[command(flatten)]
+    pub render: RenderArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct ImagesArgs {
     /// Rendered manifest streams: files, or `-` for stdin.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "chart")]
     pub paths: Vec<PathBuf>,
+    /// Render this chart natively (as `imagebom render` does) and list its images instead.
+    #[arg(long, value_name = "CHART", conflicts_with = "paths")]
+    pub chart: Option<String>,
+    #[command(flatten)]
+    pub chart_args: ChartArgs,
     /// Print fully qualified references (`docker.io/library/busybox:latest`).
     #[arg(long)]
     pub normalize: bool,
@@ -392,6 +421,8 @@ pub struct LockArgs {
     pub lock: Option<PathBuf>,
     #[command(flatten)]
     pub registry: RegistryArgs,
+    #[command(flatten)]
+    pub render: RenderArgs,
 }
 
 /// Registry resolution options, shared by `generate`, `lock` and `refresh`.
@@ -436,6 +467,66 @@ pub struct RegistryArgs {
     /// SBOM and OCI 1.1 referrers in its registry (4-5 requests per image) and record them.
     #[arg(long, requires = "resolve")]
     pub provenance: bool,
+}
+
+/// Chart rendering options, shared by every command that renders a recipe.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RenderArgs {
+    /// Use only cached and local charts; never fetch one from a repository or registry.
+    #[arg(long)]
+    pub offline: bool,
+    /// Render every component even when one fails and report every failure (generate still
+    /// writes the outputs of the others, then exits non-zero).
+    #[arg(long)]
+    pub keep_going: bool,
+    /// Chart cache directory [default: $IMAGEBOM_CACHE, $XDG_CACHE_HOME/imagebom or ~/.cache/imagebom].
+    #[arg(long, value_name = "DIR")]
+    pub chart_cache: Option<PathBuf>,
+}
+
+/// Where a chart comes from and how to render it (`imagebom render`, `imagebom images --chart`).
+#[derive(Debug, Clone, Args)]
+pub struct ChartArgs {
+    /// Values file (YAML); later files win. Repeatable.
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    pub values: Vec<PathBuf>,
+    /// Set a value (`a.b=c`, `list[0]=x`, `a={x,y}`), as `helm --set`; applied after --values. Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Release name (`.Release.Name`).
+    #[arg(long, default_value = "release-name")]
+    pub release: String,
+    /// Namespace (`.Release.Namespace`).
+    #[arg(short, long, default_value = "default")]
+    pub namespace: String,
+    /// Chart repository URL (`https://…`) when CHART is a chart name.
+    #[arg(long, value_name = "URL")]
+    pub repo: Option<String>,
+    /// Chart version (exact or a constraint) for repository and `oci://` charts.
+    #[arg(long, default_value = "")]
+    pub version: String,
+    /// Kubernetes version for `.Capabilities.KubeVersion` [default: Helm's, v1.36.0].
+    #[arg(long, value_name = "VERSION")]
+    pub kube_version: Option<String>,
+    /// Extra API version for `.Capabilities.APIVersions`. Repeatable.
+    #[arg(short = 'a', long = "api-versions", value_name = "GROUP/VERSION")]
+    pub api_versions: Vec<String>,
+    /// Also render the charts' crds/ directories.
+    #[arg(long)]
+    pub include_crds: bool,
+    /// An OCI registry (`host[:port]`) reached over plain HTTP. Repeatable.
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub insecure_registry: Vec<String>,
+    #[command(flatten)]
+    pub render: RenderArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderCmdArgs {
+    /// The chart: a directory, a `.tgz`, `oci://host/path/chart`, or a chart name with --repo.
+    pub chart: String,
+    #[command(flatten)]
+    pub chart_args: ChartArgs,
 }
 
 fn parse_mirror(s: &str) -> Result<(String, String), String> {

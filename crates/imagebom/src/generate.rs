@@ -13,7 +13,17 @@ use std::collections::BTreeSet;
 /// Runs `generate`.
 pub fn run(args: &GenerateArgs, quiet: bool) -> Result<u8, Failure> {
     let timestamp = timestamp()?;
-    let mut built = pipeline::build(&args.recipe, args.lock.as_deref())?;
+    let mut built = pipeline::build(
+        &args.recipe,
+        args.lock.as_deref(),
+        &pipeline::render_options(&args.render, &args.registry.insecure_registry),
+    )?;
+    // A partial inventory may be written as BOMs (--keep-going), never into the lock or page.
+    if args.registry.resolve || args.check || args.page.is_some() {
+        if let Some(f) = built.failed.take() {
+            return Err(f);
+        }
+    }
     if args.registry.resolve {
         resolve(&args.registry, &mut built.inventory, quiet)?;
         built.report = imagebom_resolve::LockReport {
@@ -95,7 +105,10 @@ pub fn run(args: &GenerateArgs, quiet: bool) -> Result<u8, Failure> {
                 .join(", ")
         );
     }
-    Ok(EXIT_OK)
+    match built.failed.take() {
+        Some(f) => Err(f),
+        None => Ok(EXIT_OK),
+    }
 }
 
 /// `generate --check`: exit 1 with a diff when the page or the lock on disk differs from what
@@ -197,7 +210,11 @@ fn write_outputs(
 pub fn refresh(args: &RefreshArgs, quiet: bool) -> Result<u8, Failure> {
     use imagebom_emit::diff::{diff, drift_markdown, summarize};
     let timestamp = timestamp()?;
-    let mut built = pipeline::build(&args.recipe, args.lock.as_deref())?;
+    let mut built = pipeline::build_complete(
+        &args.recipe,
+        args.lock.as_deref(),
+        &pipeline::render_options(&args.render, &args.registry.insecure_registry),
+    )?;
     let cx = EmitContext {
         timestamp: timestamp.clone(),
         tool_name: "imagebom".into(),
@@ -235,7 +252,11 @@ pub fn refresh(args: &RefreshArgs, quiet: bool) -> Result<u8, Failure> {
 /// Runs `lock`: writes the lock from the current lock, the recipe's pins and, with
 /// `--resolve`, the registries.
 pub fn lock(args: &LockArgs, quiet: bool) -> Result<u8, Failure> {
-    let mut built = pipeline::build(&args.recipe, args.lock.as_deref())?;
+    let mut built = pipeline::build_complete(
+        &args.recipe,
+        args.lock.as_deref(),
+        &pipeline::render_options(&args.render, &args.registry.insecure_registry),
+    )?;
     if args.registry.resolve {
         resolve(&args.registry, &mut built.inventory, quiet)?;
     }
@@ -257,7 +278,11 @@ pub fn lock(args: &LockArgs, quiet: bool) -> Result<u8, Failure> {
 /// Runs `mirror`: mirror lists from the recipe and its lock, offline.
 pub fn mirror(args: &MirrorArgs, quiet: bool) -> Result<u8, Failure> {
     use imagebom_emit::mirror::{mirror, unpinned, MirrorFormat as F};
-    let built = pipeline::build(&args.recipe, args.lock.as_deref())?;
+    let built = pipeline::build_complete(
+        &args.recipe,
+        args.lock.as_deref(),
+        &pipeline::render_options(&args.render, &args.insecure_registry),
+    )?;
     let format = match args.format {
         MirrorFormat::List => F::List,
         MirrorFormat::Registries => F::Registries,

@@ -12,6 +12,19 @@ use std::io::{Read, Write};
 pub fn run(args: &ImagesArgs, quiet: bool) -> Result<u8, Failure> {
     let mut inv = Inventory::default();
     let limits = Limits::default();
+    if let Some(chart) = &args.chart {
+        let text = crate::render::render_chart(chart, &args.chart_args)?;
+        extract(
+            &text,
+            &Origin {
+                component: String::new(),
+                file: chart.clone(),
+            },
+            &limits,
+        )
+        .code(EXIT_INPUT)?
+        .into_inventory(&mut inv);
+    }
     for p in &args.paths {
         let (file, text) = if p.as_os_str() == "-" {
             let mut s = String::new();

@@ -8,6 +8,7 @@ mod generate;
 mod images;
 mod merge;
 mod pipeline;
+mod render;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -29,6 +30,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         cli::Command::Generate(args) => generate::run(args, cli.quiet),
         cli::Command::Images(args) => images::run(args, cli.quiet),
+        cli::Command::Render(args) => render::run(args),
         cli::Command::Lock(args) => generate::lock(args, cli.quiet),
         cli::Command::Mirror(args) => generate::mirror(args, cli.quiet),
         cli::Command::Check(args) => check::run(args, cli.quiet),

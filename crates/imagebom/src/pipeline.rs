@@ -1,6 +1,7 @@
 //! The pipeline stages wired together: recipe → render → extract → resolve (lock).
 
-use crate::failure::{Failure, WithCode, EXIT_INPUT};
+use crate::cli::RenderArgs;
+use crate::failure::{Failure, WithCode, EXIT_INPUT, EXIT_REGISTRY};
 use anyhow::Context;
 use imagebom_extract::{extract, Limits, Origin};
 use imagebom_model::{Category, ImageRef, Inventory, Lock, Occurrence};
@@ -15,19 +16,81 @@ pub struct Built {
     pub inventory: Inventory,
     pub lock_path: PathBuf,
     pub report: LockReport,
+    /// With `--keep-going`: the components that failed to render (the run must fail).
+    pub failed: Option<Failure>,
+}
+
+/// How to render: the shared `--offline`/`--keep-going`/`--chart-cache` flags plus the
+/// command's insecure registries.
+pub fn render_options(args: &RenderArgs, insecure: &[String]) -> imagebom_render::Options {
+    imagebom_render::Options {
+        cache_dir: args
+            .chart_cache
+            .clone()
+            .unwrap_or_else(imagebom_render::default_cache_dir),
+        offline: args.offline,
+        insecure_registries: insecure.to_vec(),
+        keep_going: args.keep_going,
+        jobs: 0,
+    }
+}
+
+/// Maps a render error to its exit code: 3 when a chart could not be fetched over the
+/// network, 2 otherwise.
+pub fn render_failure(e: imagebom_render::RenderError) -> Failure {
+    let code = if e.is_network() {
+        EXIT_REGISTRY
+    } else {
+        EXIT_INPUT
+    };
+    Failure {
+        code,
+        error: e.into(),
+    }
 }
 
 /// Loads `recipe_path`, renders, extracts and applies the lock (`lock` or the recipe's).
-pub fn build(recipe_path: &Path, lock: Option<&Path>) -> Result<Built, Failure> {
+///
+/// With `keep_going`, components that fail to render are reported on stderr and as inventory
+/// warnings, the rest is built, and [`Built::failed`] carries the failure for the caller to
+/// return once it has written what it can.
+pub fn build(
+    recipe_path: &Path,
+    lock: Option<&Path>,
+    render: &imagebom_render::Options,
+) -> Result<Built, Failure> {
     let recipe = {
         let _s = tracing::info_span!("recipe").entered();
         Recipe::load(recipe_path).code(EXIT_INPUT)?
     };
-    let streams = imagebom_render::render(&recipe).code(EXIT_INPUT)?;
+    let rendered = {
+        let _s = tracing::info_span!("render").entered();
+        imagebom_render::render_with(&recipe, render).map_err(render_failure)?
+    };
+    let streams = rendered.streams;
     let mut inventory = Inventory {
         recipe: recipe.info(),
         components: recipe.component_infos(),
         ..Inventory::default()
+    };
+    let failed = if rendered.failures.is_empty() {
+        None
+    } else {
+        for f in &rendered.failures {
+            tracing::error!("{f}");
+            inventory.warnings.push(imagebom_model::Warning {
+                component: String::new(),
+                source: recipe.path.display().to_string(),
+                kind: "Recipe".into(),
+                name: recipe.metadata.name.clone(),
+                path: "components".into(),
+                value: String::new(),
+                message: format!("component not rendered (--keep-going): {f}"),
+            });
+        }
+        Some(render_failure(imagebom_render::RenderError::Many(
+            rendered.failures,
+        )))
     };
     {
         let _s = tracing::info_span!("extract").entered();
@@ -61,7 +124,22 @@ pub fn build(recipe_path: &Path, lock: Option<&Path>) -> Result<Built, Failure> 
         inventory,
         lock_path,
         report,
+        failed,
     })
+}
+
+/// [`build`] for commands that must see the whole recipe (lock, check, mirror, refresh): a
+/// component that failed to render fails the command even with `--keep-going`.
+pub fn build_complete(
+    recipe_path: &Path,
+    lock: Option<&Path>,
+    render: &imagebom_render::Options,
+) -> Result<Built, Failure> {
+    let mut built = build(recipe_path, lock, render)?;
+    match built.failed.take() {
+        Some(f) => Err(f),
+        None => Ok(built),
+    }
 }
 
 fn add_recipe_images(recipe: &Recipe, inv: &mut Inventory) -> Result<(), Failure> {

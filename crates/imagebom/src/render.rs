@@ -1,0 +1,107 @@
+//! `imagebom render`: render one chart natively and print the `helm template` stream; also
+//! the chart source of `imagebom images --chart`.
+
+use crate::cli::{ChartArgs, RenderCmdArgs};
+use crate::failure::{Failure, WithCode, EXIT_INPUT, EXIT_OK, EXIT_REGISTRY};
+use anyhow::Context;
+use imagebom_helm::fetch::{fetch_chart, ChartContent, ChartRequest, FetchOptions};
+use imagebom_helm::Chart;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Runs `render`.
+pub fn run(args: &RenderCmdArgs) -> Result<u8, Failure> {
+    let stream = render_chart(&args.chart, &args.chart_args)?;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(stream.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(EXIT_OK),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(EXIT_OK),
+        Err(e) => Err(e).context("cannot write to stdout").code(EXIT_INPUT),
+    }
+}
+
+/// Fetches and renders `chart` with `args`; returns the `helm template` stream.
+pub fn render_chart(chart: &str, args: &ChartArgs) -> Result<String, Failure> {
+    let _span = tracing::info_span!("render", chart).entered();
+    let (repository, name) = match &args.repo {
+        Some(repo) => (repo.clone(), chart.to_string()),
+        None => {
+            let name = chart
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or(chart)
+                .trim_end_matches(".tgz")
+                .to_string();
+            (chart.to_string(), name)
+        }
+    };
+    let request = ChartRequest {
+        repository,
+        chart: name,
+        version: args.version.clone(),
+        base_dir: PathBuf::from("."),
+    };
+    let opts = FetchOptions {
+        offline: args.render.offline,
+        insecure_registries: args.insecure_registry.clone(),
+        ..FetchOptions::new(
+            args.render
+                .chart_cache
+                .clone()
+                .unwrap_or_else(imagebom_render::default_cache_dir),
+        )
+    };
+    let fetched = fetch_chart(&request, &opts).map_err(|e| {
+        let code = if e.is_network() {
+            EXIT_REGISTRY
+        } else {
+            EXIT_INPUT
+        };
+        Failure {
+            code,
+            error: e.into(),
+        }
+    })?;
+    let chart = match &fetched.content {
+        ChartContent::Directory(d) => Chart::load_dir(d),
+        ChartContent::Files(f) => Chart::from_files(f.clone()),
+    }
+    .code(EXIT_INPUT)?;
+
+    let mut layers = Vec::new();
+    for f in &args.values {
+        let bytes = imagebom_model::fsutil::read_limited(f, imagebom_render::MAX_MANIFEST_BYTES)
+            .with_context(|| format!("{}: cannot read values file", f.display()))
+            .code(EXIT_INPUT)?
+            .with_context(|| {
+                format!(
+                    "{}: values file is larger than the {}-byte limit",
+                    f.display(),
+                    imagebom_render::MAX_MANIFEST_BYTES
+                )
+            })
+            .code(EXIT_INPUT)?;
+        layers.push(imagebom_helm::load_values(&f.display().to_string(), &bytes).code(EXIT_INPUT)?);
+    }
+    let values = imagebom_helm::merge_values_files(&layers);
+    for s in &args.set {
+        imagebom_helm::parse_set(s, &values)
+            .with_context(|| format!("--set {s:?}"))
+            .code(EXIT_INPUT)?;
+    }
+    let opts = imagebom_helm::RenderOptions {
+        release_name: args.release.clone(),
+        namespace: args.namespace.clone(),
+        values,
+        kube_version: args
+            .kube_version
+            .clone()
+            .unwrap_or_else(|| imagebom_helm::DEFAULT_KUBE_VERSION.into()),
+        api_versions: args.api_versions.clone(),
+        include_crds: args.include_crds,
+        ..imagebom_helm::RenderOptions::default()
+    };
+    let rendered = imagebom_helm::render(&chart, &opts).code(EXIT_INPUT)?;
+    Ok(imagebom_helm::to_stream(&rendered))
+}
