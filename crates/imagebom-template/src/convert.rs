@@ -44,8 +44,13 @@ pub enum ConvertError {
     #[error("error converting YAML to JSON: yaml: unknown anchor referenced")]
     UnknownAnchor,
     /// A map key that JSON cannot hold (a map, a list or null).
-    #[error("error converting YAML to JSON: unsupported map key of type: {0}")]
+    #[error("error converting YAML to JSON: yaml: invalid map key: {0}")]
     UnsupportedKey(String),
+    /// A null map key (`~: x`), with the value it carried (Go's `%#v`).
+    #[error(
+        "error converting YAML to JSON: unsupported map key of type: %!s(<nil>), key: <nil>, value: {0}"
+    )]
+    NullKey(String),
     /// A value JSON cannot hold (NaN or an infinity).
     #[error("error converting YAML to JSON: json: unsupported value: {0}")]
     UnsupportedValue(String),
@@ -303,18 +308,22 @@ impl Builder<'_> {
                         matches!(&kev, Event::Scalar(s, TScalarStyle::Plain, _, None) if s == "<<");
                     let key = if is_merge {
                         self.count(1)?;
-                        None
+                        Key::Merge
                     } else {
-                        Some(self.key(kev, depth + 1)?)
+                        match self.key(kev, depth + 1)? {
+                            Some(k) => Key::Name(k),
+                            None => Key::Null,
+                        }
                     };
                     let vev = self.next()?;
                     let (v, c) = self.node(vev, depth + 1)?;
                     n = n.saturating_add(c).saturating_add(1);
                     match key {
-                        Some(k) => {
+                        Key::Name(k) => {
                             map.insert(k.into(), v);
                         }
-                        None => merge_into(&mut map, &v)?,
+                        Key::Merge => merge_into(&mut map, &v)?,
+                        Key::Null => return Err(ConvertError::NullKey(go_sharp_v(&v))),
                     }
                 }
                 let v = Value::Map(Dict::from_map(map));
@@ -330,8 +339,8 @@ impl Builder<'_> {
         }
     }
 
-    /// Reads a map key and stringifies it as `sigs.k8s.io/yaml` does.
-    fn key(&mut self, ev: Event, depth: usize) -> Result<String, ConvertError> {
+    /// Reads a map key and stringifies it as `sigs.k8s.io/yaml` does (`None`: a null key).
+    fn key(&mut self, ev: Event, depth: usize) -> Result<Option<String>, ConvertError> {
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
                 self.count(1)?;
@@ -350,21 +359,17 @@ impl Builder<'_> {
                     .ok_or(ConvertError::UnknownAnchor)?;
                 self.count(n)?;
                 match v {
-                    Value::String(s) => Ok(s.to_string()),
-                    Value::Bool(b) => Ok(b.to_string()),
-                    Value::Float(f) => Ok(format_float32_g(f)),
-                    Value::Nil => Err(ConvertError::UnsupportedKey("<nil>".into())),
-                    other => Err(ConvertError::UnsupportedKey(other.type_name().into())),
+                    Value::String(s) => Ok(Some(s.to_string())),
+                    Value::Bool(b) => Ok(Some(b.to_string())),
+                    Value::Float(f) => Ok(Some(format_float32_g(f))),
+                    Value::Nil => Ok(None),
+                    other => Err(ConvertError::UnsupportedKey(go_sharp_v(&other))),
                 }
             }
             other => {
                 // Consume the whole complex key, then reject it.
                 let (v, _) = self.node(other, depth)?;
-                let kind = match v {
-                    Value::List(_) => "[]interface {}",
-                    _ => "map[interface {}]interface {}",
-                };
-                Err(ConvertError::UnsupportedKey(kind.into()))
+                Err(ConvertError::UnsupportedKey(go_sharp_v(&v)))
             }
         }
     }
@@ -398,8 +403,38 @@ fn merge_into(map: &mut BTreeMap<Arc<str>, Value>, v: &Value) -> Result<(), Conv
     }
 }
 
-fn key_string(s: Scalar) -> Result<String, ConvertError> {
-    Ok(match s {
+/// A map key as the mapping loop sees it.
+enum Key {
+    Name(String),
+    Merge,
+    Null,
+}
+
+/// Go's `%#v` of a decoded YAML value (for error messages).
+fn go_sharp_v(v: &Value) -> String {
+    match v {
+        Value::Nil => "<nil>".into(),
+        Value::String(s) => crate::go::go_quote(s),
+        Value::Bool(b) => b.to_string(),
+        Value::Float(f) => crate::sprig::go_float(*f),
+        Value::List(l) => format!(
+            "[]interface {{}}{{{}}}",
+            l.iter().map(go_sharp_v).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Map(m) => format!(
+            "map[interface {{}}]interface {{}}{{{}}}",
+            m.entries()
+                .iter()
+                .map(|(k, v)| format!("{}:{}", crate::go::go_quote(k), go_sharp_v(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => format!("{other:?}"),
+    }
+}
+
+fn key_string(s: Scalar) -> Result<Option<String>, ConvertError> {
+    Ok(Some(match s {
         Scalar::Str(s) => s,
         Scalar::Bool(b) => b.to_string(),
         Scalar::Int(i) => i.to_string(),
@@ -416,8 +451,8 @@ fn key_string(s: Scalar) -> Result<String, ConvertError> {
                 format_float32_g(f)
             }
         }
-        Scalar::Null => return Err(ConvertError::UnsupportedKey("<nil>".into())),
-    })
+        Scalar::Null => return Ok(None),
+    }))
 }
 
 fn scalar_value(s: Scalar) -> Result<Value, ConvertError> {

@@ -665,3 +665,326 @@ fn errors_match_the_helm_sdk() {
         ok.join("\n")
     );
 }
+
+/// (YAML document, Helm's `fromYaml | toJson`, `fromYamlArray | toJson`,
+/// `fromYaml | toYaml`), all three from the Helm v4 SDK reading the document with
+/// `.Files.Get`. Syntax error texts come from different parsers, so a document whose
+/// Helm output is a YAML syntax error is only checked to fail here too.
+const YAML_DOCS: &[(&str, &str, &str, &str)] = &[
+    (
+        r##"a: 1
+b: 0777
+c: 1_000
+d: 0x1F
+e: 1.5e3
+f: yes
+g: off
+h: ~
+i: '1'
+j: 2001-12-14
+k: .5
+l: +12
+m: 08
+n1: 0o17
+n2: 0b101
+n3: -0b101
+n4: 0B1
+n5: +0x1
+n6: 0128
+n7: "1:20"
+n8: 1:20
+n9: 1.
+n10: -0
+n11: 1e
+n12: 9223372036854775808
+n13: 18446744073709551616
+n14: -9223372036854775809
+n15: 123456789012345678
+n16: 0.1
+n17: -.5
+n18: 1E3
+n19: 12e03
+"##,
+        r##"{"a":1,"b":511,"c":1000,"d":31,"e":1500,"f":true,"g":false,"h":null,"i":"1","j":"2001-12-14","k":0.5,"l":12,"m":8,"n1":15,"n10":0,"n11":"1e","n12":9223372036854776000,"n13":18446744073709552000,"n14":-9223372036854776000,"n15":123456789012345680,"n16":0.1,"n17":-0.5,"n18":1000,"n19":12000,"n2":5,"n3":-5,"n4":1,"n5":1,"n6":128,"n7":"1:20","n8":"1:20","n9":1}"##,
+        r##"["error unmarshaling JSON: while decoding JSON: json: cannot unmarshal object into Go value of type []interface {}"]"##,
+        r##"a: 1
+b: 511
+c: 1000
+d: 31
+e: 1500
+f: true
+g: false
+h: null
+i: "1"
+j: "2001-12-14"
+k: 0.5
+l: 12
+m: 8
+n1: 15
+n2: 5
+n3: -5
+n4: 1
+n5: 1
+n6: 128
+n7: "1:20"
+n8: "1:20"
+n9: 1
+n10: 0
+n11: 1e
+n12: 9223372036854776000
+n13: 1.8446744073709552e+19
+n14: -9.223372036854776e+18
+n15: 123456789012345680
+n16: 0.1
+n17: -0.5
+n18: 1000
+n19: 12000"##,
+    ),
+    (
+        r##"w1: Yes
+w2: YES
+w3: yEs
+w4: On
+w5: oN
+w6: Y
+w7: N
+w8: True
+w9: tRUE
+w10: Null
+w11: nULL
+w12: NULL
+w13:
+w14: ""
+w15: null
+w16: NO
+w17: Off
+w18: y
+"##,
+        r##"{"w1":true,"w10":null,"w11":"nULL","w12":null,"w13":null,"w14":"","w15":null,"w16":false,"w17":false,"w18":true,"w2":true,"w3":"yEs","w4":true,"w5":"oN","w6":true,"w7":false,"w8":true,"w9":"tRUE"}"##,
+        r##"["error unmarshaling JSON: while decoding JSON: json: cannot unmarshal object into Go value of type []interface {}"]"##,
+        r##"w1: true
+w2: true
+w3: yEs
+w4: true
+w5: oN
+w6: true
+w7: false
+w8: true
+w9: tRUE
+w10: null
+w11: nULL
+w12: null
+w13: null
+w14: ""
+w15: null
+w16: false
+w17: false
+w18: true"##,
+    ),
+    (
+        r##"base: &b {x: 1, q: 2}
+other:
+  <<: *b
+  q: 3
+multi:
+  <<: [*b, {x: 9, z: 8}]
+list: [*b, *b]
+s: &s hello
+t: *s
+"##,
+        r##"{"base":{"q":2,"x":1},"list":[{"q":2,"x":1},{"q":2,"x":1}],"multi":{"q":2,"x":1,"z":8},"other":{"q":3,"x":1},"s":"hello","t":"hello"}"##,
+        r##"["error unmarshaling JSON: while decoding JSON: json: cannot unmarshal object into Go value of type []interface {}"]"##,
+        r##"base:
+  q: 2
+  x: 1
+list:
+- q: 2
+  x: 1
+- q: 2
+  x: 1
+multi:
+  q: 2
+  x: 1
+  z: 8
+other:
+  q: 3
+  x: 1
+s: hello
+t: hello"##,
+    ),
+    (
+        r##"lit: |
+  line1
+    indented
+  line3
+fold: >
+  folded
+  text
+
+  para
+keep: |+
+  k
+
+strip: >-
+  a
+  b
+dq: "esc \t \u00e9 \x41 \n end"
+sq: 'it''s'
+plainmulti: this is
+  continued
+"##,
+        r##"{"dq":"esc \t é A \n end","fold":"folded text\npara\n","keep":"k\n\n","lit":"line1\n  indented\nline3\n","plainmulti":"this is continued","sq":"it's","strip":"a b"}"##,
+        r##"["error unmarshaling JSON: while decoding JSON: json: cannot unmarshal object into Go value of type []interface {}"]"##,
+        r##"dq: "esc \t é A \n end"
+fold: |
+  folded text
+  para
+keep: |+
+  k
+
+lit: |
+  line1
+    indented
+  line3
+plainmulti: this is continued
+sq: it's
+strip: a b"##,
+    ),
+    (
+        r##"1: int
+1.5: float
+true: bool
+on: onkey
+0x10: hex
+~: nullkey
+"##,
+        r##"{"Error":"error converting YAML to JSON: unsupported map key of type: %!s(\u003cnil\u003e), key: \u003cnil\u003e, value: \"nullkey\""}"##,
+        r##"["error converting YAML to JSON: unsupported map key of type: %!s(\u003cnil\u003e), key: \u003cnil\u003e, value: \"nullkey\""]"##,
+        r##"Error: 'error converting YAML to JSON: unsupported map key of type: %!s(<nil>), key:
+  <nil>, value: "nullkey"'"##,
+    ),
+    (
+        r##"dup: 1
+dup: 2
+tags:
+  a: !!str 123
+  b: !!int "42"
+  c: !!float 1
+  d: !!binary aGVsbG8=
+  e: !custom val
+  f: !!bool yes
+"##,
+        r##"{"dup":2,"tags":{"a":"123","b":42,"c":1,"d":"hello","e":"val","f":true}}"##,
+        r##"["error unmarshaling JSON: while decoding JSON: json: cannot unmarshal object into Go value of type []interface {}"]"##,
+        r##"dup: 2
+tags:
+  a: "123"
+  b: 42
+  c: 1
+  d: hello
+  e: val
+  f: true"##,
+    ),
+    (
+        r##"- a
+- 1
+- {k: v}
+"##,
+        r##"{"Error":"error unmarshaling JSON: while decoding JSON: json: cannot unmarshal array into Go value of type map[string]interface {}"}"##,
+        r##"["a",1,{"k":"v"}]"##,
+        r##"Error: 'error unmarshaling JSON: while decoding JSON: json: cannot unmarshal array
+  into Go value of type map[string]interface {}'"##,
+    ),
+    (
+        r##"top: 1
+---
+second: 2
+"##,
+        r##"{"top":1}"##,
+        r##"["error unmarshaling JSON: while decoding JSON: json: cannot unmarshal object into Go value of type []interface {}"]"##,
+        r##"top: 1"##,
+    ),
+    (
+        r##"a: [1
+"##,
+        r##"{"Error":"error converting YAML to JSON: yaml: line 1: did not find expected ',' or ']'"}"##,
+        r##"["error converting YAML to JSON: yaml: line 1: did not find expected ',' or ']'"]"##,
+        r##"Error: 'error converting YAML to JSON: yaml: line 1: did not find expected '','' or
+  '']'''"##,
+    ),
+    (
+        r##"a: .inf
+"##,
+        r##"{"Error":"error converting YAML to JSON: json: unsupported value: +Inf"}"##,
+        r##"["error converting YAML to JSON: json: unsupported value: +Inf"]"##,
+        r##"Error: 'error converting YAML to JSON: json: unsupported value: +Inf'"##,
+    ),
+    (
+        r##"? [1, 2]
+: complex
+"##,
+        r##"{"Error":"error converting YAML to JSON: yaml: invalid map key: []interface {}{1, 2}"}"##,
+        r##"["error converting YAML to JSON: yaml: invalid map key: []interface {}{1, 2}"]"##,
+        r##"Error: 'error converting YAML to JSON: yaml: invalid map key: []interface {}{1, 2}'"##,
+    ),
+    (
+        r##"emoji: "😀"
+unicode: é
+ts: 2001-12-14t21:59:43.10-05:00
+tsq: "2001-12-14"
+deep: {a: {b: {c: {d: [1, [2, [3]]]}}}}
+"##,
+        r##"{"deep":{"a":{"b":{"c":{"d":[1,[2,[3]]]}}}},"emoji":"😀","ts":"2001-12-14t21:59:43.10-05:00","tsq":"2001-12-14","unicode":"é"}"##,
+        r##"["error unmarshaling JSON: while decoding JSON: json: cannot unmarshal object into Go value of type []interface {}"]"##,
+        r##"deep:
+  a:
+    b:
+      c:
+        d:
+        - 1
+        - - 2
+          - - 3
+emoji: "\U0001F600"
+ts: "2001-12-14t21:59:43.10-05:00"
+tsq: "2001-12-14"
+unicode: é"##,
+    ),
+];
+
+fn render_doc(tpl: &str, doc: &str) -> String {
+    let d = Dict::new();
+    d.insert("Doc", Value::String(doc.into()));
+    Template::new("t")
+        .funcs(helm_funcmap())
+        .parse(tpl)
+        .and_then(|t| t.execute_to_string(&Value::Map(d)))
+        .unwrap_or_else(|e| format!("ERROR: {e}"))
+}
+
+#[test]
+fn yaml_documents_read_like_helm() {
+    let mut bad = Vec::new();
+    for (doc, json, arr, yaml) in YAML_DOCS {
+        for (tpl, want) in [
+            ("{{ .Doc | fromYaml | toJson }}", json),
+            ("{{ .Doc | fromYamlArray | toJson }}", arr),
+            ("{{ .Doc | fromYaml | toYaml }}", yaml),
+        ] {
+            let got = render_doc(tpl, doc);
+            let same = if want.contains("did not find expected") {
+                got.contains("error converting YAML to JSON: yaml: ")
+            } else {
+                got == *want
+            };
+            if !same {
+                bad.push(format!("{doc:?} {tpl}\n  want: {want:?}\n  got:  {got:?}"));
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "{} outputs differ from Helm:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
+}

@@ -38,9 +38,46 @@ pub(crate) fn go_json_float(f: f64) -> core::result::Result<String, JsonError> {
         };
         return Ok(s);
     }
-    // Shortest round-trip digits in plain notation.
-    let s = format!("{f}");
-    Ok(if s == "-0" { "-0".into() } else { s })
+    Ok(go_f_shortest(f))
+}
+
+/// Go's `strconv.FormatFloat(f, 'f', -1, 64)`: the shortest round-trip digits written
+/// without an exponent (`9223372036854775808.0` → `9223372036854776000`).
+pub(crate) fn go_f_shortest(f: f64) -> String {
+    if f == 0.0 {
+        return if f.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
+    }
+    let sci = format!("{f:e}");
+    let (mant, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
+    let exp: i64 = exp.parse().unwrap_or(0);
+    let neg = mant.starts_with('-');
+    let digits: String = mant.chars().filter(char::is_ascii_digit).collect();
+    let n = digits.len() as i64;
+    let mut out = String::new();
+    if neg {
+        out.push('-');
+    }
+    if exp < 0 {
+        out.push_str("0.");
+        for _ in 0..(-exp - 1) {
+            out.push('0');
+        }
+        out.push_str(&digits);
+    } else if exp + 1 >= n {
+        out.push_str(&digits);
+        for _ in 0..(exp + 1 - n) {
+            out.push('0');
+        }
+    } else {
+        out.push_str(&digits[..(exp + 1) as usize]);
+        out.push('.');
+        out.push_str(&digits[(exp + 1) as usize..]);
+    }
+    out
 }
 
 fn write_str(out: &mut String, s: &str, html: bool) {
@@ -247,6 +284,12 @@ mod tests {
         assert_eq!(go_json_float(0.000001).unwrap(), "0.000001");
         assert_eq!(go_json_float(1e20).unwrap(), "100000000000000000000");
         assert_eq!(go_json_float(3.0).unwrap(), "3");
+        assert_eq!(
+            go_json_float(9223372036854775808.0).unwrap(),
+            "9223372036854776000"
+        );
+        assert_eq!(go_json_float(0.000123).unwrap(), "0.000123");
+        assert_eq!(go_json_float(123.456).unwrap(), "123.456");
         assert_eq!(go_json_float(-1.5).unwrap(), "-1.5");
         assert!(go_json_float(f64::NAN).is_err());
     }
