@@ -160,6 +160,20 @@ pub enum TemplateError {
     #[error("{0}")]
     Execution(alloc::boxed::Box<ExecError>),
 
+    /// A function rejected its argument number `index` (0-based, the piped value
+    /// counting last) with Go's type-check text — `wrong type for value;
+    /// expected T; got U` or `invalid value; expected T`. Go checks argument
+    /// types before the call, so the executor reports this at that argument,
+    /// unwrapped, and words it for literal arguments as Go does
+    /// (`expected string; found 3`).
+    #[error("{message}")]
+    BadArg {
+        /// Which argument (0-based; the piped value is the last one).
+        index: usize,
+        /// Go's message.
+        message: String,
+    },
+
     /// A resource limit of the engine was reached (output size, call depth,
     /// source size, …). The message names the limit.
     #[error("{0}")]
@@ -359,6 +373,7 @@ impl TemplateError {
     pub fn function_message(&self) -> String {
         match self {
             TemplateError::Exec(m) => m.clone(),
+            TemplateError::BadArg { message, .. } => message.clone(),
             other => alloc::string::ToString::to_string(other),
         }
     }

@@ -944,7 +944,24 @@ impl<'a> Executor<'a> {
         match name {
             "include" | "tpl" => {
                 self.check_arity(name, (2, Some(2)), args, fin.is_some())?;
+                let has_final = fin.is_some();
                 let argv = self.eval_args(dot, args, fin)?;
+                // Both take a string first (Go checks the type before the call).
+                if !matches!(argv[0], Value::String(_)) {
+                    let msg = match &argv[0] {
+                        Value::Nil => "invalid value; expected string".to_string(),
+                        other => format!(
+                            "wrong type for value; expected string; got {}",
+                            other.type_name()
+                        ),
+                    };
+                    let ident = (Nk::Identifier, offset);
+                    if let Some(located) =
+                        self.locate_type_error(&msg, &argv, args, has_final, ident, Some(0))
+                    {
+                        return Err(located);
+                    }
+                }
                 let r = if name == "include" {
                     self.include(&argv[0], &argv[1])
                 } else {
@@ -1069,7 +1086,13 @@ impl<'a> Executor<'a> {
                     self.node = Some(ident);
                     return Err(self.errorf(msg));
                 }
-                if let Some(located) = self.locate_type_error(&msg, &argv, args, has_final, ident) {
+                let index = match &e {
+                    TemplateError::BadArg { index, .. } => Some(*index),
+                    _ => None,
+                };
+                if let Some(located) =
+                    self.locate_type_error(&msg, &argv, args, has_final, ident, index)
+                {
                     return Err(located);
                 }
                 self.node = Some(node);
@@ -1089,6 +1112,7 @@ impl<'a> Executor<'a> {
         args: &[Expr],
         has_final: bool,
         ident: (Nk, usize),
+        index: Option<usize>,
     ) -> Option<ExecSignal> {
         let (expected, got) =
             if let Some(rest) = msg.strip_prefix("wrong type for value; expected ") {
@@ -1097,10 +1121,13 @@ impl<'a> Executor<'a> {
             } else {
                 (msg.strip_prefix("invalid value; expected ")?, None)
             };
-        let j = argv.iter().position(|v| match got {
-            Some(g) => v.type_name() == g || (g == "uint64" && matches!(v, Value::Uint(_))),
-            None => matches!(v, Value::Nil),
-        })?;
+        let j = match index {
+            Some(i) if i < argv.len() => i,
+            _ => argv.iter().position(|v| match got {
+                Some(g) => v.type_name() == g || (g == "uint64" && matches!(v, Value::Uint(_))),
+                None => matches!(v, Value::Nil),
+            })?,
+        };
         let explicit = args.len().saturating_sub(1);
         if j >= explicit {
             // The piped value: Go reports it where evaluation stopped.

@@ -558,3 +558,45 @@ fn printing_a_map_that_contains_itself_terminates() {
     assert!(out.starts_with("map[self:map[self:"), "{}", &out[..40]);
     assert!(out.contains("..."));
 }
+
+/// Go 1.19 (`ternary` of Sprig, bool third parameter), via the Helm v4 oracle in
+/// tests/conformance/sprig/defaults.yaml: `expected bool; found "true"` at the third argument.
+#[test]
+fn bad_arg_index_locates_the_argument() {
+    let mut set = helm_set().func("ternary", |a: &[Value]| match a.get(2) {
+        Some(Value::Bool(b)) => Ok(if *b { a[0].clone() } else { a[1].clone() }),
+        Some(other) => Err(TemplateError::BadArg {
+            index: 2,
+            message: format!(
+                "wrong type for value; expected bool; got {}",
+                other.type_name()
+            ),
+        }),
+        None => Err(TemplateError::Exec(
+            "wrong number of args for ternary: want 3 got 2".into(),
+        )),
+    });
+    set.add_template("t", r#"{{ ternary "yes" "no" "true" }}"#)
+        .unwrap();
+    let err = set.execute_template_to_string("t", &tmap! {}).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        r#"template: t:1:22: executing "t" at <"true">: expected bool; found "true""#
+    );
+    set.add_template("u", r#"{{ ternary "yes" "no" .v }}"#)
+        .unwrap();
+    let err = set
+        .execute_template_to_string("u", &tmap! { "v" => "s" })
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        r#"template: u:1:22: executing "u" at <.v>: wrong type for value; expected bool; got string"#
+    );
+    set.add_template("w", r#"{{ ternary "yes" "no" }}"#)
+        .unwrap();
+    let err = set.execute_template_to_string("w", &tmap! {}).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        r#"template: w:1:3: executing "w" at <ternary>: wrong number of args for ternary: want 3 got 2"#
+    );
+}

@@ -740,13 +740,35 @@ impl<'a> Lexer<'a> {
     fn lex_field(&mut self) -> Result<()> {
         // We've already consumed the '.', now consume the identifier part
         self.consume_ident_chars();
+        self.check_terminator()?;
         self.emit(TokenKind::Field);
         Ok(())
+    }
+
+    /// Go's `atTerminator` check after a field, variable or identifier: the
+    /// next character must end the word, else `bad character U+002D '-'`.
+    fn check_terminator(&self) -> Result<()> {
+        let Some(c) = self.peek() else {
+            return Ok(());
+        };
+        if c.is_whitespace()
+            || matches!(c, '.' | ',' | '|' | ':' | ')' | '(')
+            || self.starts_with(self.right_delim)
+        {
+            return Ok(());
+        }
+        let shown = if c.is_control() {
+            String::new()
+        } else {
+            format!(" '{c}'")
+        };
+        Err(self.error(format!("bad character U+{:04X}{shown}", c as u32)))
     }
 
     fn lex_variable(&mut self) -> Result<()> {
         self.next_char(); // consume $
         self.consume_ident_chars();
+        self.check_terminator()?;
         self.emit(TokenKind::Variable);
         Ok(())
     }
@@ -1058,6 +1080,7 @@ impl<'a> Lexer<'a> {
 
     fn lex_identifier(&mut self) -> Result<()> {
         self.consume_ident_chars();
+        self.check_terminator()?;
         let kind = match self.current_str() {
             "if" => TokenKind::If,
             "else" => TokenKind::Else,
