@@ -514,6 +514,8 @@ fn parse_nesting_limit() {
     let mut set = helm_set();
     let err = set.add_template("deep", &src).unwrap_err();
     assert!(err.to_string().contains("nesting depth"), "{err}");
+    assert!(err.to_string().starts_with("template: deep:1: "), "{err}");
+    assert!(err.to_string().contains("limit of 100"), "{err}");
 }
 
 #[test]

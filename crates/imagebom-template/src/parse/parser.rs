@@ -101,11 +101,14 @@ impl<'a> Parser<'a> {
     fn enter(&mut self) -> Result<()> {
         self.depth += 1;
         if self.depth > MAX_PARSE_DEPTH {
+            let line = self.tokens.get(self.pos).map_or(0, |t| t.line);
             return Err(TemplateError::Parse {
                 name: self.err_name(),
-                line: 0,
+                line,
                 col: 0,
-                message: alloc::format!("template nesting depth exceeded {}", MAX_PARSE_DEPTH),
+                message: alloc::format!(
+                    "nesting depth exceeds the parser's limit of {MAX_PARSE_DEPTH} (nested blocks and parentheses)"
+                ),
             });
         }
         Ok(())
