@@ -572,7 +572,7 @@ fn exec_error(filename: &str, text: &str) -> HelmError {
                 let func = &exec[..idx + 1];
                 let msg = &exec[idx + 3..];
                 out.push_str(&format!("{loc}\n  executing {func}:\n"));
-                if let Some(pos) = msg.find(": template: ") {
+                if let Some(pos) = next_exec_link(msg) {
                     out.push_str(&format!("    {}:\n", &msg[..pos]));
                     rest = &msg[pos + 2..];
                     continue;
@@ -585,6 +585,23 @@ fn exec_error(filename: &str, text: &str) -> HelmError {
         break;
     }
     render(out.trim().to_string())
+}
+
+/// Where the next `: template: LOC: executing ` link of an error chain starts in `msg`.
+fn next_exec_link(msg: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = msg[from..].find(": template: ") {
+        let pos = from + i;
+        let after = &msg[pos + ": template: ".len()..];
+        if after
+            .split_once(": ")
+            .is_some_and(|(_, rest)| rest.starts_with("executing "))
+        {
+            return Some(pos);
+        }
+        from = pos + 2;
+    }
+    None
 }
 
 /// Renders `chart` as `helm template` (Helm v4 SDK semantics) would.

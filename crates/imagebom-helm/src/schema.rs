@@ -54,16 +54,112 @@ pub fn validate_single(values: &Dict, schema: &[u8]) -> Result<(), String> {
         .build(&schema)
         .map_err(|e| format!("invalid values.schema.json: {e}\n"))?;
     let instance = imagebom_template::convert::to_json(&Value::Map(values.clone()));
-    let mut lines: Vec<String> = validator
-        .iter_errors(&instance)
-        .map(|e| format!("- at '{}': {}", e.instance_path(), e))
-        .collect();
-    if lines.is_empty() {
+    // path -> messages; required properties of one path are listed together, as
+    // santhosh-tekuri/jsonschema (Helm's validator) does.
+    let mut by_path: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    let mut required: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for e in validator.iter_errors(&instance) {
+        let path = e.instance_path().to_string();
+        if let jsonschema::error::ValidationErrorKind::Required { property } = e.kind() {
+            required.entry(path).or_default().push(quote(property));
+            continue;
+        }
+        by_path.entry(path).or_default().push(message(&e));
+    }
+    for (path, props) in required {
+        let m = if props.len() == 1 {
+            format!("missing property {}", props[0])
+        } else {
+            format!("missing properties {}", props.join(", "))
+        };
+        by_path.entry(path).or_default().push(m);
+    }
+    if by_path.is_empty() {
         return Ok(());
     }
-    lines.sort();
-    lines.dedup();
-    Err(lines.join("\n") + "\n")
+    let mut out = String::new();
+    for (path, msgs) in by_path {
+        for m in msgs {
+            out.push_str(&format!("- at '{path}': {m}\n"));
+        }
+    }
+    Err(out)
+}
+
+/// A JSON value as santhosh-tekuri/jsonschema quotes it: strings in single quotes.
+fn quote(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => format!("'{s}'"),
+        other => other.to_string(),
+    }
+}
+
+fn type_name(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "boolean",
+        serde_json::Value::Number(_) => "number",
+        serde_json::Value::String(_) => "string",
+        serde_json::Value::Array(_) => "array",
+        serde_json::Value::Object(_) => "object",
+    }
+}
+
+fn len_of(v: &serde_json::Value) -> usize {
+    match v {
+        serde_json::Value::String(s) => s.chars().count(),
+        serde_json::Value::Array(a) => a.len(),
+        serde_json::Value::Object(o) => o.len(),
+        _ => 0,
+    }
+}
+
+/// The message santhosh-tekuri/jsonschema v6 gives for an error kind (the validator's own
+/// wording for kinds without a counterpart).
+fn message(e: &jsonschema::ValidationError<'_>) -> String {
+    use jsonschema::error::{TypeKind, ValidationErrorKind as K};
+    let inst: &serde_json::Value = e.instance();
+    match e.kind() {
+        K::Type { kind } => {
+            let want: Vec<String> = match kind {
+                TypeKind::Single(t) => vec![t.to_string()],
+                TypeKind::Multiple(set) => set.iter().map(|t| t.to_string()).collect(),
+            };
+            format!("got {}, want {}", type_name(inst), want.join(" or "))
+        }
+        K::Enum { options } => match &**options {
+            serde_json::Value::Array(a) if a.len() == 1 => {
+                format!("value must be {}", quote(&a[0]))
+            }
+            serde_json::Value::Array(a) => format!(
+                "value must be one of {}",
+                a.iter().map(quote).collect::<Vec<_>>().join(", ")
+            ),
+            other => format!("value must be one of {}", quote(other)),
+        },
+        K::Constant { expected_value } => format!("value must be {}", quote(expected_value)),
+        K::Pattern { pattern } => format!("{} does not match pattern '{pattern}'", quote(inst)),
+        K::Minimum { limit } => format!("must be >= {limit} but found {inst}"),
+        K::Maximum { limit } => format!("must be <= {limit} but found {inst}"),
+        K::ExclusiveMinimum { limit } => format!("must be > {limit} but found {inst}"),
+        K::ExclusiveMaximum { limit } => format!("must be < {limit} but found {inst}"),
+        K::MinLength { limit } => format!("minLength: got {}, want {limit}", len_of(inst)),
+        K::MaxLength { limit } => format!("maxLength: got {}, want {limit}", len_of(inst)),
+        K::MinItems { limit } => format!("minItems: got {}, want {limit}", len_of(inst)),
+        K::MaxItems { limit } => format!("maxItems: got {}, want {limit}", len_of(inst)),
+        K::MinProperties { limit } => format!("minProperties: got {}, want {limit}", len_of(inst)),
+        K::MaxProperties { limit } => format!("maxProperties: got {}, want {limit}", len_of(inst)),
+        K::AdditionalProperties { unexpected } => format!(
+            "additional properties {} not allowed",
+            unexpected
+                .iter()
+                .map(|p| format!("'{p}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        K::FalseSchema => "false schema".to_string(),
+        _ => e.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -82,7 +178,11 @@ mod tests {
         let e = validate_single(&v, schema).unwrap_err();
         assert!(e.contains("- at '/replicas'"), "{e}");
         assert!(e.contains("- at '/image/tag'"), "{e}");
-        assert!(e.contains("name"), "{e}");
+        assert!(e.contains("- at '': missing property 'name'"), "{e}");
+        assert!(
+            e.contains("- at '/replicas': got string, want integer"),
+            "{e}"
+        );
         let ok = br#"{"type":"object","properties":{"image":{"type":"object"}}}"#;
         assert!(validate_single(&v, ok).is_ok());
     }

@@ -149,7 +149,8 @@ fn coalesce_chart_values(ch: &Chart, v: &Dict, prefix: &str, merge: bool) {
                 match &val {
                     Value::Map(src) => {
                         let merge = merge || ch.dependencies.iter().any(|d| d.name() == &*key);
-                        if !merge && !prefix.is_empty() {
+                        // Helm v4.2: chart-default nulls never leak into coalesced values.
+                        if !merge {
                             clean_nil_values(src);
                         }
                         coalesce_tables_full_key(
@@ -166,7 +167,7 @@ fn coalesce_chart_values(ch: &Chart, v: &Dict, prefix: &str, merge: bool) {
                 }
             }
         } else {
-            if !merge && !prefix.is_empty() {
+            if !merge {
                 match &val {
                     Value::Nil => continue,
                     Value::Map(sub) => clean_nil_values(sub),
@@ -312,6 +313,22 @@ mod tests {
         assert_eq!(
             json(&out),
             r#"{"global":{"nested":{"a":1},"reg":"top"},"sub":{"global":{"nested":{"a":1,"b":2},"own":"s","reg":"top"},"x":"parent","z":"child"}}"#
+        );
+    }
+
+    #[test]
+    fn chart_default_nulls_are_dropped_and_parent_nulls_keep_subchart_defaults() {
+        let c = chart("a: null\nb: {c: null, d: 1}\n", &[]);
+        let out = coalesce_values(&c, &Dict::new()).unwrap();
+        assert_eq!(json(&out), r#"{"b":{"d":1}}"#);
+        let c = chart(
+            "sub: {z: null, nested: {n1: null}}\n",
+            &[("sub", "z: 3\nnested: {n1: a, n2: b}\n")],
+        );
+        let out = coalesce_values(&c, &Dict::new()).unwrap();
+        assert_eq!(
+            json(&out),
+            r#"{"sub":{"global":{},"nested":{"n1":"a","n2":"b"},"z":3}}"#
         );
     }
 
