@@ -259,8 +259,12 @@ fn toml_scalar(v: &Value) -> core::result::Result<String, String> {
                     "-inf".into()
                 }
             } else {
-                let s = format!("{f}");
-                if s.contains('.') { s } else { format!("{s}.0") }
+                let s = crate::sprig::go_float(*f);
+                if s.contains(['.', 'e']) {
+                    s
+                } else {
+                    format!("{s}.0")
+                }
             }
         }
         Value::String(s) => toml_quote(s),
@@ -429,10 +433,11 @@ fn to_node(v: &Value, via_json: bool, depth: usize) -> core::result::Result<Node
                 // JSON text that is a plain integer reads back as a YAML int.
                 let j = json::go_json_float(*f).map_err(|e| YamlOutError(e.0))?;
                 let digits = j.strip_prefix('-').unwrap_or(&j);
-                if digits.bytes().all(|b| b.is_ascii_digit())
-                    && (j.parse::<i64>().is_ok() || j.parse::<u64>().is_ok())
-                {
-                    Node::Int(j)
+                let all_digits = digits.bytes().all(|b| b.is_ascii_digit());
+                if let (true, Ok(i)) = (all_digits, j.parse::<i64>()) {
+                    Node::Int(i.to_string())
+                } else if let (true, Ok(u)) = (all_digits, j.parse::<u64>()) {
+                    Node::Int(u.to_string())
                 } else {
                     Node::Float(*f)
                 }
@@ -831,13 +836,23 @@ impl Emitter {
                 self.increase_indent(false, false);
                 for (k, v) in entries {
                     self.write_indent();
-                    let style = if !resolves_non_string(k) && !is_base60_float(k) {
+                    let style = if k.contains('\n') {
+                        Style::Literal
+                    } else if !resolves_non_string(k) && !is_base60_float(k) {
                         Style::Plain
                     } else {
                         Style::Double
                     };
-                    self.scalar(k, style, true);
-                    self.write_indicator(":", false, false, false);
+                    // libyaml's check_simple_key: at most 128 bytes, one line.
+                    if k.len() <= 128 && !k.chars().any(is_break) {
+                        self.scalar(k, style, true);
+                        self.write_indicator(":", false, false, false);
+                    } else {
+                        self.write_indicator("?", true, false, true);
+                        self.scalar(k, style, false);
+                        self.write_indent();
+                        self.write_indicator(":", true, false, true);
+                    }
                     self.node(v, true);
                 }
                 self.pop_indent();

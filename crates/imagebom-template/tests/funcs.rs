@@ -590,6 +590,277 @@ s = "x"
         r##"{{ hello }}|{{ regexMatch "(" "x" }}|{{ urlParse "foo/bar?x=1" | toJson }}|{{ urlParse "mailto:a@b.c" | toJson }}|{{ urlJoin (dict "scheme" "http" "host" "h" "userinfo" "u:p" "fragment" "f") }}|{{ len (list 1 2) }}|{{ coalesce 0 "" .Values.m.a }}|{{ mustRegexMatch "a" "cat" }}|{{ mustAppend (list 1) 2 | toJson }}|{{ mustMerge (dict "a" 1) (dict "b" 2) | toJson }}"##,
         r##"Hello!|false|{"fragment":"","host":"","hostname":"","opaque":"","path":"foo/bar","query":"x=1","scheme":"","userinfo":""}|{"fragment":"","host":"","hostname":"","opaque":"a@b.c","path":"","query":"","scheme":"mailto","userinfo":""}|http://u:p@h#f|2|1|true|[1,2]|{"a":1,"b":2}"##,
     ),
+    (
+        r##"{{ toYaml (list "this is a very long string value that goes on and on and on beyond eighty columns for sure, definitely" (dict "k" "this is a very long string value that goes on and on and on beyond eighty columns for sure, definitely")) }}"##,
+        r##"- this is a very long string value that goes on and on and on beyond eighty columns
+  for sure, definitely
+- k: this is a very long string value that goes on and on and on beyond eighty columns
+    for sure, definitely"##,
+    ),
+    (
+        r##"{{ toYaml (dict "a b" 1 "c:d" 2 "e: f" 3 "-g" 4 "- h" 5 "#i" 6 "j#" 7 "k #l" 8 "" 9 "true" 10 "null" 11 "1.5" 12 "x\ny" 13 "é" 14) }}"##,
+        r##""": 9
+'#i': 6
+'- h': 5
+-g: 4
+"1.5": 12
+a b: 1
+c:d: 2
+'e: f': 3
+j#: 7
+'k #l': 8
+"null": 11
+"true": 10
+? |-
+  x
+  y
+: 13
+é: 14"##,
+    ),
+    (
+        r##"{{ toYaml (dict "thisisaverylongkeythisisaverylongkeythisisaverylongkeythisisaverylongkeythisisaverylongkeythisisaverylongkeythisisaverylongkey" 1) }}"##,
+        r##"thisisaverylongkeythisisaverylongkeythisisaverylongkeythisisaverylongkeythisisaverylongkeythisisaverylongkeythisisaverylongkey: 1"##,
+    ),
+    (
+        r##"{{ toYaml (list "trailing\n" "crlf\r\nx" "tab\tin" "  two lead" "x  double  spaces" "ends with space \nx" "\nleading newline" "a\n b" "0o17" ".5" "+1" "-" "1_000" "True" "NaN" ".nan" "-.inf" "=" "0755" "1e+06" "2006-01-02T15:04:05Z" "12:30:45" "0x" "0b2" "+.inf" "~x" "a: " "a:b" "a #b" "a# b" "'q'" "\"dq\"" "x," "[a]" "{a}" "?" "-1" "- 1" ":" "|" ">" "%" "@" "`" "!" "&" "*") }}"##,
+        r##"- |
+  trailing
+- "crlf\r\nx"
+- "tab\tin"
+- '  two lead'
+- x  double  spaces
+- "ends with space \nx"
+- |2-
+
+  leading newline
+- |-
+  a
+   b
+- "0o17"
+- ".5"
+- "+1"
+- '-'
+- "1_000"
+- "True"
+- NaN
+- ".nan"
+- "-.inf"
+- =
+- "0755"
+- "1e+06"
+- "2006-01-02T15:04:05Z"
+- "12:30:45"
+- 0x
+- 0b2
+- "+.inf"
+- ~x
+- 'a: '
+- a:b
+- 'a #b'
+- a# b
+- '''q'''
+- '"dq"'
+- x,
+- '[a]'
+- '{a}'
+- '?'
+- "-1"
+- '- 1'
+- ':'
+- '|'
+- '>'
+- '%'
+- '@'
+- '`'
+- '!'
+- '&'
+- '*'"##,
+    ),
+    (
+        r##"{{ toYaml (list 1.0 -0.0 0.5 100 1e6 1.5e300 -1e-300 123456789.123 0.1 2.5e-5) }}"##,
+        r##"- 1
+- 0
+- 0.5
+- 100
+- 1000000
+- 1.5e+300
+- -1e-300
+- 1.23456789123e+08
+- 0.1
+- 2.5e-05"##,
+    ),
+    (
+        r##"{{ toYamlPretty (list "yes" "on" "y" "n" "no" "off" "true" "1" "1.5" "null" "~" "" "2024-01-02" "10:30" "0x1F" "0o17" "1e3" "a: b" "x\ny" "this is a very long string value that goes on and on and on beyond eighty columns for sure, definitely") }}"##,
+        r##"- "yes"
+- "on"
+- "y"
+- "n"
+- "no"
+- "off"
+- "true"
+- "1"
+- "1.5"
+- "null"
+- "~"
+- ""
+- "2024-01-02"
+- "10:30"
+- "0x1F"
+- "0o17"
+- "1e3"
+- 'a: b'
+- |-
+  x
+  y
+- this is a very long string value that goes on and on and on beyond eighty columns for sure, definitely"##,
+    ),
+    (
+        r##"{{ toYamlPretty (dict "a" (list (list 1 2) (dict "b" (list)))  "e" (dict) "n" nil "i" 5 "f" 0.5) }}"##,
+        r##"a:
+  - - 1
+    - 2
+  - b: []
+e: {}
+f: 0.5
+i: 5
+"n": null"##,
+    ),
+    (
+        r##"{{ toToml (dict "port" 80.0 "name" "x" "big" 1e21 "neg" -1 "list" (list "a" "b") "nested" (dict "deep" (dict "k" 1) "v" "w") "tables" (list (dict "a" 1) (dict "a" 2)) "q" "with \"quotes\"\n" "key with space" 1 "nilv" nil) }}"##,
+        r##"big = 1e+21
+"key with space" = 1
+list = ["a", "b"]
+name = "x"
+neg = -1
+port = 80.0
+q = "with \"quotes\"\n"
+
+[nested]
+  v = "w"
+  [nested.deep]
+    k = 1
+
+[[tables]]
+  a = 1
+
+[[tables]]
+  a = 2
+"##,
+    ),
+    (
+        r##"{{ $d := dict "a" (dict "x" (list 1 2)) "n" nil }}{{ merge $d (dict "a" (dict "x" (list 3) "y" 1) "n" "set" "z" nil) | toJson }}"##,
+        r##"{"a":{"x":[1,2],"y":1},"n":"set"}"##,
+    ),
+    (
+        r##"{{ merge (dict) (dict "l" (list)) | toJson }}|{{ merge (dict "l" (list)) (dict "l" (list 1)) | toJson }}|{{ mergeOverwrite (dict "l" (list 1)) (dict "l" (list)) | toJson }}|{{ merge (dict "m" "s") (dict "m" (dict "a" 1)) | toJson }}|{{ mergeOverwrite (dict "m" (list 1)) (dict "m" (dict "a" 1)) | toJson }}|{{ merge (dict "m" (list 1)) (dict "m" (dict "a" 1)) | toJson }}"##,
+        r##"{"l":[]}|{"l":[1]}|{"l":[]}|{"m":"s"}|{"m":{"a":1}}|{"m":[1]}"##,
+    ),
+    (
+        r##"{{ merge (dict "a" 0.0 "b" 1.0) (dict "a" 2 "b" 3) | toJson }}|{{ merge (dict "a" "") (dict "a" nil) | toJson }}|{{ mergeOverwrite (dict "a" 1) (dict "a" false) | toJson }}|{{ mergeOverwrite (dict "a" 1) (dict "a" "") | toJson }}|{{ mergeOverwrite (dict "a" (dict "b" 1)) (dict "a" (dict)) | toJson }}"##,
+        r##"{"a":2,"b":1}|{"a":""}|{"a":false}|{"a":""}|{"a":{"b":1}}"##,
+    ),
+    (
+        r##"{{ $src := dict "inner" (dict "k" 1) }}{{ $dst := merge (dict) $src }}{{ $_ := set $src.inner "k" 2 }}{{ toJson $dst }}"##,
+        r##"{"inner":{"k":2}}"##,
+    ),
+    (
+        r##"{{ default (list 1) .Values.nope | toJson }}|{{ default (dict "a" 1) .Values.emptymap | toJson }}|{{ empty (list 0) }}|{{ empty 0.0 }}|{{ empty "0" }}|{{ coalesce (dict) (list) (dict "a" 1) | toJson }}"##,
+        r##"[1]|{"a":1}|false|true|false|{"a":1}"##,
+    ),
+    (
+        r##"{{ toString (list 1.5 1000000 (list "a" nil) (dict "k" 0.000001)) }}|{{ join "," (list 1000000 1.5 true nil "x") }}|{{ quote 1000000.0 }}|{{ toStrings (list 1e6 nil 2) | toJson }}|{{ cat 1e6 "x" nil 2.5 }}"##,
+        r##"[1.5 1000000 [a <nil>] map[k:1e-06]]|1000000,1.5,true,x|"1e+06"|["1e+06","2"]|1e+06 x 2.5"##,
+    ),
+    (
+        r##"{{ trunc 3 "héllo" }}|{{ substr 0 2 "héllo" }}|{{ title "élan vital" }}|{{ upper "straße" }}|{{ lower "ÀB" }}|{{ initials "élan vital" }}|{{ swapcase "Straße ÀB" }}|{{ untitle "ÉLAN Vital" }}"##,
+        r##"hé|h�|Élan Vital|STRAßE|àb|Ãv|sTRAßE àb|éLAN vital"##,
+    ),
+    (
+        r##"{{ snakecase "HTTPServerID" }}|{{ snakecase "simpleXMLParser" }}|{{ snakecase "Bld4Floor" }}|{{ snakecase "HTTP2xx" }}|{{ snakecase "already_snake" }}|{{ snakecase "with space" }}|{{ snakecase "ABC" }}|{{ snakecase "a1b2" }}|{{ snakecase "userID" }}"##,
+        r##"http_server_id|simple_xml_parser|bld4_floor|http_2xx|already_snake|with_space|abc|a_1b2|user_id"##,
+    ),
+    (
+        r##"{{ kebabcase "HTTPServerID" }}|{{ kebabcase "simpleXMLParser" }}|{{ kebabcase "user_id" }}|{{ camelcase "HTTP_SERVER" }}|{{ camelcase "alreadyCamel" }}|{{ camelcase "with-dash" }}|{{ camelcase "a" }}|{{ camelcase "__" }}"##,
+        r##"http-server-id|simple-xml-parser|user-id|HttpServer|AlreadyCamel|WithDash|A|___"##,
+    ),
+    (
+        r##"{{ wrap 10 "The quick brown fox jumps over the lazy dog" }}|{{ wrap 0 "a b c" }}|{{ wrapWith 4 "|" "abcdefghij kl" }}|{{ wrap 80 "" }}"##,
+        r##"The quick
+brown fox
+jumps over
+the lazy
+dog|a
+b
+c|abcd|efgh|ij|kl|"##,
+    ),
+    (
+        r##"{{ sortAlpha (list "b" 1 "a" 10 2) | toJson }}|{{ uniq (list (dict "a" 1) (dict "a" 1) 1 1.0) | toJson }}|{{ has (dict "a" 1) (list (dict "a" 1)) }}|{{ without (list 1 2 1 3) 1 | toJson }}|{{ compact (list (list) (dict) 0 "x" nil false) | toJson }}"##,
+        r##"["1","10","2","a","b"]|[{"a":1},1,1]|true|[2,3]|["x"]"##,
+    ),
+    (
+        r##"{{ until 0 | toJson }}|{{ untilStep 0 0 0 | toJson }}|{{ seq 3 3 }}|{{ seq 1 0 }}|{{ seq 0 }}|{{ seq 2 2 2 }}|{{ untilStep 1 10 100 | toJson }}"##,
+        r##"[]|[]|3|1 0|1 0|2|[1]"##,
+    ),
+    (
+        r##"{{ split "" "abc" | toJson }}|{{ splitList "" "abc" | toJson }}|{{ splitn "," 0 "a,b" | toJson }}|{{ splitn "," 1 "a,b" | toJson }}|{{ regexSplit "," "a,b" 0 | toJson }}|{{ regexFindAll "a" "aaa" 0 | toJson }}|{{ splitList "," "" | toJson }}"##,
+        r##"{"_0":"a","_1":"b","_2":"c"}|["a","b","c"]|{}|{"_0":"a,b"}|null|null|[""]"##,
+    ),
+    (
+        r##"{{ b64dec "aGVsbG8" }}|{{ b64dec "aGVsbG8=x" }}|{{ b32dec "!!!" }}|{{ b64enc "" }}|{{ b64enc "é" }}"##,
+        r##"illegal base64 data at input byte 4|illegal base64 data at input byte 8|illegal base32 data at input byte 0||w6k="##,
+    ),
+    (
+        r##"{{ atoi " 1" }}|{{ atoi "1 " }}|{{ atoi "0x10" }}|{{ int64 "0x1F" }}|{{ float64 "1_000" }}|{{ float64 "0x1p-2" }}|{{ float64 "inf" | toString }}|{{ int "1e3" }}|{{ int64 "-12.000" }}|{{ float64 " 1" }}|{{ int64 "1_000" }}|{{ float64 true }}|{{ int "abc" }}"##,
+        r##"0|0|0|31|1000|0.25|+Inf|0|-12|0|1000|1|0"##,
+    ),
+    (
+        r##"{{ add "abc" 1 }}|{{ add .Values.nope 1 }}|{{ div 7 -2 }}|{{ mod -7 3 }}|{{ max "5" 3 }}|{{ round 1.005 2 }}|{{ addf "1.1" "2.2" }}|{{ mulf 0.1 3 }}|{{ subf 1 0.9 }}|{{ divf 0 5 }}|{{ ceil "x" }}|{{ floor -1.5 }}|{{ mul 2 }}|{{ add1 "9" }}|{{ round 2.675 2 }}|{{ round -1.25 1 }}"##,
+        r##"1|1|-3|-1|5|1|3.3|0.3|0.1|0|0|-2|2|10|2.68|-1.3"##,
+    ),
+    (
+        r##"{{ mulf 1.5 2 3 }}|{{ divf 100 3 }}|{{ divf 2 3 4 }}|{{ addf 1e20 1 }}|{{ subf 0.3 0.1 }}|{{ mulf 123456789 987654321 }}|{{ divf 1 7 }}|{{ add1f 0.1 }}|{{ maxf 1 "x" 3 }}|{{ minf "2" 5 }}"##,
+        r##"9|33.333333333333336|0.1666666666666667|1e+20|0.2|1.2193263111263526e+17|0.1428571428571429|1.1|3|2"##,
+    ),
+    (
+        r##"{{ semverCompare ">= 1.2.3" "1.2.3" }}|{{ semverCompare "1.2.3" "v1.2.3" }}|{{ semverCompare "1.2" "1.2.5" }}|{{ semverCompare "1" "1.9.0" }}|{{ semverCompare "x" "3.0.0" }}|{{ semverCompare ">=1.2.3, <1.2.3" "1.2.3" }}|{{ semverCompare "~0" "0.9.0" }}|{{ semverCompare "^0.0" "0.0.9" }}|{{ semverCompare "^0.0" "0.1.0" }}|{{ semverCompare "~1.2.x" "1.2.0" }}|{{ semverCompare ">= 1.0.0-alpha" "1.0.0-beta" }}|{{ semverCompare "<1.0.0-0" "0.9.9-rc.1" }}"##,
+        r##"true|true|true|true|true|false|true|true|false|true|true|true"##,
+    ),
+    (
+        r##"{{ semverCompare "!=1.2.x" "1.2.5" }}|{{ semverCompare "!=1.2.x" "1.3.0" }}|{{ semverCompare ">1.x" "2.0.0" }}|{{ semverCompare ">1.x" "1.9.0" }}|{{ semverCompare "<=1.x" "1.9.0" }}|{{ semverCompare "=>1.0, =<2.0" "1.5.0" }}|{{ semverCompare "~>1.2" "1.2.9" }}|{{ semverCompare ">=1.2.3-beta.2" "1.2.3-beta.10" }}|{{ semverCompare ">=1.2.3-beta.2" "1.2.3-beta" }}|{{ semverCompare ">=1.2.3-2" "1.2.3-beta" }}|{{ semverCompare "^1.2.3-rc" "1.2.3" }}|{{ semverCompare ">1.0.0 <2.0.0" "1.5.0" }}"##,
+        r##"false|true|true|false|true|true|true|true|false|true|true|true"##,
+    ),
+    (
+        r##"{{ (semver "1.2").Patch }}|{{ (semver "01.2.3").Major }}|{{ urlParse "http://[::1]:80/x%20y?a=b#c%20d" | toJson }}|{{ urlParse "/rel/path" | toJson }}|{{ urlJoin (dict "path" "a b" "query" "x=1") }}|{{ urlJoin (dict "scheme" "mailto" "opaque" "a@b") }}"##,
+        r##"0|1|{"fragment":"c d","host":"[::1]:80","hostname":"::1","opaque":"","path":"/x y","query":"a=b","scheme":"http","userinfo":""}|{"fragment":"","host":"","hostname":"","opaque":"","path":"/rel/path","query":"","scheme":"","userinfo":""}|a%20b?x=1|mailto:a@b"##,
+    ),
+    (
+        r##"{{ regexReplaceAll "(?P<first>\\w+) (?P<second>\\w+)" "hello world" "${second} ${first}" }}|{{ regexReplaceAll "a" "banana" "$$" }}|{{ regexFind "(?i)HELLO" "say hello" }}|{{ regexMatch "^\\d+$" "١٢" }}|{{ regexReplaceAll "\\s+" "a  b\tc" "_" }}|{{ regexFindAll "\\bfoo\\b" "foo foobar foo" -1 | toJson }}"##,
+        r##"world hello|b$n$n$|hello|false|a_b_c|["foo","foo"]"##,
+    ),
+    (
+        r##"{{ sha256sum "" }}|{{ adler32sum "" }}|{{ sha1sum "é" }}|{{ toJson (dict "html" "<script>&</script>" "u" "\u2028" "c" "\u0001" "q" "\"") }}|{{ toRawJson (dict "html" "<&>") }}|{{ toPrettyJson (dict "a" (list) "b" (dict) "c" (list (dict "d" 1))) }}"##,
+        r##"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855|1|bf15be717ac1b080b4f1c456692825891ff5073d|{"c":"\u0001","html":"\u003cscript\u003e\u0026\u003c/script\u003e","q":"\"","u":"\u2028"}|{"html":"<&>"}|{
+  "a": [],
+  "b": {},
+  "c": [
+    {
+      "d": 1
+    }
+  ]
+}"##,
+    ),
+    (
+        r##"{{ ternary (list 1) (dict) true | toJson }}|{{ typeOf (fromJson "{\"a\":1}").a }}"##,
+        r##"[1]|float64"##,
+    ),
+    (
+        r##"{{ duration "0" }}|{{ duration "-90" }}|{{ duration "86400" }}|{{ duration "3600000" }}|{{ duration "abc" }}|{{ durationRound "30s" }}|{{ durationRound "90m" }}|{{ durationRound "49h" }}|{{ durationRound "800h" }}|{{ durationRound "9000h" }}|{{ durationRound "-2h" }}"##,
+        r##"0s|-1m30s|24h0m0s|1000h0m0s|0s|30s|1h|2d|1mo|1y|2h"##,
+    ),
+    (
+        r##"{{ date "Mon Jan _2 15:04:05 MST 2006" 1700000000 }}|{{ date "2006-01-02T15:04:05.000Z07:00" 1700000000 }}|{{ date "3:04PM" 1700000000 }}|{{ date "Monday, January 2" 1700000000 }}|{{ dateInZone "15:04 -0700" 1700000000 "UTC" }}|{{ date "06 1 2 .999" 1700000000 }}"##,
+        r##"Tue Nov 14 22:13:20 UTC 2023|2023-11-14T22:13:20.000Z|10:13PM|Tuesday, November 14|22:13 +0000|23 11 14 "##,
+    ),
 ];
 
 /// Lines the Helm v4 SDK refuses to render (the error texts are the engine's and
@@ -616,6 +887,7 @@ const ERROR_CASES: &[&str] = &[
     r##"{{ mustFromJson "{bad" }}"##,
     r##"{{ trimSuffix "-" .Values.nope }}"##,
     r##"{{ randInt 5 5 }}"##,
+    r##"{{ dig "a" "b" "def" (dict "a" nil) }}|{{ get (dict) "x" }}|{{ keys (dict "b" 1) (dict "a" 2 "b" 3) | sortAlpha | toJson }}|{{ pluck "a" (dict "a" nil) (dict "b" 1) | toJson }}|{{ deepCopy .Values.nope | toJson }}|{{ hasKey (dict "a" nil) "a" }}"##,
 ];
 
 fn data() -> Value {

@@ -44,18 +44,29 @@ pub(crate) fn parse_int_base0(s: &str) -> Option<i64> {
     } else {
         (10, lower.as_str(), false)
     };
-    // Underscores are allowed between digits only with a base prefix.
-    let digits: String = if prefixed {
-        digits.replace('_', "")
-    } else {
-        digits.to_string()
-    };
+    // Base 0 allows `_` between digits (Go's underscoreOK), also after a prefix.
+    if !underscore_ok(digits, prefixed) {
+        return None;
+    }
+    let digits: String = digits.replace('_', "");
     if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
         return None;
     }
     let v = u64::from_str_radix(&digits, radix).ok()? as i128;
     let v = if neg { -v } else { v };
     i64::try_from(v).ok()
+}
+
+/// Go's `underscoreOK`: underscores only between digits (or right after a base prefix).
+fn underscore_ok(digits: &str, prefixed: bool) -> bool {
+    if !digits.contains('_') {
+        return true;
+    }
+    let b = digits.as_bytes();
+    if b.last() == Some(&b'_') || digits.contains("__") {
+        return false;
+    }
+    prefixed || b.first() != Some(&b'_')
 }
 
 /// `cast.ToInt64` (errors become 0), which Sprig's `int64`, `add`, … use.
@@ -105,6 +116,21 @@ pub(crate) fn parse_go_float(s: &str) -> Option<f64> {
         .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-' | b'_'))
     {
         return None;
+    }
+    if t.contains('_') {
+        // Go allows `_` only between digits.
+        let b = t.as_bytes();
+        let ok = b.windows(2).all(|w| {
+            !(w[0] == b'_' || w[1] == b'_')
+                || (w[0].is_ascii_digit() && w[1] == b'_')
+                || (w[0] == b'_' && w[1].is_ascii_digit())
+        }) && !t.starts_with('_')
+            && !t.ends_with('_')
+            && !t.contains("__");
+        if !ok {
+            return None;
+        }
+        return s.replace('_', "").parse::<f64>().ok();
     }
     s.parse::<f64>().ok()
 }
@@ -219,5 +245,9 @@ mod tests {
         assert_eq!(to_int64(&Value::Bool(true)), 1);
         assert_eq!(to_float64(&vstr("1e3")), 1000.0);
         assert_eq!(to_float64(&vstr("abc")), 0.0);
+        assert_eq!(to_float64(&vstr("1_000")), 1000.0);
+        assert_eq!(to_int64(&vstr("1_000")), 1000);
+        assert_eq!(to_int64(&vstr("1__0")), 0);
+        assert_eq!(to_int64(&vstr("0x_1F")), 31);
     }
 }

@@ -4,6 +4,7 @@
 
 use alloc::format;
 use alloc::string::String;
+use alloc::vec::Vec;
 
 use super::{MAX_STRING_BYTES, err, i_arg, reg, s_arg, vstr, want};
 use crate::FuncMap;
@@ -27,10 +28,79 @@ fn adler32(data: &[u8]) -> u32 {
     (b << 16) | a
 }
 
-/// Go's `base64` error text for the first bad input byte.
-fn decode_err(input: &str, e: &data_encoding::DecodeError) -> String {
-    let _ = input;
-    format!("illegal base64 data at input byte {}", e.position)
+/// Go's `base64.StdEncoding.DecodeString`, with its error offsets
+/// (`illegal base64 data at input byte N`). Newlines are skipped as Go does.
+fn go_b64_decode(src: &[u8]) -> core::result::Result<Vec<u8>, usize> {
+    fn val(c: u8) -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    }
+    let mut out = Vec::with_capacity(src.len() / 4 * 3);
+    let mut si = 0usize;
+    loop {
+        let mut buf = [0u32; 4];
+        let mut dlen = 4;
+        let mut j = 0;
+        let mut end = false;
+        while j < 4 {
+            if si == src.len() {
+                if j == 0 {
+                    return Ok(out);
+                }
+                return Err(si - j);
+            }
+            let c = src[si];
+            si += 1;
+            if let Some(v) = val(c) {
+                buf[j] = v;
+                j += 1;
+                continue;
+            }
+            if c == b'\n' || c == b'\r' {
+                continue;
+            }
+            if c != b'=' {
+                return Err(si - 1);
+            }
+            match j {
+                0 | 1 => return Err(si - 1),
+                2 => {
+                    while si < src.len() && (src[si] == b'\n' || src[si] == b'\r') {
+                        si += 1;
+                    }
+                    if si == src.len() {
+                        return Err(src.len());
+                    }
+                    if src[si] != b'=' {
+                        return Err(si - 1);
+                    }
+                    si += 1;
+                }
+                _ => {}
+            }
+            while si < src.len() && (src[si] == b'\n' || src[si] == b'\r') {
+                si += 1;
+            }
+            if si < src.len() {
+                return Err(si);
+            }
+            dlen = j;
+            end = true;
+            break;
+        }
+        let v = (buf[0] << 18) | (buf[1] << 12) | (buf[2] << 6) | buf[3];
+        let bytes = [(v >> 16) as u8, (v >> 8) as u8, v as u8];
+        out.extend_from_slice(&bytes[..dlen - 1]);
+        if end {
+            return Ok(out);
+        }
+    }
 }
 
 fn random_from(charset: &[u8], n: i64) -> Result<String> {
@@ -68,9 +138,9 @@ pub(super) fn register(m: &mut FuncMap) {
     reg(m, "b64dec", |a| {
         want("b64dec", a, 1)?;
         let s = s_arg(a, 0)?;
-        Ok(vstr(match data_encoding::BASE64.decode(s.as_bytes()) {
+        Ok(vstr(match go_b64_decode(s.as_bytes()) {
             Ok(b) => String::from_utf8_lossy(&b).into_owned(),
-            Err(e) => decode_err(&s, &e),
+            Err(at) => format!("illegal base64 data at input byte {at}"),
         }))
     });
     reg(m, "b32enc", |a| {
@@ -188,5 +258,11 @@ mod tests {
     #[test]
     fn adler() {
         assert_eq!(adler32(b"Wikipedia"), 0x11E60398);
+        assert_eq!(go_b64_decode(b"aGVsbG8="), Ok(b"hello".to_vec()));
+        assert_eq!(go_b64_decode(b"aGVsbG8"), Err(4));
+        assert_eq!(go_b64_decode(b"aGVsbG8=x"), Err(8));
+        assert_eq!(go_b64_decode(b"!!"), Err(0));
+        assert_eq!(go_b64_decode(b"aGk="), Ok(b"hi".to_vec()));
+        assert_eq!(go_b64_decode(b"aA=="), Ok(b"h".to_vec()));
     }
 }

@@ -462,7 +462,8 @@ pub(super) fn register(m: &mut FuncMap) {
         } else {
             "0s".into()
         };
-        Ok(vstr(if nanos < 0 { format!("-{s}") } else { s }))
+        // Sprig drops the sign.
+        Ok(vstr(s))
     });
 }
 

@@ -126,6 +126,9 @@ fn dig(d: &Dict, keys: &[String], def: &Value) -> Result<Value> {
     }
     match step {
         Value::Map(m) => dig(&m, rest, def),
+        Value::Nil => Err(err(
+            "interface conversion: interface {} is nil, not map[string]interface {}",
+        )),
         other => Err(err(format!(
             "interface conversion: interface {{}} is {}, not map[string]interface {{}}",
             go_type(&other)

@@ -32,7 +32,7 @@ fn compile(p: &str) -> Result<Regex> {
             "error parsing regexp: pattern longer than the limit of {MAX_PATTERN_BYTES} bytes"
         )));
     }
-    let r = regex::RegexBuilder::new(p)
+    let r = regex::RegexBuilder::new(&ascii_classes(p))
         .size_limit(32 * 1024 * 1024)
         .build()
         .map_err(|e| err(format!("error parsing regexp: {e}")))?;
@@ -43,6 +43,73 @@ fn compile(p: &str) -> Result<Regex> {
         c.insert(p.into(), r.clone());
     }
     Ok(r)
+}
+
+/// Go's `\d`, `\w`, `\s`, `\b` are ASCII-only; the `regex` crate's are Unicode. Outside
+/// brackets they become `(?-u:…)`; inside brackets `\d`, `\w`, `\s` are spelled out.
+fn ascii_classes(p: &str) -> String {
+    let mut out = String::with_capacity(p.len() + 16);
+    let mut it = p.chars().peekable();
+    let mut in_class = false;
+    while let Some(c) = it.next() {
+        match c {
+            '\\' => {
+                let Some(n) = it.next() else {
+                    out.push(c);
+                    break;
+                };
+                match (in_class, n) {
+                    (false, 'b' | 'B') => {
+                        out.push_str("(?-u:\\");
+                        out.push(n);
+                        out.push(')');
+                    }
+                    (false, 'd') => out.push_str("[0-9]"),
+                    (false, 'D') => out.push_str("[^0-9]"),
+                    (false, 'w') => out.push_str("[0-9A-Za-z_]"),
+                    (false, 'W') => out.push_str("[^0-9A-Za-z_]"),
+                    (false, 's') => out.push_str("[\\t\\n\\x0C\\r ]"),
+                    (false, 'S') => out.push_str("[^\\t\\n\\x0C\\r ]"),
+                    (true, 'd') => out.push_str("0-9"),
+                    (true, 'w') => out.push_str("0-9A-Za-z_"),
+                    (true, 's') => out.push_str("\\t\\n\\x0C\\r "),
+                    _ => {
+                        out.push('\\');
+                        out.push(n);
+                    }
+                }
+            }
+            '[' if !in_class => {
+                in_class = true;
+                out.push(c);
+                // A leading `^` and/or `]` belong to the class.
+                if it.peek() == Some(&'^') {
+                    out.push('^');
+                    it.next();
+                }
+                if it.peek() == Some(&']') {
+                    out.push(']');
+                    it.next();
+                }
+            }
+            '[' if in_class && it.peek() == Some(&':') => {
+                // POSIX class `[:alpha:]`: copy through its closing `:]`.
+                out.push(c);
+                for d in it.by_ref() {
+                    out.push(d);
+                    if d == ']' {
+                        break;
+                    }
+                }
+            }
+            ']' if in_class => {
+                in_class = false;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// Go's `regexp.QuoteMeta`.
@@ -96,13 +163,15 @@ fn replace_all(r: &Regex, s: &str, repl: &str, literal: bool) -> String {
     }
 }
 
-fn find_all(r: &Regex, s: &str, n: i64) -> Vec<Value> {
+/// Go's `FindAllString(s, n)`: nil (not an empty list) when nothing is found.
+fn find_all(r: &Regex, s: &str, n: i64) -> Value {
     let it = r.find_iter(s).map(|m| vstr(m.as_str()));
-    if n < 0 {
+    let v: Vec<Value> = if n < 0 {
         it.collect()
     } else {
         it.take(n as usize).collect()
-    }
+    };
+    if v.is_empty() { Value::Nil } else { vlist(v) }
 }
 
 pub(super) fn register(m: &mut FuncMap) {
@@ -127,7 +196,7 @@ pub(super) fn register(m: &mut FuncMap) {
         reg(m, &name("regexFindAll"), |a| {
             want("regexFindAll", a, 3)?;
             let r = compile(&s_arg(a, 0)?)?;
-            Ok(vlist(find_all(&r, &s_arg(a, 1)?, i_arg(a, 2)?)))
+            Ok(find_all(&r, &s_arg(a, 1)?, i_arg(a, 2)?))
         });
         reg(m, &name("regexFind"), |a| {
             want("regexFind", a, 2)?;
@@ -148,8 +217,12 @@ pub(super) fn register(m: &mut FuncMap) {
         reg(m, &name("regexSplit"), |a| {
             want("regexSplit", a, 3)?;
             let r = compile(&s_arg(a, 0)?)?;
+            let n = i_arg(a, 2)?;
+            if n == 0 {
+                return Ok(Value::Nil);
+            }
             Ok(vlist(
-                go_regex_split(&r, &s_arg(a, 1)?, i_arg(a, 2)?)
+                go_regex_split(&r, &s_arg(a, 1)?, n)
                     .into_iter()
                     .map(vstr)
                     .collect(),
@@ -172,5 +245,17 @@ mod tests {
         assert_eq!(go_regex_split(&r, "banana", -1), vec!["b", "n", "n", ""]);
         assert_eq!(go_regex_split(&r, "banana", 2), vec!["b", "nana"]);
         assert_eq!(quote_meta("1.2+x"), "1\\.2\\+x");
+        for (p, text, want) in [
+            (r"^\d+$", "١٢", false),
+            (r"^\d+$", "12", true),
+            (r"^\w+$", "é", false),
+            (r"^\W$", "é", true),
+            (r"\bfoo\b", "a foo b", true),
+            (r"^[\d\s]+$", "1 2", true),
+            (r"^[^\d]+$", "ab", true),
+            (r"\\d", "\\d", true),
+        ] {
+            assert_eq!(compile(p).unwrap().is_match(text), want, "{p} on {text}");
+        }
     }
 }

@@ -9,6 +9,24 @@ use crate::FuncMap;
 use crate::error::Result;
 use crate::value::{Dict, Value};
 
+/// Go's `unicode.ToUpper`: one rune in, one rune out (`ß` stays `ß`).
+pub(crate) fn go_upper_char(c: char) -> char {
+    let mut it = c.to_uppercase();
+    match (it.next(), it.next()) {
+        (Some(u), None) => u,
+        _ => c,
+    }
+}
+
+/// Go's `unicode.ToLower`.
+pub(crate) fn go_lower_char(c: char) -> char {
+    let mut it = c.to_lowercase();
+    match (it.next(), it.next()) {
+        (Some(u), None) => u,
+        _ => c,
+    }
+}
+
 /// Go's `s[a:b]` on bytes; a cut inside a UTF-8 sequence is replaced by U+FFFD.
 fn bytes_slice(s: &str, a: usize, b: usize) -> String {
     String::from_utf8_lossy(&s.as_bytes()[a..b]).into_owned()
@@ -28,7 +46,7 @@ fn go_title(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for r in s.chars() {
         if is_sep(prev) {
-            out.extend(r.to_uppercase());
+            out.push(go_upper_char(r));
         } else {
             out.push(r);
         }
@@ -45,7 +63,7 @@ fn untitle(s: &str) -> String {
             next = true;
             out.push(r);
         } else if next {
-            out.extend(r.to_lowercase());
+            out.push(go_lower_char(r));
             next = false;
         } else {
             out.push(r);
@@ -54,10 +72,13 @@ fn untitle(s: &str) -> String {
     out
 }
 
+/// goutils `Initials`, which walks bytes (a multi-byte first letter gives its lead
+/// byte as a Latin-1 character, as in Go).
 fn initials(s: &str) -> String {
     let mut gap = true;
     let mut out = String::new();
-    for r in s.chars() {
+    for b in s.bytes() {
+        let r = b as char;
         if r.is_whitespace() {
             gap = true;
         } else if gap {
@@ -70,13 +91,13 @@ fn initials(s: &str) -> String {
 
 fn swapcase(s: &str) -> String {
     s.chars()
-        .flat_map(|c| {
+        .map(|c| {
             if c.is_uppercase() {
-                c.to_lowercase().collect::<Vec<_>>()
+                go_lower_char(c)
             } else if c.is_lowercase() {
-                c.to_uppercase().collect::<Vec<_>>()
+                go_upper_char(c)
             } else {
-                alloc::vec![c]
+                c
             }
         })
         .collect()
@@ -178,6 +199,14 @@ fn words(s: &str) -> Vec<String> {
                 out.push(core::mem::take(&mut cur));
             }
         }
+        // Digits after letters stay with them ("Bld4Floor"), unless lower-case letters
+        // follow the digits ("HTTP2xx" -> "HTTP", "2xx").
+        if !cur.is_empty() && c.is_numeric() && cs[i - 1].is_alphabetic() {
+            let after = cs[i..].iter().find(|x| !x.is_numeric());
+            if after.is_some_and(|x| x.is_lowercase()) {
+                out.push(core::mem::take(&mut cur));
+            }
+        }
         cur.push(c);
     }
     if !cur.is_empty() {
@@ -189,37 +218,60 @@ fn words(s: &str) -> Vec<String> {
 fn join_lower(s: &str, sep: &str) -> String {
     words(s)
         .iter()
-        .map(|w| w.to_lowercase())
+        .map(|w| w.chars().map(go_lower_char).collect::<String>())
         .collect::<Vec<_>>()
         .join(sep)
 }
 
-/// xstrings `ToCamelCase`.
+/// xstrings `ToCamelCase` (Pascal case): connectors (`-`, `_`, spaces) dropped and the
+/// next letter upper-cased; a word's leading run of capitals is lower-cased after its
+/// first letter (`HTTP_SERVER` -> `HttpServer`, `alreadyCamel` -> `AlreadyCamel`).
 fn camelcase(s: &str) -> String {
     let is_conn = |r: char| r == '-' || r == '_' || r.is_whitespace();
-    let mut it = s.chars().peekable();
+    let cs: Vec<char> = s.chars().collect();
     let mut out = String::new();
+    let mut i = 0;
     let mut r0 = None;
-    for r in it.by_ref() {
+    let mut first_upper = false;
+    while i < cs.len() {
+        let r = cs[i];
+        i += 1;
         if !is_conn(r) {
-            r0 = Some(r.to_uppercase().next().unwrap_or(r));
+            first_upper = r.is_uppercase();
+            r0 = Some(go_upper_char(r));
             break;
         }
         out.push(r);
     }
-    let Some(mut r0) = r0 else {
-        return out;
+    let mut r0 = match r0 {
+        Some(r) => r,
+        None => {
+            // xstrings writes the last connector once more here.
+            if let Some(last) = cs.last() {
+                out.push(*last);
+            }
+            return out;
+        }
     };
-    for r in it {
+    while i < cs.len() {
         let r1 = r0;
-        r0 = r;
+        r0 = cs[i];
+        i += 1;
         if is_conn(r0) && is_conn(r1) {
             out.push(r1);
             continue;
         }
         if is_conn(r1) {
-            r0 = r0.to_uppercase().next().unwrap_or(r0);
+            first_upper = r0.is_uppercase();
+            r0 = go_upper_char(r0);
         } else {
+            if first_upper {
+                if r0.is_uppercase() {
+                    r0 = go_lower_char(r0);
+                } else {
+                    first_upper = false;
+                }
+            }
             out.push(r1);
         }
     }
@@ -238,11 +290,15 @@ fn indent(n: i64, s: &str) -> Result<String> {
 pub(super) fn register(m: &mut FuncMap) {
     reg(m, "upper", |a| {
         want("upper", a, 1)?;
-        Ok(vstr(s_arg(a, 0)?.to_uppercase()))
+        Ok(vstr(
+            s_arg(a, 0)?.chars().map(go_upper_char).collect::<String>(),
+        ))
     });
     reg(m, "lower", |a| {
         want("lower", a, 1)?;
-        Ok(vstr(s_arg(a, 0)?.to_lowercase()))
+        Ok(vstr(
+            s_arg(a, 0)?.chars().map(go_lower_char).collect::<String>(),
+        ))
     });
     reg(m, "title", |a| {
         want("title", a, 1)?;
