@@ -49,6 +49,15 @@ section "cargo test --workspace"
 cargo test --workspace --locked
 section "schemas match the official copies"
 cargo run --quiet --locked -p xtask -- schemas
+# cargo-deny from crates.io, kept inside the clone (target/tools) so CI caches nothing outside
+# it; installed once (16 min on the shared 2-core build machine, under load), then reused.
+# Advisories need the RustSec database from the network: a release step (README).
+section "cargo deny check licenses bans sources"
+DENY="$ROOT/target/tools/bin/cargo-deny"
+if [ ! -x "$DENY" ]; then
+  cargo install --locked --quiet cargo-deny --version ^0.20 --root "$ROOT/target/tools"
+fi
+"$DENY" check --hide-inclusion-graph licenses bans sources
 section "conformance expectations are what the oracles print (Go text/template, Helm SDK)"
 cargo run --quiet --locked -p xtask -- conformance --check
 section "integration suite (real consumers)"
