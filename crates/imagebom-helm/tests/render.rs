@@ -368,3 +368,44 @@ fn comments_trim_only_their_marked_side_and_files_as_config_match_helm() {
     let out = same_as_helm(&f, None);
     assert!(out.contains("  - a: 1\n  - b: 2- c: 3"), "{out}");
 }
+
+#[test]
+fn glob_results_tpl_and_set_ints_match_helm() {
+    let f = files(&[
+        ("Chart.yaml", "apiVersion: v2\nname: g\nversion: 1.0.0\n"),
+        ("values.yaml", "t: \"{{ .Release.Name }}-{{ .Values.num }}\"\nnum: 3\n"),
+        ("conf/a.ini", "a\n"),
+        ("conf/b.ini", "b\n"),
+        (
+            "templates/t.yaml",
+            concat!(
+                "none: {{ if .Files.Glob \"none/*\" }}yes{{ else }}no{{ end }}\n",
+                "some: {{ if .Files.Glob \"conf/*\" }}yes{{ else }}no{{ end }} {{ len (.Files.Glob \"conf/*\") }}\n",
+                "tpl: {{ tpl .Values.t . }}\n",
+                "n: {{ .Values.num }} {{ typeOf .Values.num }}\n",
+            ),
+        ),
+    ]);
+    let out = same_as_helm(&f, None);
+    assert!(
+        out.contains("none: no\nsome: yes 2\ntpl: release-name-3\nn: 3 float64"),
+        "{out}"
+    );
+    // --set integers are integers (int64 in Helm), not floats.
+    let c = Chart::from_files(f).unwrap();
+    let values = Dict::new();
+    parse_set("num=7", &values).unwrap();
+    let r = render(
+        &c,
+        &RenderOptions {
+            values,
+            ..RenderOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(
+        r.manifests["g/templates/t.yaml"].contains("tpl: release-name-7\nn: 7 "),
+        "{:?}",
+        r.manifests
+    );
+}
