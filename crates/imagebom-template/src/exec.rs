@@ -85,6 +85,20 @@ impl core::str::FromStr for MissingKey {
     }
 }
 
+/// Which Go release's `text/template` messages to reproduce where they changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GoSemantics {
+    /// Go 1.19 (the default): `incompatible types for comparison`,
+    /// `non-function of type T`.
+    #[default]
+    Go119,
+    /// The current Go that Helm v4 is built with: comparison errors name the
+    /// types (`incompatible types for comparison: float64 and int`) and `call`
+    /// names its callee (`non-function .Values.f of type float64`). Use it for
+    /// Helm rendering.
+    Helm,
+}
+
 /// Resource limits of one execution (and of parsing). Every limit, when hit,
 /// fails with a [`TemplateError::Limit`] (or a Go-formatted execution error)
 /// that names the limit and the template.
@@ -169,6 +183,7 @@ pub(crate) struct Config<'a> {
     pub(crate) right_delim: &'a str,
     pub(crate) missing_key: MissingKey,
     pub(crate) limits: Limits,
+    pub(crate) go: GoSemantics,
 }
 
 // Internal control-flow signaling
@@ -1086,6 +1101,9 @@ impl<'a> Executor<'a> {
                     self.node = Some(ident);
                     return Err(self.errorf(msg));
                 }
+                if self.cfg.go == GoSemantics::Helm && self.cfg.funcs_are_builtin(name) {
+                    msg = newer_go_message(name, msg, &argv, args, &self.tmpl.src);
+                }
                 let index = match &e {
                     TemplateError::BadArg { index, .. } => Some(*index),
                     _ => None,
@@ -1324,6 +1342,35 @@ impl Config<'_> {
             (Some(f), Some(b)) => Arc::ptr_eq(f, &b),
             _ => false,
         }
+    }
+}
+
+/// The newer Go wording of two builtin errors (see [`GoSemantics::Helm`]).
+fn newer_go_message(name: &str, msg: String, argv: &[Value], args: &[Expr], src: &str) -> String {
+    match name {
+        "eq" | "ne" | "lt" | "le" | "gt" | "ge" if msg == "incompatible types for comparison" => {
+            let first = argv.first();
+            let other = match name {
+                "eq" => argv.iter().skip(1).find(|v| {
+                    !matches!(v, Value::Nil)
+                        && first.is_some_and(|f| {
+                            core::mem::discriminant(f) != core::mem::discriminant(*v)
+                        })
+                }),
+                _ => argv.get(1),
+            };
+            match (first, other) {
+                (Some(a), Some(b)) => format!("{msg}: {} and {}", a.type_name(), b.type_name()),
+                _ => msg,
+            }
+        }
+        "call" => match (msg.strip_prefix("non-function of type "), args.get(1)) {
+            (Some(t), Some(callee)) => {
+                format!("non-function {} of type {t}", expr_string(callee, src))
+            }
+            _ => msg,
+        },
+        _ => msg,
     }
 }
 

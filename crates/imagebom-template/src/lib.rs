@@ -10,10 +10,12 @@
 //! # Rendering a Helm chart
 //!
 //! ```
-//! use imagebom_template::{Template, MissingKey, Value, tmap, helm_strip_no_value};
+//! use imagebom_template::{GoSemantics, Template, MissingKey, Value, tmap, helm_strip_no_value};
 //!
 //! // One set per render, named "gotpl" like Helm's (tpl templates take that name).
-//! let mut set = Template::new("gotpl").missing_key(MissingKey::ZeroValue);
+//! let mut set = Template::new("gotpl")
+//!     .missing_key(MissingKey::ZeroValue)
+//!     .go_semantics(GoSemantics::Helm);
 //! // .funcs(helm_funcmap()) before adding templates: Go checks function names at parse.
 //! // Add every file of the chart and its subcharts, in Helm's order (deepest paths first):
 //! set.add_template("app/templates/_helpers.tpl", r#"{{ define "app.name" }}{{ .Chart.Name }}{{ end }}"#).unwrap();
@@ -133,7 +135,7 @@ use std::io::Write;
 
 pub use error::{ErrorLocation, ExecError};
 use exec::{Executor, Tree, TreeSet};
-pub use exec::{HELM_INCLUDE_RECURSION_MAX, Limits, MissingKey};
+pub use exec::{GoSemantics, HELM_INCLUDE_RECURSION_MAX, Limits, MissingKey};
 use parse::ListNode;
 
 /// A map from function names to template functions, equivalent to Go's
@@ -185,6 +187,7 @@ pub struct Template {
     right_delim: String,
     missing_key: MissingKey,
     limits: Limits,
+    go: GoSemantics,
 }
 
 /// Adapts a [`std::io::Write`] to [`core::fmt::Write`]. Any [`io::Error`](std::io::Error)
@@ -240,6 +243,7 @@ impl Template {
             right_delim: "}}".to_string(),
             missing_key: MissingKey::default(),
             limits: Limits::default(),
+            go: GoSemantics::default(),
         }
     }
 
@@ -249,6 +253,14 @@ impl Template {
     #[must_use]
     pub fn max_range_iters(mut self, n: u64) -> Self {
         self.limits.max_range_iters = n;
+        self
+    }
+
+    /// Choose which Go release's messages to reproduce where they changed
+    /// (default [`GoSemantics::Go119`]; Helm rendering: [`GoSemantics::Helm`]).
+    #[must_use]
+    pub fn go_semantics(mut self, go: GoSemantics) -> Self {
+        self.go = go;
         self
     }
 
@@ -522,6 +534,7 @@ impl Template {
             right_delim: &self.right_delim,
             missing_key: self.missing_key,
             limits: self.limits,
+            go: self.go,
         };
         let mut executor = Executor::new(&cfg, tree.clone());
         executor.execute(writer, data)
@@ -695,6 +708,7 @@ impl Clone for Template {
             right_delim: self.right_delim.clone(),
             missing_key: self.missing_key,
             limits: self.limits,
+            go: self.go,
         }
     }
 }

@@ -602,3 +602,36 @@ fn bad_arg_index_locates_the_argument() {
         r#"template: w:1:3: executing "w" at <ternary>: wrong number of args for ternary: want 3 got 2"#
     );
 }
+
+/// Helm v4's Go (tests/conformance/lang/helm-go.yaml, Helm v4 oracle) names the
+/// types of a failed comparison and the callee of `call`; Go 1.19 does not.
+#[test]
+fn helm_go_semantics_messages() {
+    let data = tmap! { "Values" => tmap! { "n" => 1.0f64, "f" => 2.0f64 } };
+    let mut set = helm_set().go_semantics(imagebom_template::GoSemantics::Helm);
+    set.add_template("a", "{{ eq .Values.n 1 }}").unwrap();
+    set.add_template("b", "{{ lt 1 1.5 }}").unwrap();
+    set.add_template("c", "{{ call .Values.f }}").unwrap();
+    let msg = |n: &str| {
+        set.execute_template_to_string(n, &data)
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(
+        msg("a").ends_with("error calling eq: incompatible types for comparison: float64 and int")
+    );
+    assert!(
+        msg("b").ends_with("error calling lt: incompatible types for comparison: int and float64")
+    );
+    assert!(msg("c").ends_with("error calling call: non-function .Values.f of type float64"));
+    let mut old = helm_set();
+    old.add_template("c", "{{ call .Values.f }}").unwrap();
+    let err = old
+        .execute_template_to_string("c", &data)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.ends_with("error calling call: non-function of type float64"),
+        "{err}"
+    );
+}
