@@ -202,6 +202,18 @@ impl Chart {
         Ok(chart)
     }
 
+    /// Loads a chart archive (`.tgz` bytes; `name` is used in errors).
+    pub fn from_archive(name: &str, bytes: &[u8], limits: &LoadLimits) -> Result<Chart> {
+        let files = crate::archive::read_named_chart_archive(name, bytes, &limits.archive)
+            .map_err(|e| HelmError::InvalidChart {
+                chart: name.to_string(),
+                message: e.to_string(),
+            })?;
+        let mut c = Chart::from_files_with(files, limits)?;
+        c.source = name.to_string();
+        Ok(c)
+    }
+
     /// Builds a chart from its files (paths relative to the chart root) with default limits.
     pub fn from_files(files: ChartFiles) -> Result<Chart> {
         Chart::from_files_with(files, &LoadLimits::default())
@@ -739,6 +751,45 @@ mod tests {
         assert_eq!(c.metadata.api_version, "v1");
         assert_eq!(c.metadata.dependencies[0].alias, "c");
         assert!(c.files.contains_key("requirements.yaml"));
+    }
+
+    fn tgz(top: &str, list: &[(&str, &str)]) -> Vec<u8> {
+        let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::default(),
+        ));
+        for (k, v) in list {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(v.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append_data(&mut h, format!("{top}/{k}"), v.as_bytes())
+                .unwrap();
+        }
+        b.into_inner().unwrap().finish().unwrap()
+    }
+
+    #[test]
+    fn archives_and_subchart_archives() {
+        let sub = tgz(
+            "sub",
+            &[
+                ("Chart.yaml", "apiVersion: v2\nname: sub\nversion: 0.1.0\n"),
+                ("templates/s.yaml", "s"),
+            ],
+        );
+        let mut f = files(&[("Chart.yaml", "apiVersion: v2\nname: top\nversion: 1.0.0\n")]);
+        f.insert("charts/sub-0.1.0.tgz".into(), sub.clone());
+        let c = Chart::from_files(f).unwrap();
+        assert_eq!(c.dependencies.len(), 1);
+        assert_eq!(c.dependencies[0].name(), "sub");
+        assert_eq!(c.dependencies[0].templates[0].0, "templates/s.yaml");
+        let c = Chart::from_archive("sub-0.1.0.tgz", &sub, &LoadLimits::default()).unwrap();
+        assert_eq!(c.metadata.version, "0.1.0");
+        let mut f = files(&[("Chart.yaml", "apiVersion: v2\nname: top\nversion: 1.0.0\n")]);
+        f.insert("charts/bad.tgz".into(), b"not gzip".to_vec());
+        let e = Chart::from_files(f).unwrap_err().to_string();
+        assert!(e.contains("error unpacking subchart bad.tgz in top"), "{e}");
     }
 
     #[test]
