@@ -37,12 +37,10 @@ fn want(name: &str, a: &[Value], n: usize) -> Result<()> {
     Ok(())
 }
 
-fn s_arg(a: &[Value], i: usize, name: &str) -> Result<String> {
+fn s_arg(a: &[Value], i: usize, _name: &str) -> Result<String> {
     match a.get(i) {
         Some(Value::String(s)) => Ok(s.to_string()),
-        Some(Value::Nil) | None => Err(err(format!(
-            "error calling {name}: invalid value; expected string"
-        ))),
+        Some(Value::Nil) | None => Err(err("invalid value; expected string")),
         Some(other) => Err(err(format!(
             "wrong type for value; expected string; got {}",
             crate::sprig::go_type(other)
@@ -65,7 +63,7 @@ pub fn helm_funcmap() -> FuncMap {
         want("mustToYaml", a, 1)?;
         to_yaml(&a[0])
             .map(|s| Value::String(s.into()))
-            .map_err(|e| err(format!("error calling mustToYaml: {e}")))
+            .map_err(|e| err(e.to_string()))
     });
     reg(&mut m, "toYamlPretty", |a| {
         want("toYamlPretty", a, 1)?;
@@ -91,7 +89,7 @@ pub fn helm_funcmap() -> FuncMap {
         want("mustToJson", a, 1)?;
         json::encode(&a[0], true, None)
             .map(|s| Value::String(s.into()))
-            .map_err(|e| err(format!("error calling mustToJson: {}", e.0)))
+            .map_err(|e| err(e.0))
     });
     reg(&mut m, "fromJson", |a| {
         want("fromJson", a, 1)?;
@@ -409,12 +407,12 @@ enum Node {
 #[error("{0}")]
 pub struct YamlOutError(String);
 
-const MAX_OUT_DEPTH: usize = 1000;
+const MAX_OUT_DEPTH: usize = 256;
 
 fn to_node(v: &Value, via_json: bool, depth: usize) -> core::result::Result<Node, YamlOutError> {
     if depth > MAX_OUT_DEPTH {
         return Err(YamlOutError(
-            "json: unsupported value: encountered a cycle or nesting deeper than 1000".into(),
+            "json: unsupported value: encountered a cycle or nesting deeper than 256".into(),
         ));
     }
     Ok(match v {

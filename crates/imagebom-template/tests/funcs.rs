@@ -1260,3 +1260,60 @@ fn yaml_documents_read_like_helm() {
         bad.join("\n")
     );
 }
+
+/// Our own bounds (no oracle: the Helm SDK process dies on these inputs).
+#[test]
+fn huge_requests_fail_cleanly() {
+    for tpl in [
+        r#"{{ repeat 999999999999 "abc" }}"#,
+        r#"{{ repeat -1 "abc" }}"#,
+        "{{ until 99999999999 }}",
+        "{{ untilStep 0 99999999999 1 }}",
+        "{{ seq 99999999999 }}",
+        r#"{{ randAlphaNum 999999999999 }}"#,
+        r#"{{ indent 999999999999 "x" }}"#,
+        "{{ chunk 0 (list 1 2) }}",
+        r#"{{ $d := dict }}{{ $_ := set $d "self" $d }}{{ deepCopy $d }}"#,
+        r#"{{ $d := dict }}{{ $_ := set $d "self" $d }}{{ mustToJson $d }}"#,
+        r#"{{ $d := dict }}{{ $_ := set $d "self" $d }}{{ mustToYaml $d }}"#,
+    ] {
+        assert!(render(tpl).is_err(), "{tpl} should fail");
+    }
+    // Helm's toYaml/toJson swallow the error and print nothing; toString is bounded.
+    for tpl in [
+        r#"{{ $d := dict }}{{ $_ := set $d "self" $d }}{{ toYaml $d }}"#,
+        r#"{{ $d := dict }}{{ $_ := set $d "self" $d }}{{ toJson $d }}"#,
+    ] {
+        assert_eq!(render(tpl).unwrap(), "", "{tpl}");
+    }
+    let s = render(r#"{{ $d := dict }}{{ $_ := set $d "self" $d }}{{ toString $d }}"#).unwrap();
+    assert!(s.starts_with("map[self:map[self:"), "{s}");
+}
+
+#[test]
+fn alias_bombs_are_refused() {
+    let mut doc = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..12 {
+        let prev = format!("*a{}", i - 1);
+        doc.push_str(&format!(
+            "a{i}: &a{i} [{}]\n",
+            [prev.as_str(); 10].join(", ")
+        ));
+    }
+    let out = render_doc("{{ (fromYaml .Doc).Error }}", &doc);
+    assert!(out.contains("limit"), "{out}");
+}
+
+#[test]
+fn semver_constraints_from_masterminds_docs() {
+    use imagebom_template::semver::{Constraints, Version};
+    let ok = |c: &str, v: &str| {
+        Constraints::parse(c)
+            .unwrap()
+            .check(&Version::parse(v).unwrap())
+    };
+    assert!(ok(">=1.32.0-0", "v1.36.0"));
+    assert!(!ok(">=1.32.0-0", "v1.31.9"));
+    assert!(ok(">= 1.2 < 3.0.0 || >= 4.2.3", "4.3.0"));
+    assert!(Constraints::parse("1.2.3 ||| x").is_err());
+}

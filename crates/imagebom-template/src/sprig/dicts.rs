@@ -98,6 +98,31 @@ pub(crate) fn mergo(dst: &Dict, src: &Dict, overwrite: bool, depth: usize) -> Re
     Ok(())
 }
 
+/// `copystructure.Copy`, refusing structures deeper than [`MAX_MERGE_DEPTH`] (a map
+/// that contains itself).
+fn deep_copy(v: &Value, depth: usize) -> Result<Value> {
+    if depth > MAX_MERGE_DEPTH {
+        return Err(err(format!(
+            "deepCopy: nesting deeper than the limit of {MAX_MERGE_DEPTH}"
+        )));
+    }
+    Ok(match v {
+        Value::Map(m) => {
+            let d = Dict::new();
+            for (k, x) in m.entries() {
+                d.insert(k, deep_copy(&x, depth + 1)?);
+            }
+            Value::Map(d)
+        }
+        Value::List(l) => vlist(
+            l.iter()
+                .map(|x| deep_copy(x, depth + 1))
+                .collect::<Result<Vec<_>>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
 fn merge_fn(name: &'static str, overwrite: bool) -> impl Fn(&[Value]) -> Result<Value> {
     move |a: &[Value]| {
         want_at_least(name, a, 1)?;
@@ -271,10 +296,10 @@ pub(super) fn register(m: &mut FuncMap) {
     );
     reg(m, "deepCopy", |a| {
         want("deepCopy", a, 1)?;
-        Ok(a[0].deep_copy())
+        deep_copy(&a[0], 0)
     });
     reg(m, "mustDeepCopy", |a| {
         want("mustDeepCopy", a, 1)?;
-        Ok(a[0].deep_copy())
+        deep_copy(&a[0], 0)
     });
 }

@@ -120,7 +120,7 @@ fn decimal_op(first: &Value, rest: &[Value], op: DecOp) -> Result<f64> {
         if let DecOp::Div = op
             && x == 0.0
         {
-            return Err(err("error calling divf: decimal division by 0"));
+            return Err(err("decimal division by 0"));
         }
         acc = match (acc, Dec::from_f64(x)) {
             (Some(a), Some(b)) => match op {
@@ -258,9 +258,7 @@ pub(super) fn register(m: &mut FuncMap) {
         want("div", a, 2)?;
         let d = to_int64(&a[1]);
         if d == 0 {
-            return Err(err(
-                "error calling div: runtime error: integer divide by zero",
-            ));
+            return Err(err("runtime error: integer divide by zero"));
         }
         Ok(Value::Int(to_int64(&a[0]).wrapping_div(d)))
     });
@@ -268,9 +266,7 @@ pub(super) fn register(m: &mut FuncMap) {
         want("mod", a, 2)?;
         let d = to_int64(&a[1]);
         if d == 0 {
-            return Err(err(
-                "error calling mod: runtime error: integer divide by zero",
-            ));
+            return Err(err("runtime error: integer divide by zero"));
         }
         Ok(Value::Int(to_int64(&a[0]).wrapping_rem(d)))
     });
@@ -362,7 +358,7 @@ pub(super) fn register(m: &mut FuncMap) {
         want("randInt", a, 2)?;
         let (lo, hi) = (i_arg(a, 0)?, i_arg(a, 1)?);
         if hi <= lo {
-            return Err(err("error calling randInt: invalid argument to Intn"));
+            return Err(err("invalid argument to Intn"));
         }
         use rand::RngExt;
         Ok(Value::Int(rand::rng().random_range(lo..hi)))

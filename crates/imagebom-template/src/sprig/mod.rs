@@ -165,10 +165,15 @@ pub(crate) fn vlist(items: Vec<Value>) -> Value {
     Value::List(items.into())
 }
 
+/// Nesting depth and size at which `%v` printing stops (Go would recurse forever on a
+/// map that contains itself; here the text is cut short instead).
+const SPRINT_MAX_DEPTH: usize = 100;
+const SPRINT_MAX_BYTES: usize = 8 * 1024 * 1024;
+
 /// Go's `fmt.Sprintf("%v", v)`.
 pub fn go_sprint(v: &Value) -> String {
     let mut out = String::new();
-    write_v(&mut out, v);
+    write_v(&mut out, v, 0);
     out
 }
 
@@ -195,7 +200,14 @@ pub fn go_float(f: f64) -> String {
     crate::convert::go_g_from_sci(&format!("{f:e}"))
 }
 
-fn write_v(out: &mut String, v: &Value) {
+fn write_v(out: &mut String, v: &Value, depth: usize) {
+    if out.len() > SPRINT_MAX_BYTES {
+        return;
+    }
+    if depth > SPRINT_MAX_DEPTH {
+        out.push_str("...");
+        return;
+    }
     match v {
         Value::Nil => out.push_str("<nil>"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -209,7 +221,7 @@ fn write_v(out: &mut String, v: &Value) {
                 if i > 0 {
                     out.push(' ');
                 }
-                write_v(out, it);
+                write_v(out, it, depth + 1);
             }
             out.push(']');
         }
@@ -221,7 +233,7 @@ fn write_v(out: &mut String, v: &Value) {
                 }
                 out.push_str(k);
                 out.push(':');
-                write_v(out, it);
+                write_v(out, it, depth + 1);
             }
             out.push(']');
         }

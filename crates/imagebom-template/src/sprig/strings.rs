@@ -321,7 +321,7 @@ pub(super) fn register(m: &mut FuncMap) {
         };
         if lo < 0 || hi < lo || hi > len {
             return Err(err(format!(
-                "error calling substr: runtime error: slice bounds out of range [{lo}:{hi}] with length {len}"
+                "runtime error: slice bounds out of range [{lo}:{hi}] with length {len}"
             )));
         }
         Ok(vstr(bytes_slice(&s, lo as usize, hi as usize)))
