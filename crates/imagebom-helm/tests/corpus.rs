@@ -399,3 +399,43 @@ fn kube_prometheus_stack_without_missing_subcharts_renders_as_helm_does() {
         "kube-prometheus-stack differs:\n{report}"
     );
 }
+
+/// The opentelemetry-collector chart fails with its defaults, but ships example values files
+/// (`examples/*/values.yaml`): each must render exactly as the Helm SDK renders it.
+#[test]
+fn opentelemetry_collector_examples_render_as_helm_does() {
+    let chart = corpus().join("charts/opentelemetry-collector");
+    let mut examples: Vec<PathBuf> = std::fs::read_dir(chart.join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path().join("values.yaml"))
+        .filter(|p| p.is_file())
+        .collect();
+    examples.sort();
+    assert!(examples.len() >= 20, "examples: {}", examples.len());
+    let mut report = String::new();
+    for ex in &examples {
+        let name = ex
+            .parent()
+            .unwrap()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let values = std::fs::read_to_string(ex).unwrap();
+        let live = oracle_render(&chart, Some(&values))
+            .unwrap_or_else(|e| panic!("oracle on {name}: {e}"));
+        match native(&chart, Some(&values)) {
+            Ok(got) => report.push_str(&compare(
+                "opentelemetry-collector",
+                &name,
+                &live,
+                &got,
+                None,
+            )),
+            Err(e) => {
+                let _ = writeln!(report, "  {name}: native render failed: {e}");
+            }
+        }
+    }
+    assert!(report.is_empty(), "examples differ from Helm:\n{report}");
+}
