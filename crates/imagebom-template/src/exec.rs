@@ -882,6 +882,14 @@ impl<'a> Executor<'a> {
             }
             Value::Nil => Err(self.errorf(format!("nil pointer evaluating interface {{}}.{name}"))),
             Value::Map(m) => {
+                // Go looks for a method before a map key.
+                if let Some(f) = m.method(name) {
+                    let v = self.eval_call(dot, &f, node, node, name, args, fin)?;
+                    return Ok(Recv {
+                        val: v,
+                        iface: false,
+                    });
+                }
                 let found = m.get(name);
                 if let Some(Value::Function(f)) = &found {
                     let f = f.clone();

@@ -807,6 +807,9 @@ pub(crate) fn write_elementwise(out: &mut String, v: &Value, verb: char, depth: 
             }
             out.push(']');
         }
+        Value::Map(m) if m.method("String").is_some() => {
+            let _ = write!(out, "{v}");
+        }
         Value::Map(m) => {
             out.push_str("map[");
             for (i, (k, item)) in m.entries().iter().enumerate() {

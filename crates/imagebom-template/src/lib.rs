@@ -54,6 +54,12 @@
 //! `(.Files.Glob "x/*").AsConfig` and `"a" | .Files.Get` then work as in Helm. A
 //! method's error reads `error calling Get: MSG` at the field, as in Go.
 //!
+//! When the object is itself a map that `range`/`len` must see without its methods
+//! (the result of `.Files.Glob`, a Go map type with `AsConfig`/`AsSecrets`), attach
+//! the methods with [`Dict::with_methods`] instead of storing them as entries; a
+//! `String` method is then also used to print the value (Go's `fmt.Stringer`, e.g.
+//! `.Capabilities.KubeVersion` printing `v1.36.0`). Methods win over keys, as in Go.
+//!
 //! # Known differences from Go 1.19
 //!
 //! - `{{template}}` nesting stops at [`Limits::max_template_depth`] (10,000; Go: 100,000)

@@ -494,6 +494,14 @@ fn display_at(v: &Value, f: &mut fmt::Formatter<'_>, depth: usize) -> fmt::Resul
             }
             f.write_str("]")
         }
+        Value::Map(m) if m.method("String").is_some() => match m.method("String") {
+            Some(sf) => match sf(&[]) {
+                Ok(Value::String(s)) => f.write_str(&s),
+                Ok(other) => display_at(&other, f, depth + 1),
+                Err(e) => write!(f, "%!v(PANIC=String method: {})", e.function_message()),
+            },
+            None => Ok(()),
+        },
         Value::Map(m) => {
             f.write_str("map[")?;
             for (i, (k, item)) in m.entries().iter().enumerate() {
@@ -872,8 +880,17 @@ macro_rules! tmap {
 /// `mergeOverwrite` write into the map they are given, and every variable or value that holds
 /// the same map sees the change, exactly as in Go. [`Dict::deep_copy`] makes an independent
 /// copy. Keys iterate in sorted order (Go's templates range over maps in key order).
+///
+/// A `Dict` may also carry *methods* ([`Dict::with_methods`]): functions reached by
+/// a field name (`.Files.Glob "x"`, `(…).AsConfig`) that are not entries, so
+/// `range`, `len`, printing and serialisation see only the entries, as with a Go
+/// map type that has methods (Helm's `engine.files`). A `String` method is used
+/// when the value is printed (Go's `fmt.Stringer`).
 #[derive(Clone, Default)]
-pub struct Dict(Arc<std::sync::RwLock<BTreeMap<Arc<str>, Value>>>);
+pub struct Dict(
+    Arc<std::sync::RwLock<BTreeMap<Arc<str>, Value>>>,
+    Option<Arc<BTreeMap<String, ValueFunc>>>,
+);
 
 impl Dict {
     /// An empty map.
@@ -883,7 +900,7 @@ impl Dict {
 
     /// A map holding `m`.
     pub fn from_map(m: BTreeMap<Arc<str>, Value>) -> Dict {
-        Dict(Arc::new(std::sync::RwLock::new(m)))
+        Dict(Arc::new(std::sync::RwLock::new(m)), None)
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<Arc<str>, Value>> {
@@ -947,6 +964,18 @@ impl Dict {
         self.read().clone()
     }
 
+    /// This map with `methods` attached (see the type docs).
+    #[must_use]
+    pub fn with_methods(mut self, methods: BTreeMap<String, ValueFunc>) -> Dict {
+        self.1 = Some(Arc::new(methods));
+        self
+    }
+
+    /// The method called `name`, if this map has one.
+    pub fn method(&self, name: &str) -> Option<ValueFunc> {
+        self.1.as_ref().and_then(|m| m.get(name).cloned())
+    }
+
     /// Whether both handles point at the same map.
     pub fn ptr_eq(&self, other: &Dict) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
@@ -954,12 +983,14 @@ impl Dict {
 
     /// An independent copy, nested maps and lists included (Sprig's `deepCopy`).
     pub fn deep_copy(&self) -> Dict {
-        Dict::from_map(
+        let mut d = Dict::from_map(
             self.read()
                 .iter()
                 .map(|(k, v)| (k.clone(), v.deep_copy()))
                 .collect(),
-        )
+        );
+        d.1 = self.1.clone();
+        d
     }
 }
 

@@ -635,3 +635,45 @@ fn helm_go_semantics_messages() {
         "{err}"
     );
 }
+
+/// Methods attached to a map are reached by field name but are not entries:
+/// `range`, `len` and printing see only the files (Helm's `.Files.Glob` result).
+#[test]
+fn dict_methods_are_not_entries() {
+    let files: std::collections::BTreeMap<Arc<str>, Value> = [
+        (Arc::from("a/x.conf"), Value::from("X")),
+        (Arc::from("a/y.conf"), Value::from("Y")),
+    ]
+    .into_iter()
+    .collect();
+    let snapshot = files.clone();
+    let mut methods = std::collections::BTreeMap::new();
+    let as_config: imagebom_template::ValueFunc = Arc::new(move |_: &[Value]| {
+        let mut s = String::new();
+        for (k, v) in &snapshot {
+            s.push_str(&format!("{}: {v}\n", k.rsplit('/').next().unwrap_or(k)));
+        }
+        Ok(Value::from(s))
+    });
+    methods.insert("AsConfig".to_string(), as_config);
+    let glob = Value::Map(Dict::from_map(files).with_methods(methods));
+    let version = {
+        let mut m = std::collections::BTreeMap::new();
+        let f: imagebom_template::ValueFunc = Arc::new(|_: &[Value]| Ok(Value::from("v1.36.0")));
+        m.insert("String".to_string(), f);
+        let d = Dict::new();
+        d.insert("Major", Value::from("1"));
+        Value::Map(d.with_methods(m))
+    };
+    let mut set = helm_set();
+    set.add_template(
+        "t",
+        "{{ len .g }}|{{ range $k, $v := .g }}{{ $k }}={{ $v }};{{ end }}|{{ .g.AsConfig }}|{{ .v }} {{ .v.Major }} {{ print .v }} {{ printf \"%s\" .v }}",
+    )
+    .unwrap();
+    let data = tmap! { "g" => glob, "v" => version };
+    assert_eq!(
+        set.execute_template_to_string("t", &data).unwrap(),
+        "2|a/x.conf=X;a/y.conf=Y;|x.conf: X\ny.conf: Y\n|v1.36.0 1 v1.36.0 v1.36.0"
+    );
+}
