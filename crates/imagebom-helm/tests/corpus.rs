@@ -439,3 +439,67 @@ fn opentelemetry_collector_examples_render_as_helm_does() {
     }
     assert!(report.is_empty(), "examples differ from Helm:\n{report}");
 }
+
+/// Non-default values (inputs written here; the expected renders come from the live oracle):
+/// subcharts switched on, optional components, other workload kinds.
+const OTHER_VALUES: &[(&str, &str)] = &[
+    (
+        "redis",
+        "sentinel:\n  enabled: true\nmetrics:\n  enabled: true\n  serviceMonitor:\n    enabled: true\nvolumePermissions:\n  enabled: true\nauth:\n  password: fixed\n",
+    ),
+    (
+        "redis",
+        "architecture: standalone\nauth:\n  enabled: false\nnetworkPolicy:\n  enabled: false\nmaster:\n  persistence:\n    enabled: false\n",
+    ),
+    (
+        "ingress-nginx",
+        "controller:\n  kind: DaemonSet\n  metrics:\n    enabled: true\n    serviceMonitor:\n      enabled: true\n  autoscaling:\n    enabled: true\ndefaultBackend:\n  enabled: true\n",
+    ),
+    (
+        "cert-manager",
+        "prometheus:\n  servicemonitor:\n    enabled: true\nwebhook:\n  networkPolicy:\n    enabled: true\npodDisruptionBudget:\n  enabled: true\ncrds:\n  enabled: true\n",
+    ),
+    (
+        "node-feature-discovery",
+        "topologyUpdater:\n  enable: true\nprometheus:\n  enable: true\n",
+    ),
+    (
+        "gpu-operator",
+        "driver:\n  nvidiaDriverCRD:\n    deployDefaultCR: true\n    enabled: true\ndcgm:\n  enabled: true\n",
+    ),
+    (
+        "network-operator",
+        "sriovNetworkOperator:\n  enabled: true\nmaintenanceOperator:\n  enabled: true\nnfd:\n  enabled: true\n  deployNodeFeatureRules: true\n",
+    ),
+    (
+        "kube-prometheus-stack",
+        "kubeStateMetrics:\n  enabled: false\nnodeExporter:\n  enabled: false\ngrafana:\n  enabled: false\n  forceDeployDashboards: true\n  forceDeployDatasources: true\nwindowsMonitoring:\n  enabled: false\nthanosRuler:\n  enabled: true\nprometheus:\n  prometheusSpec:\n    replicas: 2\n    thanos:\n      image: quay.io/thanos/thanos:v0.30.0\nalertmanager:\n  ingress:\n    enabled: true\n    hosts: [am.example.com]\n",
+    ),
+];
+
+#[test]
+fn corpus_charts_with_other_values_render_as_helm_does() {
+    let mut report = String::new();
+    for (name, values) in OTHER_VALUES {
+        let dir = corpus().join("charts").join(name);
+        let live =
+            oracle_render(&dir, Some(values)).unwrap_or_else(|e| panic!("oracle on {name}: {e}"));
+        assert!(live.contains("# Source:"), "{name}: empty oracle render");
+        match native(&dir, Some(values)) {
+            Ok(got) => report.push_str(&compare(
+                name,
+                "live oracle, other values",
+                &live,
+                &got,
+                None,
+            )),
+            Err(e) => {
+                let _ = writeln!(report, "  {name}: native render failed: {e}");
+            }
+        }
+    }
+    assert!(
+        report.is_empty(),
+        "renders with other values differ from Helm:\n{report}"
+    );
+}
