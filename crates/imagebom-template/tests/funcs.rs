@@ -861,6 +861,14 @@ c|abcd|efgh|ij|kl|"##,
         r##"{{ date "Mon Jan _2 15:04:05 MST 2006" 1700000000 }}|{{ date "2006-01-02T15:04:05.000Z07:00" 1700000000 }}|{{ date "3:04PM" 1700000000 }}|{{ date "Monday, January 2" 1700000000 }}|{{ dateInZone "15:04 -0700" 1700000000 "UTC" }}|{{ date "06 1 2 .999" 1700000000 }}"##,
         r##"Tue Nov 14 22:13:20 UTC 2023|2023-11-14T22:13:20.000Z|10:13PM|Tuesday, November 14|22:13 +0000|23 11 14 "##,
     ),
+    (
+        r##"{{ semver "v1.2.3-rc.1+b" }}|{{ (semver "1.2.3").String }}|{{ semver "1.2" | toString }}|{{ $v := semver "3.4.5" }}{{ printf "%d.%d.%d" $v.Major $v.Minor $v.Patch }}|{{ list (semver "1.0") | toString }}"##,
+        r##"1.2.3-rc.1+b|1.2.3|1.2.0|3.4.5|[1.0.0]"##,
+    ),
+    (
+        r##"{{ must_date_modify "24h" (toDate "2006-01-02" "2024-03-05") | date "2006-01-02" }}|{{ date_modify "-1h" (toDate "2006-01-02" "2024-03-05") | date "2006-01-02 15" }}|{{ date_in_zone "2006" 0 "UTC" }}|{{ mustDateModify "1m" (toDate "2006-01-02" "2024-03-05") | unixEpoch }}"##,
+        r##"2024-03-06|2024-03-04 23|1970|1709596860"##,
+    ),
 ];
 
 /// Lines the Helm v4 SDK refuses to render (the error texts are the engine's and
@@ -1316,4 +1324,20 @@ fn semver_constraints_from_masterminds_docs() {
     assert!(!ok(">=1.32.0-0", "v1.31.9"));
     assert!(ok(">= 1.2 < 3.0.0 || >= 4.2.3", "4.3.0"));
     assert!(Constraints::parse("1.2.3 ||| x").is_err());
+}
+
+/// Every function of Sprig v3's `TxtFuncMap` except `env` and `expandenv` (which Helm
+/// removes), plus Helm's own pure functions, is registered.
+#[test]
+fn function_map_is_sprigs_minus_env_plus_helms() {
+    let m = helm_funcmap();
+    let sprig = "hello ago date date_in_zone date_modify dateInZone dateModify duration durationRound htmlDate htmlDateInZone must_date_modify mustDateModify mustToDate now toDate unixEpoch abbrev abbrevboth trunc trim upper lower title untitle substr repeat trimall trimAll trimSuffix trimPrefix nospace initials randAlphaNum randAlpha randAscii randNumeric swapcase shuffle snakecase camelcase kebabcase wrap wrapWith contains hasPrefix hasSuffix quote squote cat indent nindent replace plural sha1sum sha256sum sha512sum adler32sum toString atoi int64 int float64 seq toDecimal split splitList splitn toStrings until untilStep add1 add sub div mod mul randInt add1f addf subf divf mulf biggest max min maxf minf ceil floor round join sortAlpha default empty coalesce all any compact mustCompact fromJson toJson toPrettyJson toRawJson mustFromJson mustToJson mustToPrettyJson mustToRawJson ternary deepCopy mustDeepCopy typeOf typeIs typeIsLike kindOf kindIs deepEqual getHostByName base dir clean ext isAbs b64enc b64dec b32enc b32dec tuple list dict get set unset hasKey pluck keys pick omit merge mergeOverwrite mustMerge mustMergeOverwrite values append push mustAppend mustPush prepend mustPrepend first mustFirst rest mustRest last mustLast initial mustInitial reverse mustReverse uniq mustUniq without mustWithout has mustHas slice mustSlice concat dig chunk mustChunk bcrypt htpasswd genPrivateKey derivePassword buildCustomCert genCA genCAWithKey genSelfSignedCert genSelfSignedCertWithKey genSignedCert genSignedCertWithKey encryptAES decryptAES randBytes uuidv4 semver semverCompare fail regexMatch mustRegexMatch regexFindAll mustRegexFindAll regexFind mustRegexFind regexReplaceAll mustRegexReplaceAll regexReplaceAllLiteral mustRegexReplaceAllLiteral regexSplit mustRegexSplit regexQuoteMeta urlParse urlJoin";
+    let helm = "toToml fromToml toYaml mustToYaml toYamlPretty fromYaml fromYamlArray toJson mustToJson fromJson fromJsonArray required lookup";
+    let missing: Vec<&str> = sprig
+        .split(' ')
+        .chain(helm.split(' '))
+        .filter(|n| !m.contains_key(*n))
+        .collect();
+    assert!(missing.is_empty(), "missing: {missing:?}");
+    assert!(!m.contains_key("env") && !m.contains_key("expandenv"));
 }

@@ -412,9 +412,15 @@ pub(super) fn register(m: &mut FuncMap) {
             }
         };
         reg(m, name, f);
-        if !must {
-            reg(m, "date_modify", f);
-        }
+        reg(
+            m,
+            if must {
+                "must_date_modify"
+            } else {
+                "date_modify"
+            },
+            f,
+        );
     }
     reg(m, "ago", |a| {
         want("ago", a, 1)?;

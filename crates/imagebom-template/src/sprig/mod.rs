@@ -225,6 +225,12 @@ fn write_v(out: &mut String, v: &Value, depth: usize) {
             }
             out.push(']');
         }
+        // A value with a String method prints through it (Go's fmt.Stringer).
+        Value::Map(m) if m.method("String").is_some() => match m.method("String").map(|f| f(&[])) {
+            Some(Ok(Value::String(s))) => out.push_str(&s),
+            Some(Ok(other)) => write_v(out, &other, depth + 1),
+            _ => {}
+        },
         Value::Map(m) => {
             out.push_str("map[");
             for (i, (k, it)) in m.entries().iter().enumerate() {

@@ -1,11 +1,31 @@
 //! Sprig's `semver` and `semverCompare` (Masterminds/semver v3 rules).
 
+use alloc::collections::BTreeMap;
 use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
 
 use super::{err, reg, s_arg, vstr, want};
 use crate::FuncMap;
 use crate::semver::{Constraints, Version};
-use crate::value::{Dict, Value};
+use crate::value::{Dict, Value, ValueFunc};
+
+fn constant(v: Value) -> ValueFunc {
+    Arc::new(move |_: &[Value]| Ok(v.clone()))
+}
+
+/// A `*semver.Version` for templates.
+pub(crate) fn version_value(v: &Version) -> Value {
+    let mut methods: BTreeMap<String, ValueFunc> = BTreeMap::new();
+    methods.insert("Major".into(), constant(Value::Int(v.major as i64)));
+    methods.insert("Minor".into(), constant(Value::Int(v.minor as i64)));
+    methods.insert("Patch".into(), constant(Value::Int(v.patch as i64)));
+    methods.insert("Prerelease".into(), constant(vstr(v.pre.as_str())));
+    methods.insert("Metadata".into(), constant(vstr(v.metadata.as_str())));
+    methods.insert("Original".into(), constant(vstr(v.original.as_str())));
+    methods.insert("String".into(), constant(vstr(v.to_string())));
+    Value::Map(Dict::new().with_methods(methods))
+}
 
 pub(super) fn register(m: &mut FuncMap) {
     reg(m, "semverCompare", |a| {
@@ -14,17 +34,11 @@ pub(super) fn register(m: &mut FuncMap) {
         let v = Version::parse(&s_arg(a, 1)?).map_err(|e| err(format!("{e}")))?;
         Ok(Value::Bool(c.check(&v)))
     });
-    // Go returns a *semver.Version; its methods read like fields here.
+    // Go returns a *semver.Version: an entry-less map whose methods (`.Major`, …,
+    // `.String`) are reached like Go's, and which prints as `1.2.3`.
     reg(m, "semver", |a| {
         want("semver", a, 1)?;
         let v = Version::parse(&s_arg(a, 0)?).map_err(|e| err(format!("{e}")))?;
-        let d = Dict::new();
-        d.insert("Major", Value::Int(v.major as i64));
-        d.insert("Minor", Value::Int(v.minor as i64));
-        d.insert("Patch", Value::Int(v.patch as i64));
-        d.insert("Prerelease", vstr(v.pre.as_str()));
-        d.insert("Metadata", vstr(v.metadata.as_str()));
-        d.insert("Original", vstr(v.original.as_str()));
-        Ok(Value::Map(d))
+        Ok(version_value(&v))
     });
 }
