@@ -105,6 +105,9 @@ pub struct Metadata {
     pub kube_version: String,
     /// `dependencies`.
     pub dependencies: Vec<Dependency>,
+    /// Whether `dependencies` is present as a list (even empty). Helm skips dependency
+    /// processing (conditions of the subcharts' own dependencies included) when it is not.
+    pub dependencies_declared: bool,
     /// `type`: `application` (or empty) or `library`.
     pub chart_type: String,
 }
@@ -404,6 +407,7 @@ fn load_files(files: ChartFiles, limits: &LoadLimits, depth: usize) -> Result<Ch
             "requirements.yaml" => {
                 let v = parse_yaml("requirements.yaml", &data)?;
                 if let Some(deps) = v.field("dependencies") {
+                    metadata.dependencies_declared = matches!(deps, Value::List(_));
                     metadata.dependencies = deps_from_value(&deps);
                 }
                 if is_v1 {
@@ -649,6 +653,7 @@ fn metadata_from_value(v: &Value) -> Metadata {
             .field("dependencies")
             .map(|d| deps_from_value(&d))
             .unwrap_or_default(),
+        dependencies_declared: matches!(v.field("dependencies"), Some(Value::List(_))),
         chart_type: s(v, "type"),
     }
 }

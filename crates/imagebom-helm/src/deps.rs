@@ -37,7 +37,7 @@ fn get_alias_dependency(charts: &[Chart], dep: &crate::chart::Dependency) -> Opt
 }
 
 fn process_dependency_enabled(c: &mut Chart, v: &Dict, path: &str) -> Result<()> {
-    if c.metadata.dependencies.is_empty() {
+    if !c.metadata.dependencies_declared {
         return Ok(());
     }
     let mut chart_deps: Vec<Chart> = Vec::new();
@@ -144,7 +144,7 @@ fn go_sprint(v: Option<Value>) -> String {
 }
 
 fn process_import_values(c: &mut Chart) {
-    if c.metadata.dependencies.is_empty() {
+    if !c.metadata.dependencies_declared {
         return;
     }
     let Ok(cvals) = merge_values(c, &Dict::new()) else {

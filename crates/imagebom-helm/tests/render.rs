@@ -407,3 +407,32 @@ fn glob_results_tpl_and_set_ints_match_helm() {
     assert!(t.contains("tpl: release-name-7\nn: 7 int"), "{t}");
     assert!(!t.contains("float64"), "{t}");
 }
+
+/// Helm quirk: without a `dependencies` list in the parent's Chart.yaml, dependency
+/// processing stops there, so a vendored subchart's own disabled dependency still renders;
+/// with `dependencies: []` it is processed (and left out).
+#[test]
+fn dependency_processing_needs_a_dependencies_list_like_helm() {
+    let mut f = files(&[
+        ("Chart.yaml", "apiVersion: v2\nname: top\nversion: 1.0.0\n"),
+        ("templates/t.yaml", "a: 1\n"),
+        (
+            "charts/sub/Chart.yaml",
+            "apiVersion: v2\nname: sub\nversion: 1.0.0\ndependencies:\n- name: leaf\n  version: 1.0.0\n  condition: leaf.enabled\n",
+        ),
+        ("charts/sub/values.yaml", "leaf:\n  enabled: false\n"),
+        ("charts/sub/charts/leaf/Chart.yaml", "apiVersion: v2\nname: leaf\nversion: 1.0.0\n"),
+        ("charts/sub/charts/leaf/templates/l.yaml", "leaf: 1\n"),
+    ]);
+    let out = same_as_helm(&f, None);
+    assert!(
+        out.contains("top/charts/sub/charts/leaf/templates/l.yaml"),
+        "{out}"
+    );
+    f.insert(
+        "Chart.yaml".into(),
+        b"apiVersion: v2\nname: top\nversion: 1.0.0\ndependencies: []\n".to_vec(),
+    );
+    let out = same_as_helm(&f, None);
+    assert!(!out.contains("leaf"), "{out}");
+}
