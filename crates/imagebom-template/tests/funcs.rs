@@ -1341,3 +1341,30 @@ fn function_map_is_sprigs_minus_env_plus_helms() {
     assert!(missing.is_empty(), "missing: {missing:?}");
     assert!(!m.contains_key("env") && !m.contains_key("expandenv"));
 }
+
+/// Certificates are random (in Helm too); check their shape and that the CA is usable
+/// (genSignedCert parses it back). A chain made this way verified with
+/// `openssl verify -CAfile`, and showed Sprig's key usages, when this was written.
+#[test]
+fn certificates_have_sprigs_shape() {
+    let out = render(
+        r#"{{ $ca := genCA "redis-ca" 365 }}{{ $c := genSignedCert "redis" (list "10.0.0.1") (list "redis.default.svc") 365 $ca }}{{ $ca.Cert }}@@{{ $ca.Key }}@@{{ $c.Cert }}@@{{ genPrivateKey "ecdsa" }}@@{{ (genSelfSignedCert "x" nil nil 1).Cert }}@@{{ $b := buildCustomCert ($ca.Cert | b64enc) ($ca.Key | b64enc) }}{{ eq $b.Cert $ca.Cert }}@@{{ genPrivateKey "nope" }}"#,
+    )
+    .unwrap();
+    let parts: Vec<&str> = out.split("@@").collect();
+    assert!(
+        parts[0].starts_with("-----BEGIN CERTIFICATE-----\n"),
+        "{}",
+        parts[0]
+    );
+    assert!(parts[1].starts_with("-----BEGIN RSA PRIVATE KEY-----\n"));
+    assert!(parts[2].starts_with("-----BEGIN CERTIFICATE-----\n"));
+    assert!(parts[3].contains("PRIVATE KEY-----\n"));
+    assert!(parts[4].starts_with("-----BEGIN CERTIFICATE-----\n"));
+    assert_eq!(parts[5], "true");
+    assert_eq!(parts[6], "Unknown type nope");
+    assert!(render(r#"{{ genCA "x" -1 }}"#).is_err());
+    assert!(
+        render(r#"{{ genSignedCert "x" nil nil 1 (dict "Cert" "junk" "Key" "junk") }}"#).is_err()
+    );
+}

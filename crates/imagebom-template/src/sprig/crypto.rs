@@ -1,6 +1,6 @@
-//! Sprig's encoding, hashing and random functions. Certificate and key generation
-//! (`genCA`, `genPrivateKey`, …), `derivePassword`, AES and `getHostByName` are not
-//! provided: they return an error naming the function.
+//! Sprig's encoding, hashing and random functions. `derivePassword`, `encryptAES` and
+//! `decryptAES` are not provided: they return an error naming the function.
+//! `getHostByName` answers empty (no network while rendering).
 
 use alloc::format;
 use alloc::string::String;
@@ -227,21 +227,8 @@ pub(super) fn register(m: &mut FuncMap) {
             })
             .map_err(|e| err(format!("htpasswd: {e}")))
     });
-    let certs = "certificate and key generation is not implemented";
-    for name in [
-        "genPrivateKey",
-        "genCA",
-        "genCAWithKey",
-        "genSelfSignedCert",
-        "genSelfSignedCertWithKey",
-        "genSignedCert",
-        "genSignedCertWithKey",
-        "buildCustomCert",
-        "derivePassword",
-        "encryptAES",
-        "decryptAES",
-    ] {
-        unsupported(m, name, certs);
+    for name in ["derivePassword", "encryptAES", "decryptAES"] {
+        unsupported(m, name, "not implemented");
     }
     // No network while rendering: an empty answer, as the Helm SDK gives offline.
     reg(m, "getHostByName", |a| {

@@ -10,6 +10,7 @@
 //! `float64`. Bounded resources: results of `repeat`, `randAlpha`…, `until`, `seq`,
 //! `untilStep` and `indent` are capped (see [`MAX_STRING_BYTES`], [`MAX_LIST_LEN`]).
 
+mod certs;
 mod convert_fns;
 mod crypto;
 mod date;
@@ -47,6 +48,7 @@ pub fn sprig_funcmap() -> FuncMap {
     regexfns::register(&mut m);
     json::register(&mut m);
     crypto::register(&mut m);
+    certs::register(&mut m);
     date::register(&mut m);
     urlfns::register(&mut m);
     semverfns::register(&mut m);

@@ -1,0 +1,295 @@
+//! Sprig's key and certificate generators (`genPrivateKey`, `genCA`, `genSelfSignedCert`,
+//! `genSignedCert`, their `…WithKey` forms and `buildCustomCert`), with rcgen.
+//!
+//! As in Sprig, a certificate is a value with `.Cert` and `.Key` (PEM strings); RSA keys
+//! are 2048 bits for certificates and 4096 for `genPrivateKey "rsa"`, written as PKCS#1
+//! `RSA PRIVATE KEY`; the validity starts now and lasts `daysValid` days; certificates
+//! carry Sprig's key usages (digital signature, key encipherment, and cert sign for a
+//! CA) and extended usages (server and client auth). Output is random, as in Helm.
+//! `genPrivateKey "dsa"` is not available (no DSA support).
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::net::IpAddr;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SanType,
+};
+
+use super::{err, i_arg, reg, s_arg, strval, vstr, want};
+use crate::FuncMap;
+use crate::error::{Result, TemplateError};
+use crate::value::{Dict, Value};
+
+/// Longest validity accepted (Go's time.Duration overflows after ~292 years).
+const MAX_DAYS: i64 = 100 * 366;
+
+fn cert_err(what: &str, e: impl core::fmt::Display) -> TemplateError {
+    err(format!("{what}: {e}"))
+}
+
+/// Reads one DER TLV at `pos`: (tag, content start, content end).
+fn der_tlv(d: &[u8], pos: usize) -> Option<(u8, usize, usize)> {
+    let tag = *d.get(pos)?;
+    let l0 = *d.get(pos + 1)? as usize;
+    let (len, start) = if l0 < 0x80 {
+        (l0, pos + 2)
+    } else {
+        let n = l0 & 0x7f;
+        if n == 0 || n > 4 {
+            return None;
+        }
+        let mut len = 0usize;
+        for i in 0..n {
+            len = (len << 8) | *d.get(pos + 2 + i)? as usize;
+        }
+        (len, pos + 2 + n)
+    };
+    let end = start.checked_add(len)?;
+    (end <= d.len()).then_some((tag, start, end))
+}
+
+/// The PKCS#1 `RSAPrivateKey` inside a PKCS#8 `PrivateKeyInfo`.
+fn pkcs8_to_pkcs1(d: &[u8]) -> Option<Vec<u8>> {
+    let (t, s, _) = der_tlv(d, 0)?;
+    if t != 0x30 {
+        return None;
+    }
+    let (t1, _, e1) = der_tlv(d, s)?; // version
+    let (t2, _, e2) = der_tlv(d, e1)?; // algorithm
+    let (t3, s3, e3) = der_tlv(d, e2)?; // privateKey
+    (t1 == 0x02 && t2 == 0x30 && t3 == 0x04).then(|| d[s3..e3].to_vec())
+}
+
+fn pem(label: &str, der: &[u8]) -> String {
+    let b64 = data_encoding::BASE64.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for chunk in b64.as_bytes().chunks(64) {
+        out.push_str(&String::from_utf8_lossy(chunk));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+/// A key as Sprig writes it: PKCS#1 for RSA, otherwise what rcgen serialises.
+fn key_pem(k: &KeyPair) -> String {
+    let der = k.serialize_der();
+    match pkcs8_to_pkcs1(&der) {
+        Some(p1) if k.algorithm() == &rcgen::PKCS_RSA_SHA256 => pem("RSA PRIVATE KEY", &p1),
+        _ => k.serialize_pem(),
+    }
+}
+
+fn rsa_key(bits: rcgen::RsaKeySize) -> Result<KeyPair> {
+    KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, bits)
+        .map_err(|e| cert_err("error generating RSA key", e))
+}
+
+fn parse_key(pem_text: &str) -> Result<KeyPair> {
+    KeyPair::from_pem(pem_text).map_err(|e| cert_err("error parsing private key", e))
+}
+
+fn days(v: i64) -> Result<time::Duration> {
+    if !(0..=MAX_DAYS).contains(&v) {
+        return Err(err(format!("daysValid {v} out of range (0..={MAX_DAYS})")));
+    }
+    Ok(time::Duration::days(v))
+}
+
+fn base_params(cn: &str, days_valid: i64, ca: bool) -> Result<CertificateParams> {
+    let mut p = CertificateParams::default();
+    p.distinguished_name = rcgen::DistinguishedName::new();
+    p.distinguished_name.push(DnType::CommonName, cn);
+    let now = time::OffsetDateTime::now_utc();
+    p.not_before = now;
+    p.not_after = now + days(days_valid)?;
+    let mut serial = [0u8; 16];
+    {
+        use rand::RngExt;
+        rand::rng().fill(&mut serial);
+    }
+    serial[0] &= 0x7f;
+    p.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
+    p.key_usages = alloc::vec![
+        KeyUsagePurpose::KeyEncipherment,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    if ca {
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.key_usages.push(KeyUsagePurpose::KeyCertSign);
+    }
+    p.extended_key_usages = alloc::vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
+    Ok(p)
+}
+
+fn add_sans(p: &mut CertificateParams, ips: &Value, dns: &Value) -> Result<()> {
+    let items = |v: &Value, what: &str| -> Result<Vec<String>> {
+        match v {
+            Value::Nil => Ok(Vec::new()),
+            Value::List(l) => Ok(l.iter().map(strval).collect()),
+            other => Err(err(format!(
+                "wrong type for value; expected []interface {{}}; got {} ({what})",
+                super::go_type(other)
+            ))),
+        }
+    };
+    for ip in items(ips, "ips")? {
+        let addr: IpAddr = ip
+            .parse()
+            .map_err(|_| err(format!("error parsing ip: {ip}")))?;
+        p.subject_alt_names.push(SanType::IpAddress(addr));
+    }
+    for name in items(dns, "alternateDNS")? {
+        let n = name
+            .as_str()
+            .try_into()
+            .map_err(|e| cert_err("invalid DNS name", e))?;
+        p.subject_alt_names.push(SanType::DnsName(n));
+    }
+    Ok(())
+}
+
+fn cert_value(cert_pem: String, key_pem: String) -> Value {
+    let d = Dict::new();
+    d.insert("Cert", vstr(cert_pem));
+    d.insert("Key", vstr(key_pem));
+    Value::Map(d)
+}
+
+fn ca_arg(v: &Value) -> Result<(String, String)> {
+    let get = |d: &Dict, k: &str| match d.get(k) {
+        Some(Value::String(s)) => Ok(s.to_string()),
+        _ => Err(err(format!("certificate has no {k}"))),
+    };
+    match v {
+        Value::Map(d) => Ok((get(d, "Cert")?, get(d, "Key")?)),
+        other => Err(err(format!(
+            "wrong type for value; expected sprig.certificate; got {}",
+            super::go_type(other)
+        ))),
+    }
+}
+
+fn gen_ca(cn: &str, days_valid: i64, key: KeyPair) -> Result<Value> {
+    let p = base_params(cn, days_valid, true)?;
+    let cert = p
+        .self_signed(&key)
+        .map_err(|e| cert_err("error generating certificate", e))?;
+    Ok(cert_value(cert.pem(), key_pem(&key)))
+}
+
+fn gen_self_signed(a: &[Value], key: KeyPair) -> Result<Value> {
+    let mut p = base_params(&s_arg(a, 0)?, i_arg(a, 3)?, false)?;
+    add_sans(&mut p, &a[1], &a[2])?;
+    let cert = p
+        .self_signed(&key)
+        .map_err(|e| cert_err("error generating certificate", e))?;
+    Ok(cert_value(cert.pem(), key_pem(&key)))
+}
+
+fn gen_signed(a: &[Value], key: KeyPair) -> Result<Value> {
+    let mut p = base_params(&s_arg(a, 0)?, i_arg(a, 3)?, false)?;
+    add_sans(&mut p, &a[1], &a[2])?;
+    let (ca_cert, ca_key) = ca_arg(&a[4])?;
+    let ca_key = parse_key(&ca_key)?;
+    let issuer = Issuer::from_ca_cert_pem(&ca_cert, &ca_key)
+        .map_err(|e| cert_err("error parsing CA certificate", e))?;
+    let cert = p
+        .signed_by(&key, &issuer)
+        .map_err(|e| cert_err("error generating certificate", e))?;
+    Ok(cert_value(cert.pem(), key_pem(&key)))
+}
+
+pub(super) fn register(m: &mut FuncMap) {
+    reg(m, "genPrivateKey", |a| {
+        want("genPrivateKey", a, 1)?;
+        let typ = s_arg(a, 0)?;
+        let k = match typ.as_str() {
+            "" | "rsa" => rsa_key(rcgen::RsaKeySize::_4096)?,
+            "ecdsa" => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+                .map_err(|e| cert_err("error generating key", e))?,
+            "ed25519" => KeyPair::generate_for(&rcgen::PKCS_ED25519)
+                .map_err(|e| cert_err("error generating key", e))?,
+            // Sprig returns the error text for an unknown type.
+            other => return Ok(vstr(format!("Unknown type {other}"))),
+        };
+        Ok(vstr(key_pem(&k)))
+    });
+    reg(m, "genCA", |a| {
+        want("genCA", a, 2)?;
+        gen_ca(
+            &s_arg(a, 0)?,
+            i_arg(a, 1)?,
+            rsa_key(rcgen::RsaKeySize::_2048)?,
+        )
+    });
+    reg(m, "genCAWithKey", |a| {
+        want("genCAWithKey", a, 3)?;
+        gen_ca(&s_arg(a, 0)?, i_arg(a, 1)?, parse_key(&s_arg(a, 2)?)?)
+    });
+    reg(m, "genSelfSignedCert", |a| {
+        want("genSelfSignedCert", a, 4)?;
+        gen_self_signed(a, rsa_key(rcgen::RsaKeySize::_2048)?)
+    });
+    reg(m, "genSelfSignedCertWithKey", |a| {
+        want("genSelfSignedCertWithKey", a, 5)?;
+        gen_self_signed(a, parse_key(&s_arg(a, 4)?)?)
+    });
+    reg(m, "genSignedCert", |a| {
+        want("genSignedCert", a, 5)?;
+        gen_signed(a, rsa_key(rcgen::RsaKeySize::_2048)?)
+    });
+    reg(m, "genSignedCertWithKey", |a| {
+        want("genSignedCertWithKey", a, 6)?;
+        gen_signed(a, parse_key(&s_arg(a, 5)?)?)
+    });
+    reg(m, "buildCustomCert", |a| {
+        want("buildCustomCert", a, 2)?;
+        let dec = |s: String, what: &str| -> Result<String> {
+            let b = data_encoding::BASE64
+                .decode(s.as_bytes())
+                .map_err(|e| cert_err(&format!("unable to decode base64 {what}"), e))?;
+            String::from_utf8(b).map_err(|e| cert_err(what, e))
+        };
+        let cert = dec(s_arg(a, 0)?, "certificate")?;
+        let key = dec(s_arg(a, 1)?, "private key")?;
+        if !cert.contains("-----BEGIN CERTIFICATE-----") {
+            return Err(err(
+                "error parsing certificate: decoded pem is not a certificate",
+            ));
+        }
+        parse_key(&key)?;
+        Ok(cert_value(cert, key))
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ca_and_signed_cert_chain() {
+        let ca = gen_ca("my-ca", 365, rsa_key(rcgen::RsaKeySize::_2048).unwrap()).unwrap();
+        let (cert, key) = ca_arg(&ca).unwrap();
+        assert!(cert.starts_with("-----BEGIN CERTIFICATE-----\n"));
+        assert!(key.starts_with("-----BEGIN RSA PRIVATE KEY-----\n"));
+        let args = [
+            vstr("svc.ns.svc"),
+            Value::List(alloc::vec![vstr("10.0.0.1")].into()),
+            Value::List(alloc::vec![vstr("svc"), vstr("svc.ns")].into()),
+            Value::Int(30),
+            ca,
+        ];
+        let leaf = gen_signed(&args, rsa_key(rcgen::RsaKeySize::_2048).unwrap()).unwrap();
+        let (leaf_cert, _) = ca_arg(&leaf).unwrap();
+        assert!(leaf_cert.contains("BEGIN CERTIFICATE"));
+        assert!(parse_key(&key).is_ok());
+        assert!(days(-1).is_err());
+    }
+}
