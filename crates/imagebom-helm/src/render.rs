@@ -19,6 +19,7 @@ pub const DEFAULT_KUBE_VERSION: &str = "v1.36.0";
 /// `.Capabilities.HelmVersion` of the Helm v4.2 SDK.
 const HELM_VERSION: &str = "v4.2";
 const HELM_GO_VERSION: &str = "go1.26.6";
+const HELM_KUBE_CLIENT_VERSION: &str = "v1.36";
 
 /// Helm v4.2's default `.Capabilities.APIVersions`.
 pub const DEFAULT_API_VERSIONS: &[&str] = &[
@@ -253,66 +254,69 @@ fn base_name(p: &str) -> String {
     p.rsplit('/').next().unwrap_or(p).to_string()
 }
 
-/// `.Files` (Helm's `engine.files`): `Get`, `GetBytes`, `Glob`, `AsConfig`, `AsSecrets`,
-/// `Lines`. `Glob` returns a map of path → contents, which `range` iterates over.
+/// `.Files` (Helm's `engine.files`): a map of path → contents (what `range` sees) with the
+/// methods `Get`, `GetBytes`, `Glob` (another such map), `AsConfig`, `AsSecrets`, `Lines`.
 fn files_value(files: Files) -> Value {
-    let d = Dict::new();
+    let entries: BTreeMap<Arc<str>, Value> = files
+        .iter()
+        .map(|(k, v)| (Arc::from(k.as_str()), text_of(v)))
+        .collect();
+    let mut m: BTreeMap<String, imagebom_template::ValueFunc> = BTreeMap::new();
     let f = files.clone();
-    d.insert(
-        "Get",
-        Value::Function(Arc::new(move |args: &[Value]| {
+    m.insert(
+        "Get".into(),
+        Arc::new(move |args: &[Value]| {
             Ok(f.get(&arg_str(args, 0))
                 .map(|b| text_of(b))
                 .unwrap_or_else(|| s("")))
-        })),
+        }),
     );
     let f = files.clone();
-    d.insert(
-        "GetBytes",
-        Value::Function(Arc::new(move |args: &[Value]| {
+    m.insert(
+        "GetBytes".into(),
+        Arc::new(move |args: &[Value]| {
             Ok(f.get(&arg_str(args, 0))
                 .map(|b| text_of(b))
                 .unwrap_or_else(|| s("")))
-        })),
+        }),
     );
     let f = files.clone();
-    d.insert(
-        "Glob",
-        Value::Function(Arc::new(move |args: &[Value]| {
+    m.insert(
+        "Glob".into(),
+        Arc::new(move |args: &[Value]| {
             let pat = arg_str(args, 0);
-            let out = Dict::new();
-            for (k, v) in f.iter() {
-                if crate::ignore::glob_match(&pat, k) {
-                    out.insert(k.as_str(), text_of(v));
-                }
-            }
-            Ok(Value::Map(out))
-        })),
+            let matched: BTreeMap<String, Arc<[u8]>> = f
+                .iter()
+                .filter(|(k, _)| crate::ignore::glob_match(&pat, k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            Ok(files_value(Arc::new(matched)))
+        }),
     );
     let f = files.clone();
-    d.insert(
-        "AsConfig",
-        Value::Function(Arc::new(move |_: &[Value]| {
+    m.insert(
+        "AsConfig".into(),
+        Arc::new(move |_: &[Value]| {
             let m: BTreeMap<String, String> = f
                 .iter()
                 .map(|(k, v)| (base_name(k), String::from_utf8_lossy(v).into_owned()))
                 .collect();
             Ok(s(&yaml_string_map(&m)))
-        })),
+        }),
     );
     let f = files.clone();
-    d.insert(
-        "AsSecrets",
-        Value::Function(Arc::new(move |_: &[Value]| {
+    m.insert(
+        "AsSecrets".into(),
+        Arc::new(move |_: &[Value]| {
             let m: BTreeMap<String, String> =
                 f.iter().map(|(k, v)| (base_name(k), base64(v))).collect();
             Ok(s(&yaml_string_map(&m)))
-        })),
+        }),
     );
     let f = files;
-    d.insert(
-        "Lines",
-        Value::Function(Arc::new(move |args: &[Value]| {
+    m.insert(
+        "Lines".into(),
+        Arc::new(move |args: &[Value]| {
             let Some(b) = f.get(&arg_str(args, 0)) else {
                 return Ok(Value::List(Vec::<Value>::new().into()));
             };
@@ -323,9 +327,9 @@ fn files_value(files: Files) -> Value {
             Ok(Value::List(
                 text.split('\n').map(s).collect::<Vec<_>>().into(),
             ))
-        })),
+        }),
     );
-    Value::Map(d)
+    Value::Map(Dict::from_map(entries).with_methods(m))
 }
 
 fn base64(data: &[u8]) -> String {
@@ -379,32 +383,58 @@ fn parse_kube_version(v: &str) -> Result<(String, String, String)> {
     ))
 }
 
+fn method(
+    f: impl Fn(&[Value]) -> imagebom_template::Result<Value> + Send + Sync + 'static,
+) -> imagebom_template::ValueFunc {
+    Arc::new(f)
+}
+
 fn capabilities(opts: &RenderOptions) -> Result<(Value, String)> {
     let (version, major, minor) = parse_kube_version(&opts.kube_version)?;
+    // KubeVersion{Version, Major, Minor} with the GitVersion and String methods.
+    let v1 = version.clone();
+    let v2 = version.clone();
     let kv = dict(vec![
         ("Version", s(&version)),
-        ("GitVersion", s(&version)),
         ("Major", s(&major)),
         ("Minor", s(&minor)),
-    ]);
+    ])
+    .with_methods(BTreeMap::from([
+        ("GitVersion".to_string(), method(move |_| Ok(s(&v1)))),
+        ("String".to_string(), method(move |_| Ok(s(&v2)))),
+    ]));
+    // APIVersions (a []string with Has): entries version → version, so `len` and `range`
+    // values are as in Go; printed as Go prints the slice.
     let mut apis: Vec<String> = DEFAULT_API_VERSIONS.iter().map(|x| x.to_string()).collect();
-    apis.extend(opts.api_versions.iter().cloned());
+    for a in &opts.api_versions {
+        if !apis.contains(a) {
+            apis.push(a.clone());
+        }
+    }
     let apis = Arc::new(apis);
     let has = apis.clone();
-    let av = dict(vec![(
-        "Has",
-        Value::Function(Arc::new(move |args: &[Value]| {
-            let want = arg_str(args, 0);
-            Ok(Value::Bool(has.contains(&want)))
-        })),
-    )]);
+    let printed = format!("[{}]", apis.join(" "));
+    let av = Dict::from_map(apis.iter().map(|a| (Arc::from(a.as_str()), s(a))).collect())
+        .with_methods(BTreeMap::from([
+            (
+                "Has".to_string(),
+                method(move |args| Ok(Value::Bool(has.contains(&arg_str(args, 0))))),
+            ),
+            ("String".to_string(), method(move |_| Ok(s(&printed)))),
+        ]));
+    let client = HELM_KUBE_CLIENT_VERSION;
+    let printed = format!("{{{HELM_VERSION}   {HELM_GO_VERSION} {client}}}");
     let hv = dict(vec![
         ("Version", s(HELM_VERSION)),
         ("GitCommit", s("")),
         ("GitTreeState", s("")),
         ("GoVersion", s(HELM_GO_VERSION)),
-        ("KubeClientVersion", s(&format!("v{major}.{minor}"))),
-    ]);
+        ("KubeClientVersion", s(client)),
+    ])
+    .with_methods(BTreeMap::from([(
+        "String".to_string(),
+        method(move |_| Ok(s(&printed))),
+    )]));
     Ok((
         Value::Map(dict(vec![
             ("KubeVersion", Value::Map(kv)),

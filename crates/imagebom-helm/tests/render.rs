@@ -362,7 +362,14 @@ fn comments_trim_only_their_marked_side_and_files_as_config_match_helm() {
         ),
         (
             "templates/cm.yaml",
-            "data:\n{{ .Files.AsConfig | indent 2 }}\nsecrets:\n{{ .Files.AsSecrets | indent 2 }}\n",
+            concat!(
+                "data:\n{{ .Files.AsConfig | indent 2 }}\nsecrets:\n{{ .Files.AsSecrets | indent 2 }}\n",
+                "glob:\n{{ (.Files.Glob \"conf/*.ini\").AsConfig | indent 2 }}\n",
+                "globsecrets: {{ (.Files.Glob \"conf/*.txt\").AsSecrets }}\n",
+                "all:{{ range $p, $_ := .Files }} {{ $p }}{{ end }} {{ len .Files }}\n",
+                "kube: {{ .Capabilities.KubeVersion }} {{ .Capabilities.KubeVersion.GitVersion }}\n",
+                "helm: {{ .Capabilities.HelmVersion }} apis: {{ gt (len .Capabilities.APIVersions) 10 }}\n",
+            ),
         ),
     ]);
     let out = same_as_helm(&f, None);
