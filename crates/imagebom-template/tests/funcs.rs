@@ -1370,183 +1370,218 @@ fn certificates_have_sprigs_shape() {
 }
 
 /// Every values.yaml of the shared chart corpus, read by Helm v4's
-/// `.Files.Get F | fromYaml | toJson` and `… | toYaml`: SHA-256 of Helm's output
-/// (the outputs themselves are up to 35 KB each).
-const CORPUS_VALUES: &[(&str, &str, &str)] = &[
+/// `.Files.Get F | fromYaml | toJson`, `… | toYaml` and `… | toYamlPretty`: SHA-256 of
+/// Helm's outputs (the outputs themselves are up to 35 KB each).
+const CORPUS_VALUES: &[(&str, &str, &str, &str)] = &[
     (
         "cert-manager/values.yaml",
         "7cc6e5357d30032d44dd355755d0de2b6324e111e61fac4531675f56ccedd7f9",
         "4f2c55dcf8823796c83179c6d45e6fbf0f82b50c31b276da780e4b455b1ff449",
+        "91443d7e5aa5741869e413d687bb5db6f07dd36a4bf3891bb0440e68b6cfb338",
     ),
     (
         "gpu-operator/charts/node-feature-discovery/values.yaml",
         "234f66b296db71f2fd4868084cf504bbd818817c7d8b126f9589afb4f32c4dbb",
         "154317f1b50e12f2d3c7db5b1962d2586c93c466b2b0b8463f55f0639aefab46",
+        "d9e91856c6fcba946623dd2d61ff99dc563e3f54353fa862484f7777dca76b13",
     ),
     (
         "gpu-operator/values.yaml",
         "ee432e731d559ba1fc512a53c41d252a85793a33c4729db8771d1007e4f82dbe",
         "055b3f881f3d95f53e8880f4714f1098c5b7568bc287303a2870a551e005aa0e",
+        "be9d687dbfcc1c85d9dded79265ff6939873ae606387854eb54fcb7e0fca8217",
     ),
     (
         "ingress-nginx/values.yaml",
         "510fb2529e39ec673884b43aa1bacd7ef7d3817a1fa45f7b66d41845064e93bc",
         "05c371fa8d551ac77acf328d1dcc72ad87139c19b333fae65a1190c6a5d1c338",
+        "6e5ab8995e8c32a027aa0d68d95ae94f455e63ab9f8948fbbc9ea9edfe412e28",
     ),
     (
         "kube-prometheus-stack/charts/crds/values.yaml",
         "4440d0d39e22107602c03a79d8542c30b596ab090165c69e95b26e9aae72d03e",
+        "914401a56cd81b61ac03f7e763bec8885237db1a4c9185f928f21463c32376cd",
         "914401a56cd81b61ac03f7e763bec8885237db1a4c9185f928f21463c32376cd",
     ),
     (
         "kube-prometheus-stack/hack/minikube/values.yaml",
         "42bf335534eca6f32c10a610598f0c453af8b46c95dfc016d9bdbc50f69c4849",
         "555aaa1f550fb976c59dde2c63912cf873de2ac3354a39bf4d877a0387728c6f",
+        "ba64f495802de423fc031caffa08f707ce8abddf69af0cb9ab1c800e632423fe",
     ),
     (
         "kube-prometheus-stack/values.yaml",
         "790a57a0e7a9fbd953ab7924bc6c63cd5adf56c1f06094ebc60a797e71533238",
         "f108a7b169ade8dc9b5bcae70c2408a33951c235ddee8bf5fd9e454d9b127ead",
+        "c7657a9e301e4ba5e338aefcbd448b7f9087e87ba739c36ba15e3b3fb14a01b9",
     ),
     (
         "network-operator/charts/maintenance-operator-chart/values.yaml",
         "6ae27d06530966a13d6f191a968b585cee139e690ef653877d07c9e086329361",
         "5786c2e5fa31857fc859af19b76e3080c4e7134be57af0bdcd8add49c204e913",
+        "013b9fe474239776615a92358e5e8437a527ab338a007b2dc297552dd870bdbe",
     ),
     (
         "network-operator/charts/node-feature-discovery/values.yaml",
         "c2de78f8165c0f691a49a78781187ee78cdc8b1dfc7d8af6ddd60c7878505f3c",
         "36d306792bb309fe02d0d103b473d82fe3ae02f87d203a54a918a34f1910ad73",
+        "42a87007e59ecae8856eb83050990739553f1b9a5ec3957f873d3257b8800f0a",
     ),
     (
         "network-operator/charts/sriov-network-operator/values.yaml",
         "1c5b656ab3d8ae20d15eb455536094b15118a215c5ff4e5de208faeca810cf4d",
         "228e4ec2c12dab1c69b9947d8f149d1de1beb419f524e97d98a747c94f07b8f7",
+        "322c27332af076c05334e29e0b03e4c6b1a82e6d1d4e1ef8def6a5a8797a6c9c",
     ),
     (
         "network-operator/values.yaml",
         "4ba305c0c284c8f0df104edae88020db3a62dd65f93031bd5f1463170d444d40",
         "3dd520b1e967cac4273eec4f08352038e10afc09323696d013dc0a1967bd58d9",
+        "8d974679baa7bc5510ad96042aac0b520e414927db84652214bb27bb50888c7d",
     ),
     (
         "node-feature-discovery/values.yaml",
         "c2de78f8165c0f691a49a78781187ee78cdc8b1dfc7d8af6ddd60c7878505f3c",
         "36d306792bb309fe02d0d103b473d82fe3ae02f87d203a54a918a34f1910ad73",
+        "42a87007e59ecae8856eb83050990739553f1b9a5ec3957f873d3257b8800f0a",
     ),
     (
         "opentelemetry-collector/examples/alternate-config/values.yaml",
         "2d075b5dcae809ab8889c1333a8c15a0dcb5384292e71ce88cdc0f4566bda413",
         "a8cd6084a72785c9bb3067f842402e61968680310114cbbdfd927f7a948a471d",
+        "6968ccf908564b2841fd026553b908741828f6453217fdcf77234a98bbb2fdfc",
     ),
     (
         "opentelemetry-collector/examples/custom-metrics-hpa/values.yaml",
         "f5808d4473203ca2e90c884838456115b7257dedfe99356524511510f965bc21",
         "6c05632b79fe59d0c556a7ed7c1e4445d9553ce75f489b891fbb8172316a6203",
+        "afa4cd2417300889583938f9391f5e0b8a5dc8b0c8db3d376abc0bb0d473ec08",
     ),
     (
         "opentelemetry-collector/examples/daemonset-annotation-discovery/values.yaml",
         "dd80c0400ce037e9f598966814610569f98281a3a334dc5062b11603f1ad0157",
+        "03abd247ecee3c9a56977ae90e3f0f1c2b7659ac03e8ef3e68d9ba0e1123d5fb",
         "03abd247ecee3c9a56977ae90e3f0f1c2b7659ac03e8ef3e68d9ba0e1123d5fb",
     ),
     (
         "opentelemetry-collector/examples/daemonset-cluster-metrics/values.yaml",
         "0815afcfc4cff9b9f53ca96f270dbc9c8d20e8b61de541e8b45df639a8836a89",
         "43ac057a6c16badc70263059cdbb4461fe6ed9f74225fb54decd985d70a5beb8",
+        "43ac057a6c16badc70263059cdbb4461fe6ed9f74225fb54decd985d70a5beb8",
     ),
     (
         "opentelemetry-collector/examples/daemonset-collector-logs/values.yaml",
         "fa7bf3a227bc31e124291bfd1789cca8a1da8f35d80d0a523446405329f9f5c7",
+        "47fb5f64f53b1db1df4f7610d9b445d243b4aa4f65411862baac7d0f293f3d33",
         "47fb5f64f53b1db1df4f7610d9b445d243b4aa4f65411862baac7d0f293f3d33",
     ),
     (
         "opentelemetry-collector/examples/daemonset-hostmetrics/values.yaml",
         "2a270dbda3da4ae4e7276adf86661a9a90cf13f58ad9693830bd5e023037108c",
         "455e8b94b8ca13fa87ee405f9e562d5790b31b8ee03b676c5a31b978760bf51b",
+        "455e8b94b8ca13fa87ee405f9e562d5790b31b8ee03b676c5a31b978760bf51b",
     ),
     (
         "opentelemetry-collector/examples/daemonset-kubernetes-objects/values.yaml",
         "a6a0bb158e8116bbc778238b04cf099e35fb89b60111d25f92786b021312f310",
+        "a3498a898153be3f5fa8e965c2b66b6eb7d90a3fe80b9a916dd4066f0fa28184",
         "a3498a898153be3f5fa8e965c2b66b6eb7d90a3fe80b9a916dd4066f0fa28184",
     ),
     (
         "opentelemetry-collector/examples/daemonset-lifecycle-hooks/values.yaml",
         "ea11d6c7097f3d592286e6806683b0b3a0673c2b71eca3930ed9d9f43a08ceaa",
         "524f7045e4bf86a58c252b3a8a80dcb322be93c73b1c6e91ebe810c8bf896bd2",
+        "966c97866b43df313305d4fbd14a398d1815a64fd5a81dc905dcf9d1e3738005",
     ),
     (
         "opentelemetry-collector/examples/daemonset-only/values.yaml",
         "c12d41b764c08883f11053002d4e71747a745a5465b9fc100371c65c63740fc6",
+        "58eb58334d38be338fe72355f44ff5bc8cbfae871347730ac18db0c205e12b82",
         "58eb58334d38be338fe72355f44ff5bc8cbfae871347730ac18db0c205e12b82",
     ),
     (
         "opentelemetry-collector/examples/daemonset-resource-detection/values.yaml",
         "48c06b56e52d46a60ec9fceb30668bd75b9cce11f420879a07aa4b317c248f07",
         "b6bab5826b60a7ee2035522ab29789520bb9754c431e51afbb10ea8724747021",
+        "b6bab5826b60a7ee2035522ab29789520bb9754c431e51afbb10ea8724747021",
     ),
     (
         "opentelemetry-collector/examples/deployment-cluster-metrics/values.yaml",
         "c5b3192b03e79b3c19767bbb3cc0ba372ffdc537292ae41fad8fce1fea621025",
+        "af1b5455824464c35b2075813c600d497fdd56c28e50ff164d3cf6d056dd65cd",
         "af1b5455824464c35b2075813c600d497fdd56c28e50ff164d3cf6d056dd65cd",
     ),
     (
         "opentelemetry-collector/examples/deployment-only/values.yaml",
         "4a45789d9cca0de4877aec2ee1346f29dfadf15cda593afaaad5f4f03fd75e4f",
         "aa34ca64cdaba6550709ceb04b97e6c6d940e0f7a0b51b192a62623dc52e62cd",
+        "aa34ca64cdaba6550709ceb04b97e6c6d940e0f7a0b51b192a62623dc52e62cd",
     ),
     (
         "opentelemetry-collector/examples/deployment-otlp-traces/values.yaml",
         "0968cfa77dba866d59c75cf25fd4bece07e4ff3ca6a122f7aa69acab21942fc9",
         "a0294b6fef8b62827b756fead4c5dc23c44ab3b34a43b40f16c2bc7f152ff23b",
+        "82443117e2635a2fd4464d1f394d50bab2aa3d1a96230f718e33b2cfbda431a8",
     ),
     (
         "opentelemetry-collector/examples/internalTelemetryViaOTLP/values.yaml",
         "5973b57f32badddf6071a5404f464423adf74698c38568b412918211402ef80d",
         "e5ed9e56d6772247d52c87156a74b3c868306cd731ccf75333fd8ce484fa88e3",
+        "2266e5677b264c60c705708f3453f5124f4f7c6a225e88f50969a2345fffa859",
     ),
     (
         "opentelemetry-collector/examples/kubernetesAttributes/values.yaml",
         "9be34d976c28be9337c60187c00b053b68cef3009fd72911dd113670e65ab694",
         "a845e7a704c58624324681385c8413654956a27b4f1351f850b01226b30f0454",
+        "859e9704ebd6448af235144961043f3dd18dd2eef3b73fea5837631ca684f3a7",
     ),
     (
         "opentelemetry-collector/examples/statefulset-only/values.yaml",
         "8c59902d873df90919023126d93faa6294e8f9cfb8f323faab55618520f3c66c",
+        "4799367bf02f08123b135cc59d1396c3acdfdef2a15118b3588552feb70ebfe8",
         "4799367bf02f08123b135cc59d1396c3acdfdef2a15118b3588552feb70ebfe8",
     ),
     (
         "opentelemetry-collector/examples/statefulset-with-pvc/values.yaml",
         "e12ea408b97972e38f04383471f8b7b2553d73e5f3e51a2424012393223c369c",
         "ff9fda3eeae4e23d4c651146aa6259f80f67aca55c3d34fbc2adba3026195249",
+        "1e25b5a19c1b83ba0f6e2627efdc88d5657811dc76b75e63161faf748e450dd7",
     ),
     (
         "opentelemetry-collector/examples/using-GOMEMLIMIT/values.yaml",
         "9f4a0ec1b39afebb0acdc68d2ca1c93bb0423f6aac3d5d3f53e35b7908a6a47b",
+        "d3f6459f92db48b557994f4aace4f456f9c551ec9f71b75e66c7a5c2106b4524",
         "d3f6459f92db48b557994f4aace4f456f9c551ec9f71b75e66c7a5c2106b4524",
     ),
     (
         "opentelemetry-collector/examples/using-custom-config/values.yaml",
         "37fb6d1269524cdc4d5ce9e80d8fa51d68c7b9e1adac0cf7d898d0a9ed22cf88",
         "9fc929b63cc39fc42bbdec02a23e2d4719a355ce0a7123f04363240f67c7fb07",
+        "9fc929b63cc39fc42bbdec02a23e2d4719a355ce0a7123f04363240f67c7fb07",
     ),
     (
         "opentelemetry-collector/examples/using-shared-processes/values.yaml",
         "ad525ef13ad2d40c72623ac0e303cd898dfc6f0f06e61aadba4af4d6827dc8bd",
+        "888af1a8e7dee4889f61282068d56234bbc79ec99852ad125367401811db21a8",
         "888af1a8e7dee4889f61282068d56234bbc79ec99852ad125367401811db21a8",
     ),
     (
         "opentelemetry-collector/values.yaml",
         "bd1361f1ec812c19dfe48742cdf3b4ebeaac8a144e2c5522fc9c8afe344243ec",
         "ed998daa32620bd321ecc4f8679bc71c1a02bb0f32eb31dc3230deb6419d635e",
+        "0ad392893a00051b808058d0429cee96c3a7183f40c25afff0a0400de81e6b0f",
     ),
     (
         "redis/charts/common/values.yaml",
         "0675bca904586947db29b3b832eeaadc72180ba05830fe9c82d3ef2ecdf707ff",
+        "d4a2e82b2ec7590a5f086bc73cc720605e4e153a6ac61193bced67ce9ea9c541",
         "d4a2e82b2ec7590a5f086bc73cc720605e4e153a6ac61193bced67ce9ea9c541",
     ),
     (
         "redis/values.yaml",
         "282c6bd41c1af24d611baedf9b33bbf4f038ab367d91d3507687e81ab53837f9",
         "3c36c9466fceca6be0570f1e05be2658daefacde3972cca5505854ca0cb1bc4e",
+        "02dd45818fe0a0f06ce44a2c12b2cb8bb80372bb4e20de71a9a7f56e903e69b0",
     ),
 ];
 
@@ -1556,12 +1591,13 @@ fn corpus_values_files_read_and_write_like_helm() {
     let root =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/charts");
     let mut bad = Vec::new();
-    for (file, json_sha, yaml_sha) in CORPUS_VALUES {
+    for (file, json_sha, yaml_sha, pretty_sha) in CORPUS_VALUES {
         let text = std::fs::read_to_string(root.join(file))
             .unwrap_or_else(|e| panic!("corpus file {file}: {e}"));
         for (tpl, want) in [
             ("{{ .Doc | fromYaml | toJson }}", json_sha),
             ("{{ .Doc | fromYaml | toYaml }}", yaml_sha),
+            ("{{ .Doc | fromYaml | toYamlPretty }}", pretty_sha),
         ] {
             let got = render_doc(tpl, &text);
             let sha = hex::encode(Sha256::digest(got.as_bytes()));
