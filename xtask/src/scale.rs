@@ -86,8 +86,11 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     if !status.success() {
         bail!("release build failed");
     }
-    let bin = root.join("target/release/imagebom");
-    let base = root.join("target/scale");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let bin = target.join("release/imagebom");
+    let base = target.join("scale");
     let _ = std::fs::remove_dir_all(&base);
     std::fs::create_dir_all(&base)?;
     let registry = Registry::start(&base.join("registry"))?;
