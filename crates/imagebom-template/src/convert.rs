@@ -6,7 +6,8 @@
 //! `encoding/json` into Go `interface{}`. So every number becomes a `float64`
 //! ([`Value::Float`]), every map key becomes a string (`1` → `"1"`, `true` →
 //! `"true"`), timestamps stay strings and `null`/`~`/empty become nil.
-//! [`from_yaml_str`] reproduces that; [`from_json`] and [`to_json`] map to and from
+//! [`from_yaml_str`](crate::convert::from_yaml_str) reproduces that;
+//! [`from_json`](crate::convert::from_json) and [`to_json`](crate::convert::to_json) map to and from
 //! `serde_json`.
 
 use alloc::collections::BTreeMap;

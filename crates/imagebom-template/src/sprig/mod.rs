@@ -1,6 +1,6 @@
 //! Sprig v3's template functions (`github.com/Masterminds/sprig/v3`), as Helm ships them.
 //!
-//! [`sprig_funcmap`] is Sprig's `TxtFuncMap()` without `env` and `expandenv`, which
+//! [`sprig_funcmap`](crate::sprig::sprig_funcmap) is Sprig's `TxtFuncMap()` without `env` and `expandenv`, which
 //! Helm removes. Helm's own functions (and its replacements of `toJson`, `fromJson`
 //! …) are added by [`crate::helmfuncs::helm_funcmap`].
 //!
@@ -8,7 +8,14 @@
 //! given a number is an error (`wrong type for value; expected string; got
 //! float64`), integer parameters do not take floats, and values read from YAML are
 //! `float64`. Bounded resources: results of `repeat`, `randAlpha`…, `until`, `seq`,
-//! `untilStep` and `indent` are capped (see [`MAX_STRING_BYTES`], [`MAX_LIST_LEN`]).
+//! `untilStep` and `indent` are capped (see [`MAX_STRING_BYTES`](crate::sprig::MAX_STRING_BYTES),
+//! [`MAX_LIST_LEN`](crate::sprig::MAX_LIST_LEN)).
+//!
+//! Known differences from Go: `typeOf`/`kindOf` cannot tell `int64`, `[]string`,
+//! `map[string]string` or `time.Time` apart from `int`, `[]interface {}`, maps and
+//! strings (dates are carried as strings in Go's `Time.String()` form, and only UTC and
+//! fixed zones are known); `derivePassword`, `encryptAES` and `decryptAES` are errors;
+//! `genPrivateKey "dsa"` is unknown and `"ecdsa"` gives PKCS#8 rather than SEC1.
 
 mod certs;
 mod convert_fns;
