@@ -52,6 +52,11 @@ fn s_arg(a: &[Value], i: usize, _name: &str) -> Result<String> {
 /// `include`, `tpl`, `template`): Sprig's map without `env`/`expandenv`, plus Helm's
 /// `toYaml`, `fromYaml`, `toJson`, `fromJson`, `toToml`, `required`, `lookup`, ….
 pub fn helm_funcmap() -> FuncMap {
+    static MAP: std::sync::LazyLock<FuncMap> = std::sync::LazyLock::new(build_helm_funcmap);
+    MAP.clone()
+}
+
+fn build_helm_funcmap() -> FuncMap {
     let mut m = crate::sprig::sprig_funcmap();
     m.remove("env");
     m.remove("expandenv");
