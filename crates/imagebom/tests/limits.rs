@@ -403,3 +403,178 @@ fn registry_manifest_under_the_limit_is_read() {
     );
     assert!(!stderr.contains("MAX_MANIFEST_BYTES"), "{stderr}");
 }
+
+// --- charts: template engine and archive limits ---------------------------------------------
+
+/// A recipe with one chart component `c` whose chart is `repository` (a directory or a
+/// `.tgz`, relative to the recipe).
+fn chart_recipe(c: &Case, repository: &str) {
+    c.write(
+        "recipe.yaml",
+        format!(
+            "{HEAD}components:\n  - name: c\n    helm: {{repository: {repository}, chart: c, version: 1.0.0}}\n"
+        ),
+    );
+}
+
+/// Writes chart `c` 1.0.0 into `dir` (relative to the case) with `templates`.
+fn write_chart(c: &Case, dir: &str, templates: &[(&str, &str)]) {
+    std::fs::create_dir_all(c.path(dir).join("templates")).unwrap();
+    c.write(
+        &format!("{dir}/Chart.yaml"),
+        "apiVersion: v2\nname: c\nversion: 1.0.0\n",
+    );
+    for (name, text) in templates {
+        c.write(&format!("{dir}/templates/{name}"), text);
+    }
+}
+
+#[test]
+fn chart_include_depth() {
+    // A self-including template: Helm's recursion bound (1000 nested includes of one name).
+    let c = Case::new();
+    write_chart(
+        &c,
+        "chart",
+        &[(
+            "loop.yaml",
+            "{{- define \"loop\" }}{{ include \"loop\" . }}{{ end }}kind: A\nx: {{ include \"loop\" . }}\n",
+        )],
+    );
+    chart_recipe(&c, "./chart");
+    c.fails(
+        &[],
+        2,
+        &[
+            "templates/loop.yaml",
+            "rendering template has a nested reference name: loop",
+        ],
+    );
+}
+
+#[test]
+fn chart_template_output_size() {
+    // 100,000 × 1 KiB: past the 64 MiB output limit of one execution.
+    let c = Case::new();
+    write_chart(
+        &c,
+        "chart",
+        &[(
+            "big.yaml",
+            "kind: A\ndata: |\n{{- range until 100000 }}\n  {{ \"x\" | repeat 1024 }}\n{{- end }}\n",
+        )],
+    );
+    chart_recipe(&c, "./chart");
+    c.fails(
+        &[],
+        2,
+        &[
+            "templates/big.yaml",
+            "output exceeds the limit of 67108864 bytes (max_output_bytes)",
+        ],
+    );
+}
+
+#[test]
+fn chart_range_over_a_huge_integer() {
+    // Go 1.22 range-over-int with a trillion iterations: the range iteration budget.
+    let c = Case::new();
+    write_chart(
+        &c,
+        "chart",
+        &[(
+            "huge.yaml",
+            "kind: A\n{{- range 1000000000000 }}{{ end }}\n",
+        )],
+    );
+    chart_recipe(&c, "./chart");
+    c.fails(
+        &[],
+        2,
+        &[
+            "templates/huge.yaml",
+            "range iterations exceed the limit of 10000000 (max_range_iters)",
+        ],
+    );
+}
+
+/// `tar czf NAME -C DIR c` (GNU tar), with entries under `c/`.
+fn tgz(c: &Case, name: &str, dir: &str) {
+    let ok = std::process::Command::new("tar")
+        .arg("czf")
+        .arg(c.path(name))
+        .arg("-C")
+        .arg(c.path(dir))
+        .arg("c")
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "tar failed");
+}
+
+#[test]
+fn chart_archive_entry_count() {
+    // 10,001 files in one archive: over ArchiveLimits::max_entries (10,000).
+    let c = Case::new();
+    write_chart(&c, "src/c", &[("a.yaml", "kind: A\n")]);
+    let files = c.path("src/c/files");
+    std::fs::create_dir_all(&files).unwrap();
+    for i in 0..10_001 {
+        std::fs::write(files.join(format!("f{i}.txt")), "x").unwrap();
+    }
+    tgz(&c, "c-1.0.0.tgz", "src");
+    chart_recipe(&c, "./c-1.0.0.tgz");
+    c.fails(
+        &[],
+        2,
+        &["c-1.0.0.tgz", "more than 10000 entries (max_entries)"],
+    );
+}
+
+#[test]
+fn chart_archive_total_size() {
+    // 26 files of 4 MiB (each under the 5 MiB file limit), 104 MiB in all: over
+    // ArchiveLimits::max_uncompressed (100 MiB), though the archive is a few hundred KB.
+    let c = Case::new();
+    write_chart(&c, "src/c", &[("a.yaml", "kind: A\n")]);
+    let files = c.path("src/c/files");
+    std::fs::create_dir_all(&files).unwrap();
+    for i in 0..26 {
+        std::fs::File::create(files.join(format!("f{i}.bin")))
+            .unwrap()
+            .set_len(4 << 20)
+            .unwrap();
+    }
+    tgz(&c, "c-1.0.0.tgz", "src");
+    assert!(std::fs::metadata(c.path("c-1.0.0.tgz")).unwrap().len() < 1 << 20);
+    chart_recipe(&c, "./c-1.0.0.tgz");
+    c.fails(
+        &[],
+        2,
+        &[
+            "c-1.0.0.tgz",
+            "decompressed content exceeds the limit of 104857600 bytes (max_uncompressed)",
+        ],
+    );
+}
+
+#[test]
+fn chart_values_nesting_and_aliases() {
+    // A chart's values.yaml nested 200 deep, and one that is a billion-laughs bomb.
+    let deep = format!("a: {}1{}\n", "{a: ".repeat(200), "}".repeat(200));
+    let bomb: String = LOL
+        .lines()
+        .skip(3)
+        .map(|l| format!("{}\n", l.trim_start()))
+        .collect();
+    for (values, needle) in [
+        (deep, "nesting deeper than the limit of 128"),
+        (bomb, "more than the limit of 2000000 nodes"),
+    ] {
+        let c = Case::new();
+        write_chart(&c, "chart", &[("a.yaml", "kind: A\n")]);
+        c.write("chart/values.yaml", &values);
+        chart_recipe(&c, "./chart");
+        c.fails(&[], 2, &["values.yaml", needle]);
+    }
+}
