@@ -88,6 +88,42 @@ fn bundled_recipe_content() {
             .count(),
         1
     );
+    // The umbrella chart is rendered natively: its images come with the template they were
+    // found in, and a disabled alias (legacy) and a tag-disabled subchart add nothing.
+    let containers: Vec<&serde_json::Value> = cdx["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["type"] == "container")
+        .collect();
+    let occurrences = |name: &str| -> Vec<String> {
+        containers
+            .iter()
+            .filter(|c| c["name"] == name)
+            .flat_map(|c| c["properties"].as_array().unwrap())
+            .filter(|p| p["name"] == "imagebom:occurrence")
+            .map(|p| p["value"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let podinfo = occurrences("ghcr.io/stefanprodan/podinfo");
+    assert!(
+        podinfo.iter().any(|o| o.starts_with(
+            "platform|platform/charts/worker/templates/deployment.yaml|Deployment/platform-worker|"
+        )),
+        "{podinfo:#?}"
+    );
+    assert!(!occurrences("docker.io/library/postgres").is_empty());
+    assert!(!containers.iter().any(|c| c["name"]
+        .as_str()
+        .unwrap()
+        .contains("legacy-should-not-appear")));
+    let platform = cdx["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "application" && c["name"] == "platform")
+        .expect("platform component");
+    assert_eq!(platform["version"], "1.0.0", "{platform:#}");
 }
 
 /// A scratch recipe directory with one manifest.
