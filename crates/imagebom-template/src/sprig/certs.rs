@@ -6,7 +6,8 @@
 //! `RSA PRIVATE KEY`; the validity starts now and lasts `daysValid` days; certificates
 //! carry Sprig's key usages (digital signature, key encipherment, and cert sign for a
 //! CA) and extended usages (server and client auth). Output is random, as in Helm.
-//! `genPrivateKey "dsa"` is not available (no DSA support).
+//! `genPrivateKey "dsa"` is not available (no DSA support); `"ecdsa"` gives a P-256
+//! SEC1 `EC PRIVATE KEY` and `"ed25519"` a PKCS#8 `PRIVATE KEY`, as Sprig.
 
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -51,7 +52,8 @@ fn der_tlv(d: &[u8], pos: usize) -> Option<(u8, usize, usize)> {
     (end <= d.len()).then_some((tag, start, end))
 }
 
-/// The PKCS#1 `RSAPrivateKey` inside a PKCS#8 `PrivateKeyInfo`.
+/// The algorithm-specific key (PKCS#1 `RSAPrivateKey`, SEC1 `ECPrivateKey`) inside a
+/// PKCS#8 `PrivateKeyInfo`.
 fn pkcs8_to_pkcs1(d: &[u8]) -> Option<Vec<u8>> {
     let (t, s, _) = der_tlv(d, 0)?;
     if t != 0x30 {
@@ -74,13 +76,89 @@ fn pem(label: &str, der: &[u8]) -> String {
     out
 }
 
-/// A key as Sprig writes it: PKCS#1 for RSA, otherwise what rcgen serialises.
+fn der_len(n: usize) -> Vec<u8> {
+    if n < 0x80 {
+        alloc::vec![n as u8]
+    } else if n < 0x100 {
+        alloc::vec![0x81, n as u8]
+    } else {
+        alloc::vec![0x82, (n >> 8) as u8, n as u8]
+    }
+}
+
+/// SEC1 `ECPrivateKey` with the curve named (`[0] prime256v1`), as Go's
+/// `x509.MarshalECPrivateKey` writes it, from the one inside PKCS#8.
+fn sec1_with_curve(inner: &[u8]) -> Option<Vec<u8>> {
+    const P256: [u8; 12] = [
+        0xA0, 0x0A, 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01, 0x07,
+    ];
+    let (t, s, e) = der_tlv(inner, 0)?;
+    if t != 0x30 {
+        return None;
+    }
+    let mut fields = Vec::new();
+    let mut pos = s;
+    while pos < e {
+        let (_, _, fe) = der_tlv(inner, pos)?;
+        fields.push(&inner[pos..fe]);
+        pos = fe;
+    }
+    if fields.len() < 2 || fields.iter().any(|f| f[0] == 0xA0) {
+        return (fields.len() >= 2).then(|| inner.to_vec());
+    }
+    let mut body = Vec::new();
+    body.extend_from_slice(fields[0]);
+    body.extend_from_slice(fields[1]);
+    body.extend_from_slice(&P256);
+    for f in &fields[2..] {
+        body.extend_from_slice(f);
+    }
+    let mut out = alloc::vec![0x30];
+    out.extend(der_len(body.len()));
+    out.extend(body);
+    Some(out)
+}
+
+/// A key as Sprig writes it: PKCS#1 `RSA PRIVATE KEY`, SEC1 `EC PRIVATE KEY`, PKCS#8
+/// for ed25519.
 fn key_pem(k: &KeyPair) -> String {
     let der = k.serialize_der();
-    match pkcs8_to_pkcs1(&der) {
-        Some(p1) if k.algorithm() == &rcgen::PKCS_RSA_SHA256 => pem("RSA PRIVATE KEY", &p1),
-        _ => k.serialize_pem(),
+    let inner = pkcs8_to_pkcs1(&der);
+    if k.algorithm() == &rcgen::PKCS_RSA_SHA256
+        && let Some(p1) = &inner
+    {
+        return pem("RSA PRIVATE KEY", p1);
     }
+    if k.algorithm() == &rcgen::PKCS_ECDSA_P256_SHA256
+        && let Some(sec1) = inner.as_deref().and_then(sec1_with_curve)
+    {
+        return pem("EC PRIVATE KEY", &sec1);
+    }
+    // Go writes PKCS#8 v1 (no public key) for ed25519.
+    match pkcs8_v1(&der) {
+        Some(v1) => pem("PRIVATE KEY", &v1),
+        None => k.serialize_pem(),
+    }
+}
+
+/// PKCS#8 v1 (`version 0`, no `[1] publicKey`) from a v1 or v2 `PrivateKeyInfo`.
+fn pkcs8_v1(d: &[u8]) -> Option<Vec<u8>> {
+    let (t, s, _) = der_tlv(d, 0)?;
+    if t != 0x30 {
+        return None;
+    }
+    let (_, _, e1) = der_tlv(d, s)?;
+    let (t2, _, e2) = der_tlv(d, e1)?;
+    let (t3, _, e3) = der_tlv(d, e2)?;
+    if t2 != 0x30 || t3 != 0x04 {
+        return None;
+    }
+    let mut body = alloc::vec![0x02, 0x01, 0x00];
+    body.extend_from_slice(&d[e1..e3]);
+    let mut out = alloc::vec![0x30];
+    out.extend(der_len(body.len()));
+    out.extend(body);
+    Some(out)
 }
 
 fn rsa_key(bits: rcgen::RsaKeySize) -> Result<KeyPair> {

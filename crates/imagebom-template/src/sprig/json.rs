@@ -153,6 +153,7 @@ fn enc(
             newline(out, indent, level);
             out.push(']');
         }
+        Value::Map(m) if m.is_nil_map() => out.push_str("null"),
         Value::Map(m) => {
             let entries = m.entries();
             if entries.is_empty() {

@@ -15,7 +15,7 @@
 //! `map[string]string` or `time.Time` apart from `int`, `[]interface {}`, maps and
 //! strings (dates are carried as strings in Go's `Time.String()` form, and only UTC and
 //! fixed zones are known); `derivePassword`, `encryptAES` and `decryptAES` are errors;
-//! `genPrivateKey "dsa"` is unknown and `"ecdsa"` gives PKCS#8 rather than SEC1.
+//! `genPrivateKey "dsa"` is unknown.
 
 mod certs;
 mod convert_fns;
@@ -106,7 +106,7 @@ pub(crate) fn go_type(v: &Value) -> &'static str {
         Value::Float(_) => "float64",
         Value::String(_) => "string",
         Value::List(_) => "[]interface {}",
-        Value::Map(_) => "map[string]interface {}",
+        Value::Map(m) => m.go_type_name().unwrap_or("map[string]interface {}"),
         Value::Function(_) => "func",
         #[cfg(feature = "html")]
         Value::Safe { .. } => "string",
