@@ -5,6 +5,9 @@
 //! - `bench-resolve`: build the release binary and run `tests/bench/resolve_bench.py` (a local
 //!   registry behind a 20 ms proxy; 1,000 tags; compared with a sequential `skopeo` loop).
 //!   Needs `make test` to have created `.venv` and installed docker-registry and skopeo.
+//! - `bench-render [--reps N]`: render the corpus charts natively (release build) and with
+//!   the Helm SDK (`tests/bench/helm_bench.py`); per-chart times, ratios, max RSS, document counts
+//!   (see `bench_render.rs`).
 //! - `latency-proxy UPSTREAM [--latency-ms N]`: the benchmark's proxy (async, counts requests;
 //!   see `proxy.rs`).
 //! - `conformance [--update|--check]`: regenerate the conformance suite's expected outputs with
@@ -22,6 +25,7 @@
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
+mod bench_render;
 mod conformance;
 mod fuzz;
 mod proxy;
@@ -40,13 +44,14 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("schemas") => schemas(args.iter().any(|a| a == "--update")),
         Some("bench-resolve") => bench_resolve(),
+        Some("bench-render") => bench_render::run(&root(), &args[1..]),
         Some("conformance") => conformance::run(&root(), args.iter().any(|a| a == "--update")),
         Some("fuzz") => fuzz::run(&root(), &args[1..]),
         Some("scale") => scale::run(&root(), &args[1..]),
         Some("repro") => release::repro(&root(), &args[1..]),
         Some("sbom") => release::sbom(&root(), &args[1..]),
         Some("latency-proxy") => proxy::run(&args[1..]),
-        _ => bail!("usage: cargo xtask schemas [--update] | bench-resolve | conformance [--update|--check] | fuzz [--seconds N] [TARGET...] | scale [--images N]... | repro [--head] [--keep] | sbom [--out FILE] | latency-proxy UPSTREAM [--latency-ms N]"),
+        _ => bail!("usage: cargo xtask schemas [--update] | bench-resolve | bench-render [--reps N] | conformance [--update|--check] | fuzz [--seconds N] [TARGET...] | scale [--images N]... | repro [--head] [--keep] | sbom [--out FILE] | latency-proxy UPSTREAM [--latency-ms N]"),
     }
 }
 
