@@ -101,6 +101,9 @@ pub struct Metadata {
     pub deprecated: bool,
     /// `annotations`.
     pub annotations: BTreeMap<String, String>,
+    /// Whether `annotations` is present as a map (even empty): Go leaves the map nil (`null`
+    /// in `toJson`) when it is not.
+    pub annotations_declared: bool,
     /// `kubeVersion` (a semver constraint).
     pub kube_version: String,
     /// `dependencies`.
@@ -633,6 +636,7 @@ fn metadata_from_value(v: &Value) -> Metadata {
             .collect(),
         _ => BTreeMap::new(),
     };
+    let annotations_declared = matches!(v.field("annotations"), Some(Value::Map(_)));
     Metadata {
         name: s(v, "name"),
         home: s(v, "home"),
@@ -648,6 +652,7 @@ fn metadata_from_value(v: &Value) -> Metadata {
         app_version: s(v, "appVersion"),
         deprecated: matches!(v.field("deprecated"), Some(Value::Bool(true))),
         annotations,
+        annotations_declared,
         kube_version: s(v, "kubeVersion"),
         dependencies: v
             .field("dependencies")

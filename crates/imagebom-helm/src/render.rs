@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use imagebom_template::{Dict, MissingKey, Template, TemplateError, Value};
+use imagebom_template::{Dict, GoSemantics, MissingKey, Template, TemplateError, Value};
 
 use crate::chart::Chart;
 use crate::compat::is_compatible_range;
@@ -212,7 +212,14 @@ fn chart_value(c: &Chart, is_root: bool) -> Value {
         ("Tags", s(&m.tags)),
         ("AppVersion", s(&m.app_version)),
         ("Deprecated", Value::Bool(m.deprecated)),
-        ("Annotations", Value::Map(ann)),
+        (
+            "Annotations",
+            Value::Map(if m.annotations_declared {
+                ann
+            } else {
+                Dict::nil_map()
+            }),
+        ),
         ("KubeVersion", s(&m.kube_version)),
         ("Dependencies", Value::List(deps.into())),
         ("Type", s(&m.chart_type)),
@@ -431,6 +438,7 @@ fn capabilities(opts: &RenderOptions) -> Result<(Value, String)> {
         ("GoVersion", s(HELM_GO_VERSION)),
         ("KubeClientVersion", s(client)),
     ])
+    .with_type_name("version.BuildInfo")
     .with_methods(BTreeMap::from([(
         "String".to_string(),
         method(move |_| Ok(s(&printed))),
@@ -680,6 +688,7 @@ pub fn render(chart: &Chart, opts: &RenderOptions) -> Result<Rendered> {
 
     let mut t = Template::new("gotpl")
         .missing_key(MissingKey::ZeroValue)
+        .go_semantics(GoSemantics::Helm)
         .funcs(helm_funcs());
     let keys = sort_templates(tpls.keys());
     for name in &keys {

@@ -769,6 +769,7 @@ impl<'a> Executor<'a> {
         match n {
             Number::Int(i) => Ok(Value::Int(i)),
             Number::Float(f) => Ok(Value::Float(f)),
+            Number::Complex(re, im) => Ok(complex_value(re, im)),
             Number::Uint(_) => {
                 let text = token_text(&self.tmpl.src, offset).to_string();
                 Err(self.errorf(format!("{text} overflows int")))
@@ -1675,6 +1676,56 @@ pub(crate) fn token_text_pub(src: &str) -> &str {
     token_text(src, 0)
 }
 
+/// A Go `complex128`: printed as Go prints it (`(0+1i)`, `(1.5-2i)`), typed
+/// `complex128` for `printf "%T"`, compared by value by `eq`/`ne` (see
+/// [`complex_parts`]); carried as an entry-less map with a type name and a
+/// `String` method, as template data has no complex numbers otherwise.
+pub(crate) fn complex_value(re: f64, im: f64) -> Value {
+    let mut text = String::from("(");
+    crate::go::write_g_default(&mut text, re, false);
+    if !(im.is_sign_negative() || im.is_nan()) {
+        text.push('+');
+    }
+    crate::go::write_g_default(&mut text, im, false);
+    text.push_str("i)");
+    let text: Value = Value::String(Arc::from(text));
+    let parts = Value::List(Arc::from([Value::Float(re), Value::Float(im)]));
+    let methods: BTreeMap<String, ValueFunc> = BTreeMap::from([
+        (
+            "String".to_string(),
+            Arc::new(move |_: &[Value]| Ok(text.clone())) as ValueFunc,
+        ),
+        (
+            COMPLEX_PARTS.to_string(),
+            Arc::new(move |_: &[Value]| Ok(parts.clone())) as ValueFunc,
+        ),
+    ]);
+    Value::Map(
+        crate::value::Dict::new()
+            .with_type_name("complex128")
+            .with_methods(methods),
+    )
+}
+
+/// The hidden method holding a complex value's parts (not a Go identifier, so
+/// templates cannot reach it).
+const COMPLEX_PARTS: &str = "complex parts";
+
+/// The real and imaginary parts of a [`complex_value`].
+pub(crate) fn complex_parts(v: &Value) -> Option<(f64, f64)> {
+    let Value::Map(m) = v else { return None };
+    if m.go_type_name() != Some("complex128") {
+        return None;
+    }
+    match m.method(COMPLEX_PARTS).map(|f| f(&[])) {
+        Some(Ok(Value::List(l))) => match (l.first(), l.get(1)) {
+            (Some(Value::Float(a)), Some(Value::Float(b))) => Some((*a, *b)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// The source text of the string, char or number literal at `offset`.
 fn token_text(src: &str, offset: usize) -> &str {
     let b = src.as_bytes();
@@ -1717,6 +1768,16 @@ fn token_text(src: &str, offset: usize) -> &str {
                     };
                 if c.is_ascii_alphanumeric() || c == b'_' || c == b'.' || sign_ok {
                     i += 1;
+                } else if i > start && (c == b'+' || c == b'-') {
+                    // A complex constant `1+2i`: the sign joins two numbers.
+                    let mut j = i + 1;
+                    while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'.') {
+                        j += 1;
+                    }
+                    if j > i + 1 && b[j - 1] == b'i' {
+                        i = j;
+                    }
+                    break;
                 } else {
                     break;
                 }

@@ -391,6 +391,16 @@ fn bad_comparison_type() -> TemplateError {
 
 /// Go's `eq` for one pair (text/template/funcs.go).
 fn compare_eq(a: &Value, b: &Value) -> Result<bool> {
+    use crate::exec::complex_parts;
+    match (complex_parts(a), complex_parts(b)) {
+        (Some(x), Some(y)) => return Ok(x == y),
+        (Some(_), None) | (None, Some(_))
+            if !matches!(a, Value::Nil) && !matches!(b, Value::Nil) =>
+        {
+            return Err(bad_comparison());
+        }
+        _ => {}
+    }
     let (k1, k2) = (kind(a), kind(b));
     if k1 != k2 {
         return match (a, b) {

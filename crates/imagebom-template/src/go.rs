@@ -807,6 +807,11 @@ pub(crate) fn write_elementwise(out: &mut String, v: &Value, verb: char, depth: 
             }
             out.push(']');
         }
+        // A complex128 is no fmt.Stringer: only %v (and the float verbs,
+        // not supported here) print it.
+        Value::Map(m) if m.go_type_name() == Some("complex128") && verb != 'v' => {
+            let _ = write!(out, "%!{verb}(complex128={v})");
+        }
         Value::Map(m) if m.method("String").is_some() => {
             let _ = write!(out, "{v}");
         }

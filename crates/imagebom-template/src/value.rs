@@ -316,7 +316,7 @@ impl Value {
             Value::Float(_) => "float64",
             Value::String(_) => "string",
             Value::List(_) => "[]interface {}",
-            Value::Map(_) => "map[string]interface {}",
+            Value::Map(m) => m.go_type_name().unwrap_or("map[string]interface {}"),
             Value::Function(_) => "func(...interface {}) (interface {}, error)",
             // Safe content compares and formats as its underlying string, so it
             // reports "string" (matching Go's basicKind for template.HTML etc.).
@@ -890,6 +890,8 @@ macro_rules! tmap {
 pub struct Dict(
     Arc<std::sync::RwLock<BTreeMap<Arc<str>, Value>>>,
     Option<Arc<BTreeMap<String, ValueFunc>>>,
+    Option<&'static str>,
+    bool,
 );
 
 impl Dict {
@@ -900,7 +902,7 @@ impl Dict {
 
     /// A map holding `m`.
     pub fn from_map(m: BTreeMap<Arc<str>, Value>) -> Dict {
-        Dict(Arc::new(std::sync::RwLock::new(m)), None)
+        Dict(Arc::new(std::sync::RwLock::new(m)), None, None, false)
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<Arc<str>, Value>> {
@@ -971,6 +973,32 @@ impl Dict {
         self
     }
 
+    /// This value with the Go type name `name` (e.g. `version.BuildInfo`): what
+    /// `typeOf` and `printf "%T"` report for a Go struct carried as a map.
+    #[must_use]
+    pub fn with_type_name(mut self, name: &'static str) -> Dict {
+        self.2 = Some(name);
+        self
+    }
+
+    /// A nil Go map: empty, printed as `map[]`, but `null` in `toJson`/`toYaml`
+    /// (Go's `encoding/json` for a nil map), like an absent `annotations` of Chart.yaml.
+    pub fn nil_map() -> Dict {
+        let mut d = Dict::new();
+        d.3 = true;
+        d
+    }
+
+    /// Whether this is a [`Dict::nil_map`] that nothing was written into.
+    pub fn is_nil_map(&self) -> bool {
+        self.3 && self.is_empty()
+    }
+
+    /// The Go type name given by [`Dict::with_type_name`], if any.
+    pub fn go_type_name(&self) -> Option<&'static str> {
+        self.2
+    }
+
     /// The method called `name`, if this map has one.
     pub fn method(&self, name: &str) -> Option<ValueFunc> {
         self.1.as_ref().and_then(|m| m.get(name).cloned())
@@ -990,6 +1018,8 @@ impl Dict {
                 .collect(),
         );
         d.1 = self.1.clone();
+        d.2 = self.2;
+        d.3 = self.3;
         d
     }
 }

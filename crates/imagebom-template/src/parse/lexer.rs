@@ -618,11 +618,14 @@ impl<'a> Lexer<'a> {
                         .peek_ahead(1)
                         .is_some_and(|c| c.is_ascii_digit() || c == '.') =>
                 {
+                    let st = self.pos;
                     self.lex_number()?;
+                    self.lex_complex(st)?;
                 }
                 '0'..='9' => {
                     let st = self.pos;
                     self.lex_number()?;
+                    self.lex_complex(st)?;
                     // Go: a number running into letters is "bad number syntax".
                     if self.peek().is_some_and(|c| c.is_alphanumeric() || c == '_') {
                         self.next_char();
@@ -770,6 +773,54 @@ impl<'a> Lexer<'a> {
         self.consume_ident_chars();
         self.check_terminator()?;
         self.emit(TokenKind::Variable);
+        Ok(())
+    }
+
+    /// Go's complex constants after the number just emitted (which began at
+    /// `st`): an imaginary literal `2i`, or `RE+IMi` / `RE-IMi` written without
+    /// spaces.
+    fn lex_complex(&mut self, st: usize) -> Result<()> {
+        let as_f64 = |n: Option<Number>| match n {
+            Some(Number::Int(i)) => Some(i as f64),
+            Some(Number::Uint(u)) => Some(u as f64),
+            Some(Number::Float(f)) => Some(f),
+            _ => None,
+        };
+        let bad = |lx: &mut Self| {
+            let text = lx.input[st..lx.pos].to_string();
+            Err(lx.error(format!("bad number syntax: {}", crate::go::go_quote(&text))))
+        };
+        let (re, im) = match self.peek() {
+            Some('i') => {
+                self.next_char();
+                let Some(im) = as_f64(self.tokens.pop().and_then(|t| t.num)) else {
+                    return bad(self);
+                };
+                (0.0, im)
+            }
+            Some('+' | '-')
+                if self
+                    .peek_ahead(1)
+                    .is_some_and(|c| c.is_ascii_digit() || c == '.') =>
+            {
+                let Some(re) = as_f64(self.tokens.pop().and_then(|t| t.num)) else {
+                    return bad(self);
+                };
+                self.start = self.pos;
+                self.lex_number()?;
+                if self.peek() != Some('i') {
+                    return bad(self);
+                }
+                self.next_char();
+                let Some(im) = as_f64(self.tokens.pop().and_then(|t| t.num)) else {
+                    return bad(self);
+                };
+                (re, im)
+            }
+            _ => return Ok(()),
+        };
+        self.start = st;
+        self.emit_num(TokenKind::Number, Number::Complex(re, im));
         Ok(())
     }
 

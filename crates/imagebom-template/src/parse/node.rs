@@ -192,6 +192,9 @@ pub enum Number {
     Uint(u64),
     /// A floating-point literal (decimal float or hex float).
     Float(f64),
+    /// A complex constant: an imaginary literal (`2i`, `1.5i`) or `RE±IMi`
+    /// (`1+2i`); Go evaluates it as a `complex128`.
+    Complex(f64, f64),
 }
 
 /// An expression, the atomic building blocks of commands.

@@ -195,6 +195,13 @@ c("range_var_map_field", "{{range $v := .l}}{{$v.x}}{{end}}", {"l": [{"x": "X"},
 c("var_from_pipeline_nil_field", "{{$v := .n}}{{$v.x}}", {"n": None})
 c("range_elem_dot_nil_arg", "{{range .l}}{{printf \"%v\" .}}{{end}}", {"l": [None, 1]})
 
+# batch 5: complex constants (Go's ideal complex128)
+c("complex_literals", "{{ 1i }} {{ printf \"%T\" 2i }} {{ 1+2i }} {{ 1.5-2.5i }} {{ 0i }} {{ -1i }} {{ print 1e21i }} {{ printf \"%v|%s\" 1i 1i }}")
+c("complex_eq", "{{ eq 1i 1i }} {{ eq 1i 2i }} {{ ne 1+2i 1+2i }} {{ eq .n 1i }}", {"n": None})
+c("complex_eq_mixed", "{{ eq 1i 1 }}")
+c("complex_lt", "{{ lt 1i 2i }}")
+c("complex_int_plus_int", "{{ 1+2 }}")
+
 with open("cases.jsonl", "w") as f:
     f.write("# inputs for gen.py; regenerate go_cases.json after editing (python3 mkcases.py && python3 gen.py)\n")
     for x in cases:
