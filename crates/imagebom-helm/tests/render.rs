@@ -275,7 +275,6 @@ fn errors_read_like_helms() {
 }
 
 #[test]
-#[ignore = "engine (imagebom-template lexer) words a lone '}' differently from Go: unexpected \"}\" in operand"]
 fn parse_errors_read_like_helms() {
     let f = files(&[
         ("Chart.yaml", "apiVersion: v2\nname: c\nversion: 1.0.0\n"),

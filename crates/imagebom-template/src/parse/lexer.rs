@@ -641,8 +641,9 @@ impl<'a> Lexer<'a> {
                 _ if ch.is_ascii() && !ch.is_ascii_control() => {
                     // Go lexes it as a char item the parser rejects.
                     return Err(self.error(format!(
-                        "unexpected {} in command",
-                        crate::go::go_quote(ch.encode_utf8(&mut [0u8; 4]))
+                        "unexpected {} in {}",
+                        crate::go::go_quote(ch.encode_utf8(&mut [0u8; 4])),
+                        self.char_context()
                     )));
                 }
                 _ => {
@@ -653,6 +654,61 @@ impl<'a> Lexer<'a> {
                 }
             }
         }
+    }
+
+    /// The context Go's parser names when it meets a stray character item:
+    /// `operand` right after an operand (the command loop), otherwise the
+    /// pipeline's context (`parenthesized pipeline`, `if`, `range`, `with`,
+    /// `template clause`, `block clause`, `define clause`, or `command`).
+    fn char_context(&self) -> &'static str {
+        use TokenKind as K;
+        let n = self.tokens.len();
+        // `{{template "name" PIPELINE}}`: the name is no operand of the pipeline.
+        let after_clause_name = n >= 2
+            && self.tokens[n - 1].kind == K::String
+            && matches!(self.tokens[n - 2].kind, K::Template | K::Block);
+        match self.tokens.last().map(|t| t.kind.clone()) {
+            _ if after_clause_name => {}
+            Some(
+                K::Dot
+                | K::Field
+                | K::Variable
+                | K::Identifier
+                | K::String
+                | K::Number
+                | K::Bool
+                | K::Nil
+                | K::Char
+                | K::RightParen,
+            ) => return "operand",
+            Some(K::Define) => return "define clause",
+            _ => {}
+        }
+        let mut depth = 0usize;
+        for (i, t) in self.tokens.iter().enumerate().rev() {
+            match t.kind {
+                K::RightParen => depth += 1,
+                K::LeftParen if depth == 0 => return "parenthesized pipeline",
+                K::LeftParen => depth -= 1,
+                K::LeftDelim | K::LeftTrimDelim => {
+                    let mut next = self.tokens[i + 1..].iter().map(|t| t.kind.clone());
+                    let first = match next.next() {
+                        Some(K::Else) => next.next(),
+                        k => k,
+                    };
+                    return match first {
+                        Some(K::If) => "if",
+                        Some(K::Range) => "range",
+                        Some(K::With) => "with",
+                        Some(K::Template) => "template clause",
+                        Some(K::Block) => "block clause",
+                        _ => "command",
+                    };
+                }
+                _ => {}
+            }
+        }
+        "command"
     }
 
     /// Consume ASCII space/tab/CR/LF. Returns true if any were consumed.

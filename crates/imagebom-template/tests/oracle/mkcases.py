@@ -202,6 +202,22 @@ c("complex_eq_mixed", "{{ eq 1i 1 }}")
 c("complex_lt", "{{ lt 1i 2i }}")
 c("complex_int_plus_int", "{{ 1+2 }}")
 
+# batch 6: the context Go names for a stray character
+c("stray_char_0", "{{ .a }")
+c("stray_char_1", "{{ } }}")
+c("stray_char_2", "{{ if } }}")
+c("stray_char_3", "{{ if .x | } }}")
+c("stray_char_4", "{{ (.a | }) }}")
+c("stray_char_5", "{{ range } }}{{end}}")
+c("stray_char_6", "{{ template \"x\" } }}")
+c("stray_char_7", "{{ block \"x\" } }}{{end}}")
+c("stray_char_8", "{{ define } }}")
+c("stray_char_9", "{{ .a | } }}")
+c("stray_char_10", "{{ $x := } }}")
+c("stray_char_11", "{{ if .a }}{{ else if } }}{{end}}")
+c("stray_char_12", "{{ (.a) } }}")
+c("stray_char_13", "{{ .a ;}}")
+
 with open("cases.jsonl", "w") as f:
     f.write("# inputs for gen.py; regenerate go_cases.json after editing (python3 mkcases.py && python3 gen.py)\n")
     for x in cases:
