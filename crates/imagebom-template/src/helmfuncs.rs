@@ -130,6 +130,9 @@ fn build_helm_funcmap() -> FuncMap {
     });
     reg(&mut m, "toToml", |a| {
         want("toToml", a, 1)?;
+        if matches!(a[0], Value::Nil) {
+            return Err(err("reflect: call of reflect.Value.Type on zero Value"));
+        }
         Ok(Value::String(to_toml(&a[0]).into()))
     });
     reg(&mut m, "fromToml", |a| {

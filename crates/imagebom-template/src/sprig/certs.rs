@@ -254,24 +254,50 @@ fn ca_arg(v: &Value) -> Result<(String, String)> {
     }
 }
 
-fn gen_ca(cn: &str, days_valid: i64, key: KeyPair) -> Result<Value> {
-    let p = base_params(cn, days_valid, true)?;
-    let cert = p
-        .self_signed(&key)
-        .map_err(|e| cert_err("error generating certificate", e))?;
-    Ok(cert_value(cert.pem(), key_pem(&key)))
+/// A generated key, or one given as PEM (returned as given: Go re-encodes it to the
+/// same canonical PEM).
+enum Key {
+    New(KeyPair),
+    Given(KeyPair, String),
 }
 
-fn gen_self_signed(a: &[Value], key: KeyPair) -> Result<Value> {
+impl Key {
+    fn pair(&self) -> &KeyPair {
+        match self {
+            Key::New(k) | Key::Given(k, _) => k,
+        }
+    }
+
+    fn pem(&self) -> String {
+        match self {
+            Key::New(k) => key_pem(k),
+            Key::Given(_, p) => p.clone(),
+        }
+    }
+}
+
+fn given(pem_text: &str) -> Result<Key> {
+    Ok(Key::Given(parse_key(pem_text)?, pem_text.to_string()))
+}
+
+fn gen_ca(cn: &str, days_valid: i64, key: Key) -> Result<Value> {
+    let p = base_params(cn, days_valid, true)?;
+    let cert = p
+        .self_signed(key.pair())
+        .map_err(|e| cert_err("error generating certificate", e))?;
+    Ok(cert_value(cert.pem(), key.pem()))
+}
+
+fn gen_self_signed(a: &[Value], key: Key) -> Result<Value> {
     let mut p = base_params(&s_arg(a, 0)?, i_arg(a, 3)?, false)?;
     add_sans(&mut p, &a[1], &a[2])?;
     let cert = p
-        .self_signed(&key)
+        .self_signed(key.pair())
         .map_err(|e| cert_err("error generating certificate", e))?;
-    Ok(cert_value(cert.pem(), key_pem(&key)))
+    Ok(cert_value(cert.pem(), key.pem()))
 }
 
-fn gen_signed(a: &[Value], key: KeyPair) -> Result<Value> {
+fn gen_signed(a: &[Value], key: Key) -> Result<Value> {
     let mut p = base_params(&s_arg(a, 0)?, i_arg(a, 3)?, false)?;
     add_sans(&mut p, &a[1], &a[2])?;
     let (ca_cert, ca_key) = ca_arg(&a[4])?;
@@ -279,9 +305,9 @@ fn gen_signed(a: &[Value], key: KeyPair) -> Result<Value> {
     let issuer = Issuer::from_ca_cert_pem(&ca_cert, &ca_key)
         .map_err(|e| cert_err("error parsing CA certificate", e))?;
     let cert = p
-        .signed_by(&key, &issuer)
+        .signed_by(key.pair(), &issuer)
         .map_err(|e| cert_err("error generating certificate", e))?;
-    Ok(cert_value(cert.pem(), key_pem(&key)))
+    Ok(cert_value(cert.pem(), key.pem()))
 }
 
 pub(super) fn register(m: &mut FuncMap) {
@@ -304,28 +330,28 @@ pub(super) fn register(m: &mut FuncMap) {
         gen_ca(
             &s_arg(a, 0)?,
             i_arg(a, 1)?,
-            rsa_key(rcgen::RsaKeySize::_2048)?,
+            Key::New(rsa_key(rcgen::RsaKeySize::_2048)?),
         )
     });
     reg(m, "genCAWithKey", |a| {
         want("genCAWithKey", a, 3)?;
-        gen_ca(&s_arg(a, 0)?, i_arg(a, 1)?, parse_key(&s_arg(a, 2)?)?)
+        gen_ca(&s_arg(a, 0)?, i_arg(a, 1)?, given(&s_arg(a, 2)?)?)
     });
     reg(m, "genSelfSignedCert", |a| {
         want("genSelfSignedCert", a, 4)?;
-        gen_self_signed(a, rsa_key(rcgen::RsaKeySize::_2048)?)
+        gen_self_signed(a, Key::New(rsa_key(rcgen::RsaKeySize::_2048)?))
     });
     reg(m, "genSelfSignedCertWithKey", |a| {
         want("genSelfSignedCertWithKey", a, 5)?;
-        gen_self_signed(a, parse_key(&s_arg(a, 4)?)?)
+        gen_self_signed(a, given(&s_arg(a, 4)?)?)
     });
     reg(m, "genSignedCert", |a| {
         want("genSignedCert", a, 5)?;
-        gen_signed(a, rsa_key(rcgen::RsaKeySize::_2048)?)
+        gen_signed(a, Key::New(rsa_key(rcgen::RsaKeySize::_2048)?))
     });
     reg(m, "genSignedCertWithKey", |a| {
         want("genSignedCertWithKey", a, 6)?;
-        gen_signed(a, parse_key(&s_arg(a, 5)?)?)
+        gen_signed(a, given(&s_arg(a, 5)?)?)
     });
     reg(m, "buildCustomCert", |a| {
         want("buildCustomCert", a, 2)?;
@@ -353,7 +379,12 @@ mod tests {
 
     #[test]
     fn ca_and_signed_cert_chain() {
-        let ca = gen_ca("my-ca", 365, rsa_key(rcgen::RsaKeySize::_2048).unwrap()).unwrap();
+        let ca = gen_ca(
+            "my-ca",
+            365,
+            Key::New(rsa_key(rcgen::RsaKeySize::_2048).unwrap()),
+        )
+        .unwrap();
         let (cert, key) = ca_arg(&ca).unwrap();
         assert!(cert.starts_with("-----BEGIN CERTIFICATE-----\n"));
         assert!(key.starts_with("-----BEGIN RSA PRIVATE KEY-----\n"));
@@ -364,7 +395,7 @@ mod tests {
             Value::Int(30),
             ca,
         ];
-        let leaf = gen_signed(&args, rsa_key(rcgen::RsaKeySize::_2048).unwrap()).unwrap();
+        let leaf = gen_signed(&args, Key::New(rsa_key(rcgen::RsaKeySize::_2048).unwrap())).unwrap();
         let (leaf_cert, _) = ca_arg(&leaf).unwrap();
         assert!(leaf_cert.contains("BEGIN CERTIFICATE"));
         assert!(parse_key(&key).is_ok());

@@ -240,7 +240,16 @@ fn parse_layout(layout: &str, s: &str) -> Option<DateTime<FixedOffset>> {
         (f, s)
     };
     if has_zone {
-        let z = f.replace("%z", "%#z");
+        // Go's `Z07:00` reads `Z` for UTC.
+        let zulu;
+        let s = if layout.contains("Z07") && s.ends_with('Z') {
+            zulu = format!("{}+00:00", &s[..s.len() - 1]);
+            zulu.as_str()
+        } else {
+            s
+        };
+        let f = f.replace("%z", "%:z");
+        let z = f.replace("%:z", "%#z");
         DateTime::parse_from_str(s, &z)
             .or_else(|_| DateTime::parse_from_str(s, &f))
             .ok()
@@ -380,9 +389,19 @@ pub(super) fn register(m: &mut FuncMap) {
             let (layout, s) = (s_arg(a, 0)?, s_arg(a, 1)?);
             match parse_layout(&layout, &s) {
                 Some(t) => Ok(time_value(&t)),
-                None if must => Err(err(format!(
-                    "parsing time {s:?} as {layout:?}: cannot parse"
-                ))),
+                None if must => {
+                    // Go names the first layout element it could not read; report
+                    // the first one (right when the text fails from the start).
+                    let elem = TOKENS
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(rank, t)| layout.find(t).map(|i| (i, rank, *t)))
+                        .min()
+                        .map_or(layout.as_str(), |(_, _, t)| t);
+                    Err(err(format!(
+                        "parsing time {s:?} as {layout:?}: cannot parse {s:?} as {elem:?}"
+                    )))
+                }
                 None => Ok(time_value(
                     &DateTime::from_timestamp(-62135596800, 0)
                         .unwrap_or_default()
@@ -439,9 +458,9 @@ pub(super) fn register(m: &mut FuncMap) {
     });
     reg(m, "durationRound", |a| {
         want("durationRound", a, 1)?;
+        // Sprig reads strings and int64 (an `int` argument gives 0s).
         let nanos: i128 = match &a[0] {
             Value::String(s) => parse_duration(s).unwrap_or(0),
-            Value::Int(n) => i128::from(*n),
             _ => 0,
         };
         let u = nanos.unsigned_abs();

@@ -18,11 +18,9 @@ pub const MAX_MERGE_DEPTH: usize = 256;
 fn map_arg(a: &[Value], i: usize) -> Result<Option<Dict>> {
     match a.get(i) {
         Some(Value::Map(d)) => Ok(Some(d.clone())),
-        Some(Value::Nil) | None => Ok(None),
-        Some(other) => Err(err(format!(
-            "wrong type for value; expected map[string]interface {{}}; got {}",
-            go_type(other)
-        ))),
+        // A literal `nil` is a nil map; a missing value is refused before the call.
+        None => Ok(None),
+        Some(other) => Err(super::wrong_type(i, "map[string]interface {}", other)),
     }
 }
 
@@ -296,10 +294,16 @@ pub(super) fn register(m: &mut FuncMap) {
     );
     reg(m, "deepCopy", |a| {
         want("deepCopy", a, 1)?;
+        if matches!(a[0], Value::Nil) {
+            return Err(err("reflect: call of reflect.Value.Type on zero Value"));
+        }
         deep_copy(&a[0], 0)
     });
     reg(m, "mustDeepCopy", |a| {
         want("mustDeepCopy", a, 1)?;
+        if matches!(a[0], Value::Nil) {
+            return Err(err("reflect: call of reflect.Value.Type on zero Value"));
+        }
         deep_copy(&a[0], 0)
     });
 }

@@ -130,13 +130,16 @@ pub(crate) fn go_kind(v: &Value) -> &'static str {
     }
 }
 
-fn wrong_type(expected: &str, v: &Value) -> TemplateError {
-    match v {
-        Value::Nil => err(format!("invalid value; expected {expected}")),
-        _ => err(format!(
-            "wrong type for value; expected {expected}; got {}",
-            go_type(v)
-        )),
+/// Go's pre-call type check failure for argument `index` (Helm v4's wording: a
+/// missing value is `got interface {}`).
+pub(crate) fn wrong_type(index: usize, expected: &str, v: &Value) -> TemplateError {
+    let got = match v {
+        Value::Nil => "interface {}",
+        other => go_type(other),
+    };
+    TemplateError::BadArg {
+        index,
+        message: format!("wrong type for value; expected {expected}; got {got}"),
     }
 }
 
@@ -146,7 +149,7 @@ pub(crate) fn s_arg(args: &[Value], i: usize) -> Result<String> {
         Some(Value::String(s)) => Ok(s.to_string()),
         #[cfg(feature = "html")]
         Some(Value::Safe { s, .. }) => Ok(s.to_string()),
-        Some(v) => Err(wrong_type("string", v)),
+        Some(v) => Err(wrong_type(i, "string", v)),
         None => Err(err("missing argument")),
     }
 }
@@ -156,7 +159,7 @@ pub(crate) fn i_arg(args: &[Value], i: usize) -> Result<i64> {
     match args.get(i) {
         Some(Value::Int(n)) => Ok(*n),
         Some(Value::Uint(n)) => i64::try_from(*n).map_err(|_| err("integer overflow")),
-        Some(v) => Err(wrong_type("int", v)),
+        Some(v) => Err(wrong_type(i, "int", v)),
         None => Err(err("missing argument")),
     }
 }

@@ -35,7 +35,7 @@ fn compile(p: &str) -> Result<Regex> {
     let r = regex::RegexBuilder::new(&ascii_classes(p))
         .size_limit(32 * 1024 * 1024)
         .build()
-        .map_err(|e| err(format!("error parsing regexp: {e}")))?;
+        .map_err(|e| err(go_regex_error(p, &e)))?;
     if let Ok(mut c) = CACHE.lock() {
         if c.len() >= CACHE_MAX {
             c.clear();
@@ -110,6 +110,40 @@ fn ascii_classes(p: &str) -> String {
         }
     }
     out
+}
+
+/// Go's `error parsing regexp: CODE: `TEXT`` for the common syntax errors.
+fn go_regex_error(p: &str, e: &regex::Error) -> String {
+    use regex_syntax::ast::ErrorKind as K;
+    if let Err(ae) = regex_syntax::ast::parse::Parser::new().parse(p) {
+        let span = ae.span();
+        let at = p.get(span.start.offset..span.end.offset).unwrap_or(p);
+        let (code, text) = match ae.kind() {
+            K::GroupUnclosed => ("missing closing )", p),
+            K::GroupUnopened => ("unexpected )", p),
+            K::ClassUnclosed => ("missing closing ]", p.get(span.start.offset..).unwrap_or(p)),
+            K::RepetitionMissing => ("missing argument to repetition operator", at),
+            K::EscapeUnrecognized | K::EscapeHexInvalid | K::EscapeHexEmpty => {
+                ("invalid escape sequence", at)
+            }
+            K::ClassRangeInvalid => ("invalid character class range", at),
+            K::RepetitionCountInvalid | K::RepetitionCountUnclosed => ("invalid repeat count", at),
+            K::GroupNameDuplicate { .. } => ("duplicate capture group name", at),
+            K::GroupNameInvalid => ("invalid named capture", at),
+            _ => return format!("error parsing regexp: {e}"),
+        };
+        return format!("error parsing regexp: {code}: `{text}`");
+    }
+    format!("error parsing regexp: {e}")
+}
+
+/// A pattern compiled for the non-`must` functions, which panic in Sprig
+/// (`regexp.MustCompile`), so the message carries Go's `regexp: Compile(…)` prefix.
+fn must_compile(p: &str) -> Result<Regex> {
+    compile(p).map_err(|e| match e {
+        crate::error::TemplateError::Exec(m) => err(format!("regexp: Compile(`{p}`): {m}")),
+        other => other,
+    })
 }
 
 /// Go's `regexp.QuoteMeta`.
@@ -193,30 +227,31 @@ pub(super) fn register(m: &mut FuncMap) {
                 Err(e) => Err(e),
             }
         });
-        reg(m, &name("regexFindAll"), |a| {
+        let comp = move |p: &str| if must { compile(p) } else { must_compile(p) };
+        reg(m, &name("regexFindAll"), move |a| {
             want("regexFindAll", a, 3)?;
-            let r = compile(&s_arg(a, 0)?)?;
+            let r = comp(&s_arg(a, 0)?)?;
             Ok(find_all(&r, &s_arg(a, 1)?, i_arg(a, 2)?))
         });
-        reg(m, &name("regexFind"), |a| {
+        reg(m, &name("regexFind"), move |a| {
             want("regexFind", a, 2)?;
-            let r = compile(&s_arg(a, 0)?)?;
+            let r = comp(&s_arg(a, 0)?)?;
             let s = s_arg(a, 1)?;
             Ok(vstr(r.find(&s).map_or("", |m| m.as_str())))
         });
-        reg(m, &name("regexReplaceAll"), |a| {
+        reg(m, &name("regexReplaceAll"), move |a| {
             want("regexReplaceAll", a, 3)?;
-            let r = compile(&s_arg(a, 0)?)?;
+            let r = comp(&s_arg(a, 0)?)?;
             Ok(vstr(replace_all(&r, &s_arg(a, 1)?, &s_arg(a, 2)?, false)))
         });
-        reg(m, &name("regexReplaceAllLiteral"), |a| {
+        reg(m, &name("regexReplaceAllLiteral"), move |a| {
             want("regexReplaceAllLiteral", a, 3)?;
-            let r = compile(&s_arg(a, 0)?)?;
+            let r = comp(&s_arg(a, 0)?)?;
             Ok(vstr(replace_all(&r, &s_arg(a, 1)?, &s_arg(a, 2)?, true)))
         });
-        reg(m, &name("regexSplit"), |a| {
+        reg(m, &name("regexSplit"), move |a| {
             want("regexSplit", a, 3)?;
-            let r = compile(&s_arg(a, 0)?)?;
+            let r = comp(&s_arg(a, 0)?)?;
             let n = i_arg(a, 2)?;
             if n == 0 {
                 return Ok(Value::Nil);

@@ -24,6 +24,35 @@ pub(crate) fn version_value(v: &Version) -> Value {
     methods.insert("Metadata".into(), constant(vstr(v.metadata.as_str())));
     methods.insert("Original".into(), constant(vstr(v.original.as_str())));
     methods.insert("String".into(), constant(vstr(v.to_string())));
+    let cmp = |name: &'static str, f: fn(core::cmp::Ordering) -> Value| -> ValueFunc {
+        let me = v.clone();
+        Arc::new(move |a: &[Value]| {
+            let other = match a {
+                [Value::Map(d)] => match d.method("Original").map(|m| m(&[])) {
+                    Some(Ok(Value::String(s))) => Version::parse(&s).ok(),
+                    _ => None,
+                },
+                _ => None,
+            };
+            match other {
+                Some(o) => Ok(f(me.compare(&o))),
+                None => Err(err(format!(
+                    "wrong number of args for {name}: want 1 got {}",
+                    a.len()
+                ))),
+            }
+        })
+    };
+    methods.insert("Compare".into(), cmp("Compare", |o| Value::Int(o as i64)));
+    methods.insert(
+        "LessThan".into(),
+        cmp("LessThan", |o| Value::Bool(o.is_lt())),
+    );
+    methods.insert(
+        "GreaterThan".into(),
+        cmp("GreaterThan", |o| Value::Bool(o.is_gt())),
+    );
+    methods.insert("Equal".into(), cmp("Equal", |o| Value::Bool(o.is_eq())));
     Value::Map(Dict::new().with_methods(methods))
 }
 

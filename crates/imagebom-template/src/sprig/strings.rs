@@ -580,6 +580,18 @@ pub(super) fn register(m: &mut FuncMap) {
         want("isAbs", a, 1)?;
         Ok(Value::Bool(s_arg(a, 0)?.starts_with('/')))
     });
+    // The `os…` forms use the OS path rules; on Unix they are the same.
+    for (os, plain) in [
+        ("osBase", "base"),
+        ("osDir", "dir"),
+        ("osClean", "clean"),
+        ("osExt", "ext"),
+        ("osIsAbs", "isAbs"),
+    ] {
+        if let Some(f) = m.get(plain).cloned() {
+            m.insert(os.into(), f);
+        }
+    }
     reg(m, "hello", |a| {
         want("hello", a, 0)?;
         Ok(vstr("Hello!"))
