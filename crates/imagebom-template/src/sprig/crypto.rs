@@ -103,6 +103,88 @@ fn go_b64_decode(src: &[u8]) -> core::result::Result<Vec<u8>, usize> {
     }
 }
 
+fn aes_key(password: &str) -> aes::Aes256 {
+    use aes::cipher::KeyInit;
+    let mut key = [0u8; 32];
+    let n = password.len().min(32);
+    key[..n].copy_from_slice(&password.as_bytes()[..n]);
+    aes::Aes256::new(&key.into())
+}
+
+/// Sprig's `encryptAES`: AES-256-CBC (key = the password's first 32 bytes, zero
+/// padded), PKCS#7 padding, random IV prepended, base64.
+fn encrypt_aes(password: &str, plain: &[u8]) -> String {
+    use aes::cipher::BlockCipherEncrypt;
+    use rand::RngExt;
+    if plain.is_empty() {
+        return String::new();
+    }
+    let cipher = aes_key(password);
+    let pad = 16 - plain.len() % 16;
+    let mut content = plain.to_vec();
+    content.extend(core::iter::repeat_n(pad as u8, pad));
+    let mut out = Vec::with_capacity(16 + content.len());
+    let mut iv = [0u8; 16];
+    rand::rng().fill(&mut iv);
+    out.extend_from_slice(&iv);
+    let mut prev = iv;
+    for chunk in content.chunks(16) {
+        let mut block = [0u8; 16];
+        for i in 0..16 {
+            block[i] = chunk[i] ^ prev[i];
+        }
+        let mut b = block.into();
+        cipher.encrypt_block(&mut b);
+        prev = b.into();
+        out.extend_from_slice(&prev);
+    }
+    data_encoding::BASE64.encode(&out)
+}
+
+/// Sprig's `decryptAES` (Go panics on malformed input; that is an error here).
+fn decrypt_aes(password: &str, b64: &str) -> Result<String> {
+    use aes::cipher::BlockCipherDecrypt;
+    if b64.is_empty() {
+        return Ok(String::new());
+    }
+    let crypt = go_b64_decode(b64.as_bytes())
+        .map_err(|at| err(format!("illegal base64 data at input byte {at}")))?;
+    if crypt.len() < 16 {
+        return Err(err(format!(
+            "runtime error: slice bounds out of range [:16] with capacity {}",
+            crypt.len()
+        )));
+    }
+    let (iv, body) = crypt.split_at(16);
+    if body.len() % 16 != 0 {
+        return Err(err("crypto/cipher: input not full blocks"));
+    }
+    let cipher = aes_key(password);
+    let mut prev: [u8; 16] = iv.try_into().unwrap_or([0; 16]);
+    let mut out = Vec::with_capacity(body.len());
+    for chunk in body.chunks(16) {
+        let mut b: [u8; 16] = chunk.try_into().unwrap_or([0; 16]);
+        let cur = b;
+        let mut arr = b.into();
+        cipher.decrypt_block(&mut arr);
+        b = arr.into();
+        for i in 0..16 {
+            b[i] ^= prev[i];
+        }
+        prev = cur;
+        out.extend_from_slice(&b);
+    }
+    let pad = out.last().copied().unwrap_or(0) as usize;
+    if pad > out.len() {
+        return Err(err(format!(
+            "runtime error: slice bounds out of range [:{}]",
+            out.len() as i64 - pad as i64
+        )));
+    }
+    out.truncate(out.len() - pad);
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
 fn random_from(charset: &[u8], n: i64) -> Result<String> {
     if n < 0 {
         return Ok(String::new());
@@ -227,9 +309,17 @@ pub(super) fn register(m: &mut FuncMap) {
             })
             .map_err(|e| err(format!("htpasswd: {e}")))
     });
-    for name in ["derivePassword", "encryptAES", "decryptAES"] {
-        unsupported(m, name, "not implemented");
-    }
+    unsupported(m, "derivePassword", "not implemented");
+    reg(m, "encryptAES", |a| {
+        want("encryptAES", a, 2)?;
+        let (pw, text) = (s_arg(a, 0)?, s_arg(a, 1)?);
+        Ok(vstr(encrypt_aes(&pw, text.as_bytes())))
+    });
+    reg(m, "decryptAES", |a| {
+        want("decryptAES", a, 2)?;
+        let (pw, b64) = (s_arg(a, 0)?, s_arg(a, 1)?);
+        decrypt_aes(&pw, &b64).map(vstr)
+    });
     // No network while rendering: an empty answer, as the Helm SDK gives offline.
     reg(m, "getHostByName", |a| {
         want("getHostByName", a, 1)?;
@@ -251,5 +341,11 @@ mod tests {
         assert_eq!(go_b64_decode(b"!!"), Err(0));
         assert_eq!(go_b64_decode(b"aGk="), Ok(b"hi".to_vec()));
         assert_eq!(go_b64_decode(b"aA=="), Ok(b"h".to_vec()));
+        let c = encrypt_aes("secretkey", b"plaintext and more than a block");
+        assert_eq!(
+            decrypt_aes("secretkey", &c).unwrap(),
+            "plaintext and more than a block"
+        );
+        assert!(decrypt_aes("k", "AAAA").is_err());
     }
 }
