@@ -23,9 +23,17 @@ PROMETHEUS = "quay.io/prometheus/prometheus:v3.14.0-distroless"
 
 def whole_recipe():
     r = yaml.safe_load((ROOT / "recipes" / "registry.yaml").read_text())
-    # Absolute manifest paths: slices live in other directories.
+    # Absolute paths: slices live in other directories.
+    here = ROOT / "recipes"
     for c in r["components"]:
-        c["manifests"] = [str((ROOT / "recipes" / m).resolve()) for m in c.get("manifests", [])]
+        if "manifests" in c:
+            c["manifests"] = [str((here / m).resolve()) for m in c["manifests"]]
+        helm = c.get("helm")
+        if helm:
+            if helm["repository"].startswith("."):
+                helm["repository"] = str((here / helm["repository"]).resolve())
+            if "valuesFiles" in helm:
+                helm["valuesFiles"] = [str((here / v).resolve()) for v in helm["valuesFiles"]]
     # Components in name order: the order merge writes them in (it cannot know the recipe's).
     r["components"].sort(key=lambda c: c["name"])
     return r
@@ -67,14 +75,15 @@ def merge(out, *inputs, check=True):
 def jobs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("merge")
     names = [c["name"] for c in whole_recipe()["components"]]
-    assert len(names) == 3
+    assert len(names) >= 3
+    mid = len(names) // 2
     return {
         "tmp": tmp,
         "whole": job(tmp, "whole", names, lock()),
-        # Overlapping slices: the middle component is in both.
-        "a": job(tmp, "a", names[:2], lock()),
-        "b": job(tmp, "b", names[1:], lock()),
-        "c": job(tmp, "c", names[2:], lock()),
+        # Overlapping slices: one component is in both.
+        "a": job(tmp, "a", names[:mid + 1], lock()),
+        "b": job(tmp, "b", names[mid:], lock()),
+        "c": job(tmp, "c", names[-1:], lock()),
     }
 
 
@@ -150,9 +159,11 @@ def test_merged_documents_are_valid(jobs, tmp_path):
 def test_conflicting_digests_name_both_files(jobs, tmp_path):
     """Two jobs that resolved one tag at different times: an error, nothing written."""
     names = [c["name"] for c in whole_recipe()["components"]]
+    assert "monitoring" in names  # deploys node-exporter, pinned only by tag
+    others = [n for n in names if n != "monitoring"]
     entry = lambda d: {NODE_EXPORTER: {"digest": d, "source": "registry"}}  # noqa: E731
-    x = job(tmp_path, "x", names[1:], lock(entry(DIGEST_A)))
-    y = job(tmp_path, "y", names[2:], lock(entry(DIGEST_B)))
+    x = job(tmp_path, "x", ["monitoring", others[0]], lock(entry(DIGEST_A)))
+    y = job(tmp_path, "y", ["monitoring"], lock(entry(DIGEST_B)))
     for fmt in ("cdx", "spdx"):
         out = tmp_path / f"m.{fmt}.json"
         fx, fy = x / f"bom.{fmt}.json", y / f"bom.{fmt}.json"
@@ -163,7 +174,7 @@ def test_conflicting_digests_name_both_files(jobs, tmp_path):
         assert "node-exporter" in p.stderr, p.stderr
         assert not out.exists()
     # The same digests agree.
-    z = job(tmp_path, "z", names[:2], lock(entry(DIGEST_A)))
+    z = job(tmp_path, "z", ["monitoring", others[1]], lock(entry(DIGEST_A)))
     merge(tmp_path / "ok.json", x / "bom.cdx.json", z / "bom.cdx.json")
 
 
