@@ -164,3 +164,14 @@ def test_retry_after_is_honoured_on_a_basic_auth_registry(private, tmp_path, fau
         assert proxy.requests == 1 + len(faults) + 1, proxy.requests
     finally:
         proxy.stop()
+
+
+def test_no_ca_certificates_is_an_error_not_a_panic(tmp_path):
+    """A system without CA certificates (a scratch image without a bundle): exit 3, a clear
+    error, no panic, no lock."""
+    r = recipe(tmp_path, ["registry.example.invalid/team/app:v1"])
+    env = dict(os.environ, SSL_CERT_FILE=str(tmp_path / "none.pem"), SSL_CERT_DIR=str(tmp_path / "none"))
+    p = run(["lock", "--resolve", "--recipe", str(r), "--retries", "0"], check=False, env=env)
+    assert p.returncode == 3, p.stderr
+    assert "CA certificates" in p.stderr and "panicked" not in p.stderr, p.stderr
+    assert not (tmp_path / "imagebom.lock").exists()

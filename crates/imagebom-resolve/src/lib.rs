@@ -32,7 +32,7 @@ impl Session {
             .build()?;
         Ok(Session {
             rt,
-            resolver: registry::Resolver::new(options),
+            resolver: registry::Resolver::try_new(options)?,
         })
     }
 

@@ -398,26 +398,52 @@ pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Durati
 
 impl Resolver {
     /// A resolver with `options`.
+    ///
+    /// # Panics
+    /// When no HTTP client can be built (no CA certificates in the system store): use
+    /// [`Resolver::try_new`] to get that as an error.
     pub fn new(options: RegistryOptions) -> Resolver {
+        match Resolver::try_new(options) {
+            Ok(r) => r,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// A resolver with `options`; an error (not a panic) when no HTTP client can be built, as
+    /// when the system has no CA certificates (a `scratch` image without a CA bundle).
+    pub fn try_new(options: RegistryOptions) -> std::io::Result<Resolver> {
         let config = ClientConfig {
             protocol: ClientProtocol::HttpsExcept(options.insecure.clone()),
             read_timeout: Some(options.timeout),
             connect_timeout: Some(options.timeout),
             ..ClientConfig::default()
         };
+        let failed = |e: String| {
+            std::io::Error::other(format!(
+                "cannot set up the registry client: {e} (are CA certificates installed, e.g. /etc/ssl/certs/ca-certificates.crt?)"
+            ))
+        };
         let http = reqwest::Client::builder()
             .connect_timeout(options.timeout)
             .read_timeout(options.timeout)
             .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
             .build()
-            .unwrap_or_default();
-        Resolver {
-            client: Arc::new(Client::new(config)),
+            .map_err(|e| {
+                failed(format!(
+                    "{e}: {}",
+                    std::error::Error::source(&e)
+                        .map(|s| s.to_string())
+                        .unwrap_or_default()
+                ))
+            })?;
+        let client = Client::try_from(config).map_err(|e| failed(e.to_string()))?;
+        Ok(Resolver {
+            client: Arc::new(client),
             http,
             open: Arc::default(),
             auth: Arc::default(),
             options,
-        }
+        })
     }
 
     pub(crate) fn scheme(&self, host: &str) -> &'static str {
@@ -836,7 +862,7 @@ pub fn resolve_blocking(
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let resolver = Resolver::new(options);
+    let resolver = Resolver::try_new(options)?;
     Ok(rt.block_on(resolver.resolve_all(images, progress)))
 }
 
