@@ -279,12 +279,15 @@ fn files_value(files: Files) -> Value {
         }),
     );
     let f = files.clone();
+    // A []uint8, held as its text (see imagebom_template::Value::Typed).
     m.insert(
         "GetBytes".into(),
         Arc::new(move |args: &[Value]| {
-            Ok(f.get(&arg_str(args, 0))
+            let text = f
+                .get(&arg_str(args, 0))
                 .map(|b| text_of(b))
-                .unwrap_or_else(|| s("")))
+                .unwrap_or_else(|| s(""));
+            Ok(Value::typed("[]uint8", "slice", text))
         }),
     );
     let f = files.clone();

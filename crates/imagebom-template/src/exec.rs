@@ -578,7 +578,7 @@ impl<'a> Executor<'a> {
         dot: &Value,
     ) -> ExecResult<()> {
         let val = self.eval_pipeline(dot, &r.pipe)?;
-        match &val {
+        match val.untyped() {
             Value::List(items) if !items.is_empty() => {
                 for (i, item) in items.iter().enumerate() {
                     self.one_iteration(w, r, Value::Int(i as i64), item, true)?;
@@ -868,6 +868,14 @@ impl<'a> Executor<'a> {
         fin: Option<Value>,
         recv: Recv,
     ) -> ExecResult<Recv> {
+        // A named map type (a Go struct carried as a map) has its fields.
+        let recv = match &recv.val {
+            Value::Typed(t) if matches!(t.value, Value::Map(_)) => Recv {
+                val: t.value.clone(),
+                iface: recv.iface,
+            },
+            _ => recv,
+        };
         match &recv.val {
             Value::Nil if !recv.iface => {
                 if self.cfg.missing_key == MissingKey::Error {
@@ -1086,7 +1094,19 @@ impl<'a> Executor<'a> {
         fin: Option<Value>,
     ) -> ExecResult<Value> {
         let has_final = fin.is_some();
-        let argv = self.eval_args(dot, args, fin)?;
+        let mut argv = self.eval_args(dot, args, fin)?;
+        // Functions see a named Go type's plain value; only the ones that show
+        // types (and printf, for %T) get it as it is.
+        if !matches!(
+            name,
+            "typeOf" | "typeIs" | "typeIsLike" | "kindOf" | "kindIs" | "printf"
+        ) {
+            for a in argv.iter_mut() {
+                if let Value::Typed(t) = a {
+                    *a = t.value.clone();
+                }
+            }
+        }
         match invoke_func(name, f, &argv) {
             Ok(v) => Ok(v),
             Err(e) => {

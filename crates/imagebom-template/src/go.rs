@@ -457,6 +457,8 @@ fn sprintf_into(out: &mut String, fmt_str: &str, args: &[Value]) -> Result<()> {
             let _ = write!(out, "%!{}(MISSING)", verb);
             continue;
         };
+        // A named Go type shows only in %T; every other verb prints its value.
+        let arg = if verb == 'T' { arg } else { arg.untyped() };
 
         let start = out.len();
         match verb {

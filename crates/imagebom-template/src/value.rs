@@ -111,6 +111,15 @@ pub enum Value {
     /// See [`ValueFunc`] for the expected signature.
     Function(ValueFunc),
 
+    /// A value of a named Go type that the other variants cannot tell apart
+    /// (`int64` from Sprig's math, `[]string`, `[]uint8`…). It behaves exactly
+    /// as [`Typed::value`] (printing, comparisons, `len`, `index`, `range`,
+    /// truthiness, serialisation; functions receive the plain value), except
+    /// where Go shows the type: `typeOf`, `kindOf`, `typeIs`, `printf "%T"`.
+    /// A `[]uint8` is held as its text (a [`Value::String`]: `len` counts bytes,
+    /// `toString` gives the text) and printed as Go prints a byte slice.
+    Typed(Arc<Typed>),
+
     /// Trusted content that bypasses context-aware escaping in its matching
     /// context. Produced by the [`html`](crate::html) module's safe-content
     /// wrappers ([`HTML`](crate::html::HTML), etc.). Available only with the
@@ -149,6 +158,17 @@ pub enum SafeKind {
     Srcset,
 }
 
+/// The content of [`Value::Typed`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Typed {
+    /// The Go type name (`int64`, `[]string`, `[]uint8`).
+    pub go_type: &'static str,
+    /// Its `reflect.Kind` name (`int64`, `slice`).
+    pub kind: &'static str,
+    /// The value it behaves as.
+    pub value: Value,
+}
+
 impl Clone for Value {
     fn clone(&self) -> Self {
         match self {
@@ -161,6 +181,7 @@ impl Clone for Value {
             Value::List(v) => Value::List(Arc::clone(v)),
             Value::Map(m) => Value::Map(m.clone()),
             Value::Function(f) => Value::Function(Arc::clone(f)),
+            Value::Typed(t) => Value::Typed(Arc::clone(t)),
             #[cfg(feature = "html")]
             Value::Safe { kind, s } => Value::Safe {
                 kind: *kind,
@@ -182,6 +203,7 @@ impl fmt::Debug for Value {
             Value::List(v) => write!(f, "List({v:?})"),
             Value::Map(m) => write!(f, "Map({m:?})"),
             Value::Function(_) => write!(f, "Function(...)"),
+            Value::Typed(t) => write!(f, "Typed({}, {:?})", t.go_type, t.value),
             #[cfg(feature = "html")]
             Value::Safe { kind, s } => write!(f, "Safe({kind:?}, {s:?})"),
         }
@@ -203,6 +225,7 @@ impl Value {
             Value::List(v) => !v.is_empty(),
             Value::Map(m) => !m.is_empty(),
             Value::Function(_) => true,
+            Value::Typed(t) => t.value.is_truthy(),
             #[cfg(feature = "html")]
             Value::Safe { s, .. } => !s.is_empty(),
         }
@@ -253,6 +276,10 @@ impl Value {
     /// Returns an error on out-of-bounds list access, indexing with an
     /// incompatible key type, or indexing a non-indexable value.
     pub fn index(&self, idx: &Value) -> Result<Value> {
+        if let Value::Typed(t) = self {
+            return t.value.index(idx.untyped());
+        }
+        let idx = idx.untyped();
         // Resolve an integer index (signed or unsigned) to a usize offset,
         // bounds-checking against `len`. A `Value::Uint` above `i64::MAX`
         // wraps to a negative `i64` here and fails the lower-bound check —
@@ -318,6 +345,7 @@ impl Value {
             Value::List(_) => "[]interface {}",
             Value::Map(m) => m.go_type_name().unwrap_or("map[string]interface {}"),
             Value::Function(_) => "func(...interface {}) (interface {}, error)",
+            Value::Typed(t) => t.go_type,
             // Safe content compares and formats as its underlying string, so it
             // reports "string" (matching Go's basicKind for template.HTML etc.).
             #[cfg(feature = "html")]
@@ -330,7 +358,7 @@ impl Value {
     /// Returns `None` for types that have no concept of length.
     /// Mirrors Go's `len` builtin.
     pub fn len(&self) -> Option<usize> {
-        match self {
+        match self.untyped() {
             Value::String(s) => Some(s.len()),
             Value::List(v) => Some(v.len()),
             Value::Map(m) => Some(m.len()),
@@ -374,6 +402,9 @@ impl Value {
             }
             Ok((start as usize, end as usize))
         }
+        if let Value::Typed(t) = self {
+            return t.value.slice(start, end);
+        }
         match self {
             Value::List(v) => {
                 let (s, e) = resolve("list", start, end, v.len())?;
@@ -403,7 +434,7 @@ impl Value {
 
     /// Extracts a string slice if this is a [`Value::String`].
     pub fn as_str(&self) -> Option<&str> {
-        match self {
+        match self.untyped() {
             Value::String(s) => Some(s),
             _ => None,
         }
@@ -421,7 +452,7 @@ impl Value {
     /// where a value outside the rune range is invalid regardless of sign, so the
     /// wrap is harmless (it maps to U+FFFD either way).
     pub fn as_int(&self) -> Option<i64> {
-        match self {
+        match self.untyped() {
             Value::Int(n) => Some(*n),
             Value::Uint(n) => Some(*n as i64),
             Value::Float(f) => Some(*f as i64),
@@ -432,11 +463,28 @@ impl Value {
     /// Extracts an `f64` if this is a [`Value::Float`], or widens a
     /// [`Value::Int`] / [`Value::Uint`].
     pub fn as_float(&self) -> Option<f64> {
-        match self {
+        match self.untyped() {
             Value::Float(f) => Some(*f),
             Value::Int(n) => Some(*n as f64),
             Value::Uint(n) => Some(*n as f64),
             _ => None,
+        }
+    }
+
+    /// `value` as the Go type `go_type` of kind `kind` (see [`Value::Typed`]).
+    pub fn typed(go_type: &'static str, kind: &'static str, value: Value) -> Value {
+        Value::Typed(Arc::new(Typed {
+            go_type,
+            kind,
+            value: value.untyped().clone(),
+        }))
+    }
+
+    /// The value a [`Value::Typed`] behaves as; any other value itself.
+    pub fn untyped(&self) -> &Value {
+        match self {
+            Value::Typed(t) => t.value.untyped(),
+            other => other,
         }
     }
 
@@ -515,6 +563,21 @@ fn display_at(v: &Value, f: &mut fmt::Formatter<'_>, depth: usize) -> fmt::Resul
             f.write_str("]")
         }
         Value::Function(_) => f.write_str("<func>"),
+        // A []uint8 held as its text prints as Go prints a byte slice.
+        Value::Typed(t) if t.go_type == "[]uint8" => match &t.value {
+            Value::String(b) => {
+                f.write_str("[")?;
+                for (i, x) in b.bytes().enumerate() {
+                    if i > 0 {
+                        f.write_str(" ")?;
+                    }
+                    write!(f, "{x}")?;
+                }
+                f.write_str("]")
+            }
+            other => display_at(other, f, depth),
+        },
+        Value::Typed(t) => display_at(&t.value, f, depth),
         // Trusted content renders verbatim, exactly like its string.
         #[cfg(feature = "html")]
         Value::Safe { s, .. } => f.write_str(s),
@@ -530,7 +593,7 @@ fn display_at(v: &Value, f: &mut fmt::Formatter<'_>, depth: usize) -> fmt::Resul
 /// semantics separately in `funcs.rs`.
 impl PartialEq for Value {
     fn eq(&self, other: &Self) -> bool {
-        match (self, other) {
+        match (self.untyped(), other.untyped()) {
             (Value::Nil, Value::Nil) => true,
             (Value::Bool(a), Value::Bool(b)) => a == b,
             (Value::Int(a), Value::Int(b)) => a == b,
@@ -556,7 +619,7 @@ impl PartialEq for Value {
 /// comparison error semantics separately in `funcs.rs`.
 impl PartialOrd for Value {
     fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
-        match (self, other) {
+        match (self.untyped(), other.untyped()) {
             (Value::Int(a), Value::Int(b)) => a.partial_cmp(b),
             (Value::Uint(a), Value::Uint(b)) => a.partial_cmp(b),
             (Value::Float(a), Value::Float(b)) => a.partial_cmp(b),

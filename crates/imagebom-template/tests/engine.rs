@@ -677,3 +677,37 @@ fn dict_methods_are_not_entries() {
         "2|a/x.conf=X;a/y.conf=Y;|x.conf: X\ny.conf: Y\n|v1.36.0 1 v1.36.0 v1.36.0"
     );
 }
+
+/// A `Value::Typed` behaves as its value everywhere but `printf "%T"` and the
+/// type-showing functions; functions get the plain value.
+#[test]
+fn typed_values_behave_as_their_value() {
+    let mut funcs = test_funcs();
+    let i64f: imagebom_template::ValueFunc = Arc::new(|a: &[Value]| {
+        Ok(Value::typed(
+            "int64",
+            "int64",
+            a.first().cloned().unwrap_or(Value::Nil),
+        ))
+    });
+    funcs.insert("i64".into(), i64f);
+    let seen: imagebom_template::ValueFunc =
+        Arc::new(|a: &[Value]| Ok(Value::from(format!("{:?}", a.first()))));
+    funcs.insert("seen".into(), seen.clone());
+    funcs.insert("typeOf".into(), seen);
+    let bytes = Value::typed("[]uint8", "slice", Value::from("ab"));
+    let mut set = Template::new("gotpl").funcs(funcs);
+    set.add_template(
+        "t",
+        "{{ i64 3 }} {{ printf \"%T %v %d\" (i64 3) (i64 3) (i64 3) }} {{ eq (i64 3) 3 }} \
+         {{ lt (i64 2) 3 }} {{ if i64 0 }}y{{ else }}n{{ end }} {{ seen (i64 3) }} \
+         {{ typeOf (i64 3) }} {{ $x := i64 2 }}{{ range $x }}{{ . }}{{ end }} \
+         {{ len .b }} {{ .b }} {{ printf \"%s %T\" .b .b }} {{ index .b 1 }}",
+    )
+    .unwrap();
+    let data = tmap! { "b" => bytes };
+    assert_eq!(
+        set.execute_template_to_string("t", &data).unwrap(),
+        "3 int64 3 3 true true n Some(Int(3)) Some(Typed(int64, Int(3))) 01 2 [97 98] ab []uint8 98"
+    );
+}

@@ -108,6 +108,7 @@ pub(crate) fn go_type(v: &Value) -> &'static str {
         Value::List(_) => "[]interface {}",
         Value::Map(m) => m.go_type_name().unwrap_or("map[string]interface {}"),
         Value::Function(_) => "func",
+        Value::Typed(t) => t.go_type,
         #[cfg(feature = "html")]
         Value::Safe { .. } => "string",
     }
@@ -125,6 +126,7 @@ pub(crate) fn go_kind(v: &Value) -> &'static str {
         Value::List(_) => "slice",
         Value::Map(_) => "map",
         Value::Function(_) => "func",
+        Value::Typed(t) => t.kind,
         #[cfg(feature = "html")]
         Value::Safe { .. } => "string",
     }
@@ -256,6 +258,7 @@ fn write_v(out: &mut String, v: &Value, depth: usize) {
             out.push(']');
         }
         Value::Function(_) => out.push_str("<func>"),
+        Value::Typed(t) => write_v(out, &t.value, depth),
         #[cfg(feature = "html")]
         Value::Safe { s, .. } => out.push_str(s),
     }
@@ -292,6 +295,7 @@ pub(crate) fn is_empty(v: &Value) -> bool {
         Value::List(l) => l.is_empty(),
         Value::Map(m) => m.is_empty(),
         Value::Function(_) => false,
+        Value::Typed(t) => is_empty(&t.value),
         #[cfg(feature = "html")]
         Value::Safe { s, .. } => s.is_empty(),
     }
