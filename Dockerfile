@@ -13,6 +13,9 @@
 # profile's `codegen-units = 1`, and every build path remapped (/src, /target, /cargo).
 # The binary is static: the GNU target with `+crt-static`, as the release build here (the
 # musl target is not installed on the build machines; `cargo xtask repro` uses musl when it is).
+# A static glibc binary still resolves host names in distroless static: glibc >= 2.34 has the
+# `files` and `dns` NSS modules built in (checked by resolving a registry named in /etc/hosts
+# from a chroot holding only the binary, /etc/hosts and the CA bundle).
 #
 # Both base images are pinned by digest; refresh them deliberately
 # (`crane digest rust:1.89-bookworm`, `crane digest gcr.io/distroless/static-debian12:nonroot`).
