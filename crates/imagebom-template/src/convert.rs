@@ -88,7 +88,7 @@ pub fn to_json(v: &Value) -> serde_json::Value {
     match v {
         Value::Nil | Value::Function(_) => serde_json::Value::Null,
         Value::Map(m) if m.is_nil_map() => serde_json::Value::Null,
-        Value::Typed(t) => to_json(&t.value),
+        Value::Typed(t) => to_json(&t.json_value()),
         Value::Bool(b) => serde_json::Value::Bool(*b),
         Value::Int(n) => serde_json::Value::from(*n),
         Value::Uint(n) => serde_json::Value::from(*n),

@@ -1096,10 +1096,25 @@ impl<'a> Executor<'a> {
         let has_final = fin.is_some();
         let mut argv = self.eval_args(dot, args, fin)?;
         // Functions see a named Go type's plain value; only the ones that show
-        // types (and printf, for %T) get it as it is.
+        // types (printf for %T; the JSON/YAML encoders: a []uint8 is base64)
+        // get it as it is.
         if !matches!(
             name,
-            "typeOf" | "typeIs" | "typeIsLike" | "kindOf" | "kindIs" | "printf"
+            "typeOf"
+                | "typeIs"
+                | "typeIsLike"
+                | "kindOf"
+                | "kindIs"
+                | "printf"
+                | "toJson"
+                | "mustToJson"
+                | "toPrettyJson"
+                | "mustToPrettyJson"
+                | "toRawJson"
+                | "mustToRawJson"
+                | "toYaml"
+                | "mustToYaml"
+                | "toYamlPretty"
         ) {
             for a in argv.iter_mut() {
                 if let Value::Typed(t) = a {

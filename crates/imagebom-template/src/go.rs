@@ -458,7 +458,16 @@ fn sprintf_into(out: &mut String, fmt_str: &str, args: &[Value]) -> Result<()> {
             continue;
         };
         // A named Go type shows only in %T; every other verb prints its value.
-        let arg = if verb == 'T' { arg } else { arg.untyped() };
+        // A []uint8 is text for %s, %q, %x and %X, a list of bytes otherwise.
+        let bytes = match arg {
+            Value::Typed(t) if !matches!(verb, 's' | 'q' | 'x' | 'X' | 'T') => t.byte_list(),
+            _ => None,
+        };
+        let arg = match &bytes {
+            Some(list) => list,
+            None if verb == 'T' => arg,
+            None => arg.untyped(),
+        };
 
         let start = out.len();
         match verb {

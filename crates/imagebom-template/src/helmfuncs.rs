@@ -466,7 +466,7 @@ fn to_node(v: &Value, via_json: bool, depth: usize) -> core::result::Result<Node
             entries.sort_by(|a, b| key_order(&a.0, &b.0));
             Node::Map(entries)
         }
-        Value::Typed(t) => to_node(&t.value, via_json, depth)?,
+        Value::Typed(t) => to_node(&t.json_value(), via_json, depth)?,
         Value::Function(_) => {
             return Err(YamlOutError(
                 "json: unsupported type: func(...interface {}) (interface {}, error)".into(),

@@ -169,6 +169,29 @@ pub struct Typed {
     pub value: Value,
 }
 
+impl Typed {
+    /// The value Go's `encoding/json` (and so `toJson`/`toYaml`) sees: a
+    /// `[]uint8` is base64 text, anything else its value.
+    pub fn json_value(&self) -> Value {
+        match (&self.value, self.go_type) {
+            (Value::String(s), "[]uint8") => {
+                Value::String(Arc::from(data_encoding::BASE64.encode(s.as_bytes())))
+            }
+            (v, _) => v.clone(),
+        }
+    }
+
+    /// A `[]uint8` as the list of its bytes (how `%v` and `%d` print it).
+    pub fn byte_list(&self) -> Option<Value> {
+        match (&self.value, self.go_type) {
+            (Value::String(s), "[]uint8") => Some(Value::List(
+                s.bytes().map(|b| Value::Int(i64::from(b))).collect(),
+            )),
+            _ => None,
+        }
+    }
+}
+
 impl Clone for Value {
     fn clone(&self) -> Self {
         match self {

@@ -176,7 +176,7 @@ fn enc(
             newline(out, indent, level);
             out.push('}');
         }
-        Value::Typed(t) => enc(out, &t.value, html, indent, level)?,
+        Value::Typed(t) => enc(out, &t.json_value(), html, indent, level)?,
         Value::Function(_) => {
             return Err(JsonError(
                 "json: unsupported type: func(...interface {}) (interface {}, error)".into(),
