@@ -1095,6 +1095,7 @@ impl<'a> Executor<'a> {
     ) -> ExecResult<Value> {
         let has_final = fin.is_some();
         let mut argv = self.eval_args(dot, args, fin)?;
+        let mut typed_argv = None;
         // Functions see a named Go type's plain value; only the ones that show
         // types (printf for %T; the JSON/YAML encoders: a []uint8 is base64)
         // get it as it is.
@@ -1115,7 +1116,9 @@ impl<'a> Executor<'a> {
                 | "toYaml"
                 | "mustToYaml"
                 | "toYamlPretty"
-        ) {
+        ) && argv.iter().any(|a| matches!(a, Value::Typed(_)))
+        {
+            typed_argv = Some(argv.clone());
             for a in argv.iter_mut() {
                 if let Value::Typed(t) = a {
                     *a = t.value.clone();
@@ -1146,7 +1149,9 @@ impl<'a> Executor<'a> {
                     return Err(self.errorf(msg));
                 }
                 if self.cfg.go == GoSemantics::Helm && self.cfg.funcs_are_builtin(name) {
-                    msg = newer_go_message(name, msg, &argv, args, &self.tmpl.src);
+                    // Go names the arguments' own types (int64, not int).
+                    let shown = typed_argv.as_deref().unwrap_or(&argv);
+                    msg = newer_go_message(name, msg, shown, args, &self.tmpl.src);
                 }
                 let index = match &e {
                     TemplateError::BadArg { index, .. } => Some(*index),
@@ -1398,7 +1403,8 @@ fn newer_go_message(name: &str, msg: String, argv: &[Value], args: &[Expr], src:
                 "eq" => argv.iter().skip(1).find(|v| {
                     !matches!(v, Value::Nil)
                         && first.is_some_and(|f| {
-                            core::mem::discriminant(f) != core::mem::discriminant(*v)
+                            core::mem::discriminant(f.untyped())
+                                != core::mem::discriminant(v.untyped())
                         })
                 }),
                 _ => argv.get(1),

@@ -711,3 +711,31 @@ fn typed_values_behave_as_their_value() {
         "3 int64 3 3 true true n Some(Int(3)) Some(Typed(int64, Int(3))) 01 2 [97 98] ab []uint8 98"
     );
 }
+
+/// Helm's newer Go names a named type in comparison errors (message printed by
+/// the Helm v4 SDK for `{{ eq (int64 1) 1 }} {{ eq (int64 1) 1.5 }}`).
+#[test]
+fn typed_values_in_newer_go_comparison_messages() {
+    let mut funcs = test_funcs();
+    let i64f: imagebom_template::ValueFunc = Arc::new(|a: &[Value]| {
+        Ok(Value::typed(
+            "int64",
+            "int64",
+            a.first().cloned().unwrap_or(Value::Nil),
+        ))
+    });
+    funcs.insert("int64".into(), i64f);
+    let mut set = Template::new("gotpl")
+        .go_semantics(imagebom_template::GoSemantics::Helm)
+        .funcs(funcs);
+    set.add_template("t", "{{ eq (int64 1) 1 }} {{ eq (int64 1) 1.5 }}")
+        .unwrap();
+    let e = set
+        .execute_template_to_string("t", &Value::Nil)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("t:1:24") && e.contains("incompatible types for comparison: int64 and float64"),
+        "{e}"
+    );
+}
