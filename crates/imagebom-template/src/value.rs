@@ -118,6 +118,12 @@ pub enum Value {
     /// where Go shows the type: `typeOf`, `kindOf`, `typeIs`, `printf "%T"`.
     /// A `[]uint8` is held as its text (a [`Value::String`]: `len` counts bytes,
     /// `toString` gives the text) and printed as Go prints a byte slice.
+    ///
+    /// Known difference: as functions get the plain value, Go's rejection of a
+    /// named type for another parameter type (an `int64` given to an `int`
+    /// parameter: `wrong type for value; expected int; got int64`) is not
+    /// reproduced. A Go struct is better carried as a [`Dict`] with
+    /// [`Dict::with_type_name`] (and methods): parameter checks then see it.
     Typed(Arc<Typed>),
 
     /// Trusted content that bypasses context-aware escaping in its matching
