@@ -34,6 +34,7 @@ const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 struct Options {
     sizes: Vec<usize>,
     components: usize,
+    slices: usize,
     extra: Vec<String>,
 }
 
@@ -41,6 +42,7 @@ fn parse_args(args: &[String]) -> Result<Options> {
     let mut o = Options {
         sizes: Vec::new(),
         components: 200,
+        slices: 4,
         extra: Vec::new(),
     };
     let mut it = args.iter();
@@ -60,8 +62,15 @@ fn parse_args(args: &[String]) -> Result<Options> {
                     .parse()
                     .context("--components")?
             }
+            "--slices" => {
+                o.slices = it
+                    .next()
+                    .context("--slices needs a number")?
+                    .parse()
+                    .context("--slices")?
+            }
             "--" => o.extra.extend(it.by_ref().cloned()),
-            other => bail!("unknown argument {other:?}: cargo xtask scale [--images N]... [--components C] [-- GENERATE_ARGS...]"),
+            other => bail!("unknown argument {other:?}: cargo xtask scale [--images N]... [--components C] [--slices K] [-- GENERATE_ARGS...]"),
         }
     }
     if o.sizes.is_empty() {
@@ -116,9 +125,16 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     let mut rows = Vec::new();
     for &n in &opts.sizes {
         let dir = base.join(format!("n{n}"));
-        write_recipe(&dir, &host, &images[..n], opts.components, charts)?;
+        write_recipe(
+            &dir,
+            &host,
+            &images[..n],
+            opts.components,
+            charts,
+            opts.slices,
+        )?;
         let before = registry.requests()?;
-        let m = measure(&bin, &dir, &host, &opts.extra)?;
+        let m = measure(&bin, &dir, "recipe", &host, &opts.extra)?;
         let requests = registry.requests()? - before;
         check_outputs(&dir, n)?;
         println!(
@@ -140,7 +156,59 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             *requests as f64 / *n as f64
         );
     }
+    if opts.slices > 1 {
+        split_and_merge(&bin, &base.join(format!("n{max}")), &host, &opts, max)?;
+    }
     drop(registry);
+    Ok(())
+}
+
+/// The largest recipe again as `--slices` recipe slices (as separate CI jobs would run
+/// them), then `imagebom merge` of their BOMs, compared with the single run's.
+fn split_and_merge(bin: &Path, dir: &Path, host: &str, opts: &Options, n: usize) -> Result<()> {
+    let mut slowest = Duration::ZERO;
+    let mut total = Duration::ZERO;
+    let mut rss = 0;
+    let mut k = 0;
+    while dir.join(format!("slice-{k}.yaml")).exists() {
+        let m = measure(bin, dir, &format!("slice-{k}"), host, &opts.extra)?;
+        slowest = slowest.max(m.wall);
+        total += m.wall;
+        rss = rss.max(m.max_rss_kb);
+        k += 1;
+    }
+    let mut same = Vec::new();
+    let t = Instant::now();
+    for f in ["bom.cdx.json", "bom.spdx.json"] {
+        let merged = dir.join(format!("merged-{f}"));
+        let status = Command::new(bin)
+            .args(["-q", "merge"])
+            .arg(&merged)
+            .args((0..k).map(|i| dir.join(format!("out-slice-{i}/{f}"))))
+            .status()?;
+        if !status.success() {
+            bail!("imagebom merge of {f} failed");
+        }
+        same.push((
+            f,
+            std::fs::read(&merged)? == std::fs::read(dir.join("out").join(f))?,
+        ));
+    }
+    let merge_time = t.elapsed();
+    check_bom(&dir.join("merged-bom.cdx.json"), n)?;
+    println!(
+        "\n{n} images as {k} slices: slowest slice {:.2} s, all slices {:.2} s, peak RSS {} MB; merge (both formats) {:.2} s",
+        slowest.as_secs_f64(),
+        total.as_secs_f64(),
+        rss / 1024,
+        merge_time.as_secs_f64()
+    );
+    for (f, same) in same {
+        println!(
+            "merged {f} is {}byte-identical to the single run's",
+            if same { "" } else { "NOT " }
+        );
+    }
     Ok(())
 }
 
@@ -525,9 +593,11 @@ fn write_recipe(
     images: &[Image],
     components: usize,
     charts: bool,
+    slices: usize,
 ) -> Result<()> {
     let _ = std::fs::remove_dir_all(dir);
-    let mut recipe = format!(
+    let mut entries = Vec::new();
+    let header = format!(
         "apiVersion: imagebom.dev/v1alpha1\nkind: Recipe\nmetadata:\n  name: scale\n  version: {}.0.0\n  description: synthetic recipe of {} images (cargo xtask scale)\ncomponents:\n",
         images.len(),
         images.len()
@@ -536,7 +606,7 @@ fn write_recipe(
         let mine: Vec<&Image> = images.iter().filter(|i| i.component == c).collect();
         if charts && c.is_multiple_of(4) {
             write_chart(&dir.join(format!("charts/c{c:03}")), c, host, &mine)?;
-            recipe.push_str(&format!(
+            entries.push(format!(
                 "  - name: c{c:03}\n    displayName: Component {c}\n    namespace: ns-{c:03}\n    helm: {{repository: ./charts/c{c:03}, chart: c{c:03}, version: 1.0.0, values: {{global: {{pullPolicy: IfNotPresent}}}}}}\n"
             ));
             continue;
@@ -567,11 +637,19 @@ fn write_recipe(
             globs.push_str(&format!(", manifests/c{c:03}/crs.yaml"));
         }
         globs.push(']');
-        recipe.push_str(&format!(
+        entries.push(format!(
             "  - name: c{c:03}\n    displayName: Component {c}\n    namespace: ns-{c:03}\n    manifests: {globs}\n"
         ));
     }
-    std::fs::write(dir.join("recipe.yaml"), recipe)?;
+    std::fs::write(dir.join("recipe.yaml"), header.clone() + &entries.concat())?;
+    // Slices: the same metadata, consecutive runs of components.
+    let per = entries.len().div_ceil(slices.max(1)).max(1);
+    for (k, chunk) in entries.chunks(per).enumerate() {
+        std::fs::write(
+            dir.join(format!("slice-{k}.yaml")),
+            header.clone() + &chunk.concat(),
+        )?;
+    }
     Ok(())
 }
 
@@ -631,7 +709,16 @@ fn write_chart(dir: &Path, c: usize, host: &str, images: &[&Image]) -> Result<()
 fn renders_charts(bin: &Path, base: &Path) -> bool {
     let dir = base.join("probe");
     let im = Image::new(0, 1);
-    if write_recipe(&dir, "localhost:5000", std::slice::from_ref(&im), 1, true).is_err() {
+    if write_recipe(
+        &dir,
+        "localhost:5000",
+        std::slice::from_ref(&im),
+        1,
+        true,
+        1,
+    )
+    .is_err()
+    {
         return false;
     }
     Command::new(bin)
@@ -687,17 +774,28 @@ struct Measured {
     max_rss_kb: u64,
 }
 
-fn measure(bin: &Path, dir: &Path, host: &str, extra: &[String]) -> Result<Measured> {
-    let t = Instant::now();
-    let out = Command::new("/usr/bin/time")
-        .arg("-v")
+/// Runs `generate --resolve` on `dir/NAME.yaml` into `dir/out[-NAME]` with an empty cache
+/// (and, for a slice, its own lock `dir/NAME.lock`).
+fn measure(bin: &Path, dir: &Path, name: &str, host: &str, extra: &[String]) -> Result<Measured> {
+    let suffix = if name == "recipe" {
+        String::new()
+    } else {
+        format!("-{name}")
+    };
+    let mut cmd = Command::new("/usr/bin/time");
+    cmd.arg("-v")
         .arg(bin)
         .args(["-q", "generate", "--recipe"])
-        .arg(dir.join("recipe.yaml"))
+        .arg(dir.join(format!("{name}.yaml")))
         .arg("--out")
-        .arg(dir.join("out"))
+        .arg(dir.join(format!("out{suffix}")))
         .args(["--resolve", "--insecure-registry", host, "--cache-dir"])
-        .arg(dir.join("cache"))
+        .arg(dir.join(format!("cache{suffix}")));
+    if name != "recipe" {
+        cmd.arg("--lock").arg(dir.join(format!("{name}.lock")));
+    }
+    let t = Instant::now();
+    let out = cmd
         .args(extra)
         .env("SOURCE_DATE_EPOCH", "1764000000")
         .stdout(Stdio::null())
@@ -718,8 +816,14 @@ fn measure(bin: &Path, dir: &Path, host: &str, extra: &[String]) -> Result<Measu
 
 /// Every image is in the BOM with a digest, and the lock has them all from the registry.
 fn check_outputs(dir: &Path, n: usize) -> Result<()> {
-    let bom: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("out/bom.cdx.json"))?)?;
+    check_bom(&dir.join("out/bom.cdx.json"), n)?;
+    check_lock(dir, n)
+}
+
+/// The CycloneDX BOM at `path` has `n` container components, each with a digest.
+fn check_bom(path: &Path, n: usize) -> Result<()> {
+    let dir = path;
+    let bom: serde_json::Value = serde_json::from_slice(&std::fs::read(path)?)?;
     let containers: Vec<&serde_json::Value> = bom["components"]
         .as_array()
         .context("no components")?
@@ -734,6 +838,11 @@ fn check_outputs(dir: &Path, n: usize) -> Result<()> {
             containers.len()
         );
     }
+    Ok(())
+}
+
+/// The lock beside the recipe in `dir` has `n` registry entries, half of them indexes.
+fn check_lock(dir: &Path, n: usize) -> Result<()> {
     let lock: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.join("imagebom.lock"))?)?;
     let entries = lock["images"].as_object().context("lock has no images")?;
