@@ -156,6 +156,9 @@ fn strlist(v: &[String]) -> Value {
     Value::List(v.iter().map(|x| s(x)).collect::<Vec<_>>().into())
 }
 
+/// Helm's `common.Values`: the type of `.Values`, `.Template` and the scope `$`.
+const VALUES: &str = "common.Values";
+
 fn dict(entries: Vec<(&str, Value)>) -> Dict {
     let d = Dict::new();
     for (k, v) in entries {
@@ -214,11 +217,14 @@ fn chart_value(c: &Chart, is_root: bool) -> Value {
         ("Deprecated", Value::Bool(m.deprecated)),
         (
             "Annotations",
-            Value::Map(if m.annotations_declared {
-                ann
-            } else {
-                Dict::nil_map()
-            }),
+            Value::Map(
+                if m.annotations_declared {
+                    ann
+                } else {
+                    Dict::nil_map()
+                }
+                .with_go_type("map[string]string", "map"),
+            ),
         ),
         ("KubeVersion", s(&m.kube_version)),
         ("Dependencies", Value::List(deps.into())),
@@ -339,7 +345,11 @@ fn files_value(files: Files) -> Value {
             ))
         }),
     );
-    Value::Map(Dict::from_map(entries).with_methods(m))
+    Value::Map(
+        Dict::from_map(entries)
+            .with_methods(m)
+            .with_go_type("engine.files", "map"),
+    )
 }
 
 fn base64(data: &[u8]) -> String {
@@ -409,6 +419,7 @@ fn capabilities(opts: &RenderOptions) -> Result<(Value, String)> {
         ("Major", s(&major)),
         ("Minor", s(&minor)),
     ])
+    .with_type_name("common.KubeVersion")
     .with_methods(BTreeMap::from([
         ("GitVersion".to_string(), method(move |_| Ok(s(&v1)))),
         ("String".to_string(), method(move |_| Ok(s(&v2)))),
@@ -425,6 +436,7 @@ fn capabilities(opts: &RenderOptions) -> Result<(Value, String)> {
     let has = apis.clone();
     let printed = format!("[{}]", apis.join(" "));
     let av = Dict::from_map(apis.iter().map(|a| (Arc::from(a.as_str()), s(a))).collect())
+        .with_go_type("common.VersionSet", "slice")
         .with_methods(BTreeMap::from([
             (
                 "Has".to_string(),
@@ -447,11 +459,14 @@ fn capabilities(opts: &RenderOptions) -> Result<(Value, String)> {
         method(move |_| Ok(s(&printed))),
     )]));
     Ok((
-        Value::Map(dict(vec![
-            ("KubeVersion", Value::Map(kv)),
-            ("APIVersions", Value::Map(av)),
-            ("HelmVersion", Value::Map(hv)),
-        ])),
+        Value::Map(
+            dict(vec![
+                ("KubeVersion", Value::Map(kv)),
+                ("APIVersions", Value::Map(av)),
+                ("HelmVersion", Value::Map(hv)),
+            ])
+            .with_type_name("*common.Capabilities"),
+        ),
         version,
     ))
 }
@@ -478,7 +493,10 @@ fn rec_all_tpls(
             "Capabilities",
             root.get("Capabilities").unwrap_or(Value::Nil),
         ),
-        ("Values", Value::Map(Dict::new())),
+        (
+            "Values",
+            Value::Map(Dict::new().with_go_type(VALUES, "map")),
+        ),
         ("Subcharts", Value::Map(subcharts.clone())),
     ]);
     match parent {
@@ -488,7 +506,7 @@ fn rec_all_tpls(
         Some(p) => {
             if let Some(Value::Map(pv)) = p.get("Values") {
                 if let Some(t) = table(&pv, c.name()) {
-                    next.insert("Values", Value::Map(t));
+                    next.insert("Values", Value::Map(t.with_go_type(VALUES, "map")));
                 }
             }
         }
@@ -507,7 +525,7 @@ fn rec_all_tpls(
             format!("{full_path}/{name}"),
             Renderable {
                 src: src.clone(),
-                scope: next.clone(),
+                scope: next.clone().with_go_type(VALUES, "map"),
                 base_path: format!("{full_path}/templates"),
             },
         );
@@ -682,7 +700,7 @@ pub fn render(chart: &Chart, opts: &RenderOptions) -> Result<Rendered> {
         ("Service", s("Helm")),
     ]);
     let root = dict(vec![
-        ("Values", Value::Map(values)),
+        ("Values", Value::Map(values.with_go_type(VALUES, "map"))),
         ("Release", Value::Map(release)),
         ("Capabilities", caps),
     ]);
@@ -707,7 +725,10 @@ pub fn render(chart: &Chart, opts: &RenderOptions) -> Result<Rendered> {
         let r = &tpls[name];
         r.scope.insert(
             "Template",
-            Value::Map(dict(vec![("Name", s(name)), ("BasePath", s(&r.base_path))])),
+            Value::Map(
+                dict(vec![("Name", s(name)), ("BasePath", s(&r.base_path))])
+                    .with_go_type(VALUES, "map"),
+            ),
         );
         let out = t
             .execute_template_to_string(name, &Value::Map(r.scope.clone()))

@@ -982,7 +982,7 @@ macro_rules! tmap {
 pub struct Dict(
     Arc<std::sync::RwLock<BTreeMap<Arc<str>, Value>>>,
     Option<Arc<BTreeMap<String, ValueFunc>>>,
-    Option<&'static str>,
+    Option<(&'static str, &'static str)>,
     bool,
 );
 
@@ -1066,10 +1066,26 @@ impl Dict {
     }
 
     /// This value with the Go type name `name` (e.g. `version.BuildInfo`): what
-    /// `typeOf` and `printf "%T"` report for a Go struct carried as a map.
+    /// `typeOf` and `printf "%T"` report for a Go struct carried as a map. Its
+    /// `kindOf` is `ptr` for a name starting with `*`, `complex128` for that
+    /// type, else `struct` (see [`Dict::with_go_type`] for others).
     #[must_use]
-    pub fn with_type_name(mut self, name: &'static str) -> Dict {
-        self.2 = Some(name);
+    pub fn with_type_name(self, name: &'static str) -> Dict {
+        let kind = if name.starts_with('*') {
+            "ptr"
+        } else if name == "complex128" {
+            "complex128"
+        } else {
+            "struct"
+        };
+        self.with_go_type(name, kind)
+    }
+
+    /// This value with the Go type name `name` of `reflect.Kind` `kind` (e.g.
+    /// Helm's `common.Values`, a `map`).
+    #[must_use]
+    pub fn with_go_type(mut self, name: &'static str, kind: &'static str) -> Dict {
+        self.2 = Some((name, kind));
         self
     }
 
@@ -1088,7 +1104,12 @@ impl Dict {
 
     /// The Go type name given by [`Dict::with_type_name`], if any.
     pub fn go_type_name(&self) -> Option<&'static str> {
-        self.2
+        self.2.map(|t| t.0)
+    }
+
+    /// The `reflect.Kind` name given with the type name, if any.
+    pub fn go_kind_name(&self) -> Option<&'static str> {
+        self.2.map(|t| t.1)
     }
 
     /// The method called `name`, if this map has one.

@@ -124,7 +124,7 @@ pub(crate) fn go_kind(v: &Value) -> &'static str {
         Value::Float(_) => "float64",
         Value::String(_) => "string",
         Value::List(_) => "slice",
-        Value::Map(_) => "map",
+        Value::Map(m) => m.go_kind_name().unwrap_or("map"),
         Value::Function(_) => "func",
         Value::Typed(t) => t.kind,
         #[cfg(feature = "html")]
