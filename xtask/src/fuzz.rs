@@ -39,7 +39,11 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             }
         }
     }
-    let cargo_fuzz = install(root)?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let fuzz_target_dir = target.join("fuzz");
+    let cargo_fuzz = install(&target)?;
     let fuzz = |sub: &str| {
         let mut c = Command::new(&cargo_fuzz);
         c.arg("fuzz")
@@ -59,20 +63,23 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         bail!("no fuzz targets found in fuzz/");
     }
     let status = fuzz("build")
-        .args(["--sanitizer", "none", "--target-dir", "target/fuzz"])
+        .args(["--sanitizer", "none", "--target-dir"])
+        .arg(&fuzz_target_dir)
         .status()?;
     if !status.success() {
         bail!("building the fuzz targets failed");
     }
     let mut failed = Vec::new();
     for t in &targets {
-        let work = root.join("target/fuzz-corpus").join(t);
+        let work = target.join("fuzz-corpus").join(t);
         std::fs::create_dir_all(&work)?;
         let seeds = root.join("fuzz/corpus").join(t);
         std::fs::create_dir_all(&seeds)?;
         println!("fuzz {t}: {seconds} s");
         let status = fuzz("run")
-            .args(["--sanitizer", "none", "--target-dir", "target/fuzz", t])
+            .args(["--sanitizer", "none", "--target-dir"])
+            .arg(&fuzz_target_dir)
+            .arg(t)
             .arg(&work)
             .arg(&seeds)
             .arg("--")
@@ -96,9 +103,9 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// `target/tools/bin/cargo-fuzz`, installed there on first use.
-fn install(root: &Path) -> Result<std::path::PathBuf> {
-    let tools = root.join("target/tools");
+/// `TARGET/tools/bin/cargo-fuzz`, installed there on first use.
+fn install(target: &Path) -> Result<std::path::PathBuf> {
+    let tools = target.join("tools");
     let bin = tools.join("bin/cargo-fuzz");
     if !bin.exists() {
         let status = Command::new("cargo")
