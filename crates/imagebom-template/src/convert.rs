@@ -239,12 +239,46 @@ enum Scalar {
     Str(String),
 }
 
+/// yaml-rust2's error as go-yaml (libyaml) words it: `line N: problem`. libyaml's
+/// problem drops the `while parsing …, ` context yaml-rust2 puts first; go-yaml
+/// numbers a parser error's line from 0 and a scanner error's from 1, and leaves
+/// the line out when it is 0.
+fn go_yaml_message(e: &yaml_rust2::ScanError) -> String {
+    const PARSER_CONTEXTS: [&str; 5] = [
+        "while parsing a flow sequence, ",
+        "while parsing a flow mapping, ",
+        "while parsing a block mapping, ",
+        "while parsing a block collection, ",
+        "while parsing a node, ",
+    ];
+    let info = e.info();
+    let (problem, parser) = match PARSER_CONTEXTS.iter().find_map(|c| info.strip_prefix(c)) {
+        // libyaml says "did not find expected ',' or ']'" where yaml-rust2 says "expected …".
+        Some(p) if p.starts_with("expected ") => (format!("did not find {p}"), true),
+        Some(p) => (p.to_string(), true),
+        None => match info.split_once(", ") {
+            Some((ctx, p)) if ctx.starts_with("while ") => (p.to_string(), false),
+            _ => (info.to_string(), false),
+        },
+    };
+    let line = if parser {
+        e.marker().line().saturating_sub(1)
+    } else {
+        e.marker().line()
+    };
+    if line == 0 {
+        problem
+    } else {
+        format!("line {line}: {problem}")
+    }
+}
+
 impl Builder<'_> {
     fn next(&mut self) -> Result<Event, ConvertError> {
         self.parser
             .next_token()
             .map(|(e, _)| e)
-            .map_err(|e| ConvertError::Syntax(e.to_string()))
+            .map_err(|e| ConvertError::Syntax(go_yaml_message(&e)))
     }
 
     fn count(&mut self, n: usize) -> Result<(), ConvertError> {

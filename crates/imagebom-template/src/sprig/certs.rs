@@ -237,7 +237,8 @@ fn cert_value(cert_pem: String, key_pem: String) -> Value {
     let d = Dict::new();
     d.insert("Cert", vstr(cert_pem));
     d.insert("Key", vstr(key_pem));
-    Value::Map(d)
+    // Sprig's `certificate` struct: `typeOf` says `sprig.certificate`.
+    Value::Map(d.with_type_name("sprig.certificate"))
 }
 
 fn ca_arg(v: &Value) -> Result<(String, String)> {

@@ -158,7 +158,7 @@ pub(super) fn register(m: &mut FuncMap) {
     });
     reg(m, "int64", |a| {
         want("int64", a, 1)?;
-        Ok(Value::Int(to_int64(&a[0])))
+        Ok(super::math::int64(to_int64(&a[0])))
     });
     reg(m, "float64", |a| {
         want("float64", a, 1)?;

@@ -1,5 +1,4 @@
-//! Sprig's encoding, hashing and random functions. `derivePassword`, `encryptAES` and
-//! `decryptAES` are not provided: they return an error naming the function.
+//! Sprig's encoding, hashing, password and random functions.
 //! `getHostByName` answers empty (no network while rendering).
 
 use alloc::format;
@@ -206,10 +205,124 @@ const ALPHA: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 const NUM: &[u8] = b"0123456789";
 
-fn unsupported(m: &mut FuncMap, name: &'static str, why: &'static str) {
-    reg(m, name, move |_| {
-        Err(err(format!("{name} is not supported by imagebom: {why}")))
-    });
+/// Go's `string(bytes)` as far as UTF-8 text can carry it: each byte of an
+/// invalid UTF-8 sequence becomes U+001A (SUBSTITUTE), one byte, so `len` still
+/// counts Go's bytes (`randBytes 24 | b64dec | len` is 24).
+fn bytes_as_text(b: &[u8]) -> String {
+    let mut out = String::with_capacity(b.len());
+    for chunk in b.utf8_chunks() {
+        out.push_str(chunk.valid());
+        out.extend(core::iter::repeat_n('\u{1a}', chunk.invalid().len()));
+    }
+    out
+}
+
+/// Sprig's `derivePassword` templates (Master Password's password types).
+fn password_templates(kind: &str) -> Option<&'static [&'static str]> {
+    Some(match kind {
+        "maximum" => &["anoxxxxxxxxxxxxxxxxx", "axxxxxxxxxxxxxxxxxno"],
+        "long" => &[
+            "CvcvnoCvcvCvcv",
+            "CvcvCvcvnoCvcv",
+            "CvcvCvcvCvcvno",
+            "CvccnoCvcvCvcv",
+            "CvccCvcvnoCvcv",
+            "CvccCvcvCvcvno",
+            "CvcvnoCvccCvcv",
+            "CvcvCvccnoCvcv",
+            "CvcvCvccCvcvno",
+            "CvcvnoCvcvCvcc",
+            "CvcvCvcvnoCvcc",
+            "CvcvCvcvCvccno",
+            "CvccnoCvccCvcv",
+            "CvccCvccnoCvcv",
+            "CvccCvccCvcvno",
+            "CvcvnoCvccCvcc",
+            "CvcvCvccnoCvcc",
+            "CvcvCvccCvccno",
+            "CvccnoCvcvCvcc",
+            "CvccCvcvnoCvcc",
+            "CvccCvcvCvccno",
+        ],
+        "medium" => &["CvcnoCvc", "CvcCvcno"],
+        "short" => &["Cvcn"],
+        "basic" => &["aaanaaan", "aannaaan", "aaannaaa"],
+        "pin" => &["nnnn"],
+        _ => return None,
+    })
+}
+
+/// The characters a `derivePassword` template letter stands for.
+fn template_chars(c: u8) -> &'static [u8] {
+    match c {
+        b'V' => b"AEIOU",
+        b'C' => b"BCDFGHJKLMNPQRSTVWXYZ",
+        b'v' => b"aeiou",
+        b'c' => b"bcdfghjklmnpqrstvwxyz",
+        b'A' => b"AEIOUBCDFGHJKLMNPQRSTVWXYZ",
+        b'a' => b"AEIOUaeiouBCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz",
+        b'n' => b"0123456789",
+        b'o' => b"@&%?,=[]_:-+*$#!'^~;()/.",
+        _ => b"AEIOUaeiouBCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxyz0123456789!@#$%^&*()",
+    }
+}
+
+/// HMAC-SHA256 (RFC 2104) of `msg` under `key`.
+fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut block = [0u8; 64];
+    if key.len() > 64 {
+        block[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let pad = |b: u8| block.map(|k| k ^ b);
+    let inner = Sha256::new()
+        .chain_update(pad(0x36))
+        .chain_update(msg)
+        .finalize();
+    Sha256::new()
+        .chain_update(pad(0x5c))
+        .chain_update(inner)
+        .finalize()
+        .into()
+}
+
+/// Sprig's `derivePassword`: the Master Password algorithm (scrypt master key,
+/// HMAC-SHA256 site seed, template). Failures are returned as text, as Sprig does.
+fn derive_password(counter: u32, kind: &str, password: &str, user: &str, site: &str) -> String {
+    const SEED: &[u8] = b"com.lyndir.masterpassword";
+    let Some(templates) = password_templates(kind) else {
+        return format!("cannot find password template {kind}");
+    };
+    let with_len = |s: &str| {
+        let mut b = SEED.to_vec();
+        b.extend_from_slice(&u32::try_from(s.len()).unwrap_or(u32::MAX).to_be_bytes());
+        b.extend_from_slice(s.as_bytes());
+        b
+    };
+    let mut key = [0u8; 64];
+    let derived = scrypt::Params::new(15, 8, 2)
+        .map_err(|e| format!("{e}"))
+        .and_then(|p| {
+            scrypt::scrypt(password.as_bytes(), &with_len(user), &p, &mut key)
+                .map_err(|e| format!("{e}"))
+        });
+    if let Err(e) = derived {
+        return format!("failed to derive password: {e}");
+    }
+    let mut msg = with_len(site);
+    msg.extend_from_slice(&counter.to_be_bytes());
+    let seed = hmac_sha256(&key, &msg);
+    let template = templates[usize::from(seed[0]) % templates.len()].as_bytes();
+    template
+        .iter()
+        .zip(&seed[1..])
+        .map(|(&c, &s)| {
+            let chars = template_chars(c);
+            char::from(chars[usize::from(s) % chars.len()])
+        })
+        .collect()
 }
 
 pub(super) fn register(m: &mut FuncMap) {
@@ -221,7 +334,7 @@ pub(super) fn register(m: &mut FuncMap) {
         want("b64dec", a, 1)?;
         let s = s_arg(a, 0)?;
         Ok(vstr(match go_b64_decode(s.as_bytes()) {
-            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Ok(b) => bytes_as_text(&b),
             Err(at) => format!("illegal base64 data at input byte {at}"),
         }))
     });
@@ -233,7 +346,7 @@ pub(super) fn register(m: &mut FuncMap) {
         want("b32dec", a, 1)?;
         let s = s_arg(a, 0)?;
         Ok(vstr(match data_encoding::BASE32.decode(s.as_bytes()) {
-            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Ok(b) => bytes_as_text(&b),
             Err(e) => format!("illegal base32 data at input byte {}", e.position),
         }))
     });
@@ -309,7 +422,13 @@ pub(super) fn register(m: &mut FuncMap) {
             })
             .map_err(|e| err(format!("htpasswd: {e}")))
     });
-    unsupported(m, "derivePassword", "not implemented");
+    reg(m, "derivePassword", |a| {
+        want("derivePassword", a, 5)?;
+        let counter = u32::try_from(i_arg(a, 0)?)
+            .map_err(|_| err("wrong type for value; expected uint32"))?;
+        let (kind, pw, user, site) = (s_arg(a, 1)?, s_arg(a, 2)?, s_arg(a, 3)?, s_arg(a, 4)?);
+        Ok(vstr(derive_password(counter, &kind, &pw, &user, &site)))
+    });
     reg(m, "encryptAES", |a| {
         want("encryptAES", a, 2)?;
         let (pw, text) = (s_arg(a, 0)?, s_arg(a, 1)?);

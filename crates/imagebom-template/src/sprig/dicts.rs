@@ -219,7 +219,14 @@ pub(super) fn register(m: &mut FuncMap) {
             return Err(err("dig needs at least three arguments"));
         }
         let d = match &a[a.len() - 1] {
-            Value::Map(d) => d.clone(),
+            // A named map or struct type (Helm's `.Values` is `common.Values`)
+            // fails Sprig's `map[string]interface{}` type assertion.
+            Value::Map(d)
+                if d.go_type_name()
+                    .is_none_or(|t| t == "map[string]interface {}") =>
+            {
+                d.clone()
+            }
             other => {
                 return Err(err(format!(
                     "interface conversion: interface {{}} is {}, not map[string]interface {{}}",

@@ -234,23 +234,28 @@ fn go_round(val: f64, places: f64, round_on: f64) -> f64 {
     r / pow
 }
 
+/// A Go `int64`, the type of Sprig's integer math results (`typeOf` says `int64`).
+pub(crate) fn int64(n: i64) -> Value {
+    Value::typed("int64", "int64", Value::Int(n))
+}
+
 pub(super) fn register(m: &mut FuncMap) {
     reg(m, "add1", |a| {
         want("add1", a, 1)?;
-        Ok(Value::Int(to_int64(&a[0]).wrapping_add(1)))
+        Ok(int64(to_int64(&a[0]).wrapping_add(1)))
     });
     reg(m, "add", |a| {
-        Ok(Value::Int(
+        Ok(int64(
             a.iter().fold(0i64, |acc, v| acc.wrapping_add(to_int64(v))),
         ))
     });
     reg(m, "sub", |a| {
         want("sub", a, 2)?;
-        Ok(Value::Int(to_int64(&a[0]).wrapping_sub(to_int64(&a[1]))))
+        Ok(int64(to_int64(&a[0]).wrapping_sub(to_int64(&a[1]))))
     });
     reg(m, "mul", |a| {
         want_at_least("mul", a, 1)?;
-        Ok(Value::Int(a[1..].iter().fold(to_int64(&a[0]), |acc, v| {
+        Ok(int64(a[1..].iter().fold(to_int64(&a[0]), |acc, v| {
             acc.wrapping_mul(to_int64(v))
         })))
     });
@@ -260,7 +265,7 @@ pub(super) fn register(m: &mut FuncMap) {
         if d == 0 {
             return Err(err("runtime error: integer divide by zero"));
         }
-        Ok(Value::Int(to_int64(&a[0]).wrapping_div(d)))
+        Ok(int64(to_int64(&a[0]).wrapping_div(d)))
     });
     reg(m, "mod", |a| {
         want("mod", a, 2)?;
@@ -268,17 +273,17 @@ pub(super) fn register(m: &mut FuncMap) {
         if d == 0 {
             return Err(err("runtime error: integer divide by zero"));
         }
-        Ok(Value::Int(to_int64(&a[0]).wrapping_rem(d)))
+        Ok(int64(to_int64(&a[0]).wrapping_rem(d)))
     });
     for name in ["max", "biggest"] {
         reg(m, name, move |a| {
             want_at_least(name, a, 1)?;
-            Ok(Value::Int(a.iter().map(to_int64).max().unwrap_or(0)))
+            Ok(int64(a.iter().map(to_int64).max().unwrap_or(0)))
         });
     }
     reg(m, "min", |a| {
         want_at_least("min", a, 1)?;
-        Ok(Value::Int(a.iter().map(to_int64).min().unwrap_or(0)))
+        Ok(int64(a.iter().map(to_int64).min().unwrap_or(0)))
     });
     reg(m, "maxf", |a| {
         want_at_least("maxf", a, 1)?;

@@ -548,7 +548,8 @@ pub(super) fn register(m: &mut FuncMap) {
     });
     reg(m, "toStrings", |a| {
         want("toStrings", a, 1)?;
-        Ok(vlist(strslice(&arg(a, 0)).into_iter().map(vstr).collect()))
+        let l = vlist(strslice(&arg(a, 0)).into_iter().map(vstr).collect());
+        Ok(Value::typed("[]string", "slice", l))
     });
     reg(m, "toString", |a| {
         want("toString", a, 1)?;
