@@ -91,29 +91,22 @@ fn sha256_file(path: &Path) -> Result<String> {
     Ok(hex::encode(Sha256::digest(&bytes)))
 }
 
-/// One release build of the source, copied to `src`, into `target_dir`; returns the binary's
-/// path. The source is the committed tree (`git archive HEAD`) with `head`, else the checkout's
-/// files as they are (tracked and untracked, minus ignored ones).
-fn build_copy(
-    root: &Path,
-    src: &Path,
-    target_dir: &Path,
-    epoch: &str,
-    head: bool,
-) -> Result<PathBuf> {
-    if src.exists() {
-        std::fs::remove_dir_all(src).with_context(|| format!("{}", src.display()))?;
+/// Copies the source into `dst` (emptied first): the committed tree (`git archive HEAD`) with
+/// `head`, else the checkout's files as they are (tracked and untracked, minus ignored ones).
+fn snapshot(root: &Path, dst: &Path, head: bool) -> Result<()> {
+    if dst.exists() {
+        std::fs::remove_dir_all(dst).with_context(|| format!("{}", dst.display()))?;
     }
-    std::fs::create_dir_all(src)?;
+    std::fs::create_dir_all(dst)?;
     let copy = if head {
         format!(
             "git archive --format=tar HEAD | tar -x -C '{}'",
-            src.display()
+            dst.display()
         )
     } else {
         format!(
             "git ls-files -z --cached --others --exclude-standard | tar --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -x -C '{}'",
-            src.display()
+            dst.display()
         )
     };
     let status = Command::new("sh")
@@ -122,8 +115,30 @@ fn build_copy(
         .current_dir(root)
         .status()?;
     if !status.success() {
-        bail!("copying the source into {} failed", src.display());
+        bail!("copying the source into {} failed", dst.display());
     }
+    Ok(())
+}
+
+/// Copies the tree `from` to `to` (emptied first), byte for byte.
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    if to.exists() {
+        std::fs::remove_dir_all(to).with_context(|| format!("{}", to.display()))?;
+    }
+    std::fs::create_dir_all(to)?;
+    let status = Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", from.display()))
+        .arg(to)
+        .status()?;
+    if !status.success() {
+        bail!("copying {} to {} failed", from.display(), to.display());
+    }
+    Ok(())
+}
+
+/// One release build of the source in `src` into `target_dir`; returns the binary's path.
+fn build(src: &Path, target_dir: &Path, epoch: &str) -> Result<PathBuf> {
     let target = release_target();
     let home = cargo_home();
     println!(
@@ -157,8 +172,9 @@ fn build_copy(
     Ok(target_dir.join(target).join("release").join("imagebom"))
 }
 
-/// `cargo xtask repro [--head] [--keep]`: two release builds from two paths must give the
-/// same binary. `--head` builds the committed tree (a release), else the checkout as it is.
+/// `cargo xtask repro [--head] [--keep] [--reuse-first]`: two release builds from two paths
+/// must give the same binary. `--head` builds the committed tree (a release), else the checkout
+/// as it is; `--reuse-first` keeps a first build left by `--keep` and builds only the second.
 pub fn repro(root: &Path, args: &[String]) -> Result<()> {
     let head = args.iter().any(|x| x == "--head");
     // Canonical paths: the remapped prefixes must be the paths rustc and cc actually see.
@@ -171,10 +187,20 @@ pub fn repro(root: &Path, args: &[String]) -> Result<()> {
         base.join("second-copy").join("nested").join("imagebom"),
         base.join("second-copy").join("out"),
     );
+    // One snapshot of the source, copied: the checkout may change while the builds run.
+    let reuse = args.iter().any(|x| x == "--reuse-first");
     let start = std::time::Instant::now();
-    let bin_a = build_copy(root, &a.0, &a.1, &epoch, head)?;
+    let bin_a = if reuse && a.0.exists() {
+        println!("reusing the first build in {}", a.1.display());
+        let target = release_target();
+        a.1.join(target).join("release").join("imagebom")
+    } else {
+        snapshot(root, &a.0, head)?;
+        build(&a.0, &a.1, &epoch)?
+    };
     let first = start.elapsed();
-    let bin_b = build_copy(root, &b.0, &b.1, &epoch, head)?;
+    copy_tree(&a.0, &b.0)?;
+    let bin_b = build(&b.0, &b.1, &epoch)?;
     let (ha, hb) = (sha256_file(&bin_a)?, sha256_file(&bin_b)?);
     println!("SOURCE_DATE_EPOCH={epoch}");
     println!("{ha}  {}", bin_a.display());
