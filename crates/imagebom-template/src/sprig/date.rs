@@ -1,7 +1,7 @@
 //! Sprig's date functions, enough for what charts use. A Go `time.Time` is carried as
 //! a string in Go's `Time.String()` form (`2006-01-02 15:04:05.999999999 -0700 MST`);
-//! date functions also take integers (Unix seconds). Only `UTC`, `Local` (treated as
-//! UTC) and fixed offsets are known as zones: there is no time zone database.
+//! date functions also take integers (Unix seconds). Zones are the IANA database's
+//! (`chrono-tz`); `Local` is UTC.
 
 use alloc::format;
 use alloc::string::{String, ToString};
@@ -22,7 +22,7 @@ fn now() -> DateTime<FixedOffset> {
 /// A time argument: our time strings, RFC 3339, or Unix seconds; anything else is
 /// "now", as Sprig's `formatDate` does for values that are not times.
 fn to_time(v: &Value) -> DateTime<FixedOffset> {
-    match v {
+    match v.untyped() {
         Value::Int(n) => Utc
             .timestamp_opt(*n, 0)
             .single()
@@ -34,20 +34,23 @@ fn to_time(v: &Value) -> DateTime<FixedOffset> {
     }
 }
 
-fn zone(name: &str) -> FixedOffset {
-    let utc = Utc.fix();
-    if let Some(rest) = name
-        .strip_prefix("UTC")
-        .or_else(|| name.strip_prefix("Etc/GMT"))
-    {
-        if rest.is_empty() {
-            return utc;
-        }
-        if let Ok(h) = rest.parse::<i32>() {
-            return FixedOffset::east_opt(h * 3600).unwrap_or(utc);
-        }
+/// `t` in the zone Go's `time.LoadLocation(name)` finds (the IANA database;
+/// `""`, `UTC` and `Local` are UTC; an unknown name is UTC, as Sprig falls back),
+/// with the zone's abbreviation when it has one (`JST`).
+fn in_zone(t: &DateTime<FixedOffset>, name: &str) -> (DateTime<FixedOffset>, Option<String>) {
+    use chrono_tz::OffsetName;
+    let utc = || (t.with_timezone(&Utc.fix()), None);
+    match name {
+        "" | "UTC" | "Local" => utc(),
+        _ => match name.parse::<chrono_tz::Tz>() {
+            Ok(tz) => {
+                let z = t.with_timezone(&tz);
+                let abbrev = z.offset().abbreviation().map(String::from);
+                (z.fixed_offset(), abbrev)
+            }
+            Err(_) => utc(),
+        },
     }
-    utc
 }
 
 fn zone_abbrev(t: &DateTime<FixedOffset>) -> String {
@@ -101,6 +104,11 @@ const TOKENS: &[&str] = &[
 
 /// Go's `Time.Format(layout)`.
 pub(crate) fn format_layout(layout: &str, t: &DateTime<FixedOffset>) -> String {
+    format_in(layout, t, None)
+}
+
+/// Go's `Time.Format(layout)` with the zone's abbreviation, if it has one (`MST`).
+fn format_in(layout: &str, t: &DateTime<FixedOffset>, abbrev: Option<&str>) -> String {
     let mut out = String::new();
     let mut rest = layout;
     while !rest.is_empty() {
@@ -147,7 +155,7 @@ pub(crate) fn format_layout(layout: &str, t: &DateTime<FixedOffset>) -> String {
             "Monday" => t.format("%A").to_string(),
             "Jan" => t.format("%b").to_string(),
             "Mon" => t.format("%a").to_string(),
-            "MST" => zone_abbrev(t),
+            "MST" => abbrev.map_or_else(|| zone_abbrev(t), String::from),
             "2006" => format!("{:04}", t.year()),
             "06" => format!("{:02}", t.year() % 100),
             "01" => format!("{:02}", t.month()),
@@ -264,8 +272,13 @@ fn parse_layout(layout: &str, s: &str) -> Option<DateTime<FixedOffset>> {
     }
 }
 
+/// A Go `time.Time` (`typeOf` says so), carried as its `Time.String()` text.
 fn time_value(t: &DateTime<FixedOffset>) -> Value {
-    vstr(format_layout(GO_STRING_LAYOUT, t))
+    Value::typed(
+        "time.Time",
+        "struct",
+        vstr(format_layout(GO_STRING_LAYOUT, t)),
+    )
 }
 
 /// Go's `Duration.String()`.
@@ -369,8 +382,8 @@ pub(super) fn register(m: &mut FuncMap) {
             want(name, a, if zoned { 3 } else { 2 })?;
             let layout = s_arg(a, 0)?;
             let z = if zoned { s_arg(a, 2)? } else { "UTC".into() };
-            let t = to_time(&a[1]).with_timezone(&zone(&z));
-            Ok(vstr(format_layout(&layout, &t)))
+            let (t, abbrev) = in_zone(&to_time(&a[1]), &z);
+            Ok(vstr(format_in(&layout, &t, abbrev.as_deref())))
         });
     }
     reg(m, "htmlDate", |a| {
@@ -379,7 +392,7 @@ pub(super) fn register(m: &mut FuncMap) {
     });
     reg(m, "htmlDateInZone", |a| {
         want("htmlDateInZone", a, 2)?;
-        let t = to_time(&a[0]).with_timezone(&zone(&s_arg(a, 1)?));
+        let (t, _) = in_zone(&to_time(&a[0]), &s_arg(a, 1)?);
         Ok(vstr(format_layout("2006-01-02", &t)))
     });
     for must in [false, true] {
