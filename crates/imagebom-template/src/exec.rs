@@ -1097,8 +1097,9 @@ impl<'a> Executor<'a> {
         let mut argv = self.eval_args(dot, args, fin)?;
         let mut typed_argv = None;
         // Functions see a named Go type's plain value; only the ones that show
-        // types (printf for %T; the JSON/YAML encoders: a []uint8 is base64)
-        // get it as it is.
+        // types (printf for %T; the JSON/YAML encoders: a []uint8 is base64;
+        // Sprig's date formatters: a time.Time given for the layout or zone
+        // string is Go's type error) get it as it is.
         if !matches!(
             name,
             "typeOf"
@@ -1116,6 +1117,11 @@ impl<'a> Executor<'a> {
                 | "toYaml"
                 | "mustToYaml"
                 | "toYamlPretty"
+                | "date"
+                | "dateInZone"
+                | "date_in_zone"
+                | "htmlDate"
+                | "htmlDateInZone"
         ) && argv.iter().any(|a| matches!(a, Value::Typed(_)))
         {
             typed_argv = Some(argv.clone());

@@ -3,7 +3,7 @@
 use alloc::format;
 use alloc::string::String;
 
-use super::{err, go_kind, go_sprint, go_type, is_empty, reg, s_arg, vstr, want, want_at_least};
+use super::{go_kind, go_sprint, go_type, is_empty, reg, s_arg, vstr, want, want_at_least};
 use crate::FuncMap;
 use crate::value::Value;
 
@@ -218,11 +218,12 @@ pub(super) fn register(m: &mut FuncMap) {
         want("ternary", a, 3)?;
         match &a[2] {
             Value::Bool(b) => Ok(if *b { a[0].clone() } else { a[1].clone() }),
-            Value::Nil => Err(err("invalid value; expected bool")),
-            other => Err(err(format!(
-                "wrong type for value; expected bool; got {}",
-                go_type(other)
-            ))),
+            // The third argument (`v bool`) is the one Go's check names.
+            Value::Nil => Err(crate::error::TemplateError::BadArg {
+                index: 2,
+                message: "invalid value; expected bool".into(),
+            }),
+            other => Err(super::wrong_type(2, "bool", other)),
         }
     });
     reg(m, "deepEqual", |a| {
