@@ -177,12 +177,15 @@ pub struct Typed {
 
 impl Typed {
     /// The value Go's `encoding/json` (and so `toJson`/`toYaml`) sees: a
-    /// `[]uint8` is base64 text, anything else its value.
+    /// `[]uint8` is base64 text, an empty `[]interface {}` held as a typed
+    /// value is a nil slice (`null`; a plain empty list is `[]`), anything else
+    /// its value.
     pub fn json_value(&self) -> Value {
         match (&self.value, self.go_type) {
             (Value::String(s), "[]uint8") => {
                 Value::String(Arc::from(data_encoding::BASE64.encode(s.as_bytes())))
             }
+            (Value::List(l), "[]interface {}") if l.is_empty() => Value::Nil,
             (v, _) => v.clone(),
         }
     }

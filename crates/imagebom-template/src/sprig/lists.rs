@@ -23,6 +23,12 @@ fn list_arg(v: &Value, what: &str) -> Result<Arc<[Value]>> {
     }
 }
 
+/// Go's nil `[]interface {}` (Sprig's `rest`, `initial` and `slice` of an empty
+/// list): printed as `[]`, `null` in `toJson`.
+fn nil_list() -> Value {
+    Value::typed("[]interface {}", "slice", Value::List(Arc::from([])))
+}
+
 fn register_both(
     m: &mut FuncMap,
     name: &str,
@@ -67,7 +73,7 @@ pub(super) fn register(m: &mut FuncMap) {
         want("rest", a, 1)?;
         let l = list_arg(&a[0], "Cannot find rest on type")?;
         if l.is_empty() {
-            return Ok(Value::Nil);
+            return Ok(nil_list());
         }
         Ok(vlist(l[1..].to_vec()))
     });
@@ -75,7 +81,7 @@ pub(super) fn register(m: &mut FuncMap) {
         want("initial", a, 1)?;
         let l = list_arg(&a[0], "Cannot find initial on type")?;
         if l.is_empty() {
-            return Ok(Value::Nil);
+            return Ok(nil_list());
         }
         Ok(vlist(l[..l.len() - 1].to_vec()))
     });
@@ -128,7 +134,7 @@ pub(super) fn register(m: &mut FuncMap) {
             }
         };
         if l.is_empty() {
-            return Ok(Value::Nil);
+            return Ok(nil_list());
         }
         let start = a.get(1).map_or(0, to_int64);
         let end = a.get(2).map_or(l.len() as i64, to_int64);
