@@ -11,11 +11,14 @@
 //! `untilStep` and `indent` are capped (see [`MAX_STRING_BYTES`](crate::sprig::MAX_STRING_BYTES),
 //! [`MAX_LIST_LEN`](crate::sprig::MAX_LIST_LEN)).
 //!
-//! Known differences from Go: `typeOf`/`kindOf` cannot tell `int64`, `[]string`,
-//! `map[string]string` or `time.Time` apart from `int`, `[]interface {}`, maps and
-//! strings (dates are carried as strings in Go's `Time.String()` form, and only UTC and
-//! fixed zones are known); `derivePassword`, `encryptAES` and `decryptAES` are errors;
-//! `genPrivateKey "dsa"` is unknown.
+//! Go types charts can see are kept with [`Value::typed`]: the integer math and
+//! `int64` give `int64`, `toStrings` a `[]string`, `now`/`toDate` a `time.Time`
+//! (carried as its `Time.String()` text), `genCA` a `sprig.certificate`.
+//!
+//! Known differences from Go: `map[string]string` is an ordinary map; a named type
+//! given for another parameter type is rejected only by the date formatters;
+//! `b64dec` of bytes that are not UTF-8 gives U+001A for each such byte (so `len`
+//! is Go's); `genPrivateKey "dsa"` is unknown.
 
 mod certs;
 mod convert_fns;
