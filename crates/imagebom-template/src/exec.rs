@@ -1099,7 +1099,8 @@ impl<'a> Executor<'a> {
         // Functions see a named Go type's plain value; only the ones that show
         // types (printf for %T; the JSON/YAML encoders: a []uint8 is base64;
         // Sprig's date formatters: a time.Time given for the layout or zone
-        // string is Go's type error) get it as it is.
+        // string is Go's type error; duration/durationRound read an int64 or a
+        // time.Time) get it as it is.
         if !matches!(
             name,
             "typeOf"
@@ -1122,6 +1123,8 @@ impl<'a> Executor<'a> {
                 | "date_in_zone"
                 | "htmlDate"
                 | "htmlDateInZone"
+                | "duration"
+                | "durationRound"
         ) && argv.iter().any(|a| matches!(a, Value::Typed(_)))
         {
             typed_argv = Some(argv.clone());

@@ -92,6 +92,14 @@ semver: {v: "1.2.3"}
 /// (template line, output of the Helm v4 SDK).
 const CASES: &[(&str, &str)] = &[
     (
+        r#"{{ duration (int64 95) }} {{ duration 95 }} {{ durationRound (int64 7200000000000) }} {{ durationRound (now | dateModify "-49h") }} {{ durationRound 5 }}"#,
+        "1m35s 0s 2h 2d 0s",
+    ),
+    (
+        r#"{{ dateInZone "2006-01-02 15:04 MST" (toDate "2006-01-02T15:04:05Z07:00" "2024-01-01T12:00:00Z") "Etc/GMT+3" }} {{ dateInZone "15:04 MST" (toDate "2006-01-02T15:04:05Z07:00" "2024-01-01T12:00:00Z") "UTC+3" }} {{ dateInZone "15:04 MST" (toDate "2006-01-02T15:04:05Z07:00" "2024-07-01T12:00:00Z") "America/New_York" }}"#,
+        "2024-01-01 09:00 -03 12:00 UTC 08:00 EDT",
+    ),
+    (
         r##"{{ upper "abc" }}|{{ lower "ABC" }}|{{ title "hello world-foo_bar x.y" }}|{{ untitle "Hello World" }}"##,
         r##"ABC|abc|Hello World-Foo_bar X.Y|hello world"##,
     ),

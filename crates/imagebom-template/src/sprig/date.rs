@@ -465,15 +465,21 @@ pub(super) fn register(m: &mut FuncMap) {
         // Sprig takes only strings and int64 (an `int` argument gives 0s).
         let n: i64 = match &a[0] {
             Value::String(s) => s.parse().unwrap_or(0),
+            Value::Typed(t) if t.go_type == "int64" => t.value.as_int().unwrap_or(0),
             _ => 0,
         };
         Ok(vstr(go_duration(i128::from(n) * 1_000_000_000)))
     });
     reg(m, "durationRound", |a| {
         want("durationRound", a, 1)?;
-        // Sprig reads strings and int64 (an `int` argument gives 0s).
+        // Sprig reads strings, int64 (nanoseconds) and a time.Time (the time
+        // since it); an `int` argument gives 0s.
         let nanos: i128 = match &a[0] {
             Value::String(s) => parse_duration(s).unwrap_or(0),
+            Value::Typed(t) if t.go_type == "int64" => i128::from(t.value.as_int().unwrap_or(0)),
+            Value::Typed(t) if t.go_type == "time.Time" => (now() - to_time(&t.value))
+                .num_nanoseconds()
+                .map_or(0, i128::from),
             _ => 0,
         };
         let u = nanos.unsigned_abs();
