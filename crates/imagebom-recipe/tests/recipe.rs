@@ -37,8 +37,17 @@ components:
 fn bundled_recipe_loads() {
     let r = Recipe::load(&workspace().join("recipes/registry.yaml")).unwrap();
     assert_eq!(r.metadata.name, "registry");
-    assert!(r.components.len() >= 3);
-    assert!(r.manifest_files.iter().all(|f| !f.is_empty()));
+    assert!(r.components.len() >= 4);
+    // Every manifest component found its files; the chart component has none.
+    for (c, files) in r.components.iter().zip(&r.manifest_files) {
+        assert_eq!(c.manifests.is_empty(), files.is_empty(), "{}", c.name);
+    }
+    let chart = r
+        .components
+        .iter()
+        .find(|c| c.helm.is_some())
+        .expect("a chart component");
+    assert_eq!(chart.helm.as_ref().unwrap().version, "1.0.0");
     assert_eq!(r.lock_path(), workspace().join("recipes/imagebom.lock"));
 }
 
