@@ -92,6 +92,14 @@ semver: {v: "1.2.3"}
 /// (template line, output of the Helm v4 SDK).
 const CASES: &[(&str, &str)] = &[
     (
+        r#"{{ (split "," "a,b")._1 }} {{ range $k, $v := splitn "," 2 "a,b,c" }}{{ $k }}={{ $v }};{{ end }} {{ index (splitList "," "x,y") 1 }} {{ join "-" (splitList "," "x,y") }} {{ (semver "1.2.3").Minor }} {{ until 3 | toJson }} {{ keys (dict "b" 1 "a" 2) | sortAlpha | toJson }} {{ has 1 (until 3) }} {{ splitList "," "a,b" | toYaml }}"#,
+        "b _0=a;_1=b,c; y x-y 2 [0,1,2] [\"a\",\"b\"] true - a\n- b",
+    ),
+    (
+        r#"{{ until 3 | typeOf }} {{ untilStep 0 3 1 | typeOf }} {{ splitList "," "a,b" | typeOf }} {{ keys (dict "a" 1) | typeOf }} {{ regexFindAll "a" "aa" -1 | typeOf }} {{ regexSplit "a" "bab" -1 | typeOf }} {{ sortAlpha (list "b" "a") | typeOf }} {{ split "," "a,b" | typeOf }} {{ splitn "," 2 "a,b" | typeOf }} {{ semver "1.2.3" | typeOf }} {{ atoi "3" | typeOf }} {{ randInt 1 3 | typeOf }} {{ uniq (list 1) | typeOf }} {{ float64 1 | typeOf }} {{ int 1 | typeOf }} {{ toDecimal "7" | typeOf }} {{ len "a" | typeOf }} {{ until 0 | toJson }} {{ keys dict | toJson }}"#,
+        "[]int []int []string []string []string []string []string map[string]string map[string]string *semver.Version int int []interface {} float64 int int64 int [] []",
+    ),
+    (
         r#"{{ duration (int64 95) }} {{ duration 95 }} {{ durationRound (int64 7200000000000) }} {{ durationRound (now | dateModify "-49h") }} {{ durationRound 5 }}"#,
         "1m35s 0s 2h 2d 0s",
     ),

@@ -167,7 +167,7 @@ pub(super) fn register(m: &mut FuncMap) {
     reg(m, "toDecimal", |a| {
         want("toDecimal", a, 1)?;
         let s = go_sprint(&a[0]);
-        Ok(Value::Int(i64::from_str_radix(&s, 8).unwrap_or(0)))
+        Ok(super::math::int64(i64::from_str_radix(&s, 8).unwrap_or(0)))
     });
     reg(m, "typeOf", |a| {
         want("typeOf", a, 1)?;

@@ -253,7 +253,7 @@ pub(super) fn register(m: &mut FuncMap) {
                 out.extend(d.keys().into_iter().map(Value::String));
             }
         }
-        Ok(vlist(out))
+        Ok(Value::typed("[]string", "slice", vlist(out)))
     });
     reg(m, "values", |a| {
         want("values", a, 1)?;

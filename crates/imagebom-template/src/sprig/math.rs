@@ -218,8 +218,13 @@ fn seq(p: &[i64]) -> Result<String> {
         .join(" "))
 }
 
+/// A Go `[]int` (`until`, `untilStep`).
 fn ints(v: Vec<i64>) -> Value {
-    vlist(v.into_iter().map(Value::Int).collect())
+    Value::typed(
+        "[]int",
+        "slice",
+        vlist(v.into_iter().map(Value::Int).collect()),
+    )
 }
 
 fn go_round(val: f64, places: f64, round_on: f64) -> f64 {

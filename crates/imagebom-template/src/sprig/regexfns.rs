@@ -231,7 +231,12 @@ pub(super) fn register(m: &mut FuncMap) {
         reg(m, &name("regexFindAll"), move |a| {
             want("regexFindAll", a, 3)?;
             let r = comp(&s_arg(a, 0)?)?;
-            Ok(find_all(&r, &s_arg(a, 1)?, i_arg(a, 2)?))
+            // A Go `[]string` (nil when nothing matches).
+            let found = find_all(&r, &s_arg(a, 1)?, i_arg(a, 2)?);
+            Ok(match found {
+                Value::Nil => Value::Nil,
+                l => Value::typed("[]string", "slice", l),
+            })
         });
         reg(m, &name("regexFind"), move |a| {
             want("regexFind", a, 2)?;
@@ -256,11 +261,11 @@ pub(super) fn register(m: &mut FuncMap) {
             if n == 0 {
                 return Ok(Value::Nil);
             }
-            Ok(vlist(
-                go_regex_split(&r, &s_arg(a, 1)?, n)
-                    .into_iter()
-                    .map(vstr)
-                    .collect(),
+            let parts = go_regex_split(&r, &s_arg(a, 1)?, n);
+            Ok(Value::typed(
+                "[]string",
+                "slice",
+                vlist(parts.into_iter().map(vstr).collect()),
             ))
         });
     }

@@ -53,7 +53,11 @@ pub(crate) fn version_value(v: &Version) -> Value {
         cmp("GreaterThan", |o| Value::Bool(o.is_gt())),
     );
     methods.insert("Equal".into(), cmp("Equal", |o| Value::Bool(o.is_eq())));
-    Value::Map(Dict::new().with_methods(methods))
+    Value::Map(
+        Dict::new()
+            .with_methods(methods)
+            .with_type_name("*semver.Version"),
+    )
 }
 
 pub(super) fn register(m: &mut FuncMap) {

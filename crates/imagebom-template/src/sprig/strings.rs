@@ -513,7 +513,7 @@ pub(super) fn register(m: &mut FuncMap) {
         for (i, p) in go_split(&s, &sep, -1).into_iter().enumerate() {
             d.insert(format!("_{i}"), vstr(p));
         }
-        Ok(Value::Map(d))
+        Ok(Value::Map(d.with_go_type("map[string]string", "map")))
     });
     reg(m, "splitn", |a| {
         want("splitn", a, 3)?;
@@ -522,14 +522,13 @@ pub(super) fn register(m: &mut FuncMap) {
         for (i, p) in go_split(&s, &sep, n).into_iter().enumerate() {
             d.insert(format!("_{i}"), vstr(p));
         }
-        Ok(Value::Map(d))
+        Ok(Value::Map(d.with_go_type("map[string]string", "map")))
     });
     reg(m, "splitList", |a| {
         want("splitList", a, 2)?;
         let (sep, s) = (s_arg(a, 0)?, s_arg(a, 1)?);
-        Ok(vlist(
-            go_split(&s, &sep, -1).into_iter().map(vstr).collect(),
-        ))
+        let l = vlist(go_split(&s, &sep, -1).into_iter().map(vstr).collect());
+        Ok(Value::typed("[]string", "slice", l))
     });
     reg(m, "join", |a| {
         want("join", a, 2)?;
@@ -544,7 +543,11 @@ pub(super) fn register(m: &mut FuncMap) {
             other => alloc::vec![strval(other)],
         };
         l.sort();
-        Ok(vlist(l.into_iter().map(vstr).collect()))
+        Ok(Value::typed(
+            "[]string",
+            "slice",
+            vlist(l.into_iter().map(vstr).collect()),
+        ))
     });
     reg(m, "toStrings", |a| {
         want("toStrings", a, 1)?;
