@@ -137,19 +137,10 @@ impl Default for Options {
     }
 }
 
-/// `$IMAGEBOM_CACHE`, else `$XDG_CACHE_HOME/imagebom`, else `~/.cache/imagebom`, else
-/// `.imagebom-cache`.
+/// The cache directory image resolution uses too (`$IMAGEBOM_CACHE`, else
+/// `$XDG_CACHE_HOME/imagebom`, else `~/.cache/imagebom`), or `.imagebom-cache` without a home.
 pub fn default_cache_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("IMAGEBOM_CACHE") {
-        return PathBuf::from(d);
-    }
-    if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
-        return Path::new(&d).join("imagebom");
-    }
-    match std::env::var_os("HOME") {
-        Some(h) => Path::new(&h).join(".cache/imagebom"),
-        None => PathBuf::from(".imagebom-cache"),
-    }
+    FetchOptions::default_cache_dir().unwrap_or_else(|| PathBuf::from(".imagebom-cache"))
 }
 
 /// Everything a recipe rendered into.
@@ -337,16 +328,10 @@ fn user_values(
 ) -> Result<Dict, RenderError> {
     let mut layers = Vec::new();
     for f in &h.values_files {
-        let path = recipe.base_dir().join(f);
-        let display = path.display().to_string();
-        let bytes = read_limited(&component.name, "values file", &path)?;
-        let values =
-            imagebom_helm::load_values(&display, &bytes).map_err(|e| RenderError::Values {
-                component: component.name.clone(),
-                path: display.clone(),
-                message: e.to_string(),
-            })?;
-        layers.push(values);
+        layers.push(load_values_file(
+            &component.name,
+            &recipe.base_dir().join(f),
+        )?);
     }
     if let Some(inline) = &h.values {
         match imagebom_template::convert::from_yaml(inline.clone()) {
@@ -362,6 +347,17 @@ fn user_values(
         }
     }
     Ok(imagebom_helm::merge_values_files(&layers))
+}
+
+/// Reads a values file (size-limited; every YAML document merged, as Helm's `-f` does).
+pub fn load_values_file(component: &str, path: &Path) -> Result<Dict, RenderError> {
+    let display = path.display().to_string();
+    let bytes = read_limited(component, "values file", path)?;
+    imagebom_helm::load_values(&display, &bytes).map_err(|e| RenderError::Values {
+        component: component.to_string(),
+        path: display,
+        message: e.to_string(),
+    })
 }
 
 fn read_limited(component: &str, what: &'static str, path: &Path) -> Result<Vec<u8>, RenderError> {

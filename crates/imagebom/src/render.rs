@@ -71,18 +71,7 @@ pub fn render_chart(chart: &str, args: &ChartArgs) -> Result<String, Failure> {
 
     let mut layers = Vec::new();
     for f in &args.values {
-        let bytes = imagebom_model::fsutil::read_limited(f, imagebom_render::MAX_MANIFEST_BYTES)
-            .with_context(|| format!("{}: cannot read values file", f.display()))
-            .code(EXIT_INPUT)?
-            .with_context(|| {
-                format!(
-                    "{}: values file is larger than the {}-byte limit",
-                    f.display(),
-                    imagebom_render::MAX_MANIFEST_BYTES
-                )
-            })
-            .code(EXIT_INPUT)?;
-        layers.push(imagebom_helm::load_values(&f.display().to_string(), &bytes).code(EXIT_INPUT)?);
+        layers.push(imagebom_render::load_values_file("", f).code(EXIT_INPUT)?);
     }
     let values = imagebom_helm::merge_values_files(&layers);
     for s in &args.set {

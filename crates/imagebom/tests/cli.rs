@@ -247,3 +247,135 @@ fn committed_page_and_lock_are_fresh() {
         .assert()
         .code(0);
 }
+
+#[test]
+fn render_prints_the_helm_template_stream() {
+    // The committed expectation is the real Helm v4 SDK's render (cargo xtask conformance).
+    let a = imagebom()
+        .current_dir(workspace())
+        .args(["render", "fixtures/charts/webapp"])
+        .assert()
+        .success();
+    let want =
+        std::fs::read_to_string(workspace().join("fixtures/charts/expected/webapp.yaml")).unwrap();
+    assert_eq!(String::from_utf8_lossy(&a.get_output().stdout), want);
+}
+
+#[test]
+fn render_applies_values_files_set_release_and_namespace() {
+    let d = tempfile::tempdir().unwrap();
+    let values = d.path().join("v.yaml");
+    std::fs::write(&values, "global: {registry: mirror.example}\nworkers: 1\n").unwrap();
+    let a = imagebom()
+        .current_dir(workspace())
+        .args(["render", "fixtures/charts/webapp", "-f"])
+        .arg(&values)
+        .args(["--set", "image.tag=9.9.9", "--release", "web", "-n", "apps"])
+        .assert()
+        .success();
+    let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    assert!(
+        out.contains("image: \"mirror.example/library/nginx:9.9.9\""),
+        "{out}"
+    );
+    assert!(out.contains("web.example.com"), "{out}");
+    assert_eq!(out.matches("kube-webhook-certgen").count(), 1, "{out}");
+
+    let a = imagebom()
+        .current_dir(workspace())
+        .args(["images", "--normalize", "--chart", "fixtures/charts/webapp"])
+        .args(["--set", "image.tag=9.9.9"])
+        .assert()
+        .success();
+    let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    assert!(
+        out.lines().any(|l| l == "docker.io/library/nginx:9.9.9"),
+        "{out}"
+    );
+
+    // A template error names chart, template, line and column, as Helm words it; exit 2.
+    let chart = d.path().join("t");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: t\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("templates/a.yaml"),
+        "kind: ConfigMap\nx: {{ required \"x is required\" .Values.x }}\nns: {{ .Release.Namespace }}\n",
+    )
+    .unwrap();
+    let a = imagebom().arg("render").arg(&chart).assert().code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(
+        err.contains("execution error at (t/templates/a.yaml:2:6): x is required"),
+        "{err}"
+    );
+    let a = imagebom()
+        .arg("render")
+        .arg(&chart)
+        .args(["--set", "x=1", "-n", "apps"])
+        .assert()
+        .success();
+    let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    assert!(out.contains("x: 1\nns: apps"), "{out}");
+    imagebom()
+        .args(["render", "/nonexistent/chart"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn keep_going_writes_the_other_components_and_fails() {
+    let d = tempfile::tempdir().unwrap();
+    let chart = d.path().join("bad");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: bad\nversion: 1.0.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("templates/x.yaml"),
+        "{{ fail \"broken on purpose\" }}\n",
+    )
+    .unwrap();
+    std::fs::write(d.path().join("m.yaml"), POD).unwrap();
+    std::fs::write(
+        d.path().join("recipe.yaml"),
+        "apiVersion: imagebom.dev/v1alpha1\nkind: Recipe\nmetadata: {name: t, version: '1'}\ncomponents:\n  - name: bad\n    helm: {repository: ./bad, chart: bad, version: 1.0.0}\n  - name: good\n    manifests: [m.yaml]\n",
+    )
+    .unwrap();
+    let out = d.path().join("out");
+    let run = |extra: &[&str]| {
+        imagebom()
+            .args(["generate", "--recipe"])
+            .arg(d.path().join("recipe.yaml"))
+            .arg("--out")
+            .arg(&out)
+            .args(extra)
+            .assert()
+            .code(2)
+    };
+    let a = run(&[]);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(
+        err.contains("component \"bad\"") && err.contains("broken on purpose"),
+        "{err}"
+    );
+    assert!(!out.exists(), "outputs written without --keep-going");
+
+    let a = run(&["--keep-going"]);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(err.contains("broken on purpose"), "{err}");
+    let cdx = std::fs::read_to_string(out.join("bom.cdx.json")).unwrap();
+    assert!(
+        cdx.contains("docker.io/library/busybox"),
+        "the good component's image"
+    );
+    assert!(
+        cdx.contains("component not rendered (--keep-going)"),
+        "the failure is recorded"
+    );
+}
