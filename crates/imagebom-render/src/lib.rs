@@ -155,11 +155,6 @@ pub struct Output {
     pub failures: Vec<RenderError>,
 }
 
-/// Renders every component of `recipe` with default options (the first failure is the error).
-pub fn render(recipe: &Recipe) -> Result<Vec<Stream>, RenderError> {
-    render_with(recipe, &Options::default()).map(|o| o.streams)
-}
-
 /// Renders every component of `recipe`. Without `keep_going` the first failing component
 /// (in recipe order) is the error; with it, failures are collected in [`Output::failures`].
 pub fn render_with(recipe: &Recipe, opts: &Options) -> Result<Output, RenderError> {
