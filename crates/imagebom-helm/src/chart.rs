@@ -129,11 +129,58 @@ pub struct Chart {
     pub templates: Vec<(String, Arc<str>)>,
     /// Files exposed as `.Files` (everything but Chart.yaml, values.yaml, the schema,
     /// lock/requirements files of v2 charts, templates/ and subcharts).
-    pub files: BTreeMap<String, Arc<[u8]>>,
+    pub files: BTreeMap<String, ChartFile>,
     /// Subcharts (from `charts/`).
     pub dependencies: Vec<Chart>,
     /// Where the chart came from (for messages).
     pub source: String,
+}
+
+/// A file as `.Files` serves it: its bytes and, when they are UTF-8, the same buffer as text
+/// (so `.Files.Get` costs no copy and no re-scan per render).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChartFile {
+    bytes: Arc<[u8]>,
+    text: Option<Arc<str>>,
+}
+
+impl ChartFile {
+    /// Wraps a file's contents.
+    pub fn new(data: Vec<u8>) -> ChartFile {
+        match String::from_utf8(data) {
+            Ok(t) => {
+                let text: Arc<str> = Arc::from(t);
+                ChartFile {
+                    bytes: Arc::<[u8]>::from(text.clone()),
+                    text: Some(text),
+                }
+            }
+            Err(e) => ChartFile {
+                bytes: Arc::from(e.into_bytes()),
+                text: None,
+            },
+        }
+    }
+
+    /// The contents.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The contents as text (invalid UTF-8 replaced by U+FFFD, as Go's `string(b)` prints).
+    pub fn text(&self) -> Arc<str> {
+        match &self.text {
+            Some(t) => t.clone(),
+            None => Arc::from(String::from_utf8_lossy(&self.bytes).as_ref()),
+        }
+    }
+}
+
+impl std::ops::Deref for ChartFile {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes
+    }
 }
 
 impl Chart {
@@ -414,21 +461,22 @@ fn load_files(files: ChartFiles, limits: &LoadLimits, depth: usize) -> Result<Ch
                     metadata.dependencies = deps_from_value(&deps);
                 }
                 if is_v1 {
-                    other.insert(name, Arc::from(data));
+                    other.insert(name, ChartFile::new(data));
                 }
             }
             "requirements.lock" => {
                 if is_v1 {
-                    other.insert(name, Arc::from(data));
+                    other.insert(name, ChartFile::new(data));
                 }
             }
             n if n.starts_with("templates/") => {
-                let text = String::from_utf8_lossy(&data).into_owned();
+                let text = String::from_utf8(data)
+                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
                 templates.push((name, Arc::from(text)));
             }
             n if n.starts_with("charts/") => {
                 if n.ends_with(".prov") {
-                    other.insert(name, Arc::from(data));
+                    other.insert(name, ChartFile::new(data));
                     continue;
                 }
                 let rest = &n["charts/".len()..];
@@ -448,7 +496,7 @@ fn load_files(files: ChartFiles, limits: &LoadLimits, depth: usize) -> Result<Ch
                 }
             }
             _ => {
-                other.insert(name, Arc::from(data));
+                other.insert(name, ChartFile::new(data));
             }
         }
     }

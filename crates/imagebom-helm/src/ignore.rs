@@ -115,6 +115,19 @@ impl IgnoreRules {
 /// Go's `path.Match`: `*` (no `/`), `?`, `[...]` classes with `^` negation and ranges, `\`
 /// escapes. Errors on a malformed pattern.
 pub fn go_match(pattern: &str, name: &str) -> Result<bool, ()> {
+    // Fast paths for the common .helmignore forms (`.git`, `*.bak`): a literal, or `*`
+    // and a literal. Anything with another metacharacter takes the general matcher.
+    let meta = |c: char| matches!(c, '*' | '?' | '[' | '\\');
+    if !pattern.contains(meta) {
+        return Ok(pattern == name);
+    }
+    if let Some(lit) = pattern.strip_prefix('*') {
+        if !lit.contains(meta) {
+            return Ok(name.len() >= lit.len()
+                && name.ends_with(lit)
+                && !name[..name.len() - lit.len()].contains('/'));
+        }
+    }
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
     match_from(&p, &n, false)

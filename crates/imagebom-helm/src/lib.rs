@@ -30,7 +30,7 @@ mod strvals;
 mod values;
 
 pub use archive::ChartFiles;
-pub use chart::{load_values, Chart, Dependency, LoadLimits, Maintainer, Metadata};
+pub use chart::{load_values, Chart, ChartFile, Dependency, LoadLimits, Maintainer, Metadata};
 pub use deps::process_dependencies;
 pub use error::{HelmError, Result};
 pub use render::{

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use imagebom_template::{Dict, GoSemantics, MissingKey, Template, TemplateError, Value};
 
-use crate::chart::Chart;
+use crate::chart::{Chart, ChartFile};
 use crate::compat::is_compatible_range;
 use crate::deps::process_dependencies;
 use crate::error::{HelmError, Result};
@@ -233,10 +233,10 @@ fn chart_value(c: &Chart, is_root: bool) -> Value {
     ]))
 }
 
-type Files = Arc<BTreeMap<String, Arc<[u8]>>>;
+type Files = Arc<BTreeMap<String, ChartFile>>;
 
-fn text_of(b: &[u8]) -> Value {
-    Value::String(String::from_utf8_lossy(b).into_owned().into())
+fn text_of(f: &ChartFile) -> Value {
+    Value::String(f.text())
 }
 
 fn arg_str(args: &[Value], i: usize) -> String {
@@ -280,7 +280,7 @@ fn files_value(files: Files) -> Value {
         "Get".into(),
         Arc::new(move |args: &[Value]| {
             Ok(f.get(&arg_str(args, 0))
-                .map(|b| text_of(b))
+                .map(text_of)
                 .unwrap_or_else(|| s("")))
         }),
     );
@@ -291,7 +291,7 @@ fn files_value(files: Files) -> Value {
         Arc::new(move |args: &[Value]| {
             let text = f
                 .get(&arg_str(args, 0))
-                .map(|b| text_of(b))
+                .map(text_of)
                 .unwrap_or_else(|| s(""));
             Ok(Value::typed("[]uint8", "slice", text))
         }),
@@ -301,7 +301,7 @@ fn files_value(files: Files) -> Value {
         "Glob".into(),
         Arc::new(move |args: &[Value]| {
             let pat = arg_str(args, 0);
-            let matched: BTreeMap<String, Arc<[u8]>> = f
+            let matched: BTreeMap<String, ChartFile> = f
                 .iter()
                 .filter(|(k, _)| crate::ignore::glob_match(&pat, k))
                 .map(|(k, v)| (k.clone(), v.clone()))
@@ -315,7 +315,7 @@ fn files_value(files: Files) -> Value {
         Arc::new(move |_: &[Value]| {
             let m: BTreeMap<String, String> = f
                 .iter()
-                .map(|(k, v)| (base_name(k), String::from_utf8_lossy(v).into_owned()))
+                .map(|(k, v)| (base_name(k), v.text().to_string()))
                 .collect();
             Ok(s(&yaml_string_map(&m)))
         }),
@@ -336,7 +336,7 @@ fn files_value(files: Files) -> Value {
             let Some(b) = f.get(&arg_str(args, 0)) else {
                 return Ok(Value::List(Vec::<Value>::new().into()));
             };
-            let mut text = String::from_utf8_lossy(b).into_owned();
+            let mut text = b.text().to_string();
             if text.ends_with('\n') {
                 text.pop();
             }
@@ -680,43 +680,24 @@ pub fn render(chart: &Chart, opts: &RenderOptions) -> Result<Rendered> {
 
     let (caps, kube_version) = capabilities(opts)?;
     let values = coalesce_values(&c, &vals)?;
-    if let Some(e) = crate::schema::validate(&c, &values) {
+    // Schema validation (compiling a schema of a few hundred KB is a large part of a small
+    // chart's render) runs beside template parsing; its error still comes first, as in Helm.
+    let (schema, parsed) = std::thread::scope(|scope| {
+        let schema = std::thread::Builder::new()
+            .spawn_scoped(scope, || crate::schema::validate(&c, &values));
+        let parsed = parse_chart(&c, opts, &values, &kube_version, caps);
+        let schema = match schema {
+            Ok(h) => h
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => crate::schema::validate(&c, &values),
+        };
+        (schema, parsed)
+    });
+    if let Some(e) = schema {
         return Err(HelmError::Schema(e));
     }
-    if !c.metadata.kube_version.is_empty()
-        && !is_compatible_range(&c.metadata.kube_version, &kube_version)
-    {
-        return Err(HelmError::KubeVersion {
-            constraint: c.metadata.kube_version.clone(),
-            kube_version,
-        });
-    }
-    let release = dict(vec![
-        ("Name", s(&opts.release_name)),
-        ("Namespace", s(&opts.namespace)),
-        ("IsUpgrade", Value::Bool(opts.is_upgrade)),
-        ("IsInstall", Value::Bool(!opts.is_upgrade)),
-        ("Revision", Value::Int(opts.revision)),
-        ("Service", s("Helm")),
-    ]);
-    let root = dict(vec![
-        ("Values", Value::Map(values.with_go_type(VALUES, "map"))),
-        ("Release", Value::Map(release)),
-        ("Capabilities", caps),
-    ]);
-    let mut tpls = BTreeMap::new();
-    rec_all_tpls(&c, c.name(), None, &root, &mut tpls);
-
-    let mut t = Template::new("gotpl")
-        .missing_key(MissingKey::ZeroValue)
-        .go_semantics(GoSemantics::Helm)
-        .funcs(helm_funcs());
-    let keys = sort_templates(tpls.keys());
-    for name in &keys {
-        let r = &tpls[name];
-        t.add_template(name, &r.src)
-            .map_err(|e| parse_error(name, &e.to_string()))?;
-    }
+    let (t, tpls, keys) = parsed?;
     let mut rendered = BTreeMap::new();
     for name in &keys {
         if base_name(name).starts_with('_') {
@@ -735,7 +716,62 @@ pub fn render(chart: &Chart, opts: &RenderOptions) -> Result<Rendered> {
             .map_err(|e| exec_error(name, &e.to_string()))?;
         rendered.insert(name.clone(), out.replace("<no value>", ""));
     }
+    finish(&c, opts, rendered)
+}
 
+/// The template set of a chart whose values are coalesced: `kubeVersion` checked, the
+/// built-in objects of each template, every template parsed (in Helm's order).
+#[allow(clippy::type_complexity)]
+fn parse_chart(
+    c: &Chart,
+    opts: &RenderOptions,
+    values: &Dict,
+    kube_version: &str,
+    caps: Value,
+) -> Result<(Template, BTreeMap<String, Renderable>, Vec<String>)> {
+    if !c.metadata.kube_version.is_empty()
+        && !is_compatible_range(&c.metadata.kube_version, kube_version)
+    {
+        return Err(HelmError::KubeVersion {
+            constraint: c.metadata.kube_version.clone(),
+            kube_version: kube_version.to_string(),
+        });
+    }
+    let release = dict(vec![
+        ("Name", s(&opts.release_name)),
+        ("Namespace", s(&opts.namespace)),
+        ("IsUpgrade", Value::Bool(opts.is_upgrade)),
+        ("IsInstall", Value::Bool(!opts.is_upgrade)),
+        ("Revision", Value::Int(opts.revision)),
+        ("Service", s("Helm")),
+    ]);
+    let root = dict(vec![
+        (
+            "Values",
+            Value::Map(values.clone().with_go_type(VALUES, "map")),
+        ),
+        ("Release", Value::Map(release)),
+        ("Capabilities", caps),
+    ]);
+    let mut tpls = BTreeMap::new();
+    rec_all_tpls(c, c.name(), None, &root, &mut tpls);
+
+    let mut t = Template::new("gotpl")
+        .missing_key(MissingKey::ZeroValue)
+        .go_semantics(GoSemantics::Helm)
+        .funcs(helm_funcs());
+    let keys = sort_templates(tpls.keys());
+    let items: Vec<(&str, &str)> = keys
+        .iter()
+        .map(|name| (name.as_str(), &*tpls[name].src))
+        .collect();
+    t.add_templates(&items)
+        .map_err(|(i, e)| parse_error(&keys[i], &e.to_string()))?;
+    Ok((t, tpls, keys))
+}
+
+/// Splits the rendered templates into manifests and NOTES.txt, and adds the CRDs.
+fn finish(c: &Chart, opts: &RenderOptions, rendered: BTreeMap<String, String>) -> Result<Rendered> {
     let notes_path = format!("{}/templates/NOTES.txt", c.name());
     let mut notes = None;
     let mut manifests = BTreeMap::new();
@@ -753,7 +789,7 @@ pub fn render(chart: &Chart, opts: &RenderOptions) -> Result<Rendered> {
     }
     let mut crds = Vec::new();
     if opts.include_crds {
-        collect_crds(&c, c.name(), &mut crds);
+        collect_crds(c, c.name(), &mut crds);
     }
     Ok(Rendered {
         manifests,

@@ -231,6 +231,11 @@ impl<W: std::io::Write> core::fmt::Write for IoAdapter<'_, W> {
     }
 }
 
+/// Stack of the threads [`Template::add_templates`] parses on (the parser nests at most
+/// `MAX_PARSE_DEPTH` blocks, well within this).
+#[cfg(feature = "std")]
+const PARSE_THREAD_STACK: usize = 8 << 20;
+
 impl Template {
     /// Create a new, empty template with the given name.
     ///
@@ -432,6 +437,88 @@ impl Template {
         self.associate(name.to_string(), root);
         if name == self.name {
             self.tree = self.defines.get(name).cloned();
+        }
+        Ok(())
+    }
+
+    /// [`add_template`](Self::add_template) for each `(name, src)` in order, with the
+    /// parsing spread over the machine's cores (parsing one file does not depend on
+    /// another; the results join the set in the given order, so the outcome is exactly
+    /// that of adding them one by one).
+    ///
+    /// # Errors
+    ///
+    /// The first item (in order) that fails to parse: its index and error.
+    #[cfg(feature = "std")]
+    pub fn add_templates(
+        &mut self,
+        items: &[(&str, &str)],
+    ) -> core::result::Result<(), (usize, TemplateError)> {
+        /// Below this much source, threads cost more than they save.
+        const PARALLEL_MIN_BYTES: usize = 64 << 10;
+        let total: usize = items.iter().map(|(_, s)| s.len()).sum();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(items.len());
+        let parsed: Vec<Result<exec::ParsedSource>> = if threads <= 1 || total < PARALLEL_MIN_BYTES
+        {
+            items
+                .iter()
+                .map(|(name, src)| self.parse_src(name, src))
+                .collect()
+        } else {
+            let next = core::sync::atomic::AtomicUsize::new(0);
+            let this = &*self;
+            let mut slots: Vec<Option<Result<exec::ParsedSource>>> =
+                (0..items.len()).map(|_| None).collect();
+            std::thread::scope(|s| {
+                let work = || {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, core::sync::atomic::Ordering::Relaxed);
+                        let Some((name, src)) = items.get(i) else {
+                            return done;
+                        };
+                        done.push((i, this.parse_src(name, src)));
+                    }
+                };
+                let helpers: Vec<_> = (1..threads)
+                    .map(|_| {
+                        std::thread::Builder::new()
+                            .stack_size(PARSE_THREAD_STACK)
+                            .spawn_scoped(s, work)
+                    })
+                    .collect();
+                for (i, r) in work() {
+                    slots[i] = Some(r);
+                }
+                // A helper that could not start leaves its items to the loop below.
+                for h in helpers.into_iter().flatten() {
+                    match h.join() {
+                        Ok(done) => {
+                            for (i, r) in done {
+                                slots[i] = Some(r);
+                            }
+                        }
+                        Err(panic) => std::panic::resume_unwind(panic),
+                    }
+                }
+            });
+            slots
+                .into_iter()
+                .zip(items)
+                .map(|(r, (name, src))| r.unwrap_or_else(|| this.parse_src(name, src)))
+                .collect()
+        };
+        for (i, (p, (name, _))) in parsed.into_iter().zip(items).enumerate() {
+            let (root, defines) = p.map_err(|e| (i, e))?;
+            for (n, t) in defines {
+                self.associate(n, t);
+            }
+            self.associate((*name).to_string(), root);
+            if *name == self.name {
+                self.tree = self.defines.get(*name).cloned();
+            }
         }
         Ok(())
     }

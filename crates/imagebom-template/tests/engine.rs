@@ -739,3 +739,51 @@ fn typed_values_in_newer_go_comparison_messages() {
         "{e}"
     );
 }
+
+/// `add_templates` (parsing spread over threads) gives the set that adding the files one by
+/// one gives, later definitions winning, and reports the first failing file in order.
+#[test]
+fn add_templates_equals_adding_one_by_one() {
+    // Enough source to take the threaded path (over 64 KiB).
+    let filler = "x: {{ .v }}\n".repeat(4000);
+    let mut files: Vec<(String, String)> = Vec::new();
+    for i in 0..12 {
+        files.push((
+            format!("c/templates/t{i:02}.yaml"),
+            format!("{filler}{{{{ define \"shared\" }}}}from {i}{{{{ end }}}}{{{{ template \"shared\" }}}}"),
+        ));
+    }
+    let items: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, s)| (n.as_str(), s.as_str()))
+        .collect();
+    let mut one = Template::new("gotpl");
+    for (n, s) in &items {
+        one.add_template(n, s).unwrap();
+    }
+    let mut all = Template::new("gotpl");
+    all.add_templates(&items).unwrap();
+    let data = tmap! { "v" => 1 };
+    for (n, _) in &items {
+        let a = one.execute_template_to_string(n, &data).unwrap();
+        let b = all.execute_template_to_string(n, &data).unwrap();
+        assert_eq!(a, b, "{n}");
+        assert!(
+            b.ends_with("from 11"),
+            "the last definition wins: {}",
+            &b[b.len() - 20..]
+        );
+    }
+
+    // Two broken files: the first in order is the one reported.
+    let mut broken = files.clone();
+    broken[3].1.push_str("{{ if }}");
+    broken[9].1.push_str("{{ end }}");
+    let items: Vec<(&str, &str)> = broken
+        .iter()
+        .map(|(n, s)| (n.as_str(), s.as_str()))
+        .collect();
+    let (i, e) = Template::new("gotpl").add_templates(&items).unwrap_err();
+    assert_eq!(i, 3);
+    assert!(e.to_string().contains("c/templates/t03.yaml"), "{e}");
+}

@@ -11,6 +11,7 @@
 //! This module is primarily used internally by the [`Parser`](crate::parse::Parser).
 
 use alloc::borrow::Cow;
+use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -133,7 +134,7 @@ pub struct Token<'a> {
     pub val: Cow<'a, str>,
     /// Pre-parsed numeric value for `Number` / `Char` tokens. `None` for all
     /// other token kinds.
-    pub num: Option<Number>,
+    pub num: Option<Box<Number>>,
     /// Byte offset in the original source.
     pub pos: usize,
     /// 1-based line number tracked during scanning.
@@ -194,13 +195,25 @@ pub struct Lexer<'a> {
     action_line: usize,
 }
 
+/// Whether `hay[at..]` starts with `prefix`: a byte loop, as delimiters are a few bytes
+/// and a `memcmp` call per character of a template costs more than the comparison.
+#[inline]
+fn starts_with_at(hay: &[u8], at: usize, prefix: &[u8]) -> bool {
+    hay.len() >= at + prefix.len() && prefix.iter().enumerate().all(|(i, b)| hay[at + i] == *b)
+}
+
 impl<'a> Lexer<'a> {
     /// Create a new lexer for the given input with the specified delimiters.
     pub fn new(input: &'a str, left_delim: &'a str, right_delim: &'a str) -> Self {
-        // Heuristic: one token per ~8 bytes of source. Overshoots slightly on
-        // ASCII-heavy text, which is fine; it avoids the ~7 reallocations a
-        // defaulted Vec would do on a 100-token template.
-        let capacity = input.len() / 8 + 8;
+        // About six tokens per action (delimiters, a field or two, a pipe, the text
+        // before it); sizing by source length instead over-allocates ~10 bytes of
+        // tokens per byte of YAML text, which the kernel then has to zero.
+        let actions = if left_delim.is_empty() {
+            0
+        } else {
+            input.matches(left_delim).count()
+        };
+        let capacity = actions * 6 + 8;
         Lexer {
             input,
             pos: 0,
@@ -240,7 +253,11 @@ impl<'a> Lexer<'a> {
     fn at_right_trim(&self, ws_before: bool) -> bool {
         ws_before
             && self.input.as_bytes().get(self.pos) == Some(&b'-')
-            && self.input[self.pos + 1..].starts_with(self.right_delim)
+            && starts_with_at(
+                self.input.as_bytes(),
+                self.pos + 1,
+                self.right_delim.as_bytes(),
+            )
     }
 
     /// Tokenize the entire input and return the token stream.
@@ -252,7 +269,7 @@ impl<'a> Lexer<'a> {
 
     // Helpers
     fn starts_with(&self, prefix: &str) -> bool {
-        self.input.as_bytes()[self.pos..].starts_with(prefix.as_bytes())
+        starts_with_at(self.input.as_bytes(), self.pos, prefix.as_bytes())
     }
 
     fn peek(&self) -> Option<char> {
@@ -301,11 +318,14 @@ impl<'a> Lexer<'a> {
     /// Advance `n` bytes, tracking newlines. `n` must land on a char boundary
     /// (callers pass `delim.len()` or byte counts of ASCII sequences).
     fn skip(&mut self, n: usize) {
-        let target = self.pos + n;
-        while self.pos < target {
-            self.next_char();
-        }
-        debug_assert_eq!(self.pos, target, "skip({}) overshot a char boundary", n);
+        let target = (self.pos + n).min(self.input.len());
+        debug_assert!(
+            self.input.is_char_boundary(target),
+            "skip({n}) splits a character"
+        );
+        let skipped = &self.input.as_bytes()[self.pos..target];
+        self.line += skipped.iter().filter(|&&b| b == b'\n').count();
+        self.pos = target;
     }
 
     fn current_str(&self) -> &'a str {
@@ -342,7 +362,7 @@ impl<'a> Lexer<'a> {
         self.tokens.push(Token {
             kind,
             val,
-            num: Some(num),
+            num: Some(Box::new(num)),
             pos: self.start,
             line: self.line,
         });
@@ -427,7 +447,17 @@ impl<'a> Lexer<'a> {
                 continue;
             }
 
-            self.next_char();
+            // Plain text up to the next left delimiter (or the end): skip it in one step,
+            // counting its newlines, instead of testing every character for a delimiter.
+            let rest = &self.input[self.pos..];
+            let first = rest.chars().next().map_or(1, char::len_utf8);
+            let skip = match rest[first..].find(ld) {
+                Some(i) => i + first,
+                None => rest.len(),
+            };
+            let skipped = &rest.as_bytes()[..skip];
+            self.line += skipped.iter().filter(|&&b| b == b'\n').count();
+            self.pos += skip;
         }
     }
 
@@ -714,6 +744,17 @@ impl<'a> Lexer<'a> {
     /// Consume ASCII space/tab/CR/LF. Returns true if any were consumed.
     fn skip_whitespace(&mut self) -> bool {
         let start = self.pos;
+        // ASCII fast path; anything else goes through the char loop below.
+        while let Some(&b) = self.input.as_bytes().get(self.pos) {
+            match b {
+                b' ' | b'\t' | b'\r' | 0x0b | 0x0c => self.pos += 1,
+                b'\n' => {
+                    self.pos += 1;
+                    self.line += 1;
+                }
+                _ => break,
+            }
+        }
         while let Some(ch) = self.peek() {
             if ch.is_whitespace() {
                 self.next_char();
@@ -728,6 +769,14 @@ impl<'a> Lexer<'a> {
     fn lex_quoted_string(&mut self) -> Result<()> {
         self.next_char(); // consume opening "
         loop {
+            // Skip plain bytes in one step (a quote, backslash or newline stops it; UTF-8
+            // continuation bytes are never one of those).
+            let rest = &self.input.as_bytes()[self.pos..];
+            let plain = rest
+                .iter()
+                .position(|&b| matches!(b, b'"' | b'\\' | b'\n'))
+                .unwrap_or(rest.len());
+            self.pos += plain;
             match self.next_char() {
                 None => return Err(self.error("unterminated quoted string")),
                 Some('\\') => {
@@ -787,6 +836,14 @@ impl<'a> Lexer<'a> {
     }
 
     fn consume_ident_chars(&mut self) {
+        // ASCII fast path; a non-ASCII character goes through the char loop below.
+        while let Some(&b) = self.input.as_bytes().get(self.pos) {
+            if b.is_ascii_alphanumeric() || b == b'_' {
+                self.pos += 1;
+            } else {
+                break;
+            }
+        }
         while let Some(ch) = self.peek() {
             if ch.is_alphanumeric() || ch == '_' {
                 self.next_char();
@@ -849,7 +906,7 @@ impl<'a> Lexer<'a> {
         let (re, im) = match self.peek() {
             Some('i') => {
                 self.next_char();
-                let Some(im) = as_f64(self.tokens.pop().and_then(|t| t.num)) else {
+                let Some(im) = as_f64(self.tokens.pop().and_then(|t| t.num.map(|n| *n))) else {
                     return bad(self);
                 };
                 (0.0, im)
@@ -859,7 +916,7 @@ impl<'a> Lexer<'a> {
                     .peek_ahead(1)
                     .is_some_and(|c| c.is_ascii_digit() || c == '.') =>
             {
-                let Some(re) = as_f64(self.tokens.pop().and_then(|t| t.num)) else {
+                let Some(re) = as_f64(self.tokens.pop().and_then(|t| t.num.map(|n| *n))) else {
                     return bad(self);
                 };
                 self.start = self.pos;
@@ -868,7 +925,7 @@ impl<'a> Lexer<'a> {
                     return bad(self);
                 }
                 self.next_char();
-                let Some(im) = as_f64(self.tokens.pop().and_then(|t| t.num)) else {
+                let Some(im) = as_f64(self.tokens.pop().and_then(|t| t.num.map(|n| *n))) else {
                     return bad(self);
                 };
                 (re, im)
@@ -1128,7 +1185,7 @@ impl<'a> Lexer<'a> {
         self.tokens.push(Token {
             kind: TokenKind::Number,
             val: clean,
-            num: Some(num),
+            num: Some(Box::new(num)),
             pos: self.start,
             line: self.line,
         });
@@ -1463,19 +1520,21 @@ mod tests {
         let tokens = lex("{{42}}");
         assert_eq!(tokens[1].kind, TokenKind::Number);
         assert_eq!(tokens[1].val, "42");
-        assert_eq!(tokens[1].num, Some(Number::Int(42)));
+        assert_eq!(tokens[1].num.as_deref().copied(), Some(Number::Int(42)));
 
         let tokens = lex("{{2.5}}");
         assert_eq!(tokens[1].kind, TokenKind::Number);
         assert_eq!(tokens[1].val, "2.5");
-        assert!(matches!(tokens[1].num, Some(Number::Float(f)) if (f - 2.5).abs() < 1e-9));
+        assert!(
+            matches!(tokens[1].num.as_deref().copied(), Some(Number::Float(f)) if (f - 2.5).abs() < 1e-9)
+        );
     }
 
     #[test]
     fn test_hex_number() {
         let tokens = lex("{{0xFF}}");
         assert_eq!(tokens[1].kind, TokenKind::Number);
-        assert_eq!(tokens[1].num, Some(Number::Int(255)));
+        assert_eq!(tokens[1].num.as_deref().copied(), Some(Number::Int(255)));
     }
 
     #[test]
@@ -1483,25 +1542,37 @@ mod tests {
         // 18446744073709551615 = u64::MAX — overflows i64, fits in u64.
         let tokens = lex("{{18446744073709551615}}");
         assert_eq!(tokens[1].kind, TokenKind::Number);
-        assert_eq!(tokens[1].num, Some(Number::Uint(u64::MAX)));
+        assert_eq!(
+            tokens[1].num.as_deref().copied(),
+            Some(Number::Uint(u64::MAX))
+        );
 
         // i64::MAX + 1 — the first value that needs the uint fallback.
         let tokens = lex("{{9223372036854775808}}");
-        assert_eq!(tokens[1].num, Some(Number::Uint(9_223_372_036_854_775_808)));
+        assert_eq!(
+            tokens[1].num.as_deref().copied(),
+            Some(Number::Uint(9_223_372_036_854_775_808))
+        );
     }
 
     #[test]
     fn test_hex_u64_overflow_falls_back_to_uint() {
         let tokens = lex("{{0xFFFFFFFFFFFFFFFF}}");
         assert_eq!(tokens[1].kind, TokenKind::Number);
-        assert_eq!(tokens[1].num, Some(Number::Uint(u64::MAX)));
+        assert_eq!(
+            tokens[1].num.as_deref().copied(),
+            Some(Number::Uint(u64::MAX))
+        );
     }
 
     #[test]
     fn test_in_range_i64_stays_int() {
         // i64::MAX itself stays Int (only overflow triggers the uint fallback).
         let tokens = lex("{{9223372036854775807}}");
-        assert_eq!(tokens[1].num, Some(Number::Int(i64::MAX)));
+        assert_eq!(
+            tokens[1].num.as_deref().copied(),
+            Some(Number::Int(i64::MAX))
+        );
     }
 
     #[test]
@@ -1517,14 +1588,14 @@ mod tests {
     fn test_octal_number() {
         let tokens = lex("{{0o77}}");
         assert_eq!(tokens[1].kind, TokenKind::Number);
-        assert_eq!(tokens[1].num, Some(Number::Int(63)));
+        assert_eq!(tokens[1].num.as_deref().copied(), Some(Number::Int(63)));
     }
 
     #[test]
     fn test_binary_number() {
         let tokens = lex("{{0b1010}}");
         assert_eq!(tokens[1].kind, TokenKind::Number);
-        assert_eq!(tokens[1].num, Some(Number::Int(10)));
+        assert_eq!(tokens[1].num.as_deref().copied(), Some(Number::Int(10)));
     }
 
     #[test]
@@ -1532,14 +1603,19 @@ mod tests {
         let tokens = lex("{{1_000_000}}");
         assert_eq!(tokens[1].kind, TokenKind::Number);
         assert_eq!(tokens[1].val, "1000000");
-        assert_eq!(tokens[1].num, Some(Number::Int(1_000_000)));
+        assert_eq!(
+            tokens[1].num.as_deref().copied(),
+            Some(Number::Int(1_000_000))
+        );
     }
 
     #[test]
     fn test_hex_float_prefilled_num() {
         let tokens = lex("{{0x1.ep+2}}");
         assert_eq!(tokens[1].kind, TokenKind::Number);
-        assert!(matches!(tokens[1].num, Some(Number::Float(f)) if (f - 7.5).abs() < 1e-9));
+        assert!(
+            matches!(tokens[1].num.as_deref().copied(), Some(Number::Float(f)) if (f - 7.5).abs() < 1e-9)
+        );
     }
 
     #[test]
@@ -1548,7 +1624,9 @@ mod tests {
         assert_eq!(tokens[1].kind, TokenKind::Number);
         // val is the underscore-stripped string; num carries the parsed float.
         assert_eq!(tokens[1].val, "1234.5");
-        assert!(matches!(tokens[1].num, Some(Number::Float(f)) if (f - 1234.5).abs() < 1e-9));
+        assert!(
+            matches!(tokens[1].num.as_deref().copied(), Some(Number::Float(f)) if (f - 1234.5).abs() < 1e-9)
+        );
     }
 
     #[test]
@@ -1600,10 +1678,19 @@ mod tests {
         let tokens = lex("{{'\\n'}}");
         assert_eq!(tokens[1].kind, TokenKind::Char);
         // '\n' is the char value of newline = 10
-        assert_eq!(tokens[1].num, Some(Number::Int(10)));
+        assert_eq!(tokens[1].num.as_deref().copied(), Some(Number::Int(10)));
 
         let tokens = lex("{{'a'}}");
         assert_eq!(tokens[1].kind, TokenKind::Char);
-        assert_eq!(tokens[1].num, Some(Number::Int(97)));
+        assert_eq!(tokens[1].num.as_deref().copied(), Some(Number::Int(97)));
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    /// Tokens of a large template are held at once: keep them small.
+    #[test]
+    fn token_is_small() {
+        assert!(core::mem::size_of::<super::Token<'_>>() <= 64);
     }
 }

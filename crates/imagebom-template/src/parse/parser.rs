@@ -711,8 +711,8 @@ impl<'a> Parser<'a> {
                 TokenKind::Number => {
                     let tok = self.next().clone();
                     self.no_field_after_term(&tok)?;
-                    let num = match tok.num {
-                        Some(n) => n,
+                    let num = match tok.num.as_deref() {
+                        Some(n) => *n,
                         None => parse_number(&tok.val).ok_or_else(|| {
                             self.token_error(&tok, format!("invalid number: {}", tok.val))
                         })?,
@@ -729,7 +729,7 @@ impl<'a> Parser<'a> {
                 }
                 TokenKind::Char => {
                     let tok = self.next().clone();
-                    let num = tok.num.ok_or_else(|| {
+                    let num = tok.num.as_deref().copied().ok_or_else(|| {
                         self.token_error(&tok, format!("invalid char literal: {}", tok.val))
                     })?;
                     args.push(Expr::Number(Pos::new(tok.pos, tok.line), num));
