@@ -14,10 +14,6 @@ use imagebom_helm::{load_values, render, to_stream, Chart, RenderOptions};
 use std::path::Path;
 use std::time::Instant;
 
-/// The allocator the `imagebom` binary uses.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 struct Spec {
     name: String,
     path: String,

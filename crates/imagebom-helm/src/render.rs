@@ -680,20 +680,33 @@ pub fn render(chart: &Chart, opts: &RenderOptions) -> Result<Rendered> {
 
     let (caps, kube_version) = capabilities(opts)?;
     let values = coalesce_values(&c, &vals)?;
-    // Schema validation (compiling a schema of a few hundred KB is a large part of a small
-    // chart's render) runs beside template parsing; its error still comes first, as in Helm.
-    let (schema, parsed) = std::thread::scope(|scope| {
-        let schema = std::thread::Builder::new()
-            .spawn_scoped(scope, || crate::schema::validate(&c, &values));
-        let parsed = parse_chart(&c, opts, &values, &kube_version, caps);
-        let schema = match schema {
-            Ok(h) => h
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            Err(_) => crate::schema::validate(&c, &values),
-        };
-        (schema, parsed)
-    });
+    // Schema validation (compiling a schema of a few hundred KB is a large part of a
+    // chart's render) runs beside template parsing when both are large enough to repay
+    // waking another core; its error still comes first, as in Helm.
+    let schema_bytes = schema_size(&c);
+    let template_bytes = template_size(&c);
+    let (schema, parsed) = if schema_bytes >= THREAD_MIN_SCHEMA_BYTES
+        && template_bytes >= THREAD_MIN_TEMPLATE_BYTES
+        && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)
+    {
+        std::thread::scope(|scope| {
+            let schema = std::thread::Builder::new()
+                .spawn_scoped(scope, || crate::schema::validate(&c, &values));
+            let parsed = parse_chart(&c, opts, &values, &kube_version, caps);
+            let schema = match schema {
+                Ok(h) => h
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                Err(_) => crate::schema::validate(&c, &values),
+            };
+            (schema, parsed)
+        })
+    } else {
+        if let Some(e) = crate::schema::validate(&c, &values) {
+            return Err(HelmError::Schema(e));
+        }
+        (None, parse_chart(&c, opts, &values, &kube_version, caps))
+    };
     if let Some(e) = schema {
         return Err(HelmError::Schema(e));
     }
@@ -714,9 +727,30 @@ pub fn render(chart: &Chart, opts: &RenderOptions) -> Result<Rendered> {
         let out = t
             .execute_template_to_string(name, &Value::Map(r.scope.clone()))
             .map_err(|e| exec_error(name, &e.to_string()))?;
-        rendered.insert(name.clone(), out.replace("<no value>", ""));
+        let out = if out.contains("<no value>") {
+            out.replace("<no value>", "")
+        } else {
+            out
+        };
+        rendered.insert(name.clone(), out);
     }
     finish(&c, opts, rendered)
+}
+
+/// Schema size from which validation gets its own thread (see [`render`]).
+const THREAD_MIN_SCHEMA_BYTES: usize = 64 << 10;
+/// Template source size from which schema validation gets its own thread.
+const THREAD_MIN_TEMPLATE_BYTES: usize = 128 << 10;
+
+/// Bytes of `values.schema.json` in a chart and its subcharts.
+fn schema_size(c: &Chart) -> usize {
+    c.schema.as_ref().map_or(0, Vec::len) + c.dependencies.iter().map(schema_size).sum::<usize>()
+}
+
+/// Bytes of template source in a chart and its subcharts.
+fn template_size(c: &Chart) -> usize {
+    c.templates.iter().map(|(_, t)| t.len()).sum::<usize>()
+        + c.dependencies.iter().map(template_size).sum::<usize>()
 }
 
 /// The template set of a chart whose values are coalesced: `kubeVersion` checked, the

@@ -442,3 +442,58 @@ fn dependency_processing_needs_a_dependencies_list_like_helm() {
     let out = same_as_helm(&f, None);
     assert!(!out.contains("leaf"), "{out}");
 }
+
+/// A chart large enough that its schema is validated on another thread while the templates
+/// are parsed on all cores: the outcome is Helm's whether the values violate the schema (the
+/// schema error wins over a template parse error, as in Helm), or not (the first template, in
+/// Helm's order, that fails to parse is named), or everything is fine.
+#[test]
+fn large_chart_threaded_parse_and_schema_keep_helms_outcome() {
+    let pad = "x".repeat(70 << 10);
+    let schema = format!(
+        "{{\"$schema\": \"http://json-schema.org/draft-07/schema#\", \"description\": \"{pad}\", \
+         \"type\": \"object\", \"properties\": {{\"replicas\": {{\"type\": \"integer\"}}}}}}"
+    );
+    let filler = "# {{ .Values.replicas }}\n".repeat(2000);
+    let mut list: Vec<(String, String)> = vec![
+        (
+            "Chart.yaml".into(),
+            "apiVersion: v2\nname: big\nversion: 1.0.0\n".into(),
+        ),
+        ("values.yaml".into(), "replicas: 2\n".into()),
+        ("values.schema.json".into(), schema),
+    ];
+    for i in 0..8 {
+        list.push((
+            format!("templates/t{i}.yaml"),
+            format!("{filler}kind: ConfigMap\nmetadata: {{name: t{i}}}\n"),
+        ));
+    }
+    let chart = |extra: &[(&str, &str)]| -> ChartFiles {
+        let mut l: Vec<(&str, &str)> = list.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        l.extend_from_slice(extra);
+        files(&l)
+    };
+    let ok = chart(&[]);
+    assert!(ok.values().map(Vec::len).sum::<usize>() > 200 << 10);
+    same_as_helm(&ok, None);
+
+    // Two templates that do not parse: Helm names the first in its order.
+    let broken = chart(&[
+        ("templates/a.yaml", "{{ if }}"),
+        ("templates/z.yaml", "{{ end }}"),
+    ]);
+    let want = helm_error(&broken);
+    let got = native(&broken, None).unwrap_err();
+    assert_eq!(got, want.trim());
+
+    // Values that violate the schema as well: the schema error comes first.
+    let got = native(&broken, Some("replicas: many\n")).unwrap_err();
+    let want = helm(&broken, Some("replicas: many\n")).unwrap_err();
+    assert!(got.contains("replicas"), "{got}");
+    assert!(want.contains("replicas"), "{want}");
+    assert!(
+        !got.contains("a.yaml"),
+        "the parse error must not win: {got}"
+    );
+}

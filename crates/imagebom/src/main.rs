@@ -13,11 +13,6 @@ mod render;
 use clap::Parser;
 use std::process::ExitCode;
 
-/// mimalloc: the renderer allocates many small, short-lived nodes and values, where it is
-/// markedly faster than glibc's allocator (see the README's Speed section).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
