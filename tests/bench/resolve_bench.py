@@ -8,6 +8,7 @@ multi-platform image once any token is cached."""
 import atexit
 import json
 import os
+import resource
 import pathlib
 import subprocess
 import sys
@@ -48,6 +49,12 @@ class LatencyProxy:
             self.proc.wait()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a running process (from /proc)."""
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def retag(host, repo, src_tag, tags):
     accept = ",".join(["application/vnd.oci.image.index.v1+json", "application/vnd.oci.image.manifest.v1+json"])
     req = urllib.request.Request(f"http://{host}/v2/{repo}/manifests/{src_tag}", headers={"Accept": accept})
@@ -61,7 +68,8 @@ def retag(host, repo, src_tag, tags):
 
 def main():
     tmp = pathlib.Path(tempfile.mkdtemp(prefix="imagebom-bench-"))
-    reg = Registry(tmp / "registry")
+    reg = Registry(tmp / "registry", in_memory=os.environ.get("BENCH_REGISTRY_STORAGE", "inmemory") == "inmemory",
+                   env={"GOGC": os.environ.get("BENCH_REGISTRY_GOGC", "100")})
     atexit.register(reg.stop)
     lay = Layout(tmp / "layout")
     lay.tag(lay.index([lay.image("amd64"), lay.image("arm64", "v8")]), "multi")
@@ -80,11 +88,20 @@ def main():
                                      "metadata: {name: bench, version: '1'}\ncomponents:\n"
                                      "  - name: c\n    manifests: [m.yaml]\n")
 
+    reg_cpu0, proxy_cpu0 = cpu_seconds(reg.proc.pid), cpu_seconds(proxy.proc.pid)
+    child0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     p = subprocess.run([BIN, "-q", "lock", "--resolve", "--recipe", str(tmp / "recipe.yaml"),
                         "--insecure-registry", proxy.host, "--concurrency", str(CONCURRENCY),
+                        "--per-registry", str(CONCURRENCY),
                         "--cache-ttl", "0", "--cache-dir", str(tmp / "cache")], capture_output=True, text=True)
     ours = time.perf_counter() - start
+    child1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = {
+        "imagebom_cpu_s": round(child1.ru_utime + child1.ru_stime - child0.ru_utime - child0.ru_stime, 2),
+        "registry_cpu_s": round(cpu_seconds(reg.proc.pid) - reg_cpu0, 2),
+        "proxy_cpu_s": round(cpu_seconds(proxy.proc.pid) - proxy_cpu0, 2),
+    }
     assert p.returncode == 0, p.stderr
     requests = proxy.requests
     lock = json.loads((tmp / "imagebom.lock").read_text())["images"]
@@ -103,6 +120,7 @@ def main():
         "speedup": round(skopeo / ours, 1), "requests": requests,
         "requests_per_image": round(requests / N, 3), "latency_bound_s": round(bound, 2),
         "vs_bound": round(ours / bound, 2) if bound else None,
+        **cpu,
     }
     print(json.dumps(report, indent=2))
     ok = report["speedup"] >= 20 and (report["vs_bound"] or 0) <= 1.5 and requests <= (N - half) + 2 * half + 2

@@ -74,6 +74,12 @@ impl Cache {
     }
 
     /// The cached answer for normalised reference `key`, when fresh.
+    /// Whether [`Cache::get`] can find a fresh entry: always for an `immutable` reference
+    /// (pinned by digest alone), otherwise only with a TTL above zero.
+    pub fn may_hit(&self, immutable: bool) -> bool {
+        immutable || !self.ttl.is_zero()
+    }
+
     pub fn get(&self, key: &str, immutable: bool) -> Option<Resolved> {
         let bytes = std::fs::read(self.path(key)).ok()?;
         let e: Entry = serde_json::from_slice(&bytes).ok()?;
@@ -160,6 +166,7 @@ mod tests {
         assert!(c.get("b:1", false).is_none());
         let expired = Cache::new(d.path(), Duration::ZERO);
         assert!(expired.get("a:1", false).is_none());
+        assert!(!expired.may_hit(false) && expired.may_hit(true) && c.may_hit(false));
         assert!(
             expired.get("a:1", true).is_some(),
             "digest references never expire"

@@ -219,6 +219,21 @@ pub fn credentials(registry: &str) -> RegistryAuth {
     RegistryAuth::Anonymous
 }
 
+/// `image` as `oci-client` addresses it, on `registry`: built from the parts our own parser
+/// already checked (parsing the string again through oci-spec's reference regex costs more
+/// than a request's worth of CPU the first time, for the same result).
+pub(crate) fn oci_reference(registry: String, image: &ImageRef) -> Reference {
+    let repository = image.repository().to_string();
+    match (image.tag(), image.digest()) {
+        (Some(t), Some(d)) => {
+            Reference::with_tag_and_digest(registry, repository, t.to_string(), d.to_string())
+        }
+        (None, Some(d)) => Reference::with_digest(registry, repository, d.to_string()),
+        (Some(t), None) => Reference::with_tag(registry, repository, t.to_string()),
+        (None, None) => Reference::with_tag(registry, repository, "latest".to_string()),
+    }
+}
+
 /// Whether a failure is worth retrying: rate limits, server errors and transport failures.
 fn transient(e: &oci_client::errors::OciDistributionError) -> bool {
     use oci_client::errors::OciDistributionError as E;
@@ -327,6 +342,9 @@ pub struct Resolver {
     http: reqwest::Client,
     open: Arc<tokio::sync::Mutex<BTreeMap<String, Arc<tokio::sync::OnceCell<bool>>>>>,
     auth: Arc<crate::auth::AuthState>,
+    /// Credentials per registry, looked up once per run (a Docker config read, or a
+    /// credential helper run, per image would cost more than the request).
+    creds: Arc<std::sync::Mutex<BTreeMap<String, RegistryAuth>>>,
     pub(crate) options: RegistryOptions,
 }
 
@@ -442,6 +460,7 @@ impl Resolver {
             http,
             open: Arc::default(),
             auth: Arc::default(),
+            creds: Arc::default(),
             options,
         })
     }
@@ -662,21 +681,34 @@ impl Resolver {
     /// The reference to ask for `image`: on its mirror when one is configured (a mirror
     /// answers for its canonical registry; errors and the lock keep the canonical name).
     pub(crate) fn queried(&self, image: &ImageRef) -> Result<Reference, RegistryError> {
-        let key = image.normalized();
-        let queried = match self.options.mirrors.get(image.registry()) {
-            Some(m) => format!("{m}/{}", &key[image.registry().len() + 1..]),
-            None => key.clone(),
+        let registry = match self.options.mirrors.get(image.registry()) {
+            Some(m) => m.clone(),
+            None => image.registry().to_string(),
         };
-        queried.parse().map_err(|e| RegistryError::Invalid {
-            reference: key.clone(),
-            detail: format!("{e}"),
-        })
+        Ok(oci_reference(registry, image))
+    }
+
+    /// [`credentials`] for `registry`, looked up on first use and remembered.
+    fn credentials_for(&self, registry: &str) -> RegistryAuth {
+        let cached = self
+            .creds
+            .lock()
+            .ok()
+            .and_then(|m| m.get(registry).cloned());
+        if let Some(auth) = cached {
+            return auth;
+        }
+        let auth = credentials(registry);
+        if let Ok(mut m) = self.creds.lock() {
+            m.insert(registry.to_string(), auth.clone());
+        }
+        auth
     }
 
     /// The credentials for `reference`'s registry, and whether it is asked directly (with
     /// reqwest, authenticating as its challenge asks) rather than through `oci-client`.
     pub(crate) async fn access(&self, reference: &Reference) -> (RegistryAuth, bool) {
-        let auth = credentials(reference.registry());
+        let auth = self.credentials_for(reference.registry());
         // An identity token needs the OAuth2 exchange `oci-client` implements; everything
         // else (anonymous, basic, bearer tokens for them) goes the direct way.
         if matches!(auth, RegistryAuth::Bearer(_)) {
@@ -775,14 +807,20 @@ impl Resolver {
                     .options
                     .cache
                     .as_ref()
+                    .filter(|c| c.may_hit(immutable))
                     .and_then(|c| c.get(&key, immutable));
                 let r = match cached {
                     Some(hit) => Ok(hit),
                     None => {
-                        let _slot = gate.enter().await;
-                        let r = me.resolve(&image).await;
+                        let r = {
+                            let _slot = gate.enter().await;
+                            me.resolve(&image).await
+                        };
                         if let (Ok(ok), Some(c)) = (&r, &me.options.cache) {
-                            c.put(&key, ok);
+                            // A file write per answer: off the runtime's workers, so the
+                            // other requests keep going.
+                            let (c, key, ok) = (c.clone(), key.clone(), ok.clone());
+                            let _ = tokio::task::spawn_blocking(move || c.put(&key, &ok)).await;
                         }
                         r
                     }
@@ -818,6 +856,7 @@ impl Resolver {
             http: self.http.clone(),
             open: self.open.clone(),
             auth: self.auth.clone(),
+            creds: self.creds.clone(),
             options: self.options.clone(),
         });
         let job = Arc::new(job);
@@ -869,6 +908,30 @@ pub fn resolve_blocking(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The reference built from our parsed parts is the one oci-spec parses from the text.
+    #[test]
+    fn oci_reference_equals_the_parsed_one() {
+        for text in [
+            "nginx",
+            "nginx:1.27",
+            "library/nginx@sha256:0000000000000000000000000000000000000000000000000000000000000000",
+            "ghcr.io/org/sub/app:v1@sha256:1111111111111111111111111111111111111111111111111111111111111111",
+            "localhost:5000/a/b:c",
+            "registry.k8s.io/ingress-nginx/controller:v1.11.2",
+            "127.0.0.1:41234/bench/multi:t7",
+        ] {
+            let image: ImageRef = text.parse().unwrap();
+            let parsed: Reference = image.normalized().parse().unwrap();
+            let built = oci_reference(image.registry().to_string(), &image);
+            assert_eq!(built.whole(), parsed.whole(), "{text}");
+            assert_eq!(built.registry(), parsed.registry(), "{text}");
+            assert_eq!(built.resolve_registry(), parsed.resolve_registry(), "{text}");
+            assert_eq!(built.repository(), parsed.repository(), "{text}");
+            assert_eq!(built.tag(), parsed.tag(), "{text}");
+            assert_eq!(built.digest(), parsed.digest(), "{text}");
+        }
+    }
 
     #[test]
     fn backoff_grows_and_is_capped() {
