@@ -5,9 +5,10 @@
 //! - `bench-resolve`: build the release binary and run `tests/bench/resolve_bench.py` (a local
 //!   registry behind a 20 ms proxy; 1,000 tags; compared with a sequential `skopeo` loop).
 //!   Needs `make test` to have created `.venv` and installed docker-registry and skopeo.
-//! - `bench-render [--reps N]`: render the corpus charts natively (release build) and with
-//!   the Helm SDK (`tests/bench/helm_bench.py`); per-chart times, ratios, max RSS, document counts
-//!   (see `bench_render.rs`).
+//! - `bench-render [--reps N] [--rounds R]`: render the corpus charts natively (in-process
+//!   calls via `cargo bench -p imagebom-helm --bench corpus`, and `imagebom render` processes)
+//!   and with the Helm SDK (`tests/bench/helm_bench.py`); per-chart times, ratios, the whole
+//!   corpus at once, max RSS, document counts (see `bench_render.rs`).
 //! - `latency-proxy UPSTREAM [--latency-ms N]`: the benchmark's proxy (async, counts requests;
 //!   see `proxy.rs`).
 //! - `conformance [--update|--check]`: regenerate the conformance suite's expected outputs with
@@ -51,7 +52,7 @@ fn main() -> Result<()> {
         Some("repro") => release::repro(&root(), &args[1..]),
         Some("sbom") => release::sbom(&root(), &args[1..]),
         Some("latency-proxy") => proxy::run(&args[1..]),
-        _ => bail!("usage: cargo xtask schemas [--update] | bench-resolve | bench-render [--reps N] | conformance [--update|--check] | fuzz [--seconds N] [TARGET...] | scale [--images N]... | repro [--head] [--keep] | sbom [--out FILE] | latency-proxy UPSTREAM [--latency-ms N]"),
+        _ => bail!("usage: cargo xtask schemas [--update] | bench-resolve | bench-render [--reps N] [--rounds R] | conformance [--update|--check] | fuzz [--seconds N] [TARGET...] | scale [--images N]... | repro [--head] [--keep] | sbom [--out FILE] | latency-proxy UPSTREAM [--latency-ms N]"),
     }
 }
 
