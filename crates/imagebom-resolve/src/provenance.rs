@@ -110,11 +110,10 @@ impl Resolver {
         let found = if open {
             self.direct_manifest(key, &tagged, true).await.map(|_| ())
         } else {
-            self.with_retries(key, || {
-                self.client.pull_manifest_raw(&tagged, auth, &ACCEPT)
-            })
-            .await
-            .map(|_| ())
+            let client = self.oci(key)?;
+            self.with_retries(key, || client.pull_manifest_raw(&tagged, auth, &ACCEPT))
+                .await
+                .map(|_| ())
         };
         match found {
             Ok(()) => Ok(true),
@@ -174,10 +173,11 @@ impl Resolver {
             }
         } else {
             // oci-client runs the same API-then-tag-schema fallback, with the registry's token.
-            self.client
+            let client = self.oci(key)?;
+            client
                 .store_auth_if_needed(subject.resolve_registry(), auth)
                 .await;
-            self.with_retries(key, || self.client.pull_referrers(&subject, None))
+            self.with_retries(key, || client.pull_referrers(&subject, None))
                 .await?
                 .manifests
                 .into_iter()
@@ -202,7 +202,8 @@ impl Resolver {
                     let body = if open {
                         self.direct_manifest(key, &m, false).await?.0
                     } else {
-                        self.with_retries(key, || self.client.pull_manifest_raw(&m, auth, &ACCEPT))
+                        let client = self.oci(key)?;
+                        self.with_retries(key, || client.pull_manifest_raw(&m, auth, &ACCEPT))
                             .await?
                             .0
                             .to_vec()

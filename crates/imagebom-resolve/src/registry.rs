@@ -338,7 +338,9 @@ pub struct Resolved {
 /// credentials with each `GET`. Only a Docker config identity token (an OAuth2 refresh token)
 /// goes through `oci-client`, which implements that exchange.
 pub struct Resolver {
-    pub(crate) client: Arc<Client>,
+    /// `oci-client`, built on first use: only identity tokens and the referrers fallback
+    /// need it, and building it loads the CA bundle again.
+    client: Arc<std::sync::OnceLock<Client>>,
     http: reqwest::Client,
     open: Arc<tokio::sync::Mutex<BTreeMap<String, Arc<tokio::sync::OnceCell<bool>>>>>,
     auth: Arc<crate::auth::AuthState>,
@@ -430,12 +432,6 @@ impl Resolver {
     /// A resolver with `options`; an error (not a panic) when no HTTP client can be built, as
     /// when the system has no CA certificates (a `scratch` image without a CA bundle).
     pub fn try_new(options: RegistryOptions) -> std::io::Result<Resolver> {
-        let config = ClientConfig {
-            protocol: ClientProtocol::HttpsExcept(options.insecure.clone()),
-            read_timeout: Some(options.timeout),
-            connect_timeout: Some(options.timeout),
-            ..ClientConfig::default()
-        };
         let failed = |e: String| {
             std::io::Error::other(format!(
                 "cannot set up the registry client: {e} (are CA certificates installed, e.g. /etc/ssl/certs/ca-certificates.crt?)"
@@ -454,15 +450,32 @@ impl Resolver {
                         .unwrap_or_default()
                 ))
             })?;
-        let client = Client::try_from(config).map_err(|e| failed(e.to_string()))?;
         Ok(Resolver {
-            client: Arc::new(client),
+            client: Arc::default(),
             http,
             open: Arc::default(),
             auth: Arc::default(),
             creds: Arc::default(),
             options,
         })
+    }
+
+    /// The `oci-client` client, built on first use.
+    pub(crate) fn oci(&self, reference: &str) -> Result<&Client, RegistryError> {
+        if let Some(c) = self.client.get() {
+            return Ok(c);
+        }
+        let config = ClientConfig {
+            protocol: ClientProtocol::HttpsExcept(self.options.insecure.clone()),
+            read_timeout: Some(self.options.timeout),
+            connect_timeout: Some(self.options.timeout),
+            ..ClientConfig::default()
+        };
+        let built = Client::try_from(config).map_err(|e| RegistryError::Network {
+            reference: reference.to_string(),
+            detail: format!("cannot set up the registry client: {e}"),
+        })?;
+        Ok(self.client.get_or_init(|| built))
     }
 
     pub(crate) fn scheme(&self, host: &str) -> &'static str {
@@ -734,9 +747,10 @@ impl Resolver {
         let (body, header_digest) = if open {
             self.direct_manifest(&key, &reference, false).await?
         } else {
+            let client = self.oci(&key)?;
             let (b, d) = self
                 .with_retries(&key, || {
-                    self.client.pull_manifest_raw(&reference, &auth, &ACCEPT)
+                    client.pull_manifest_raw(&reference, &auth, &ACCEPT)
                 })
                 .await?;
             (b.to_vec(), Some(d))
@@ -773,7 +787,8 @@ impl Resolver {
                         }
                     }
                 } else {
-                    self.with_retries(&key, || self.client.fetch_manifest_digest(&tag_ref, &auth))
+                    let client = self.oci(&key)?;
+                    self.with_retries(&key, || client.fetch_manifest_digest(&tag_ref, &auth))
                         .await?
                 };
                 let now = Digest::parse(&now).map_err(|e| invalid(e.to_string()))?;
