@@ -813,40 +813,61 @@ impl Resolver {
             .iter()
             .map(|i| (i.normalized(), i.registry().to_string(), i.clone()))
             .collect();
-        self.bounded(items, move |me, gate, image: ImageRef| {
-            let progress = progress.clone();
-            async move {
-                let key = image.normalized();
-                let immutable = image.tag().is_none() && image.digest().is_some();
-                let cached = me
-                    .options
-                    .cache
-                    .as_ref()
-                    .filter(|c| c.may_hit(immutable))
-                    .and_then(|c| c.get(&key, immutable));
-                let r = match cached {
-                    Some(hit) => Ok(hit),
-                    None => {
-                        let r = {
-                            let _slot = gate.enter().await;
-                            me.resolve(&image).await
-                        };
-                        if let (Ok(ok), Some(c)) = (&r, &me.options.cache) {
-                            // A file write per answer: off the runtime's workers, so the
-                            // other requests keep going.
-                            let (c, key, ok) = (c.clone(), key.clone(), ok.clone());
-                            let _ = tokio::task::spawn_blocking(move || c.put(&key, &ok)).await;
-                        }
-                        r
+        // Answers go to the cache from one writer thread: a file per answer, written off the
+        // runtime's workers (and without a blocking-pool thread per answer), finished before
+        // this returns.
+        let writer = self.options.cache.clone().map(|cache| {
+            let (tx, rx) = std::sync::mpsc::channel::<(String, Resolved)>();
+            let thread = std::thread::Builder::new()
+                .name("imagebom-cache".into())
+                .spawn(move || {
+                    for (key, r) in rx {
+                        cache.put(&key, &r);
                     }
-                };
-                if let Some(p) = progress {
-                    p(&key);
+                });
+            (tx, thread)
+        });
+        let to_cache = writer
+            .as_ref()
+            .and_then(|(tx, t)| t.is_ok().then(|| tx.clone()));
+        let out = self
+            .bounded(items, move |me, gate, image: ImageRef| {
+                let progress = progress.clone();
+                let to_cache = to_cache.clone();
+                async move {
+                    let key = image.normalized();
+                    let immutable = image.tag().is_none() && image.digest().is_some();
+                    let cached = me
+                        .options
+                        .cache
+                        .as_ref()
+                        .filter(|c| c.may_hit(immutable))
+                        .and_then(|c| c.get(&key, immutable));
+                    let r = match cached {
+                        Some(hit) => Ok(hit),
+                        None => {
+                            let r = {
+                                let _slot = gate.enter().await;
+                                me.resolve(&image).await
+                            };
+                            if let (Ok(ok), Some(tx)) = (&r, &to_cache) {
+                                let _ = tx.send((key.clone(), ok.clone()));
+                            }
+                            r
+                        }
+                    };
+                    if let Some(p) = progress {
+                        p(&key);
+                    }
+                    r
                 }
-                r
-            }
-        })
-        .await
+            })
+            .await;
+        if let Some((tx, Ok(thread))) = writer {
+            drop(tx);
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+        out
     }
 
     /// Runs `job` once per distinct key of `items` (`(key, registry, item)`), each task given
