@@ -546,6 +546,13 @@ fn sort_templates<'a>(names: impl Iterator<Item = &'a String>) -> Vec<String> {
 const WARN_START: &str = "HELM_ERR_START";
 const WARN_END: &str = "HELM_ERR_END";
 
+/// Helm's function set with the builtins, built once per process.
+fn shared_helm_funcs() -> Arc<imagebom_template::FuncMap> {
+    static FUNCS: std::sync::LazyLock<Arc<imagebom_template::FuncMap>> =
+        std::sync::LazyLock::new(|| Template::new("gotpl").funcs(helm_funcs()).shared_funcs());
+    FUNCS.clone()
+}
+
 fn helm_funcs() -> imagebom_template::FuncMap {
     let mut fm = imagebom_template::helm_funcmap();
     fm.insert(
@@ -793,7 +800,7 @@ fn parse_chart(
     let mut t = Template::new("gotpl")
         .missing_key(MissingKey::ZeroValue)
         .go_semantics(GoSemantics::Helm)
-        .funcs(helm_funcs());
+        .with_shared_funcs(shared_helm_funcs());
     let keys = sort_templates(tpls.keys());
     let items: Vec<(&str, &str)> = keys
         .iter()

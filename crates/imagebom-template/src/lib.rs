@@ -372,6 +372,21 @@ impl Template {
         self
     }
 
+    /// This set's functions (builtins and registered ones), shareable with
+    /// [`with_shared_funcs`](Self::with_shared_funcs).
+    pub fn shared_funcs(&self) -> Arc<FuncMap> {
+        self.funcs.clone()
+    }
+
+    /// Uses `funcs` (from [`shared_funcs`](Self::shared_funcs) of a configured set) as this
+    /// set's functions, replacing the builtins and any registered before: a set built per
+    /// render then costs no copy of a large function map.
+    #[must_use]
+    pub fn with_shared_funcs(mut self, funcs: Arc<FuncMap>) -> Self {
+        self.funcs = funcs;
+        self
+    }
+
     /// Parse template source and associate it with this template.
     ///
     /// Mirrors Go's `(*Template).Parse`: named template definitions
