@@ -7,8 +7,8 @@
 //! (load the chart directory, read the values file, render, write the `helm template`
 //! stream into a string), the same work the Helm SDK side times in its `Chart.load` + `render`
 //! calls. Prints JSON: `{"charts": [{"name", "ok", "error", "ms": [..]}], "parallel_ms": [..]}`
-//! where `parallel_ms` times the whole list rendered at once on all cores, as a recipe's
-//! components are. `--loop SECONDS` renders the list over and over (for a profiler) instead.
+//! where `parallel_ms` times the whole list rendered on a pool of one worker per core taking
+//! charts in list order, as `imagebom_render::render_with` renders a recipe's components. `--loop SECONDS` renders the list over and over (for a profiler) instead.
 
 use imagebom_helm::{load_values, render, to_stream, Chart, RenderOptions};
 use std::path::Path;
@@ -37,10 +37,18 @@ fn render_one(spec: &Spec) -> Result<String, String> {
     Ok(to_stream(&out))
 }
 
+/// The whole list on a pool of one worker per core taking charts in list order, as
+/// `imagebom_render::render_with` takes a recipe's components.
 fn render_all_parallel(specs: &[Spec]) {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(specs.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|s| {
-        for spec in specs {
-            s.spawn(move || {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(spec) = specs.get(i) else { break };
                 let _ = std::hint::black_box(render_one(spec));
             });
         }
