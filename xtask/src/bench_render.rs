@@ -6,8 +6,8 @@
 //! in-process calls:
 //! - native calls: `cargo bench -p imagebom-helm --bench corpus` (release) times, in one
 //!   process, what `imagebom render DIR -f VALUES` does (load the chart directory and the
-//!   values file, render, write the stream), per chart; and the whole corpus rendered at once
-//!   on all cores, as `imagebom generate` renders a recipe's components;
+//!   values file, render, write the stream), per chart; and the whole corpus rendered on a
+//!   pool of one worker per core, as `imagebom generate` renders a recipe's components;
 //! - Helm SDK calls: `tests/bench/helm_bench.py serve` (`.venv/bin/python`) times the SDK's
 //!   `Chart.load` + `render` calls inside one long-lived process (start-up not charged).
 //!
@@ -608,8 +608,8 @@ fn print_report(
     );
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!(
-        "{:<24} {:>11} {}   (all charts at once on {cores} cores, as a recipe's components)",
-        "whole corpus at once",
+        "{:<24} {:>11} {}   (a pool of {cores} workers taking the charts in order, as a recipe's components)",
+        "whole corpus",
         "",
         pair(parallel),
     );
