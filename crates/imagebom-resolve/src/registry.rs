@@ -850,8 +850,15 @@ impl Resolver {
                                 let _slot = gate.enter().await;
                                 me.resolve(&image).await
                             };
-                            if let (Ok(ok), Some(tx)) = (&r, &to_cache) {
-                                let _ = tx.send((key.clone(), ok.clone()));
+                            if let Ok(ok) = &r {
+                                match (&to_cache, &me.options.cache) {
+                                    (Some(tx), _) => {
+                                        let _ = tx.send((key.clone(), ok.clone()));
+                                    }
+                                    // No writer thread could start: write here, as before.
+                                    (None, Some(c)) => c.put(&key, ok),
+                                    (None, None) => {}
+                                }
                             }
                             r
                         }
