@@ -158,13 +158,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     let out = root.join("target/bench-render");
     std::fs::create_dir_all(&out).with_context(|| format!("{}", out.display()))?;
 
-    let status = Command::new("cargo")
-        .args(["build", "--release", "--locked", "-p", "imagebom"])
-        .current_dir(root)
-        .status()?;
-    if !status.success() {
-        bail!("release build failed");
-    }
+    crate::build_release(root)?;
     // A private copy: the shared target directory may be rebuilt by someone else mid-run.
     let bin = out.join("imagebom");
     let built = root.join("target/release/imagebom");

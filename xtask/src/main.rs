@@ -56,6 +56,18 @@ fn main() -> Result<()> {
     }
 }
 
+/// `cargo build --release --locked -p imagebom` in `root`: the binary the benches time.
+fn build_release(root: &std::path::Path) -> Result<()> {
+    let status = std::process::Command::new("cargo")
+        .args(["build", "--release", "--locked", "-p", "imagebom"])
+        .current_dir(root)
+        .status()?;
+    if !status.success() {
+        bail!("release build failed");
+    }
+    Ok(())
+}
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -91,13 +103,7 @@ fn schemas(update: bool) -> Result<()> {
 }
 
 fn bench_resolve() -> Result<()> {
-    let status = std::process::Command::new("cargo")
-        .args(["build", "--release", "--locked", "-p", "imagebom"])
-        .current_dir(root())
-        .status()?;
-    if !status.success() {
-        bail!("release build failed");
-    }
+    build_release(&root())?;
     // The latency proxy is this program (`latency-proxy`): async Rust, not a Python thread
     // per connection.
     let status = std::process::Command::new(root().join(".venv/bin/python"))

@@ -88,13 +88,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     if !Path::new(REGISTRY_BIN).exists() {
         bail!("{REGISTRY_BIN} is not installed (apt-get install docker-registry)");
     }
-    let status = Command::new("cargo")
-        .args(["build", "--release", "--locked", "-p", "imagebom"])
-        .current_dir(root)
-        .status()?;
-    if !status.success() {
-        bail!("release build failed");
-    }
+    crate::build_release(root)?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
