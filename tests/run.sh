@@ -51,7 +51,7 @@ section "schemas match the official copies"
 cargo run --quiet --locked -p xtask -- schemas
 # cargo-deny from crates.io, kept inside the clone (target/tools) so CI caches nothing outside
 # it; installed once (16 min on the shared 2-core build machine, under load), then reused.
-# Advisories need the RustSec database from the network: a release step (README).
+# Advisories need the RustSec database from the network: a release step (docs/releases.md).
 section "cargo deny check licenses bans sources"
 DENY="$ROOT/target/tools/bin/cargo-deny"
 if [ ! -x "$DENY" ]; then
