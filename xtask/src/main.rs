@@ -77,6 +77,16 @@ fn schemas(update: bool) -> Result<()> {
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("../shared"))
         .join("schemas");
+    if !shared.is_dir() {
+        if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+            bail!(
+                "the shared schemas are not at {} (set IMAGEBOM_SHARED): CI=true requires them",
+                shared.display()
+            );
+        }
+        println!("NOT RUN: the shared schemas are not at {} (set IMAGEBOM_SHARED); CI=true makes this a failure", shared.display());
+        return Ok(());
+    }
     let mut differ = Vec::new();
     for name in OFFICIAL {
         let src = shared.join(name);

@@ -1,0 +1,86 @@
+//! Where imagebom's test suites find what lies outside the repository — the shared corpora beside
+//! the clone (`../shared`), the Python venv with the oracles, Debian's registry and skopeo — and
+//! what a suite does when one is missing.
+//!
+//! A suite asks with [`shared`], [`venv_python`] or [`program`] and gets `None` when the thing is
+//! absent; it then returns at once, having printed plainly that it did not run and why. Under
+//! `CI=true` a missing thing is a failure instead: CI must run every suite. So `cargo test` on a
+//! fresh clone runs the hermetic suites and names the others, and CI runs all of them.
+//!
+//! ```no_run
+//! let Some(corpus) = imagebom_testkit::shared("corpus", "IMAGEBOM_CORPUS", "expected") else {
+//!     return;
+//! };
+//! ```
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The workspace root (this crate lives in `crates/imagebom-testkit`).
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Whether missing inputs fail (CI) rather than skip.
+pub fn required() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// `../shared/<name>` beside the workspace, or `$env` when set; `None` (after saying so) when it
+/// is missing or lacks `marker` (a file or folder that must be inside it).
+pub fn shared(name: &str, env: &str, marker: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os(env)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("../shared").join(name));
+    if dir.join(marker).exists() {
+        return Some(dir);
+    }
+    missing(&format!(
+        "the shared {name} is not at {} (set {env})",
+        dir.display()
+    ))
+}
+
+/// The Python of the venv with the oracles (`$IMAGEBOM_VENV`, default `<workspace>/.venv`, which
+/// `make test` creates).
+pub fn venv_python() -> Option<PathBuf> {
+    let venv = std::env::var_os("IMAGEBOM_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join(".venv"));
+    let py = venv.join("bin/python");
+    if py.exists() {
+        return Some(py);
+    }
+    missing(&format!(
+        "the oracle venv is not at {} (set IMAGEBOM_VENV; `make test` creates it)",
+        venv.display()
+    ))
+}
+
+/// An installed program at `path` (e.g. `/usr/bin/docker-registry`); `package` names what installs it.
+pub fn program(path: &str, package: &str) -> Option<PathBuf> {
+    let p = PathBuf::from(path);
+    if p.exists() {
+        return Some(p);
+    }
+    missing(&format!(
+        "{path} is not installed (apt-get install {package})"
+    ))
+}
+
+/// Fails under CI; otherwise prints the reason on the real stderr (not the test harness's
+/// captured output, so it shows for passing tests too) and returns `None`.
+fn missing<T>(why: &str) -> Option<T> {
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a test")
+        .to_string();
+    if required() {
+        panic!("{why}: CI=true requires it");
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "NOT RUN: {test}: {why}; run `make test` (CI=true makes this a failure)"
+    );
+    None
+}
