@@ -18,11 +18,11 @@
 //! whole corpus ≥5× faster than the SDK calls; peak memory (max RSS of `imagebom render`,
 //! from GNU `/usr/bin/time -f %M`) under 200 MB.
 //!
-//! The corpus's kube-prometheus-stack lacks four vendored subcharts, so both sides render it
-//! with them switched off ([`KPS_VALUES`]); opentelemetry-collector fails by design (a `fail`
-//! in NOTES.txt) and is timed as a failing render on both sides. As a sanity check that both
-//! sides render the same thing, the number of YAML documents per chart is compared (mismatches
-//! are printed with the templates that differ). Fails if a native render errors (or succeeds)
+//! Every chart is rendered with its default values (kube-prometheus-stack with its four
+//! vendored subcharts); opentelemetry-collector fails by design (a `fail` in NOTES.txt) and
+//! is timed as a failing render on both sides. As a sanity check that both sides render the
+//! same thing, the number of YAML documents per chart is compared (mismatches are printed
+//! with the templates that differ). Fails if a native render errors (or succeeds)
 //! unexpectedly, or if the SDK does; timing targets are reported, not enforced. Streams are
 //! kept in `target/bench-render/` (`NAME.native.yaml`, `NAME.oracle.yaml`), with the copy of
 //! the release binary that was timed.
@@ -33,20 +33,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
 
-/// Values that let the real Helm render the corpus's kube-prometheus-stack: the four
-/// dependencies that are not vendored under `charts/` are disabled by their conditions.
-pub const KPS_VALUES: &str = "kubeStateMetrics: {enabled: false}
-nodeExporter: {enabled: false}
-grafana: {enabled: false}
-windowsMonitoring: {enabled: false}
-";
-
 /// The corpus charts: name, values file contents (if any), whether the render fails by design.
 const CHARTS: [(&str, Option<&str>, bool); 8] = [
     ("cert-manager", None, false),
     ("gpu-operator", None, false),
     ("ingress-nginx", None, false),
-    ("kube-prometheus-stack", Some(KPS_VALUES), false),
+    ("kube-prometheus-stack", None, false),
     ("network-operator", None, false),
     ("node-feature-discovery", None, false),
     ("opentelemetry-collector", None, true),
