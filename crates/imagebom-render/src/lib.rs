@@ -638,6 +638,49 @@ mod tests {
     }
 
     #[test]
+    fn templated_manifests_see_the_component_values_release_and_chart() {
+        let d = tempfile::tempdir().unwrap();
+        chart(d.path(), "app", "1.2.3", "busybox:1.36");
+        std::fs::write(
+            d.path().join("t.yaml"),
+            "kind: Pod\nmetadata: {name: {{ .Release.Name }}, namespace: {{ .Release.Namespace }}}\nspec:\n  containers:\n    - image: {{ .Values.image }}\n      name: {{ .Chart.Name }}-{{ .Chart.Version }}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.path().join("bad.yaml"),
+            "a: 1\nb: {{ .Values.x | nosuch }}\n",
+        )
+        .unwrap();
+        let recipe = d.path().join("r.yaml");
+        let comp = "helm: {repository: ./app, chart: app, version: v1.2.3, values: {image: 'busybox:1.37'}}";
+        let write = |mode: &str, file: &str| {
+            std::fs::write(
+                &recipe,
+                format!("{HEAD}components:\n  - name: web\n    namespace: apps\n    {comp}\n    manifests: [{file}]\n{mode}"),
+            )
+            .unwrap();
+            Recipe::load(&recipe).unwrap()
+        };
+        // Plain by default: the file is read as it is.
+        let r = write("", "t.yaml");
+        let s = render_manifests(&r, 0).unwrap();
+        assert!(s[0].text.contains("{{ .Release.Name }}"), "{}", s[0].text);
+        let r = write("    manifestsAre: templates\n", "t.yaml");
+        let s = render_manifests(&r, 0).unwrap();
+        assert_eq!(
+            s[0].text,
+            "kind: Pod\nmetadata: {name: web, namespace: apps}\nspec:\n  containers:\n    - image: busybox:1.37\n      name: app-1.2.3\n"
+        );
+        assert!(s[0].file.ends_with("t.yaml"), "{}", s[0].file);
+        let r = write("    manifestsAre: templates\n", "bad.yaml");
+        let e = render_manifests(&r, 0).unwrap_err().to_string();
+        assert!(e.contains("bad.yaml:2)") && e.contains("nosuch"), "{e}");
+        std::fs::write(d.path().join("bad.yaml"), "a: 1\nb: {{ fail \"boom\" }}\n").unwrap();
+        let e = render_manifests(&r, 0).unwrap_err().to_string();
+        assert!(e.contains("bad.yaml:2:6): boom"), "{e}");
+    }
+
+    #[test]
     fn non_utf8_manifest_is_an_error() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("x.yaml");
