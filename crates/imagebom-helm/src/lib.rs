@@ -34,7 +34,8 @@ pub use chart::{load_values, Chart, ChartFile, Dependency, LoadLimits, Maintaine
 pub use deps::process_dependencies;
 pub use error::{HelmError, Result};
 pub use render::{
-    render, to_stream, RenderOptions, Rendered, DEFAULT_API_VERSIONS, DEFAULT_KUBE_VERSION,
+    render, render_file, to_stream, RenderOptions, Rendered, DEFAULT_API_VERSIONS,
+    DEFAULT_KUBE_VERSION,
 };
 pub use strvals::parse_set;
 pub use values::{coalesce_tables, coalesce_values, merge_tables, merge_values};

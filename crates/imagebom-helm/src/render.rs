@@ -169,7 +169,10 @@ fn dict(entries: Vec<(&str, Value)>) -> Dict {
 
 /// `.Chart` as Helm v4 builds it (`structToMap` of the metadata, plus `IsRoot`).
 fn chart_value(c: &Chart, is_root: bool) -> Value {
-    let m = &c.metadata;
+    metadata_value(&c.metadata, is_root)
+}
+
+fn metadata_value(m: &crate::chart::Metadata, is_root: bool) -> Value {
     let deps: Vec<Value> = m
         .dependencies
         .iter()
@@ -742,6 +745,61 @@ pub fn render(chart: &Chart, opts: &RenderOptions) -> Result<Rendered> {
         rendered.insert(name.clone(), out);
     }
     finish(&c, opts, rendered)
+}
+
+/// Renders one template file that belongs to no chart (an in-tree manifest), as Helm would
+/// render it as the only template of a chart with metadata `chart`: Helm's function map,
+/// `.Values` = `opts.values` as given (no chart defaults), `.Release` and `.Capabilities` from
+/// `opts`, `.Chart` from `chart`, `.Template.Name` = `name`. `<no value>` becomes empty, as
+/// in Helm.
+///
+/// # Errors
+///
+/// Parse and execution errors, naming `name` with line and column (Helm's wording).
+pub fn render_file(
+    name: &str,
+    text: &str,
+    chart: &crate::chart::Metadata,
+    opts: &RenderOptions,
+) -> Result<String> {
+    let (caps, _) = capabilities(opts)?;
+    let release = dict(vec![
+        ("Name", s(&opts.release_name)),
+        ("Namespace", s(&opts.namespace)),
+        ("IsUpgrade", Value::Bool(opts.is_upgrade)),
+        ("IsInstall", Value::Bool(!opts.is_upgrade)),
+        ("Revision", Value::Int(opts.revision)),
+        ("Service", s("Helm")),
+    ]);
+    let base = name.rsplit_once('/').map_or("", |(d, _)| d);
+    let scope = dict(vec![
+        ("Chart", metadata_value(chart, true)),
+        ("Files", files_value(Arc::new(BTreeMap::new()))),
+        ("Release", Value::Map(release)),
+        ("Capabilities", caps),
+        (
+            "Values",
+            Value::Map(opts.values.deep_copy().with_go_type(VALUES, "map")),
+        ),
+        ("Subcharts", Value::Map(Dict::new())),
+        (
+            "Template",
+            Value::Map(
+                dict(vec![("Name", s(name)), ("BasePath", s(base))]).with_go_type(VALUES, "map"),
+            ),
+        ),
+    ])
+    .with_go_type(VALUES, "map");
+    let mut t = Template::new("gotpl")
+        .missing_key(MissingKey::ZeroValue)
+        .go_semantics(GoSemantics::Helm)
+        .with_shared_funcs(shared_helm_funcs());
+    t.add_templates(&[(name, text)])
+        .map_err(|(_, e)| parse_error(name, &e.to_string()))?;
+    let out = t
+        .execute_template_to_string(name, &Value::Map(scope))
+        .map_err(|e| exec_error(name, &e.to_string()))?;
+    Ok(out.replace("<no value>", ""))
 }
 
 /// Schema size from which validation gets its own thread (see [`render`]).

@@ -21,6 +21,9 @@
 //!
 //! [`Recipe::load`] reads and validates a recipe: unknown fields, wrong types, invalid image
 //! references and manifest paths that match no file are errors naming the file, line and field.
+//! AICR's component registry (`kind: ComponentRegistry`) is read as a recipe too ([`aicr`]).
+
+pub mod aicr;
 
 use imagebom_model::{ChartInfo, ComponentInfo, ImageRef, RecipeInfo};
 use serde::{Deserialize, Serialize};
@@ -119,6 +122,41 @@ pub struct Settings {
     /// `group/version/Kind`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub api_versions: Vec<String>,
+    /// How manifest files are read unless a component says otherwise (`plain` by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifests_are: Option<ManifestsAre>,
+    /// Chart mirrors: a chart location (`https://repo[/chart]` or `oci://prefix[/chart]`) →
+    /// where to fetch it instead (a directory of charts or `.tgz` files, a chart directory or
+    /// archive, an `https://` repository or an `oci://` prefix). Local paths are relative to
+    /// the recipe. The BOM keeps the canonical repository.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub chart_mirrors: BTreeMap<String, String>,
+}
+
+/// How a component's manifest files are read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ManifestsAre {
+    /// As they are (the default).
+    #[default]
+    Plain,
+    /// A file that contains `{{` is a Go template, rendered with Helm's functions before
+    /// extraction; other files are read as they are.
+    Templates,
+}
+
+/// The format a recipe was written in; it decides the objects templated manifests see.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Format {
+    /// Our own (`imagebom.dev/v1alpha1`, `kind: Recipe`): `.Values` is the component's values
+    /// (values files, then inline values), `.Release.Name` its release name, `.Chart.Name` and
+    /// `.Chart.Version` its chart's (the component name and `0.1.0` without a chart).
+    #[default]
+    Imagebom,
+    /// AICR's component registry: `.Values` = `{<component>: <its values>}`,
+    /// `.Release.Name` = `<component>-post`, `.Chart.Name` the chart name (else the component
+    /// name), `.Chart.Version` its version without a leading `v` (`0.1.0` when empty).
+    AicrRegistry,
 }
 
 /// An image a component deploys that no manifest names (pulled at runtime, say).
@@ -166,6 +204,9 @@ pub struct Component {
     /// Images the component deploys that no manifest names.
     #[serde(default)]
     pub images: Vec<ExtraImage>,
+    /// How this component's manifest files are read (`settings.manifestsAre` when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifests_are: Option<ManifestsAre>,
 }
 
 /// The document as written.
@@ -180,6 +221,18 @@ struct RecipeDoc {
     exemptions: Vec<Exemption>,
     #[serde(default)]
     settings: Settings,
+    #[serde(skip)]
+    format: Format,
+}
+
+/// `apiVersion` and `kind`, read first to choose the format.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Header {
+    #[serde(default)]
+    api_version: String,
+    #[serde(default)]
+    kind: String,
 }
 
 /// A loaded, validated recipe.
@@ -195,6 +248,8 @@ pub struct Recipe {
     pub exemptions: Vec<Exemption>,
     /// Rendering settings.
     pub settings: Settings,
+    /// The format the recipe was written in.
+    pub format: Format,
     /// For each component (same index), its manifest files: globs expanded, sorted, relative
     /// to the current directory as the recipe path is.
     pub manifest_files: Vec<Vec<PathBuf>>,
@@ -225,30 +280,18 @@ impl Recipe {
 
     /// Parses and validates recipe `text`; `path` locates errors and relative paths.
     pub fn parse(path: &Path, text: String) -> Result<Recipe, RecipeError> {
-        let display = path.display().to_string();
-        let doc: RecipeDoc = serde_yaml_ng::from_str(&text).map_err(|e| {
-            let (line, column) = e
-                .location()
-                .map(|l| (l.line(), l.column()))
-                .unwrap_or((1, 1));
-            RecipeError::Syntax {
-                path: display.clone(),
-                line,
-                column,
-                message: e
-                    .to_string()
-                    .split(" at line ")
-                    .next()
-                    .unwrap_or("")
-                    .to_string(),
-            }
-        })?;
+        let header: Option<Header> = serde_yaml_ng::from_str(&text).ok();
+        let doc: RecipeDoc = match header {
+            Some(h) if aicr::is_registry(&h.api_version, &h.kind) => aicr::parse(path, &text)?,
+            _ => serde_yaml_ng::from_str(&text).map_err(|e| syntax(path, &e))?,
+        };
         let mut recipe = Recipe {
             path: path.to_path_buf(),
             metadata: doc.metadata,
             components: doc.components,
             exemptions: doc.exemptions,
             settings: doc.settings,
+            format: doc.format,
             manifest_files: Vec::new(),
             text,
         };
@@ -272,6 +315,14 @@ impl Recipe {
     /// Path of the lock file beside the recipe (`imagebom.lock`).
     pub fn lock_path(&self) -> PathBuf {
         self.base_dir().join("imagebom.lock")
+    }
+
+    /// How the manifest files of component `i` are read.
+    pub fn manifests_are(&self, i: usize) -> ManifestsAre {
+        self.components[i]
+            .manifests_are
+            .or(self.settings.manifests_are)
+            .unwrap_or_default()
     }
 
     /// The recipe as the subject of a BOM.
@@ -307,6 +358,25 @@ impl Recipe {
     /// (best effort, used to locate values in errors); `from` when not found.
     pub fn line_of(&self, needle: &str, from: usize) -> usize {
         line_of(&self.text, needle, from)
+    }
+}
+
+/// A YAML syntax, type or unknown-field error at its line and column.
+fn syntax(path: &Path, e: &serde_yaml_ng::Error) -> RecipeError {
+    let (line, column) = e
+        .location()
+        .map(|l| (l.line(), l.column()))
+        .unwrap_or((1, 1));
+    RecipeError::Syntax {
+        path: path.display().to_string(),
+        line,
+        column,
+        message: e
+            .to_string()
+            .split(" at line ")
+            .next()
+            .unwrap_or("")
+            .to_string(),
     }
 }
 
@@ -482,7 +552,11 @@ impl Checker<'_> {
                     ),
                 ));
             }
-            if c.helm.is_none() && c.manifests.is_empty() && c.images.is_empty() {
+            if c.helm.is_none()
+                && c.manifests.is_empty()
+                && c.images.is_empty()
+                && self.recipe.format == Format::Imagebom
+            {
                 return Err(self.invalid(
                     line,
                     format!("components[{i}]"),
@@ -597,6 +671,15 @@ impl Checker<'_> {
                     format!(
                         "invalid API version {a:?} (expected group/version or group/version/Kind)"
                     ),
+                ));
+            }
+        }
+        for (from, to) in &s.chart_mirrors {
+            if from.trim().is_empty() || to.trim().is_empty() {
+                return Err(self.invalid(
+                    self.recipe.line_of("chartMirrors", 1),
+                    format!("settings.chartMirrors[{from:?}]"),
+                    "a chart mirror needs a source and a target",
                 ));
             }
         }

@@ -1,22 +1,29 @@
 //! Rendering: turn each recipe component into the manifest streams it deploys.
 //!
-//! In-tree manifests are read as they are (each file is one stream). Helm charts are fetched
+//! In-tree manifests are read as they are (each file is one stream), or, for components whose
+//! manifests are templates ([`imagebom_recipe::ManifestsAre::Templates`]), a file that contains
+//! `{{` is rendered first ([`render_manifests`]). Helm charts are fetched
 //! (local directory or `.tgz`, HTTP chart repository, `oci://`; see [`imagebom_helm::fetch`])
 //! and rendered natively with `helm template` semantics ([`imagebom_helm::render`]); the
 //! chart's stream carries a `# Source:` header per template, so every image found in it is
 //! traced to its template.
 //!
+//! A chart's repository may be mapped to a mirror first ([`Options::chart_mirrors`],
+//! `settings.chartMirrors`; see [`mirror`]); the BOM keeps the canonical repository.
+//!
 //! Components render in parallel. By default the first failing component fails the run; with
 //! [`Options::keep_going`] every component is rendered and the failures are returned beside
 //! the streams of the others.
 
-use imagebom_helm::fetch::{fetch_chart, ChartContent, ChartRequest, FetchError, FetchOptions};
+use imagebom_helm::fetch::{fetch_chart, ChartContent, FetchError, FetchOptions};
 use imagebom_helm::{Chart, HelmError};
-use imagebom_recipe::{Component, HelmSource, Recipe};
+use imagebom_recipe::{Component, Format, HelmSource, ManifestsAre, Recipe};
 use imagebom_template::Dict;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+
+pub mod mirror;
 
 /// Largest manifest or values file read, in bytes.
 pub const MAX_MANIFEST_BYTES: u64 = 64 << 20;
@@ -80,6 +87,21 @@ pub enum RenderError {
         #[source]
         source: Box<HelmError>,
     },
+    /// A templated manifest could not be rendered.
+    #[error("{path}: component {component:?}: manifest template: {source}")]
+    Template {
+        component: String,
+        path: String,
+        #[source]
+        source: Box<HelmError>,
+    },
+    /// A chart mirror cannot serve the chart.
+    #[error("component {component:?}: chart mirror {target}: {message}")]
+    Mirror {
+        component: String,
+        target: String,
+        message: String,
+    },
     /// Values (a values file or the recipe's inline values) are not a YAML map.
     #[error("{path}: component {component:?}: invalid values: {message}")]
     Values {
@@ -123,6 +145,9 @@ pub struct Options {
     pub keep_going: bool,
     /// Most components rendered at once (0: one per CPU).
     pub jobs: usize,
+    /// Chart mirrors (`SOURCE`, `TARGET`) from the command line, local targets relative to the
+    /// current directory; they take precedence over the recipe's `settings.chartMirrors`.
+    pub chart_mirrors: Vec<(String, String)>,
 }
 
 impl Default for Options {
@@ -133,6 +158,7 @@ impl Default for Options {
             insecure_registries: Vec::new(),
             keep_going: false,
             jobs: 0,
+            chart_mirrors: Vec::new(),
         }
     }
 }
@@ -220,13 +246,7 @@ fn render_component(recipe: &Recipe, i: usize, opts: &Options) -> Result<Rendere
         out.streams.push(stream);
         out.chart = Some(chart);
     }
-    for f in &recipe.manifest_files[i] {
-        out.streams.push(Stream {
-            component: component.name.clone(),
-            file: f.display().to_string(),
-            text: read_manifest(&component.name, f)?,
-        });
-    }
+    out.streams.extend(render_manifests(recipe, i)?);
     tracing::debug!(streams = out.streams.len(), "rendered");
     Ok(out)
 }
@@ -242,12 +262,14 @@ fn render_chart(
         component: name.clone(),
         source: Box::new(source),
     };
-    let request = ChartRequest {
-        repository: h.repository.clone(),
-        chart: h.chart.clone(),
-        version: h.version.clone(),
-        base_dir: recipe.base_dir(),
-    };
+    let request =
+        mirror::request(recipe, h, &opts.chart_mirrors).map_err(|(target, message)| {
+            RenderError::Mirror {
+                component: name.clone(),
+                target,
+                message,
+            }
+        })?;
     let fetch_opts = FetchOptions {
         offline: opts.offline,
         insecure_registries: opts.insecure_registries.clone(),
@@ -313,6 +335,112 @@ fn render_chart(
             source: fetched.source,
         },
     ))
+}
+
+/// The manifest streams of component `i`, in file order: each file as it is, or rendered
+/// when the component's manifests are templates and the file contains `{{` (the objects it
+/// sees follow the recipe's [`Format`]). The stream of a rendered file is named after the
+/// file; line numbers in it are those of the rendered text.
+pub fn render_manifests(recipe: &Recipe, i: usize) -> Result<Vec<Stream>, RenderError> {
+    let component = &recipe.components[i];
+    let templates = recipe.manifests_are(i) == ManifestsAre::Templates;
+    let mut context = None;
+    let mut out = Vec::new();
+    for f in &recipe.manifest_files[i] {
+        let file = f.display().to_string();
+        let mut text = read_manifest(&component.name, f)?;
+        if templates && text.contains("{{") {
+            if context.is_none() {
+                context = Some(template_context(recipe, component)?);
+            }
+            let (meta, ropts) = context.as_ref().expect("set above");
+            text = imagebom_helm::render_file(&file, &text, meta, ropts).map_err(|e| {
+                RenderError::Template {
+                    component: component.name.clone(),
+                    path: file.clone(),
+                    source: Box::new(e),
+                }
+            })?;
+        }
+        out.push(Stream {
+            component: component.name.clone(),
+            file,
+            text,
+        });
+    }
+    Ok(out)
+}
+
+/// `.Chart` and the render options (`.Values`, `.Release`, `.Capabilities`) a component's
+/// templated manifests see.
+fn template_context(
+    recipe: &Recipe,
+    component: &Component,
+) -> Result<(imagebom_helm::Metadata, imagebom_helm::RenderOptions), RenderError> {
+    let values = match &component.helm {
+        Some(h) => user_values(recipe, component, h)?,
+        None if recipe.format == Format::AicrRegistry => {
+            let f = recipe
+                .base_dir()
+                .join(format!("components/{}/values.yaml", component.name));
+            if f.is_file() {
+                load_values_file(&component.name, &f)?
+            } else {
+                Dict::new()
+            }
+        }
+        None => Dict::new(),
+    };
+    let version = component
+        .helm
+        .as_ref()
+        .map(|h| h.version.trim_start_matches('v').to_string())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "0.1.0".into());
+    let chart_name = component
+        .helm
+        .as_ref()
+        .map_or(component.name.clone(), |h| h.chart.clone());
+    let (release_name, values) = match recipe.format {
+        Format::AicrRegistry => {
+            let wrapped = Dict::new();
+            wrapped.insert(
+                component.name.as_str(),
+                imagebom_template::Value::Map(values),
+            );
+            (format!("{}-post", component.name), wrapped)
+        }
+        Format::Imagebom => (
+            component
+                .helm
+                .as_ref()
+                .and_then(|h| h.release_name.clone())
+                .unwrap_or_else(|| component.name.clone()),
+            values,
+        ),
+    };
+    let meta = imagebom_helm::Metadata {
+        name: chart_name,
+        version,
+        api_version: "v2".into(),
+        ..imagebom_helm::Metadata::default()
+    };
+    let ropts = imagebom_helm::RenderOptions {
+        release_name,
+        namespace: component
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into()),
+        values,
+        kube_version: recipe
+            .settings
+            .kube_version
+            .clone()
+            .unwrap_or_else(|| imagebom_helm::DEFAULT_KUBE_VERSION.into()),
+        api_versions: recipe.settings.api_versions.clone(),
+        ..imagebom_helm::RenderOptions::default()
+    };
+    Ok((meta, ropts))
 }
 
 /// The component's user values: its values files in order, then its inline values.
@@ -507,6 +635,49 @@ mod tests {
         assert_eq!(failures.len(), 2, "{failures:?}");
         assert!(failures[0].contains("component \"a\""), "{failures:?}");
         assert!(failures[1].contains("component \"c\""), "{failures:?}");
+    }
+
+    #[test]
+    fn templated_manifests_see_the_component_values_release_and_chart() {
+        let d = tempfile::tempdir().unwrap();
+        chart(d.path(), "app", "1.2.3", "busybox:1.36");
+        std::fs::write(
+            d.path().join("t.yaml"),
+            "kind: Pod\nmetadata: {name: {{ .Release.Name }}, namespace: {{ .Release.Namespace }}}\nspec:\n  containers:\n    - image: {{ .Values.image }}\n      name: {{ .Chart.Name }}-{{ .Chart.Version }}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.path().join("bad.yaml"),
+            "a: 1\nb: {{ .Values.x | nosuch }}\n",
+        )
+        .unwrap();
+        let recipe = d.path().join("r.yaml");
+        let comp = "helm: {repository: ./app, chart: app, version: v1.2.3, values: {image: 'busybox:1.37'}}";
+        let write = |mode: &str, file: &str| {
+            std::fs::write(
+                &recipe,
+                format!("{HEAD}components:\n  - name: web\n    namespace: apps\n    {comp}\n    manifests: [{file}]\n{mode}"),
+            )
+            .unwrap();
+            Recipe::load(&recipe).unwrap()
+        };
+        // Plain by default: the file is read as it is.
+        let r = write("", "t.yaml");
+        let s = render_manifests(&r, 0).unwrap();
+        assert!(s[0].text.contains("{{ .Release.Name }}"), "{}", s[0].text);
+        let r = write("    manifestsAre: templates\n", "t.yaml");
+        let s = render_manifests(&r, 0).unwrap();
+        assert_eq!(
+            s[0].text,
+            "kind: Pod\nmetadata: {name: web, namespace: apps}\nspec:\n  containers:\n    - image: busybox:1.37\n      name: app-1.2.3\n"
+        );
+        assert!(s[0].file.ends_with("t.yaml"), "{}", s[0].file);
+        let r = write("    manifestsAre: templates\n", "bad.yaml");
+        let e = render_manifests(&r, 0).unwrap_err().to_string();
+        assert!(e.contains("bad.yaml:2)") && e.contains("nosuch"), "{e}");
+        std::fs::write(d.path().join("bad.yaml"), "a: 1\nb: {{ fail \"boom\" }}\n").unwrap();
+        let e = render_manifests(&r, 0).unwrap_err().to_string();
+        assert!(e.contains("bad.yaml:2:6): boom"), "{e}");
     }
 
     #[test]

@@ -482,6 +482,23 @@ pub struct RenderArgs {
     /// Chart cache directory [default: $IMAGEBOM_CACHE, $XDG_CACHE_HOME/imagebom or ~/.cache/imagebom].
     #[arg(long, value_name = "DIR")]
     pub chart_cache: Option<PathBuf>,
+    /// Fetch the charts under SOURCE (`https://repo[/chart]`, `oci://prefix[/chart]`) from
+    /// TARGET instead: a directory of chart folders or `<chart>-<version>.tgz` files, a chart
+    /// directory or archive, an `https://` repository or an `oci://` prefix. The BOM keeps
+    /// the canonical repository. Repeatable; wins over the recipe's `settings.chartMirrors`.
+    #[arg(long = "chart-mirror", value_name = "SOURCE=TARGET", value_parser = parse_chart_mirror)]
+    pub chart_mirror: Vec<(String, String)>,
+}
+
+fn parse_chart_mirror(s: &str) -> Result<(String, String), String> {
+    // The source is a URL (`https://…`, `oci://…`): split at the first `=` after its scheme.
+    let start = s.find("://").map_or(0, |i| i + 3);
+    match s[start..].find('=').map(|i| start + i) {
+        Some(i) if i > start && i + 1 < s.len() => Ok((s[..i].to_string(), s[i + 1..].to_string())),
+        _ => Err(format!(
+            "expected SOURCE=TARGET (e.g. https://charts.example/stable=./mirror), got {s:?}"
+        )),
+    }
 }
 
 /// Where a chart comes from and how to render it (`imagebom render`, `imagebom images --chart`).

@@ -32,6 +32,7 @@ pub fn render_options(args: &RenderArgs, insecure: &[String]) -> imagebom_render
         insecure_registries: insecure.to_vec(),
         keep_going: args.keep_going,
         jobs: 0,
+        chart_mirrors: args.chart_mirror.clone(),
     }
 }
 
