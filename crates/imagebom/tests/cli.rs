@@ -436,15 +436,21 @@ fn keep_going_reports_every_bad_manifest() {
     }
 }
 
+/// The AICR data: `$IMAGEBOM_AICR`, default `<workspace>/../shared/aicr`.
+fn aicr() -> PathBuf {
+    let aicr = std::env::var_os("IMAGEBOM_AICR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("../shared/aicr"));
+    assert!(aicr.is_dir(), "AICR data not found at {}", aicr.display());
+    aicr
+}
+
 /// kai-scheduler rendered natively from the AICR chart (`$IMAGEBOM_AICR`, default
 /// `<workspace>/../shared/aicr`) with its recipe values: the `Config` CR's images are
 /// `repository/name:tag`, and `MS_REPOSITORY` is not an image.
 #[test]
 fn kai_scheduler_images_through_the_binary() {
-    let aicr = std::env::var_os("IMAGEBOM_AICR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("../shared/aicr"));
-    assert!(aicr.is_dir(), "AICR data not found at {}", aicr.display());
+    let aicr = aicr();
     let a = imagebom()
         .args(["images", "--all", "--chart"])
         .arg(aicr.join("charts/kai-scheduler"))
@@ -478,4 +484,34 @@ fn kai_scheduler_images_through_the_binary() {
         !lines.contains(&format!("{repo}:v0.14.1").as_str()),
         "{out}"
     );
+}
+
+/// gke-nccl-tcpxo's manifests name their upstream URL in a `# Source:` comment: the BOM's
+/// evidence names the manifest file.
+#[test]
+fn source_comment_in_a_recipe_manifest_keeps_the_file() {
+    let d = tempfile::tempdir().unwrap();
+    let from = aicr().join("recipes/components/gke-nccl-tcpxo/manifests");
+    let files = ["nccl-tcpxo-installer.yaml", "nri-device-injector.yaml"];
+    for f in files {
+        std::fs::copy(from.join(f), d.path().join(f)).unwrap();
+    }
+    std::fs::write(
+        d.path().join("recipe.yaml"),
+        format!("apiVersion: imagebom.dev/v1alpha1\nkind: Recipe\nmetadata: {{name: t, version: '1'}}\ncomponents:\n  - name: gke\n    manifests: [{}]\n", files.join(", ")),
+    )
+    .unwrap();
+    let out = d.path().join("out");
+    imagebom()
+        .args(["generate", "--recipe"])
+        .arg(d.path().join("recipe.yaml"))
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let cdx = std::fs::read_to_string(out.join("bom.cdx.json")).unwrap();
+    assert!(!cdx.contains("https://"), "an upstream URL became evidence");
+    for f in files {
+        assert!(cdx.contains(&format!("{f}|")), "{f} missing from evidence");
+    }
 }
