@@ -32,6 +32,11 @@ fn corpus_wide() -> PathBuf {
 
 /// Renders an AICR chart with the component's recipe values through the Helm SDK.
 fn helm_render(component: &str) -> String {
+    helm_render_with(component, "")
+}
+
+/// [`helm_render`] with `extra` YAML appended to the recipe values.
+fn helm_render_with(component: &str, extra: &str) -> String {
     let venv = std::env::var_os("IMAGEBOM_VENV")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace().join(".venv"));
@@ -39,16 +44,20 @@ fn helm_render(component: &str) -> String {
     assert!(py.exists(), "Helm SDK oracle not found: {}", py.display());
     let aicr = aicr();
     let script = aicr.join("../oracle/helm_render.py");
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("real-{component}.yaml"));
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let out = tmp.join(format!("real-{component}.yaml"));
+    let values = tmp.join(format!("real-{component}.values.yaml"));
+    let base = aicr
+        .join("recipes/components")
+        .join(component)
+        .join("values.yaml");
+    let text = std::fs::read_to_string(&base).unwrap_or_else(|e| panic!("{}: {e}", base.display()));
+    std::fs::write(&values, format!("{text}\n{extra}")).unwrap();
     let status = Command::new(py)
         .arg(&script)
         .arg(aicr.join("charts").join(component))
         .arg(&out)
-        .arg(
-            aicr.join("recipes/components")
-                .join(component)
-                .join("values.yaml"),
-        )
+        .arg(&values)
         .output()
         .expect("running the Helm SDK oracle");
     assert!(
@@ -188,4 +197,32 @@ fn source_comment_in_a_manifest_keeps_the_file() {
             }
         }
     }
+}
+
+/// Every image found in the 11 AICR charts (rendered by the Helm SDK with their recipe
+/// values) says which image it is: a tag or a digest, never a repository taken for
+/// `:latest`.
+#[test]
+fn aicr_chart_images_all_have_a_tag_or_digest() {
+    let charts: Vec<String> = std::fs::read_dir(aicr().join("charts"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(charts.len(), 11, "{charts:?}");
+    let mut total = 0;
+    for c in &charts {
+        // The DRA driver refuses the `default` namespace the oracle renders into.
+        let extra = if c == "nvidia-dra-driver-gpu" {
+            "allowDefaultNamespace: true\n"
+        } else {
+            ""
+        };
+        let x = run(&helm_render_with(c, extra), c);
+        assert!(!x.images.is_empty(), "{c}: no images");
+        total += x.images.len();
+        for (r, o) in &x.images {
+            assert!(!r.is_implicit_latest(), "{c}: {o:?}");
+        }
+    }
+    assert!(total > 50, "{total}");
 }
