@@ -52,7 +52,8 @@
 //!   `registry/repository:tag@digest`, and `image: {repository, name, tag, digest}` as
 //!   `repository/name:tag@digest`, as the KAI operator's `Image.Url()` does for its
 //!   `Config` CR (path: the `image` map). A map with both `registry` and `name`, or a
-//!   `name` without tag or digest, is a warning: no composition is guessed.
+//!   `name` without repository or without tag and digest, is a warning: no composition
+//!   is guessed.
 //! - **CrDisabled**: a triplet, image map or `image:` string whose own mapping says
 //!   `enabled: false` (for an image map, also the mapping holding it). Ancestors do not
 //!   count: `spec.vgpuManager.driverManager` stays a triplet under a disabled

@@ -226,7 +226,7 @@ impl<'a> Walker<'a> {
     /// `image: {registry, repository, tag, digest}` (`registry/repository:tag@digest`), or
     /// `image: {repository, name, tag, digest}` (`repository/name:tag@digest`, as the KAI
     /// operator's `Image.Url()` composes it). A map with both `registry` and `name`, or a
-    /// `name` without tag or digest, is a warning.
+    /// `name` without repository or without tag and digest, is a warning.
     fn image_map(&mut self, m: &Mapping, disabled: bool) {
         let repository = m.get("repository").and_then(non_empty).unwrap_or_default();
         let registry = m.get("registry").and_then(non_empty);
@@ -244,6 +244,12 @@ impl<'a> Walker<'a> {
                 return self.warn(
                     &value,
                     "image map with registry, repository and name: not composed",
+                );
+            }
+            (None, Some(n)) if repository.is_empty() => {
+                return self.warn(
+                    n,
+                    "incomplete image map: name without repository (the operator's default is not known)",
                 );
             }
             (None, Some(n)) if tag.is_none() && digest.is_none() => {

@@ -788,6 +788,8 @@ spec:
     image: {{name: binder, repository: ghcr.io/kai-scheduler/kai-scheduler, tag: ""}}
   both:
     image: {{registry: quay.io, repository: org, name: app, tag: "1"}}
+  norepo:
+    image: {{name: binder, repository: "", tag: v0.14.1}}
 "#
     );
     let x = run(&text);
@@ -819,6 +821,7 @@ spec:
                 "ghcr.io/kai-scheduler/kai-scheduler/binder"
             ),
             ("spec/both/image", "quay.io/org"),
+            ("spec/norepo/image", "binder"),
         ]
     );
 }
