@@ -85,24 +85,8 @@ pub fn build(
     }
     {
         let _s = tracing::info_span!("extract").entered();
-        let limits = Limits::default();
         for s in &rendered.streams {
-            let origin = Origin {
-                component: s.component.clone(),
-                file: s.file.clone(),
-            };
-            let x = if s.from_chart {
-                extract(&s.text, &origin, &limits)
-            } else {
-                extract_manifest(&s.text, &origin, &limits)
-            };
-            match x {
-                Ok(x) => x.into_inventory(&mut inventory),
-                Err(e) if render.keep_going => {
-                    failures.add(&recipe, &mut inventory, "manifest not read", &e, false)
-                }
-                Err(e) => return Err(e).code(EXIT_INPUT),
-            }
+            extract_stream(s, &recipe, render.keep_going, &mut inventory, &mut failures)?;
         }
         add_recipe_images(&recipe, &mut inventory)?;
         inventory.canonicalize();
@@ -141,6 +125,41 @@ pub fn build_complete(
         Some(f) => Err(f),
         None => Ok(built),
     }
+}
+
+/// Adds the images of one stream to `inv`: a chart's render with its `# Source:` templates,
+/// a manifest file as a plain file. With `keep_going`, a stream that cannot be read is a
+/// failure recorded in `failures`, not the error.
+fn extract_stream(
+    s: &imagebom_render::Stream,
+    recipe: &Recipe,
+    keep_going: bool,
+    inv: &mut Inventory,
+    failures: &mut KeepGoing,
+) -> Result<(), Failure> {
+    let origin = Origin {
+        component: s.component.clone(),
+        file: s.file.clone(),
+    };
+    let limits = Limits::default();
+    let x = if s.from_chart {
+        extract(&s.text, &origin, &limits)
+    } else {
+        extract_manifest(&s.text, &origin, &limits)
+    };
+    match x {
+        Ok(x) => x.into_inventory(inv),
+        Err(e) if keep_going => {
+            let what = if s.from_chart {
+                "chart output not read"
+            } else {
+                "manifest not read"
+            };
+            failures.add(recipe, inv, what, &e, false);
+        }
+        Err(e) => return Err(e).code(EXIT_INPUT),
+    }
+    Ok(())
 }
 
 /// What failed with `--keep-going`: each failure is logged and recorded as an inventory
