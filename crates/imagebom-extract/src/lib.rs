@@ -9,7 +9,9 @@
 //! - **Stream.** Documents are split as Helm does ([`split_stream`]): a line starting with
 //!   `---` is a separator even when something follows (`---#comment`). The last
 //!   `# Source: <template>` comment at or above a document is its `source` (a Helm
-//!   template may emit several documents); without one, [`Origin::file`] is. Empty and
+//!   template may emit several documents) when it names a template (a relative path with a
+//!   `/` and no blanks; a URL is not one); without one, and always with
+//!   [`extract_manifest`] (plain manifest files), [`Origin::file`] is. Empty and
 //!   comment-only documents are skipped. Each document is parsed into a
 //!   `serde_yaml_ng::Value` under [`Limits`]: alias expansion ("billion laughs"), nesting
 //!   depth, stream, document and embedded sizes, and document count are bounded, and
@@ -31,9 +33,12 @@
 //!   `…/env/DRIVER_MANAGER_IMAGE`) or an `args`/`command` item, bare or as `--flag=value`
 //!   (path by index: `…/args/3`), that is meant as an image: it parses and has a digest;
 //!   or a tag and a `/`; or, without `/`, a tag with a digit that is not all digits (a
-//!   port) or `latest`; or an explicit registry and two path components. Words, paths,
-//!   URLs, `host:port`, `namespace/name`, `k8s.io/ingress-nginx`, numbers and booleans do
-//!   not count.
+//!   port) or `latest`. A value without tag or digest names a repository, not an image
+//!   (`MS_REPOSITORY=ghcr.io/kai-scheduler/kai-scheduler`, which the KAI operator
+//!   completes): never an image, whatever the variable is called; when the variable or
+//!   flag name ends in `image` (`DRIVER_IMAGE`, `--solver-image`) and the value has a
+//!   registry, it is a warning. Words, paths, URLs, `host:port`, `namespace/name`,
+//!   `k8s.io/ingress-nginx`, numbers and booleans do not count.
 //! - **Cr**: elsewhere, a string `image:` field. A bare word (no `/`, tag or digest, such
 //!   as `vgpu-manager`) is a warning ("bare word, not an image reference"), never an
 //!   image.
@@ -44,7 +49,11 @@
 //!   `repository`, an `image` with a `/` and no tag is completed by the version.
 //!   `repository` and `image` without any version is an "incomplete" warning. A map-valued
 //!   `image: {registry, repository, tag, digest}` is composed as
-//!   `registry/repository:tag@digest` (path: the `image` map).
+//!   `registry/repository:tag@digest`, and `image: {repository, name, tag, digest}` as
+//!   `repository/name:tag@digest`, as the KAI operator's `Image.Url()` does for its
+//!   `Config` CR (path: the `image` map). A map with both `registry` and `name`, or a
+//!   `name` without repository or without tag and digest, is a warning: no composition
+//!   is guessed.
 //! - **CrDisabled**: a triplet, image map or `image:` string whose own mapping says
 //!   `enabled: false` (for an image map, also the mapping holding it). Ancestors do not
 //!   count: `spec.vgpuManager.driverManager` stays a triplet under a disabled
@@ -206,6 +215,25 @@ impl ExtractError {
 /// Finds every image reference in a manifest stream (see the crate documentation for the
 /// rules). Never panics; fails on malformed YAML or when a [`Limits`] bound is exceeded.
 pub fn extract(text: &str, origin: &Origin, limits: &Limits) -> Result<Extraction, ExtractError> {
+    extract_stream(text, origin, limits, true)
+}
+
+/// [`extract`] for a plain manifest file: a `# Source:` comment is an ordinary comment, and
+/// every document's `source` is [`Origin::file`].
+pub fn extract_manifest(
+    text: &str,
+    origin: &Origin,
+    limits: &Limits,
+) -> Result<Extraction, ExtractError> {
+    extract_stream(text, origin, limits, false)
+}
+
+fn extract_stream(
+    text: &str,
+    origin: &Origin,
+    limits: &Limits,
+    templates: bool,
+) -> Result<Extraction, ExtractError> {
     if text.len() > limits.max_bytes {
         return Err(ExtractError::TooLarge {
             file: origin.file.clone(),
@@ -258,7 +286,10 @@ pub fn extract(text: &str, origin: &Origin, limits: &Limits) -> Result<Extractio
                 }
             }
         })?;
-        let source = doc.source.as_deref().unwrap_or(&origin.file);
+        let source = match &doc.source {
+            Some(s) if templates => s,
+            _ => &origin.file,
+        };
         walk::document(&value, &origin.component, source, limits, 0, &mut out);
     }
     Ok(out)

@@ -4,12 +4,13 @@ use imagebom_model::ImageRef;
 
 /// A value in a container `env` value or argument that is meant as an image.
 ///
-/// It must parse as a reference and look like one: a digest; or a tag together with a `/`
-/// (`quay.io/a/b:v1`, `team/app:1`); or, without a `/`, a tag that holds a digit but is not
-/// only digits (`busybox:1.36`, but not `redis:6379`, which is a host and port) or is
-/// `latest`; or, without tag or digest, an explicit registry followed by at least two path
-/// components (`nvcr.io/nvidia/driver`, but not `k8s.io/ingress-nginx`, which is a class
-/// name). Plain words, paths, URLs, numbers and booleans fail these rules.
+/// It must parse as a reference and say which image: a digest; or a tag together with a
+/// `/` (`quay.io/a/b:v1`, `team/app:1`); or, without a `/`, a tag that holds a digit but
+/// is not only digits (`busybox:1.36`, but not `redis:6379`, which is a host and port) or
+/// is `latest`. A value without tag or digest (`ghcr.io/kai-scheduler/kai-scheduler`, the
+/// KAI operator's `MS_REPOSITORY`) names a repository that its consumer completes, so it
+/// is never an image, whatever the variable is called (see [`repository_only`]). Plain
+/// words, paths, URLs, numbers and booleans fail these rules.
 pub(crate) fn indirect_image(s: &str) -> Option<ImageRef> {
     let s = s.trim();
     if s.is_empty() || s.len() > 512 {
@@ -19,16 +20,25 @@ pub(crate) fn indirect_image(s: &str) -> Option<ImageRef> {
     if r.digest().is_some() {
         return Some(r);
     }
-    let slashes = s.matches('/').count();
-    match r.tag() {
-        Some(_) if slashes > 0 => Some(r),
-        Some(tag) => {
-            let digits = tag.bytes().filter(u8::is_ascii_digit).count();
-            let ok = tag == "latest" || (digits > 0 && digits < tag.len());
-            ok.then_some(r)
-        }
-        None => (r.has_explicit_registry() && slashes >= 2).then_some(r),
+    let tag = r.tag()?;
+    if s.contains('/') {
+        return Some(r);
     }
+    let digits = tag.bytes().filter(u8::is_ascii_digit).count();
+    let ok = tag == "latest" || (digits > 0 && digits < tag.len());
+    ok.then_some(r)
+}
+
+/// True when an env variable or flag whose name says it holds an image (`DRIVER_IMAGE`,
+/// `--solver-image`) has a value that names only a repository with an explicit registry
+/// (`nvcr.io/nvidia/driver`): worth a warning, as the image cannot be told.
+pub(crate) fn repository_only(name: &str, value: &str) -> bool {
+    let name = name.trim_start_matches('-').to_ascii_lowercase();
+    if !name.ends_with("image") {
+        return false;
+    }
+    ImageRef::parse(value.trim())
+        .is_ok_and(|r| r.tag().is_none() && r.digest().is_none() && r.has_explicit_registry())
 }
 
 /// A reference with no `/`, no tag and no digest (`vgpu-manager`, `driver`): in a custom
@@ -73,11 +83,9 @@ mod tests {
         for yes in [
             "quay.io/jetstack/cert-manager-acmesolver:v0.0.0",
             "nvcr.io/nvidia/driver@sha256:e243d778bd83de47668e7629d78f673317a130fedc99941be12aad7fc6bdfa85",
-            "nvcr.io/nvidia/driver",
             "busybox:1.36",
             "nginx:latest",
             "team/app:prod",
-            "localhost:5000/team/app",
         ] {
             assert!(indirect_image(yes).is_some(), "{yes}");
         }
@@ -98,9 +106,24 @@ mod tests {
             "release-name-redis-master-0.release-name-redis-headless.default.svc.cluster.local",
             "$(POD_NAMESPACE)/x",
             "a,b",
+            "nvcr.io/nvidia/driver",
+            "ghcr.io/kai-scheduler/kai-scheduler",
+            "localhost:5000/team/app",
         ] {
             assert!(indirect_image(no).is_none(), "{no}");
         }
+    }
+
+    #[test]
+    fn repository_only_values() {
+        assert!(repository_only("DRIVER_IMAGE", "nvcr.io/nvidia/driver"));
+        assert!(repository_only("--solver-image", "ghcr.io/a/b"));
+        assert!(!repository_only(
+            "MS_REPOSITORY",
+            "ghcr.io/kai-scheduler/kai-scheduler"
+        ));
+        assert!(!repository_only("DRIVER_IMAGE", "nvcr.io/nvidia/driver:1"));
+        assert!(!repository_only("DRIVER_IMAGE", "driver"));
     }
 
     #[test]

@@ -83,7 +83,7 @@ fn push<'a>(
             Some(comment) => {
                 if let Some(s) = comment.trim_start().strip_prefix("Source:") {
                     let s = s.trim();
-                    if !s.is_empty() {
+                    if is_template_name(s) {
                         *current = Some(s.to_string());
                     }
                 }
@@ -104,6 +104,16 @@ fn push<'a>(
     }
 }
 
+/// A Helm template name (`chart/templates/x.yaml`, `chart/charts/sub/templates/x.yaml`): a
+/// relative path with a `/` and no blanks. A URL or prose (`# Source: https://…`, a
+/// manifest's note on where it was copied from) is not one.
+fn is_template_name(s: &str) -> bool {
+    s.contains('/')
+        && !s.starts_with('/')
+        && !s.contains("://")
+        && !s.chars().any(char::is_whitespace)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,6 +131,14 @@ mod tests {
         assert_eq!(d[2].source.as_deref(), Some("c/b.yaml"));
         assert_eq!(d[2].text, "# x\n# Source: c/b.yaml\nc: 3\n");
         assert_eq!((d[2].first_line, d[2].first_column), (6, 5));
+    }
+
+    #[test]
+    fn source_urls_are_not_templates() {
+        let d = split_stream("# Source: https://example.com/a.yaml\na: 1\n---\n# Source: c/templates/b.yaml\nb: 2\n---\n# Source: copied from upstream\nc: 3\n");
+        assert_eq!(d[0].source, None);
+        assert_eq!(d[1].source.as_deref(), Some("c/templates/b.yaml"));
+        assert_eq!(d[2].source.as_deref(), Some("c/templates/b.yaml"));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Walking a parsed document and recording every image reference.
 
-use crate::looks::{arg_value, indirect_image, is_bare_word, may_be_structured};
+use crate::looks::{arg_value, indirect_image, is_bare_word, may_be_structured, repository_only};
 use crate::parse::{parse_document, Budget};
 use crate::split::split_stream;
 use crate::{Extraction, Limits};
@@ -223,10 +223,14 @@ impl<'a> Walker<'a> {
         }
     }
 
-    /// `image: {registry, repository, tag, digest}`.
+    /// `image: {registry, repository, tag, digest}` (`registry/repository:tag@digest`), or
+    /// `image: {repository, name, tag, digest}` (`repository/name:tag@digest`, as the KAI
+    /// operator's `Image.Url()` composes it). A map with both `registry` and `name`, or a
+    /// `name` without repository or without tag and digest, is a warning.
     fn image_map(&mut self, m: &Mapping, disabled: bool) {
         let repository = m.get("repository").and_then(non_empty).unwrap_or_default();
         let registry = m.get("registry").and_then(non_empty);
+        let name = m.get("name").and_then(non_empty);
         let tag = m.get("tag").and_then(non_empty);
         let digest = m.get("digest").and_then(non_empty);
         let category = if disabled {
@@ -234,17 +238,35 @@ impl<'a> Walker<'a> {
         } else {
             Category::CrTriplet
         };
-        match ImageRef::from_parts(
-            registry.as_deref(),
-            &repository,
-            tag.as_deref(),
-            digest.as_deref(),
-        ) {
-            Ok(r) if registry.is_none() && is_bare_word(&r) => {
+        let (prefix, path) = match (&registry, &name) {
+            (Some(_), Some(_)) => {
+                let value = format!("{}/{repository}", registry.unwrap_or_default());
+                return self.warn(
+                    &value,
+                    "image map with registry, repository and name: not composed",
+                );
+            }
+            (None, Some(n)) if repository.is_empty() => {
+                return self.warn(
+                    n,
+                    "incomplete image map: name without repository (the operator's default is not known)",
+                );
+            }
+            (None, Some(n)) if tag.is_none() && digest.is_none() => {
+                return self.warn(
+                    &format!("{}/{n}", repository.trim_end_matches('/')),
+                    "incomplete image map: repository and name but no tag or digest",
+                );
+            }
+            (None, Some(n)) => (Some(repository.clone()), n.clone()),
+            (_, None) => (registry, repository.clone()),
+        };
+        match ImageRef::from_parts(prefix.as_deref(), &path, tag.as_deref(), digest.as_deref()) {
+            Ok(r) if prefix.is_none() && is_bare_word(&r) => {
                 self.warn(r.original(), "bare word, not an image reference")
             }
             Ok(r) => self.occurrence(r, category),
-            Err(e) => self.warn(&repository, format!("image map: {e}")),
+            Err(e) => self.warn(&path, format!("image map: {e}")),
         }
     }
 
@@ -302,10 +324,10 @@ impl<'a> Walker<'a> {
                 ("args" | "command", Value::Sequence(args)) => {
                     for (j, a) in args.iter().enumerate() {
                         w.with(j.to_string(), |w| match untag(a) {
-                            Value::String(s) => match arg_value(s).and_then(indirect_image) {
-                                Some(r) => w.occurrence(r, Category::Arg),
-                                None => w.embedded(s),
-                            },
+                            Value::String(s) => {
+                                let flag = s.split_once('=').map(|(f, _)| f);
+                                w.indirect(flag, arg_value(s), s, Category::Arg)
+                            }
                             other => w.node(other),
                         });
                     }
@@ -326,11 +348,32 @@ impl<'a> Walker<'a> {
                 .filter(|n| !n.is_empty())
                 .unwrap_or_else(|| j.to_string());
             if let Some(Value::String(s)) = e.get("value").map(untag) {
-                self.with(seg, |w| match indirect_image(s) {
-                    Some(r) => w.occurrence(r, Category::Env),
-                    None => w.embedded(s),
+                self.with(seg.clone(), |w| {
+                    w.indirect(Some(&seg), Some(s), s, Category::Env)
                 });
             }
+        }
+    }
+
+    /// An env value or argument: an image when `value` is meant as one; a warning when the
+    /// variable's or flag's `name` says image but the value names only a repository;
+    /// otherwise `text` (the value or whole argument) is scanned for embedded YAML or JSON.
+    fn indirect(
+        &mut self,
+        name: Option<&str>,
+        value: Option<&str>,
+        text: &str,
+        category: Category,
+    ) {
+        if let Some(r) = value.and_then(indirect_image) {
+            return self.occurrence(r, category);
+        }
+        match (name, value) {
+            (Some(n), Some(v)) if repository_only(n, v) => self.warn(
+                v,
+                "names a repository without a tag or digest: not an image",
+            ),
+            _ => self.embedded(text),
         }
     }
 

@@ -772,3 +772,104 @@ fn odd_input_never_panics() {
         let _ = extract(&s, &origin(), &Limits::default());
     }
 }
+
+#[test]
+fn image_maps_with_a_name() {
+    let text = format!(
+        r#"
+kind: Config
+metadata: {{name: kai-config}}
+spec:
+  binder:
+    image: {{name: binder, repository: ghcr.io/kai-scheduler/kai-scheduler, tag: v0.14.1, pullPolicy: IfNotPresent}}
+  pinned:
+    image: {{name: app, repository: quay.io/org/, digest: "{D}"}}
+  untagged:
+    image: {{name: binder, repository: ghcr.io/kai-scheduler/kai-scheduler, tag: ""}}
+  both:
+    image: {{registry: quay.io, repository: org, name: app, tag: "1"}}
+  norepo:
+    image: {{name: binder, repository: "", tag: v0.14.1}}
+"#
+    );
+    let x = run(&text);
+    assert_eq!(
+        found(&x),
+        vec![
+            row(
+                Category::CrTriplet,
+                "spec/binder/image",
+                "ghcr.io/kai-scheduler/kai-scheduler/binder:v0.14.1"
+            ),
+            row(
+                Category::CrTriplet,
+                "spec/pinned/image",
+                &format!("quay.io/org/app@{D}")
+            ),
+        ]
+    );
+    let w: Vec<_> = x
+        .warnings
+        .iter()
+        .map(|w| (w.path.as_str(), w.value.as_str()))
+        .collect();
+    assert_eq!(
+        w,
+        vec![
+            (
+                "spec/untagged/image",
+                "ghcr.io/kai-scheduler/kai-scheduler/binder"
+            ),
+            ("spec/both/image", "quay.io/org"),
+            ("spec/norepo/image", "binder"),
+        ]
+    );
+}
+
+#[test]
+fn repository_only_env_and_args_are_not_images() {
+    let text = r#"
+kind: Deployment
+metadata: {name: op}
+spec:
+  template:
+    spec:
+      containers:
+      - name: op
+        image: ghcr.io/kai-scheduler/kai-scheduler/operator:v0.14.1
+        args:
+        - --solver-image=quay.io/jetstack/acmesolver
+        - --registry=nvcr.io/nvidia/cloud-native
+        - nvcr.io/nvidia/driver
+        env:
+        - {name: MS_REPOSITORY, value: ghcr.io/kai-scheduler/kai-scheduler}
+        - {name: MS_TAG, value: v0.14.1}
+        - {name: DRIVER_IMAGE, value: nvcr.io/nvidia/driver}
+        - {name: VALIDATOR_IMAGE, value: "nvcr.io/nvidia/gpu-operator:v26.3.2"}
+"#;
+    let x = run(text);
+    let c = "spec/template/spec/containers/0";
+    assert_eq!(
+        found(&x),
+        vec![
+            row(
+                Category::Pod,
+                &format!("{c}/image"),
+                "ghcr.io/kai-scheduler/kai-scheduler/operator:v0.14.1"
+            ),
+            row(
+                Category::Env,
+                &format!("{c}/env/VALIDATOR_IMAGE"),
+                "nvcr.io/nvidia/gpu-operator:v26.3.2"
+            ),
+        ]
+    );
+    let w: Vec<_> = x.warnings.iter().map(|w| w.path.as_str()).collect();
+    assert_eq!(
+        w,
+        vec![
+            format!("{c}/args/0").as_str(),
+            format!("{c}/env/DRIVER_IMAGE").as_str()
+        ]
+    );
+}

@@ -130,9 +130,13 @@ impl fmt::Display for Warning {
         };
         write!(
             f,
-            "{src}: {}/{} at {}: {} ({:?})",
-            self.kind, self.name, self.path, self.message, self.value
-        )
+            "{src}: {}/{} at {}: {}",
+            self.kind, self.name, self.path, self.message
+        )?;
+        if self.value.is_empty() {
+            return Ok(());
+        }
+        write!(f, " ({:?})", self.value)
     }
 }
 

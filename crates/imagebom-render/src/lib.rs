@@ -12,8 +12,8 @@
 //! `settings.chartMirrors`; see [`mirror`]); the BOM keeps the canonical repository.
 //!
 //! Components render in parallel. By default the first failing component fails the run; with
-//! [`Options::keep_going`] every component is rendered and the failures are returned beside
-//! the streams of the others.
+//! [`Options::keep_going`] every component is rendered, and every failing chart or manifest
+//! file is returned beside the streams of the others.
 
 use imagebom_helm::fetch::{fetch_chart, ChartContent, FetchError, FetchOptions};
 use imagebom_helm::{Chart, HelmError};
@@ -38,6 +38,9 @@ pub struct Stream {
     pub file: String,
     /// The YAML stream.
     pub text: String,
+    /// True for a chart's render (its `# Source:` headers name templates), false for a
+    /// manifest file (a `# Source:` comment in it is only a comment).
+    pub from_chart: bool,
 }
 
 /// What was rendered for a chart component.
@@ -177,7 +180,8 @@ pub struct Output {
     pub streams: Vec<Stream>,
     /// The charts rendered, in recipe order.
     pub charts: Vec<RenderedChart>,
-    /// With [`Options::keep_going`]: the components that failed, in recipe order.
+    /// With [`Options::keep_going`]: every chart or manifest file that failed, in recipe
+    /// order.
     pub failures: Vec<RenderError>,
 }
 
@@ -218,6 +222,7 @@ pub fn render_with(recipe: &Recipe, opts: &Options) -> Result<Output, RenderErro
             Some(Ok(r)) => {
                 out.streams.extend(r.streams);
                 out.charts.extend(r.chart);
+                out.failures.extend(r.failures);
             }
             Some(Err(e)) if opts.keep_going => out.failures.push(e),
             Some(Err(e)) => return Err(e),
@@ -232,23 +237,46 @@ pub fn render_with(recipe: &Recipe, opts: &Options) -> Result<Output, RenderErro
 struct Rendered {
     streams: Vec<Stream>,
     chart: Option<RenderedChart>,
+    /// With [`Options::keep_going`]: the chart or manifest files that failed (the others
+    /// are still rendered).
+    failures: Vec<RenderError>,
 }
 
 fn render_component(recipe: &Recipe, i: usize, opts: &Options) -> Result<Rendered, RenderError> {
     let component = &recipe.components[i];
     let _span = tracing::info_span!("render", component = %component.name).entered();
-    let mut out = Rendered {
-        streams: Vec::new(),
-        chart: None,
+    let mut failures = Vec::new();
+    let mut failed = |e: RenderError| {
+        if opts.keep_going {
+            failures.push(e);
+            Ok(())
+        } else {
+            Err(e)
+        }
     };
+    let (mut streams, mut chart) = (Vec::new(), None);
     if let Some(h) = &component.helm {
-        let (stream, chart) = render_chart(recipe, component, h, opts)?;
-        out.streams.push(stream);
-        out.chart = Some(chart);
+        match render_chart(recipe, component, h, opts) {
+            Ok((s, c)) => {
+                streams.push(s);
+                chart = Some(c);
+            }
+            Err(e) => failed(e)?,
+        }
     }
-    out.streams.extend(render_manifests(recipe, i)?);
-    tracing::debug!(streams = out.streams.len(), "rendered");
-    Ok(out)
+    let mut context = None;
+    for f in &recipe.manifest_files[i] {
+        match render_manifest(recipe, i, f, &mut context) {
+            Ok(s) => streams.push(s),
+            Err(e) => failed(e)?,
+        }
+    }
+    tracing::debug!(streams = streams.len(), "rendered");
+    Ok(Rendered {
+        streams,
+        chart,
+        failures,
+    })
 }
 
 fn render_chart(
@@ -326,6 +354,7 @@ fn render_chart(
             component: name.clone(),
             file: format!("{}@{}", h.chart, version),
             text: imagebom_helm::to_stream(&rendered),
+            from_chart: true,
         },
         RenderedChart {
             component: name.clone(),
@@ -342,33 +371,45 @@ fn render_chart(
 /// sees follow the recipe's [`Format`]). The stream of a rendered file is named after the
 /// file; line numbers in it are those of the rendered text.
 pub fn render_manifests(recipe: &Recipe, i: usize) -> Result<Vec<Stream>, RenderError> {
-    let component = &recipe.components[i];
-    let templates = recipe.manifests_are(i) == ManifestsAre::Templates;
     let mut context = None;
-    let mut out = Vec::new();
-    for f in &recipe.manifest_files[i] {
-        let file = f.display().to_string();
-        let mut text = read_manifest(&component.name, f)?;
-        if templates && text.contains("{{") {
-            if context.is_none() {
-                context = Some(template_context(recipe, component)?);
-            }
-            let (meta, ropts) = context.as_ref().expect("set above");
-            text = imagebom_helm::render_file(&file, &text, meta, ropts).map_err(|e| {
-                RenderError::Template {
-                    component: component.name.clone(),
-                    path: file.clone(),
-                    source: Box::new(e),
-                }
-            })?;
+    recipe.manifest_files[i]
+        .iter()
+        .map(|f| render_manifest(recipe, i, f, &mut context))
+        .collect()
+}
+
+/// The template context of a component's manifests, built on first use.
+type ManifestContext = Option<(imagebom_helm::Metadata, imagebom_helm::RenderOptions)>;
+
+/// One manifest file of component `i`: read, and rendered when it is a template.
+fn render_manifest(
+    recipe: &Recipe,
+    i: usize,
+    f: &Path,
+    context: &mut ManifestContext,
+) -> Result<Stream, RenderError> {
+    let component = &recipe.components[i];
+    let file = f.display().to_string();
+    let mut text = read_manifest(&component.name, f)?;
+    if recipe.manifests_are(i) == ManifestsAre::Templates && text.contains("{{") {
+        if context.is_none() {
+            *context = Some(template_context(recipe, component)?);
         }
-        out.push(Stream {
-            component: component.name.clone(),
-            file,
-            text,
-        });
+        let (meta, ropts) = context.as_ref().expect("set above");
+        text = imagebom_helm::render_file(&file, &text, meta, ropts).map_err(|e| {
+            RenderError::Template {
+                component: component.name.clone(),
+                path: file.clone(),
+                source: Box::new(e),
+            }
+        })?;
     }
-    Ok(out)
+    Ok(Stream {
+        component: component.name.clone(),
+        file,
+        text,
+        from_chart: false,
+    })
 }
 
 /// `.Chart` and the render options (`.Values`, `.Release`, `.Capabilities`) a component's
@@ -678,6 +719,39 @@ mod tests {
         std::fs::write(d.path().join("bad.yaml"), "a: 1\nb: {{ fail \"boom\" }}\n").unwrap();
         let e = render_manifests(&r, 0).unwrap_err().to_string();
         assert!(e.contains("bad.yaml:2:6): boom"), "{e}");
+    }
+
+    #[test]
+    fn keep_going_reports_each_bad_manifest_and_keeps_the_others() {
+        let d = tempfile::tempdir().unwrap();
+        chart(d.path(), "app", "1.0.0", "busybox:1.36");
+        std::fs::write(d.path().join("bad1.yaml"), [0xff, 0xfe]).unwrap();
+        std::fs::write(d.path().join("bad2.yaml"), [0xff, 0xfe]).unwrap();
+        std::fs::write(d.path().join("good.yaml"), "kind: A\n").unwrap();
+        let recipe = d.path().join("r.yaml");
+        std::fs::write(
+            &recipe,
+            format!("{HEAD}components:\n  - name: a\n    helm: {{repository: ./app, chart: app, version: 1.0.0}}\n    manifests: [bad1.yaml, good.yaml]\n  - name: b\n    manifests: [bad2.yaml]\n"),
+        )
+        .unwrap();
+        let r = Recipe::load(&recipe).unwrap();
+        let o = Options {
+            keep_going: true,
+            ..opts(d.path())
+        };
+        let out = render_with(&r, &o).unwrap();
+        let streams: Vec<(&str, bool)> = out
+            .streams
+            .iter()
+            .map(|s| (s.file.as_str(), s.from_chart))
+            .collect();
+        assert_eq!(streams.len(), 2, "{streams:?}");
+        assert_eq!(streams[0], ("app@1.0.0", true));
+        assert!(streams[1].0.ends_with("good.yaml") && !streams[1].1);
+        let failures: Vec<String> = out.failures.iter().map(|e| e.to_string()).collect();
+        assert_eq!(failures.len(), 2, "{failures:?}");
+        assert!(failures[0].contains("bad1.yaml"), "{failures:?}");
+        assert!(failures[1].contains("bad2.yaml"), "{failures:?}");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use crate::cli::RenderArgs;
 use crate::failure::{Failure, WithCode, EXIT_INPUT, EXIT_REGISTRY};
 use anyhow::Context;
-use imagebom_extract::{extract, Limits, Origin};
+use imagebom_extract::{extract, extract_manifest, Limits, Origin};
 use imagebom_model::{Category, ImageRef, Inventory, Lock, Occurrence};
 use imagebom_recipe::Recipe;
 use imagebom_resolve::LockReport;
@@ -52,9 +52,9 @@ pub fn render_failure(e: imagebom_render::RenderError) -> Failure {
 
 /// Loads `recipe_path`, renders, extracts and applies the lock (`lock` or the recipe's).
 ///
-/// With `keep_going`, components that fail to render are reported on stderr and as inventory
-/// warnings, the rest is built, and [`Built::failed`] carries the failure for the caller to
-/// return once it has written what it can.
+/// With `keep_going`, charts and manifest files that fail to render or to parse are
+/// reported on stderr and as inventory warnings, the rest is built, and [`Built::failed`]
+/// carries every failure for the caller to return once it has written what it can.
 pub fn build(
     recipe_path: &Path,
     lock: Option<&Path>,
@@ -68,42 +68,26 @@ pub fn build(
         let _s = tracing::info_span!("render").entered();
         imagebom_render::render_with(&recipe, render).map_err(render_failure)?
     };
-    let streams = rendered.streams;
     let mut inventory = Inventory {
         recipe: recipe.info(),
         components: recipe.component_infos(),
         ..Inventory::default()
     };
-    let failed = if rendered.failures.is_empty() {
-        None
-    } else {
-        for f in &rendered.failures {
-            tracing::error!("{f}");
-            inventory.warnings.push(imagebom_model::Warning {
-                component: String::new(),
-                source: recipe.path.display().to_string(),
-                kind: "Recipe".into(),
-                name: recipe.metadata.name.clone(),
-                path: "components".into(),
-                value: String::new(),
-                message: format!("component not rendered (--keep-going): {f}"),
-            });
-        }
-        Some(render_failure(imagebom_render::RenderError::Many(
-            rendered.failures,
-        )))
-    };
+    let mut failures = KeepGoing::default();
+    for f in &rendered.failures {
+        let network = f.is_network();
+        failures.add(
+            &recipe,
+            &mut inventory,
+            "component not rendered",
+            f,
+            network,
+        );
+    }
     {
         let _s = tracing::info_span!("extract").entered();
-        let limits = Limits::default();
-        for s in &streams {
-            let origin = Origin {
-                component: s.component.clone(),
-                file: s.file.clone(),
-            };
-            extract(&s.text, &origin, &limits)
-                .code(EXIT_INPUT)?
-                .into_inventory(&mut inventory);
+        for s in &rendered.streams {
+            extract_stream(s, &recipe, render.keep_going, &mut inventory, &mut failures)?;
         }
         add_recipe_images(&recipe, &mut inventory)?;
         inventory.canonicalize();
@@ -113,6 +97,7 @@ pub fn build(
             "extracted"
         );
     }
+    let failed = failures.into_failure();
     let lock_path = lock
         .map(Path::to_path_buf)
         .unwrap_or_else(|| recipe.lock_path());
@@ -140,6 +125,100 @@ pub fn build_complete(
     match built.failed.take() {
         Some(f) => Err(f),
         None => Ok(built),
+    }
+}
+
+/// Adds the images of one stream to `inv`: a chart's render with its `# Source:` templates,
+/// a manifest file as a plain file. With `keep_going`, a stream that cannot be read is a
+/// failure recorded in `failures`, not the error.
+fn extract_stream(
+    s: &imagebom_render::Stream,
+    recipe: &Recipe,
+    keep_going: bool,
+    inv: &mut Inventory,
+    failures: &mut KeepGoing,
+) -> Result<(), Failure> {
+    let origin = Origin {
+        component: s.component.clone(),
+        file: s.file.clone(),
+    };
+    let limits = Limits::default();
+    let x = if s.from_chart {
+        extract(&s.text, &origin, &limits)
+    } else {
+        extract_manifest(&s.text, &origin, &limits)
+    };
+    match x {
+        Ok(x) => x.into_inventory(inv),
+        Err(e) if keep_going => {
+            let what = if s.from_chart {
+                "chart output not read"
+            } else {
+                "manifest not read"
+            };
+            failures.add(recipe, inv, what, &e, false);
+        }
+        Err(e) => return Err(e).code(EXIT_INPUT),
+    }
+    Ok(())
+}
+
+/// What failed with `--keep-going`: each failure is logged and recorded as an inventory
+/// warning, and all of them make the run's error.
+#[derive(Default)]
+struct KeepGoing {
+    messages: Vec<String>,
+    all_network: bool,
+}
+
+impl KeepGoing {
+    fn add(
+        &mut self,
+        recipe: &Recipe,
+        inv: &mut Inventory,
+        what: &str,
+        e: &dyn std::fmt::Display,
+        network: bool,
+    ) {
+        self.all_network = (self.messages.is_empty() || self.all_network) && network;
+        self.messages.push(e.to_string());
+        inv.warnings.push(recipe_warning(
+            recipe,
+            format!("{what} (--keep-going): {e}"),
+        ));
+    }
+
+    /// The run's error: exit 3 when every failure was the network's, 2 otherwise.
+    fn into_failure(self) -> Option<Failure> {
+        if self.messages.is_empty() {
+            return None;
+        }
+        let list: Vec<String> = self.messages.iter().map(|m| format!("  - {m}")).collect();
+        Some(Failure {
+            code: if self.all_network {
+                EXIT_REGISTRY
+            } else {
+                EXIT_INPUT
+            },
+            error: anyhow::anyhow!(
+                "{} part(s) of the recipe failed (--keep-going):\n{}",
+                self.messages.len(),
+                list.join("\n")
+            ),
+        })
+    }
+}
+
+/// A warning about the recipe as a whole (a part of it that failed with `--keep-going`).
+fn recipe_warning(recipe: &Recipe, message: String) -> imagebom_model::Warning {
+    imagebom_model::Warning {
+        component: String::new(),
+        source: recipe.path.display().to_string(),
+        kind: "Recipe".into(),
+        name: recipe.metadata.name.clone(),
+        path: "components".into(),
+        value: String::new(),
+        message,
     }
 }
 

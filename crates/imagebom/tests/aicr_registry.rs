@@ -141,7 +141,7 @@ fn aicr_registry_generates_a_bom_with_every_published_image() {
         .collect();
     assert!(
         stderr.contains(&format!(
-            "{} components failed to render",
+            "{} part(s) of the recipe failed (--keep-going)",
             unavailable.len()
         )),
         "{stderr}"

@@ -379,3 +379,139 @@ fn keep_going_writes_the_other_components_and_fails() {
         "the failure is recorded"
     );
 }
+
+#[test]
+fn keep_going_reports_every_bad_manifest() {
+    let d = tempfile::tempdir().unwrap();
+    let bad = "apiVersion: v1\nkind: Pod\nmetadata: {name: [\n";
+    let pod = |img: &str| POD.replace("busybox:1.37", img);
+    for (f, text) in [
+        ("bad1.yaml", bad.to_string()),
+        ("good1.yaml", pod("quay.io/a/one:1")),
+        ("bad2.yaml", bad.to_string()),
+        ("good2.yaml", pod("quay.io/a/two:2")),
+    ] {
+        std::fs::write(d.path().join(f), text).unwrap();
+    }
+    let chart = d.path().join("broken");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: broken\nversion: 1.0.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("templates/x.yaml"),
+        "{{ fail \"on purpose\" }}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("recipe.yaml"),
+        "apiVersion: imagebom.dev/v1alpha1\nkind: Recipe\nmetadata: {name: t, version: '1'}\ncomponents:\n  - name: a\n    manifests: [bad1.yaml, good1.yaml]\n  - name: b\n    manifests: [bad2.yaml]\n  - name: c\n    manifests: [good2.yaml]\n  - name: d\n    helm: {repository: ./broken, chart: broken, version: 1.0.0}\n",
+    )
+    .unwrap();
+    let out = d.path().join("out");
+    let a = imagebom()
+        .args(["generate", "--keep-going", "--recipe"])
+        .arg(d.path().join("recipe.yaml"))
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    for f in ["bad1.yaml", "bad2.yaml"] {
+        assert!(
+            err.contains(&format!("{f}:4:1: invalid YAML")),
+            "{f} not reported:\n{err}"
+        );
+    }
+    assert!(err.contains("on purpose"), "the chart's failure:\n{err}");
+    assert!(err.contains("warning: "), "{err}");
+    for l in err.lines() {
+        assert!(!l.ends_with("(\"\")"), "stray (\"\"): {l}");
+    }
+    let cdx = std::fs::read_to_string(out.join("bom.cdx.json")).unwrap();
+    for img in ["quay.io/a/one:1", "quay.io/a/two:2"] {
+        assert!(cdx.contains(img), "{img} missing from the BOM");
+    }
+}
+
+/// The AICR data: `$IMAGEBOM_AICR`, default `<workspace>/../shared/aicr`.
+fn aicr() -> PathBuf {
+    let aicr = std::env::var_os("IMAGEBOM_AICR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("../shared/aicr"));
+    assert!(aicr.is_dir(), "AICR data not found at {}", aicr.display());
+    aicr
+}
+
+/// kai-scheduler rendered natively from the AICR chart (`$IMAGEBOM_AICR`, default
+/// `<workspace>/../shared/aicr`) with its recipe values: the `Config` CR's images are
+/// `repository/name:tag`, and `MS_REPOSITORY` is not an image.
+#[test]
+fn kai_scheduler_images_through_the_binary() {
+    let aicr = aicr();
+    let a = imagebom()
+        .args(["images", "--all", "--chart"])
+        .arg(aicr.join("charts/kai-scheduler"))
+        .arg("-f")
+        .arg(aicr.join("recipes/components/kai-scheduler/values.yaml"))
+        .assert()
+        .success();
+    let out = String::from_utf8_lossy(&a.get_output().stdout).into_owned();
+    let lines: Vec<&str> = out.lines().collect();
+    let repo = "ghcr.io/kai-scheduler/kai-scheduler";
+    for n in [
+        "admission",
+        "binder",
+        "nodescaleadjuster",
+        "podgroupcontroller",
+        "podgrouper",
+        "queuecontroller",
+        "resourcereservation",
+        "scheduler",
+        "crd-upgrader",
+        "operator",
+    ] {
+        let want = format!("{repo}/{n}:v0.14.1");
+        assert!(lines.contains(&want.as_str()), "{want} missing:\n{out}");
+    }
+    assert!(
+        !lines.contains(&repo),
+        "repository-only env value listed:\n{out}"
+    );
+    assert!(
+        !lines.contains(&format!("{repo}:v0.14.1").as_str()),
+        "{out}"
+    );
+}
+
+/// gke-nccl-tcpxo's manifests name their upstream URL in a `# Source:` comment: the BOM's
+/// evidence names the manifest file.
+#[test]
+fn source_comment_in_a_recipe_manifest_keeps_the_file() {
+    let d = tempfile::tempdir().unwrap();
+    let from = aicr().join("recipes/components/gke-nccl-tcpxo/manifests");
+    let files = ["nccl-tcpxo-installer.yaml", "nri-device-injector.yaml"];
+    for f in files {
+        std::fs::copy(from.join(f), d.path().join(f)).unwrap();
+    }
+    std::fs::write(
+        d.path().join("recipe.yaml"),
+        format!("apiVersion: imagebom.dev/v1alpha1\nkind: Recipe\nmetadata: {{name: t, version: '1'}}\ncomponents:\n  - name: gke\n    manifests: [{}]\n", files.join(", ")),
+    )
+    .unwrap();
+    let out = d.path().join("out");
+    imagebom()
+        .args(["generate", "--recipe"])
+        .arg(d.path().join("recipe.yaml"))
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let cdx = std::fs::read_to_string(out.join("bom.cdx.json")).unwrap();
+    assert!(!cdx.contains("https://"), "an upstream URL became evidence");
+    for f in files {
+        assert!(cdx.contains(&format!("{f}|")), "{f} missing from evidence");
+    }
+}
