@@ -9,7 +9,7 @@ use imagebom_template::{Dict, GoSemantics, MissingKey, Template, TemplateError, 
 
 use crate::chart::{Chart, ChartFile};
 use crate::compat::is_compatible_range;
-use crate::deps::process_dependencies;
+use crate::deps::{check_dependencies, process_dependencies};
 use crate::error::{HelmError, Result};
 use crate::values::{coalesce_values, table};
 
@@ -674,13 +674,14 @@ fn next_exec_link(msg: &str) -> Option<usize> {
 ///
 /// # Errors
 ///
-/// Library charts, values that do not coalesce or violate a schema, a `kubeVersion` the
+/// Library charts, dependencies missing from `charts/`, values that do not coalesce or violate a schema, a `kubeVersion` the
 /// target does not satisfy, template parse and execution errors (with chart, template, line
 /// and column, worded as Helm's).
 pub fn render(chart: &Chart, opts: &RenderOptions) -> Result<Rendered> {
     if chart.is_library() {
         return Err(HelmError::LibraryChart(chart.name().to_string()));
     }
+    check_dependencies(chart)?;
     let mut c = chart.deep_clone();
     let vals = opts.values.deep_copy();
     process_dependencies(&mut c, &vals)?;

@@ -497,3 +497,83 @@ fn large_chart_threaded_parse_and_schema_keep_helms_outcome() {
         "the parse error must not win: {got}"
     );
 }
+
+/// The dependencies the Helm SDK's `helm dependency list` reports as `missing` for a chart.
+fn helm_missing_dependencies(f: &ChartFiles) -> Vec<String> {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("chart");
+    write_chart(&dir, f);
+    let code = "import sys, helm_python as helm\n\
+                for d in helm.dependency_list(sys.argv[1]):\n\
+                \x20   if d['status'] == 'missing': print(d['name'])\n";
+    let o = Command::new(python())
+        .arg("-c")
+        .arg(code)
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "oracle: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// A dependency declared in Chart.yaml (or requirements.yaml) but absent from `charts/` fails
+/// the render as `helm template` does (its check covers disabled and aliased dependencies
+/// too), naming the chart and every missing dependency the SDK's `dependency list` reports.
+#[test]
+fn missing_dependencies_fail_like_helm_template() {
+    let deps = "- name: sub\n  version: 0.1.x\n- name: gone\n  version: 1.x\n  condition: gone.enabled\n- name: away\n  version: 2.x\n  alias: far\n";
+    let mut f = files(&[
+        (
+            "Chart.yaml",
+            &format!("apiVersion: v2\nname: top\nversion: 1.0.0\ndependencies:\n{deps}"),
+        ),
+        ("values.yaml", "gone: {enabled: false}\n"),
+        ("templates/t.yaml", "a: 1\n"),
+        (
+            "charts/sub/Chart.yaml",
+            "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+        ),
+    ]);
+    let want = helm_missing_dependencies(&f);
+    assert_eq!(want, ["gone", "away"]);
+    let e = native(&f, None).unwrap_err();
+    assert_eq!(
+        e,
+        format!(
+            "chart top: an error occurred while checking for chart dependencies. You may need to \
+             run 'helm dependency build' to fetch missing dependencies: found in Chart.yaml, but \
+             missing in charts/ directory: {}",
+            want.join(", ")
+        )
+    );
+    // apiVersion v1 charts declare them in requirements.yaml.
+    f.insert(
+        "Chart.yaml".into(),
+        b"apiVersion: v1\nname: top\nversion: 1.0.0\n".to_vec(),
+    );
+    f.insert(
+        "requirements.yaml".into(),
+        format!("dependencies:\n{deps}").into_bytes(),
+    );
+    assert_eq!(helm_missing_dependencies(&f), want);
+    let e = native(&f, None).unwrap_err();
+    assert!(e.ends_with(": gone, away"), "{e}");
+    // With every dependency present, the render is Helm's.
+    f.insert(
+        "charts/gone/Chart.yaml".into(),
+        b"apiVersion: v2\nname: gone\nversion: 1.0.0\n".to_vec(),
+    );
+    f.insert(
+        "charts/away/Chart.yaml".into(),
+        b"apiVersion: v2\nname: away\nversion: 2.0.0\n".to_vec(),
+    );
+    assert!(helm_missing_dependencies(&f).is_empty());
+    same_as_helm(&f, None);
+}
