@@ -424,26 +424,24 @@ fn capabilities(opts: &RenderOptions) -> Result<(Value, String)> {
         ("GitVersion".to_string(), method(move |_| Ok(s(&v1)))),
         ("String".to_string(), method(move |_| Ok(s(&v2)))),
     ]));
-    // APIVersions (a []string with Has): entries version → version, so `len` and `range`
-    // values are as in Go; printed as Go prints the slice.
+    // APIVersions: Helm's `VersionSet`, a []string with the `Has` method.
     let mut apis: Vec<String> = DEFAULT_API_VERSIONS.iter().map(|x| x.to_string()).collect();
     for a in &opts.api_versions {
         if !apis.contains(a) {
             apis.push(a.clone());
         }
     }
-    let apis = Arc::new(apis);
-    let has = apis.clone();
-    let printed = format!("[{}]", apis.join(" "));
-    let av = Dict::from_map(apis.iter().map(|a| (Arc::from(a.as_str()), s(a))).collect())
-        .with_go_type("common.VersionSet", "slice")
-        .with_methods(BTreeMap::from([
-            (
-                "Has".to_string(),
-                method(move |args| Ok(Value::Bool(has.contains(&arg_str(args, 0))))),
-            ),
-            ("String".to_string(), method(move |_| Ok(s(&printed)))),
-        ]));
+    let list = strlist(&apis);
+    let has = Arc::new(apis);
+    let av = Value::typed_with_methods(
+        "common.VersionSet",
+        "slice",
+        list,
+        BTreeMap::from([(
+            "Has".to_string(),
+            method(move |args| Ok(Value::Bool(has.contains(&arg_str(args, 0))))),
+        )]),
+    );
     let client = HELM_KUBE_CLIENT_VERSION;
     let printed = format!("{{{HELM_VERSION}   {HELM_GO_VERSION} {client}}}");
     let hv = dict(vec![
@@ -462,7 +460,7 @@ fn capabilities(opts: &RenderOptions) -> Result<(Value, String)> {
         Value::Map(
             dict(vec![
                 ("KubeVersion", Value::Map(kv)),
-                ("APIVersions", Value::Map(av)),
+                ("APIVersions", av),
                 ("HelmVersion", Value::Map(hv)),
             ])
             .with_type_name("*common.Capabilities"),
@@ -603,7 +601,8 @@ fn parse_error(filename: &str, text: &str) -> HelmError {
 
 /// Helm v4's `reformatExecErrorMsg`: `fail`/`required` messages become `execution error at
 /// (LOCATION): MESSAGE`; other errors read `LOCATION\n  executing "NAME" at <NODE>:\n    MESSAGE`
-/// per template of the include chain.
+/// per template of the include chain, unless the chain wraps a plain Go error (a function's
+/// own error, `tpl`'s): Helm then prints Go's one-line text.
 fn exec_error(filename: &str, text: &str) -> HelmError {
     let render = |t: String| HelmError::Render {
         template: filename.to_string(),
@@ -639,11 +638,22 @@ fn exec_error(filename: &str, text: &str) -> HelmError {
                 let msg = &exec[idx + 3..];
                 out.push_str(&format!("{loc}\n  executing {func}:\n"));
                 if let Some(pos) = next_exec_link(msg) {
+                    if call_name(&msg[..pos]).is_none_or(|(_, r)| r.is_some()) {
+                        // A plain Go error between two links: Helm prints Go's text.
+                        return render(text.to_string());
+                    }
                     out.push_str(&format!("    {}:\n", &msg[..pos]));
                     rest = &msg[pos + 2..];
                     continue;
                 }
-                out.push_str(&format!("    {msg}\n"));
+                match call_name(msg) {
+                    Some((call, Some(inner))) if inner.starts_with("template: no template ") => {
+                        out.push_str(&format!("    {call}:\n{inner}\n"));
+                    }
+                    // A function's plain Go error (wrapped by `error calling`): Go's one line.
+                    Some((_, Some(_))) => return render(text.to_string()),
+                    _ => out.push_str(&format!("    {msg}\n")),
+                }
                 break;
             }
         }
@@ -651,6 +661,15 @@ fn exec_error(filename: &str, text: &str) -> HelmError {
         break;
     }
     render(out.trim().to_string())
+}
+
+/// `error calling NAME[: INNER]` split as (`error calling NAME`, INNER).
+fn call_name(msg: &str) -> Option<(&str, Option<&str>)> {
+    let name = msg.strip_prefix("error calling ")?;
+    Some(match name.split_once(": ") {
+        Some((n, inner)) => (&msg[..msg.len() - name.len() + n.len()], Some(inner)),
+        None => (msg, None),
+    })
 }
 
 /// Where the next `: template: LOC: executing ` link of an error chain starts in `msg`.

@@ -577,3 +577,33 @@ fn missing_dependencies_fail_like_helm_template() {
     assert!(helm_missing_dependencies(&f).is_empty());
     same_as_helm(&f, None);
 }
+
+/// Error texts as the Helm SDK prints them, whole: a function error wrapping a plain Go error
+/// stays on Go's one line (directly and under `include`), `include` of a missing template,
+/// a literal of the wrong type for a map parameter, a write into a nil map.
+#[test]
+fn function_include_and_literal_errors_read_like_helms_whole() {
+    let cases = [
+        "a: {{ semverCompare \"not a constraint\" \"1.0.0\" }}\n",
+        "a: {{ include \"x\" . }}\n",
+        "a: {{ include \"nope\" . }}\n",
+        "a: {{ include \"y\" . }}\n",
+        "a: {{ hasKey \"notamap\" \"k\" }}\n",
+        "a: {{ merge (dict) true }}\n",
+        "a: {{ keys (dict) 3 }}\n",
+        "a: {{ $m := index .Values \"nope\" }}{{ set $m \"k\" 1 }}\n",
+        "a: {{ hasKey .Values.missing \"k\" }}\n",
+        "a: {{ toYaml (dict \"a\" (concat (list) (list))) }} {{ mustRegexMatch \"[\" \"x\" }}\n",
+    ];
+    for tpl in cases {
+        let f = files(&[
+            ("Chart.yaml", "apiVersion: v2\nname: c\nversion: 1.0.0\n"),
+            ("templates/t.yaml", tpl),
+            (
+                "templates/_h.tpl",
+                "{{ define \"x\" }}{{ semverCompare \">1\" \"bad\" }}{{ end }}{{ define \"y\" }}{{ include \"missing.helper\" . }}{{ end }}",
+            ),
+        ]);
+        assert_eq!(native(&f, None).unwrap_err(), helm_error(&f), "{tpl}");
+    }
+}
