@@ -131,7 +131,9 @@ pub struct Rendered {
 }
 
 /// Writes the `helm template` stream: `---\n# Source: PATH\nTEXT\n` per template (CRDs first
-/// when present), in path order, text trimmed, as `shared/oracle/helm_render.py` does.
+/// when present), in path order, text trimmed, as `shared/oracle/helm_render.py` does. A
+/// separator glued to what follows (`---# comment`, `---kind: X`) is split as Helm's
+/// `SplitManifests` splits it: the dashes end their line, so the stream is valid YAML.
 pub fn to_stream(r: &Rendered) -> String {
     let mut out = String::new();
     for (path, text) in r.crds.iter().map(|(p, t)| (p, t)).chain(r.manifests.iter()) {
@@ -142,10 +144,28 @@ pub fn to_stream(r: &Rendered) -> String {
         out.push_str("---\n# Source: ");
         out.push_str(path);
         out.push('\n');
-        out.push_str(t);
+        push_split(&mut out, t);
         out.push('\n');
     }
     out
+}
+
+/// Appends `text`; a line starting with `---` followed by more than spaces ends after its
+/// dashes (blanks dropped), as Helm's `(?m)^---[ \t]*` separator splits it.
+fn push_split(out: &mut String, text: &str) {
+    for line in text.split_inclusive('\n') {
+        match line.strip_prefix("---") {
+            Some(rest) if !rest.trim_end_matches('\n').trim_matches(' ').is_empty() => {
+                let content = rest.trim_start_matches([' ', '\t']);
+                out.push_str("---");
+                if !content.is_empty() && !content.starts_with('\n') {
+                    out.push('\n');
+                }
+                out.push_str(content);
+            }
+            _ => out.push_str(line),
+        }
+    }
 }
 
 fn s(v: &str) -> Value {

@@ -607,3 +607,69 @@ fn function_include_and_literal_errors_read_like_helms_whole() {
         assert_eq!(native(&f, None).unwrap_err(), helm_error(&f), "{tpl}");
     }
 }
+
+/// `(documents, yaml_error)` of a stream: Helm v4's `SplitManifests` split (its separator
+/// regex, blank documents dropped, each left-trimmed) and what PyYAML says of the whole stream.
+fn helm_split_and_yaml(stream: &str) -> (Vec<String>, String) {
+    let code = "import sys, re, json, yaml\n\
+                s = sys.stdin.read()\n\
+                docs = [d.lstrip() for d in re.split(r'(?m)^---[ \\t]*', s.lstrip()) if d.strip()]\n\
+                try:\n\
+                \x20   n = [d for d in yaml.safe_load_all(s) if d is not None]; err = ''\n\
+                except yaml.YAMLError as e:\n\
+                \x20   err = str(e).splitlines()[0]\n\
+                print(json.dumps([docs, err]))\n";
+    let mut child = Command::new(python())
+        .arg("-c")
+        .arg(code)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stream.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success());
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// A separator glued to what follows (`---# comment`, `---apiVersion: v1`, as cert-manager's
+/// rbac.yaml emits) is split as Helm splits it: the stream holds Helm's documents and is
+/// valid YAML (the SDK's raw template text is not); everything else is the SDK's bytes.
+#[test]
+fn glued_separators_split_as_helm_splits_them() {
+    let f = files(&[
+        ("Chart.yaml", "apiVersion: v2\nname: c\nversion: 1.0.0\n"),
+        (
+            "templates/t.yaml",
+            "kind: A\n\n---# Permission to approve\nkind: B\n---apiVersion: v1\nkind: C\n--- # spaced\nkind: D\n---\t\nkind: E\n",
+        ),
+        ("templates/u.yaml", "kind: F\n---\n# plain\nkind: G\n"),
+    ]);
+    let want = helm(&f, None).unwrap();
+    let got = native(&f, None).unwrap();
+    let (helm_docs, helm_yaml) = helm_split_and_yaml(&want);
+    let (docs, yaml) = helm_split_and_yaml(&got);
+    assert!(!helm_yaml.is_empty(), "the SDK's raw text parses: {want}");
+    assert_eq!(yaml, "", "{got}");
+    assert_eq!(docs, helm_docs);
+    // Byte for byte the SDK's text with each glued `---` line broken after the dashes (a tab
+    // after them, which YAML refuses there, dropped).
+    let expected: String = want
+        .split_inclusive('\n')
+        .map(|l| match l.strip_prefix("---") {
+            Some(r) if !r.trim_end_matches('\n').trim_matches(' ').is_empty() => {
+                let c = r.trim_start_matches([' ', '\t']);
+                let nl = if c.starts_with('\n') { "" } else { "\n" };
+                format!("---{nl}{c}")
+            }
+            _ => l.to_string(),
+        })
+        .collect();
+    assert_eq!(got, expected);
+}
