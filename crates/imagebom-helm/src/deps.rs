@@ -7,7 +7,7 @@ use imagebom_template::{Dict, Value};
 
 use crate::chart::Chart;
 use crate::compat::is_compatible_range;
-use crate::error::Result;
+use crate::error::{HelmError, Result};
 use crate::values::{coalesce_values, merge_tables, merge_values, path_value, table};
 
 /// Helm's `ProcessDependencies`: enables/disables subcharts from the user values `vals`
@@ -17,6 +17,26 @@ pub fn process_dependencies(chart: &mut Chart, vals: &Dict) -> Result<()> {
     process_dependency_enabled(chart, vals, "")?;
     process_dependency_import_values(chart);
     Ok(())
+}
+
+/// Helm's `CheckDependencies` (run by `helm template` on the chart it renders): every
+/// dependency declared in its metadata, enabled or not, must be a loaded subchart of that
+/// name (the name, not the alias; versions are not compared).
+pub fn check_dependencies(chart: &Chart) -> Result<()> {
+    let missing: Vec<String> = chart
+        .metadata
+        .dependencies
+        .iter()
+        .filter(|r| !chart.dependencies.iter().any(|d| d.name() == r.name))
+        .map(|r| r.name.clone())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(HelmError::MissingDependencies {
+        chart: chart.name().to_string(),
+        missing,
+    })
 }
 
 fn get_alias_dependency(charts: &[Chart], dep: &crate::chart::Dependency) -> Option<Chart> {

@@ -66,6 +66,20 @@ pub enum HelmError {
         /// The target Kubernetes version.
         kube_version: String,
     },
+    /// Dependencies declared in Chart.yaml (or requirements.yaml) are absent from `charts/`
+    /// (Helm's `CheckDependencies`, worded as `helm template` prints it).
+    #[error(
+        "chart {chart}: an error occurred while checking for chart dependencies. You may need to \
+         run 'helm dependency build' to fetch missing dependencies: found in Chart.yaml, but \
+         missing in charts/ directory: {}",
+        missing.join(", ")
+    )]
+    MissingDependencies {
+        /// The chart declaring them.
+        chart: String,
+        /// The missing dependencies' names, in declaration order.
+        missing: Vec<String>,
+    },
     /// The chart is a library chart, which cannot be installed or rendered on its own.
     #[error("chart {0}: library charts are not installable")]
     LibraryChart(String),

@@ -31,7 +31,7 @@ mod values;
 
 pub use archive::ChartFiles;
 pub use chart::{load_values, Chart, ChartFile, Dependency, LoadLimits, Maintainer, Metadata};
-pub use deps::process_dependencies;
+pub use deps::{check_dependencies, process_dependencies};
 pub use error::{HelmError, Result};
 pub use render::{
     render, render_file, to_stream, RenderOptions, Rendered, DEFAULT_API_VERSIONS,

@@ -9,7 +9,7 @@ use imagebom_template::{Dict, GoSemantics, MissingKey, Template, TemplateError, 
 
 use crate::chart::{Chart, ChartFile};
 use crate::compat::is_compatible_range;
-use crate::deps::process_dependencies;
+use crate::deps::{check_dependencies, process_dependencies};
 use crate::error::{HelmError, Result};
 use crate::values::{coalesce_values, table};
 
@@ -131,7 +131,9 @@ pub struct Rendered {
 }
 
 /// Writes the `helm template` stream: `---\n# Source: PATH\nTEXT\n` per template (CRDs first
-/// when present), in path order, text trimmed, as `shared/oracle/helm_render.py` does.
+/// when present), in path order, text trimmed, as `shared/oracle/helm_render.py` does. A
+/// separator glued to what follows (`---# comment`, `---kind: X`) is split as Helm's
+/// `SplitManifests` splits it: the dashes end their line, so the stream is valid YAML.
 pub fn to_stream(r: &Rendered) -> String {
     let mut out = String::new();
     for (path, text) in r.crds.iter().map(|(p, t)| (p, t)).chain(r.manifests.iter()) {
@@ -142,10 +144,28 @@ pub fn to_stream(r: &Rendered) -> String {
         out.push_str("---\n# Source: ");
         out.push_str(path);
         out.push('\n');
-        out.push_str(t);
+        push_split(&mut out, t);
         out.push('\n');
     }
     out
+}
+
+/// Appends `text`; a line starting with `---` followed by more than spaces ends after its
+/// dashes (blanks dropped), as Helm's `(?m)^---[ \t]*` separator splits it.
+fn push_split(out: &mut String, text: &str) {
+    for line in text.split_inclusive('\n') {
+        match line.strip_prefix("---") {
+            Some(rest) if !rest.trim_end_matches('\n').trim_matches(' ').is_empty() => {
+                let content = rest.trim_start_matches([' ', '\t']);
+                out.push_str("---");
+                if !content.is_empty() && !content.starts_with('\n') {
+                    out.push('\n');
+                }
+                out.push_str(content);
+            }
+            _ => out.push_str(line),
+        }
+    }
 }
 
 fn s(v: &str) -> Value {
@@ -427,26 +447,24 @@ fn capabilities(opts: &RenderOptions) -> Result<(Value, String)> {
         ("GitVersion".to_string(), method(move |_| Ok(s(&v1)))),
         ("String".to_string(), method(move |_| Ok(s(&v2)))),
     ]));
-    // APIVersions (a []string with Has): entries version → version, so `len` and `range`
-    // values are as in Go; printed as Go prints the slice.
+    // APIVersions: Helm's `VersionSet`, a []string with the `Has` method.
     let mut apis: Vec<String> = DEFAULT_API_VERSIONS.iter().map(|x| x.to_string()).collect();
     for a in &opts.api_versions {
         if !apis.contains(a) {
             apis.push(a.clone());
         }
     }
-    let apis = Arc::new(apis);
-    let has = apis.clone();
-    let printed = format!("[{}]", apis.join(" "));
-    let av = Dict::from_map(apis.iter().map(|a| (Arc::from(a.as_str()), s(a))).collect())
-        .with_go_type("common.VersionSet", "slice")
-        .with_methods(BTreeMap::from([
-            (
-                "Has".to_string(),
-                method(move |args| Ok(Value::Bool(has.contains(&arg_str(args, 0))))),
-            ),
-            ("String".to_string(), method(move |_| Ok(s(&printed)))),
-        ]));
+    let list = strlist(&apis);
+    let has = Arc::new(apis);
+    let av = Value::typed_with_methods(
+        "common.VersionSet",
+        "slice",
+        list,
+        BTreeMap::from([(
+            "Has".to_string(),
+            method(move |args| Ok(Value::Bool(has.contains(&arg_str(args, 0))))),
+        )]),
+    );
     let client = HELM_KUBE_CLIENT_VERSION;
     let printed = format!("{{{HELM_VERSION}   {HELM_GO_VERSION} {client}}}");
     let hv = dict(vec![
@@ -465,7 +483,7 @@ fn capabilities(opts: &RenderOptions) -> Result<(Value, String)> {
         Value::Map(
             dict(vec![
                 ("KubeVersion", Value::Map(kv)),
-                ("APIVersions", Value::Map(av)),
+                ("APIVersions", av),
                 ("HelmVersion", Value::Map(hv)),
             ])
             .with_type_name("*common.Capabilities"),
@@ -606,7 +624,8 @@ fn parse_error(filename: &str, text: &str) -> HelmError {
 
 /// Helm v4's `reformatExecErrorMsg`: `fail`/`required` messages become `execution error at
 /// (LOCATION): MESSAGE`; other errors read `LOCATION\n  executing "NAME" at <NODE>:\n    MESSAGE`
-/// per template of the include chain.
+/// per template of the include chain, unless the chain wraps a plain Go error (a function's
+/// own error, `tpl`'s): Helm then prints Go's one-line text.
 fn exec_error(filename: &str, text: &str) -> HelmError {
     let render = |t: String| HelmError::Render {
         template: filename.to_string(),
@@ -642,11 +661,22 @@ fn exec_error(filename: &str, text: &str) -> HelmError {
                 let msg = &exec[idx + 3..];
                 out.push_str(&format!("{loc}\n  executing {func}:\n"));
                 if let Some(pos) = next_exec_link(msg) {
+                    if call_name(&msg[..pos]).is_none_or(|(_, r)| r.is_some()) {
+                        // A plain Go error between two links: Helm prints Go's text.
+                        return render(text.to_string());
+                    }
                     out.push_str(&format!("    {}:\n", &msg[..pos]));
                     rest = &msg[pos + 2..];
                     continue;
                 }
-                out.push_str(&format!("    {msg}\n"));
+                match call_name(msg) {
+                    Some((call, Some(inner))) if inner.starts_with("template: no template ") => {
+                        out.push_str(&format!("    {call}:\n{inner}\n"));
+                    }
+                    // A function's plain Go error (wrapped by `error calling`): Go's one line.
+                    Some((_, Some(_))) => return render(text.to_string()),
+                    _ => out.push_str(&format!("    {msg}\n")),
+                }
                 break;
             }
         }
@@ -654,6 +684,15 @@ fn exec_error(filename: &str, text: &str) -> HelmError {
         break;
     }
     render(out.trim().to_string())
+}
+
+/// `error calling NAME[: INNER]` split as (`error calling NAME`, INNER).
+fn call_name(msg: &str) -> Option<(&str, Option<&str>)> {
+    let name = msg.strip_prefix("error calling ")?;
+    Some(match name.split_once(": ") {
+        Some((n, inner)) => (&msg[..msg.len() - name.len() + n.len()], Some(inner)),
+        None => (msg, None),
+    })
 }
 
 /// Where the next `: template: LOC: executing ` link of an error chain starts in `msg`.
@@ -677,13 +716,14 @@ fn next_exec_link(msg: &str) -> Option<usize> {
 ///
 /// # Errors
 ///
-/// Library charts, values that do not coalesce or violate a schema, a `kubeVersion` the
+/// Library charts, dependencies missing from `charts/`, values that do not coalesce or violate a schema, a `kubeVersion` the
 /// target does not satisfy, template parse and execution errors (with chart, template, line
 /// and column, worded as Helm's).
 pub fn render(chart: &Chart, opts: &RenderOptions) -> Result<Rendered> {
     if chart.is_library() {
         return Err(HelmError::LibraryChart(chart.name().to_string()));
     }
+    check_dependencies(chart)?;
     let mut c = chart.deep_clone();
     let vals = opts.values.deep_copy();
     process_dependencies(&mut c, &vals)?;

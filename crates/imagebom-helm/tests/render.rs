@@ -2,6 +2,7 @@
 //! SDK (the oracle, `shared/oracle/helm_render.py`) and the streams must be equal; a few
 //! values are also asserted directly. A missing oracle fails.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -496,4 +497,244 @@ fn large_chart_threaded_parse_and_schema_keep_helms_outcome() {
         !got.contains("a.yaml"),
         "the parse error must not win: {got}"
     );
+}
+
+/// The dependencies the Helm SDK's `helm dependency list` reports as `missing` for a chart.
+fn helm_missing_dependencies(f: &ChartFiles) -> Vec<String> {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("chart");
+    write_chart(&dir, f);
+    let code = "import sys, helm_python as helm\n\
+                for d in helm.dependency_list(sys.argv[1]):\n\
+                \x20   if d['status'] == 'missing': print(d['name'])\n";
+    let o = Command::new(python())
+        .arg("-c")
+        .arg(code)
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "oracle: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// A dependency declared in Chart.yaml (or requirements.yaml) but absent from `charts/` fails
+/// the render as `helm template` does (its check covers disabled and aliased dependencies
+/// too), naming the chart and every missing dependency the SDK's `dependency list` reports.
+#[test]
+fn missing_dependencies_fail_like_helm_template() {
+    let deps = "- name: sub\n  version: 0.1.x\n- name: gone\n  version: 1.x\n  condition: gone.enabled\n- name: away\n  version: 2.x\n  alias: far\n";
+    let mut f = files(&[
+        (
+            "Chart.yaml",
+            &format!("apiVersion: v2\nname: top\nversion: 1.0.0\ndependencies:\n{deps}"),
+        ),
+        ("values.yaml", "gone: {enabled: false}\n"),
+        ("templates/t.yaml", "a: 1\n"),
+        (
+            "charts/sub/Chart.yaml",
+            "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+        ),
+    ]);
+    let want = helm_missing_dependencies(&f);
+    assert_eq!(want, ["gone", "away"]);
+    let e = native(&f, None).unwrap_err();
+    assert_eq!(
+        e,
+        format!(
+            "chart top: an error occurred while checking for chart dependencies. You may need to \
+             run 'helm dependency build' to fetch missing dependencies: found in Chart.yaml, but \
+             missing in charts/ directory: {}",
+            want.join(", ")
+        )
+    );
+    // apiVersion v1 charts declare them in requirements.yaml.
+    f.insert(
+        "Chart.yaml".into(),
+        b"apiVersion: v1\nname: top\nversion: 1.0.0\n".to_vec(),
+    );
+    f.insert(
+        "requirements.yaml".into(),
+        format!("dependencies:\n{deps}").into_bytes(),
+    );
+    assert_eq!(helm_missing_dependencies(&f), want);
+    let e = native(&f, None).unwrap_err();
+    assert!(e.ends_with(": gone, away"), "{e}");
+    // With every dependency present, the render is Helm's.
+    f.insert(
+        "charts/gone/Chart.yaml".into(),
+        b"apiVersion: v2\nname: gone\nversion: 1.0.0\n".to_vec(),
+    );
+    f.insert(
+        "charts/away/Chart.yaml".into(),
+        b"apiVersion: v2\nname: away\nversion: 2.0.0\n".to_vec(),
+    );
+    assert!(helm_missing_dependencies(&f).is_empty());
+    same_as_helm(&f, None);
+}
+
+/// Error texts as the Helm SDK prints them, whole: a function error wrapping a plain Go error
+/// stays on Go's one line (directly and under `include`), `include` of a missing template,
+/// a literal of the wrong type for a map parameter, a write into a nil map.
+#[test]
+fn function_include_and_literal_errors_read_like_helms_whole() {
+    let cases = [
+        "a: {{ semverCompare \"not a constraint\" \"1.0.0\" }}\n",
+        "a: {{ include \"x\" . }}\n",
+        "a: {{ include \"nope\" . }}\n",
+        "a: {{ include \"y\" . }}\n",
+        "a: {{ hasKey \"notamap\" \"k\" }}\n",
+        "a: {{ merge (dict) true }}\n",
+        "a: {{ keys (dict) 3 }}\n",
+        "a: {{ $m := index .Values \"nope\" }}{{ set $m \"k\" 1 }}\n",
+        "a: {{ hasKey .Values.missing \"k\" }}\n",
+        "a: {{ toYaml (dict \"a\" (concat (list) (list))) }} {{ mustRegexMatch \"[\" \"x\" }}\n",
+    ];
+    for tpl in cases {
+        let f = files(&[
+            ("Chart.yaml", "apiVersion: v2\nname: c\nversion: 1.0.0\n"),
+            ("templates/t.yaml", tpl),
+            (
+                "templates/_h.tpl",
+                "{{ define \"x\" }}{{ semverCompare \">1\" \"bad\" }}{{ end }}{{ define \"y\" }}{{ include \"missing.helper\" . }}{{ end }}",
+            ),
+        ]);
+        assert_eq!(native(&f, None).unwrap_err(), helm_error(&f), "{tpl}");
+    }
+}
+
+/// `(documents, yaml_error)` of a stream: Helm v4's `SplitManifests` split (its separator
+/// regex, blank documents dropped, each left-trimmed) and what PyYAML says of the whole stream.
+fn helm_split_and_yaml(stream: &str) -> (Vec<String>, String) {
+    let code = "import sys, re, json, yaml\n\
+                s = sys.stdin.read()\n\
+                docs = [d.lstrip() for d in re.split(r'(?m)^---[ \\t]*', s.lstrip()) if d.strip()]\n\
+                try:\n\
+                \x20   n = [d for d in yaml.safe_load_all(s) if d is not None]; err = ''\n\
+                except yaml.YAMLError as e:\n\
+                \x20   err = str(e).splitlines()[0]\n\
+                print(json.dumps([docs, err]))\n";
+    let mut child = Command::new(python())
+        .arg("-c")
+        .arg(code)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stream.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success());
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// A separator glued to what follows (`---# comment`, `---apiVersion: v1`, as cert-manager's
+/// rbac.yaml emits) is split as Helm splits it: the stream holds Helm's documents and is
+/// valid YAML (the SDK's raw template text is not); everything else is the SDK's bytes.
+#[test]
+fn glued_separators_split_as_helm_splits_them() {
+    let f = files(&[
+        ("Chart.yaml", "apiVersion: v2\nname: c\nversion: 1.0.0\n"),
+        (
+            "templates/t.yaml",
+            "kind: A\n\n---# Permission to approve\nkind: B\n---apiVersion: v1\nkind: C\n--- # spaced\nkind: D\n---\t\nkind: E\n",
+        ),
+        ("templates/u.yaml", "kind: F\n---\n# plain\nkind: G\n"),
+    ]);
+    let want = helm(&f, None).unwrap();
+    let got = native(&f, None).unwrap();
+    let (helm_docs, helm_yaml) = helm_split_and_yaml(&want);
+    let (docs, yaml) = helm_split_and_yaml(&got);
+    assert!(!helm_yaml.is_empty(), "the SDK's raw text parses: {want}");
+    assert_eq!(yaml, "", "{got}");
+    assert_eq!(docs, helm_docs);
+    // Byte for byte the SDK's text with each glued `---` line broken after the dashes (a tab
+    // after them, which YAML refuses there, dropped).
+    let expected: String = want
+        .split_inclusive('\n')
+        .map(|l| match l.strip_prefix("---") {
+            Some(r) if !r.trim_end_matches('\n').trim_matches(' ').is_empty() => {
+                let c = r.trim_start_matches([' ', '\t']);
+                let nl = if c.starts_with('\n') { "" } else { "\n" };
+                format!("---{nl}{c}")
+            }
+            _ => l.to_string(),
+        })
+        .collect();
+    assert_eq!(got, expected);
+}
+
+/// Documents of a stream by `# Source:` template, as JSON.
+fn stream_documents(stream: &str) -> BTreeMap<String, Vec<serde_json::Value>> {
+    let mut out: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
+    for d in imagebom_extract::split_stream(stream) {
+        let v = imagebom_template::convert::from_yaml_str(d.text).unwrap();
+        let v = imagebom_template::convert::to_json(&v);
+        if !v.is_null() {
+            out.entry(d.source.unwrap_or_default()).or_default().push(v);
+        }
+    }
+    out
+}
+
+/// The charts of `shared/corpus-wide` that failed before issue 12 §3 (`has` on
+/// `.Capabilities.APIVersions`, a nil map through a variable and through `(index …)`) render
+/// document for document as the committed Helm v4 SDK renders; wordpress's three
+/// `randAlphaNum` passwords (base64 of 10 alphanumerics) are compared by shape.
+#[test]
+fn corpus_wide_charts_that_failed_render_as_helm_does() {
+    let wide = workspace().join("../shared/corpus-wide");
+    let random = [
+        (
+            "wordpress/charts/mariadb/templates/secrets.yaml",
+            "/data/mariadb-password",
+        ),
+        (
+            "wordpress/charts/mariadb/templates/secrets.yaml",
+            "/data/mariadb-root-password",
+        ),
+        (
+            "wordpress/templates/secrets.yaml",
+            "/data/wordpress-password",
+        ),
+    ];
+    for name in ["external-secrets", "wordpress", "istiod"] {
+        let chart = Chart::load_dir(wide.join("charts").join(name)).unwrap();
+        let got =
+            render(&chart, &RenderOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let want = std::fs::read_to_string(wide.join(format!("rendered/{name}.yaml"))).unwrap();
+        let (mut w, mut g) = (stream_documents(&want), stream_documents(&to_stream(&got)));
+        for (source, pointer) in random.iter().filter(|(s, _)| s.starts_with(name)) {
+            for docs in [&mut w, &mut g] {
+                let v = docs.get_mut(*source).unwrap()[0]
+                    .pointer_mut(pointer)
+                    .unwrap();
+                let text = v.as_str().unwrap();
+                assert!(
+                    text.len() == 16 && text.ends_with("=="),
+                    "{name} {source} {pointer}: {text}"
+                );
+                *v = serde_json::Value::String("<random>".into());
+            }
+        }
+        assert_eq!(
+            w.keys().collect::<Vec<_>>(),
+            g.keys().collect::<Vec<_>>(),
+            "{name}"
+        );
+        for (source, docs) in &w {
+            assert_eq!(docs, &g[source], "{name}: {source}");
+        }
+    }
 }

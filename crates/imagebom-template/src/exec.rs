@@ -30,8 +30,8 @@ use crate::error::{ErrorLocation, ExecError, Result, TemplateError};
 use crate::parse::{
     BranchNode, CommandNode, DefineNode, Expr, ListNode, Node, Number, PipeNode, TemplateNode,
 };
-use crate::value::Value;
 use crate::value::ValueFunc;
+use crate::value::{Dict, Value};
 
 /// Controls behavior when accessing a missing key on a [`Value::Map`]. Set via
 /// [`Template::missing_key`](crate::Template::missing_key).
@@ -868,6 +868,14 @@ impl<'a> Executor<'a> {
         fin: Option<Value>,
         recv: Recv,
     ) -> ExecResult<Recv> {
+        // A named type's method (Helm's `VersionSet.Has`).
+        if let Some(f) = match &recv.val {
+            Value::Typed(t) => t.method(name),
+            _ => None,
+        } {
+            let val = self.eval_call(dot, &f, node, node, name, args, fin)?;
+            return Ok(Recv { val, iface: false });
+        }
         // A named map type (a Go struct carried as a map) has its fields.
         let recv = match &recv.val {
             Value::Typed(t) if matches!(t.value, Value::Map(_)) => Recv {
@@ -1100,10 +1108,11 @@ impl<'a> Executor<'a> {
         // types (printf for %T; the JSON/YAML encoders: a []uint8 is base64;
         // Sprig's date formatters: a time.Time given for the layout or zone
         // string is Go's type error; duration/durationRound read an int64 or a
-        // time.Time) get it as it is.
+        // time.Time; `dict` keeps its values' types) get it as it is.
         if !matches!(
             name,
             "typeOf"
+                | "dict"
                 | "typeIs"
                 | "typeIsLike"
                 | "kindOf"
@@ -1134,7 +1143,14 @@ impl<'a> Executor<'a> {
                 }
             }
         }
-        match invoke_func(name, f, &argv) {
+        let mut result = invoke_func(name, f, &argv);
+        while let Err(e) = &result {
+            if !self.zero_invalid_nil(e, &mut argv, args) {
+                break;
+            }
+            result = invoke_func(name, f, &argv);
+        }
+        match result {
             Ok(v) => Ok(v),
             Err(e) => {
                 if matches!(e, TemplateError::Limit(_)) {
@@ -1175,6 +1191,46 @@ impl<'a> Executor<'a> {
                 Err(self.errorf(format!("error calling {name}: {msg}")))
             }
         }
+    }
+
+    /// Go's `validateType` of a nil that is not held in an interface (a variable, a
+    /// parenthesised pipeline, the piped value, `nil`) for a map or slice parameter: the
+    /// parameter's zero value, not an error. When the function rejected such an argument
+    /// (`…; got interface {}`), it is replaced by a nil map or slice to call again.
+    fn zero_invalid_nil(&self, e: &TemplateError, argv: &mut [Value], args: &[Expr]) -> bool {
+        let msg = e.function_message();
+        let Some(expected) = msg
+            .strip_prefix("wrong type for value; expected ")
+            .and_then(|r| r.strip_suffix("; got interface {}"))
+        else {
+            return false;
+        };
+        let j = match e {
+            TemplateError::BadArg { index, .. } if *index < argv.len() => *index,
+            _ => match argv.iter().position(|v| matches!(v, Value::Nil)) {
+                Some(j) => j,
+                None => return false,
+            },
+        };
+        if !matches!(argv[j], Value::Nil) {
+            return false;
+        }
+        let invalid = match args.get(j + 1) {
+            None => true,
+            Some(Expr::Pipe(..) | Expr::Nil(_)) => true,
+            Some(Expr::Dot(_)) => !self.dot_iface,
+            Some(Expr::Identifier(..)) => false,
+            Some(_) => !self.arg_nil_iface.get(j).copied().unwrap_or(false),
+        };
+        argv[j] = match expected {
+            _ if !invalid => return false,
+            m if m.starts_with("map[") => Value::Map(Dict::nil_map()),
+            l if l.starts_with("[]") => {
+                Value::typed("[]interface {}", "slice", Value::List(Arc::from([])))
+            }
+            _ => return false,
+        };
+        true
     }
 
     /// Go's `validateType`/`evalString`… errors: find the argument whose type is
@@ -1228,7 +1284,10 @@ impl<'a> Executor<'a> {
             Expr::Nil(_) => format!("cannot assign nil to {expected}"),
             Expr::String(..) | Expr::Number(..) | Expr::Bool(..) => match literal_kind {
                 Some(k) => format!("expected {k}; found {}", expr_string(arg, &src)),
-                None => msg.to_string(),
+                None => format!(
+                    "can't handle {} for arg of type {expected}",
+                    expr_string(arg, &src)
+                ),
             },
             _ if got.is_none() && nil_iface => {
                 format!("wrong type for value; expected {expected}; got interface {{}}")

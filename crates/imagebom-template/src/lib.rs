@@ -128,7 +128,7 @@ pub use helmfuncs::helm_funcmap;
 pub use ser::{ToSerdeValue, to_value};
 #[cfg(feature = "html")]
 pub use value::SafeKind;
-pub use value::{Dict, MAX_DISPLAY_DEPTH, ToValue, Typed, Value, ValueFunc};
+pub use value::{Dict, MAX_DISPLAY_DEPTH, Methods, ToValue, Typed, Value, ValueFunc};
 
 use alloc::collections::BTreeMap;
 use alloc::format;

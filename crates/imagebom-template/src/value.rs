@@ -173,9 +173,32 @@ pub struct Typed {
     pub kind: &'static str,
     /// The value it behaves as.
     pub value: Value,
+    /// Methods of the named type, reached by a field name (Helm's `VersionSet.Has`).
+    pub methods: Option<Arc<Methods>>,
+}
+
+/// The methods of a [`Typed`] value, by name (compared by name only).
+#[derive(Clone, Default)]
+pub struct Methods(pub BTreeMap<String, ValueFunc>);
+
+impl fmt::Debug for Methods {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
+}
+
+impl PartialEq for Methods {
+    fn eq(&self, other: &Methods) -> bool {
+        self.0.keys().eq(other.0.keys())
+    }
 }
 
 impl Typed {
+    /// The method called `name`, if the type has one.
+    pub fn method(&self, name: &str) -> Option<ValueFunc> {
+        self.methods.as_ref().and_then(|m| m.0.get(name).cloned())
+    }
+
     /// The value Go's `encoding/json` (and so `toJson`/`toYaml`) sees: a
     /// `[]uint8` is base64 text, an empty `[]interface {}` held as a typed
     /// value is a nil slice (`null`; a plain empty list is `[]`), anything else
@@ -509,6 +532,23 @@ impl Value {
             go_type,
             kind,
             value: value.untyped().clone(),
+            methods: None,
+        }))
+    }
+
+    /// [`Value::typed`] with `methods`, reached by a field name as on a Go named type
+    /// (`.Capabilities.APIVersions.Has`); functions still get the plain value.
+    pub fn typed_with_methods(
+        go_type: &'static str,
+        kind: &'static str,
+        value: Value,
+        methods: BTreeMap<String, ValueFunc>,
+    ) -> Value {
+        Value::Typed(Arc::new(Typed {
+            go_type,
+            kind,
+            value: value.untyped().clone(),
+            methods: Some(Arc::new(Methods(methods))),
         }))
     }
 

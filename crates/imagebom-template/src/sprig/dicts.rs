@@ -17,8 +17,9 @@ pub const MAX_MERGE_DEPTH: usize = 256;
 /// A `map[string]interface{}` parameter; nil is a nil map.
 fn map_arg(a: &[Value], i: usize) -> Result<Option<Dict>> {
     match a.get(i) {
+        // A nil map (Go's zero value given for a nil argument) reads as empty, refuses writes.
+        Some(Value::Map(d)) if d.is_nil_map() => Ok(None),
         Some(Value::Map(d)) => Ok(Some(d.clone())),
-        // A literal `nil` is a nil map; a missing value is refused before the call.
         None => Ok(None),
         Some(other) => Err(super::wrong_type(i, "map[string]interface {}", other)),
     }
@@ -193,7 +194,7 @@ pub(super) fn register(m: &mut FuncMap) {
                 d.remove(&k);
                 Ok(Value::Map(d))
             }
-            None => Ok(Value::Nil),
+            None => Ok(a[0].clone()),
         }
     });
     reg(m, "hasKey", |a| {

@@ -160,6 +160,10 @@ pub(super) fn register(m: &mut FuncMap) {
                 }
             }
         }
+        // Sprig appends to a nil slice: nothing appended is Go's nil.
+        if out.is_empty() {
+            return Ok(nil_list());
+        }
         Ok(vlist(out))
     });
     register_both(m, "chunk", |a| {
