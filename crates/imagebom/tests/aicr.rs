@@ -236,15 +236,16 @@ fn write_recipe(dir: &Path) -> (PathBuf, Vec<Release>) {
     (path, releases)
 }
 
-/// The Helm SDK's render of a release: every template's output, NOTES.txt left out.
+/// The Helm SDK's render of a release as `helm template` prints it (`shared/oracle`'s
+/// `helm_render.py` stream: templates in path order, NOTES.txt and blank ones left out).
 fn sdk_render(r: &Release) -> String {
     let code = "import sys, yaml, helm_python as helm\n\
                 values = yaml.safe_load(open(sys.argv[2])) or {}\n\
                 with helm.Chart.load(sys.argv[1]) as c:\n\
                 \x20   m = c.render(values, name=sys.argv[3], namespace=sys.argv[4], is_install=True)\n\
                 for p, t in sorted(m.items()):\n\
-                \x20   if not p.endswith('NOTES.txt'):\n\
-                \x20       print(f'---\\n# Source: {p}\\n{t}')\n";
+                \x20   if not p.endswith('NOTES.txt') and t.strip():\n\
+                \x20       sys.stdout.write(f'---\\n# Source: {p}\\n{t.strip()}\\n')\n";
     let o = std::process::Command::new(python())
         .arg("-c")
         .arg(code)
@@ -539,4 +540,97 @@ fn aicr_components_list_aicr_images_and_only_real_ones() {
         failures.is_empty(),
         "{failures}\ngenerate stderr:\n{stderr}"
     );
+}
+
+/// Secret entries the charts fill with random bytes (`randAscii | b64enc`): component, key.
+/// Their lines are compared by shape: same length, both base64.
+const RANDOM: &[(&str, &str)] = &[("slinky-slurm", "jwt.key"), ("slinky-slurm", "slurm.key")];
+
+/// Masks the random entries of `component`: `  KEY: VALUE` becomes `  KEY: <base64 of
+/// length N>` (or `<not base64>`).
+fn mask_random(component: &str, text: &str) -> String {
+    let b64 = |v: &str| {
+        !v.is_empty()
+            && v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b))
+    };
+    text.lines()
+        .map(|l| {
+            let hit = RANDOM.iter().filter(|r| r.0 == component).find_map(|r| {
+                l.strip_prefix("  ")
+                    .and_then(|x| x.strip_prefix(r.1))
+                    .and_then(|x| x.strip_prefix(": "))
+                    .map(|v| (r.1, v))
+            });
+            match hit {
+                Some((k, v)) if b64(v) => format!("  {k}: <base64 of length {}>\n", v.len()),
+                Some((k, _)) => format!("  {k}: <not base64>\n"),
+                None => format!("{l}\n"),
+            }
+        })
+        .collect()
+}
+
+/// Every AICR chart (and `-post` chart) rendered by `imagebom render` with AICR's values,
+/// release and namespace is Helm's render byte for byte, up to [`RANDOM`].
+#[test]
+fn aicr_charts_render_as_helm_does() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, releases) = write_recipe(tmp.path());
+    let mut failures = String::new();
+    let (mut bytes, mut random) = (0, 0);
+    for r in &releases {
+        let run = Command::cargo_bin("imagebom")
+            .unwrap()
+            .args(["render", "--offline", "-f"])
+            .arg(&r.values)
+            .args(["--release", &r.release, "-n", &r.namespace])
+            .arg(&r.chart)
+            .output()
+            .unwrap();
+        if !run.status.success() {
+            let _ = writeln!(
+                failures,
+                "{}: imagebom render failed: {}",
+                r.component,
+                String::from_utf8_lossy(&run.stderr)
+            );
+            continue;
+        }
+        let got = String::from_utf8(run.stdout).unwrap();
+        let want = sdk_render(r);
+        assert!(
+            want.contains("# Source:"),
+            "{}: empty Helm render",
+            r.component
+        );
+        if got == want {
+            bytes += 1;
+        } else if mask_random(&r.component, &got) == mask_random(&r.component, &want) {
+            random += 1;
+        } else {
+            let (g, w) = (
+                mask_random(&r.component, &got),
+                mask_random(&r.component, &want),
+            );
+            let line = g
+                .lines()
+                .zip(w.lines())
+                .position(|(a, b)| a != b)
+                .unwrap_or(g.lines().count().min(w.lines().count()));
+            let _ = writeln!(
+                failures,
+                "{}: differs from Helm at line {}: native {:?} / helm {:?}",
+                r.component,
+                line + 1,
+                g.lines().nth(line),
+                w.lines().nth(line)
+            );
+        }
+    }
+    eprintln!(
+        "{} releases: {bytes} equal byte for byte, {random} equal up to random keys",
+        releases.len()
+    );
+    assert!(failures.is_empty(), "{failures}");
 }
