@@ -1137,8 +1137,10 @@ impl<'a> Executor<'a> {
         ) && argv.iter().any(|a| matches!(a, Value::Typed(_)))
         {
             typed_argv = Some(argv.clone());
-            for a in argv.iter_mut() {
-                if let Value::Typed(t) = a {
+            for (i, a) in argv.iter_mut().enumerate() {
+                if let Value::Typed(t) = a
+                    && !(is_nil_slice(t) && stores_argument(name, i))
+                {
                     *a = t.value.clone();
                 }
             }
@@ -1459,6 +1461,23 @@ impl Config<'_> {
             (Some(f), Some(b)) => Arc::ptr_eq(f, &b),
             _ => false,
         }
+    }
+}
+
+/// Go's nil `[]interface {}` (as Sprig's `concat` or `rest` of empty lists give it).
+fn is_nil_slice(t: &crate::value::Typed) -> bool {
+    t.go_type == "[]interface {}" && matches!(&t.value, Value::List(l) if l.is_empty())
+}
+
+/// Whether Sprig stores argument `i` of `name` as it is into a dict or list (the value of
+/// `set`, the items of `list` and `append`…; `dict` keeps every type anyway): a nil slice
+/// stays nil there.
+fn stores_argument(name: &str, i: usize) -> bool {
+    match name {
+        "set" => i == 2,
+        "list" | "tuple" => true,
+        "append" | "push" | "prepend" | "mustAppend" | "mustPush" | "mustPrepend" => i == 1,
+        _ => false,
     }
 }
 

@@ -24,7 +24,7 @@ fn list_arg(v: &Value, what: &str) -> Result<Arc<[Value]>> {
 }
 
 /// Go's nil `[]interface {}` (Sprig's `rest`, `initial` and `slice` of an empty
-/// list): printed as `[]`, `null` in `toJson`.
+/// list, `concat` of empty lists): printed as `[]`, `null` in `toJson`.
 fn nil_list() -> Value {
     Value::typed("[]interface {}", "slice", Value::List(Arc::from([])))
 }
