@@ -44,6 +44,11 @@ fn corpus_wide() -> PathBuf {
 }
 
 fn run_python(args: &[&Path], stdin: &str) -> String {
+    python_result(args, stdin).unwrap_or_else(|e| panic!("{args:?}: {e}"))
+}
+
+/// The script's stdout, or its stderr when it fails.
+fn python_result(args: &[&Path], stdin: &str) -> Result<String, String> {
     let mut child = Command::new(python())
         .args(args)
         .stdin(Stdio::piped())
@@ -58,31 +63,39 @@ fn run_python(args: &[&Path], stdin: &str) -> String {
         .write_all(stdin.as_bytes())
         .unwrap();
     let o = child.wait_with_output().unwrap();
-    assert!(
-        o.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8(o.stdout).unwrap()
+    if !o.status.success() {
+        return Err(String::from_utf8_lossy(&o.stderr).into_owned());
+    }
+    Ok(String::from_utf8(o.stdout).unwrap())
 }
 
-/// `helm template` of the chart by the real Helm SDK.
-fn helm(chart: &Path, values: &str) -> String {
+/// `helm template` of the chart by the real Helm SDK, or the SDK's error output.
+fn helm_result(chart: &Path, values: &str) -> Result<String, String> {
     let tmp = tempfile::tempdir().unwrap();
     let (out, vf) = (tmp.path().join("out.yaml"), tmp.path().join("values.yaml"));
     std::fs::write(&vf, values).unwrap();
     let script = workspace().join("../shared/oracle/helm_render.py");
-    run_python(&[&script, chart, &out, &vf], "");
-    std::fs::read_to_string(&out).unwrap()
+    python_result(&[&script, chart, &out, &vf], "")?;
+    Ok(std::fs::read_to_string(&out).unwrap())
 }
 
-fn native(chart: &Path, values: &str) -> String {
+fn helm(chart: &Path, values: &str) -> String {
+    helm_result(chart, values).unwrap_or_else(|e| panic!("Helm SDK: {e}"))
+}
+
+fn native_result(chart: &Path, values: &str) -> Result<String, String> {
     let chart = Chart::load_dir(chart).unwrap_or_else(|e| panic!("{}: {e}", chart.display()));
     let opts = RenderOptions {
         values: load_values("values", values.as_bytes()).unwrap(),
         ..RenderOptions::default()
     };
-    to_stream(&render(&chart, &opts).unwrap_or_else(|e| panic!("native render: {e}")))
+    render(&chart, &opts)
+        .map(|r| to_stream(&r))
+        .map_err(|e| e.to_string())
+}
+
+fn native(chart: &Path, values: &str) -> String {
+    native_result(chart, values).unwrap_or_else(|e| panic!("native render: {e}"))
 }
 
 /// Masked structures of every certificate of a rendered stream (`x509_structure.py`):
@@ -243,6 +256,38 @@ fn certs_serials_span_128_bits() {
         assert_eq!(bits.len(), 32, "{who}");
         assert_eq!(bits.iter().max(), Some(&128), "{who}: {bits:?}");
     }
+}
+
+/// Bad arguments fail as in Helm: the native error carries the SDK's message (the text after
+/// `error calling F: `, or the last line of the SDK's error).
+#[test]
+fn certs_errors_match_helm_sdk() {
+    let cases = [
+        r#"{{ (genSelfSignedCert "x" nil (list "ünï") 1).Cert }}"#,
+        r#"{{ (genSelfSignedCert "x" (list "1.2.3") nil 1).Cert }}"#,
+        r#"{{ (genSelfSignedCert "x" (list 5) nil 1).Cert }}"#,
+        r#"{{ (genSelfSignedCert "x" nil (list true) 1).Cert }}"#,
+        r#"{{ (genSignedCert "x" nil nil 1 (dict "Cert" "junk" "Key" "junk")).Cert }}"#,
+        r#"{{ $a := genCA "a" 1 }}{{ $b := genCA "b" 1 }}{{ $m := buildCustomCert ($a.Cert | b64enc) ($b.Key | b64enc) }}{{ (genSignedCert "x" nil nil 1 $m).Cert }}"#,
+        r#"{{ (genCAWithKey "x" 1 "junk").Cert }}"#,
+        r#"{{ (genSelfSignedCertWithKey "x" nil nil 1 (genCA "a" 1).Cert).Cert }}"#,
+    ];
+    let mut failures = Vec::new();
+    for t in cases {
+        let dir = chart_dir(&[("t.yaml", t)]);
+        let theirs = helm_result(dir.path(), "").expect_err(t);
+        let line = theirs.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
+        let want = line
+            .split_once("error calling ")
+            .map_or(line.trim(), |(_, m)| {
+                m.split_once(": ").map_or(m, |(_, rest)| rest)
+            });
+        match native_result(dir.path(), "") {
+            Err(ours) if ours.contains(want) => {}
+            other => failures.push(format!("{t}\n  helm   {want}\n  native {other:?}")),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 /// The wide corpus's charts that generate certificates, with the values that make them do it.

@@ -120,18 +120,18 @@ fn pem(label: &str, der: &[u8]) -> String {
     out
 }
 
-/// The first PEM block's bytes, as Go's `pem.Decode` finds it (any type).
-fn pem_decode(text: &str) -> Option<Vec<u8>> {
+/// The first PEM block's type and bytes, as Go's `pem.Decode` finds it (any type).
+fn pem_decode(text: &str) -> Option<(String, Vec<u8>)> {
     let begin = text.find("-----BEGIN ")?;
-    let rest = &text[begin..];
-    let body_start = rest.find('\n')? + 1;
+    let rest = &text[begin + 11..];
+    let (label, rest) = rest.split_once("-----")?;
     let body_end = rest.find("-----END ")?;
-    let b64: String = rest
-        .get(body_start..body_end)?
+    let b64: String = rest[..body_end]
         .chars()
         .filter(|c| !c.is_ascii_whitespace())
         .collect();
-    data_encoding::BASE64.decode(b64.as_bytes()).ok()
+    let der = data_encoding::BASE64.decode(b64.as_bytes()).ok()?;
+    Some((label.to_string(), der))
 }
 
 /// An EC key's curve: (named-curve OID element, private scalar length).
@@ -213,8 +213,27 @@ fn rsa_key(bits: rcgen::RsaKeySize) -> Result<KeyPair> {
         .map_err(|e| cert_err("error generating RSA key", e))
 }
 
+/// A private key read as Sprig's `parsePrivateKeyPEM` reads it, errors after `what`.
+fn parse_key_as(pem_text: &str, what: &str) -> Result<KeyPair> {
+    let fail = |m: String| err(format!("{what}: {m}"));
+    let Some((label, _)) = pem_decode(pem_text) else {
+        return Err(fail("no PEM data in input".to_string()));
+    };
+    if label != "PRIVATE KEY" && !label.ends_with(" PRIVATE KEY") {
+        return Err(fail(format!(
+            "no private key data in PEM block of type {label}"
+        )));
+    }
+    KeyPair::from_pem(pem_text).map_err(|e| fail(format!("decoding PEM as {label}: {e}")))
+}
+
 fn parse_key(pem_text: &str) -> Result<KeyPair> {
-    KeyPair::from_pem(pem_text).map_err(|e| cert_err("error parsing private key", e))
+    parse_key_as(pem_text, "error parsing private key")
+}
+
+/// The key argument of the `…WithKey` functions.
+fn given_key(a: &[Value], i: usize) -> Result<KeyPair> {
+    parse_key_as(&s_arg(a, i)?, "parsing private key")
 }
 
 fn days(v: i64) -> Result<time::Duration> {
@@ -249,21 +268,31 @@ impl Spec {
 
     fn with_sans(a: &[Value]) -> Result<Self> {
         let mut spec = Spec::new(s_arg(a, 0)?, i_arg(a, 3)?, false);
-        for ip in san_items(&a[1], "ips")? {
+        for ip in san_items(&a[1], "ips", "error parsing ip")? {
             let addr = ip
                 .parse()
                 .map_err(|_| err(format!("error parsing ip: {ip}")))?;
             spec.ips.push(addr);
         }
-        spec.dns = san_items(&a[2], "alternateDNS")?;
+        spec.dns = san_items(&a[2], "alternateDNS", "error processing alternate dns name")?;
         Ok(spec)
     }
 }
 
-fn san_items(v: &Value, what: &str) -> Result<Vec<String>> {
+/// Sprig's `ips` / `alternateDNS` lists: strings only (`not_string` names the error).
+fn san_items(v: &Value, what: &str, not_string: &str) -> Result<Vec<String>> {
     match v {
         Value::Nil => Ok(Vec::new()),
-        Value::List(l) => Ok(l.iter().map(strval).collect()),
+        Value::List(l) => l
+            .iter()
+            .map(|x| match x {
+                Value::String(s) => Ok(s.to_string()),
+                other => Err(err(format!(
+                    "{not_string}: {} is not a string",
+                    strval(other)
+                ))),
+            })
+            .collect(),
         other => Err(err(format!(
             "wrong type for value; expected []interface {{}}; got {} ({what})",
             super::go_type(other)
@@ -522,7 +551,7 @@ fn ca_fields(d: &[u8]) -> Option<CaFields> {
 /// Sprig's CA argument: the certificate parsed, its key checked against it (as Go does).
 fn parse_parent(ca: &Value) -> Result<Parent> {
     let (cert, key) = ca_arg(ca)?;
-    let der = pem_decode(&cert).ok_or_else(|| err("unable to decode certificate"))?;
+    let (_, der) = pem_decode(&cert).ok_or_else(|| err("unable to decode certificate"))?;
     let ca = ca_fields(&der).ok_or_else(|| {
         err("error parsing certificate: decodedSignerCert.Bytes: x509: malformed certificate")
     })?;
@@ -553,7 +582,9 @@ fn ca_arg(v: &Value) -> Result<(String, String)> {
         _ => Err(err(format!("certificate has no {k}"))),
     };
     match v {
-        Value::Map(d) => Ok((get(d, "Cert")?, get(d, "Key")?)),
+        Value::Map(d) if d.go_type_name() == Some("sprig.certificate") => {
+            Ok((get(d, "Cert")?, get(d, "Key")?))
+        }
         other => Err(err(format!(
             "wrong type for value; expected sprig.certificate; got {}",
             super::go_type(other)
@@ -602,7 +633,7 @@ pub(super) fn register(m: &mut FuncMap) {
     });
     reg(m, "genCAWithKey", |a| {
         want("genCAWithKey", a, 3)?;
-        gen_ca(&s_arg(a, 0)?, i_arg(a, 1)?, parse_key(&s_arg(a, 2)?)?)
+        gen_ca(&s_arg(a, 0)?, i_arg(a, 1)?, given_key(a, 2)?)
     });
     reg(m, "genSelfSignedCert", |a| {
         want("genSelfSignedCert", a, 4)?;
@@ -610,7 +641,7 @@ pub(super) fn register(m: &mut FuncMap) {
     });
     reg(m, "genSelfSignedCertWithKey", |a| {
         want("genSelfSignedCertWithKey", a, 5)?;
-        gen_self_signed(a, parse_key(&s_arg(a, 4)?)?)
+        gen_self_signed(a, given_key(a, 4)?)
     });
     reg(m, "genSignedCert", |a| {
         want("genSignedCert", a, 5)?;
@@ -618,7 +649,7 @@ pub(super) fn register(m: &mut FuncMap) {
     });
     reg(m, "genSignedCertWithKey", |a| {
         want("genSignedCertWithKey", a, 6)?;
-        gen_signed(a, parse_key(&s_arg(a, 5)?)?)
+        gen_signed(a, given_key(a, 5)?)
     });
     reg(m, "buildCustomCert", |a| {
         want("buildCustomCert", a, 2)?;
@@ -675,7 +706,8 @@ mod tests {
         let d = Dict::new();
         d.insert("Cert", vstr(cert));
         d.insert("Key", vstr(other));
-        let e = gen_signed(&leaf_args(Value::Map(d)), new_key().unwrap()).unwrap_err();
+        let ca = Value::Map(d.with_type_name("sprig.certificate"));
+        let e = gen_signed(&leaf_args(ca), new_key().unwrap()).unwrap_err();
         assert!(
             e.to_string().contains("doesn't match parent's PublicKey"),
             "{e}"
