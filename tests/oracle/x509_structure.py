@@ -5,9 +5,12 @@ values and their order).
 Reads a JSON array of jobs on stdin and prints a JSON array of results, one per job:
   {"cert": PEM, "issuer": PEM or null (self-signed)} -> the certificate's structure;
   {"stream": rendered YAML documents} -> {"certs": {location: structure}, "serial_bits":
-      {location: bit length}} for every certificate in the stream (a PEM string value, or one
-      base64-encoded), location = "<# Source:> <JSON pointer>[#n]"; a certificate's issuer is
-      the one in the stream whose subject is its issuer and whose key verifies it (else itself).
+      {location: bit length}, "keys": {location: key skeleton}} for every certificate and
+      private key in the stream (a PEM string value, or one base64-encoded), location =
+      "<# Source:> <JSON pointer>[#n]"; a certificate's issuer is the one in the stream whose
+      subject is its issuer and whose key verifies it (else itself). A key's skeleton is its
+      PEM type, size (RSA bits, EC curve) and DER tree: tags, OIDs, integers of up to 3 bytes;
+      other values by length.
 Or: `x509_structure.py CERT.pem [ISSUER.pem]`.
 
 Masked: the serial's value (kept: positive, at most 128 bits), the public key's bits (kept:
@@ -199,40 +202,59 @@ def structure(cert_pem, issuer_pem):
 
 
 PEM_RE = re.compile(r"-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----")
+KEY_RE = re.compile(r"-----BEGIN ([A-Z0-9 ]*PRIVATE KEY)-----([^-]+)-----END \1-----")
 
 
-def pems_in(text):
-    found = PEM_RE.findall(text)
-    if found:
-        return found
+def decoded(text):
+    """text, and its base64 decoding when it is base64 of UTF-8 text."""
     try:
-        decoded = base64.b64decode(text.strip(), validate=True).decode("utf-8")
+        return [text, base64.b64decode(text.strip(), validate=True).decode("utf-8")]
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        return []
-    return PEM_RE.findall(decoded)
+        return [text]
 
 
-def walk(node, pointer, out):
+def walk(node, pointer, out, regex):
     if isinstance(node, dict):
         for k, v in node.items():
-            walk(v, f"{pointer}/{str(k).replace('~', '~0').replace('/', '~1')}", out)
+            walk(v, f"{pointer}/{str(k).replace('~', '~0').replace('/', '~1')}", out, regex)
     elif isinstance(node, list):
         for i, v in enumerate(node):
-            walk(v, f"{pointer}/{i}", out)
+            walk(v, f"{pointer}/{i}", out, regex)
     elif isinstance(node, str):
-        for i, pem in enumerate(pems_in(node)):
+        found = [m.group(0) for t in decoded(node) for m in regex.finditer(t)]
+        for i, pem in enumerate(found):
             out[pointer + (f"#{i}" if i else "")] = pem
 
 
-def certs_in_stream(text):
+def pems_in_stream(text, regex=PEM_RE):
     out, source = {}, ""
     for doc in re.split(r"^---\s*$", text, flags=re.M):
         m = re.search(r"^# Source: (.*)$", doc, flags=re.M)
         source = m.group(1) if m else source
         found = {}
-        walk(yaml.safe_load(doc), "", found)
+        walk(yaml.safe_load(doc), "", found, regex)
         out.update({f"{source} {p}": pem for p, pem in found.items()})
     return out
+
+
+def skeleton(d, start, end):
+    out = []
+    for t, s, e, _ in children(d, start, end):
+        if t & 0x20:
+            out.append([hex(t), skeleton(d, s, e)])
+        elif t == 0x06 or (t == 0x02 and e - s <= 3):
+            out.append(f"{hex(t)}:{d[s:e].hex()}")
+        else:
+            out.append(f"{hex(t)}:{'big' if t == 0x02 else e - s}")
+    return out
+
+
+def key_skeleton(pem):
+    m = KEY_RE.search(pem)
+    der = base64.b64decode("".join(m.group(2).split()))
+    key = serialization.load_pem_private_key(pem.encode(), None)
+    size = getattr(key, "key_size", None) or getattr(getattr(key, "curve", None), "name", None)
+    return {"type": m.group(1), "der": skeleton(der, 0, len(der)), "size": size}
 
 
 def issuer_of(cert, pool):
@@ -247,7 +269,7 @@ def issuer_of(cert, pool):
 
 
 def stream_job(text):
-    pems = certs_in_stream(text)
+    pems = pems_in_stream(text)
     loaded = {loc: x509.load_pem_x509_certificate(p.encode()) for loc, p in pems.items()}
     pool = list(loaded.values())
     certs, bits = {}, {}
@@ -256,7 +278,8 @@ def stream_job(text):
         pem = issuer.public_bytes(serialization.Encoding.PEM).decode() if issuer != cert else None
         certs[loc] = structure(pems[loc], pem)
         bits[loc] = cert.serial_number.bit_length()
-    return {"certs": certs, "serial_bits": bits}
+    keys = {loc: key_skeleton(p) for loc, p in pems_in_stream(text, KEY_RE).items()}
+    return {"certs": certs, "serial_bits": bits, "keys": keys}
 
 
 def main():
