@@ -296,6 +296,10 @@ fn certs_errors_match_helm_sdk() {
         r#"{{ $a := genCA "a" 1 }}{{ $b := genCA "b" 1 }}{{ $m := buildCustomCert ($a.Cert | b64enc) ($b.Key | b64enc) }}{{ (genSignedCert "x" nil nil 1 $m).Cert }}"#,
         r#"{{ (genCAWithKey "x" 1 "junk").Cert }}"#,
         r#"{{ (genSelfSignedCertWithKey "x" nil nil 1 (genCA "a" 1).Cert).Cert }}"#,
+        r#"{{ (buildCustomCert "junk" "junk").Cert }}"#,
+        r#"{{ (buildCustomCert ("not pem" | b64enc) "eA==").Cert }}"#,
+        r#"{{ $c := genCA "a" 1 }}{{ (buildCustomCert ($c.Cert | b64enc) ("x" | b64enc)).Cert }}"#,
+        r#"{{ $c := genCA "a" 1 }}{{ (buildCustomCert ($c.Cert | b64enc) "!!").Cert }}"#,
     ];
     let mut failures = Vec::new();
     for t in cases {

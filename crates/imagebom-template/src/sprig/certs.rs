@@ -653,19 +653,18 @@ pub(super) fn register(m: &mut FuncMap) {
     });
     reg(m, "buildCustomCert", |a| {
         want("buildCustomCert", a, 2)?;
+        // As Sprig: Go's base64, the first PEM block parsed as a certificate, the key read.
         let dec = |s: String, what: &str| -> Result<String> {
-            let b = data_encoding::BASE64
-                .decode(s.as_bytes())
-                .map_err(|e| cert_err(&format!("unable to decode base64 {what}"), e))?;
-            String::from_utf8(b).map_err(|e| cert_err(what, e))
+            let b = super::crypto::go_b64_decode(s.as_bytes())
+                .map_err(|_| err(format!("unable to decode base64 {what}")))?;
+            Ok(String::from_utf8_lossy(&b).into_owned())
         };
         let cert = dec(s_arg(a, 0)?, "certificate")?;
         let key = dec(s_arg(a, 1)?, "private key")?;
-        if !cert.contains("-----BEGIN CERTIFICATE-----") {
-            return Err(err(
-                "error parsing certificate: decoded pem is not a certificate",
-            ));
-        }
+        let (_, der) = pem_decode(&cert).ok_or_else(|| err("unable to decode certificate"))?;
+        ca_fields(&der).ok_or_else(|| {
+            err("error parsing certificate: decodedCert.Bytes: x509: malformed certificate")
+        })?;
         parse_key(&key)?;
         Ok(cert_value(cert, key))
     });
