@@ -152,8 +152,8 @@ fn chart_dir(templates: &[(&str, &str)]) -> tempfile::TempDir {
     tmp
 }
 
-/// Keys made by Python `cryptography` as values: RSA in PKCS#8 and PKCS#1, P-256 and ed25519
-/// in PKCS#8 (what `openssl genpkey` writes).
+/// Keys made by Python `cryptography` as values: RSA (2048 bits in PKCS#8 and PKCS#1, 3072 in
+/// PKCS#1), P-256 (PKCS#8, SEC1), P-384 and ed25519 (PKCS#8, as `openssl genpkey` writes).
 fn key_values() -> String {
     let code = r#"
 import json
@@ -166,7 +166,9 @@ print(json.dumps({"keys": {
   "rsa1": pem(rsa.generate_private_key(65537, 2048), s.PrivateFormat.TraditionalOpenSSL),
   "ec8": pem(ec.generate_private_key(ec.SECP256R1()), s.PrivateFormat.PKCS8),
   "ec1": pem(ec.generate_private_key(ec.SECP256R1()), s.PrivateFormat.TraditionalOpenSSL),
-  "ed8": pem(ed25519.Ed25519PrivateKey.generate(), s.PrivateFormat.PKCS8)}}))
+  "ed8": pem(ed25519.Ed25519PrivateKey.generate(), s.PrivateFormat.PKCS8),
+  "p384": pem(ec.generate_private_key(ec.SECP384R1()), s.PrivateFormat.PKCS8),
+  "rsa3072": pem(rsa.generate_private_key(65537, 3072), s.PrivateFormat.TraditionalOpenSSL)}}))
 "#;
     let tmp = tempfile::tempdir().unwrap();
     let f = tmp.path().join("keys.py");
@@ -201,6 +203,10 @@ rsaLeaf: {{ (genSignedCertWithKey "rsa-leaf" nil (list "r") 30 $rca $k.rsa1).Cer
 ecLeaf: {{ (genSignedCertWithKey "ec-leaf" nil nil 30 $rca $k.ec8).Cert | b64enc }}
 rsaSelf: {{ (genSelfSignedCertWithKey "rsa-self" nil nil 30 $k.rsa8).Cert | b64enc }}
 edCa: {{ (genCAWithKey "ed-ca" 30 $k.ed8).Cert | b64enc }}
+{{- $pca := genCAWithKey "p384-ca" 10 $k.p384 }}
+p384Ca: {{ $pca.Cert | b64enc }}
+p384Leaf: {{ (genSignedCert "p384-leaf" nil (list "l") 1 $pca).Cert | b64enc }}
+rsa3072: {{ (genSelfSignedCertWithKey "rsa3072" nil nil 1 $k.rsa3072).Cert | b64enc }}
 "#;
 
 /// `.Key` of certificates made from given keys: not random, so compared as text.
@@ -212,6 +218,8 @@ rsa1: {{ (genSelfSignedCertWithKey "k" nil nil 1 $k.rsa1).Key | quote }}
 ec8: {{ (genSignedCertWithKey "k" nil nil 1 $ca $k.ec8).Key | quote }}
 ec1: {{ $ca.Key | quote }}
 ed8: {{ (genSelfSignedCertWithKey "k" nil nil 1 $k.ed8).Key | quote }}
+p384: {{ (genCAWithKey "k" 1 $k.p384).Key | quote }}
+rsa3072: {{ (genCAWithKey "k" 1 $k.rsa3072).Key | quote }}
 "#;
 
 #[test]
@@ -220,8 +228,8 @@ fn certs_match_helm_sdk_structures() {
     let values = key_values();
     let (ours, theirs) = (native(dir.path(), &values), helm(dir.path(), &values));
     let (n, h) = (structures(&ours), structures(&theirs));
-    assert_eq!(h["certs"].as_object().unwrap().len(), 18, "{theirs}");
-    assert_eq!(h["keys"].as_object().unwrap().len(), 5, "{theirs}");
+    assert_eq!(h["certs"].as_object().unwrap().len(), 21, "{theirs}");
+    assert_eq!(h["keys"].as_object().unwrap().len(), 7, "{theirs}");
     let d = diff(&n, &h);
     assert!(
         d.is_empty(),

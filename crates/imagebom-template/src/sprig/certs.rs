@@ -224,7 +224,15 @@ fn parse_key_as(pem_text: &str, what: &str) -> Result<KeyPair> {
             "no private key data in PEM block of type {label}"
         )));
     }
-    KeyPair::from_pem(pem_text).map_err(|e| fail(format!("decoding PEM as {label}: {e}")))
+    KeyPair::from_pem(pem_text).map_err(|e| {
+        // aws-lc signs with RSA keys of 2048 to 8192 bits only (Go takes 1024 too).
+        let hint = if label.starts_with("RSA") || label == "PRIVATE KEY" {
+            " (RSA keys must have 2048 to 8192 bits)"
+        } else {
+            ""
+        };
+        fail(format!("decoding PEM as {label}: {e}{hint}"))
+    })
 }
 
 fn parse_key(pem_text: &str) -> Result<KeyPair> {
