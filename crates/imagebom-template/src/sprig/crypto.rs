@@ -29,7 +29,7 @@ fn adler32(data: &[u8]) -> u32 {
 
 /// Go's `base64.StdEncoding.DecodeString`, with its error offsets
 /// (`illegal base64 data at input byte N`). Newlines are skipped as Go does.
-fn go_b64_decode(src: &[u8]) -> core::result::Result<Vec<u8>, usize> {
+pub(super) fn go_b64_decode(src: &[u8]) -> core::result::Result<Vec<u8>, usize> {
     fn val(c: u8) -> Option<u32> {
         Some(match c {
             b'A'..=b'Z' => c - b'A',
