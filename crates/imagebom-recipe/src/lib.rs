@@ -224,8 +224,13 @@ impl Recipe {
     }
 
     /// Parses and validates recipe `text`; `path` locates errors and relative paths.
+    /// A leading UTF-8 byte-order mark is skipped, as YAML allows.
     pub fn parse(path: &Path, text: String) -> Result<Recipe, RecipeError> {
         let display = path.display().to_string();
+        let text = match text.strip_prefix('\u{feff}') {
+            Some(rest) => rest.to_string(),
+            None => text,
+        };
         let doc: RecipeDoc = serde_yaml_ng::from_str(&text).map_err(|e| {
             let (line, column) = e
                 .location()
