@@ -4,7 +4,8 @@
 //! temporary file beside its target (mode `0666 & !umask` for a new file, the replaced file's
 //! mode and owner otherwise), flushed to disk and checked; only when all are staged are they
 //! renamed over their targets. A rename that fails puts back the files already replaced (each
-//! existing target is hard-linked aside first), so an error leaves every target as it was.
+//! existing target is hard-linked aside first, where the filesystem has hard links), so an
+//! error leaves every target as it was.
 //! The one window left is a crash (power loss, `SIGKILL`) between two renames, which leaves
 //! some targets new and the others old, each file whole.
 //!
@@ -100,6 +101,8 @@ struct Staged {
     given: PathBuf,
     target: PathBuf,
     tmp: Option<tempfile::TempPath>,
+    /// Whether `target` existed; if so, `backup` holds it unless it could not be linked.
+    existed: bool,
     backup: Option<tempfile::TempPath>,
 }
 
@@ -134,16 +137,20 @@ impl OutputSet {
                 Target::Direct(t) => direct.push((given, t, bytes)),
             }
         }
-        let mut dirs: Vec<PathBuf> = replace
-            .iter()
-            .map(|(_, t, _)| parent_of(t).to_path_buf())
-            .collect();
+        let mut dirs = Vec::with_capacity(replace.len());
+        for (_, t, _) in &replace {
+            let d = parent_of(t);
+            fs::create_dir_all(d)
+                .and_then(|_| fs::canonicalize(d))
+                .map(|c| dirs.push(c))
+                .map_err(|e| err(d, "cannot create the directory", e))?;
+        }
+        // One lock per directory however it is spelled (a second would wait for the first),
+        // taken in path order, so two runs never wait for each other in a cycle.
         dirs.sort();
         dirs.dedup();
-        // Locks are taken in path order, so two runs never wait for each other in a cycle.
         let mut locks = Vec::with_capacity(dirs.len());
         for d in &dirs {
-            fs::create_dir_all(d).map_err(|e| err(d, "cannot create the directory", e))?;
             locks.push(DirLock::acquire(d, self.on_wait.as_deref())?);
         }
         let mut staged = Vec::with_capacity(replace.len());
@@ -242,6 +249,7 @@ fn stage(given: &Path, target: &Path, bytes: &[u8]) -> Result<Staged, OutputErro
         given: given.to_path_buf(),
         target: target.to_path_buf(),
         tmp: Some(tmp.into_temp_path()),
+        existed: old.is_some(),
         backup,
     })
 }
@@ -280,9 +288,15 @@ fn rename_all(staged: &mut [Staged]) -> Result<(), OutputError> {
         if let Err(e) = tmp.persist(&s.target) {
             let error = err(&s.given, "cannot write", e.error);
             for done in staged[..i].iter_mut().rev() {
-                match done.backup.take() {
-                    Some(b) => drop(b.persist(&done.target)),
-                    None => drop(fs::remove_file(&done.target)),
+                match (done.backup.take(), done.existed) {
+                    (Some(b), _) => {
+                        let _ = b.persist(&done.target);
+                    }
+                    (None, false) => {
+                        let _ = fs::remove_file(&done.target);
+                    }
+                    // Could not be linked aside (no hard links here): stays new.
+                    (None, true) => {}
                 }
             }
             return Err(error);
@@ -425,6 +439,17 @@ mod tests {
         assert_eq!(fs::read_to_string(&a).unwrap(), "old a");
         assert!(!b.exists());
         assert_eq!(names(dir.path()), ["a", "c"]);
+    }
+
+    #[test]
+    fn one_directory_spelled_two_ways_is_locked_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut set = OutputSet::new();
+        set.add(dir.path().join("a"), "a");
+        set.add(dir.path().join("sub/../b"), "b");
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        set.commit().unwrap();
+        assert_eq!(names(dir.path()), ["a", "b", "sub"]);
     }
 
     #[test]
