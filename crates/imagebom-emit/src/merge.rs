@@ -174,22 +174,45 @@ fn parse(name: &str, text: String) -> Result<(BomFormat, Value), MergeError> {
         if probe.spec_version.as_deref() != Some("1.6") {
             return Err(bad("only CycloneDX specVersion 1.6 can be merged".into()));
         }
-        let doc: cdx::CycloneDx =
+        let mut doc: cdx::CycloneDx =
             serde_json::from_str(&text).map_err(|e| bad(format!("not CycloneDX 1.6: {e}")))?;
         drop(text);
-        let v = serde_json::to_value(doc).map_err(|e| bad(e.to_string()))?;
+        let components = doc.components.take();
+        let mut v = serde_json::to_value(doc).map_err(|e| bad(e.to_string()))?;
+        put_list(&mut v, "components", components).map_err(|e| bad(e.to_string()))?;
         Ok((BomFormat::CycloneDx, v))
     } else if probe.spdx_version.as_deref() == Some("SPDX-2.3") {
-        let doc: spdx::Spdx =
+        let mut doc: spdx::Spdx =
             serde_json::from_str(&text).map_err(|e| bad(format!("not SPDX 2.3: {e}")))?;
         drop(text);
-        let v = serde_json::to_value(doc).map_err(|e| bad(e.to_string()))?;
+        let (packages, relationships) = (doc.packages.take(), doc.relationships.take());
+        let mut v = serde_json::to_value(doc).map_err(|e| bad(e.to_string()))?;
+        put_list(&mut v, "packages", packages).map_err(|e| bad(e.to_string()))?;
+        put_list(&mut v, "relationships", relationships).map_err(|e| bad(e.to_string()))?;
         Ok((BomFormat::Spdx, v))
     } else {
         Err(bad(
             "neither a CycloneDX 1.6 (bomFormat) nor an SPDX 2.3 (spdxVersion) document".into(),
         ))
     }
+}
+
+/// Sets `doc[key]` to the list, converting one element at a time (each typed element is
+/// freed as soon as it is converted, so the list is never held twice).
+fn put_list<T: serde::Serialize>(
+    doc: &mut Value,
+    key: &str,
+    list: Option<Vec<T>>,
+) -> Result<(), serde_json::Error> {
+    let Some(list) = list else { return Ok(()) };
+    let values = list
+        .into_iter()
+        .map(serde_json::to_value)
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(o) = doc.as_object_mut() {
+        o.insert(key.to_string(), Value::Array(values));
+    }
+    Ok(())
 }
 
 /// Canonical text of a value, the sort key of unions.
