@@ -142,16 +142,22 @@ impl OutputSet {
             let d = parent_of(t);
             fs::create_dir_all(d)
                 .and_then(|_| fs::canonicalize(d))
-                .map(|c| dirs.push(c))
+                .map(|c| dirs.push((c, d.to_path_buf())))
                 .map_err(|e| err(d, "cannot create the directory", e))?;
         }
         // One lock per directory however it is spelled (a second would wait for the first),
         // taken in path order, so two runs never wait for each other in a cycle.
         dirs.sort();
-        dirs.dedup();
+        dirs.dedup_by(|a, b| a.0 == b.0);
         let mut locks = Vec::with_capacity(dirs.len());
-        for d in &dirs {
-            locks.push(DirLock::acquire(d, self.on_wait.as_deref())?);
+        for (real, spelled) in &dirs {
+            let on_wait = self.on_wait.as_deref();
+            let tell = || {
+                if let Some(f) = on_wait {
+                    f(spelled);
+                }
+            };
+            locks.push(DirLock::acquire(real, tell)?);
         }
         let mut staged = Vec::with_capacity(replace.len());
         for (given, target, bytes) in replace {
@@ -159,7 +165,7 @@ impl OutputSet {
         }
         before_renames();
         rename_all(&mut staged)?;
-        for d in &dirs {
+        for (d, _) in &dirs {
             // Best effort: makes the renames durable where the filesystem supports it.
             let _ = File::open(d).and_then(|f| f.sync_all());
         }
@@ -322,7 +328,8 @@ struct DirLock {
 }
 
 impl DirLock {
-    fn acquire(dir: &Path, on_wait: Option<&dyn Fn(&Path)>) -> Result<DirLock, OutputError> {
+    /// Locks `dir`; `on_wait` is called once if another run holds it.
+    fn acquire(dir: &Path, on_wait: impl Fn()) -> Result<DirLock, OutputError> {
         let path = dir.join(LOCK_FILE);
         let fail = |e| err(&path, "cannot lock the output directory", e);
         let mut told = false;
@@ -336,8 +343,8 @@ impl DirLock {
             match file.try_lock() {
                 Ok(()) => {}
                 Err(fs::TryLockError::WouldBlock) => {
-                    if let (Some(f), false) = (on_wait, told) {
-                        f(dir);
+                    if !told {
+                        on_wait();
                         told = true;
                     }
                     file.lock().map_err(fail)?;
