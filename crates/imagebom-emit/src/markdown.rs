@@ -4,10 +4,56 @@ use crate::{digest_of, resolution_of, EmitContext};
 use imagebom_model::{ImageEntry, Inventory};
 use std::fmt::Write;
 
+/// A character that must not reach the page as itself: controls (C0, DEL, C1) and the
+/// bidirectional overrides that reorder how text displays.
+fn hidden(c: char) -> bool {
+    c.is_control() && !matches!(c, '\n' | '\r' | '\t')
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Text for a table cell, rendered as exactly this text: line breaks become spaces, hidden
+/// characters `\u{…}` escapes, and markdown and HTML metacharacters are backslash-escaped
+/// (registry- and recipe-supplied text never becomes markup, a link or a tag).
 fn cell(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace('\n', " ")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if hidden(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '&' | '|' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A code span holding exactly `s`: fenced by more backticks than any run inside it, with
+/// `|` escaped for the table and line breaks and hidden characters as in [`cell`].
+fn code(s: &str) -> String {
+    let mut body = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\n' | '\r' | '\t' => body.push(' '),
+            c if hidden(c) => {
+                let _ = write!(body, "\\u{{{:x}}}", c as u32);
+            }
+            '|' => body.push_str("\\|"),
+            c => body.push(c),
+        }
+    }
+    let longest = body.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if body.starts_with('`') || body.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{body}{pad}{fence}")
 }
 
 /// `Y` found, `–` checked and absent, `?` could not be checked (or never was).
@@ -25,11 +71,7 @@ fn provenance_cells(e: &ImageEntry) -> String {
     let referrers = match p.and_then(|p| p.referrers.as_ref()) {
         None => "?".to_string(),
         Some(r) if r.is_empty() => "–".to_string(),
-        Some(r) => r
-            .iter()
-            .map(|t| format!("`{}`", cell(t)))
-            .collect::<Vec<_>>()
-            .join(", "),
+        Some(r) => r.iter().map(|t| code(t)).collect::<Vec<_>>().join(", "),
     };
     format!(
         " {} | {} | {} | {referrers} |",
@@ -51,7 +93,7 @@ fn shows_provenance(inv: &Inventory) -> bool {
 fn row(out: &mut String, key: &str, e: &ImageEntry, provenance: bool) {
     let r = &e.reference;
     let digest = match digest_of(e) {
-        Some(d) => format!("`{d}`"),
+        Some(d) => code(&d.to_string()),
         None => "unresolved".to_string(),
     };
     let platforms = e
@@ -73,8 +115,8 @@ fn row(out: &mut String, key: &str, e: &ImageEntry, provenance: bool) {
         .join(", ");
     let _ = writeln!(
         out,
-        "| `{}` | {} | {} | {} | {} | {} |{}",
-        cell(key),
+        "| {} | {} | {} | {} | {} | {} |{}",
+        code(key),
         cell(r.tag().unwrap_or("")),
         digest,
         resolution_of(e),
@@ -210,7 +252,7 @@ pub fn markdown_body(inv: &Inventory) -> String {
 
     let _ = writeln!(out, "## Registries\n\n| registry | images |\n|---|---|");
     for (r, n) in &registries {
-        let _ = writeln!(out, "| `{}` | {n} |", cell(r));
+        let _ = writeln!(out, "| {} | {n} |", code(r));
     }
     out.push('\n');
 
@@ -224,15 +266,15 @@ pub fn markdown_body(inv: &Inventory) -> String {
             Some(ch) => {
                 let _ = writeln!(
                     out,
-                    "| `{}` | helm | `{}` | `{}` | {} | {n} |",
-                    cell(&c.name),
-                    cell(&ch.chart),
-                    cell(&ch.version),
+                    "| {} | helm | {} | {} | {} | {n} |",
+                    code(&c.name),
+                    code(&ch.chart),
+                    code(&ch.version),
                     if ch.pinned { "yes" } else { "**no**" }
                 );
             }
             None => {
-                let _ = writeln!(out, "| `{}` | manifests | – | – | – | {n} |", cell(&c.name));
+                let _ = writeln!(out, "| {} | manifests | – | – | – | {n} |", code(&c.name));
             }
         }
     }
@@ -254,15 +296,15 @@ pub fn markdown_body(inv: &Inventory) -> String {
     };
     for c in &inv.components {
         let title = c.display_name.as_deref().unwrap_or(&c.name);
-        let _ = writeln!(out, "## {} (`{}`)\n", cell(title), cell(&c.name));
+        let _ = writeln!(out, "## {} ({})\n", cell(title), code(&c.name));
         if let Some(ch) = &c.chart {
             let pin = if ch.pinned { "pinned" } else { "not pinned" };
             let _ = writeln!(
                 out,
-                "Chart `{}` from `{}`, version `{}` ({pin}).\n",
-                cell(&ch.chart),
-                cell(&ch.repository),
-                cell(&ch.version)
+                "Chart {} from {}, version {} ({pin}).\n",
+                code(&ch.chart),
+                code(&ch.repository),
+                code(&ch.version)
             );
         }
         let images: Vec<_> = inv.images_of(&c.name).collect();
@@ -292,13 +334,13 @@ pub fn markdown_body(inv: &Inventory) -> String {
         for w in &inv.warnings {
             let _ = writeln!(
                 out,
-                "| {} | {} | {}/{} | `{}` | `{}` | {} |",
+                "| {} | {} | {}/{} | {} | {} | {} |",
                 cell(&w.component),
                 cell(&w.source),
                 cell(&w.kind),
                 cell(&w.name),
-                cell(&w.path),
-                cell(&w.value),
+                code(&w.path),
+                code(&w.value),
                 cell(&w.message)
             );
         }

@@ -111,29 +111,40 @@ pub struct MergeInput {
 /// Merges partial BOMs of one recipe into one document (pretty JSON, trailing newline).
 /// All inputs must have the same format; the output depends only on the set of inputs.
 pub fn merge(inputs: &[MergeInput]) -> Result<(BomFormat, String), MergeError> {
-    if inputs.is_empty() {
+    let mut sorted: Vec<&MergeInput> = inputs.iter().collect();
+    sorted.sort_by(|a, b| (&a.name, &a.text).cmp(&(&b.name, &b.text)));
+    let names: Vec<String> = sorted.iter().map(|i| i.name.clone()).collect();
+    merge_from(&names, |i| Ok(sorted[i].text.clone()))
+}
+
+/// [`merge`] reading each input only when its turn comes (`load(i)` gives the text of
+/// `names[i]`), so that one input at a time is held besides the merged result.
+pub fn merge_from(
+    names: &[String],
+    mut load: impl FnMut(usize) -> Result<String, MergeError>,
+) -> Result<(BomFormat, String), MergeError> {
+    if names.is_empty() {
         return Err(MergeError::NoInput);
     }
     // Process in a fixed order so that even error messages do not depend on argument order.
-    let mut sorted: Vec<&MergeInput> = inputs.iter().collect();
-    sorted.sort_by(|a, b| (&a.name, &a.text).cmp(&(&b.name, &b.text)));
-    let mut parsed = Vec::with_capacity(sorted.len());
-    for i in &sorted {
-        parsed.push((i.name.clone(), parse(i)?));
-    }
-    let (first_name, (first_format, _)) = &parsed[0];
-    for (name, (format, _)) in &parsed[1..] {
-        if format != first_format {
+    let mut order: Vec<usize> = (0..names.len()).collect();
+    order.sort_by(|a, b| names[*a].cmp(&names[*b]));
+    let first = order[0];
+    let (format, first_doc) = parse(&names[first], load(first)?)?;
+    let first_name = names[first].clone();
+    let rest = order[1..].iter().map(move |&i| {
+        let (f, doc) = parse(&names[i], load(i)?)?;
+        if f != format {
             return Err(MergeError::MixedFormats {
-                first: first_name.clone(),
-                first_format: first_format.name(),
-                second: name.clone(),
-                second_format: format.name(),
+                first: names[first].clone(),
+                first_format: format.name(),
+                second: names[i].clone(),
+                second_format: f.name(),
             });
         }
-    }
-    let format = *first_format;
-    let docs: Vec<(String, Value)> = parsed.into_iter().map(|(n, (_, v))| (n, v)).collect();
+        Ok((names[i].clone(), doc))
+    });
+    let docs = std::iter::once(Ok((first_name, first_doc))).chain(rest);
     let text = match format {
         BomFormat::CycloneDx => merge_cyclonedx(docs)?,
         BomFormat::Spdx => merge_spdx(docs)?,
@@ -141,32 +152,67 @@ pub fn merge(inputs: &[MergeInput]) -> Result<(BomFormat, String), MergeError> {
     Ok((format, text))
 }
 
+/// The fields that tell the format; every other field is skipped unread.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Probe {
+    bom_format: Option<String>,
+    spec_version: Option<String>,
+    spdx_version: Option<String>,
+}
+
 /// Parses through the typed model (validating the shape) and back to a JSON value whose
 /// object keys are in the model's canonical order.
-fn parse(input: &MergeInput) -> Result<(BomFormat, Value), MergeError> {
+/// The text is dropped once parsed, before the value is built.
+fn parse(name: &str, text: String) -> Result<(BomFormat, Value), MergeError> {
     let bad = |message: String| MergeError::Parse {
-        file: input.name.clone(),
+        file: name.to_string(),
         message,
     };
-    let raw: Value = serde_json::from_str(&input.text).map_err(|e| bad(e.to_string()))?;
-    if raw.get("bomFormat").and_then(Value::as_str) == Some("CycloneDX") {
-        if raw.get("specVersion").and_then(Value::as_str) != Some("1.6") {
+    let probe: Probe = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    if probe.bom_format.as_deref() == Some("CycloneDX") {
+        if probe.spec_version.as_deref() != Some("1.6") {
             return Err(bad("only CycloneDX specVersion 1.6 can be merged".into()));
         }
-        let doc: cdx::CycloneDx =
-            serde_json::from_value(raw).map_err(|e| bad(format!("not CycloneDX 1.6: {e}")))?;
-        let v = serde_json::to_value(doc).map_err(|e| bad(e.to_string()))?;
+        let mut doc: cdx::CycloneDx =
+            serde_json::from_str(&text).map_err(|e| bad(format!("not CycloneDX 1.6: {e}")))?;
+        drop(text);
+        let components = doc.components.take();
+        let mut v = serde_json::to_value(doc).map_err(|e| bad(e.to_string()))?;
+        put_list(&mut v, "components", components).map_err(|e| bad(e.to_string()))?;
         Ok((BomFormat::CycloneDx, v))
-    } else if raw.get("spdxVersion").and_then(Value::as_str) == Some("SPDX-2.3") {
-        let doc: spdx::Spdx =
-            serde_json::from_value(raw).map_err(|e| bad(format!("not SPDX 2.3: {e}")))?;
-        let v = serde_json::to_value(doc).map_err(|e| bad(e.to_string()))?;
+    } else if probe.spdx_version.as_deref() == Some("SPDX-2.3") {
+        let mut doc: spdx::Spdx =
+            serde_json::from_str(&text).map_err(|e| bad(format!("not SPDX 2.3: {e}")))?;
+        drop(text);
+        let (packages, relationships) = (doc.packages.take(), doc.relationships.take());
+        let mut v = serde_json::to_value(doc).map_err(|e| bad(e.to_string()))?;
+        put_list(&mut v, "packages", packages).map_err(|e| bad(e.to_string()))?;
+        put_list(&mut v, "relationships", relationships).map_err(|e| bad(e.to_string()))?;
         Ok((BomFormat::Spdx, v))
     } else {
         Err(bad(
             "neither a CycloneDX 1.6 (bomFormat) nor an SPDX 2.3 (spdxVersion) document".into(),
         ))
     }
+}
+
+/// Sets `doc[key]` to the list, converting one element at a time (each typed element is
+/// freed as soon as it is converted, so the list is never held twice).
+fn put_list<T: serde::Serialize>(
+    doc: &mut Value,
+    key: &str,
+    list: Option<Vec<T>>,
+) -> Result<(), serde_json::Error> {
+    let Some(list) = list else { return Ok(()) };
+    let values = list
+        .into_iter()
+        .map(serde_json::to_value)
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(o) = doc.as_object_mut() {
+        o.insert(key.to_string(), Value::Array(values));
+    }
+    Ok(())
 }
 
 /// Canonical text of a value, the sort key of unions.
@@ -468,7 +514,9 @@ fn merge_component(
     union_held(&mut slot.held, c, file, key)
 }
 
-fn merge_cyclonedx(docs: Vec<(String, Value)>) -> Result<String, MergeError> {
+fn merge_cyclonedx(
+    docs: impl Iterator<Item = Result<(String, Value), MergeError>>,
+) -> Result<String, MergeError> {
     let mut top: Option<Held> = None;
     let mut metadata: Option<HeldComponent> = None;
     let mut components: BTreeMap<String, HeldComponent> = BTreeMap::new();
@@ -476,7 +524,8 @@ fn merge_cyclonedx(docs: Vec<(String, Value)>) -> Result<String, MergeError> {
     let mut version: i64 = 1;
     let mut timestamp: Option<String> = None;
 
-    for (file, mut doc) in docs {
+    for doc in docs {
+        let (file, mut doc) = doc?;
         let obj = doc.as_object_mut().expect("parsed documents are objects");
         obj.remove("serialNumber");
         if let Some(v) = obj.remove("version").and_then(|v| v.as_i64()) {
@@ -649,8 +698,9 @@ fn merge_cyclonedx(docs: Vec<(String, Value)>) -> Result<String, MergeError> {
     };
     let mut doc: cdx::CycloneDx = serde_json::from_value(top).map_err(err)?;
     doc.serial_number = None;
-    let content = serde_json::to_vec(&doc).map_err(err)?;
-    doc.serial_number = Some(format!("urn:uuid:{}", content_uuid(&content)));
+    // The compact text is only hashed: dropped before the pretty one is built.
+    let uuid = content_uuid(&serde_json::to_vec(&doc).map_err(err)?);
+    doc.serial_number = Some(format!("urn:uuid:{uuid}"));
     let mut text = serde_json::to_string_pretty(&doc).map_err(err)?;
     text.push('\n');
     Ok(text)
@@ -712,7 +762,9 @@ fn namespace_base(ns: &str) -> &str {
     ns
 }
 
-fn merge_spdx(docs: Vec<(String, Value)>) -> Result<String, MergeError> {
+fn merge_spdx(
+    docs: impl Iterator<Item = Result<(String, Value), MergeError>>,
+) -> Result<String, MergeError> {
     let mut top: Option<Held> = None;
     let mut packages: BTreeMap<String, Held> = BTreeMap::new();
     let mut relationships: BTreeMap<String, Value> = BTreeMap::new();
@@ -720,7 +772,8 @@ fn merge_spdx(docs: Vec<(String, Value)>) -> Result<String, MergeError> {
     let mut creators: BTreeSet<String> = BTreeSet::new();
     let mut base: Option<(String, String)> = None;
 
-    for (file, mut doc) in docs {
+    for doc in docs {
+        let (file, mut doc) = doc?;
         let obj = doc.as_object_mut().expect("parsed documents are objects");
         if let Some(Value::String(ns)) = obj.remove("documentNamespace") {
             let b = namespace_base(&ns).to_string();
@@ -872,8 +925,8 @@ fn merge_spdx(docs: Vec<(String, Value)>) -> Result<String, MergeError> {
     let base = base.map(|(b, _)| b).unwrap_or_default();
     obj.insert("documentNamespace".into(), Value::String(base.clone()));
     let mut doc: spdx::Spdx = serde_json::from_value(top).map_err(err)?;
-    let content = serde_json::to_vec(&doc).map_err(err)?;
-    doc.document_namespace = format!("{base}-{}", content_uuid(&content));
+    let uuid = content_uuid(&serde_json::to_vec(&doc).map_err(err)?);
+    doc.document_namespace = format!("{base}-{uuid}");
     let mut text = serde_json::to_string_pretty(&doc).map_err(err)?;
     text.push('\n');
     Ok(text)

@@ -279,7 +279,12 @@ impl Recipe {
     }
 
     /// Parses and validates recipe `text`; `path` locates errors and relative paths.
+    /// A leading UTF-8 byte-order mark is skipped, as YAML allows.
     pub fn parse(path: &Path, text: String) -> Result<Recipe, RecipeError> {
+        let text = match text.strip_prefix('\u{feff}') {
+            Some(rest) => rest.to_string(),
+            None => text,
+        };
         let header: Option<Header> = serde_yaml_ng::from_str(&text).ok();
         let doc: RecipeDoc = match header {
             Some(h) if aicr::is_registry(&h.api_version, &h.kind) => aicr::parse(path, &text)?,

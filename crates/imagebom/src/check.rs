@@ -7,8 +7,11 @@ use anyhow::{anyhow, Context};
 use imagebom_emit::policy::{
     check, human, sarif, Exemption, Finding, PolicyConfig, Rule, Severity,
 };
-use imagebom_model::fsutil::write_atomic;
+use imagebom_model::fsutil::{read_limited, OutputSet};
 use std::collections::BTreeMap;
+
+/// Largest `--policy` file read.
+pub const MAX_POLICY_BYTES: u64 = 4 << 20;
 
 /// Runs `check`.
 pub fn run(args: &CheckArgs, quiet: bool) -> Result<u8, Failure> {
@@ -39,9 +42,11 @@ pub fn run(args: &CheckArgs, quiet: bool) -> Result<u8, Failure> {
         CheckFormat::Sarif => sarif(&findings, env!("CARGO_PKG_VERSION")),
     };
     match &args.out {
-        Some(p) => write_atomic(p, text.as_bytes())
-            .with_context(|| format!("{}: cannot write", p.display()))
-            .code(EXIT_INPUT)?,
+        Some(p) => {
+            let mut set = OutputSet::new();
+            set.add(p.clone(), text);
+            crate::generate::write_all(set, quiet)?;
+        }
         None => print!("{text}"),
     }
     let errors = findings
@@ -55,8 +60,18 @@ pub fn run(args: &CheckArgs, quiet: bool) -> Result<u8, Failure> {
 }
 
 fn read_policy(path: &std::path::Path) -> Result<PolicyConfig, Failure> {
-    let text = std::fs::read_to_string(path)
+    let bytes = read_limited(path, MAX_POLICY_BYTES)
         .with_context(|| format!("{}: cannot read policy", path.display()))
+        .code(EXIT_INPUT)?
+        .ok_or_else(|| {
+            anyhow!(
+                "{}: policy is larger than the {MAX_POLICY_BYTES}-byte limit",
+                path.display()
+            )
+        })
+        .code(EXIT_INPUT)?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| anyhow!("{}: policy is not UTF-8 text", path.display()))
         .code(EXIT_INPUT)?;
     serde_yaml_ng::from_str(&text)
         .map_err(|e| {
@@ -90,7 +105,7 @@ fn fill_lines(findings: &mut [Finding]) {
 pub fn diff(args: &DiffArgs) -> Result<u8, Failure> {
     use imagebom_emit::diff::{diff, drift_markdown, summarize};
     let read = |p: &std::path::Path| {
-        let text = imagebom_model::fsutil::read_limited(p, 256 << 20)
+        let text = read_limited(p, 256 << 20)
             .with_context(|| format!("{}: cannot read", p.display()))
             .code(EXIT_INPUT)?
             .ok_or_else(|| anyhow!("{}: larger than 256 MiB", p.display()))

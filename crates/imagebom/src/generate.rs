@@ -7,8 +7,43 @@ use crate::failure::{Failure, WithCode, EXIT_INPUT, EXIT_OK, EXIT_REGISTRY};
 use crate::pipeline;
 use anyhow::{anyhow, Context};
 use imagebom_emit::EmitContext;
-use imagebom_model::fsutil::write_atomic;
+use imagebom_model::fsutil::{read_limited, OutputSet};
 use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// Largest `--page` read.
+pub const MAX_PAGE_BYTES: u64 = 16 << 20;
+
+/// Writes `set` (all files or none), telling on stderr when it waits for another run.
+pub(crate) fn write_all(set: OutputSet, quiet: bool) -> Result<Vec<PathBuf>, Failure> {
+    set.on_wait(move |dir| {
+        if !quiet {
+            eprintln!(
+                "waiting for another imagebom run writing {} to finish",
+                dir.display()
+            );
+        }
+    })
+    .commit()
+    .code(EXIT_INPUT)
+}
+
+/// Reads the `--page` file, bounded by [`MAX_PAGE_BYTES`].
+fn read_page(p: &Path) -> Result<String, Failure> {
+    let bytes = read_limited(p, MAX_PAGE_BYTES)
+        .with_context(|| format!("{}: cannot read page", p.display()))
+        .code(EXIT_INPUT)?
+        .ok_or_else(|| {
+            anyhow!(
+                "{}: page is larger than the {MAX_PAGE_BYTES}-byte limit",
+                p.display()
+            )
+        })
+        .code(EXIT_INPUT)?;
+    String::from_utf8(bytes)
+        .map_err(|_| anyhow!("{}: page is not UTF-8 text", p.display()))
+        .code(EXIT_INPUT)
+}
 
 /// Runs `generate`.
 pub fn run(args: &GenerateArgs, quiet: bool) -> Result<u8, Failure> {
@@ -39,9 +74,7 @@ pub fn run(args: &GenerateArgs, quiet: bool) -> Result<u8, Failure> {
     }
     let page = match &args.page {
         Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .with_context(|| format!("{}: cannot read page", p.display()))
-                .code(EXIT_INPUT)?;
+            let text = read_page(p)?;
             let new = imagebom_emit::markdown::update_page(&text, &built.inventory)
                 .ok_or_else(|| {
                     anyhow!(
@@ -59,17 +92,14 @@ pub fn run(args: &GenerateArgs, quiet: bool) -> Result<u8, Failure> {
     if args.check {
         return freshness(&built, page.as_ref().map(|(p, old, new)| (p, old, new)));
     }
-    if let Some((p, _, new)) = &page {
-        write_atomic(p, new.as_bytes())
-            .with_context(|| format!("{}: cannot write page", p.display()))
-            .code(EXIT_INPUT)?;
-    }
     let outputs = write_outputs(
         &built,
         &args.out,
         &args.format,
         args.registry.resolve,
+        page.map(|(p, _, new)| (p, new)),
         timestamp,
+        quiet,
     )?;
     let inv = &built.inventory;
     if !quiet {
@@ -100,7 +130,7 @@ pub fn run(args: &GenerateArgs, quiet: bool) -> Result<u8, Failure> {
             args.out.display(),
             outputs
                 .iter()
-                .map(|(p, _)| p.file_name().unwrap_or_default().to_string_lossy())
+                .map(|p| p.file_name().unwrap_or_default().to_string_lossy())
                 .collect::<Vec<_>>()
                 .join(", ")
         );
@@ -163,14 +193,17 @@ fn freshness(
 }
 
 /// Renders the requested formats of `built` (and the lock, when `with_lock`), then writes
-/// them all; nothing is written if any fails to render. Returns the paths written.
+/// them with `page` as one [`OutputSet`]: all of them or, on any error, none. Returns the
+/// paths written.
 fn write_outputs(
     built: &pipeline::Built,
-    out: &std::path::Path,
+    out: &Path,
     formats: &[Format],
     with_lock: bool,
+    page: Option<(PathBuf, String)>,
     timestamp: String,
-) -> Result<Vec<(std::path::PathBuf, String)>, Failure> {
+    quiet: bool,
+) -> Result<Vec<PathBuf>, Failure> {
     let inv = &built.inventory;
     let cx = EmitContext {
         timestamp,
@@ -178,7 +211,7 @@ fn write_outputs(
         tool_version: env!("CARGO_PKG_VERSION").into(),
     };
     let formats: BTreeSet<Format> = formats.iter().copied().collect();
-    let mut outputs = Vec::new();
+    let mut outputs = OutputSet::new();
     {
         let _s = tracing::info_span!("emit").entered();
         for f in &formats {
@@ -187,22 +220,17 @@ fn write_outputs(
                 Format::Spdx => imagebom_emit::spdx_json(inv, &cx).code(EXIT_INPUT)?,
                 Format::Markdown => imagebom_emit::markdown(inv, &cx),
             };
-            outputs.push((out.join(f.file_name()), text));
+            outputs.add(out.join(f.file_name()), text);
         }
     }
     if with_lock {
         let lock = imagebom_resolve::lock_from(inv);
-        outputs.push((built.lock_path.clone(), lock.to_json()));
+        outputs.add(built.lock_path.clone(), lock.to_json());
     }
-    std::fs::create_dir_all(out)
-        .with_context(|| format!("{}: cannot create output directory", out.display()))
-        .code(EXIT_INPUT)?;
-    for (path, text) in &outputs {
-        write_atomic(path, text.as_bytes())
-            .with_context(|| format!("{}: cannot write", path.display()))
-            .code(EXIT_INPUT)?;
+    if let Some((p, text)) = page {
+        outputs.add(p, text);
     }
-    Ok(outputs)
+    write_all(outputs, quiet)
 }
 
 /// Runs `refresh`: re-resolves every image, reports drift against the lock, and writes the
@@ -237,7 +265,15 @@ pub fn refresh(args: &RefreshArgs, quiet: bool) -> Result<u8, Failure> {
         ),
     }
     if args.write {
-        let written = write_outputs(&built, &args.out, &args.format, true, timestamp)?;
+        let written = write_outputs(
+            &built,
+            &args.out,
+            &args.format,
+            true,
+            None,
+            timestamp,
+            quiet,
+        )?;
         if !quiet {
             eprintln!("wrote {} file(s)", written.len());
         }
@@ -261,9 +297,9 @@ pub fn lock(args: &LockArgs, quiet: bool) -> Result<u8, Failure> {
         resolve(&args.registry, &mut built.inventory, quiet)?;
     }
     let lock = imagebom_resolve::lock_from(&built.inventory);
-    write_atomic(&built.lock_path, lock.to_json().as_bytes())
-        .with_context(|| format!("{}: cannot write lock file", built.lock_path.display()))
-        .code(EXIT_INPUT)?;
+    let mut set = OutputSet::new();
+    set.add(built.lock_path.clone(), lock.to_json());
+    write_all(set, quiet)?;
     if !quiet {
         eprintln!(
             "wrote {} with {} entr(ies); {} image(s) unresolved",
@@ -303,13 +339,11 @@ pub fn mirror(args: &MirrorArgs, quiet: bool) -> Result<u8, Failure> {
             &args.insecure_registry,
         )
         .code(EXIT_INPUT)?;
+        let mut set = OutputSet::new();
         for (registry, text) in &files {
-            let path = dir.join(registry).join("hosts.toml");
-            std::fs::create_dir_all(dir.join(registry))
-                .and_then(|_| write_atomic(&path, text.as_bytes()))
-                .with_context(|| format!("{}: cannot write", path.display()))
-                .code(EXIT_INPUT)?;
+            set.add(dir.join(registry).join("hosts.toml"), text.clone());
         }
+        write_all(set, quiet)?;
         if !quiet {
             eprintln!(
                 "wrote {} hosts.toml file(s) under {}",
@@ -327,9 +361,11 @@ pub fn mirror(args: &MirrorArgs, quiet: bool) -> Result<u8, Failure> {
     )
     .code(EXIT_INPUT)?;
     match &args.out {
-        Some(path) => write_atomic(path, text.as_bytes())
-            .with_context(|| format!("{}: cannot write", path.display()))
-            .code(EXIT_INPUT)?,
+        Some(path) => {
+            let mut set = OutputSet::new();
+            set.add(path.clone(), text);
+            write_all(set, quiet)?;
+        }
         None => {
             use std::io::Write;
             let mut out = std::io::stdout().lock();

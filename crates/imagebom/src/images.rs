@@ -2,11 +2,29 @@
 
 use crate::cli::ImagesArgs;
 use crate::failure::{Failure, WithCode, EXIT_INPUT, EXIT_OK};
-use anyhow::Context;
+use anyhow::{anyhow, Context};
 use imagebom_extract::{extract, Limits, Origin};
 use imagebom_model::Inventory;
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
+
+/// Reads the manifest stream on stdin, bounded as a manifest file is.
+fn read_stdin() -> Result<String, Failure> {
+    use imagebom_render::MAX_MANIFEST_BYTES;
+    let bytes =
+        imagebom_model::fsutil::read_limited_from(std::io::stdin().lock(), MAX_MANIFEST_BYTES)
+            .context("<stdin>: cannot read")
+            .code(EXIT_INPUT)?
+            .ok_or_else(|| {
+                anyhow!(
+                    "<stdin>: manifest stream is larger than the {MAX_MANIFEST_BYTES}-byte limit"
+                )
+            })
+            .code(EXIT_INPUT)?;
+    String::from_utf8(bytes)
+        .map_err(|_| anyhow!("<stdin>: manifest stream is not UTF-8 text"))
+        .code(EXIT_INPUT)
+}
 
 /// Runs `images`.
 pub fn run(args: &ImagesArgs, quiet: bool) -> Result<u8, Failure> {
@@ -27,12 +45,7 @@ pub fn run(args: &ImagesArgs, quiet: bool) -> Result<u8, Failure> {
     }
     for p in &args.paths {
         let (file, text) = if p.as_os_str() == "-" {
-            let mut s = String::new();
-            std::io::stdin()
-                .read_to_string(&mut s)
-                .context("<stdin>: cannot read")
-                .code(EXIT_INPUT)?;
-            ("<stdin>".to_string(), s)
+            ("<stdin>".to_string(), read_stdin()?)
         } else {
             let text = imagebom_render::read_manifest("", p).code(EXIT_INPUT)?;
             (p.display().to_string(), text)

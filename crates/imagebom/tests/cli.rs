@@ -515,3 +515,384 @@ fn source_comment_in_a_recipe_manifest_keeps_the_file() {
         assert!(cdx.contains(&format!("{f}|")), "{f} missing from evidence");
     }
 }
+
+// ---------------------------------------------------------------- outputs
+
+const PAGE: &str =
+    "# Page\n\n<!-- imagebom:begin (generated; do not edit by hand) -->\n<!-- imagebom:end -->\n";
+
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+/// Runs the binary in `dir` under `umask`.
+fn run_umask(umask: &str, dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("umask {umask}; exec \"$0\" \"$@\""))
+        .arg(assert_cmd::cargo::cargo_bin("imagebom"))
+        .args(args)
+        .current_dir(dir)
+        .env("SOURCE_DATE_EPOCH", "1764000000")
+        .output()
+        .unwrap()
+}
+
+/// Every file `generate`, `lock`, `merge`, `check` and `mirror` write, relative to the recipe.
+const WRITTEN: [&str; 8] = [
+    "out/bom.cdx.json",
+    "out/bom.spdx.json",
+    "out/inventory.md",
+    "page.md",
+    "imagebom.lock",
+    "merged.json",
+    "check.txt",
+    "mirror.txt",
+];
+
+fn write_everything(umask: &str, d: &Path) {
+    let runs: [&[&str]; 5] = [
+        &[
+            "generate",
+            "--recipe",
+            "recipe.yaml",
+            "--out",
+            "out",
+            "--page",
+            "page.md",
+        ],
+        &["lock", "--recipe", "recipe.yaml"],
+        &["merge", "merged.json", "out/bom.cdx.json"],
+        &["check", "--recipe", "recipe.yaml", "--out", "check.txt"],
+        &["mirror", "--recipe", "recipe.yaml", "--out", "mirror.txt"],
+    ];
+    for args in runs {
+        let o = run_umask(umask, d, args);
+        // `check` finds the tag-only image: exit 1, the report still written.
+        assert!(
+            matches!(o.status.code(), Some(0 | 1)),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
+
+#[test]
+fn outputs_get_the_umask_mode_and_keep_a_replaced_files_mode() {
+    let d = scratch("", POD);
+    std::fs::write(d.path().join("page.md"), PAGE).unwrap();
+    write_everything("022", d.path());
+    for f in WRITTEN {
+        assert_eq!(mode(&d.path().join(f)), 0o644, "{f} under umask 022");
+    }
+    // Under 077 new files are private; files replaced keep their mode (as `cp` does).
+    let d = scratch("", POD);
+    std::fs::write(d.path().join("page.md"), PAGE).unwrap();
+    write_everything("077", d.path());
+    for f in WRITTEN {
+        // The page existed (0644): it keeps its mode, not downgraded.
+        let want = if f == "page.md" { 0o644 } else { 0o600 };
+        assert_eq!(mode(&d.path().join(f)), want, "{f} under umask 077");
+    }
+    for f in WRITTEN {
+        std::fs::set_permissions(
+            d.path().join(f),
+            std::os::unix::fs::PermissionsExt::from_mode(0o640),
+        )
+        .unwrap();
+    }
+    write_everything("077", d.path());
+    for f in WRITTEN {
+        assert_eq!(mode(&d.path().join(f)), 0o640, "{f} replaced");
+    }
+}
+
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn outputs_a_failed_third_write_replaces_nothing() {
+    let d = scratch("", POD);
+    let out = d.path().join("out");
+    std::fs::create_dir_all(out.join("inventory.md")).unwrap();
+    std::fs::write(out.join("bom.cdx.json"), "old cdx").unwrap();
+    std::fs::write(out.join("bom.spdx.json"), "old spdx").unwrap();
+    let a = imagebom()
+        .current_dir(d.path())
+        .args(["generate", "--recipe", "recipe.yaml", "--out", "out"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(stderr.contains("out/inventory.md"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(out.join("bom.cdx.json")).unwrap(),
+        "old cdx"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("bom.spdx.json")).unwrap(),
+        "old spdx"
+    );
+    assert_eq!(
+        names_in(&out),
+        ["bom.cdx.json", "bom.spdx.json", "inventory.md"]
+    );
+}
+
+#[test]
+fn outputs_a_second_run_waits_for_the_lock() {
+    let d = scratch("", POD);
+    let out = d.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let lock_path = out.join(".imagebom-output.lock");
+    let held = std::fs::File::create(&lock_path).unwrap();
+    held.lock().unwrap();
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("imagebom"))
+        .current_dir(d.path())
+        .env("SOURCE_DATE_EPOCH", "1764000000")
+        .args(["generate", "--recipe", "recipe.yaml", "--out", "out"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert_eq!(
+        names_in(&out),
+        [".imagebom-output.lock"],
+        "wrote under the lock"
+    );
+    // Released as a run releases it: the file removed, then unlocked.
+    std::fs::remove_file(&lock_path).unwrap();
+    drop(held);
+    let o = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("waiting for another imagebom run writing out"),
+        "{stderr}"
+    );
+    assert_eq!(names_in(&out), FILES);
+}
+
+/// The timestamp each output of `out` was written with.
+fn stamps(out: &Path) -> Vec<String> {
+    let json = |f: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(out.join(f)).unwrap()).unwrap()
+    };
+    let md = std::fs::read_to_string(out.join("inventory.md")).unwrap();
+    vec![
+        json("bom.cdx.json")["metadata"]["timestamp"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        json("bom.spdx.json")["creationInfo"]["created"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        md.split(" at ")
+            .nth(1)
+            .and_then(|s| s.split(".\n").next())
+            .unwrap()
+            .to_string(),
+    ]
+}
+
+#[test]
+fn outputs_of_concurrent_runs_are_whole_sets() {
+    let d = scratch("", POD);
+    let out = d.path().join("out");
+    for round in 0..3 {
+        let children: Vec<_> = (0..4)
+            .map(|i| {
+                std::process::Command::new(assert_cmd::cargo::cargo_bin("imagebom"))
+                    .current_dir(d.path())
+                    .env(
+                        "SOURCE_DATE_EPOCH",
+                        (1764000000 + 100 * round + i).to_string(),
+                    )
+                    .args(["generate", "-q", "--recipe", "recipe.yaml", "--out", "out"])
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for mut c in children {
+            assert!(c.wait().unwrap().success());
+        }
+        let s = stamps(&out);
+        assert!(s.iter().all(|t| *t == s[0]), "mixed set: {s:?}");
+        assert_eq!(names_in(&out), FILES, "leftovers");
+    }
+}
+
+#[test]
+fn outputs_temp_files_of_a_killed_run_are_removed() {
+    let d = scratch("", POD);
+    let out = d.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join(".imagebom-Xy12ab.tmp"), "half").unwrap();
+    imagebom()
+        .current_dir(d.path())
+        .args(["generate", "-q", "--recipe", "recipe.yaml", "--out", "out"])
+        .assert()
+        .success();
+    assert_eq!(names_in(&out), FILES);
+}
+
+#[test]
+fn outputs_go_through_symlinks_and_into_special_files() {
+    let d = scratch("", POD);
+    let p = d.path();
+    generate_in(p);
+    let merged = std::fs::read_to_string(p.join("out/bom.cdx.json")).unwrap();
+    // A symlink is written through: the link stays, its target gets the content.
+    std::fs::create_dir(p.join("real")).unwrap();
+    std::fs::write(p.join("real/t.json"), "old").unwrap();
+    std::os::unix::fs::symlink("real/t.json", p.join("link.json")).unwrap();
+    merge_to(p, "link.json");
+    assert!(std::fs::symlink_metadata(p.join("link.json"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(
+        std::fs::read_to_string(p.join("real/t.json")).unwrap(),
+        merged
+    );
+    assert_eq!(names_in(&p.join("real")), ["t.json"]);
+    // A link to the process's stdout (what /dev/stdout is) writes stdout; the link stays.
+    std::os::unix::fs::symlink("/proc/self/fd/1", p.join("fd1")).unwrap();
+    let a = merge_to(p, "fd1");
+    assert_eq!(String::from_utf8_lossy(&a.get_output().stdout), merged);
+    assert!(std::fs::symlink_metadata(p.join("fd1"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    // A FIFO is written, not replaced.
+    let fifo = p.join("fifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let reader = std::thread::spawn({
+        let fifo = fifo.clone();
+        move || std::fs::read_to_string(fifo).unwrap()
+    });
+    merge_to(p, "fifo");
+    assert_eq!(reader.join().unwrap(), merged);
+    assert!(std::os::unix::fs::FileTypeExt::is_fifo(
+        &std::fs::symlink_metadata(&fifo).unwrap().file_type()
+    ));
+}
+
+fn generate_in(d: &Path) {
+    imagebom()
+        .current_dir(d)
+        .args(["generate", "-q", "--recipe", "recipe.yaml", "--out", "out"])
+        .assert()
+        .success();
+}
+
+fn merge_to(d: &Path, out: &str) -> assert_cmd::assert::Assert {
+    imagebom()
+        .current_dir(d)
+        .args(["merge", out, "out/bom.cdx.json"])
+        .assert()
+        .success()
+}
+
+#[test]
+fn outputs_recipe_with_a_byte_order_mark_reads_as_without() {
+    let d = scratch("", POD);
+    generate_in(d.path());
+    let recipe = std::fs::read(d.path().join("recipe.yaml")).unwrap();
+    let mut bom = b"\xef\xbb\xbf".to_vec();
+    bom.extend(&recipe);
+    std::fs::write(d.path().join("recipe.yaml"), bom).unwrap();
+    imagebom()
+        .current_dir(d.path())
+        .args(["generate", "-q", "--recipe", "recipe.yaml", "--out", "out2"])
+        .assert()
+        .success();
+    for f in FILES {
+        assert_eq!(
+            std::fs::read(d.path().join("out").join(f)).unwrap(),
+            std::fs::read(d.path().join("out2").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn outputs_errors_name_their_cause_once() {
+    let d = tempfile::tempdir().unwrap();
+    for args in [
+        &["generate", "--recipe", "missing.yaml"][..],
+        &["images", "missing.yaml"],
+        &["merge", "out.json", "missing.json"],
+    ] {
+        let a = imagebom().current_dir(d.path()).args(args).assert().code(2);
+        let stderr = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+        assert_eq!(
+            stderr.matches("No such file or directory").count(),
+            1,
+            "{args:?}: {stderr}"
+        );
+        assert!(stderr.contains("missing."), "{stderr}");
+    }
+}
+
+/// Splits a markdown table row into its cells on the pipes that are not escaped.
+fn cells(row: &str) -> Vec<String> {
+    let mut cells = vec![String::new()];
+    let mut chars = row.trim().trim_matches('|').chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                let n = chars.next().unwrap_or('\\');
+                cells.last_mut().unwrap().extend(['\\', n]);
+            }
+            '|' => cells.push(String::new()),
+            c => cells.last_mut().unwrap().push(c),
+        }
+    }
+    cells.iter().map(|c| c.trim().to_string()).collect()
+}
+
+#[test]
+fn outputs_registry_text_is_escaped_in_the_inventory() {
+    let d = scratch("", POD);
+    let lock = serde_json::json!({"lockVersion": 1, "images": {"docker.io/library/busybox:1.37": {
+        "digest": format!("sha256:{}", "a".repeat(64)),
+        "source": "registry",
+        "platforms": [{"os": "linux\u{1b}[31m", "architecture": "<img src=x onerror=alert(1)>",
+                       "variant": "v8|*b*_[x](http://e)", "digest": format!("sha256:{}", "b".repeat(64))}],
+        "provenance": {"signature": true, "attestation": false, "sbom": null,
+                       "referrers": ["a`b<script>\u{202e}|x"]}
+    }}});
+    std::fs::write(d.path().join("imagebom.lock"), lock.to_string()).unwrap();
+    generate_in(d.path());
+    let md = std::fs::read_to_string(d.path().join("out/inventory.md")).unwrap();
+    assert!(
+        !md.chars().any(|c| c.is_control() && c != '\n'),
+        "control bytes"
+    );
+    assert!(!md.contains('\u{202e}'), "bidi override");
+    let row = md
+        .lines()
+        .find(|l| l.contains("busybox:1.37") && l.contains("registry"))
+        .unwrap();
+    let c = cells(row);
+    assert_eq!(c.len(), 10, "cells of {row}");
+    // Text cell: every metacharacter escaped, so it renders as the text itself.
+    assert_eq!(
+        c[4],
+        r"linux\u{1b}\[31m/\<img src=x onerror=alert(1)\>/v8\|\*b\*\_\[x\](http://e)"
+    );
+    // Code span: fenced past the backtick inside, the pipe escaped for the table.
+    assert_eq!(c[9], r"``a`b<script>\u{202e}\|x``");
+}

@@ -578,3 +578,89 @@ fn chart_values_nesting_and_aliases() {
         c.fails(&[], 2, &["values.yaml", needle]);
     }
 }
+
+/// Runs the binary in `c`'s directory with `stdin`; returns the exit code and stderr.
+fn run_in(c: &Case, args: &[&str], stdin: std::process::Stdio) -> (i32, String) {
+    let started = std::time::Instant::now();
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("imagebom"))
+        .current_dir(c.dir.path())
+        .env("IMAGEBOM_CACHE", c.path("cache"))
+        .args(args)
+        .stdin(stdin)
+        .output()
+        .unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "{args:?} took {:?}",
+        started.elapsed()
+    );
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn endless_stdin_policy_and_page_are_cut_at_their_limits() {
+    let c = Case::new();
+    c.recipe_with_manifest("m.yaml")
+        .write("m.yaml", "kind: ConfigMap\n");
+    let zero = || std::process::Stdio::from(std::fs::File::open("/dev/zero").unwrap());
+    let none = std::process::Stdio::null;
+    let cases: [(&[&str], std::process::Stdio, &str); 3] = [
+        (
+            &["images", "-"],
+            zero(),
+            "<stdin>: manifest stream is larger than the 67108864-byte limit",
+        ),
+        (
+            &["check", "--recipe", "recipe.yaml", "--policy", "/dev/zero"],
+            none(),
+            "/dev/zero: policy is larger than the 4194304-byte limit",
+        ),
+        (
+            &[
+                "generate",
+                "--recipe",
+                "recipe.yaml",
+                "--out",
+                "out",
+                "--page",
+                "/dev/zero",
+            ],
+            none(),
+            "/dev/zero: page is larger than the 16777216-byte limit",
+        ),
+    ];
+    for (args, stdin, needle) in cases {
+        let (code, stderr) = run_in(&c, args, stdin);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+    }
+    assert_eq!(files_in(&c.out()), Vec::<String>::new(), "outputs written");
+}
+
+#[test]
+fn merge_inputs_over_the_total_limit() {
+    // Two sparse files of 150 MiB: each under the 256 MiB limit for one BOM, together over it.
+    let c = Case::new();
+    for name in ["a.json", "b.json"] {
+        std::fs::File::create(c.path(name))
+            .unwrap()
+            .set_len(150 << 20)
+            .unwrap();
+    }
+    let (code, stderr) = run_in(
+        &c,
+        &["merge", "m.json", "a.json", "b.json"],
+        std::process::Stdio::null(),
+    );
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(
+            "the input BOMs total 314572800 bytes, more than the 268435456-byte limit for a merge"
+        ),
+        "{stderr}"
+    );
+    assert!(!c.path("m.json").exists());
+}
