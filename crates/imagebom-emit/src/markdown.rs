@@ -261,7 +261,7 @@ pub fn markdown_body(inv: &Inventory) -> String {
                 out,
                 "Chart `{}` from `{}`, version `{}` ({pin}).\n",
                 cell(&ch.chart),
-                cell(&ch.repository),
+                cell(&imagebom_model::redact_url(&ch.repository)),
                 cell(&ch.version)
             );
         }

@@ -26,6 +26,7 @@
 //! again. Transient network failures (timeouts, resets, 429, 5xx) are retried a few times.
 
 mod cache;
+mod creds;
 mod http;
 mod local;
 mod oci;
@@ -64,7 +65,7 @@ pub struct FetchOptions {
     pub limits: ArchiveLimits,
     /// Largest `index.yaml` of an HTTP repository.
     pub max_index_size: u64,
-    /// Per-request connect and read timeout.
+    /// Deadline of each request: connect, headers and the whole body.
     pub timeout: Duration,
     /// Retries after a transient network failure.
     pub retries: u32,
@@ -200,6 +201,9 @@ pub enum FetchErrorKind {
     /// The registry's manifest is not a Helm chart or is malformed.
     #[error("{reference}: {detail}")]
     NotAChart { reference: String, detail: String },
+    /// Sending the request would expose credentials (a plain-HTTP token realm).
+    #[error("{reference}: refused: {detail}")]
+    Insecure { reference: String, detail: String },
     /// The registry refused access.
     #[error("{reference}: access denied by the registry ({detail})")]
     Denied { reference: String, detail: String },
@@ -385,16 +389,8 @@ pub(crate) fn normalize_digest(d: &str) -> Option<String> {
     (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| format!("sha256:{hex}"))
 }
 
-/// `url` without a password or user name (`https://user:pw@host/…` → `https://host/…`).
-pub(crate) fn redact(url: &str) -> String {
-    if let Some((scheme, rest)) = url.split_once("://") {
-        let end = rest.find('/').unwrap_or(rest.len());
-        if let Some(at) = rest[..end].rfind('@') {
-            return format!("{scheme}://{}", &rest[at + 1..]);
-        }
-    }
-    url.to_string()
-}
+/// `url` without userinfo or credential-like query values ([`imagebom_model::redact_url`]).
+pub(crate) use imagebom_model::redact_url as redact;
 
 /// Delay before retry number `attempt` (0-based): `base × 2^attempt`, at most 5 s.
 pub(crate) fn backoff(base: Duration, attempt: u32) -> Duration {
