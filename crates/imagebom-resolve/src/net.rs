@@ -146,6 +146,48 @@ mod tests {
         assert_eq!(host_of("http://u:p@h:1?q"), "h:1");
     }
 
+    /// One HTTP/1.1 answer per connection on a loopback port; each request's head is sent
+    /// to the returned channel.
+    fn server(answer: String) -> (u16, std::sync::mpsc::Receiver<String>) {
+        use std::io::{BufRead, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = std::io::BufReader::new(&stream);
+                let mut head = String::new();
+                while reader.read_line(&mut head).is_ok_and(|n| n > 2) {}
+                let _ = tx.send(head);
+                let _ = (&stream).write_all(answer.as_bytes());
+            }
+        });
+        (port, rx)
+    }
+
+    /// Credentials never follow a redirect to another host (here: another port).
+    #[tokio::test]
+    async fn redirects_to_another_host_drop_the_credentials() {
+        let ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}";
+        let (other, seen_there) = server(ok.to_string());
+        let redirect = format!(
+            "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:{other}/v2/x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        let (registry, seen_here) = server(redirect);
+        let http = client(Duration::from_secs(5)).unwrap();
+        let resp = http
+            .get(format!("http://127.0.0.1:{registry}/v2/x"))
+            .basic_auth("ci", Some("pw"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let here = seen_here.recv().unwrap().to_ascii_lowercase();
+        let there = seen_there.recv().unwrap().to_ascii_lowercase();
+        assert!(here.contains("authorization: basic"), "{here}");
+        assert!(!there.contains("authorization"), "{there}");
+    }
+
     /// A refused connection: reqwest, hyper-util and the OS each describe it, and hyper-util
     /// repeats its cause in its own message; every part is said once.
     #[tokio::test]

@@ -9,7 +9,8 @@
 //!   `chart` whose version equals the requested one — else the highest that satisfies it as a
 //!   constraint — is chosen, its archive downloaded from the first URL that answers (relative
 //!   URLs are resolved against the repository) and its sha256 checked against the entry's
-//!   `digest`: a mismatch is an error naming both digests, and nothing is cached.
+//!   `digest`: a mismatch is an error naming both digests, and nothing is cached. Credentials
+//!   come from the URL, Helm's `repositories.yaml` or the Docker config (see `creds`).
 //! - **OCI**: `oci://host/path` + `chart` + `version` is the reference
 //!   `host/path/chart:version` (`+` in a version becomes `_`, as Helm tags it; a constraint
 //!   is matched against the tags that are versions; `1.2.3@sha256:…` pins the manifest and
@@ -23,7 +24,9 @@
 //! Online, the repository is always asked which archive a version is (so a republished chart
 //! is noticed); the download is skipped when the cache already holds that digest. Offline,
 //! only the cache answers. Every archive read from the cache is verified against its digest
-//! again. Transient network failures (timeouts, resets, 429, 5xx) are retried a few times.
+//! again. Every request has one deadline covering its whole body ([`FetchOptions::timeout`]);
+//! transient network failures (timeouts, resets, 429, 5xx) are retried
+//! [`FetchOptions::retries`] times.
 
 mod cache;
 mod creds;
