@@ -248,7 +248,7 @@ def test_a_trickling_registry_is_cut_off_at_the_deadline(tmp_path):
         took = time.monotonic() - start
         assert p.returncode == 3, p.stderr
         assert took < 10, f"took {took:.1f} s"
-        assert f"{server.host}/team/app:v1" in p.stderr, p.stderr
+        assert f"{server.host}/team/app:v1" in p.stderr and "--timeout deadline" in p.stderr, p.stderr
         assert not (tmp_path / "imagebom.lock").exists()
     finally:
         server.stop()
@@ -265,7 +265,7 @@ def test_a_trickling_chart_repository_is_cut_off_at_the_deadline(tmp_path):
         took = time.monotonic() - start
         assert p.returncode == 3, p.stderr
         assert took < 12, f"took {took:.1f} s"
-        assert f"{repo.url}/index.yaml" in p.stderr, p.stderr
+        assert f"{repo.url}/index.yaml" in p.stderr and "--timeout deadline" in p.stderr, p.stderr
         assert len([s for s, _ in repo.seen if s == "/index.yaml"]) == 2, repo.seen
     finally:
         repo.stop()

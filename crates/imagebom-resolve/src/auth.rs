@@ -264,7 +264,7 @@ async fn fetch_token<T>(
     let resp = match req.send().await {
         Ok(r) => r,
         Err(e) => {
-            let detail = format!("token request: {}", crate::net::describe(&e));
+            let detail = format!("token request: {}", crate::net::describe_request(&e));
             return Err(Attempt::Retry(None, detail));
         }
     };

@@ -100,6 +100,16 @@ pub async fn probe_realm(
     }
 }
 
+/// [`describe`] for a request error, saying so when it is the deadline that passed.
+pub fn describe_request(e: &reqwest::Error) -> String {
+    let d = describe(e);
+    if e.is_timeout() {
+        format!("{d} (past the --timeout deadline)")
+    } else {
+        d
+    }
+}
+
 /// `e` and its causes joined by `: `, each said once (some errors repeat their cause in
 /// their own message), with the credentials of every URL in it removed.
 pub fn describe(e: &(dyn std::error::Error + 'static)) -> String {

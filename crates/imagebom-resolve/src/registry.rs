@@ -500,7 +500,10 @@ pub(crate) async fn read_bounded<T>(
                 body.extend_from_slice(&c);
             }
             Ok(None) => return Ok(body),
-            Err(e) => return Err(Attempt::Retry(None, format!("reading the body: {e}"))),
+            Err(e) => {
+                let detail = format!("reading the body: {}", crate::net::describe_request(&e));
+                return Err(Attempt::Retry(None, detail));
+            }
         }
     }
 }
@@ -703,7 +706,7 @@ impl Resolver {
                         detail: format!("more than {MAX_REDIRECTS} redirects (MAX_REDIRECTS)"),
                     })
                 }
-                Err(e) => return Attempt::Retry(None, crate::net::describe(&e)),
+                Err(e) => return Attempt::Retry(None, crate::net::describe_request(&e)),
             };
             let challenge = resp
                 .headers()
@@ -1075,7 +1078,10 @@ mod tests {
     fn digests_are_verified_with_their_own_algorithm() {
         let abc512 = "sha512:ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f";
         let pin = Digest::parse(abc512).unwrap();
-        assert_eq!(verify_body("r", b"abc", Some(abc512), Some(&pin)).unwrap(), pin);
+        assert_eq!(
+            verify_body("r", b"abc", Some(abc512), Some(&pin)).unwrap(),
+            pin
+        );
         let plain = verify_body("r", b"abc", Some(abc512), None).unwrap();
         assert_eq!(plain, Digest::sha256_of(b"abc"));
         let e = verify_body("r", b"abd", Some(abc512), None).unwrap_err();

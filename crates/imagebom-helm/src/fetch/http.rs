@@ -24,7 +24,7 @@ struct IndexEntry {
 }
 
 use super::creds::{self, Basic};
-use imagebom_resolve::net::describe;
+use imagebom_resolve::net::describe_request as describe;
 
 pub(crate) fn client(opts: &FetchOptions) -> Result<reqwest::Client, FetchErrorKind> {
     imagebom_resolve::net::client(opts.timeout).map_err(|detail| FetchErrorKind::Network {
