@@ -292,6 +292,21 @@ def test_no_credentials_go_to_a_plain_http_realm_of_an_https_registry(tmp_path):
         reg.stop()
 
 
+def test_no_credentials_go_to_a_plain_http_realm_for_an_oci_chart(tmp_path):
+    """The chart fetcher follows the same rule (its OCI client follows challenges itself)."""
+    reg = RealmRegistry(tmp_path / "tls")
+    try:
+        cfg = docker_config(tmp_path / "docker", reg.host, "ci", "n0t-in-clear")
+        env = dict(os.environ, DOCKER_CONFIG=str(cfg), SSL_CERT_FILE=str(reg.ca))
+        p = run(["render", f"oci://{reg.host}/charts/app", "--version", "1.0.0", "--retries", "0",
+                 "--chart-cache", str(tmp_path / "c")], check=False, env=env)
+        assert p.returncode == 3, p.stderr
+        assert "plain-HTTP token realm" in p.stderr and "n0t-in-clear" not in p.stderr, p.stderr
+        assert reg.token_auth == [], "the realm was asked (with the credentials in clear text)"
+    finally:
+        reg.stop()
+
+
 def test_a_sha512_content_digest_is_verified_with_sha512(filled, tmp_path):  # noqa: F811
     proxy = FaultProxy(filled.host, {"team/app": ["sha512"]})
     try:

@@ -141,11 +141,14 @@ pub struct FetchError {
 }
 
 impl FetchError {
-    /// Whether the failure is the network's or the server's (not the request's or the data's).
+    /// Whether the failure is the network's or the server's (not the request's or the data's);
+    /// a registry naming a plain-HTTP token realm is the server's.
     pub fn is_network(&self) -> bool {
         matches!(
             *self.kind,
-            FetchErrorKind::Network { .. } | FetchErrorKind::Http { .. }
+            FetchErrorKind::Network { .. }
+                | FetchErrorKind::Http { .. }
+                | FetchErrorKind::Insecure { .. }
         )
     }
 }
