@@ -353,7 +353,7 @@ def test_a_broken_docker_config_or_failing_helper_is_named(filled, tmp_path):  #
     assert str(broken / "config.json") in p.stderr and "not a valid Docker config" in p.stderr, p.stderr
     helper = tmp_path / "bin" / "docker-credential-imagebom-fails"
     helper.parent.mkdir()
-    helper.write_text("#!/bin/sh\necho 'helper-s3cret on stdout'\necho 'helper-s3cret on stderr' >&2\nexit 1\n")
+    helper.write_text("#!/bin/sh\ncat >/dev/null\necho 'helper-s3cret on stdout'\necho 'helper-s3cret on stderr' >&2\nexit 1\n")
     helper.chmod(0o755)
     store = tmp_path / "store"
     store.mkdir()
@@ -362,6 +362,10 @@ def test_a_broken_docker_config_or_failing_helper_is_named(filled, tmp_path):  #
     p = run(["lock", "--resolve", "--refresh", "--recipe", str(r), "--insecure-registry", filled.host], env=env)
     assert "docker-credential-imagebom-fails" in p.stderr and "failed" in p.stderr, p.stderr
     assert "helper-s3cret" not in p.stderr + p.stdout
+    # A helper that holds nothing for the registry says so as the protocol asks: no warning.
+    helper.write_text("#!/bin/sh\ncat >/dev/null\necho 'credentials not found in native keychain'\nexit 1\n")
+    p = run(["lock", "--resolve", "--refresh", "--recipe", str(r), "--insecure-registry", filled.host], env=env)
+    assert "WARN" not in p.stderr and "imagebom-fails" not in p.stderr, p.stderr
 
 
 def test_a_failed_chart_download_says_its_cause_once(tmp_path):

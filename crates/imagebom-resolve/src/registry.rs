@@ -240,18 +240,28 @@ fn credentials_in(
             Ok(C::UsernamePassword(u, p)) => return Some(RegistryAuth::Basic(u, p)),
             Ok(C::IdentityToken(t)) => return Some(RegistryAuth::Bearer(t)),
             Err(E::NoCredentialConfigured) => continue,
+            // The helper protocol's answer for a server it holds nothing for.
+            Err(E::HelperFailure { stdout, .. })
+                if stdout
+                    .to_ascii_lowercase()
+                    .contains("credentials not found") =>
+            {
+                continue
+            }
             Err(E::ConfigReadError | E::ConfigNotFound) => {
                 "it is not a valid Docker config (JSON)".to_string()
             }
             Err(E::HelperFailure { helper, .. }) => {
                 format!("credential helper {helper} failed (its output is not shown)")
             }
-            Err(E::HelperCommunicationError) => {
-                "the credential helper it names cannot be run (is it on PATH?)".to_string()
-            }
-            Err(E::MalformedHelperResponse) => {
-                "the credential helper it names answered with malformed JSON".to_string()
-            }
+            Err(E::HelperCommunicationError) => format!(
+                "credential helper {} cannot be run (is it on PATH?)",
+                helper_of(bytes, server)
+            ),
+            Err(E::MalformedHelperResponse) => format!(
+                "credential helper {} answered with malformed JSON",
+                helper_of(bytes, server)
+            ),
             Err(E::CredentialDecodingError) => {
                 "its auth is not base64 of user:password".to_string()
             }
@@ -263,6 +273,19 @@ fn credentials_in(
         return None;
     }
     None
+}
+
+/// The credential helper program a Docker config names for `server` (`credHelpers`, else
+/// `credsStore`), for messages.
+fn helper_of(config: &[u8], server: &str) -> String {
+    let doc: serde_json::Value = serde_json::from_slice(config).unwrap_or_default();
+    let name = doc
+        .get("credHelpers")
+        .and_then(|h| h.get(server))
+        .or_else(|| doc.get("credsStore"))
+        .and_then(|v| v.as_str())
+        .unwrap_or("?");
+    format!("docker-credential-{name}")
 }
 
 /// `image` as `oci-client` addresses it, on `registry`: built from the parts our own parser
