@@ -74,7 +74,10 @@ fn image_ref(normalized: &str) -> String {
 fn component(c: &ComponentInfo) -> cdx::Component {
     let mut props = Vec::new();
     if let Some(ch) = &c.chart {
-        props.push(prop("imagebom:chart-repository", &ch.repository));
+        props.push(prop(
+            "imagebom:chart-repository",
+            imagebom_model::redact_url(&ch.repository),
+        ));
         props.push(prop("imagebom:chart", &ch.chart));
         props.push(prop("imagebom:chart-version", &ch.version));
         props.push(prop("imagebom:chart-pinned", ch.pinned.to_string()));

@@ -303,7 +303,7 @@ pub fn markdown_body(inv: &Inventory) -> String {
                 out,
                 "Chart {} from {}, version {} ({pin}).\n",
                 code(&ch.chart),
-                code(&ch.repository),
+                code(&imagebom_model::redact_url(&ch.repository)),
                 code(&ch.version)
             );
         }

@@ -185,7 +185,7 @@ fn document(inv: &Inventory, cx: &EmitContext, namespace: String) -> spdx::Spdx 
                     || ch.repository.starts_with("http://")
                     || ch.repository.starts_with("oci://");
                 let d = if remote {
-                    ch.repository.clone()
+                    imagebom_model::redact_url(&ch.repository)
                 } else {
                     NOASSERTION.to_string()
                 };

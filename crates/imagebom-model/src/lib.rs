@@ -8,16 +8,19 @@
 //! - [`inventory`]: what extraction found ([`Inventory`], [`ImageEntry`], [`Occurrence`]);
 //! - [`lock`]: the lock file ([`Lock`], [`Resolution`], [`Platform`]);
 //! - [`purl`]: `pkg:oci` package URLs in the purl specification's canonical form;
-//! - [`fsutil`]: atomic file writes (temp file + rename).
+//! - [`fsutil`]: atomic file writes (temp file + rename);
+//! - [`url`]: redaction of credentials from URLs before they are emitted.
 
 pub mod fsutil;
 pub mod inventory;
 pub mod lock;
 pub mod purl;
 pub mod reference;
+pub mod url;
 
 pub use inventory::{
     Category, ChartInfo, ComponentInfo, ImageEntry, Inventory, Occurrence, RecipeInfo, Warning,
 };
 pub use lock::{Lock, Platform, Provenance, Resolution, ResolutionSource};
 pub use reference::{Digest, ImageRef, RefError};
+pub use url::redact_url;

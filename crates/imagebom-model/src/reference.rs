@@ -118,6 +118,20 @@ impl Digest {
         }
     }
 
+    /// Digest of `bytes` with `algorithm` (`sha256` or `sha512`); `None` for any other.
+    pub fn of(algorithm: &str, bytes: &[u8]) -> Option<Digest> {
+        use sha2::Digest as _;
+        let encoded = match algorithm {
+            "sha256" => hex::encode(sha2::Sha256::digest(bytes)),
+            "sha512" => hex::encode(sha2::Sha512::digest(bytes)),
+            _ => return None,
+        };
+        Some(Digest {
+            algorithm: algorithm.to_string(),
+            encoded,
+        })
+    }
+
     /// The algorithm, e.g. `sha256`.
     pub fn algorithm(&self) -> &str {
         &self.algorithm

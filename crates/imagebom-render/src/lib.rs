@@ -76,12 +76,12 @@ pub enum RenderError {
     /// A manifest is not UTF-8 text.
     #[error("{path}: manifest is not UTF-8 text")]
     NotText { path: String },
-    /// The chart could not be fetched.
-    #[error("component {component:?}: {source}")]
+    /// The chart could not be fetched (the message says why once: `error` is not also
+    /// chained as a source, which `{:#}` would print a second time).
+    #[error("component {component:?}: {error}")]
     Fetch {
         component: String,
-        #[source]
-        source: Box<FetchError>,
+        error: Box<FetchError>,
     },
     /// The chart could not be loaded or rendered.
     #[error("component {component:?}: {source}")]
@@ -128,7 +128,7 @@ impl RenderError {
     /// Whether the failure is the network's or a server's, not the input's.
     pub fn is_network(&self) -> bool {
         match self {
-            RenderError::Fetch { source, .. } => source.is_network(),
+            RenderError::Fetch { error, .. } => error.is_network(),
             RenderError::Many(all) => all.iter().all(RenderError::is_network),
             _ => false,
         }
@@ -144,6 +144,10 @@ pub struct Options {
     pub offline: bool,
     /// OCI registries (`host[:port]`) reached over plain HTTP.
     pub insecure_registries: Vec<String>,
+    /// Deadline of each chart request (connect, headers and the whole body).
+    pub timeout: std::time::Duration,
+    /// Retries after a transient network failure.
+    pub retries: u32,
     /// Render every component even when one fails, and report all failures.
     pub keep_going: bool,
     /// Most components rendered at once (0: one per CPU).
@@ -159,6 +163,8 @@ impl Default for Options {
             cache_dir: default_cache_dir(),
             offline: false,
             insecure_registries: Vec::new(),
+            timeout: std::time::Duration::from_secs(30),
+            retries: 4,
             keep_going: false,
             jobs: 0,
             chart_mirrors: Vec::new(),
@@ -301,11 +307,13 @@ fn render_chart(
     let fetch_opts = FetchOptions {
         offline: opts.offline,
         insecure_registries: opts.insecure_registries.clone(),
+        timeout: opts.timeout,
+        retries: opts.retries,
         ..FetchOptions::new(&opts.cache_dir)
     };
-    let fetched = fetch_chart(&request, &fetch_opts).map_err(|source| RenderError::Fetch {
+    let fetched = fetch_chart(&request, &fetch_opts).map_err(|error| RenderError::Fetch {
         component: name.clone(),
-        source: Box::new(source),
+        error: Box::new(error),
     })?;
     let chart = match &fetched.content {
         ChartContent::Directory(d) => Chart::load_dir(d),

@@ -87,11 +87,7 @@ pub(crate) fn parse_challenge(header: &str) -> Option<Challenge> {
     }
 }
 
-/// `host[:port]` of an `http(s)://host/…` URL.
-pub(crate) fn host_of(url: &str) -> &str {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    rest.split('/').next().unwrap_or(rest)
-}
+pub(crate) use crate::net::host_of;
 
 /// The token scope a Distribution API URL needs: `repository:NAME:pull` for
 /// `/v2/NAME/{manifests,blobs,referrers,tags}/…`.
@@ -135,6 +131,8 @@ type TokenSlot = Arc<tokio::sync::Mutex<Option<String>>>;
 /// Challenges, credentials and tokens shared by the requests of one resolver.
 #[derive(Default)]
 pub(crate) struct AuthState {
+    /// Hosts reached over plain HTTP (`--insecure-registry`).
+    insecure: Vec<String>,
     /// Host → the challenge it answered with (from the `/v2/` probe or a later 401).
     challenges: Mutex<BTreeMap<String, Challenge>>,
     /// Host → credentials configured for it.
@@ -144,6 +142,14 @@ pub(crate) struct AuthState {
 }
 
 impl AuthState {
+    /// State for a resolver reaching the hosts of `insecure` over plain HTTP.
+    pub(crate) fn new(insecure: Vec<String>) -> AuthState {
+        AuthState {
+            insecure,
+            ..AuthState::default()
+        }
+    }
+
     pub(crate) fn set_challenge(&self, host: &str, c: Challenge) {
         if let Ok(mut m) = self.challenges.lock() {
             m.insert(host.to_string(), c);
@@ -214,6 +220,13 @@ impl AuthState {
                 if let Some(tok) = t.as_ref() {
                     return Ok(Some(Authz::Bearer(tok.clone())));
                 }
+                let https = !self.insecure.iter().any(|h| h == host);
+                crate::net::check_realm(https, &realm, &self.insecure).map_err(|detail| {
+                    Attempt::Fail(RegistryError::Insecure {
+                        reference: key.to_string(),
+                        detail,
+                    })
+                })?;
                 let tok = fetch_token(http, key, &realm, service.as_deref(), &scope, basic).await?;
                 *t = Some(tok.clone());
                 Ok(Some(Authz::Bearer(tok)))
@@ -250,8 +263,10 @@ async fn fetch_token<T>(
     }
     let resp = match req.send().await {
         Ok(r) => r,
-        // reqwest's message names the URL (realm, service, scope): no secret.
-        Err(e) => return Err(Attempt::Retry(None, format!("token request: {e}"))),
+        Err(e) => {
+            let detail = format!("token request: {}", crate::net::describe_request(&e));
+            return Err(Attempt::Retry(None, detail));
+        }
     };
     let status = resp.status();
     match status.as_u16() {

@@ -11,6 +11,7 @@
 
 mod auth;
 pub mod cache;
+pub mod net;
 pub mod provenance;
 pub mod registry;
 

@@ -36,9 +36,7 @@ pub const ACCEPT: [&str; 4] = [
 /// are read through `oci-client`, which has no body bound of its own.
 pub const MAX_MANIFEST_BYTES: usize = 4 << 20;
 
-/// Most redirects followed for one registry request (registries redirect to storage or
-/// mirrors; a loop or longer chain is an error naming this limit).
-pub const MAX_REDIRECTS: usize = 10;
+pub use crate::net::MAX_REDIRECTS;
 
 /// How to reach registries.
 #[derive(Debug, Clone)]
@@ -54,7 +52,7 @@ pub struct RegistryOptions {
     pub mirrors: BTreeMap<String, String>,
     /// Retries after a transient failure (429, 5xx, timeouts, resets, truncated bodies).
     pub retries: u32,
-    /// Per-request timeout (connect and read).
+    /// Deadline of each request: connect, headers and the whole body.
     pub timeout: Duration,
     /// First backoff delay; doubles on each retry (with jitter), capped at 10 s.
     pub backoff: Duration,
@@ -89,6 +87,9 @@ pub enum RegistryError {
     /// The registry's answer contradicts itself or the reference (digest mismatch, bad JSON).
     #[error("{reference}: registry sent an invalid manifest: {detail}")]
     Invalid { reference: String, detail: String },
+    /// Sending the request would expose credentials (a plain-HTTP token realm).
+    #[error("{reference}: refused: {detail}")]
+    Insecure { reference: String, detail: String },
     /// Network or server failure.
     #[error("{reference}: registry request failed: {detail}")]
     Network { reference: String, detail: String },
@@ -185,7 +186,8 @@ pub fn describe_manifest(
 }
 
 /// Credentials for `registry` from `REGISTRY_AUTH_FILE` or the Docker config; anonymous when
-/// none are configured.
+/// none are configured. A file that cannot be read or parsed, or a credential helper that
+/// fails, is a warning naming the file or helper (never its output, which may hold secrets).
 pub fn credentials(registry: &str) -> RegistryAuth {
     let servers: Vec<String> = if registry == "docker.io" {
         vec![
@@ -196,27 +198,94 @@ pub fn credentials(registry: &str) -> RegistryAuth {
     } else {
         vec![registry.to_string(), format!("https://{registry}")]
     };
-    let from = |cred: docker_credential::DockerCredential| match cred {
-        docker_credential::DockerCredential::UsernamePassword(u, p) => RegistryAuth::Basic(u, p),
-        docker_credential::DockerCredential::IdentityToken(t) => RegistryAuth::Bearer(t),
-    };
     if let Some(file) = std::env::var_os("REGISTRY_AUTH_FILE") {
-        for s in &servers {
-            if let Ok(f) = std::fs::File::open(&file) {
-                if let Ok(c) =
-                    docker_credential::get_credential_from_reader(std::io::BufReader::new(f), s)
-                {
-                    return from(c);
+        let path = std::path::PathBuf::from(file);
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                if let Some(auth) = credentials_in(&path, &bytes, &servers) {
+                    return auth;
                 }
             }
+            Err(e) => tracing::warn!(file = %path.display(), error = %e,
+                "cannot read REGISTRY_AUTH_FILE; its credentials are not used"),
         }
     }
-    for s in &servers {
-        if let Ok(c) = docker_credential::get_credential(s) {
-            return from(c);
+    let dir = std::env::var_os("DOCKER_CONFIG")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".docker")));
+    let Some(path) = dir.map(|d| d.join("config.json")) else {
+        return RegistryAuth::Anonymous;
+    };
+    match std::fs::read(&path) {
+        Ok(bytes) => credentials_in(&path, &bytes, &servers).unwrap_or(RegistryAuth::Anonymous),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => RegistryAuth::Anonymous,
+        Err(e) => {
+            tracing::warn!(file = %path.display(), error = %e,
+                "cannot read the Docker config; its credentials are not used");
+            RegistryAuth::Anonymous
         }
     }
-    RegistryAuth::Anonymous
+}
+
+/// The credentials the Docker config `bytes` (read from `path`) holds for the first of
+/// `servers` it knows; `None` (with a warning saying why, when something failed) otherwise.
+fn credentials_in(
+    path: &std::path::Path,
+    bytes: &[u8],
+    servers: &[String],
+) -> Option<RegistryAuth> {
+    use docker_credential::{CredentialRetrievalError as E, DockerCredential as C};
+    for server in servers {
+        let why = match docker_credential::get_credential_from_reader(bytes, server) {
+            Ok(C::UsernamePassword(u, p)) => return Some(RegistryAuth::Basic(u, p)),
+            Ok(C::IdentityToken(t)) => return Some(RegistryAuth::Bearer(t)),
+            Err(E::NoCredentialConfigured) => continue,
+            // The helper protocol's answer for a server it holds nothing for.
+            Err(E::HelperFailure { stdout, .. })
+                if stdout
+                    .to_ascii_lowercase()
+                    .contains("credentials not found") =>
+            {
+                continue
+            }
+            Err(E::ConfigReadError | E::ConfigNotFound) => {
+                "it is not a valid Docker config (JSON)".to_string()
+            }
+            Err(E::HelperFailure { helper, .. }) => {
+                format!("credential helper {helper} failed (its output is not shown)")
+            }
+            Err(E::HelperCommunicationError) => format!(
+                "credential helper {} cannot be run (is it on PATH?)",
+                helper_of(bytes, server)
+            ),
+            Err(E::MalformedHelperResponse) => format!(
+                "credential helper {} answered with malformed JSON",
+                helper_of(bytes, server)
+            ),
+            Err(E::CredentialDecodingError) => {
+                "its auth is not base64 of user:password".to_string()
+            }
+            Err(E::CredentialMismatchError) => {
+                "its auth does not match its username and password".to_string()
+            }
+        };
+        tracing::warn!(file = %path.display(), %server, "no credentials for the registry: {why}");
+        return None;
+    }
+    None
+}
+
+/// The credential helper program a Docker config names for `server` (`credHelpers`, else
+/// `credsStore`), for messages.
+fn helper_of(config: &[u8], server: &str) -> String {
+    let doc: serde_json::Value = serde_json::from_slice(config).unwrap_or_default();
+    let name = doc
+        .get("credHelpers")
+        .and_then(|h| h.get(server))
+        .or_else(|| doc.get("credsStore"))
+        .and_then(|v| v.as_str())
+        .unwrap_or("?");
+    format!("docker-credential-{name}")
 }
 
 /// `image` as `oci-client` addresses it, on `registry`: built from the parts our own parser
@@ -232,6 +301,57 @@ pub(crate) fn oci_reference(registry: String, image: &ImageRef) -> Reference {
         (Some(t), None) => Reference::with_tag(registry, repository, t.to_string()),
         (None, None) => Reference::with_tag(registry, repository, "latest".to_string()),
     }
+}
+
+/// Checks a manifest body against the `Docker-Content-Digest` header and the digest the
+/// reference pins, each with its own algorithm (`sha256` or `sha512`): the digest to record
+/// (the pin when there is one, else the body's sha256), or why the answer is refused.
+pub fn verify_body(
+    reference: &str,
+    body: &[u8],
+    header: Option<&str>,
+    pinned: Option<&Digest>,
+) -> Result<Digest, RegistryError> {
+    let invalid = |detail: String| RegistryError::Invalid {
+        reference: reference.to_string(),
+        detail,
+    };
+    if let Some(h) = header {
+        let claimed = Digest::parse(h.trim())
+            .map_err(|e| invalid(format!("Docker-Content-Digest {h:?}: {e}")))?;
+        if let Some(actual) = Digest::of(claimed.algorithm(), body) {
+            if actual != claimed {
+                return Err(invalid(format!(
+                    "Docker-Content-Digest {claimed} does not match the body ({actual})"
+                )));
+            }
+        }
+    }
+    if let Some(pin) = pinned {
+        match Digest::of(pin.algorithm(), body) {
+            Some(actual) if actual == *pin => return Ok(pin.clone()),
+            Some(actual) => {
+                return Err(invalid(format!(
+                    "served manifest {actual} does not match the pinned digest {pin}"
+                )))
+            }
+            None => {}
+        }
+    }
+    Ok(Digest::sha256_of(body))
+}
+
+/// Whether a cached answer agrees with the digest `image` pins (an answer for a pinned
+/// reference records the pin): one that does not is ignored, as a fresh one would be refused.
+fn agrees_with_pin(image: &ImageRef, hit: &Resolved) -> bool {
+    let ok = image
+        .digest()
+        .is_none_or(|pin| !pin.is_registered() || *pin == hit.resolution.digest);
+    if !ok {
+        tracing::warn!(reference = %image.normalized(), cached = %hit.resolution.digest,
+            "the cached answer contradicts the reference's digest; asking the registry");
+    }
+    ok
 }
 
 /// Whether a failure is worth retrying: rate limits, server errors and transport failures.
@@ -403,7 +523,10 @@ pub(crate) async fn read_bounded<T>(
                 body.extend_from_slice(&c);
             }
             Ok(None) => return Ok(body),
-            Err(e) => return Err(Attempt::Retry(None, format!("reading the body: {e}"))),
+            Err(e) => {
+                let detail = format!("reading the body: {}", crate::net::describe_request(&e));
+                return Err(Attempt::Retry(None, detail));
+            }
         }
     }
 }
@@ -437,24 +560,12 @@ impl Resolver {
                 "cannot set up the registry client: {e} (are CA certificates installed, e.g. /etc/ssl/certs/ca-certificates.crt?)"
             ))
         };
-        let http = reqwest::Client::builder()
-            .connect_timeout(options.timeout)
-            .read_timeout(options.timeout)
-            .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
-            .build()
-            .map_err(|e| {
-                failed(format!(
-                    "{e}: {}",
-                    std::error::Error::source(&e)
-                        .map(|s| s.to_string())
-                        .unwrap_or_default()
-                ))
-            })?;
+        let http = crate::net::client(options.timeout).map_err(failed)?;
         Ok(Resolver {
             client: Arc::default(),
             http,
             open: Arc::default(),
-            auth: Arc::default(),
+            auth: Arc::new(crate::auth::AuthState::new(options.insecure.clone())),
             creds: Arc::default(),
             options,
         })
@@ -618,7 +729,7 @@ impl Resolver {
                         detail: format!("more than {MAX_REDIRECTS} redirects (MAX_REDIRECTS)"),
                     })
                 }
-                Err(e) => return Attempt::Retry(None, e.to_string()),
+                Err(e) => return Attempt::Retry(None, crate::net::describe_request(&e)),
             };
             let challenge = resp
                 .headers()
@@ -678,7 +789,23 @@ impl Resolver {
     {
         let mut attempt = 0;
         loop {
-            match op().await {
+            let answer = match crate::net::within(self.options.timeout, op()).await {
+                Ok(a) => a,
+                Err(detail) if attempt < self.options.retries => {
+                    let delay = backoff(self.options.backoff, attempt);
+                    tracing::debug!(reference = %key, attempt, ?delay, %detail, "retrying");
+                    tokio::time::sleep(delay).await;
+                    attempt += 1;
+                    continue;
+                }
+                Err(detail) => {
+                    return Err(RegistryError::Network {
+                        reference: key.to_string(),
+                        detail,
+                    })
+                }
+            };
+            match answer {
                 Ok(ok) => return Ok(ok),
                 Err(e) if attempt < self.options.retries && transient(&e) => {
                     let delay = backoff(self.options.backoff, attempt);
@@ -755,22 +882,8 @@ impl Resolver {
                 .await?;
             (b.to_vec(), Some(d))
         };
-        let computed = Digest::sha256_of(&body);
-        if let Some(h) = header_digest {
-            if h != computed.to_string() {
-                return Err(invalid(format!(
-                    "Docker-Content-Digest {h} does not match the body ({computed})"
-                )));
-            }
-        }
-        if let Some(pinned) = image.digest() {
-            if pinned.is_sha256() && *pinned != computed {
-                return Err(invalid(format!(
-                    "served manifest {computed} does not match the pinned digest {pinned}"
-                )));
-            }
-        }
-        let resolution = describe_manifest(&key, &body, computed)?;
+        let digest = verify_body(&key, &body, header_digest.as_deref(), image.digest())?;
+        let resolution = describe_manifest(&key, &body, digest)?;
         let tag_moved_to = match (image.tag(), image.digest()) {
             (Some(tag), Some(pinned)) => {
                 let tagged = format!("{}/{}:{tag}", reference.registry(), reference.repository());
@@ -779,11 +892,17 @@ impl Resolver {
                     detail: format!("{e}"),
                 })?;
                 let now = if open {
-                    match self.direct_manifest(&key, &tag_ref, true).await?.1 {
+                    let head = match pinned.is_sha256() {
+                        true => self.direct_manifest(&key, &tag_ref, true).await?.1,
+                        false => None,
+                    };
+                    match head {
                         Some(d) => d,
                         None => {
                             let (b, _) = self.direct_manifest(&key, &tag_ref, false).await?;
-                            Digest::sha256_of(&b).to_string()
+                            Digest::of(pinned.algorithm(), &b)
+                                .unwrap_or_else(|| Digest::sha256_of(&b))
+                                .to_string()
                         }
                     }
                 } else {
@@ -843,7 +962,7 @@ impl Resolver {
                         .as_ref()
                         .filter(|c| c.may_hit(immutable))
                         .and_then(|c| c.get(&key, immutable));
-                    let r = match cached {
+                    let r = match cached.filter(|hit| agrees_with_pin(&image, hit)) {
                         Some(hit) => Ok(hit),
                         None => {
                             let r = {
@@ -974,6 +1093,24 @@ mod tests {
             assert_eq!(built.tag(), parsed.tag(), "{text}");
             assert_eq!(built.digest(), parsed.digest(), "{text}");
         }
+    }
+
+    /// sha512 digests (allowed by the OCI image spec) are checked with sha512: the FIPS 180-2
+    /// test vector of "abc".
+    #[test]
+    fn digests_are_verified_with_their_own_algorithm() {
+        let abc512 = "sha512:ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f";
+        let pin = Digest::parse(abc512).unwrap();
+        assert_eq!(
+            verify_body("r", b"abc", Some(abc512), Some(&pin)).unwrap(),
+            pin
+        );
+        let plain = verify_body("r", b"abc", Some(abc512), None).unwrap();
+        assert_eq!(plain, Digest::sha256_of(b"abc"));
+        let e = verify_body("r", b"abd", Some(abc512), None).unwrap_err();
+        assert!(e.to_string().contains("does not match the body"), "{e}");
+        let e = verify_body("r", b"abd", None, Some(&pin)).unwrap_err();
+        assert!(e.to_string().contains("pinned digest"), "{e}");
     }
 
     #[test]

@@ -447,12 +447,6 @@ pub struct RegistryArgs {
     /// the canonical name. Repeatable.
     #[arg(long, value_name = "REGISTRY=MIRROR", value_parser = parse_mirror)]
     pub mirror: Vec<(String, String)>,
-    /// With --resolve: retries after a transient failure (429, 5xx, timeout, reset, truncated body).
-    #[arg(long, default_value_t = 4)]
-    pub retries: u32,
-    /// With --resolve: per-request timeout in seconds.
-    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
-    pub timeout: u64,
     /// With --resolve: cache directory [default: $IMAGEBOM_CACHE, $XDG_CACHE_HOME/imagebom or ~/.cache/imagebom].
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
@@ -488,6 +482,14 @@ pub struct RenderArgs {
     /// the canonical repository. Repeatable; wins over the recipe's `settings.chartMirrors`.
     #[arg(long = "chart-mirror", value_name = "SOURCE=TARGET", value_parser = parse_chart_mirror)]
     pub chart_mirror: Vec<(String, String)>,
+    /// Retries after a transient failure (429, 5xx, timeout, reset, truncated body), for
+    /// registries and chart downloads.
+    #[arg(long, default_value_t = 4)]
+    pub retries: u32,
+    /// Deadline of each registry or chart request in seconds: connect, headers and the whole
+    /// body.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub timeout: u64,
 }
 
 fn parse_chart_mirror(s: &str) -> Result<(String, String), String> {

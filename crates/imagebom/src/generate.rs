@@ -1,7 +1,7 @@
 //! `imagebom generate` and `imagebom lock`.
 
 use crate::cli::{
-    Format, GenerateArgs, LockArgs, MirrorArgs, MirrorFormat, RefreshArgs, RegistryArgs,
+    Format, GenerateArgs, LockArgs, MirrorArgs, MirrorFormat, RefreshArgs, RegistryArgs, RenderArgs,
 };
 use crate::failure::{Failure, WithCode, EXIT_INPUT, EXIT_OK, EXIT_REGISTRY};
 use crate::pipeline;
@@ -60,7 +60,7 @@ pub fn run(args: &GenerateArgs, quiet: bool) -> Result<u8, Failure> {
         }
     }
     if args.registry.resolve {
-        resolve(&args.registry, &mut built.inventory, quiet)?;
+        resolve(&args.registry, &args.render, &mut built.inventory, quiet)?;
         built.report = imagebom_resolve::LockReport {
             unresolved: built
                 .inventory
@@ -251,7 +251,7 @@ pub fn refresh(args: &RefreshArgs, quiet: bool) -> Result<u8, Failure> {
     let before = imagebom_emit::cyclonedx_json(&built.inventory, &cx).code(EXIT_INPUT)?;
     let mut registry = args.registry.clone();
     registry.refresh = true;
-    resolve(&registry, &mut built.inventory, quiet)?;
+    resolve(&registry, &args.render, &mut built.inventory, quiet)?;
     let after = imagebom_emit::cyclonedx_json(&built.inventory, &cx).code(EXIT_INPUT)?;
     let drift = diff(
         &summarize("lock", &before).code(EXIT_INPUT)?,
@@ -294,9 +294,16 @@ pub fn lock(args: &LockArgs, quiet: bool) -> Result<u8, Failure> {
         &pipeline::render_options(&args.render, &args.registry.insecure_registry),
     )?;
     if args.registry.resolve {
-        resolve(&args.registry, &mut built.inventory, quiet)?;
+        resolve(&args.registry, &args.render, &mut built.inventory, quiet)?;
     }
     let lock = imagebom_resolve::lock_from(&built.inventory);
+    // Counted after resolving: the lock report was made before.
+    let unresolved = built
+        .inventory
+        .images
+        .values()
+        .filter(|e| e.resolution.is_none())
+        .count();
     let mut set = OutputSet::new();
     set.add(built.lock_path.clone(), lock.to_json());
     write_all(set, quiet)?;
@@ -305,7 +312,7 @@ pub fn lock(args: &LockArgs, quiet: bool) -> Result<u8, Failure> {
             "wrote {} with {} entr(ies); {} image(s) unresolved",
             built.lock_path.display(),
             lock.images.len(),
-            built.report.unresolved.len()
+            unresolved
         );
     }
     Ok(EXIT_OK)
@@ -392,6 +399,7 @@ pub fn mirror(args: &MirrorArgs, quiet: bool) -> Result<u8, Failure> {
 /// Resolves the images of `inv` that need it against their registries.
 fn resolve(
     args: &RegistryArgs,
+    net: &RenderArgs,
     inv: &mut imagebom_model::Inventory,
     quiet: bool,
 ) -> Result<(), Failure> {
@@ -415,8 +423,8 @@ fn resolve(
         concurrency: args.concurrency,
         per_registry: args.per_registry,
         mirrors: args.mirror.iter().cloned().collect(),
-        retries: args.retries,
-        timeout: std::time::Duration::from_secs(args.timeout),
+        retries: net.retries,
+        timeout: std::time::Duration::from_secs(net.timeout),
         cache: (!args.refresh)
             .then(|| args.cache_dir.clone().or_else(Cache::default_dir))
             .flatten()

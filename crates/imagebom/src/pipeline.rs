@@ -30,6 +30,8 @@ pub fn render_options(args: &RenderArgs, insecure: &[String]) -> imagebom_render
             .unwrap_or_else(imagebom_render::default_cache_dir),
         offline: args.offline,
         insecure_registries: insecure.to_vec(),
+        timeout: std::time::Duration::from_secs(args.timeout),
+        retries: args.retries,
         keep_going: args.keep_going,
         jobs: 0,
         chart_mirrors: args.chart_mirror.clone(),

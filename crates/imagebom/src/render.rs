@@ -45,6 +45,8 @@ pub fn render_chart(chart: &str, args: &ChartArgs) -> Result<String, Failure> {
     let opts = FetchOptions {
         offline: args.render.offline,
         insecure_registries: args.insecure_registry.clone(),
+        timeout: std::time::Duration::from_secs(args.render.timeout),
+        retries: args.render.retries,
         ..FetchOptions::new(
             args.render
                 .chart_cache

@@ -23,48 +23,22 @@ struct IndexEntry {
     urls: Option<Vec<String>>,
 }
 
-/// A `reqwest` error with its causes (`reqwest` alone says only "error sending request").
-fn describe(e: &reqwest::Error) -> String {
-    let mut s = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(cause) = src {
-        s.push_str(": ");
-        s.push_str(&cause.to_string());
-        src = cause.source();
-    }
-    // reqwest puts the URL (with any credentials) into its message.
-    redact_all(&s)
-}
-
-/// Removes `user:password@` from every URL in `text`.
-fn redact_all(text: &str) -> String {
-    text.split(' ')
-        .map(|w| {
-            if w.contains("://") {
-                redact(w)
-            } else {
-                w.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+use super::creds::{self, Basic};
+use imagebom_resolve::net::describe_request as describe;
 
 pub(crate) fn client(opts: &FetchOptions) -> Result<reqwest::Client, FetchErrorKind> {
-    reqwest::Client::builder()
-        .connect_timeout(opts.timeout)
-        .read_timeout(opts.timeout)
-        .build()
-        .map_err(|e| FetchErrorKind::Network {
-            url: "<client>".into(),
-            detail: describe(&e),
-        })
+    imagebom_resolve::net::client(opts.timeout).map_err(|detail| FetchErrorKind::Network {
+        url: "<client>".into(),
+        detail,
+    })
 }
 
-/// One `GET` of at most `limit` bytes: the body, or the error and whether it is transient.
+/// One `GET` of at most `limit` bytes (with `auth`, if any): the body, or the error and
+/// whether it is transient.
 async fn get_once(
     client: &reqwest::Client,
     url: &str,
+    auth: Option<&Basic>,
     limit: u64,
     limit_name: &'static str,
 ) -> Result<Vec<u8>, (FetchErrorKind, bool)> {
@@ -88,11 +62,11 @@ async fn get_once(
             false,
         )
     };
-    let mut resp = client
-        .get(url)
-        .send()
-        .await
-        .map_err(|e| network(describe(&e)))?;
+    let mut req = client.get(url);
+    if let Some((user, password)) = auth {
+        req = req.basic_auth(user, Some(password));
+    }
+    let mut resp = req.send().await.map_err(|e| network(describe(&e)))?;
     let status = resp.status().as_u16();
     if status != 200 {
         let transient = status == 408 || status == 429 || status >= 500;
@@ -125,13 +99,13 @@ async fn get_once(
 pub(crate) async fn get_limited(
     client: &reqwest::Client,
     opts: &FetchOptions,
-    url: &str,
+    (url, auth): (&str, Option<&Basic>),
     limit: u64,
     limit_name: &'static str,
 ) -> Result<Vec<u8>, FetchErrorKind> {
     let mut attempt = 0;
     loop {
-        match get_once(client, url, limit, limit_name).await {
+        match get_once(client, url, auth, limit, limit_name).await {
             Ok(body) => return Ok(body),
             Err((kind, true)) if attempt < opts.retries => {
                 let delay = backoff(opts.backoff, attempt);
@@ -158,10 +132,20 @@ pub(crate) async fn fetch(
         })?;
     let index_url = format!("{repo}/index.yaml");
     let client = client(opts)?;
+    // Userinfo in the URL is sent by reqwest itself; otherwise the configured credentials.
+    let configured = match base.username().is_empty() {
+        true => creds::for_repository(&redact(repo)),
+        false => None,
+    };
+    let auth_for = |url: &str| {
+        let url = reqwest::Url::parse(url).ok()?;
+        let own = creds::same_origin(&base, &url) && url.username().is_empty();
+        own.then_some(configured.as_ref()).flatten()
+    };
     let body = get_limited(
         &client,
         opts,
-        &index_url,
+        (&index_url, auth_for(&index_url)),
         opts.max_index_size,
         "max_index_size",
     )
@@ -229,7 +213,7 @@ pub(crate) async fn fetch(
         match get_limited(
             &client,
             opts,
-            url,
+            (url, auth_for(url)),
             opts.limits.max_compressed,
             "max_compressed",
         )

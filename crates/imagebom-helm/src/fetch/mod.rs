@@ -9,7 +9,8 @@
 //!   `chart` whose version equals the requested one — else the highest that satisfies it as a
 //!   constraint — is chosen, its archive downloaded from the first URL that answers (relative
 //!   URLs are resolved against the repository) and its sha256 checked against the entry's
-//!   `digest`: a mismatch is an error naming both digests, and nothing is cached.
+//!   `digest`: a mismatch is an error naming both digests, and nothing is cached. Credentials
+//!   come from the URL, Helm's `repositories.yaml` or the Docker config (see `creds`).
 //! - **OCI**: `oci://host/path` + `chart` + `version` is the reference
 //!   `host/path/chart:version` (`+` in a version becomes `_`, as Helm tags it; a constraint
 //!   is matched against the tags that are versions; `1.2.3@sha256:…` pins the manifest and
@@ -23,9 +24,12 @@
 //! Online, the repository is always asked which archive a version is (so a republished chart
 //! is noticed); the download is skipped when the cache already holds that digest. Offline,
 //! only the cache answers. Every archive read from the cache is verified against its digest
-//! again. Transient network failures (timeouts, resets, 429, 5xx) are retried a few times.
+//! again. Every request has one deadline covering its whole body ([`FetchOptions::timeout`]);
+//! transient network failures (timeouts, resets, 429, 5xx) are retried
+//! [`FetchOptions::retries`] times.
 
 mod cache;
+mod creds;
 mod http;
 mod local;
 mod oci;
@@ -64,7 +68,7 @@ pub struct FetchOptions {
     pub limits: ArchiveLimits,
     /// Largest `index.yaml` of an HTTP repository.
     pub max_index_size: u64,
-    /// Per-request connect and read timeout.
+    /// Deadline of each request: connect, headers and the whole body.
     pub timeout: Duration,
     /// Retries after a transient network failure.
     pub retries: u32,
@@ -137,11 +141,14 @@ pub struct FetchError {
 }
 
 impl FetchError {
-    /// Whether the failure is the network's or the server's (not the request's or the data's).
+    /// Whether the failure is the network's or the server's (not the request's or the data's);
+    /// a registry naming a plain-HTTP token realm is the server's.
     pub fn is_network(&self) -> bool {
         matches!(
             *self.kind,
-            FetchErrorKind::Network { .. } | FetchErrorKind::Http { .. }
+            FetchErrorKind::Network { .. }
+                | FetchErrorKind::Http { .. }
+                | FetchErrorKind::Insecure { .. }
         )
     }
 }
@@ -200,6 +207,9 @@ pub enum FetchErrorKind {
     /// The registry's manifest is not a Helm chart or is malformed.
     #[error("{reference}: {detail}")]
     NotAChart { reference: String, detail: String },
+    /// Sending the request would expose credentials (a plain-HTTP token realm).
+    #[error("{reference}: refused: {detail}")]
+    Insecure { reference: String, detail: String },
     /// The registry refused access.
     #[error("{reference}: access denied by the registry ({detail})")]
     Denied { reference: String, detail: String },
@@ -385,16 +395,8 @@ pub(crate) fn normalize_digest(d: &str) -> Option<String> {
     (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit())).then(|| format!("sha256:{hex}"))
 }
 
-/// `url` without a password or user name (`https://user:pw@host/…` → `https://host/…`).
-pub(crate) fn redact(url: &str) -> String {
-    if let Some((scheme, rest)) = url.split_once("://") {
-        let end = rest.find('/').unwrap_or(rest.len());
-        if let Some(at) = rest[..end].rfind('@') {
-            return format!("{scheme}://{}", &rest[at + 1..]);
-        }
-    }
-    url.to_string()
-}
+/// `url` without userinfo or credential-like query values ([`imagebom_model::redact_url`]).
+pub(crate) use imagebom_model::redact_url as redact;
 
 /// Delay before retry number `attempt` (0-based): `base × 2^attempt`, at most 5 s.
 pub(crate) fn backoff(base: Duration, attempt: u32) -> Duration {

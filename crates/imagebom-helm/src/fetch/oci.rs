@@ -153,7 +153,14 @@ where
 {
     let mut attempt = 0;
     loop {
-        match op().await {
+        // One deadline per operation, covering the whole body.
+        let answer = imagebom_resolve::net::within(opts.timeout, op())
+            .await
+            .unwrap_or_else(|detail| {
+                let timed_out = std::io::Error::new(std::io::ErrorKind::TimedOut, detail);
+                Err(OciDistributionError::IoError(timed_out))
+            });
+        match answer {
             Ok(v) => return Ok(v),
             Err(e) if attempt < opts.retries && transient(&e) => {
                 let delay = backoff(opts.backoff, attempt);
@@ -195,6 +202,15 @@ pub(crate) async fn fetch(
     });
     let auth = imagebom_resolve::registry::credentials(repo_ref.registry());
     let shown_repo = format!("oci://{repo_text}");
+    // oci-client follows the token challenge by itself: check its realm first.
+    let http = super::http::client(opts)?;
+    let host = repo_ref.resolve_registry();
+    imagebom_resolve::net::probe_realm(&http, host, &opts.insecure_registries)
+        .await
+        .map_err(|detail| FetchErrorKind::Insecure {
+            reference: shown_repo.clone(),
+            detail,
+        })?;
 
     // `1.2.3@sha256:…` pins the manifest by digest, as Helm reads `chart:version@digest`.
     let (requested, pinned) = match req.version.trim().split_once('@') {
