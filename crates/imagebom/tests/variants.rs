@@ -100,3 +100,82 @@ fn one_variant_each_variant_and_their_union() {
         "{e}"
     );
 }
+
+/// AICR overlays merged as AICR's `pkg/recipe` does (expected sets checked by hand against
+/// its `Merge`, `mergeComponentRef`, `FindMatchingOverlays` and `mergeMixins`).
+#[test]
+fn aicr_overlays_merge_as_aicr_does() {
+    let Some(aicr) = imagebom_testkit::shared("aicr", "IMAGEBOM_AICR", "recipes") else {
+        return;
+    };
+    let r = imagebom_recipe::Recipe::load(&aicr.join("recipes/registry.yaml")).unwrap();
+    assert!(r.variant_names().len() > 90);
+    // Deep chain (base → eks → eks-training → h100-eks-training → h100-eks-ubuntu-training →
+    // leaf) with mixins (os-ubuntu, platform-kubeflow), plus monitoring-hpa and h100-any.
+    let v = r.variant("h100-eks-ubuntu-training-kubeflow").unwrap();
+    let mut names: Vec<&str> = v.components.iter().map(|c| c.name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "aws-ebs-csi-driver",
+            "aws-efa",
+            "cert-manager",
+            "gpu-operator",
+            "k8s-ephemeral-storage-metrics",
+            "kai-scheduler",
+            "kube-prometheus-stack",
+            "kubeflow-trainer",
+            "nfd",
+            "nodewright-customizations",
+            "nodewright-operator",
+            "nvidia-dra-driver-gpu",
+            "nvsentinel",
+            "prometheus-adapter",
+            "prometheus-operator-crds",
+        ]
+    );
+    let get = |n: &str| v.components.iter().find(|c| c.name == n).unwrap();
+    let gpu = get("gpu-operator").helm.as_ref().unwrap();
+    assert_eq!(
+        gpu.values_files,
+        [
+            "components/gpu-operator/values.yaml",
+            "components/gpu-operator/values-eks-training.yaml"
+        ]
+    );
+    let o: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str("{ cdi: { enabled: true }, gdrcopy: { enabled: true } }").unwrap();
+    assert_eq!(gpu.values.as_ref(), Some(&o));
+    // Inline overrides keep their nulls (Helm then deletes the key).
+    let dra = get("nvidia-dra-driver-gpu").helm.as_ref().unwrap();
+    let o: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str("{ controller: { affinity: { nodeAffinity: null } } }").unwrap();
+    assert_eq!(dra.values.as_ref(), Some(&o));
+    // Extra manifestFiles, and a manifest-only component with its overrides as values.
+    assert_eq!(
+        get("kubeflow-trainer").manifests,
+        ["components/kubeflow-trainer/manifests/torch-distributed-cluster-training-runtime.yaml"]
+    );
+    let nc = get("nodewright-customizations");
+    assert!(nc.helm.is_none());
+    assert_eq!(
+        nc.manifests,
+        ["components/nodewright-customizations/manifests/tuning.yaml"]
+    );
+    assert!(nc.manifest_values.as_ref().unwrap().inline.is_some());
+    // preManifestFiles come before manifestFiles.
+    let g = r.variant("gb200-eks-inference").unwrap();
+    let gm = &g
+        .components
+        .iter()
+        .find(|c| c.name == "gpu-operator")
+        .unwrap()
+        .manifests;
+    assert_eq!(
+        gm[0],
+        "components/gpu-operator/manifests/kernel-module-params.yaml"
+    );
+    // base is base.yaml alone.
+    assert_eq!(r.variant("base").unwrap().components.len(), 10);
+}
