@@ -100,7 +100,7 @@ fn component(c: &ComponentInfo) -> cdx::Component {
     out
 }
 
-fn image(key: &str, e: &ImageEntry) -> cdx::Component {
+fn image(key: &str, e: &ImageEntry, inv: &Inventory) -> cdx::Component {
     let r = &e.reference;
     let digest = digest_of(e);
     let mut props = vec![
@@ -111,13 +111,21 @@ fn image(key: &str, e: &ImageEntry) -> cdx::Component {
         props.push(prop("imagebom:category", c.as_str()));
     }
     for o in &e.occurrences {
-        props.push(prop(
-            "imagebom:occurrence",
-            format!(
-                "{}|{}|{}/{}|{}|{}",
-                o.component, o.source, o.kind, o.name, o.path, o.category
-            ),
-        ));
+        let text = format!(
+            "{}|{}|{}/{}|{}|{}",
+            o.component, o.source, o.kind, o.name, o.path, o.category
+        );
+        let variants = inv.variants_of(key, o);
+        if !variants.is_empty() {
+            props.push(prop(
+                "imagebom:occurrence-variants",
+                format!("{}|{text}", variants.join(",")),
+            ));
+        }
+        props.push(prop("imagebom:occurrence", text));
+    }
+    for v in inv.image_variants(key) {
+        props.push(prop("imagebom:variant", v));
     }
     let mut reasons: Vec<&str> = e
         .occurrences
@@ -186,7 +194,7 @@ fn document(inv: &Inventory, cx: &EmitContext) -> cdx::CycloneDx {
     };
 
     let mut components: Vec<cdx::Component> = inv.components.iter().map(component).collect();
-    components.extend(inv.images.iter().map(|(k, e)| image(k, e)));
+    components.extend(inv.images.iter().map(|(k, e)| image(k, e, inv)));
 
     let mut deps = vec![cdx::Dependency {
         ref_: recipe_ref(inv),

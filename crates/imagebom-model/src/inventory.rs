@@ -3,7 +3,7 @@
 use crate::lock::Resolution;
 use crate::reference::ImageRef;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// Where in a document an image reference was found.
@@ -239,6 +239,10 @@ pub struct Inventory {
     pub images: BTreeMap<String, ImageEntry>,
     /// Non-fatal findings, sorted.
     pub warnings: Vec<Warning>,
+    /// The variants of the recipe this inventory covers (empty: the recipe without variants).
+    pub variants: Vec<String>,
+    /// Per image key, the variants each occurrence is deployed in (empty without variants).
+    pub occurrence_variants: BTreeMap<String, BTreeMap<Occurrence, BTreeSet<String>>>,
 }
 
 impl Inventory {
@@ -264,6 +268,63 @@ impl Inventory {
                 );
             }
         }
+    }
+
+    /// Marks every occurrence as deployed by `variant` and makes it the inventory's variant.
+    pub fn tag_variant(&mut self, variant: &str) {
+        self.variants = vec![variant.to_string()];
+        for (key, e) in &self.images {
+            let per = self.occurrence_variants.entry(key.clone()).or_default();
+            for o in &e.occurrences {
+                per.entry(o.clone())
+                    .or_default()
+                    .insert(variant.to_string());
+            }
+        }
+    }
+
+    /// Adds `other` (another variant of the same recipe) to this inventory: its images,
+    /// occurrences and their variants, components not seen yet, and warnings.
+    pub fn absorb(&mut self, other: Inventory) {
+        for c in other.components {
+            if !self.components.iter().any(|k| k.name == c.name) {
+                self.components.push(c);
+            }
+        }
+        for (_, e) in other.images {
+            for o in e.occurrences {
+                self.add(e.reference.clone(), o);
+            }
+        }
+        for (key, per) in other.occurrence_variants {
+            let mine = self.occurrence_variants.entry(key).or_default();
+            for (o, vs) in per {
+                mine.entry(o).or_default().extend(vs);
+            }
+        }
+        self.warnings.extend(other.warnings);
+        for v in other.variants {
+            if !self.variants.contains(&v) {
+                self.variants.push(v);
+            }
+        }
+    }
+
+    /// The variants that deploy image `key` (sorted; empty without variants).
+    pub fn image_variants(&self, key: &str) -> BTreeSet<&str> {
+        self.occurrence_variants
+            .get(key)
+            .map(|per| per.values().flatten().map(String::as_str).collect())
+            .unwrap_or_default()
+    }
+
+    /// The variants occurrence `o` of image `key` is deployed in (sorted).
+    pub fn variants_of(&self, key: &str, o: &Occurrence) -> Vec<&str> {
+        self.occurrence_variants
+            .get(key)
+            .and_then(|per| per.get(o))
+            .map(|vs| vs.iter().map(String::as_str).collect())
+            .unwrap_or_default()
     }
 
     /// Images used by the given recipe component, in key order.

@@ -112,7 +112,7 @@ struct RegistryKustomize {
     default_tag: String,
 }
 
-fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+pub(crate) fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     let v = serde_yaml_ng::Value::deserialize(d)?;
     match v {
         serde_yaml_ng::Value::String(s) => Ok(s),
@@ -156,7 +156,9 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<RecipeDoc, RecipeError> {
         components,
         exemptions: Vec::new(),
         settings: crate::Settings::default(),
+        variants: Vec::new(),
         format: Format::AicrRegistry,
+        catalog: Some(crate::overlay::Catalog::load(&base)?),
     })
 }
 
@@ -216,6 +218,7 @@ fn component(
         manifests,
         images: Vec::new(),
         manifests_are: Some(ManifestsAre::Templates),
+        manifest_values: None,
     })
 }
 

@@ -24,6 +24,8 @@
 //! AICR's component registry (`kind: ComponentRegistry`) is read as a recipe too ([`aicr`]).
 
 pub mod aicr;
+pub mod overlay;
+pub mod variants;
 
 use imagebom_model::{ChartInfo, ComponentInfo, ImageRef, RecipeInfo};
 use serde::{Deserialize, Serialize};
@@ -207,6 +209,21 @@ pub struct Component {
     /// How this component's manifest files are read (`settings.manifestsAre` when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manifests_are: Option<ManifestsAre>,
+    /// The values templated manifests see when the component has no chart (set by variants).
+    #[serde(skip)]
+    pub manifest_values: Option<ValuesLayers>,
+}
+
+/// An inline values document (YAML).
+pub type Values = serde_yaml_ng::Value;
+
+/// Values as layers: files (relative to the recipe) in order, then inline values.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ValuesLayers {
+    /// Values files, relative to the recipe.
+    pub files: Vec<String>,
+    /// Inline values, applied after the files.
+    pub inline: Option<serde_yaml_ng::Value>,
 }
 
 /// The document as written.
@@ -221,8 +238,12 @@ struct RecipeDoc {
     exemptions: Vec<Exemption>,
     #[serde(default)]
     settings: Settings,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    variants: Vec<variants::VariantDef>,
     #[serde(skip)]
     format: Format,
+    #[serde(skip)]
+    catalog: Option<overlay::Catalog>,
 }
 
 /// `apiVersion` and `kind`, read first to choose the format.
@@ -253,6 +274,11 @@ pub struct Recipe {
     /// For each component (same index), its manifest files: globs expanded, sorted, relative
     /// to the current directory as the recipe path is.
     pub manifest_files: Vec<Vec<PathBuf>>,
+    /// The variant this recipe was resolved for ([`Recipe::variant`]); `None` for the recipe
+    /// as written.
+    pub variant: Option<String>,
+    variant_defs: Vec<variants::VariantDef>,
+    catalog: Option<overlay::Catalog>,
     text: String,
 }
 
@@ -298,6 +324,9 @@ impl Recipe {
             settings: doc.settings,
             format: doc.format,
             manifest_files: Vec::new(),
+            variant: None,
+            variant_defs: doc.variants,
+            catalog: doc.catalog,
             text,
         };
         let checks = Checker { recipe: &recipe };
@@ -306,6 +335,7 @@ impl Recipe {
         checks.exemptions()?;
         checks.settings()?;
         recipe.manifest_files = checks.manifest_files()?;
+        recipe.check_variants()?;
         Ok(recipe)
     }
 
@@ -367,7 +397,7 @@ impl Recipe {
 }
 
 /// A YAML syntax, type or unknown-field error at its line and column.
-fn syntax(path: &Path, e: &serde_yaml_ng::Error) -> RecipeError {
+pub(crate) fn syntax(path: &Path, e: &serde_yaml_ng::Error) -> RecipeError {
     let (line, column) = e
         .location()
         .map(|l| (l.line(), l.column()))
@@ -385,7 +415,7 @@ fn syntax(path: &Path, e: &serde_yaml_ng::Error) -> RecipeError {
     }
 }
 
-fn line_of(text: &str, needle: &str, from: usize) -> usize {
+pub(crate) fn line_of(text: &str, needle: &str, from: usize) -> usize {
     text.lines()
         .enumerate()
         .skip(from.saturating_sub(1))
@@ -450,6 +480,17 @@ pub fn is_exact_semver(v: &str) -> bool {
         pre_ok && build.is_none_or(ident_ok)
     };
     parts.len() == 3 && parts.iter().all(numeric) && rest_ok
+}
+
+/// Lower-case letters, digits and `-`, at most 63, not starting or ending with `-`.
+fn is_dns_label(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
 }
 
 struct Checker<'a> {
@@ -530,14 +571,7 @@ impl Checker<'_> {
         for (i, c) in self.recipe.components.iter().enumerate() {
             let line = self.component_line(i);
             let field = |f: &str| format!("components[{i}].{f}");
-            let name_ok = !c.name.is_empty()
-                && c.name.len() <= 63
-                && c.name
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-                && !c.name.starts_with('-')
-                && !c.name.ends_with('-');
-            if !name_ok {
+            if !is_dns_label(&c.name) {
                 return Err(self.invalid(
                     line,
                     field("name"),

@@ -332,7 +332,7 @@ fn render_chart(
             ),
         });
     }
-    let values = user_values(recipe, component, h)?;
+    let values = user_values(recipe, component, &h.values_files, h.values.as_ref())?;
     let ropts = imagebom_helm::RenderOptions {
         release_name: h.release_name.clone().unwrap_or_else(|| name.clone()),
         namespace: component
@@ -426,9 +426,10 @@ fn template_context(
     recipe: &Recipe,
     component: &Component,
 ) -> Result<(imagebom_helm::Metadata, imagebom_helm::RenderOptions), RenderError> {
-    let values = match &component.helm {
-        Some(h) => user_values(recipe, component, h)?,
-        None if recipe.format == Format::AicrRegistry => {
+    let values = match (&component.helm, &component.manifest_values) {
+        (Some(h), _) => user_values(recipe, component, &h.values_files, h.values.as_ref())?,
+        (None, Some(l)) => user_values(recipe, component, &l.files, l.inline.as_ref())?,
+        (None, None) if recipe.format == Format::AicrRegistry => {
             let f = recipe
                 .base_dir()
                 .join(format!("components/{}/values.yaml", component.name));
@@ -438,7 +439,7 @@ fn template_context(
                 Dict::new()
             }
         }
-        None => Dict::new(),
+        (None, None) => Dict::new(),
     };
     let version = component
         .helm
@@ -496,16 +497,17 @@ fn template_context(
 fn user_values(
     recipe: &Recipe,
     component: &Component,
-    h: &HelmSource,
+    files: &[String],
+    inline: Option<&imagebom_recipe::Values>,
 ) -> Result<Dict, RenderError> {
     let mut layers = Vec::new();
-    for f in &h.values_files {
+    for f in files {
         layers.push(load_values_file(
             &component.name,
             &recipe.base_dir().join(f),
         )?);
     }
-    if let Some(inline) = &h.values {
+    if let Some(inline) = inline {
         match imagebom_template::convert::from_yaml(inline.clone()) {
             imagebom_template::Value::Map(m) => layers.push(m),
             imagebom_template::Value::Nil => {}

@@ -243,6 +243,16 @@ pub struct GenerateArgs {
     /// Write nothing; exit 1 (with a diff) when the committed --page or the lock is stale.
     #[arg(long)]
     pub check: bool,
+    /// Build the BOM of variant NAME (repeatable; `all` for every one): one variant writes to
+    /// --out, several to --out/<NAME>/ each, or one BOM with --union.
+    #[arg(long, value_name = "NAME")]
+    pub variant: Vec<String>,
+    /// Every variant of the recipe (as `--variant all`).
+    #[arg(long)]
+    pub all_variants: bool,
+    /// One BOM of the selected variants together, each occurrence naming its variants.
+    #[arg(long)]
+    pub union: bool,
     #[command(flatten)]
     pub registry: RegistryArgs,
     #[command(flatten)]

@@ -47,11 +47,50 @@ fn read_page(p: &Path) -> Result<String, Failure> {
 
 /// Runs `generate`.
 pub fn run(args: &GenerateArgs, quiet: bool) -> Result<u8, Failure> {
+    let mut wanted = args.variant.clone();
+    if args.all_variants {
+        wanted.push(imagebom_recipe::variants::ALL.into());
+    }
+    if wanted.is_empty() {
+        return run_one(args, &args.out, &[], quiet);
+    }
+    let recipe = imagebom_recipe::Recipe::load(&args.recipe).code(EXIT_INPUT)?;
+    let selected = pipeline::select_variants(&recipe, &wanted)?;
+    if args.union || selected.len() == 1 {
+        return run_one(args, &args.out, &selected, quiet);
+    }
+    if args.page.is_some() || args.check {
+        return Err(anyhow!(
+            "--page and --check need one variant or --union ({} selected)",
+            selected.len()
+        ))
+        .code(EXIT_INPUT);
+    }
+    let mut code = EXIT_OK;
+    for v in &selected {
+        code = code.max(run_one(
+            args,
+            &args.out.join(v),
+            std::slice::from_ref(v),
+            quiet,
+        )?);
+    }
+    Ok(code)
+}
+
+/// `generate` of the union of `variants` (none: the recipe as written) into `out`.
+fn run_one(
+    args: &GenerateArgs,
+    out: &std::path::Path,
+    variants: &[String],
+    quiet: bool,
+) -> Result<u8, Failure> {
     let timestamp = timestamp()?;
-    let mut built = pipeline::build(
+    let mut built = pipeline::build_variants(
         &args.recipe,
         args.lock.as_deref(),
         &pipeline::render_options(&args.render, &args.registry.insecure_registry),
+        variants,
     )?;
     // A partial inventory may be written as BOMs (--keep-going), never into the lock or page.
     if args.registry.resolve || args.check || args.page.is_some() {
@@ -94,7 +133,7 @@ pub fn run(args: &GenerateArgs, quiet: bool) -> Result<u8, Failure> {
     }
     let outputs = write_outputs(
         &built,
-        &args.out,
+        out,
         &args.format,
         args.registry.resolve,
         page.map(|(p, _, new)| (p, new)),
@@ -127,7 +166,7 @@ pub fn run(args: &GenerateArgs, quiet: bool) -> Result<u8, Failure> {
             "wrote {} image(s) of {} component(s) to {}: {}",
             inv.images.len(),
             inv.components.len(),
-            args.out.display(),
+            out.display(),
             outputs
                 .iter()
                 .map(|p| p.file_name().unwrap_or_default().to_string_lossy())

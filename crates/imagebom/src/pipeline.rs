@@ -62,44 +62,74 @@ pub fn build(
     lock: Option<&Path>,
     render: &imagebom_render::Options,
 ) -> Result<Built, Failure> {
+    build_variants(recipe_path, lock, render, &[])
+}
+
+/// The recipe's variants named by `selected` (`all` for every one), checked, in order.
+pub fn select_variants(recipe: &Recipe, selected: &[String]) -> Result<Vec<String>, Failure> {
+    let names = recipe.variant_names();
+    let mut out = Vec::new();
+    for s in selected {
+        let add: Vec<String> = if s == imagebom_recipe::variants::ALL {
+            names.clone()
+        } else if names.contains(s) {
+            vec![s.clone()]
+        } else {
+            return Err(anyhow::anyhow!(
+                "{}: no variant {s:?} (variants: {})",
+                recipe.path.display(),
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            ))
+            .code(EXIT_INPUT);
+        };
+        for a in add {
+            if !out.contains(&a) {
+                out.push(a);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// [`build`] of the union of `variants` of the recipe (none: the recipe as written); each
+/// occurrence records the variants that deploy it.
+pub fn build_variants(
+    recipe_path: &Path,
+    lock: Option<&Path>,
+    render: &imagebom_render::Options,
+    variants: &[String],
+) -> Result<Built, Failure> {
     let recipe = {
         let _s = tracing::info_span!("recipe").entered();
         Recipe::load(recipe_path).code(EXIT_INPUT)?
     };
-    let rendered = {
-        let _s = tracing::info_span!("render").entered();
-        imagebom_render::render_with(&recipe, render).map_err(render_failure)?
+    let (mut inventory, mut failed) = (None::<Inventory>, None);
+    let targets: Vec<Option<&String>> = if variants.is_empty() {
+        vec![None]
+    } else {
+        variants.iter().map(Some).collect()
     };
-    let mut inventory = Inventory {
-        recipe: recipe.info(),
-        components: recipe.component_infos(),
-        ..Inventory::default()
-    };
-    let mut failures = KeepGoing::default();
-    for f in &rendered.failures {
-        let network = f.is_network();
-        failures.add(
-            &recipe,
-            &mut inventory,
-            "component not rendered",
-            f,
-            network,
-        );
-    }
-    {
-        let _s = tracing::info_span!("extract").entered();
-        for s in &rendered.streams {
-            extract_stream(s, &recipe, render.keep_going, &mut inventory, &mut failures)?;
+    for v in targets {
+        let r = match v {
+            Some(v) => recipe.variant(v).code(EXIT_INPUT)?,
+            None => recipe.clone(),
+        };
+        let (mut inv, f) = inventory_of(&r, render)?;
+        if let Some(v) = v {
+            inv.tag_variant(v);
         }
-        add_recipe_images(&recipe, &mut inventory)?;
-        inventory.canonicalize();
-        tracing::info!(
-            images = inventory.images.len(),
-            warnings = inventory.warnings.len(),
-            "extracted"
-        );
+        failed = failed.or(f);
+        match inventory.as_mut() {
+            Some(all) => all.absorb(inv),
+            None => inventory = Some(inv),
+        }
     }
-    let failed = failures.into_failure();
+    let mut inventory = inventory.unwrap_or_default();
+    inventory.canonicalize();
     let lock_path = lock
         .map(Path::to_path_buf)
         .unwrap_or_else(|| recipe.lock_path());
@@ -114,6 +144,42 @@ pub fn build(
         report,
         failed,
     })
+}
+
+/// Renders and extracts one (resolved) recipe; with `keep_going`, the failure to report.
+fn inventory_of(
+    recipe: &Recipe,
+    render: &imagebom_render::Options,
+) -> Result<(Inventory, Option<Failure>), Failure> {
+    let rendered = {
+        let _s = tracing::info_span!("render").entered();
+        imagebom_render::render_with(recipe, render).map_err(render_failure)?
+    };
+    let mut inventory = Inventory {
+        recipe: recipe.info(),
+        components: recipe.component_infos(),
+        ..Inventory::default()
+    };
+    let mut failures = KeepGoing::default();
+    for f in &rendered.failures {
+        let network = f.is_network();
+        failures.add(recipe, &mut inventory, "component not rendered", f, network);
+    }
+    {
+        let _s = tracing::info_span!("extract").entered();
+        for s in &rendered.streams {
+            extract_stream(s, recipe, render.keep_going, &mut inventory, &mut failures)?;
+        }
+        add_recipe_images(recipe, &mut inventory)?;
+        inventory.canonicalize();
+        tracing::info!(
+            images = inventory.images.len(),
+            warnings = inventory.warnings.len(),
+            "extracted"
+        );
+    }
+    let failed = failures.into_failure();
+    Ok((inventory, failed))
 }
 
 /// [`build`] for commands that must see the whole recipe (lock, check, mirror, refresh): a
