@@ -16,7 +16,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use imagebom_helm::{load_values, render, to_stream, Chart, RenderOptions};
+use imagebom_testkit::Need;
 use serde_json::{json, Value as Json};
+
+/// What these tests need beyond the repository (imagebom-testkit: said and skipped when
+/// missing, a failure under `CI=true`).
+const NEEDS: &[Need] = &[Need::CORPUS_WIDE, ORACLE, Need::Venv];
+
+/// The Helm SDK render script beside the corpora (`../shared/oracle/helm_render.py`).
+const ORACLE: Need = Need::Shared {
+    name: "oracle",
+    env: "IMAGEBOM_ORACLE",
+    marker: "helm_render.py",
+};
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -74,7 +86,9 @@ fn helm_result(chart: &Path, values: &str) -> Result<String, String> {
     let tmp = tempfile::tempdir().unwrap();
     let (out, vf) = (tmp.path().join("out.yaml"), tmp.path().join("values.yaml"));
     std::fs::write(&vf, values).unwrap();
-    let script = workspace().join("../shared/oracle/helm_render.py");
+    let script = imagebom_testkit::shared("oracle", "IMAGEBOM_ORACLE", "helm_render.py")
+        .expect("checked by ready()")
+        .join("helm_render.py");
     python_result(&[&script, chart, &out, &vf], "")?;
     Ok(std::fs::read_to_string(&out).unwrap())
 }
@@ -224,6 +238,9 @@ rsa3072: {{ (genCAWithKey "k" 1 $k.rsa3072).Key | quote }}
 
 #[test]
 fn certs_match_helm_sdk_structures() {
+    if !imagebom_testkit::ready(NEEDS) {
+        return;
+    }
     let dir = chart_dir(&[("certs.yaml", CERTS), ("keys.yaml", KEYS)]);
     let values = key_values();
     let (ours, theirs) = (native(dir.path(), &values), helm(dir.path(), &values));
@@ -253,6 +270,9 @@ fn certs_match_helm_sdk_structures() {
 /// size and DER layout (lengths of fixed-size fields included, e.g. the padded EC scalar).
 #[test]
 fn certs_generated_keys_match_helm_sdk_skeletons() {
+    if !imagebom_testkit::ready(NEEDS) {
+        return;
+    }
     let t = r#"rsa: {{ genPrivateKey "rsa" | b64enc }}
 default: {{ genPrivateKey "" | b64enc }}
 ecdsa: {{ genPrivateKey "ecdsa" | b64enc }}
@@ -274,6 +294,9 @@ self: {{ (genSelfSignedCert "k" nil nil 1).Key | b64enc }}
 /// (all below is a 2^-32 chance).
 #[test]
 fn certs_serials_span_128_bits() {
+    if !imagebom_testkit::ready(NEEDS) {
+        return;
+    }
     let t = "{{- $k := genPrivateKey \"ecdsa\" }}\n{{- range until 32 }}\n- {{ (genSelfSignedCertWithKey \"s\" nil nil 1 $k).Cert | b64enc }}\n{{- end }}\n";
     let dir = chart_dir(&[("s.yaml", t)]);
     for (who, stream) in [
@@ -295,6 +318,9 @@ fn certs_serials_span_128_bits() {
 /// `error calling F: `, or the last line of the SDK's error).
 #[test]
 fn certs_errors_match_helm_sdk() {
+    if !imagebom_testkit::ready(NEEDS) {
+        return;
+    }
     let cases = [
         r#"{{ (genSelfSignedCert "x" nil (list "ünï") 1).Cert }}"#,
         r#"{{ (genSelfSignedCert "x" (list "1.2.3") nil 1).Cert }}"#,
@@ -349,6 +375,9 @@ const CHARTS: &[(&str, &str)] = &[
 
 #[test]
 fn certs_of_corpus_charts_match_helm_sdk() {
+    if !imagebom_testkit::ready(NEEDS) {
+        return;
+    }
     let corpus = corpus_wide();
     let (mut failures, mut count) = (BTreeMap::new(), 0);
     for (name, values) in CHARTS {

@@ -8,6 +8,7 @@ use imagebom_helm::archive::ChartFiles;
 use imagebom_helm::fetch::{
     fetch_chart, ChartContent, ChartRequest, FetchErrorKind, FetchOptions, Fetched,
 };
+use imagebom_testkit::Need;
 use sha2::Digest;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -16,6 +17,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// What these tests need beyond the repository (imagebom-testkit: said and skipped when
+/// missing, a failure under `CI=true`).
+const NEEDS: &[Need] = &[Need::REGISTRY, Need::SKOPEO];
 
 // ---------------------------------------------------------------------------------------------
 // Charts and archives
@@ -558,6 +563,9 @@ fn http_basic_auth_from_the_repository_url_never_shows_the_password() {
 
 #[test]
 fn local_directory_and_archive() {
+    if !imagebom_testkit::ready(NEEDS) {
+        return;
+    }
     let base = tempfile::tempdir().unwrap();
     let dir = base.path().join("charts/mychart");
     for (path, data) in chart_files("mychart", "0.3.0") {
@@ -761,6 +769,9 @@ const HELM_LAYER: &str = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
 
 #[test]
 fn oci_chart_from_a_real_registry_then_offline() {
+    if !imagebom_testkit::ready(NEEDS) {
+        return;
+    }
     let reg = Registry::start();
     let mut layout = Layout::new();
     let chart = pack("mychart", "1.2.3");
@@ -884,6 +895,9 @@ fn oci_chart_from_a_real_registry_then_offline() {
 
 #[test]
 fn oci_layer_digest_and_shape_are_checked() {
+    if !imagebom_testkit::ready(NEEDS) {
+        return;
+    }
     let reg = Registry::start();
     let mut layout = Layout::new();
     let config = br#"{"apiVersion":"v2","name":"mychart","version":"1.0.0"}"#;
@@ -944,6 +958,9 @@ const CHILD_ENV: &str = "IMAGEBOM_TEST_OCI_AUTH";
 /// its environment is its own.
 #[test]
 fn oci_credentials_from_the_docker_config() {
+    if !imagebom_testkit::ready(NEEDS) {
+        return;
+    }
     let reg = Registry::start_with(Some(HTPASSWD));
     let mut layout = Layout::new();
     let chart = pack("private", "0.1.0");

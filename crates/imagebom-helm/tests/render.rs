@@ -8,6 +8,11 @@ use std::process::Command;
 
 use imagebom_helm::{parse_set, render, to_stream, Chart, ChartFiles, RenderOptions};
 use imagebom_template::Dict;
+use imagebom_testkit::Need;
+
+/// What these tests need beyond the repository (imagebom-testkit: said and skipped when
+/// missing, a failure under `CI=true`).
+const NEEDS: &[Need] = &[Need::CORPUS, Need::CORPUS_WIDE, Need::Venv];
 
 fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -177,6 +182,9 @@ fn parent_chart() -> ChartFiles {
 
 #[test]
 fn built_in_objects_subcharts_globals_library_files_match_helm() {
+    if !imagebom_testkit::ready(NEEDS) {
+        return;
+    }
     let f = parent_chart();
     let out = same_as_helm(&f, None);
     assert!(out.contains("name: release-name-top-9.9"), "{out}");
@@ -200,6 +208,9 @@ fn built_in_objects_subcharts_globals_library_files_match_helm() {
 
 #[test]
 fn user_values_conditions_and_aliases_match_helm() {
+    if !imagebom_testkit::ready(NEEDS) {
+        return;
+    }
     let f = parent_chart();
     let values = "sub:\n  enabled: false\nother:\n  enabled: true\n  x: via-alias\nglobal:\n  reg: user.io\n";
     let out = same_as_helm(&f, Some(values));
@@ -352,6 +363,9 @@ fn library_chart_alone_is_not_installable() {
 
 #[test]
 fn comments_trim_only_their_marked_side_and_files_as_config_match_helm() {
+    if !imagebom_testkit::ready(NEEDS) {
+        return;
+    }
     let f = files(&[
         ("Chart.yaml", "apiVersion: v2\nname: c\nversion: 1.0.0\n"),
         ("conf/a.ini", "x = 1\ny = 2\n"),
@@ -378,6 +392,9 @@ fn comments_trim_only_their_marked_side_and_files_as_config_match_helm() {
 
 #[test]
 fn glob_results_tpl_and_set_ints_match_helm() {
+    if !imagebom_testkit::ready(NEEDS) {
+        return;
+    }
     let f = files(&[
         ("Chart.yaml", "apiVersion: v2\nname: g\nversion: 1.0.0\n"),
         ("values.yaml", "t: \"{{ .Release.Name }}-{{ .Values.num }}\"\nnum: 3\n"),
@@ -420,6 +437,9 @@ fn glob_results_tpl_and_set_ints_match_helm() {
 /// with `dependencies: []` it is processed (and left out).
 #[test]
 fn dependency_processing_needs_a_dependencies_list_like_helm() {
+    if !imagebom_testkit::ready(NEEDS) {
+        return;
+    }
     let mut f = files(&[
         ("Chart.yaml", "apiVersion: v2\nname: top\nversion: 1.0.0\n"),
         ("templates/t.yaml", "a: 1\n"),
@@ -450,6 +470,9 @@ fn dependency_processing_needs_a_dependencies_list_like_helm() {
 /// Helm's order, that fails to parse is named), or everything is fine.
 #[test]
 fn large_chart_threaded_parse_and_schema_keep_helms_outcome() {
+    if !imagebom_testkit::ready(NEEDS) {
+        return;
+    }
     let pad = "x".repeat(70 << 10);
     let schema = format!(
         "{{\"$schema\": \"http://json-schema.org/draft-07/schema#\", \"description\": \"{pad}\", \
@@ -529,6 +552,9 @@ fn helm_missing_dependencies(f: &ChartFiles) -> Vec<String> {
 /// too), naming the chart and every missing dependency the SDK's `dependency list` reports.
 #[test]
 fn missing_dependencies_fail_like_helm_template() {
+    if !imagebom_testkit::ready(NEEDS) {
+        return;
+    }
     let deps = "- name: sub\n  version: 0.1.x\n- name: gone\n  version: 1.x\n  condition: gone.enabled\n- name: away\n  version: 2.x\n  alias: far\n";
     let mut f = files(&[
         (
@@ -584,6 +610,9 @@ fn missing_dependencies_fail_like_helm_template() {
 /// a literal of the wrong type for a map parameter, a write into a nil map.
 #[test]
 fn function_include_and_literal_errors_read_like_helms_whole() {
+    if !imagebom_testkit::ready(NEEDS) {
+        return;
+    }
     let cases = [
         "a: {{ semverCompare \"not a constraint\" \"1.0.0\" }}\n",
         "a: {{ include \"x\" . }}\n",
@@ -644,6 +673,9 @@ fn helm_split_and_yaml(stream: &str) -> (Vec<String>, String) {
 /// valid YAML (the SDK's raw template text is not); everything else is the SDK's bytes.
 #[test]
 fn glued_separators_split_as_helm_splits_them() {
+    if !imagebom_testkit::ready(NEEDS) {
+        return;
+    }
     let f = files(&[
         ("Chart.yaml", "apiVersion: v2\nname: c\nversion: 1.0.0\n"),
         (
@@ -694,6 +726,9 @@ fn stream_documents(stream: &str) -> BTreeMap<String, Vec<serde_json::Value>> {
 /// `randAlphaNum` passwords (base64 of 10 alphanumerics) are compared by shape.
 #[test]
 fn corpus_wide_charts_that_failed_render_as_helm_does() {
+    if !imagebom_testkit::ready(NEEDS) {
+        return;
+    }
     let wide = workspace().join("../shared/corpus-wide");
     let random = [
         (

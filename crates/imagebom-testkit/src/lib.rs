@@ -12,6 +12,16 @@
 //!     return;
 //! };
 //! ```
+//!
+//! A suite whose helpers find the paths themselves guards each test with [`ready`]:
+//!
+//! ```no_run
+//! use imagebom_testkit::{ready, Need};
+//! const NEEDS: &[Need] = &[Need::CORPUS, Need::Venv];
+//! if !ready(NEEDS) {
+//!     return;
+//! }
+//! ```
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -83,4 +93,60 @@ fn missing<T>(why: &str) -> Option<T> {
         "NOT RUN: {test}: {why}; run `make test` (CI=true makes this a failure)"
     );
     None
+}
+
+/// Something outside the repository that a suite needs.
+#[derive(Debug, Clone, Copy)]
+pub enum Need {
+    /// `../shared/<name>` (or `$env`), which must hold `marker`.
+    Shared {
+        /// Folder name under `../shared`.
+        name: &'static str,
+        /// Environment variable that overrides the path.
+        env: &'static str,
+        /// A file or folder that must be inside it.
+        marker: &'static str,
+    },
+    /// The oracle venv ([`venv_python`]).
+    Venv,
+    /// An installed program ([`program`]): its path and the Debian package that installs it.
+    Program(&'static str, &'static str),
+}
+
+impl Need {
+    /// The chart corpus (`../shared/corpus`, `IMAGEBOM_CORPUS`).
+    pub const CORPUS: Need = Need::Shared {
+        name: "corpus",
+        env: "IMAGEBOM_CORPUS",
+        marker: "expected",
+    };
+    /// The wide chart corpus (`../shared/corpus-wide`, `IMAGEBOM_CORPUS_WIDE`).
+    pub const CORPUS_WIDE: Need = Need::Shared {
+        name: "corpus-wide",
+        env: "IMAGEBOM_CORPUS_WIDE",
+        marker: "rendered",
+    };
+    /// AICR's recipes and charts (`../shared/aicr`, `IMAGEBOM_AICR`).
+    pub const AICR: Need = Need::Shared {
+        name: "aicr",
+        env: "IMAGEBOM_AICR",
+        marker: "recipes",
+    };
+    /// Debian's `docker-registry`.
+    pub const REGISTRY: Need = Need::Program("/usr/bin/docker-registry", "docker-registry");
+    /// skopeo.
+    pub const SKOPEO: Need = Need::Program("/usr/bin/skopeo", "skopeo");
+
+    fn present(self) -> bool {
+        match self {
+            Need::Shared { name, env, marker } => shared(name, env, marker).is_some(),
+            Need::Venv => venv_python().is_some(),
+            Need::Program(path, package) => program(path, package).is_some(),
+        }
+    }
+}
+
+/// Whether every need is present; each missing one is said (or fails under `CI=true`).
+pub fn ready(needs: &[Need]) -> bool {
+    needs.iter().fold(true, |ok, n| n.present() && ok)
 }
