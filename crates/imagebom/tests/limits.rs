@@ -61,6 +61,27 @@ impl Case {
         )
     }
 
+    /// Runs `imagebom ARGS` in the case directory under `prlimit` (2 GiB of address space,
+    /// 60 s of CPU) and a 120 s timeout, so a regression fails instead of eating the machine.
+    /// Returns the exit code and stderr.
+    fn run_limited(&self, args: &[&str]) -> (i32, String) {
+        let mut cmd = std::process::Command::new("prlimit");
+        cmd.args(["--as=2147483648", "--cpu=60", "--"])
+            .arg(assert_cmd::cargo::cargo_bin("imagebom"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("SOURCE_DATE_EPOCH", "1764000000")
+            .env("IMAGEBOM_CACHE", self.path("cache"));
+        let out = Command::from_std(cmd)
+            .timeout(std::time::Duration::from_secs(120))
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
     /// Asserts the run failed with `code`, that stderr says each of `needles`, and that
     /// nothing was written: no output directory content, no lock beside the recipe.
     fn fails(&self, extra: &[&str], code: i32, needles: &[&str]) -> String {
@@ -577,4 +598,70 @@ fn chart_values_nesting_and_aliases() {
         chart_recipe(&c, "./chart");
         c.fails(&[], 2, &["values.yaml", needle]);
     }
+}
+
+// --- manifest globs ---------------------------------------------------------------------------
+
+const POD: &str = "kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: x, image: docker.io/library/nginx:1.27}\n";
+
+#[test]
+fn manifest_glob_symlink_loops() {
+    // Two links to the parent (out of the walk root), one to the root itself, one back into
+    // an ancestor and one to a sibling: the walk ends and the file counts once, by its own path.
+    let c = Case::new();
+    std::fs::create_dir_all(c.path("a/sub")).unwrap();
+    c.write("a/sub/m.yaml", POD);
+    for (link, target) in [
+        ("a/l1", ".."),
+        ("a/l2", ".."),
+        ("a/self", "."),
+        ("a/sub/back", ".."),
+        ("a/alias", "sub"),
+    ] {
+        std::os::unix::fs::symlink(target, c.path(link)).unwrap();
+    }
+    c.recipe_with_manifest("\"a/**/*.yaml\"");
+    let (code, stderr) = c.run_limited(&["generate", "--recipe", "recipe.yaml", "--out", "out"]);
+    assert_eq!(code, 0, "stderr:\n{stderr}");
+    let bom = std::fs::read_to_string(c.out().join("bom.cdx.json")).unwrap();
+    let evidence: Vec<&str> = bom.matches("m.yaml|").collect();
+    assert_eq!(evidence.len(), 1, "{bom}");
+    assert!(bom.contains("\"c|a/sub/m.yaml|Pod/p|"), "{bom}");
+}
+
+#[test]
+fn manifest_glob_depth_and_entries() {
+    // 70 nested directories: past the walk's depth limit (64).
+    let c = Case::new();
+    let deep = format!("a/{}", "d/".repeat(70));
+    std::fs::create_dir_all(c.path(&deep)).unwrap();
+    c.write(&format!("{deep}m.yaml"), POD);
+    c.recipe_with_manifest("\"a/**/*.yaml\"");
+    c.fails(
+        &[],
+        2,
+        &[
+            "recipe.yaml:",
+            "glob \"a/**/*.yaml\": the walk descends deeper than the limit of 64 directories",
+        ],
+    );
+    // Ten directories, each with links to all ten: inside the root and never an ancestor, so
+    // followed, until the entry limit (100000) stops the walk.
+    let c = Case::new();
+    for i in 0..10 {
+        std::fs::create_dir_all(c.path(&format!("a/{i}"))).unwrap();
+    }
+    for i in 0..10 {
+        for j in 0..10 {
+            std::os::unix::fs::symlink(format!("../{j}"), c.path(&format!("a/{i}/l{j}"))).unwrap();
+        }
+    }
+    c.write("a/0/m.yaml", POD);
+    c.recipe_with_manifest("\"a/**/*.yaml\"");
+    let (code, stderr) = c.run_limited(&["generate", "--recipe", "recipe.yaml", "--out", "out"]);
+    assert_eq!(code, 2, "stderr:\n{stderr}");
+    assert!(
+        stderr.contains("the walk visits more than the limit of 100000 entries"),
+        "{stderr}"
+    );
 }
