@@ -121,6 +121,15 @@ pub struct Limits {
     pub max_tpl_depth: usize,
     /// Largest template source accepted by the parser. Default 16 MiB.
     pub max_source_bytes: usize,
+    /// Longest string a function may return. Default 64 MiB.
+    pub max_string_bytes: usize,
+    /// Most elements of a list, or entries of a map, a function may return.
+    /// Default 1,000,000.
+    pub max_collection_len: usize,
+    /// Most bytes the values functions return may add up to in one execution
+    /// (string bytes, 16 per list element, 64 per map entry; a value passed on
+    /// unchanged counts again). Default 256 MiB.
+    pub max_alloc_bytes: u64,
 }
 
 impl Default for Limits {
@@ -132,6 +141,9 @@ impl Default for Limits {
             max_call_depth: 20_000,
             max_tpl_depth: 1_000,
             max_source_bytes: 16 * 1024 * 1024,
+            max_string_bytes: crate::sprig::MAX_STRING_BYTES,
+            max_collection_len: crate::sprig::MAX_LIST_LEN,
+            max_alloc_bytes: 256 << 20,
         }
     }
 }
@@ -278,6 +290,7 @@ pub(crate) struct Executor<'a> {
     included: BTreeMap<String, usize>,
     range_iters_remaining: u64,
     output_remaining: usize,
+    alloc_remaining: u64,
     /// Whether the last field chain ended on a nil held in an `interface{}`.
     last_nil_iface: bool,
     /// Per evaluated argument of the current call: `last_nil_iface` after it.
@@ -321,6 +334,7 @@ impl<'a> Executor<'a> {
                 limits.max_range_iters
             },
             output_remaining: limits.max_output_bytes,
+            alloc_remaining: limits.max_alloc_bytes,
             last_nil_iface: false,
             arg_nil_iface: Vec::new(),
         }
@@ -383,6 +397,18 @@ impl<'a> Executor<'a> {
         ))))
     }
 
+    /// A limit error that also names the line and column of the current node.
+    fn limit_error_at(&self, what: String) -> ExecSignal {
+        match self.node {
+            Some((_, offset)) => {
+                let (line, col) = line_col(&self.tmpl.src, offset);
+                let at = format!("{}:{line}:{col}", self.tmpl.parse_name);
+                self.limit_error(format!("{at}: {what}"))
+            }
+            None => self.limit_error(what),
+        }
+    }
+
     // ----- output -----
 
     fn emit<W: Write>(&mut self, w: &mut W, s: &str) -> ExecResult<()> {
@@ -394,6 +420,55 @@ impl<'a> Executor<'a> {
         }
         self.output_remaining -= s.len();
         w.write_str(s)?;
+        Ok(())
+    }
+
+    /// Checks a value function `name` returned against the size limits and
+    /// counts it against the allocation budget (lengths only: no walk).
+    fn count_built(&mut self, name: &str, v: &Value) -> core::result::Result<(), String> {
+        let l = &self.cfg.limits;
+        let (what, len, max, bytes, field) = match v.untyped() {
+            Value::String(s) => (
+                "string of",
+                s.len(),
+                l.max_string_bytes,
+                s.len(),
+                "max_string_bytes",
+            ),
+            Value::List(x) => (
+                "list of",
+                x.len(),
+                l.max_collection_len,
+                x.len() * 16,
+                "max_collection_len",
+            ),
+            Value::Map(m) => (
+                "map of",
+                m.len(),
+                l.max_collection_len,
+                m.len() * 64,
+                "max_collection_len",
+            ),
+            _ => return Ok(()),
+        };
+        if len > max {
+            let unit = if what == "string of" {
+                "bytes"
+            } else {
+                "elements"
+            };
+            return Err(format!(
+                "{name} built a {what} {len} {unit}, over the limit of {max} ({field})"
+            ));
+        }
+        let bytes = bytes as u64;
+        if bytes > self.alloc_remaining {
+            return Err(format!(
+                "values built exceed the limit of {} bytes (max_alloc_bytes) at {name}",
+                l.max_alloc_bytes
+            ));
+        }
+        self.alloc_remaining -= bytes;
         Ok(())
     }
 
@@ -1135,7 +1210,13 @@ impl<'a> Executor<'a> {
             }
         }
         match invoke_func(name, f, &argv) {
-            Ok(v) => Ok(v),
+            Ok(v) => match self.count_built(name, &v) {
+                Ok(()) => Ok(v),
+                Err(what) => {
+                    self.node = Some(node);
+                    Err(self.limit_error_at(what))
+                }
+            },
             Err(e) => {
                 if matches!(e, TemplateError::Limit(_)) {
                     return Err(e.into());

@@ -665,3 +665,95 @@ fn manifest_glob_depth_and_entries() {
         "{stderr}"
     );
 }
+
+// --- values a chart builds ----------------------------------------------------------------------
+
+/// Doubling a string with `printf`, a list with `concat`, keeping many large strings, and a
+/// 100,000-deep `dict` chain: each an error naming the template, line and limit (or, for a
+/// chain nothing serialises, a render that ends), never an abort; under a 2 GiB rlimit.
+#[test]
+fn chart_built_values_are_bounded() {
+    let chain = "{{- $d := dict }}{{- range until 100000 }}{{- $d = dict \"a\" $d }}{{- end }}";
+    let cases = [
+        (
+            "{{- $a := \"x\" }}{{- range until 30 }}{{- $a = printf \"%s%s\" $a $a }}{{- end }}"
+                .to_string(),
+            "templates/a.yaml:1:46: printf built a string of 134217728 bytes, over the limit of 67108864 (max_string_bytes)",
+        ),
+        (
+            "{{- $l := list 1 }}{{- range until 30 }}{{- $l = concat $l $l }}{{- end }}".to_string(),
+            "templates/a.yaml:1:49: concat built a list of 1048576 elements, over the limit of 1000000 (max_collection_len)",
+        ),
+        (
+            "{{- $s := repeat 50000000 \"x\" }}{{- $l := list }}{{- range until 100 }}{{- $l = append $l (printf \"%s\" $s) }}{{- end }}".to_string(),
+            "values built exceed the limit of 268435456 bytes (max_alloc_bytes)",
+        ),
+        (
+            format!("{chain}x: {{{{ mustToJson $d }}}}"),
+            "error calling mustToJson: json: unsupported value: encountered a cycle or nesting deeper than 1000",
+        ),
+    ];
+    for (body, needle) in cases {
+        let c = Case::new();
+        write_chart(&c, "chart", &[("a.yaml", &format!("{body}\nkind: A\n"))]);
+        let (code, stderr) = c.run_limited(&["render", "chart"]);
+        assert_eq!(code, 2, "{body}: stderr:\n{stderr}");
+        assert!(
+            stderr.contains(needle),
+            "{body}: stderr lacks {needle:?}:\n{stderr}"
+        );
+    }
+    // The chain alone renders (as with Helm) and is freed without overflowing the stack.
+    let c = Case::new();
+    write_chart(&c, "chart", &[("a.yaml", &format!("{chain}\nkind: A\n"))]);
+    let (code, stderr) = c.run_limited(&["render", "chart"]);
+    assert_eq!(code, 0, "stderr:\n{stderr}");
+}
+
+#[test]
+fn set_list_nesting() {
+    // `--set a[0][0]…=1` 30,000 levels deep: an error naming the flag, not a stack overflow.
+    let c = Case::new();
+    write_chart(&c, "chart", &[("a.yaml", "kind: A\n")]);
+    let set = format!("a{}=1", "[0]".repeat(30_000));
+    let (code, stderr) = c.run_limited(&["render", "chart", "--set", &set]);
+    assert_eq!(code, 2, "stderr:\n{stderr}");
+    assert!(
+        stderr.contains("failed parsing --set data")
+            && stderr.contains("list index nested level is greater than the limit of 1000"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn keep_going_survives_a_chart_that_builds_too_much() {
+    // A chart doubling a string and a good manifest component: with --keep-going the good
+    // component's BOM is written and the run exits 2 (not 134).
+    let c = Case::new();
+    write_chart(
+        &c,
+        "chart",
+        &[(
+            "a.yaml",
+            "{{- $a := \"x\" }}{{- range until 30 }}{{- $a = printf \"%s%s\" $a $a }}{{- end }}\nkind: A\n",
+        )],
+    );
+    c.write("m.yaml", POD).write(
+        "recipe.yaml",
+        format!(
+            "{HEAD}components:\n  - name: bad\n    helm: {{repository: ./chart, chart: c, version: 1.0.0}}\n  - name: good\n    manifests: [m.yaml]\n"
+        ),
+    );
+    let (code, stderr) = c.run_limited(&[
+        "generate",
+        "--recipe",
+        "recipe.yaml",
+        "--out",
+        "out",
+        "--keep-going",
+    ]);
+    assert_eq!(code, 2, "stderr:\n{stderr}");
+    assert!(stderr.contains("(max_string_bytes)"), "{stderr}");
+    let bom = std::fs::read_to_string(c.out().join("bom.cdx.json")).unwrap();
+    assert!(bom.contains("docker.io/library/nginx:1.27"), "{bom}");
+}
