@@ -130,6 +130,9 @@ pub struct Limits {
     /// (string bytes, 16 per list element, 64 per map entry; a value passed on
     /// unchanged counts again). Default 256 MiB.
     pub max_alloc_bytes: u64,
+    /// Deepest nesting of maps and lists in a value a function returns.
+    /// Default 1,000 (values files are bounded at 128 by the YAML reader).
+    pub max_value_depth: usize,
 }
 
 impl Default for Limits {
@@ -144,6 +147,7 @@ impl Default for Limits {
             max_string_bytes: crate::sprig::MAX_STRING_BYTES,
             max_collection_len: crate::sprig::MAX_LIST_LEN,
             max_alloc_bytes: 256 << 20,
+            max_value_depth: crate::value::MAX_VALUE_DEPTH,
         }
     }
 }
@@ -425,8 +429,19 @@ impl<'a> Executor<'a> {
 
     /// Checks a value function `name` returned against the size limits and
     /// counts it against the allocation budget (lengths only: no walk).
-    fn count_built(&mut self, name: &str, v: &Value) -> core::result::Result<(), String> {
+    fn count_built(&mut self, name: &str, v: &mut Value) -> core::result::Result<(), String> {
         let l = &self.cfg.limits;
+        let depth = match v {
+            Value::Map(d) => d.renew_nesting(),
+            Value::List(_) | Value::Typed(_) => crate::value::nesting(v),
+            _ => 0,
+        } as usize;
+        if depth > l.max_value_depth {
+            return Err(format!(
+                "{name} built a value nested {depth} deep, over the limit of {} (max_value_depth)",
+                l.max_value_depth
+            ));
+        }
         let (what, len, max, bytes, field) = match v.untyped() {
             Value::String(s) => (
                 "string of",
@@ -1210,7 +1225,7 @@ impl<'a> Executor<'a> {
             }
         }
         match invoke_func(name, f, &argv) {
-            Ok(v) => match self.count_built(name, &v) {
+            Ok(mut v) => match self.count_built(name, &mut v) {
                 Ok(()) => Ok(v),
                 Err(what) => {
                     self.node = Some(node);

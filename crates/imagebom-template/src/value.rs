@@ -990,6 +990,9 @@ pub struct Dict(
     Option<Arc<BTreeMap<String, ValueFunc>>>,
     Option<(&'static str, &'static str)>,
     bool,
+    /// How deep maps and lists nest in it, as known when the handle was made
+    /// (a later `set` into a nested map is not seen).
+    u32,
 );
 
 impl Dict {
@@ -1000,7 +1003,14 @@ impl Dict {
 
     /// A map holding `m`.
     pub fn from_map(m: BTreeMap<Arc<str>, Value>) -> Dict {
-        Dict(Arc::new(std::sync::RwLock::new(m)), None, None, false)
+        let depth = 1 + m.values().map(nesting).max().unwrap_or(0);
+        Dict(
+            Arc::new(std::sync::RwLock::new(m)),
+            None,
+            None,
+            false,
+            depth,
+        )
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<Arc<str>, Value>> {
@@ -1222,6 +1232,26 @@ impl Drop for Dict {
 
 fn is_container(v: &Value) -> bool {
     matches!(v, Value::Map(_) | Value::List(_) | Value::Typed(_))
+}
+
+/// How deep maps and lists nest in `v` (0 for a scalar): a map's as recorded on
+/// its handle, a list's from its elements (lists cannot change).
+pub(crate) fn nesting(v: &Value) -> u32 {
+    match v {
+        Value::Map(d) => d.4.max(1),
+        Value::List(l) => 1 + l.iter().map(nesting).max().unwrap_or(0),
+        Value::Typed(t) => nesting(&t.value),
+        _ => 0,
+    }
+}
+
+impl Dict {
+    /// Records how deep this map nests now (1 + its deepest entry) and returns it.
+    pub(crate) fn renew_nesting(&mut self) -> u32 {
+        let deepest = self.read().values().map(nesting).max().unwrap_or(0);
+        self.4 = 1 + deepest;
+        self.4
+    }
 }
 
 /// Deepest nesting of maps and lists that comparisons, `Debug` and

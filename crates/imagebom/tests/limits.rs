@@ -668,29 +668,31 @@ fn manifest_glob_depth_and_entries() {
 
 // --- values a chart builds ----------------------------------------------------------------------
 
-/// Doubling a string with `printf`, a list with `concat`, keeping many large strings, and a
-/// 100,000-deep `dict` chain: each an error naming the template, line and limit (or, for a
-/// chain nothing serialises, a render that ends), never an abort; under a 2 GiB rlimit.
+/// Doubling a string with `printf`, a list with `concat`, keeping many large strings, a
+/// 100,000-deep `dict` or `list` chain: each an error naming the template, line and limit,
+/// never an abort; under a 2 GiB rlimit.
 #[test]
 fn chart_built_values_are_bounded() {
-    let chain = "{{- $d := dict }}{{- range until 100000 }}{{- $d = dict \"a\" $d }}{{- end }}";
     let cases = [
         (
-            "{{- $a := \"x\" }}{{- range until 30 }}{{- $a = printf \"%s%s\" $a $a }}{{- end }}"
-                .to_string(),
+            "{{- $a := \"x\" }}{{- range until 30 }}{{- $a = printf \"%s%s\" $a $a }}{{- end }}",
             "templates/a.yaml:1:46: printf built a string of 134217728 bytes, over the limit of 67108864 (max_string_bytes)",
         ),
         (
-            "{{- $l := list 1 }}{{- range until 30 }}{{- $l = concat $l $l }}{{- end }}".to_string(),
+            "{{- $l := list 1 }}{{- range until 30 }}{{- $l = concat $l $l }}{{- end }}",
             "templates/a.yaml:1:49: concat built a list of 1048576 elements, over the limit of 1000000 (max_collection_len)",
         ),
         (
-            "{{- $s := repeat 50000000 \"x\" }}{{- $l := list }}{{- range until 100 }}{{- $l = append $l (printf \"%s\" $s) }}{{- end }}".to_string(),
-            "values built exceed the limit of 268435456 bytes (max_alloc_bytes)",
+            "{{- $s := repeat 50000000 \"x\" }}{{- $l := list }}{{- range until 100 }}{{- $l = append $l (printf \"%s\" $s) }}{{- end }}",
+            "values built exceed the limit of 268435456 bytes (max_alloc_bytes) at printf",
         ),
         (
-            format!("{chain}x: {{{{ mustToJson $d }}}}"),
-            "error calling mustToJson: json: unsupported value: encountered a cycle or nesting deeper than 1000",
+            "{{- $d := dict }}{{- range until 100000 }}{{- $d = dict \"a\" $d }}{{- end }}",
+            "templates/a.yaml:1:51: dict built a value nested 1001 deep, over the limit of 1000 (max_value_depth)",
+        ),
+        (
+            "{{- $l := list }}{{- range until 100000 }}{{- $l = list $l }}{{- end }}",
+            "templates/a.yaml:1:51: list built a value nested 1001 deep, over the limit of 1000 (max_value_depth)",
         ),
     ];
     for (body, needle) in cases {
@@ -703,11 +705,28 @@ fn chart_built_values_are_bounded() {
             "{body}: stderr lacks {needle:?}:\n{stderr}"
         );
     }
-    // The chain alone renders (as with Helm) and is freed without overflowing the stack.
+}
+
+#[test]
+fn chart_map_chain_built_with_set() {
+    // `set` nests 100,000 maps top-down (no function returns the deep value): the render
+    // frees it without overflowing the stack, and serialising it is the encoder's error.
+    let chain = "{{- $r := dict }}{{- $n := $r }}{{- range until 100000 }}{{- $c := dict }}{{- $_ := set $n \"a\" $c }}{{- $n = $c }}{{- end }}";
     let c = Case::new();
     write_chart(&c, "chart", &[("a.yaml", &format!("{chain}\nkind: A\n"))]);
     let (code, stderr) = c.run_limited(&["render", "chart"]);
     assert_eq!(code, 0, "stderr:\n{stderr}");
+    let c = Case::new();
+    let body = format!("{chain}\nkind: A\nx: {{{{ mustToJson $r }}}}\n");
+    write_chart(&c, "chart", &[("a.yaml", &body)]);
+    let (code, stderr) = c.run_limited(&["render", "chart"]);
+    assert_eq!(code, 2, "stderr:\n{stderr}");
+    for needle in [
+        "c/templates/a.yaml:3:",
+        "error calling mustToJson: json: unsupported value: encountered a cycle or nesting deeper than 1000",
+    ] {
+        assert!(stderr.contains(needle), "stderr lacks {needle:?}:\n{stderr}");
+    }
 }
 
 #[test]
