@@ -9,7 +9,7 @@
 //!   an `if` body lives until that `if`'s `{{end}}`).
 //! - **the current node**: updated where Go calls `state.at(node)`, so errors
 //!   name the same node and `line:col` as Go.
-//! - **limits**: output size, range iterations, call depth (see [`Limits`]).
+//! - **limits**: output size, range iterations, call depth, built values (see [`Limits`]).
 
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
