@@ -1224,6 +1224,21 @@ impl<'a> Executor<'a> {
                 }
             }
         }
+        if builds_text(name) {
+            let cap = self.cfg.limits.max_string_bytes;
+            let mut size = TextSize {
+                bytes: 0,
+                nodes: 0,
+                cap,
+            };
+            let over = argv.iter().any(|a| !size.add(a, name != "printf", 0));
+            if over {
+                self.node = Some(node);
+                return Err(self.limit_error_at(format!(
+                    "{name} would build a string of more than {cap} bytes (max_string_bytes)"
+                )));
+            }
+        }
         match invoke_func(name, f, &argv) {
             Ok(mut v) => match self.count_built(name, &mut v) {
                 Ok(()) => Ok(v),
@@ -1526,6 +1541,79 @@ fn newer_go_message(name: &str, msg: String, argv: &[Value], args: &[Expr], src:
             _ => msg,
         },
         _ => msg,
+    }
+}
+
+/// Functions whose text result holds at least the text of their arguments (the
+/// strings and map keys in them): checked against `max_string_bytes` before the
+/// call, so a list holding one large string many times is not serialised first.
+fn builds_text(name: &str) -> bool {
+    matches!(
+        name,
+        "printf"
+            | "print"
+            | "println"
+            | "cat"
+            | "join"
+            | "quote"
+            | "squote"
+            | "toString"
+            | "toStrings"
+            | "toYaml"
+            | "mustToYaml"
+            | "toYamlPretty"
+            | "toJson"
+            | "mustToJson"
+            | "toPrettyJson"
+            | "mustToPrettyJson"
+            | "toRawJson"
+            | "mustToRawJson"
+            | "toToml"
+    )
+}
+
+/// Most values [`TextSize`] visits before it counts the text as too large.
+const TEXT_SIZE_MAX_NODES: usize = 10_000_000;
+
+/// A lower bound of the text in values, counted until it passes `cap` bytes.
+struct TextSize {
+    bytes: usize,
+    nodes: usize,
+    cap: usize,
+}
+
+impl TextSize {
+    /// Adds `v`'s strings and keys (scalar strings only when `scalars`); false once
+    /// over the cap. Stops at nesting the encoders refuse anyway.
+    fn add(&mut self, v: &Value, scalars: bool, depth: usize) -> bool {
+        self.nodes += 1;
+        if self.nodes > TEXT_SIZE_MAX_NODES {
+            return false;
+        }
+        if depth > crate::value::MAX_VALUE_DEPTH {
+            return true;
+        }
+        match v {
+            Value::String(s) if scalars || depth > 0 => self.bytes += s.len(),
+            Value::List(l) => {
+                for x in l.iter() {
+                    if !self.add(x, scalars, depth + 1) {
+                        return false;
+                    }
+                }
+            }
+            Value::Map(m) => {
+                for (k, x) in m.entries() {
+                    self.bytes += k.len();
+                    if !self.add(&x, scalars, depth + 1) {
+                        return false;
+                    }
+                }
+            }
+            Value::Typed(t) => return self.add(&t.value, scalars, depth),
+            _ => {}
+        }
+        self.bytes <= self.cap
     }
 }
 

@@ -865,6 +865,14 @@ fn built_value_limits_name_the_template_and_limit() {
         ),
         (
             Limits {
+                max_string_bytes: 50_000,
+                ..Limits::default()
+            },
+            r#"{{ $s := repeat 1000 "x" }}{{ $l := list }}{{ range until 100 }}{{ $l = append $l $s }}{{ end }}{{ join "" $l }}"#,
+            "t:1:99: join would build a string of more than 50000 bytes (max_string_bytes)",
+        ),
+        (
+            Limits {
                 max_value_depth: 10,
                 ..Limits::default()
             },

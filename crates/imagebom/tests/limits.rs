@@ -687,6 +687,10 @@ fn chart_built_values_are_bounded() {
             "values built exceed the limit of 268435456 bytes (max_alloc_bytes) at printf",
         ),
         (
+            "{{- $s := repeat 60000000 \"x\" }}{{- $l := list }}{{- range until 1000 }}{{- $l = append $l $s }}{{- end }}{{- toYaml $l }}",
+            "toYaml would build a string of more than 67108864 bytes (max_string_bytes)",
+        ),
+        (
             "{{- $d := dict }}{{- range until 100000 }}{{- $d = dict \"a\" $d }}{{- end }}",
             "templates/a.yaml:1:51: dict built a value nested 1001 deep, over the limit of 1000 (max_value_depth)",
         ),
