@@ -8,6 +8,9 @@ use crate::error::HelmError;
 
 const MAX_INDEX: usize = 65536;
 const MAX_NESTED_NAME_LEVEL: usize = 30;
+/// Deepest nesting of list indexes (`a[0][0]…`) in one `--set` expression (Helm has
+/// none and recurses once per level).
+pub const MAX_NESTED_LIST_LEVEL: usize = 1000;
 
 /// Parses one `--set` expression into `dest` (later assignments win), as `helm --set` does.
 ///
@@ -19,6 +22,7 @@ pub fn parse_set(expr: &str, dest: &Dict) -> Result<(), HelmError> {
     let mut p = Parser {
         chars: expr.chars().collect(),
         pos: 0,
+        lists: 0,
     };
     loop {
         match p.key(dest, 0) {
@@ -46,6 +50,8 @@ fn err<T>(m: impl Into<String>) -> Result<T, Stop> {
 struct Parser {
     chars: Vec<char>,
     pos: usize,
+    /// List indexes open around the current position.
+    lists: usize,
 }
 
 impl Parser {
@@ -193,11 +199,21 @@ impl Parser {
                     Ok(n) => n,
                     Err(e) => return (list, Err(e)),
                 };
+                if self.lists >= MAX_NESTED_LIST_LEVEL {
+                    return (
+                        list,
+                        err(format!(
+                            "list index nested level is greater than the limit of {MAX_NESTED_LIST_LEVEL}"
+                        )),
+                    );
+                }
                 let crt = match list.get(i) {
                     Some(Value::List(l)) => l.to_vec(),
                     _ => Vec::new(),
                 };
+                self.lists += 1;
                 let (l2, e) = self.list_item(crt, next, level);
+                self.lists -= 1;
                 if e.is_err() {
                     return (list, e);
                 }
@@ -340,5 +356,9 @@ mod tests {
         assert!(e.contains("negative -1 index not allowed"), "{e}");
         let e = parse_set("a[99999999]=x", &d()).unwrap_err().to_string();
         assert!(e.contains("maximum supported index"), "{e}");
+        let deep = format!("a{}=1", "[0]".repeat(30_000));
+        let e = parse_set(&deep, &d()).unwrap_err().to_string();
+        assert!(e.contains("list index nested level is greater than the limit of 1000"));
+        assert!(parse_set(&format!("a{}=1", "[0]".repeat(1000)), &d()).is_ok());
     }
 }

@@ -735,29 +735,204 @@ impl Checker<'_> {
                 let at = self.recipe.line_of(m, line);
                 let field = format!("components[{i}].manifests[{j}]");
                 let pattern = base.join(m);
-                let pattern = pattern.to_string_lossy();
-                let paths = glob::glob(&pattern)
-                    .map_err(|e| self.invalid(at, field.clone(), format!("bad glob {m:?}: {e}")))?;
-                let matched: Vec<PathBuf> = paths
-                    .filter_map(Result::ok)
-                    .filter(|p| p.is_file())
-                    .collect();
+                let matched = expand_glob(&pattern)
+                    .map_err(|e| self.invalid(at, field.clone(), format!("glob {m:?}: {e}")))?;
                 if matched.is_empty() {
                     return Err(self.invalid(
                         at,
                         field,
-                        format!("manifest {m:?} matches no file (looked for {pattern})"),
+                        format!(
+                            "manifest {m:?} matches no file (looked for {})",
+                            pattern.display()
+                        ),
                     ));
                 }
-                let mut matched: Vec<PathBuf> = matched.iter().map(|p| clean(p)).collect();
-                matched.sort();
                 files.extend(matched);
             }
-            files.dedup();
-            all.push(files);
+            all.push(dedupe_by_target(files));
         }
         Ok(all)
     }
+}
+
+/// Most directory entries one manifest glob may visit.
+pub const MAX_GLOB_ENTRIES: usize = 100_000;
+/// Deepest a manifest glob's wildcards may descend below its literal directory.
+pub const MAX_GLOB_DEPTH: usize = 64;
+
+/// One path component of a glob after its literal directory.
+enum GlobSeg {
+    /// `**`: zero or more directories.
+    AnyDirs,
+    /// A name pattern (`*.yaml`, `app-?`, `[ab]`).
+    Name(glob::Pattern),
+}
+
+/// Expands a manifest glob (already joined to the recipe's directory) into the files it
+/// matches, cleaned and sorted. The literal leading directories are taken as written; below
+/// them the walk follows a directory symlink only when its target lies inside that literal
+/// directory (the walk root) and is not a directory the walk is already inside, so symlink
+/// loops are walked once; the walk visits at most [`MAX_GLOB_ENTRIES`] entries and
+/// [`MAX_GLOB_DEPTH`] levels.
+fn expand_glob(pattern: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut root = PathBuf::new();
+    let mut segs = Vec::new();
+    for c in pattern.components() {
+        let text = c.as_os_str().to_string_lossy();
+        if segs.is_empty() && !text.contains(['*', '?', '[']) {
+            root.push(c);
+        } else if text == "**" {
+            segs.push(GlobSeg::AnyDirs);
+        } else {
+            let p = glob::Pattern::new(&text).map_err(|e| format!("bad glob: {e}"))?;
+            segs.push(GlobSeg::Name(p));
+        }
+    }
+    if segs.is_empty() {
+        return Ok(if root.is_file() {
+            vec![clean(&root)]
+        } else {
+            Vec::new()
+        });
+    }
+    let Ok(canon) = root.canonicalize() else {
+        return Ok(Vec::new());
+    };
+    let mut w = GlobWalk {
+        chain: vec![canon.clone()],
+        root: canon,
+        links: 0,
+        entries: 0,
+        found: Vec::new(),
+    };
+    w.walk(&root, &segs)?;
+    // Each file once: by its canonical path, reached through the fewest symlinks.
+    let mut found: Vec<(PathBuf, usize, PathBuf)> = w
+        .found
+        .into_iter()
+        .map(|(p, links)| {
+            (
+                p.canonicalize().unwrap_or_else(|_| p.clone()),
+                links,
+                clean(&p),
+            )
+        })
+        .collect();
+    found.sort();
+    found.dedup_by(|b, a| a.0 == b.0);
+    let mut files: Vec<PathBuf> = found.into_iter().map(|f| f.2).collect();
+    files.sort();
+    Ok(files)
+}
+
+/// The state of one glob expansion.
+struct GlobWalk {
+    /// Canonical path of the walk root.
+    root: PathBuf,
+    /// Canonical paths of the directories the walk is inside, root first.
+    chain: Vec<PathBuf>,
+    /// How many directories of the chain were entered through a symlink.
+    links: usize,
+    entries: usize,
+    /// Matched files, each with the number of symlinks on its path.
+    found: Vec<(PathBuf, usize)>,
+}
+
+impl GlobWalk {
+    /// Matches `segs` against the entries of `dir` (a directory on the current chain).
+    fn walk(&mut self, dir: &Path, segs: &[GlobSeg]) -> Result<(), String> {
+        let (seg, rest) = segs.split_first().expect("walk is given segments");
+        if matches!(seg, GlobSeg::AnyDirs) {
+            if rest.is_empty() {
+                // A trailing `**` matches directories only, never a manifest file.
+                return Ok(());
+            }
+            self.walk(dir, rest)?;
+        }
+        let Ok(rd) = std::fs::read_dir(dir) else {
+            return Ok(());
+        };
+        let mut names: Vec<std::ffi::OsString> = Vec::new();
+        for e in rd.flatten() {
+            self.entries += 1;
+            if self.entries > MAX_GLOB_ENTRIES {
+                return Err(format!(
+                    "the walk visits more than the limit of {MAX_GLOB_ENTRIES} entries"
+                ));
+            }
+            names.push(e.file_name());
+        }
+        names.sort();
+        for name in names {
+            let path = dir.join(&name);
+            let matched = match seg {
+                GlobSeg::AnyDirs => true,
+                GlobSeg::Name(p) => p.matches(&name.to_string_lossy()),
+            };
+            if !matched {
+                continue;
+            }
+            if rest.is_empty() && matches!(seg, GlobSeg::Name(_)) {
+                if path.is_file() {
+                    let link = is_symlink(&path);
+                    self.found.push((path, self.links + usize::from(link)));
+                }
+            } else if path.is_dir() {
+                let next = if matches!(seg, GlobSeg::AnyDirs) {
+                    segs
+                } else {
+                    rest
+                };
+                self.descend(&path, &name, next)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Walks into directory `path` (entry `name` of the last directory of the chain) unless it
+    /// is a symlink leading out of the root or back into the chain.
+    fn descend(
+        &mut self,
+        path: &Path,
+        name: &std::ffi::OsStr,
+        segs: &[GlobSeg],
+    ) -> Result<(), String> {
+        let link = is_symlink(path);
+        let canon = if link {
+            match path.canonicalize() {
+                Ok(c) if c.starts_with(&self.root) && !self.chain.contains(&c) => c,
+                _ => return Ok(()),
+            }
+        } else {
+            self.chain.last().expect("chain holds the root").join(name)
+        };
+        if self.chain.len() > MAX_GLOB_DEPTH {
+            return Err(format!(
+                "the walk descends deeper than the limit of {MAX_GLOB_DEPTH} directories"
+            ));
+        }
+        self.chain.push(canon);
+        self.links += usize::from(link);
+        let r = self.walk(path, segs);
+        self.links -= usize::from(link);
+        self.chain.pop();
+        r
+    }
+}
+
+fn is_symlink(path: &Path) -> bool {
+    path.symlink_metadata()
+        .is_ok_and(|m| m.file_type().is_symlink())
+}
+
+/// `files` without the later ones naming a file seen before (through a symlink or another
+/// glob), in their order.
+fn dedupe_by_target(files: Vec<PathBuf>) -> Vec<PathBuf> {
+    let mut seen = std::collections::BTreeSet::new();
+    files
+        .into_iter()
+        .filter(|f| seen.insert(f.canonicalize().unwrap_or_else(|_| f.clone())))
+        .collect()
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //!   an `if` body lives until that `if`'s `{{end}}`).
 //! - **the current node**: updated where Go calls `state.at(node)`, so errors
 //!   name the same node and `line:col` as Go.
-//! - **limits**: output size, range iterations, call depth (see [`Limits`]).
+//! - **limits**: output size, range iterations, call depth, built values (see [`Limits`]).
 
 use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
@@ -121,6 +121,18 @@ pub struct Limits {
     pub max_tpl_depth: usize,
     /// Largest template source accepted by the parser. Default 16 MiB.
     pub max_source_bytes: usize,
+    /// Longest string a function may return. Default 64 MiB.
+    pub max_string_bytes: usize,
+    /// Most elements of a list, or entries of a map, a function may return.
+    /// Default 1,000,000.
+    pub max_collection_len: usize,
+    /// Most bytes the values functions return may add up to in one execution
+    /// (string bytes, 16 per list element, 64 per map entry; a value passed on
+    /// unchanged counts again). Default 256 MiB.
+    pub max_alloc_bytes: u64,
+    /// Deepest nesting of maps and lists in a value a function returns.
+    /// Default 1,000 (values files are bounded at 128 by the YAML reader).
+    pub max_value_depth: usize,
 }
 
 impl Default for Limits {
@@ -132,6 +144,10 @@ impl Default for Limits {
             max_call_depth: 20_000,
             max_tpl_depth: 1_000,
             max_source_bytes: 16 * 1024 * 1024,
+            max_string_bytes: crate::sprig::MAX_STRING_BYTES,
+            max_collection_len: crate::sprig::MAX_LIST_LEN,
+            max_alloc_bytes: 256 << 20,
+            max_value_depth: crate::value::MAX_VALUE_DEPTH,
         }
     }
 }
@@ -278,6 +294,7 @@ pub(crate) struct Executor<'a> {
     included: BTreeMap<String, usize>,
     range_iters_remaining: u64,
     output_remaining: usize,
+    alloc_remaining: u64,
     /// Whether the last field chain ended on a nil held in an `interface{}`.
     last_nil_iface: bool,
     /// Per evaluated argument of the current call: `last_nil_iface` after it.
@@ -321,6 +338,7 @@ impl<'a> Executor<'a> {
                 limits.max_range_iters
             },
             output_remaining: limits.max_output_bytes,
+            alloc_remaining: limits.max_alloc_bytes,
             last_nil_iface: false,
             arg_nil_iface: Vec::new(),
         }
@@ -383,6 +401,18 @@ impl<'a> Executor<'a> {
         ))))
     }
 
+    /// A limit error that also names the line and column of the current node.
+    fn limit_error_at(&self, what: String) -> ExecSignal {
+        match self.node {
+            Some((_, offset)) => {
+                let (line, col) = line_col(&self.tmpl.src, offset);
+                let at = format!("{}:{line}:{col}", self.tmpl.parse_name);
+                self.limit_error(format!("{at}: {what}"))
+            }
+            None => self.limit_error(what),
+        }
+    }
+
     // ----- output -----
 
     fn emit<W: Write>(&mut self, w: &mut W, s: &str) -> ExecResult<()> {
@@ -394,6 +424,66 @@ impl<'a> Executor<'a> {
         }
         self.output_remaining -= s.len();
         w.write_str(s)?;
+        Ok(())
+    }
+
+    /// Checks a value function `name` returned against the size limits and
+    /// counts it against the allocation budget (lengths only: no walk).
+    fn count_built(&mut self, name: &str, v: &mut Value) -> core::result::Result<(), String> {
+        let l = &self.cfg.limits;
+        let depth = match v {
+            Value::Map(d) => d.renew_nesting(),
+            Value::List(_) | Value::Typed(_) => crate::value::nesting(v),
+            _ => 0,
+        } as usize;
+        if depth > l.max_value_depth {
+            return Err(format!(
+                "{name} built a value nested {depth} deep, over the limit of {} (max_value_depth)",
+                l.max_value_depth
+            ));
+        }
+        let (what, len, max, bytes, field) = match v.untyped() {
+            Value::String(s) => (
+                "string of",
+                s.len(),
+                l.max_string_bytes,
+                s.len(),
+                "max_string_bytes",
+            ),
+            Value::List(x) => (
+                "list of",
+                x.len(),
+                l.max_collection_len,
+                x.len() * 16,
+                "max_collection_len",
+            ),
+            Value::Map(m) => (
+                "map of",
+                m.len(),
+                l.max_collection_len,
+                m.len() * 64,
+                "max_collection_len",
+            ),
+            _ => return Ok(()),
+        };
+        if len > max {
+            let unit = if what == "string of" {
+                "bytes"
+            } else {
+                "elements"
+            };
+            return Err(format!(
+                "{name} built a {what} {len} {unit}, over the limit of {max} ({field})"
+            ));
+        }
+        let bytes = bytes as u64;
+        if bytes > self.alloc_remaining {
+            return Err(format!(
+                "values built exceed the limit of {} bytes (max_alloc_bytes) at {name}",
+                l.max_alloc_bytes
+            ));
+        }
+        self.alloc_remaining -= bytes;
         Ok(())
     }
 
@@ -1145,6 +1235,21 @@ impl<'a> Executor<'a> {
                 }
             }
         }
+        if builds_text(name) {
+            let cap = self.cfg.limits.max_string_bytes;
+            let mut size = TextSize {
+                bytes: 0,
+                nodes: 0,
+                cap,
+            };
+            let over = argv.iter().any(|a| !size.add(a, name != "printf", 0));
+            if over {
+                self.node = Some(node);
+                return Err(self.limit_error_at(format!(
+                    "{name} would build a string of more than {cap} bytes (max_string_bytes)"
+                )));
+            }
+        }
         let mut result = invoke_func(name, f, &argv);
         while let Err(e) = &result {
             if !self.zero_invalid_nil(e, &mut argv, args) {
@@ -1153,7 +1258,13 @@ impl<'a> Executor<'a> {
             result = invoke_func(name, f, &argv);
         }
         match result {
-            Ok(v) => Ok(v),
+            Ok(mut v) => match self.count_built(name, &mut v) {
+                Ok(()) => Ok(v),
+                Err(what) => {
+                    self.node = Some(node);
+                    Err(self.limit_error_at(what))
+                }
+            },
             Err(e) => {
                 if matches!(e, TemplateError::Limit(_)) {
                     return Err(e.into());
@@ -1508,6 +1619,79 @@ fn newer_go_message(name: &str, msg: String, argv: &[Value], args: &[Expr], src:
             _ => msg,
         },
         _ => msg,
+    }
+}
+
+/// Functions whose text result holds at least the text of their arguments (the
+/// strings and map keys in them): checked against `max_string_bytes` before the
+/// call, so a list holding one large string many times is not serialised first.
+fn builds_text(name: &str) -> bool {
+    matches!(
+        name,
+        "printf"
+            | "print"
+            | "println"
+            | "cat"
+            | "join"
+            | "quote"
+            | "squote"
+            | "toString"
+            | "toStrings"
+            | "toYaml"
+            | "mustToYaml"
+            | "toYamlPretty"
+            | "toJson"
+            | "mustToJson"
+            | "toPrettyJson"
+            | "mustToPrettyJson"
+            | "toRawJson"
+            | "mustToRawJson"
+            | "toToml"
+    )
+}
+
+/// Most values [`TextSize`] visits before it counts the text as too large.
+const TEXT_SIZE_MAX_NODES: usize = 10_000_000;
+
+/// A lower bound of the text in values, counted until it passes `cap` bytes.
+struct TextSize {
+    bytes: usize,
+    nodes: usize,
+    cap: usize,
+}
+
+impl TextSize {
+    /// Adds `v`'s strings and keys (scalar strings only when `scalars`); false once
+    /// over the cap. Stops at nesting the encoders refuse anyway.
+    fn add(&mut self, v: &Value, scalars: bool, depth: usize) -> bool {
+        self.nodes += 1;
+        if self.nodes > TEXT_SIZE_MAX_NODES {
+            return false;
+        }
+        if depth > crate::value::MAX_VALUE_DEPTH {
+            return true;
+        }
+        match v {
+            Value::String(s) if scalars || depth > 0 => self.bytes += s.len(),
+            Value::List(l) => {
+                for x in l.iter() {
+                    if !self.add(x, scalars, depth + 1) {
+                        return false;
+                    }
+                }
+            }
+            Value::Map(m) => {
+                for (k, x) in m.entries() {
+                    self.bytes += k.len();
+                    if !self.add(&x, scalars, depth + 1) {
+                        return false;
+                    }
+                }
+            }
+            Value::Typed(t) => return self.add(&t.value, scalars, depth),
+            _ => {}
+        }
+        self.bytes <= self.cap
     }
 }
 

@@ -41,8 +41,8 @@
 //!   `<no value>` ([`helm_strip_no_value`] applies Helm's fix-up) and a field access on it
 //!   fails with `nil pointer evaluating interface {}.NAME`, as in Helm.
 //! - Limits: [`Limits`] (output bytes, range iterations, template/include/tpl depth,
-//!   source size); the stack grows on demand, so deep recursion ends in an error, never a
-//!   stack overflow.
+//!   source size, and the size, nesting and total bytes of the values functions return);
+//!   the stack grows on demand, so deep recursion ends in an error, never a stack overflow.
 //!
 //! # Methods on data (`.Files.Get`, `.Capabilities.APIVersions.Has`)
 //!

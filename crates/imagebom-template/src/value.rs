@@ -255,7 +255,10 @@ impl fmt::Debug for Value {
             Value::Uint(n) => write!(f, "Uint({n:?})"),
             Value::Float(v) => write!(f, "Float({v:?})"),
             Value::String(s) => write!(f, "String({s:?})"),
-            Value::List(v) => write!(f, "List({v:?})"),
+            Value::List(v) => nested(|deep| match deep {
+                true => f.write_str("List(...)"),
+                false => write!(f, "List({v:?})"),
+            }),
             Value::Map(m) => write!(f, "Map({m:?})"),
             Value::Function(_) => write!(f, "Function(...)"),
             Value::Typed(t) => write!(f, "Typed({}, {:?})", t.go_type, t.value),
@@ -672,7 +675,7 @@ impl PartialEq for Value {
             (Value::Uint(a), Value::Uint(b)) => a == b,
             (Value::Float(a), Value::Float(b)) => a == b,
             (Value::String(a), Value::String(b)) => a == b,
-            (Value::List(a), Value::List(b)) => a == b,
+            (Value::List(a), Value::List(b)) => Arc::ptr_eq(a, b) || nested(|deep| !deep && a == b),
             (Value::Map(a), Value::Map(b)) => a == b,
             #[cfg(feature = "html")]
             (Value::Safe { kind: k1, s: a }, Value::Safe { kind: k2, s: b }) => k1 == k2 && a == b,
@@ -1027,6 +1030,9 @@ pub struct Dict(
     Option<Arc<BTreeMap<String, ValueFunc>>>,
     Option<(&'static str, &'static str)>,
     bool,
+    /// How deep maps and lists nest in it, as known when the handle was made
+    /// (a later `set` into a nested map is not seen).
+    u32,
 );
 
 impl Dict {
@@ -1037,7 +1043,14 @@ impl Dict {
 
     /// A map holding `m`.
     pub fn from_map(m: BTreeMap<Arc<str>, Value>) -> Dict {
-        Dict(Arc::new(std::sync::RwLock::new(m)), None, None, false)
+        let depth = 1 + m.values().map(nesting).max().unwrap_or(0);
+        Dict(
+            Arc::new(std::sync::RwLock::new(m)),
+            None,
+            None,
+            false,
+            depth,
+        )
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<Arc<str>, Value>> {
@@ -1165,14 +1178,17 @@ impl Dict {
         Arc::ptr_eq(&self.0, &other.0)
     }
 
-    /// An independent copy, nested maps and lists included (Sprig's `deepCopy`).
+    /// An independent copy, nested maps and lists included (Sprig's `deepCopy`);
+    /// past [`MAX_VALUE_DEPTH`] levels the rest stays shared.
     pub fn deep_copy(&self) -> Dict {
-        let mut d = Dict::from_map(
-            self.read()
+        let mut d = Dict::from_map(nested(|deep| match deep {
+            true => self.to_map(),
+            false => self
+                .read()
                 .iter()
                 .map(|(k, v)| (k.clone(), v.deep_copy()))
                 .collect(),
-        );
+        }));
         d.1 = self.1.clone();
         d.2 = self.2;
         d.3 = self.3;
@@ -1185,22 +1201,121 @@ impl Value {
     pub fn deep_copy(&self) -> Value {
         match self {
             Value::Map(m) => Value::Map(m.deep_copy()),
-            Value::List(l) => {
-                Value::List(l.iter().map(Value::deep_copy).collect::<Vec<_>>().into())
-            }
+            Value::List(l) => nested(|deep| match deep {
+                true => self.clone(),
+                false => Value::List(l.iter().map(Value::deep_copy).collect::<Vec<_>>().into()),
+            }),
             other => other.clone(),
         }
     }
 }
 
+/// Two maps are equal when they hold equal entries; past [`MAX_VALUE_DEPTH`] levels
+/// of nesting (or a map that contains itself) they compare unequal.
 impl PartialEq for Dict {
     fn eq(&self, other: &Dict) -> bool {
-        self.ptr_eq(other) || *self.read() == *other.read()
+        self.ptr_eq(other) || nested(|deep| !deep && *self.read() == *other.read())
     }
 }
 
+/// Past [`MAX_VALUE_DEPTH`] levels of nesting a map prints as `...`.
 impl fmt::Debug for Dict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map().entries(self.entries()).finish()
+        nested(|deep| match deep {
+            true => f.write_str("..."),
+            false => f.debug_map().entries(self.entries()).finish(),
+        })
     }
+}
+
+/// Dropping the last handle of a map frees its nested maps and lists with a loop,
+/// not recursion, so no nesting depth overflows the stack.
+impl Drop for Dict {
+    fn drop(&mut self) {
+        let Some(lock) = Arc::get_mut(&mut self.0) else {
+            return;
+        };
+        let map = lock
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !map.values().any(is_container) {
+            return;
+        }
+        let mut pending: Vec<Value> = core::mem::take(map).into_values().collect();
+        while let Some(v) = pending.pop() {
+            match v {
+                Value::Map(mut d) => {
+                    if let Some(lock) = Arc::get_mut(&mut d.0) {
+                        let m = lock
+                            .get_mut()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
+                        pending.extend(core::mem::take(m).into_values());
+                    }
+                }
+                Value::List(mut l) => {
+                    if let Some(items) = Arc::get_mut(&mut l) {
+                        for it in items.iter_mut().filter(|it| is_container(it)) {
+                            pending.push(core::mem::replace(it, Value::Nil));
+                        }
+                    }
+                }
+                Value::Typed(mut t) => {
+                    if let Some(t) = Arc::get_mut(&mut t) {
+                        pending.push(core::mem::replace(&mut t.value, Value::Nil));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+fn is_container(v: &Value) -> bool {
+    matches!(v, Value::Map(_) | Value::List(_) | Value::Typed(_))
+}
+
+/// How deep maps and lists nest in `v` (0 for a scalar): a map's as recorded on
+/// its handle, a list's from its elements (lists cannot change).
+pub(crate) fn nesting(v: &Value) -> u32 {
+    match v {
+        Value::Map(d) => d.4.max(1),
+        Value::List(l) => 1 + l.iter().map(nesting).max().unwrap_or(0),
+        Value::Typed(t) => nesting(&t.value),
+        _ => 0,
+    }
+}
+
+impl Dict {
+    /// Records how deep this map nests now (1 + its deepest entry) and returns it.
+    pub(crate) fn renew_nesting(&mut self) -> u32 {
+        let deepest = self.read().values().map(nesting).max().unwrap_or(0);
+        self.4 = 1 + deepest;
+        self.4
+    }
+}
+
+/// Deepest nesting of maps and lists that comparisons, `Debug` and
+/// [`Value::deep_copy`] walk (they stop there instead of overflowing the stack).
+pub const MAX_VALUE_DEPTH: usize = 1000;
+
+std::thread_local! {
+    static NESTING: core::cell::Cell<usize> = const { core::cell::Cell::new(0) };
+}
+
+/// Runs `f(false)` one level of value nesting deeper (on a grown stack when
+/// needed), or `f(true)` when [`MAX_VALUE_DEPTH`] levels are open already.
+pub(crate) fn nested<R>(f: impl FnOnce(bool) -> R) -> R {
+    struct Level(usize);
+    impl Drop for Level {
+        fn drop(&mut self) {
+            NESTING.with(|n| n.set(self.0));
+        }
+    }
+    let depth = NESTING.with(core::cell::Cell::get);
+    if depth >= MAX_VALUE_DEPTH {
+        return f(true);
+    }
+    NESTING.with(|n| n.set(depth + 1));
+    let _restore = Level(depth);
+    stacker::maybe_grow(64 * 1024, 1024 * 1024, || f(false))
 }

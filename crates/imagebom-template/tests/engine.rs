@@ -787,3 +787,104 @@ fn add_templates_equals_adding_one_by_one() {
     assert_eq!(i, 3);
     assert!(e.to_string().contains("c/templates/t03.yaml"), "{e}");
 }
+
+/// A 30,000-deep chain of maps that `set` builds top-down (no function returns the deep
+/// value, so no build-time check sees it).
+const SET_CHAIN: &str = r#"{{- $r := dict }}{{- $n := $r }}{{- range until 30000 }}{{- $c := dict }}{{- $_ := set $n "a" $c }}{{- $n = $c }}{{- end }}"#;
+
+/// A Helm-like set with Helm's and Sprig's functions.
+fn sprig_set() -> Template {
+    Template::new("gotpl")
+        .missing_key(MissingKey::ZeroValue)
+        .funcs(imagebom_template::helm_funcmap())
+}
+
+#[test]
+fn deep_values_never_overflow_the_stack() {
+    // Every function that walks a value, on the deep chain and on a map that contains
+    // itself: an answer or an error, never a stack overflow (the test thread's stack is 2 MiB).
+    let cyclic = r#"{{- $s := dict }}{{- $_ := set $s "s" $s }}"#;
+    for uses in [
+        "{{ printf \"%v\" $r | len }}",
+        "{{ $r | toString | len }}",
+        "{{ toYaml $r }}",
+        "{{ toJson $r }}",
+        "{{ toToml $r | len }}",
+        "{{ eq (deepCopy $r | toString) \"\" }}",
+        "{{ has $r (list $r) }}",
+        "{{ has (dict \"a\" $r) (list (dict \"a\" (dict \"a\" $r))) }}",
+        "{{ uniq (list $r (merge (dict) $r)) | len }}",
+        "{{ mergeOverwrite (dict) $r | len }}",
+        "{{ dig \"a\" \"a\" \"none\" $r | kindOf }}",
+    ] {
+        for (name, build) in [
+            ("chain", SET_CHAIN.to_string()),
+            ("cycle", cyclic.replace("$s", "$r")),
+        ] {
+            let mut set = sprig_set();
+            set.add_template("t", &format!("{build}{uses}")).unwrap();
+            let r = std::thread::Builder::new()
+                .stack_size(2 << 20)
+                .spawn(move || {
+                    set.execute_template_to_string("t", &tmap! {})
+                        .map(|s| s.len())
+                })
+                .unwrap()
+                .join();
+            assert!(r.is_ok(), "{name} {uses}: the thread died");
+        }
+    }
+}
+
+#[test]
+fn built_value_limits_name_the_template_and_limit() {
+    let cases = [
+        (
+            Limits {
+                max_string_bytes: 1000,
+                ..Limits::default()
+            },
+            r#"{{ $a := "x" }}{{ range until 20 }}{{ $a = printf "%s%s" $a $a }}{{ end }}"#,
+            "template \"t\": t:1:43: printf built a string of 1024 bytes, over the limit of 1000 (max_string_bytes)",
+        ),
+        (
+            Limits {
+                max_collection_len: 100,
+                ..Limits::default()
+            },
+            "{{ $l := list 1 }}{{ range until 20 }}{{ $l = concat $l $l }}{{ end }}",
+            "concat built a list of 128 elements, over the limit of 100 (max_collection_len)",
+        ),
+        (
+            Limits {
+                max_alloc_bytes: 10_000,
+                ..Limits::default()
+            },
+            r#"{{ range until 100 }}{{ $x := repeat 200 "y" }}{{ end }}"#,
+            "values built exceed the limit of 10000 bytes (max_alloc_bytes) at repeat",
+        ),
+        (
+            Limits {
+                max_string_bytes: 50_000,
+                ..Limits::default()
+            },
+            r#"{{ $s := repeat 1000 "x" }}{{ $l := list }}{{ range until 100 }}{{ $l = append $l $s }}{{ end }}{{ join "" $l }}"#,
+            "t:1:99: join would build a string of more than 50000 bytes (max_string_bytes)",
+        ),
+        (
+            Limits {
+                max_value_depth: 10,
+                ..Limits::default()
+            },
+            r#"{{ $d := dict }}{{ range until 20 }}{{ $d = dict "a" (list $d) }}{{ end }}"#,
+            "dict built a value nested 11 deep, over the limit of 10 (max_value_depth)",
+        ),
+    ];
+    for (limits, src, needle) in cases {
+        let mut set = sprig_set().limits(limits);
+        set.add_template("t", src).unwrap();
+        let err = set.execute_template_to_string("t", &tmap! {}).unwrap_err();
+        assert!(matches!(err, TemplateError::Limit(_)), "{err}");
+        assert!(err.to_string().contains(needle), "{err}");
+    }
+}

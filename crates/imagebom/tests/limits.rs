@@ -61,6 +61,27 @@ impl Case {
         )
     }
 
+    /// Runs `imagebom ARGS` in the case directory under `prlimit` (2 GiB of address space,
+    /// 60 s of CPU) and a 120 s timeout, so a regression fails instead of eating the machine.
+    /// Returns the exit code and stderr.
+    fn run_limited(&self, args: &[&str]) -> (i32, String) {
+        let mut cmd = std::process::Command::new("prlimit");
+        cmd.args(["--as=2147483648", "--cpu=60", "--"])
+            .arg(assert_cmd::cargo::cargo_bin("imagebom"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("SOURCE_DATE_EPOCH", "1764000000")
+            .env("IMAGEBOM_CACHE", self.path("cache"));
+        let out = Command::from_std(cmd)
+            .timeout(std::time::Duration::from_secs(120))
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
     /// Asserts the run failed with `code`, that stderr says each of `needles`, and that
     /// nothing was written: no output directory content, no lock beside the recipe.
     fn fails(&self, extra: &[&str], code: i32, needles: &[&str]) -> String {
@@ -663,4 +684,185 @@ fn merge_inputs_over_the_total_limit() {
         "{stderr}"
     );
     assert!(!c.path("m.json").exists());
+}
+
+// --- manifest globs ---------------------------------------------------------------------------
+
+const POD: &str = "kind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: x, image: docker.io/library/nginx:1.27}\n";
+
+#[test]
+fn manifest_glob_symlink_loops() {
+    // Two links to the parent (out of the walk root), one to the root itself, one back into
+    // an ancestor and one to a sibling: the walk ends and the file counts once, by its own path.
+    let c = Case::new();
+    std::fs::create_dir_all(c.path("a/sub")).unwrap();
+    c.write("a/sub/m.yaml", POD);
+    for (link, target) in [
+        ("a/l1", ".."),
+        ("a/l2", ".."),
+        ("a/self", "."),
+        ("a/sub/back", ".."),
+        ("a/alias", "sub"),
+    ] {
+        std::os::unix::fs::symlink(target, c.path(link)).unwrap();
+    }
+    c.recipe_with_manifest("\"a/**/*.yaml\"");
+    let (code, stderr) = c.run_limited(&["generate", "--recipe", "recipe.yaml", "--out", "out"]);
+    assert_eq!(code, 0, "stderr:\n{stderr}");
+    let bom = std::fs::read_to_string(c.out().join("bom.cdx.json")).unwrap();
+    let evidence: Vec<&str> = bom.matches("m.yaml|").collect();
+    assert_eq!(evidence.len(), 1, "{bom}");
+    assert!(bom.contains("\"c|a/sub/m.yaml|Pod/p|"), "{bom}");
+}
+
+#[test]
+fn manifest_glob_depth_and_entries() {
+    // 70 nested directories: past the walk's depth limit (64).
+    let c = Case::new();
+    let deep = format!("a/{}", "d/".repeat(70));
+    std::fs::create_dir_all(c.path(&deep)).unwrap();
+    c.write(&format!("{deep}m.yaml"), POD);
+    c.recipe_with_manifest("\"a/**/*.yaml\"");
+    c.fails(
+        &[],
+        2,
+        &[
+            "recipe.yaml:",
+            "glob \"a/**/*.yaml\": the walk descends deeper than the limit of 64 directories",
+        ],
+    );
+    // Ten directories, each with links to all ten: inside the root and never an ancestor, so
+    // followed, until the entry limit (100000) stops the walk.
+    let c = Case::new();
+    for i in 0..10 {
+        std::fs::create_dir_all(c.path(&format!("a/{i}"))).unwrap();
+    }
+    for i in 0..10 {
+        for j in 0..10 {
+            std::os::unix::fs::symlink(format!("../{j}"), c.path(&format!("a/{i}/l{j}"))).unwrap();
+        }
+    }
+    c.write("a/0/m.yaml", POD);
+    c.recipe_with_manifest("\"a/**/*.yaml\"");
+    let (code, stderr) = c.run_limited(&["generate", "--recipe", "recipe.yaml", "--out", "out"]);
+    assert_eq!(code, 2, "stderr:\n{stderr}");
+    assert!(
+        stderr.contains("the walk visits more than the limit of 100000 entries"),
+        "{stderr}"
+    );
+}
+
+// --- values a chart builds ----------------------------------------------------------------------
+
+/// Doubling a string with `printf`, a list with `concat`, keeping many large strings, a
+/// 100,000-deep `dict` or `list` chain: each an error naming the template, line and limit,
+/// never an abort; under a 2 GiB rlimit.
+#[test]
+fn chart_built_values_are_bounded() {
+    let cases = [
+        (
+            "{{- $a := \"x\" }}{{- range until 30 }}{{- $a = printf \"%s%s\" $a $a }}{{- end }}",
+            "templates/a.yaml:1:46: printf built a string of 134217728 bytes, over the limit of 67108864 (max_string_bytes)",
+        ),
+        (
+            "{{- $l := list 1 }}{{- range until 30 }}{{- $l = concat $l $l }}{{- end }}",
+            "templates/a.yaml:1:49: concat built a list of 1048576 elements, over the limit of 1000000 (max_collection_len)",
+        ),
+        (
+            "{{- $s := repeat 50000000 \"x\" }}{{- $l := list }}{{- range until 100 }}{{- $l = append $l (printf \"%s\" $s) }}{{- end }}",
+            "values built exceed the limit of 268435456 bytes (max_alloc_bytes) at printf",
+        ),
+        (
+            "{{- $s := repeat 60000000 \"x\" }}{{- $l := list }}{{- range until 1000 }}{{- $l = append $l $s }}{{- end }}{{- toYaml $l }}",
+            "toYaml would build a string of more than 67108864 bytes (max_string_bytes)",
+        ),
+        (
+            "{{- $d := dict }}{{- range until 100000 }}{{- $d = dict \"a\" $d }}{{- end }}",
+            "templates/a.yaml:1:51: dict built a value nested 1001 deep, over the limit of 1000 (max_value_depth)",
+        ),
+        (
+            "{{- $l := list }}{{- range until 100000 }}{{- $l = list $l }}{{- end }}",
+            "templates/a.yaml:1:51: list built a value nested 1001 deep, over the limit of 1000 (max_value_depth)",
+        ),
+    ];
+    for (body, needle) in cases {
+        let c = Case::new();
+        write_chart(&c, "chart", &[("a.yaml", &format!("{body}\nkind: A\n"))]);
+        let (code, stderr) = c.run_limited(&["render", "chart"]);
+        assert_eq!(code, 2, "{body}: stderr:\n{stderr}");
+        assert!(
+            stderr.contains(needle),
+            "{body}: stderr lacks {needle:?}:\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn chart_map_chain_built_with_set() {
+    // `set` nests 100,000 maps top-down (no function returns the deep value): the render
+    // frees it without overflowing the stack, and serialising it is the encoder's error.
+    let chain = "{{- $r := dict }}{{- $n := $r }}{{- range until 100000 }}{{- $c := dict }}{{- $_ := set $n \"a\" $c }}{{- $n = $c }}{{- end }}";
+    let c = Case::new();
+    write_chart(&c, "chart", &[("a.yaml", &format!("{chain}\nkind: A\n"))]);
+    let (code, stderr) = c.run_limited(&["render", "chart"]);
+    assert_eq!(code, 0, "stderr:\n{stderr}");
+    let c = Case::new();
+    let body = format!("{chain}\nkind: A\nx: {{{{ mustToJson $r }}}}\n");
+    write_chart(&c, "chart", &[("a.yaml", &body)]);
+    let (code, stderr) = c.run_limited(&["render", "chart"]);
+    assert_eq!(code, 2, "stderr:\n{stderr}");
+    for needle in [
+        "c/templates/a.yaml:3:",
+        "error calling mustToJson: json: unsupported value: encountered a cycle or nesting deeper than 1000",
+    ] {
+        assert!(stderr.contains(needle), "stderr lacks {needle:?}:\n{stderr}");
+    }
+}
+
+#[test]
+fn set_list_nesting() {
+    // `--set a[0][0]…=1` 30,000 levels deep: an error naming the flag, not a stack overflow.
+    let c = Case::new();
+    write_chart(&c, "chart", &[("a.yaml", "kind: A\n")]);
+    let set = format!("a{}=1", "[0]".repeat(30_000));
+    let (code, stderr) = c.run_limited(&["render", "chart", "--set", &set]);
+    assert_eq!(code, 2, "stderr:\n{stderr}");
+    assert!(
+        stderr.contains("failed parsing --set data")
+            && stderr.contains("list index nested level is greater than the limit of 1000"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn keep_going_survives_a_chart_that_builds_too_much() {
+    // A chart doubling a string and a good manifest component: with --keep-going the good
+    // component's BOM is written and the run exits 2 (not 134).
+    let c = Case::new();
+    write_chart(
+        &c,
+        "chart",
+        &[(
+            "a.yaml",
+            "{{- $a := \"x\" }}{{- range until 30 }}{{- $a = printf \"%s%s\" $a $a }}{{- end }}\nkind: A\n",
+        )],
+    );
+    c.write("m.yaml", POD).write(
+        "recipe.yaml",
+        format!(
+            "{HEAD}components:\n  - name: bad\n    helm: {{repository: ./chart, chart: c, version: 1.0.0}}\n  - name: good\n    manifests: [m.yaml]\n"
+        ),
+    );
+    let (code, stderr) = c.run_limited(&[
+        "generate",
+        "--recipe",
+        "recipe.yaml",
+        "--out",
+        "out",
+        "--keep-going",
+    ]);
+    assert_eq!(code, 2, "stderr:\n{stderr}");
+    assert!(stderr.contains("(max_string_bytes)"), "{stderr}");
+    let bom = std::fs::read_to_string(c.out().join("bom.cdx.json")).unwrap();
+    assert!(bom.contains("docker.io/library/nginx:1.27"), "{bom}");
 }
