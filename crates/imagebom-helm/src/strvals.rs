@@ -212,7 +212,11 @@ impl Parser {
                     _ => Vec::new(),
                 };
                 self.lists += 1;
-                let (l2, e) = self.list_item(crt, next, level);
+                // Each nested index recurses: grow the stack as needed (1,000 levels are
+                // allowed), so a deep `--set` is an error or a value on any thread, never an abort.
+                let (l2, e) = stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
+                    self.list_item(crt, next, level)
+                });
                 self.lists -= 1;
                 if e.is_err() {
                     return (list, e);
