@@ -106,6 +106,7 @@ pub fn build(
                 .into_inventory(&mut inventory);
         }
         add_recipe_images(&recipe, &mut inventory)?;
+        imagebom_render::add_declared_images(&rendered.charts, &mut inventory);
         inventory.canonicalize();
         tracing::info!(
             images = inventory.images.len(),
