@@ -214,3 +214,17 @@ def test_generate_carries_declared_images_into_valid_boms(tmp_path):
     assert "declared" in spdx
     md = (out / "inventory.md").read_text()
     assert "declared" in md and "the chart and its annotation disagree" in md
+
+
+def test_check_does_not_gate_declared_only_images_and_mirror_lists_them(tmp_path):
+    skew_chart(tmp_path)
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(
+        "apiVersion: imagebom.dev/v1alpha1\nkind: Recipe\nmetadata: {name: r, version: '1'}\n"
+        "components:\n  - name: web\n    helm: {repository: ./skewed, chart: skewed, version: 0.3.0}\n")
+    p = run(["check", "--recipe", str(recipe), "--offline"], check=False)
+    assert p.returncode == 1, p.stderr
+    assert "ghcr.io/acme/app:1.5.0 is not pinned" in p.stdout
+    assert "1.4.0" not in p.stdout
+    p = run(["mirror", "--recipe", str(recipe), "--format", "list", "--offline"])
+    assert p.stdout.split() == ["ghcr.io/acme/app:1.4.0", "ghcr.io/acme/app:1.5.0"], p.stderr
