@@ -5,8 +5,10 @@
 //! `reason`) saying whether the chart rendered it. A declared image that is not rendered is
 //! not a warning: charts declare images behind disabled features (Bitnami's redis declares
 //! its sentinel and exporter images, rendered only when those are on). The warning is for
-//! skew: the component renders the same repository with another tag or digest, so the chart
-//! and its annotation disagree on the version.
+//! skew: the declaring chart's own templates (its subcharts' included) render the same
+//! repository with another tag or digest, so the chart and its annotation disagree on the
+//! version. Another chart's use of the repository (a subchart pinning its own tag of a shared
+//! helper image, as HIP-0015's example shows) is not skew.
 
 use imagebom_helm::{annotation_path, Declared, DeclaredImage};
 use imagebom_model::{Category, ImageRef, Inventory, Occurrence, Warning};
@@ -16,7 +18,8 @@ use imagebom_model::{Category, ImageRef, Inventory, Occurrence, Warning};
 struct Seen {
     key: String,
     reference: ImageRef,
-    source: String,
+    /// Sources (templates, files) of the component's occurrences, sorted.
+    sources: Vec<String>,
 }
 
 /// Adds what one chart of `component` declares to `inv`, after its rendered streams were
@@ -26,14 +29,18 @@ pub fn add_declared(component: &str, declared: &Declared, inv: &mut Inventory) {
         .images
         .iter()
         .filter_map(|(key, e)| {
-            let o = e
+            let mut sources: Vec<String> = e
                 .occurrences
                 .iter()
-                .find(|o| o.component == component && o.category != Category::Declared)?;
-            Some(Seen {
+                .filter(|o| o.component == component && o.category != Category::Declared)
+                .map(|o| o.source.clone())
+                .collect();
+            sources.sort_unstable();
+            sources.dedup();
+            (!sources.is_empty()).then(|| Seen {
                 key: key.clone(),
                 reference: e.reference.clone(),
-                source: o.source.clone(),
+                sources,
             })
         })
         .collect();
@@ -82,14 +89,19 @@ fn add_one(component: &str, d: &DeclaredImage, seen: &[Seen], inv: &mut Inventor
     let rendered = same_repo
         .iter()
         .find(|s| s.key == key || compatible(&s.reference, &reference));
+    let in_chart = format!("{}/", d.chart);
+    let skewed: Vec<(&Seen, &String)> = same_repo
+        .iter()
+        .filter_map(|s| Some((*s, s.sources.iter().find(|x| x.starts_with(&in_chart))?)))
+        .collect();
     let status = match rendered {
         Some(s) if s.key == key => "rendered".to_string(),
         Some(s) => format!("rendered as {}", s.reference.original()),
-        None if same_repo.is_empty() => "not rendered with these values".to_string(),
+        None if skewed.is_empty() => "not rendered with these values".to_string(),
         None => {
-            let others: Vec<String> = same_repo
+            let others: Vec<String> = skewed
                 .iter()
-                .map(|s| format!("{} ({})", s.reference.original(), s.source))
+                .map(|(s, source)| format!("{} ({source})", s.reference.original()))
                 .collect();
             inv.warnings.push(warning(format!(
                 "chart {} declares {} in its {} annotation, but renders {}: the chart and its annotation disagree",

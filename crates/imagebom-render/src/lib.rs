@@ -755,6 +755,43 @@ mod tests {
     }
 
     #[test]
+    fn another_charts_tag_of_a_shared_repository_is_not_skew() {
+        let declared = imagebom_helm::Declared {
+            images: vec![imagebom_helm::DeclaredImage {
+                chart: "app/charts/db".into(),
+                source: "app/charts/db/Chart.yaml".into(),
+                annotation: "images".into(),
+                index: 0,
+                name: "os-shell".into(),
+                image: "docker.io/bitnami/os-shell:12-r50".into(),
+                condition: String::new(),
+                dependency: String::new(),
+                platforms: Vec::new(),
+            }],
+            problems: Vec::new(),
+        };
+        // The parent's template renders its own tag of the shared image.
+        let mut inv = imagebom_model::Inventory::default();
+        let (r, o) = pod("web", "docker.io/bitnami/os-shell:12-r51");
+        inv.add(r, o);
+        add_declared("web", &declared, &mut inv);
+        assert!(inv.warnings.is_empty(), "{:?}", inv.warnings);
+        // The subchart's own template rendering another tag is skew.
+        let (r, mut o) = pod("web", "docker.io/bitnami/os-shell:12-r49");
+        o.source = "app/charts/db/templates/sts.yaml".into();
+        inv.add(r, o);
+        add_declared("web", &declared, &mut inv);
+        assert_eq!(inv.warnings.len(), 1, "{:?}", inv.warnings);
+        assert!(
+            inv.warnings[0]
+                .message
+                .ends_with("renders docker.io/bitnami/os-shell:12-r49 (app/charts/db/templates/sts.yaml): the chart and its annotation disagree"),
+            "{}",
+            inv.warnings[0].message
+        );
+    }
+
+    #[test]
     fn non_utf8_manifest_is_an_error() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("x.yaml");
