@@ -105,7 +105,8 @@ pub struct Occurrence {
     pub category: Category,
     /// The reference as written (composed, for triplets).
     pub original: String,
-    /// Why the image is listed, for recipe-declared images (`components[].images[].reason`).
+    /// Why the image is listed: for recipe images `components[].images[].reason`; for images a
+    /// chart declares, the annotation entry and whether the chart rendered it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
