@@ -118,6 +118,11 @@ fn add_one(component: &str, d: &DeclaredImage, seen: &[Seen], inv: &mut Inventor
     } else {
         format!(", condition {}", d.condition)
     };
+    let platforms = if d.platforms.is_empty() {
+        String::new()
+    } else {
+        format!(", platforms {}", d.platforms.join(" "))
+    };
     let name = if d.name.is_empty() {
         String::new()
     } else {
@@ -134,7 +139,7 @@ fn add_one(component: &str, d: &DeclaredImage, seen: &[Seen], inv: &mut Inventor
             category: Category::Declared,
             original: d.image.clone(),
             reason: Some(format!(
-                "declared by chart {} ({}{name}{condition}); {status}",
+                "declared by chart {} ({}{name}{condition}{platforms}); {status}",
                 d.chart, d.annotation
             )),
         },

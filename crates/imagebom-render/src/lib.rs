@@ -792,6 +792,32 @@ mod tests {
     }
 
     #[test]
+    fn a_declared_note_names_condition_and_platforms() {
+        let declared = imagebom_helm::Declared {
+            images: vec![imagebom_helm::DeclaredImage {
+                chart: "app".into(),
+                source: "app/Chart.yaml".into(),
+                annotation: "artifacthub.io/images".into(),
+                index: 3,
+                name: "agent".into(),
+                image: "quay.io/x/agent:1".into(),
+                condition: "agent.enabled".into(),
+                dependency: String::new(),
+                platforms: vec!["linux/amd64".into(), "linux/arm64".into()],
+            }],
+            problems: Vec::new(),
+        };
+        let mut inv = imagebom_model::Inventory::default();
+        add_declared("web", &declared, &mut inv);
+        let o = &inv.images["quay.io/x/agent:1"].occurrences[0];
+        assert_eq!(o.path, "annotations[artifacthub.io/images]/3/image");
+        assert_eq!(
+            o.reason.as_deref(),
+            Some("declared by chart app (artifacthub.io/images \"agent\", condition agent.enabled, platforms linux/amd64 linux/arm64); not rendered with these values")
+        );
+    }
+
+    #[test]
     fn non_utf8_manifest_is_an_error() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("x.yaml");
