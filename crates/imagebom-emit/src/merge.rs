@@ -344,6 +344,7 @@ const CATEGORY_ORDER: &[&str] = &[
     "arg",
     "embedded",
     "recipe",
+    "declared",
 ];
 
 fn rank(list: &[&str], s: &str) -> usize {

@@ -10,7 +10,8 @@
 //! | `registry-allowlist` | off (on when a list is given) | an image from a registry not on the list |
 //!
 //! Only images a workload or custom resource declares (and recipe images) are gated; images seen
-//! only in env values, args or embedded documents are evidence, not deployments.
+//! only in env values, args, embedded documents or a chart's `Chart.yaml` annotations are
+//! evidence, not deployments.
 
 use imagebom_model::{ImageEntry, ImageRef, Inventory};
 use serde::{Deserialize, Serialize};

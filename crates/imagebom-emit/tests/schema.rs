@@ -447,3 +447,68 @@ fn merge_keeps_provenance_in_emitter_order() {
         assert_eq!(got, pick(&emit(&whole, &cx()).unwrap()), "{what}");
     }
 }
+
+/// An image only a chart's `Chart.yaml` declares, beside the one its template renders.
+fn declared_inventory() -> Inventory {
+    let mut inv = rich();
+    let r = "ghcr.io/acme/side:2";
+    inv.add(
+        ImageRef::parse(r).unwrap(),
+        Occurrence {
+            component: "web".into(),
+            source: "web/Chart.yaml".into(),
+            kind: "Chart".into(),
+            name: "web".into(),
+            path: "annotations[helm.sh/images]/1/image".into(),
+            category: Category::Declared,
+            original: r.into(),
+            reason: Some(
+                "declared by chart web (helm.sh/images \"side\"); not rendered with these values"
+                    .into(),
+            ),
+        },
+    );
+    inv.canonicalize();
+    inv
+}
+
+#[test]
+fn declared_category_in_every_format() {
+    let inv = declared_inventory();
+    let cdx = cyclonedx_json(&inv, &cx()).unwrap();
+    assert_valid(&cdx_validator(), &cdx, "CycloneDX");
+    let doc: Value = serde_json::from_str(&cdx).unwrap();
+    let side = doc["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "ghcr.io/acme/side")
+        .unwrap();
+    let props: Vec<(&str, &str)> = side["properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["value"].as_str().unwrap()))
+        .collect();
+    assert!(
+        props.contains(&("imagebom:category", "declared")),
+        "{props:?}"
+    );
+    assert!(props.contains(&(
+        "imagebom:occurrence",
+        "web|web/Chart.yaml|Chart/web|annotations[helm.sh/images]/1/image|declared"
+    )));
+    assert!(props
+        .iter()
+        .any(|(n, v)| *n == "imagebom:reason" && v.contains("not rendered")));
+
+    let spdx = spdx_json(&inv, &cx()).unwrap();
+    assert_valid(&spdx_validator(), &spdx, "SPDX");
+    assert!(spdx.contains("reference: ghcr.io/acme/side:2; found as: declared"));
+    let md = markdown(&inv, &cx());
+    assert!(
+        md.lines()
+            .any(|l| l.contains("`ghcr.io/acme/side:2`") && l.contains("| declared |")),
+        "{md}"
+    );
+}

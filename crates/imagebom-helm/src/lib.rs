@@ -20,6 +20,7 @@
 pub mod archive;
 mod chart;
 mod compat;
+mod declared;
 mod deps;
 mod error;
 pub mod fetch;
@@ -31,6 +32,9 @@ mod values;
 
 pub use archive::ChartFiles;
 pub use chart::{load_values, Chart, ChartFile, Dependency, LoadLimits, Maintainer, Metadata};
+pub use declared::{
+    annotation_path, declared_images, Declared, DeclaredImage, DeclaredProblem, IMAGE_ANNOTATIONS,
+};
 pub use deps::{check_dependencies, process_dependencies};
 pub use error::{HelmError, Result};
 pub use render::{

@@ -26,6 +26,9 @@ pub enum Category {
     Embedded,
     /// Listed explicitly in the recipe (`components[].images`).
     Recipe,
+    /// Declared by a chart in `Chart.yaml` (`helm.sh/images`, `artifacthub.io/images` or
+    /// Bitnami's `images` annotation): what the chart says it may deploy.
+    Declared,
 }
 
 impl Category {
@@ -40,18 +43,22 @@ impl Category {
             Category::Arg => "arg",
             Category::Embedded => "embedded",
             Category::Recipe => "recipe",
+            Category::Declared => "declared",
         }
     }
 
     /// True for the categories a workload or custom resource declares directly as the
-    /// image it runs (pod, cr, cr-triplet, cr-disabled, recipe). Env, arg and embedded
-    /// references are indirect: an operator may or may not deploy them.
+    /// image it runs (pod, cr, cr-triplet, cr-disabled, recipe). Env, arg, embedded and
+    /// declared references are indirect: they may or may not be deployed.
     pub fn is_direct(self) -> bool {
-        !matches!(self, Category::Env | Category::Arg | Category::Embedded)
+        !matches!(
+            self,
+            Category::Env | Category::Arg | Category::Embedded | Category::Declared
+        )
     }
 
     /// All categories, in order.
-    pub const ALL: [Category; 8] = [
+    pub const ALL: [Category; 9] = [
         Category::Pod,
         Category::Cr,
         Category::CrTriplet,
@@ -60,6 +67,7 @@ impl Category {
         Category::Arg,
         Category::Embedded,
         Category::Recipe,
+        Category::Declared,
     ];
 }
 
@@ -97,7 +105,8 @@ pub struct Occurrence {
     pub category: Category,
     /// The reference as written (composed, for triplets).
     pub original: String,
-    /// Why the image is listed, for recipe-declared images (`components[].images[].reason`).
+    /// Why the image is listed: for recipe images `components[].images[].reason`; for images a
+    /// chart declares, the annotation entry and whether the chart rendered it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }

@@ -11,6 +11,10 @@
 //! A chart's repository may be mapped to a mirror first ([`Options::chart_mirrors`],
 //! `settings.chartMirrors`; see [`mirror`]); the BOM keeps the canonical repository.
 //!
+//! A chart's declared images (`Chart.yaml` annotations, [`imagebom_helm::declared_images`])
+//! are read with the same values and kept in [`RenderedChart::declared`]; once the streams are
+//! extracted, [`add_declared_images`] lists them and warns where they disagree with the render.
+//!
 //! Components render in parallel. By default the first failing component fails the run; with
 //! [`Options::keep_going`] every component is rendered, and every failing chart or manifest
 //! file is returned beside the streams of the others.
@@ -23,7 +27,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+mod declared;
 pub mod mirror;
+
+pub use declared::add_declared;
 
 /// Largest manifest or values file read, in bytes.
 pub const MAX_MANIFEST_BYTES: u64 = 64 << 20;
@@ -56,6 +63,16 @@ pub struct RenderedChart {
     pub digest: Option<String>,
     /// Where the chart came from (archive URL, `oci://` reference or local path).
     pub source: String,
+    /// The images the chart and its enabled subcharts declare with the values rendered.
+    pub declared: imagebom_helm::Declared,
+}
+
+/// Adds the declared images of every rendered chart to `inv` ([`add_declared`]); call it once
+/// the streams are extracted into `inv`.
+pub fn add_declared_images(charts: &[RenderedChart], inv: &mut imagebom_model::Inventory) {
+    for c in charts {
+        add_declared(&c.component, &c.declared, inv);
+    }
 }
 
 /// Why a component could not be rendered.
@@ -350,6 +367,7 @@ fn render_chart(
         ..imagebom_helm::RenderOptions::default()
     };
     let rendered = imagebom_helm::render(&chart, &ropts).map_err(chart_err)?;
+    let declared = imagebom_helm::declared_images(&chart, &ropts.values).map_err(chart_err)?;
     let version = chart.metadata.version.clone();
     tracing::debug!(
         chart = %h.chart,
@@ -370,6 +388,7 @@ fn render_chart(
             version,
             digest: fetched.digest,
             source: fetched.source,
+            declared,
         },
     ))
 }
@@ -729,6 +748,124 @@ mod tests {
         std::fs::write(d.path().join("bad.yaml"), "a: 1\nb: {{ fail \"boom\" }}\n").unwrap();
         let e = render_manifests(&r, 0).unwrap_err().to_string();
         assert!(e.contains("bad.yaml:2:6): boom"), "{e}");
+    }
+
+    fn pod(component: &str, image: &str) -> (imagebom_model::ImageRef, imagebom_model::Occurrence) {
+        let o = imagebom_model::Occurrence {
+            component: component.into(),
+            source: "app/templates/deploy.yaml".into(),
+            kind: "Deployment".into(),
+            name: "web".into(),
+            path: "spec/template/spec/containers/0/image".into(),
+            category: imagebom_model::Category::Pod,
+            original: image.into(),
+            reason: None,
+        };
+        (imagebom_model::ImageRef::parse(image).unwrap(), o)
+    }
+
+    #[test]
+    fn declared_images_are_listed_and_skew_warns() {
+        let d = tempfile::tempdir().unwrap();
+        chart(d.path(), "app", "1.0.0", "busybox:1.37");
+        std::fs::write(
+            d.path().join("app/Chart.yaml"),
+            "apiVersion: v2\nname: app\nversion: 1.0.0\nannotations:\n  helm.sh/images: |\n    - {name: app, image: 'busybox:1.36'}\n    - {name: side, image: 'quay.io/x/side:2', condition: side.enabled}\n    - {name: tool, image: 'quay.io/x/tool:3'}\n",
+        )
+        .unwrap();
+        let recipe = d.path().join("r.yaml");
+        std::fs::write(
+            &recipe,
+            format!("{HEAD}components:\n  - name: web\n    helm: {{repository: ./app, chart: app, version: 1.0.0, values: {{side: {{enabled: false}}}}}}\n"),
+        )
+        .unwrap();
+        let r = Recipe::load(&recipe).unwrap();
+        let out = render_with(&r, &opts(d.path())).unwrap();
+        let declared = &out.charts[0].declared;
+        let images: Vec<&str> = declared.images.iter().map(|i| i.image.as_str()).collect();
+        assert_eq!(images, ["busybox:1.36", "quay.io/x/tool:3"]);
+
+        let mut inv = imagebom_model::Inventory::default();
+        let (r, o) = pod("web", "busybox:1.37");
+        inv.add(r, o);
+        add_declared_images(&out.charts, &mut inv);
+        inv.canonicalize();
+        assert_eq!(inv.warnings.len(), 1, "{:?}", inv.warnings);
+        let w = inv.warnings[0].to_string();
+        assert_eq!(
+            w,
+            "app/Chart.yaml: Chart/app at annotations[helm.sh/images]/0/image: chart app declares busybox:1.36 in its helm.sh/images annotation, but renders busybox:1.37 (app/templates/deploy.yaml): the chart and its annotation disagree (\"busybox:1.36\")"
+        );
+        let tool = &inv.images["quay.io/x/tool:3"].occurrences[0];
+        assert_eq!(tool.category, imagebom_model::Category::Declared);
+        assert_eq!(
+            tool.reason.as_deref(),
+            Some("declared by chart app (helm.sh/images \"tool\"); not rendered with these values")
+        );
+        assert_eq!(inv.images.len(), 3);
+    }
+
+    #[test]
+    fn another_charts_tag_of_a_shared_repository_is_not_skew() {
+        let declared = imagebom_helm::Declared {
+            images: vec![imagebom_helm::DeclaredImage {
+                chart: "app/charts/db".into(),
+                source: "app/charts/db/Chart.yaml".into(),
+                annotation: "images".into(),
+                index: 0,
+                name: "os-shell".into(),
+                image: "docker.io/bitnami/os-shell:12-r50".into(),
+                condition: String::new(),
+                dependency: String::new(),
+                platforms: Vec::new(),
+            }],
+            problems: Vec::new(),
+        };
+        // The parent's template renders its own tag of the shared image.
+        let mut inv = imagebom_model::Inventory::default();
+        let (r, o) = pod("web", "docker.io/bitnami/os-shell:12-r51");
+        inv.add(r, o);
+        add_declared("web", &declared, &mut inv);
+        assert!(inv.warnings.is_empty(), "{:?}", inv.warnings);
+        // The subchart's own template rendering another tag is skew.
+        let (r, mut o) = pod("web", "docker.io/bitnami/os-shell:12-r49");
+        o.source = "app/charts/db/templates/sts.yaml".into();
+        inv.add(r, o);
+        add_declared("web", &declared, &mut inv);
+        assert_eq!(inv.warnings.len(), 1, "{:?}", inv.warnings);
+        assert!(
+            inv.warnings[0]
+                .message
+                .ends_with("renders docker.io/bitnami/os-shell:12-r49 (app/charts/db/templates/sts.yaml): the chart and its annotation disagree"),
+            "{}",
+            inv.warnings[0].message
+        );
+    }
+
+    #[test]
+    fn a_declared_note_names_condition_and_platforms() {
+        let declared = imagebom_helm::Declared {
+            images: vec![imagebom_helm::DeclaredImage {
+                chart: "app".into(),
+                source: "app/Chart.yaml".into(),
+                annotation: "artifacthub.io/images".into(),
+                index: 3,
+                name: "agent".into(),
+                image: "quay.io/x/agent:1".into(),
+                condition: "agent.enabled".into(),
+                dependency: String::new(),
+                platforms: vec!["linux/amd64".into(), "linux/arm64".into()],
+            }],
+            problems: Vec::new(),
+        };
+        let mut inv = imagebom_model::Inventory::default();
+        add_declared("web", &declared, &mut inv);
+        let o = &inv.images["quay.io/x/agent:1"].occurrences[0];
+        assert_eq!(o.path, "annotations[artifacthub.io/images]/3/image");
+        assert_eq!(
+            o.reason.as_deref(),
+            Some("declared by chart app (artifacthub.io/images \"agent\", condition agent.enabled, platforms linux/amd64 linux/arm64); not rendered with these values")
+        );
     }
 
     #[test]

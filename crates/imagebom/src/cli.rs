@@ -55,7 +55,7 @@ Examples:
 
 By default the images workloads and custom resources declare (pod specs, CR `image`
 fields and triplets) are listed; --all adds images found in env values, args and
-embedded YAML/JSON.
+embedded YAML/JSON, and with --chart the images the chart declares in Chart.yaml.
 
 Exit codes:
   0  success
@@ -416,7 +416,8 @@ pub struct ImagesArgs {
     /// Print JSON with the evidence of every occurrence.
     #[arg(long)]
     pub json: bool,
-    /// Include images found in env values, args and embedded YAML/JSON.
+    /// Include images found in env values, args and embedded YAML/JSON, and (with --chart)
+    /// declared in Chart.yaml annotations.
     #[arg(long)]
     pub all: bool,
 }

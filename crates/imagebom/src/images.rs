@@ -1,4 +1,5 @@
-//! `imagebom images`: list the image references of rendered manifest streams.
+//! `imagebom images`: list the image references of rendered manifest streams (with `--chart`,
+//! also the images the chart declares in `Chart.yaml`: shown with `--all`).
 
 use crate::cli::ImagesArgs;
 use crate::failure::{Failure, WithCode, EXIT_INPUT, EXIT_OK};
@@ -30,8 +31,10 @@ fn read_stdin() -> Result<String, Failure> {
 pub fn run(args: &ImagesArgs, quiet: bool) -> Result<u8, Failure> {
     let mut inv = Inventory::default();
     let limits = Limits::default();
+    let mut declared = None;
     if let Some(chart) = &args.chart {
-        let text = crate::render::render_chart(chart, &args.chart_args)?;
+        let (text, d) = crate::render::render_chart_with(chart, &args.chart_args, true)?;
+        declared = Some(d);
         extract(
             &text,
             &Origin {
@@ -57,6 +60,9 @@ pub fn run(args: &ImagesArgs, quiet: bool) -> Result<u8, Failure> {
         extract(&text, &origin, &limits)
             .code(EXIT_INPUT)?
             .into_inventory(&mut inv);
+    }
+    if let Some(d) = &declared {
+        imagebom_render::add_declared("", d, &mut inv);
     }
     inv.canonicalize();
 

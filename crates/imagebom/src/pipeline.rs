@@ -171,6 +171,7 @@ fn inventory_of(
             extract_stream(s, recipe, render.keep_going, &mut inventory, &mut failures)?;
         }
         add_recipe_images(recipe, &mut inventory)?;
+        imagebom_render::add_declared_images(&rendered.charts, &mut inventory);
         inventory.canonicalize();
         tracing::info!(
             images = inventory.images.len(),

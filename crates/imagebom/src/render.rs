@@ -22,6 +22,15 @@ pub fn run(args: &RenderCmdArgs) -> Result<u8, Failure> {
 
 /// Fetches and renders `chart` with `args`; returns the `helm template` stream.
 pub fn render_chart(chart: &str, args: &ChartArgs) -> Result<String, Failure> {
+    Ok(render_chart_with(chart, args, false)?.0)
+}
+
+/// [`render_chart`], plus (with `declared`) the images the chart declares with those values.
+pub fn render_chart_with(
+    chart: &str,
+    args: &ChartArgs,
+    declared: bool,
+) -> Result<(String, imagebom_helm::Declared), Failure> {
     let _span = tracing::info_span!("render", chart).entered();
     let (repository, name) = match &args.repo {
         Some(repo) => (repo.clone(), chart.to_string()),
@@ -94,5 +103,10 @@ pub fn render_chart(chart: &str, args: &ChartArgs) -> Result<String, Failure> {
         ..imagebom_helm::RenderOptions::default()
     };
     let rendered = imagebom_helm::render(&chart, &opts).code(EXIT_INPUT)?;
-    Ok(imagebom_helm::to_stream(&rendered))
+    let declared = if declared {
+        imagebom_helm::declared_images(&chart, &opts.values).code(EXIT_INPUT)?
+    } else {
+        imagebom_helm::Declared::default()
+    };
+    Ok((imagebom_helm::to_stream(&rendered), declared))
 }
