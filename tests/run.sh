@@ -63,4 +63,4 @@ cargo run --quiet --locked -p xtask -- conformance --check
 section "integration suite (real consumers)"
 cargo build --locked -p imagebom
 export IMAGEBOM_BIN="${IMAGEBOM_BIN:-$ROOT/target/debug/imagebom}"
-"$VENV/bin/python" -m pytest -q tests/integration
+"$VENV/bin/python" -m pytest -q -rs tests/integration

@@ -33,6 +33,19 @@ def run(args, cwd=ROOT, check=True, timeout=60, stdin=None, preexec=None, env=No
     return p
 
 
+def shared(*parts) -> pathlib.Path:
+    """A path under ../shared beside the clone (`$IMAGEBOM_SHARED` overrides). Missing: the test
+    says so and does not run, or fails under CI=true (CI must run every suite)."""
+    base = pathlib.Path(os.environ.get("IMAGEBOM_SHARED", str(ROOT.parent / "shared")))
+    path = base.joinpath(*parts)
+    if not path.exists():
+        why = f"{path} is missing (the shared corpora beside the clone; set IMAGEBOM_SHARED)"
+        if os.environ.get("CI") in ("true", "1"):
+            pytest.fail(f"{why}: CI=true requires it")
+        pytest.skip(f"NOT RUN: {why}")
+    return path
+
+
 def tool(name: str) -> str:
     """An oracle from the venv; missing means the suite fails, never skips."""
     candidates = [VENV_BIN / name]

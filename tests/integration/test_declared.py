@@ -6,17 +6,15 @@ import sys
 
 import yaml
 
-from conftest import ROOT, run
+from conftest import run, shared
 
-SHARED = ROOT.parent / "shared"
-HELM_RENDER = SHARED / "oracle" / "helm_render.py"
 POD_KEYS = ("containers", "initContainers", "ephemeralContainers")
 
 
 def helm_render(chart, tmp_path, values=None):
     """The chart's `helm template` stream, rendered by the Helm v4 SDK."""
     out = tmp_path / "helm.yaml"
-    args = [sys.executable, str(HELM_RENDER), str(chart), str(out)]
+    args = [sys.executable, str(shared("oracle", "helm_render.py")), str(chart), str(out)]
     if values is not None:
         vf = tmp_path / "helm-values.yaml"
         vf.write_text(yaml.safe_dump(values))
@@ -83,14 +81,14 @@ def check_against_helm(chart, key, tmp_path, values=None, extra=()):
 
 
 def test_bitnami_redis_images_annotation(tmp_path):
-    chart = SHARED / "corpus" / "charts" / "redis"
+    chart = shared("corpus", "charts", "redis")
     rendered, plain = check_against_helm(chart, "images", tmp_path)
     assert sorted(plain) == sorted(rendered)
     assert len(annotation(chart, "images")) == 5 and len(rendered) == 1
 
 
 def test_redis_values_switch_a_declared_image_to_rendered(tmp_path):
-    chart = SHARED / "corpus" / "charts" / "redis"
+    chart = shared("corpus", "charts", "redis")
     values = {"metrics": {"enabled": True}}
     vf = tmp_path / "v.yaml"
     vf.write_text(yaml.safe_dump(values))
@@ -99,7 +97,7 @@ def test_redis_values_switch_a_declared_image_to_rendered(tmp_path):
 
 
 def test_jenkins_artifacthub_images_annotation(tmp_path):
-    chart = SHARED / "corpus-wide" / "charts" / "jenkins"
+    chart = shared("corpus-wide", "charts", "jenkins")
     check_against_helm(chart, "artifacthub.io/images", tmp_path)
 
 
