@@ -79,7 +79,7 @@ pub fn add_declared_images(charts: &[RenderedChart], inv: &mut imagebom_model::I
 #[derive(Debug, thiserror::Error)]
 pub enum RenderError {
     /// A manifest or values file could not be read.
-    #[error("{path}: cannot read {what} of component {component:?}: {source}")]
+    #[error("{path}: cannot read {what}{}: {source}", of_component(component))]
     Io {
         component: String,
         what: &'static str,
@@ -568,6 +568,15 @@ fn read_limited(component: &str, what: &'static str, path: &Path) -> Result<Vec<
         })
 }
 
+/// ` of component "NAME"`, or nothing outside a recipe (`imagebom images FILE`).
+fn of_component(component: &str) -> String {
+    if component.is_empty() {
+        String::new()
+    } else {
+        format!(" of component {component:?}")
+    }
+}
+
 /// Reads one manifest file with the size limit applied.
 pub fn read_manifest(component: &str, path: &Path) -> Result<String, RenderError> {
     let bytes = read_limited(component, "manifest", path)?;
@@ -899,6 +908,19 @@ mod tests {
         assert_eq!(failures.len(), 2, "{failures:?}");
         assert!(failures[0].contains("bad1.yaml"), "{failures:?}");
         assert!(failures[1].contains("bad2.yaml"), "{failures:?}");
+    }
+
+    #[test]
+    fn unreadable_manifest_names_its_component_only_when_it_has_one() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("missing.yaml");
+        let e = read_manifest("", &p).unwrap_err().to_string();
+        assert!(e.contains("missing.yaml: cannot read manifest: "), "{e}");
+        let e = read_manifest("web", &p).unwrap_err().to_string();
+        assert!(
+            e.contains("cannot read manifest of component \"web\": "),
+            "{e}"
+        );
     }
 
     #[test]

@@ -77,7 +77,8 @@ pub struct FetchOptions {
 }
 
 impl FetchOptions {
-    /// Online options with default limits (64 MiB index, 30 s timeout, 3 retries) caching in
+    /// Online options with default limits (64 MiB index, 30 s timeout, 4 retries, as the CLI's
+    /// `--retries`) caching in
     /// `cache_dir`.
     pub fn new(cache_dir: impl Into<PathBuf>) -> FetchOptions {
         FetchOptions {
@@ -87,7 +88,7 @@ impl FetchOptions {
             limits: ArchiveLimits::default(),
             max_index_size: 64 << 20,
             timeout: Duration::from_secs(30),
-            retries: 3,
+            retries: 4,
             backoff: Duration::from_millis(200),
         }
     }
