@@ -30,12 +30,23 @@ pub fn parse_set(expr: &str, dest: &Dict) -> Result<(), HelmError> {
             Err(Stop::Eof) => return Ok(()),
             Err(Stop::Err(message)) => {
                 return Err(HelmError::Set {
-                    expr: expr.to_string(),
+                    expr: shorten(expr),
                     message,
                 });
             }
         }
     }
+}
+
+/// An expression as an error quotes it: whole up to 200 characters, else its first 100 and its
+/// length (a 30,000-level `--set` would otherwise make a 90 KB error line).
+fn shorten(expr: &str) -> String {
+    const SHOWN: usize = 100;
+    if expr.chars().count() <= 2 * SHOWN {
+        return expr.to_string();
+    }
+    let head: String = expr.chars().take(SHOWN).collect();
+    format!("{head}… ({} bytes)", expr.len())
 }
 
 enum Stop {
@@ -364,5 +375,14 @@ mod tests {
         let e = parse_set(&deep, &d()).unwrap_err().to_string();
         assert!(e.contains("list index nested level is greater than the limit of 1000"));
         assert!(parse_set(&format!("a{}=1", "[0]".repeat(1000)), &d()).is_ok());
+        let deep = format!("a{}=1", "[0]".repeat(30_000));
+        let e = parse_set(&deep, &d()).unwrap_err().to_string();
+        assert!(
+            e.len() < 400,
+            "{} bytes: {}",
+            e.len(),
+            &e[..400.min(e.len())]
+        );
+        assert!(e.contains("a[0][0]") && e.contains("(90003 bytes)"), "{e}");
     }
 }

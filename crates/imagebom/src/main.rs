@@ -35,7 +35,7 @@ fn main() -> ExitCode {
         cli::Command::Mirror(args) => generate::mirror(args, cli.quiet),
         cli::Command::Check(args) => check::run(args, cli.quiet),
         cli::Command::Diff(args) => check::diff(args),
-        cli::Command::Merge(args) => merge::run(args),
+        cli::Command::Merge(args) => merge::run(args, cli.quiet),
         cli::Command::Refresh(args) => generate::refresh(args, cli.quiet),
     };
     match result {

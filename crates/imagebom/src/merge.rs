@@ -11,7 +11,7 @@ pub const MAX_BOM: u64 = 256 << 20;
 
 /// Runs `merge`: each input is read when its turn comes, so one input at a time is in memory
 /// besides the merged result.
-pub fn run(args: &MergeArgs) -> Result<u8, Failure> {
+pub fn run(args: &MergeArgs, quiet: bool) -> Result<u8, Failure> {
     let names: Vec<String> = args
         .inputs
         .iter()
@@ -30,7 +30,7 @@ pub fn run(args: &MergeArgs) -> Result<u8, Failure> {
     let (_, text) = merge_from(&names, |i| read(&args.inputs[i])).code(EXIT_INPUT)?;
     let mut set = imagebom_model::fsutil::OutputSet::new();
     set.add(args.out.clone(), text);
-    crate::generate::write_all(set, false)?;
+    crate::generate::write_all(set, quiet)?;
     Ok(EXIT_OK)
 }
 

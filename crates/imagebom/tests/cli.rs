@@ -693,6 +693,42 @@ fn outputs_a_second_run_waits_for_the_lock() {
     assert_eq!(names_in(&out), FILES);
 }
 
+#[test]
+fn outputs_merge_waits_quietly_with_q() {
+    let d = scratch("", POD);
+    let gen = Command::cargo_bin("imagebom")
+        .unwrap()
+        .current_dir(d.path())
+        .env("SOURCE_DATE_EPOCH", "1764000000")
+        .args(["generate", "--recipe", "recipe.yaml", "--out", "a"])
+        .output()
+        .unwrap();
+    assert!(
+        gen.status.success(),
+        "{}",
+        String::from_utf8_lossy(&gen.stderr)
+    );
+    let out = d.path().join("m");
+    std::fs::create_dir_all(&out).unwrap();
+    let lock_path = out.join(".imagebom-output.lock");
+    let held = std::fs::File::create(&lock_path).unwrap();
+    held.lock().unwrap();
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("imagebom"))
+        .current_dir(d.path())
+        .args(["-q", "merge", "m/bom.cdx.json", "a/bom.cdx.json"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    std::fs::remove_file(&lock_path).unwrap();
+    drop(held);
+    let o = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(!stderr.contains("waiting"), "-q printed: {stderr}");
+    assert!(out.join("bom.cdx.json").is_file());
+}
+
 /// The timestamp each output of `out` was written with.
 fn stamps(out: &Path) -> Vec<String> {
     let json = |f: &str| -> serde_json::Value {
