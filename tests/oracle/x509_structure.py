@@ -4,6 +4,8 @@ values and their order).
 
 Reads a JSON array of jobs on stdin and prints a JSON array of results, one per job:
   {"cert": PEM, "issuer": PEM or null (self-signed)} -> the certificate's structure;
+  {"value": a PEM string or the base64 of one, as a Secret or a caBundle holds it} -> {"certs":
+      [structure, each certificate its own issuer], "keys": [key skeleton]};
   {"stream": rendered YAML documents} -> {"certs": {location: structure}, "serial_bits":
       {location: bit length}, "keys": {location: key skeleton}} for every certificate and
       private key in the stream (a PEM string value, or one base64-encoded), location =
@@ -282,6 +284,14 @@ def stream_job(text):
     return {"certs": certs, "serial_bits": bits, "keys": keys}
 
 
+def value_job(text):
+    certs = [m.group(0) for t in decoded(text) for m in PEM_RE.finditer(t)]
+    keys = [m.group(0) for t in decoded(text) for m in KEY_RE.finditer(t)]
+    if not certs and not keys:
+        raise ValueError("neither a PEM certificate or private key nor the base64 of one")
+    return {"certs": [structure(c, None) for c in certs], "keys": [key_skeleton(k) for k in keys]}
+
+
 def main():
     if len(sys.argv) > 1:
         issuer = open(sys.argv[2]).read() if len(sys.argv) > 2 else None
@@ -293,6 +303,8 @@ def main():
         try:
             if "stream" in job:
                 out.append(stream_job(job["stream"]))
+            elif "value" in job:
+                out.append(value_job(job["value"]))
             else:
                 out.append(structure(job["cert"], job.get("issuer")))
         except Exception as e:  # noqa: BLE001 - reported per job

@@ -37,7 +37,7 @@ enum Shape {
     LowerAlphaNumAfter(&'static str),
     /// A certificate or private key of `genCA`/`genSignedCert`/`genSelfSignedCert`, PEM or
     /// base64 of PEM: compared by its decoded structure, random parts masked
-    /// (`tests/oracle/x509_shape.py`, Python `cryptography`).
+    /// (`tests/oracle/x509_structure.py`, Python `cryptography`).
     Pem,
 }
 
@@ -338,20 +338,28 @@ fn python() -> PathBuf {
     py
 }
 
-/// The decoded structures of two PEM values (`tests/oracle/x509_shape.py`).
+/// The decoded structures of two PEM values, random parts masked (`tests/oracle/x509_structure.py`,
+/// the script the certificate tests use).
 fn pem_structures(values: [&Json; 2]) -> [Json; 2] {
     use std::io::Write as _;
     let mut child = Command::new(python())
-        .arg(workspace().join("tests/oracle/x509_shape.py"))
+        .arg(workspace().join("tests/oracle/x509_structure.py"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
-        .expect("running x509_shape.py");
-    let input = serde_json::to_vec(&values).unwrap();
+        .expect("running x509_structure.py");
+    let jobs: Vec<Json> = values
+        .iter()
+        .map(|v| serde_json::json!({ "value": v }))
+        .collect();
+    let input = serde_json::to_vec(&jobs).unwrap();
     child.stdin.take().unwrap().write_all(&input).unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "x509_shape.py failed");
+    assert!(out.status.success(), "x509_structure.py failed");
     let v: Vec<Json> = serde_json::from_slice(&out.stdout).unwrap();
+    for r in &v {
+        assert!(r.get("error").is_none(), "x509_structure.py: {r}");
+    }
     [v[0].clone(), v[1].clone()]
 }
 
