@@ -45,3 +45,12 @@ def test_readme_tour_runs_as_written(tmp_path):
     assert {"generate", "lock", "images", "render", "check", "mirror", "diff", "refresh", "merge"} <= seen
     for f in ("dist/bom.cdx.json", "dist/bom.spdx.json", "dist/inventory.md", "sync.yaml"):
         assert pathlib.Path(tmp_path / f).is_file(), f
+
+
+def test_bundled_page_and_lock_are_current():
+    """docs/user/container-images.md says CI fails when its generated tables or the lock are stale:
+    this is that gate (`make bom` rewrites them)."""
+    p = run(["generate", "--check", "--recipe", "recipes/registry.yaml", "--out", "dist-check",
+             "--page", "docs/user/container-images.md"], check=False)
+    assert p.returncode == 0, f"stale: run `make bom` and commit\n{p.stdout}\n{p.stderr}"
+    assert not (ROOT / "dist-check").exists(), "--check wrote outputs"
