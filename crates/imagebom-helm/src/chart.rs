@@ -645,7 +645,8 @@ fn s(v: &Value, key: &str) -> String {
     }
 }
 
-fn strs(v: &Value, key: &str) -> Vec<String> {
+/// The strings of list `key` of `v` (other scalars printed), empty when it is not a list.
+pub(crate) fn strs(v: &Value, key: &str) -> Vec<String> {
     match v.field(key) {
         Some(Value::List(l)) => l
             .iter()

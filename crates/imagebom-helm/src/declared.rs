@@ -10,7 +10,7 @@
 
 use imagebom_template::{Dict, Value};
 
-use crate::chart::Chart;
+use crate::chart::{strs, Chart};
 use crate::deps::process_dependencies;
 use crate::error::Result;
 use crate::values::{coalesce_values, path_value};
@@ -146,7 +146,7 @@ fn walk(original: &Chart, c: &Chart, values: &Dict, prefix: &str, path: &str, ou
                 image,
                 condition,
                 dependency,
-                platforms: list(&e, "platforms"),
+                platforms: strs(&e, "platforms"),
             });
         }
     }
@@ -207,19 +207,6 @@ fn field(v: &Value, key: &str) -> String {
         Some(Value::String(s)) => s.trim().to_string(),
         Some(Value::Nil) | None => String::new(),
         Some(other) => other.to_string(),
-    }
-}
-
-fn list(v: &Value, key: &str) -> Vec<String> {
-    match v.field(key) {
-        Some(Value::List(l)) => l
-            .iter()
-            .map(|x| match x {
-                Value::String(s) => s.to_string(),
-                other => other.to_string(),
-            })
-            .collect(),
-        _ => Vec::new(),
     }
 }
 
