@@ -353,6 +353,7 @@ mod tests {
                     chart: "web".into(),
                     version: "^1.2".into(),
                     pinned: false,
+                    rendered: None,
                 }),
                 manifests: vec![],
             }],

@@ -70,6 +70,7 @@ fn rich() -> Inventory {
                     chart: "web".into(),
                     version: "1.2.3".into(),
                     pinned: true,
+                    rendered: None,
                 }),
                 manifests: vec![],
             },

@@ -216,6 +216,29 @@ pub struct ChartInfo {
     pub version: String,
     /// True when `version` is an exact semantic version.
     pub pinned: bool,
+    /// What was actually rendered; `None` until the chart is rendered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rendered: Option<RenderedChartInfo>,
+}
+
+/// A chart (or subchart) as it was rendered: the version and archive that were really used,
+/// whatever range the recipe wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RenderedChartInfo {
+    /// Chart name (`Chart.yaml` `name`).
+    pub name: String,
+    /// The chart's own `version`.
+    pub version: String,
+    /// `sha256:<hex>` of the chart archive; `None` for a chart directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// Canonical source: the archive URL, the `oci://` reference, or the local path (never a
+    /// mirror location, never credentials).
+    pub source: String,
+    /// Subcharts rendered with it (enabled dependencies, vendored or fetched), in
+    /// dependency order; a subchart's own subcharts nest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subcharts: Vec<RenderedChartInfo>,
 }
 
 /// A recipe component as the BOM reports it.

@@ -19,7 +19,8 @@ pub mod reference;
 pub mod url;
 
 pub use inventory::{
-    Category, ChartInfo, ComponentInfo, ImageEntry, Inventory, Occurrence, RecipeInfo, Warning,
+    Category, ChartInfo, ComponentInfo, ImageEntry, Inventory, Occurrence, RecipeInfo,
+    RenderedChartInfo, Warning,
 };
 pub use lock::{Lock, Platform, Provenance, Resolution, ResolutionSource};
 pub use reference::{Digest, ImageRef, RefError};

@@ -383,6 +383,7 @@ impl Recipe {
                     chart: h.chart.clone(),
                     version: h.version.clone(),
                     pinned: is_exact_semver(&h.version),
+                    rendered: None,
                 }),
                 manifests: c.manifests.clone(),
             })
