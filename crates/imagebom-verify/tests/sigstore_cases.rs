@@ -1,0 +1,102 @@
+//! Every bundle case of `../shared/sigstore/cases.json` gets the verdict the real sigstore-python
+//! 4.5.1 recorded there (`tests/integration/test_sigstore.py` re-runs that oracle live).
+
+use std::path::Path;
+
+use imagebom_testkit::{ready, Need};
+use imagebom_verify::{
+    verify_bundle, Artifact, HashAlg, Identity, Options, Policy, PublicKey, TrustedRoot,
+};
+use serde_json::Value;
+
+const SIGSTORE: Need = Need::Shared {
+    name: "sigstore",
+    env: "IMAGEBOM_SIGSTORE",
+    marker: "cases.json",
+};
+
+fn dir() -> std::path::PathBuf {
+    std::env::var_os("IMAGEBOM_SIGSTORE")
+        .map(Into::into)
+        .unwrap_or_else(|| imagebom_testkit::workspace().join("../shared/sigstore"))
+}
+
+fn read(base: &Path, rel: &str) -> Vec<u8> {
+    std::fs::read(base.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+/// Runs one case; `Ok` when imagebom verifies it.
+fn run(base: &Path, case: &Value) -> Result<(), String> {
+    let s = |k: &str| case.get(k).and_then(Value::as_str);
+    let bundle = read(base, s("bundle").unwrap());
+    let root = TrustedRoot::from_json(&read(base, s("trusted_root").unwrap()))
+        .map_err(|e| format!("root: {e}"))?;
+    let artifact_bytes;
+    let artifact = match (s("artifact"), case.get("artifact_digest")) {
+        (_, Some(d)) if !d.is_null() => {
+            let alg = HashAlg::from_name(d["algorithm"].as_str().unwrap()).unwrap();
+            Artifact::Digest(alg, hex::decode(d["value"].as_str().unwrap()).unwrap())
+        }
+        (Some(path), _) => {
+            artifact_bytes = read(base, path);
+            Artifact::Bytes(&artifact_bytes)
+        }
+        _ => panic!("case without artifact: {case}"),
+    };
+    let policy = match (s("key"), s("identity"), s("issuer")) {
+        (Some(key), _, _) => {
+            Policy::Key(PublicKey::from_pem(&String::from_utf8(read(base, key)).unwrap()).unwrap())
+        }
+        (None, Some(id), Some(iss)) => Policy::Identities(vec![Identity::exact(id, iss)]),
+        _ => Policy::Identities(vec![]),
+    };
+    verify_bundle(&bundle, &artifact, &root, &policy, &Options::default())
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn every_case_matches_sigstore_python() {
+    if !ready(&[SIGSTORE]) {
+        return;
+    }
+    let base = dir();
+    let doc: Value = serde_json::from_slice(&read(&base, "cases.json")).unwrap();
+    let cases = doc["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 91, "cases.json should hold 91 cases");
+    let mut wrong = Vec::new();
+    let (mut ok, mut fail) = (0, 0);
+    for case in cases {
+        let want = case["oracle"]["verdict"].as_str().unwrap();
+        assert_eq!(
+            want,
+            case["expect"].as_str().unwrap(),
+            "{}: the oracle and the expectation differ",
+            case["case"]
+        );
+        let got = run(&base, case);
+        match (&got, want) {
+            (Ok(()), "ok") => ok += 1,
+            (Err(e), "fail") => {
+                fail += 1;
+                eprintln!("  rejected {}: {e}", case["case"].as_str().unwrap());
+            }
+            _ => wrong.push(format!(
+                "{}: sigstore-python says {want}, imagebom {:?}",
+                case["case"].as_str().unwrap(),
+                got
+            )),
+        }
+    }
+    eprintln!(
+        "sigstore cases: {ok} verified, {fail} rejected, {} disagree",
+        wrong.len()
+    );
+    assert!(
+        wrong.is_empty(),
+        "{} of {} cases disagree:\n{}",
+        wrong.len(),
+        cases.len(),
+        wrong.join("\n")
+    );
+}
