@@ -281,10 +281,10 @@ pub(crate) fn verify_certificate(
     for t in times {
         chain = x509::verify_chain(&leaf, &anchors, t.unix)?;
     }
-    if opts.require_sct {
+    if opts.fulcio_profile {
         x509::verify_sct(&leaf, &chain, &Keyring::new(&root.ctlogs, opts.now))?;
     }
-    x509::check_leaf_profile(&leaf)?;
+    x509::check_leaf_profile(&leaf, opts.fulcio_profile)?;
     let id = x509::identity(&leaf);
     policy.check_identity(&id)?;
     Ok(id)

@@ -292,7 +292,19 @@ pub fn verify_attestation_layer(
     key.verify(&env.pae(), sig)
         .map_err(|_| Error::invalid("the DSSE signature does not verify"))?;
     if let Some((body, _, _)) = &m.rekor {
-        tlog::check_intoto_v001(body, layer.blob, &env.payload, verifier(&m, &key))?;
+        let v = verifier(&m, &key);
+        match tlog::body_kind(body)?.as_str() {
+            "intoto" => tlog::check_intoto_v001(body, layer.blob, &env.payload, v)?,
+            "dsse" => {
+                tlog::check_dsse_v001(body, &env.payload, &env.signatures, v)?;
+                tlog::check_envelope_hash(body, layer.blob)?;
+            }
+            other => {
+                return Err(Error::Unsupported(format!(
+                    "an attestation log entry of kind {other}"
+                )))
+            }
+        }
     }
     if env.payload_type != IN_TOTO {
         return Err(Error::invalid(format!(

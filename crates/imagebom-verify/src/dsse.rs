@@ -33,10 +33,12 @@ struct RawSig {
     sig: String,
 }
 
-/// Standard base64, or URL-safe (some DSSE writers use it), with or without padding.
-pub(crate) fn decode_b64(what: &'static str, s: &str) -> Result<Vec<u8>> {
+/// Decodes standard base64, or URL-safe (some DSSE writers use it), with or without padding;
+/// `what` names the input in the error.
+pub fn decode_b64(what: &'static str, s: &str) -> Result<Vec<u8>> {
     use base64::engine::general_purpose::{STANDARD, URL_SAFE};
-    let trimmed = s.trim_end_matches('=');
+    let compact: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let trimmed = compact.trim_end_matches('=');
     let pad = "=".repeat((4 - trimmed.len() % 4) % 4);
     let padded = format!("{trimmed}{pad}");
     STANDARD

@@ -99,9 +99,11 @@ pub struct Options {
     pub now: i64,
     /// Whether a cosign signature must have a Rekor entry (bundles always have one).
     pub require_tlog: bool,
-    /// Whether a keyless certificate must carry a verified SCT (off only for a private PKI
-    /// without certificate transparency).
-    pub require_sct: bool,
+    /// Whether the signing certificate must meet Fulcio's profile: an embedded SCT verified
+    /// against the trusted root's CT logs and the code-signing extended key usage. Off only for
+    /// a private PKI without certificate transparency, where (as in Go's x509) an absent
+    /// extended key usage allows any usage.
+    pub fulcio_profile: bool,
 }
 
 impl Default for Options {
@@ -109,7 +111,7 @@ impl Default for Options {
         Options {
             now: time::now(),
             require_tlog: true,
-            require_sct: true,
+            fulcio_profile: true,
         }
     }
 }

@@ -46,8 +46,8 @@ impl std::fmt::Display for Matcher {
 pub struct Identity {
     /// The SAN to match.
     pub subject: Matcher,
-    /// The OIDC issuer to match.
-    pub issuer: Matcher,
+    /// The OIDC issuer to match; `None` accepts any (a private PKI has none).
+    pub issuer: Option<Matcher>,
 }
 
 impl Identity {
@@ -55,7 +55,7 @@ impl Identity {
     pub fn exact(subject: &str, issuer: &str) -> Self {
         Identity {
             subject: Matcher::Exact(subject.to_string()),
-            issuer: Matcher::Exact(issuer.to_string()),
+            issuer: Some(Matcher::Exact(issuer.to_string())),
         }
     }
 }
@@ -89,14 +89,18 @@ impl Policy {
         }
         let issuer = id.issuer.as_deref().unwrap_or_default();
         let found = identities.iter().any(|want| {
-            want.issuer.matches(issuer) && id.sans.iter().any(|s| want.subject.matches(s))
+            want.issuer.as_ref().is_none_or(|m| m.matches(issuer))
+                && id.sans.iter().any(|s| want.subject.matches(s))
         });
         if found {
             return Ok(());
         }
         let wanted: Vec<String> = identities
             .iter()
-            .map(|i| format!("{} from {}", i.subject, i.issuer))
+            .map(|i| match &i.issuer {
+                Some(iss) => format!("{} from {iss}", i.subject),
+                None => i.subject.to_string(),
+            })
             .collect();
         Err(Error::Policy(format!(
             "the certificate's identity {} from issuer {} matches none of: {}",

@@ -382,6 +382,26 @@ fn check_v2_verifier(v: &Value, verifier: Verifier) -> Result<()> {
     }
 }
 
+/// The `kind` of a log entry body.
+pub(crate) fn body_kind(body: &[u8]) -> Result<String> {
+    let v: Value =
+        serde_json::from_slice(body).map_err(|e| Error::malformed("log entry body", e))?;
+    Ok(str_at(&v, &["kind"]).unwrap_or_default().to_string())
+}
+
+/// A `dsse` 0.0.1 body's `envelopeHash` against the exact envelope bytes (known for cosign
+/// layers, not for bundles, whose envelope JSON is re-serialised).
+pub(crate) fn check_envelope_hash(body: &[u8], envelope: &[u8]) -> Result<()> {
+    let v = parse_body(body, "dsse", "0.0.1")?;
+    let h = &v["spec"]["envelopeHash"];
+    if str_at(h, &["algorithm"]) != Some("sha256")
+        || str_at(h, &["value"]) != Some(hex::encode(Sha256::digest(envelope)).as_str())
+    {
+        return Err(inconsistent("envelope hash"));
+    }
+    Ok(())
+}
+
 /// A `dsse` 0.0.1 body: the payload hash and every envelope signature with its verifier.
 pub(crate) fn check_dsse_v001(
     body: &[u8],

@@ -121,8 +121,9 @@ pub(crate) fn verify_chain(
     ))
 }
 
-/// The Sigstore leaf profile: digitalSignature key usage and the code-signing EKU.
-pub(crate) fn check_leaf_profile(leaf: &X509Certificate) -> Result<()> {
+/// The leaf profile: digitalSignature key usage and the code-signing EKU (with `strict`
+/// false, an absent EKU extension allows any usage).
+pub(crate) fn check_leaf_profile(leaf: &X509Certificate, strict: bool) -> Result<()> {
     let ku = leaf
         .key_usage()
         .map_err(|e| Error::malformed("certificate", e))?;
@@ -134,6 +135,9 @@ pub(crate) fn check_leaf_profile(leaf: &X509Certificate) -> Result<()> {
     let eku = leaf
         .extended_key_usage()
         .map_err(|e| Error::malformed("certificate", e))?;
+    if eku.is_none() && !strict {
+        return Ok(());
+    }
     let code_signing = eku.is_some_and(|e| {
         e.value.code_signing
             || e.value
