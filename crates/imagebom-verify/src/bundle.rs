@@ -139,10 +139,16 @@ fn parse(json: &[u8], keyed: bool) -> Result<Parsed> {
         )));
     }
     entry.log_index()?;
-    if entry
-        .inclusion_proof
-        .as_ref()
-        .is_none_or(|p| p.checkpoint.is_none())
+    // A v0.1 bundle may carry only the promise (the proof became mandatory in v0.2); a proof
+    // that is there must have its checkpoint.
+    let promise_only = raw.media_type == MEDIA_V01
+        && entry.inclusion_proof.is_none()
+        && entry.inclusion_promise.is_some();
+    if !promise_only
+        && entry
+            .inclusion_proof
+            .as_ref()
+            .is_none_or(|p| p.checkpoint.is_none())
     {
         return Err(malformed(
             "the log entry needs an inclusion proof with a checkpoint",
@@ -242,7 +248,11 @@ fn establish_times(p: &Parsed, root: &TrustedRoot, now: i64) -> Result<Vec<Verif
     }
     if let (Some(t), Some(_)) = (p.entry.integrated_time()?, &p.entry.inclusion_promise) {
         let kv = &p.entry.kind_version;
-        if !(matches!(kv.kind.as_str(), "dsse" | "hashedrekord") && kv.version == "0.0.1") {
+        // Rekor v1 entries carry an integrated time; Rekor v2's (hashedrekord / dsse 0.0.2) do not.
+        if matches!(
+            (kv.kind.as_str(), kv.version.as_str()),
+            ("hashedrekord" | "dsse", "0.0.2")
+        ) {
             return Err(Error::Unsupported(format!(
                 "an integrated time on a {}/{} entry",
                 kv.kind, kv.version
@@ -419,6 +429,7 @@ fn verify_dsse_content(
             tlog::check_hashedrekord(body, "0.0.2", alg, &alg.digest(&pae), sig, verifier)?;
         }
         ("dsse", "0.0.1") => tlog::check_dsse_v001(body, &env.payload, &env.signatures, verifier)?,
+        ("intoto", "0.0.2") => tlog::check_intoto_v002(body, env, verifier)?,
         (k, v) => {
             return Err(Error::Unsupported(format!(
                 "a DSSE log entry of type {k}/{v}"

@@ -104,13 +104,18 @@ impl Entry {
         Ok(t.filter(|t| *t != 0).map(|t| t as i64))
     }
 
-    /// Checks the inclusion proof, its checkpoint and (when present) the inclusion promise.
+    /// Checks the inclusion proof and its checkpoint, and the inclusion promise when present
+    /// (without a proof, which only a v0.1 bundle may omit, the promise is required).
     pub(crate) fn verify(&self, rekor: &Keyring) -> Result<()> {
-        let proof = self
-            .inclusion_proof
-            .as_ref()
-            .ok_or_else(|| Error::invalid("the log entry has no inclusion proof"))?;
         let body = self.body()?;
+        let Some(proof) = self.inclusion_proof.as_ref() else {
+            return match (&self.inclusion_promise, self.integrated_time()?) {
+                (Some(_), Some(_)) => self.verify_promise(&body, rekor),
+                _ => Err(Error::invalid(
+                    "the log entry has neither an inclusion proof nor a promise",
+                )),
+            };
+        };
         verify_inclusion(proof, &body)?;
         let checkpoint = proof
             .checkpoint
@@ -122,14 +127,21 @@ impl Entry {
             &b64("bundle", &proof.root_hash)?,
             rekor,
         )?;
-        if let (Some(promise), Some(t)) = (&self.inclusion_promise, self.integrated_time()?) {
-            let index = self
-                .log_index()?
-                .ok_or_else(|| Error::malformed("bundle", "logIndex missing"))?;
-            let set = b64("bundle", &promise.signed_entry_timestamp)?;
-            verify_set(&body, t, &self.log_id()?, index, &set, rekor)?;
+        if self.inclusion_promise.is_some() && self.integrated_time()?.is_some() {
+            self.verify_promise(&body, rekor)?;
         }
         Ok(())
+    }
+
+    fn verify_promise(&self, body: &[u8], rekor: &Keyring) -> Result<()> {
+        let (Some(promise), Some(t)) = (&self.inclusion_promise, self.integrated_time()?) else {
+            return Err(Error::invalid("the log entry has no inclusion promise"));
+        };
+        let index = self
+            .log_index()?
+            .ok_or_else(|| Error::malformed("bundle", "logIndex missing"))?;
+        let set = b64("bundle", &promise.signed_entry_timestamp)?;
+        verify_set(body, t, &self.log_id()?, index, &set, rekor)
     }
 }
 
@@ -421,6 +433,45 @@ pub(crate) fn check_dsse_v001(
     let same = recorded.len() == sigs.len()
         && recorded.iter().zip(sigs).all(|(r, s)| {
             b64_eq(str_at(r, &["signature"]), s) && pem_matches(str_at(r, &["verifier"]), verifier)
+        });
+    if !same {
+        return Err(inconsistent("signatures"));
+    }
+    Ok(())
+}
+
+/// An `intoto` 0.0.2 body (npm and slsa-github-generator provenance): the payload hash, the
+/// payload type, and every signature (Rekor stores them base64 twice) with its verifier.
+pub(crate) fn check_intoto_v002(
+    body: &[u8],
+    env: &crate::dsse::Envelope,
+    verifier: Verifier,
+) -> Result<()> {
+    let v = parse_body(body, "intoto", "0.0.2")?;
+    let content = &v["spec"]["content"];
+    let hash = &content["payloadHash"];
+    if str_at(hash, &["algorithm"]) != Some("sha256")
+        || str_at(hash, &["value"]) != Some(hex::encode(Sha256::digest(&env.payload)).as_str())
+    {
+        return Err(inconsistent("payload hash"));
+    }
+    let recorded = &content["envelope"];
+    if str_at(recorded, &["payloadType"]) != Some(env.payload_type.as_str()) {
+        return Err(inconsistent("payload type"));
+    }
+    let sigs = recorded["signatures"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let twice = |s: Option<&str>| {
+        s.and_then(lenient_b64)
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|s| lenient_b64(&s))
+    };
+    let same = sigs.len() == env.signatures.len()
+        && sigs.iter().zip(&env.signatures).all(|(r, s)| {
+            twice(str_at(r, &["sig"])).as_deref() == Some(s.as_slice())
+                && pem_matches(str_at(r, &["publicKey"]), verifier)
         });
     if !same {
         return Err(inconsistent("signatures"));
