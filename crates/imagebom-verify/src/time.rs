@@ -22,7 +22,12 @@ pub(crate) fn unix(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64) -> Option<i
 pub fn parse_rfc3339(text: &str) -> Result<i64> {
     let bad = || Error::malformed("RFC 3339 time", text.to_string());
     let b = text.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') {
+    if !text.is_ascii()
+        || b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't')
+    {
         return Err(bad());
     }
     let n = |r: std::ops::Range<usize>| -> Result<i64> {
@@ -90,5 +95,7 @@ mod tests {
             1_633_615_019
         );
         assert!(parse_rfc3339("2021-10-07").is_err());
+        assert!(parse_rfc3339("2021-10-07T13:56:5\u{e9}9Z").is_err());
+        assert!(parse_rfc3339("2021-10-07T13:56:59+0\u{e9}0").is_err());
     }
 }
