@@ -455,3 +455,28 @@ fn verify_dsse_content(
     }
     Ok(statement)
 }
+
+/// Verifies a bundle attached to a container image (an OCI 1.1 referrer): the artifact is the
+/// image's manifest digest, `sha256:<hex>` — signed directly or named as an in-toto subject.
+pub fn verify_image_bundle(
+    json: &[u8],
+    image_digest: &str,
+    root: &TrustedRoot,
+    policy: &Policy,
+    opts: &Options,
+) -> Result<Verified> {
+    let hex_digest = image_digest.strip_prefix("sha256:").ok_or_else(|| {
+        Error::malformed(
+            "image digest",
+            format!("{image_digest} is not sha256:<hex>"),
+        )
+    })?;
+    let digest = hex::decode(hex_digest).map_err(|e| Error::malformed("image digest", e))?;
+    verify_bundle(
+        json,
+        &Artifact::Digest(HashAlg::Sha256, digest),
+        root,
+        policy,
+        opts,
+    )
+}

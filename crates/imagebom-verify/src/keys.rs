@@ -172,9 +172,16 @@ impl PublicKey {
         Sha256::digest(&self.spki).into()
     }
 
-    /// Checks `sig` over `msg` with the key's default hash (RSA: PKCS#1 v1.5, then PSS).
+    /// Checks `sig` over `msg` with the key's default hash (RSA: PKCS#1 v1.5, then PSS); a
+    /// P-384 or P-521 signature may also use SHA-256, as cosign signs with every ECDSA key.
     pub fn verify(&self, msg: &[u8], sig: &[u8]) -> Result<()> {
-        self.verify_hash(self.kind.default_hash(), msg, sig)
+        let first = self.verify_hash(self.kind.default_hash(), msg, sig);
+        match self.kind {
+            KeyKind::EcdsaP384 | KeyKind::EcdsaP521 if first.is_err() => {
+                self.verify_hash(Some(HashAlg::Sha256), msg, sig)
+            }
+            _ => first,
+        }
     }
 
     /// Checks `sig` over `msg` hashed with `hash` (`None` only for Ed25519).
@@ -218,6 +225,7 @@ impl PublicKey {
             (KeyKind::EcdsaP384, Some(HashAlg::Sha384)) => vec![&s::ECDSA_P384_SHA384_ASN1],
             (KeyKind::EcdsaP384, Some(HashAlg::Sha256)) => vec![&s::ECDSA_P384_SHA256_ASN1],
             (KeyKind::EcdsaP521, Some(HashAlg::Sha512)) => vec![&s::ECDSA_P521_SHA512_ASN1],
+            (KeyKind::EcdsaP521, Some(HashAlg::Sha256)) => vec![&s::ECDSA_P521_SHA256_ASN1],
             (KeyKind::Ed25519, None) => vec![&s::ED25519],
             (KeyKind::Rsa, Some(HashAlg::Sha256)) => {
                 vec![&s::RSA_PKCS1_2048_8192_SHA256, &s::RSA_PSS_2048_8192_SHA256]

@@ -28,7 +28,7 @@ mod tsa;
 mod x509;
 
 pub use attest::{ImageAttestations, PredicateKind, Provenance, Statement, Subject};
-pub use bundle::verify_bundle;
+pub use bundle::{verify_bundle, verify_image_bundle};
 pub use error::{Error, Result};
 pub use keys::{pem_blocks, HashAlg, KeyKind, PublicKey};
 pub use policy::{Identity, Matcher, Policy};

@@ -1,4 +1,5 @@
-//! Keyed signatures made by `openssl` with real keys (ECDSA P-256 and P-384, Ed25519, RSA
+//! Keyed signatures made by `openssl` with real keys (ECDSA P-256 and P-384 — SHA-384, and
+//! SHA-256 as cosign signs —, Ed25519, RSA
 //! PKCS#1 v1.5 and PSS): imagebom and `openssl` agree that the untouched payload verifies and
 //! that a tampered one does not.
 
@@ -31,6 +32,11 @@ const KINDS: &[Kind] = &[
         name: "p384",
         genpkey: &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"],
         dgst: &["-sha384"],
+    },
+    Kind {
+        name: "p384-sha256",
+        genpkey: &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"],
+        dgst: &["-sha256"],
     },
     Kind {
         name: "ed25519",

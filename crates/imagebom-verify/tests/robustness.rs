@@ -146,3 +146,36 @@ fn bad_trusted_roots_and_keys_are_errors() {
     .is_err());
     assert!(imagebom_verify::PublicKey::from_spki_der(&[0x30, 0x80]).is_err());
 }
+
+/// The embedded production root is the shared public-good copy, byte for byte, and parses.
+#[test]
+fn the_embedded_root_is_the_public_good_one() {
+    if !ready(&[SIGSTORE]) {
+        return;
+    }
+    let shared = base().join("../../trusted_roots/production.trusted_root.json");
+    assert_eq!(
+        imagebom_verify::PRODUCTION_TRUSTED_ROOT,
+        std::fs::read(shared).unwrap().as_slice()
+    );
+    let root = TrustedRoot::production();
+    assert!(
+        !root.tlogs.is_empty()
+            && !root.ctlogs.is_empty()
+            && !root.certificate_authorities.is_empty()
+    );
+}
+
+/// A digest that is not `sha256:<hex>` is an error naming it.
+#[test]
+fn image_bundle_digests_are_checked() {
+    let err = imagebom_verify::verify_image_bundle(
+        b"{}",
+        "md5:00",
+        &TrustedRoot::production(),
+        &Policy::AnyIdentity,
+        &Options::default(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("md5:00"), "{err}");
+}
