@@ -355,47 +355,14 @@ pub fn verify_bundle(
         ));
     }
     p.entry.verify(&rekor)?;
-    let kv = &p.entry.kind_version;
     let body = p.entry.body()?;
     let statement = match &p.content {
         Content::Message { digest, signature } => {
-            let hashed = match artifact {
-                Artifact::Bytes(b) => Sha256::digest(b).to_vec(),
-                Artifact::Digest(HashAlg::Sha256, d) => d.clone(),
-                Artifact::Digest(..) => {
-                    return Err(Error::Unsupported(
-                        "a message signature over a non-SHA-256 digest".into(),
-                    ))
-                }
-            };
-            if digest.as_ref().is_some_and(|(_, d)| d != &hashed) {
-                return Err(Error::invalid(
-                    "the bundle's message digest differs from the artifact's",
-                ));
-            }
-            let sig_ok = match (key.kind(), artifact) {
-                (KeyKind::Ed25519, Artifact::Bytes(b)) => key.verify(b, signature),
-                (KeyKind::Ed25519, _) => Err(Error::Unsupported(
-                    "an Ed25519 signature checked by digest".into(),
-                )),
-                _ => key.verify_digest(HashAlg::Sha256, &hashed, signature),
-            };
-            sig_ok
-                .map_err(|_| Error::invalid("the signature does not verify over the artifact"))?;
-            if kv.kind != "hashedrekord" {
-                return Err(Error::invalid(format!(
-                    "expected a hashedrekord log entry, found {}",
-                    kv.kind
-                )));
-            }
-            tlog::check_hashedrekord(
-                &body,
-                &kv.version,
-                HashAlg::Sha256,
-                &hashed,
+            let m = Message {
+                digest: digest.as_ref().map(|(_, d)| d.as_slice()),
                 signature,
-                verifier,
-            )?;
+            };
+            verify_message(&m, &key, verifier, &p.entry, &body, artifact)?;
             None
         }
         Content::Dsse(env) => Some(verify_dsse_content(
@@ -408,6 +375,60 @@ pub fn verify_bundle(
         log_index: p.entry.log_index()?,
         statement,
     })
+}
+
+/// A message signature as the bundle carries it.
+struct Message<'a> {
+    digest: Option<&'a [u8]>,
+    signature: &'a [u8],
+}
+
+/// A message signature over the artifact's SHA-256, and the `hashedrekord` entry recording it.
+fn verify_message(
+    m: &Message,
+    key: &PublicKey,
+    verifier: Verifier,
+    entry: &Entry,
+    body: &[u8],
+    artifact: &Artifact,
+) -> Result<()> {
+    let hashed = match artifact {
+        Artifact::Bytes(b) => Sha256::digest(b).to_vec(),
+        Artifact::Digest(HashAlg::Sha256, d) => d.clone(),
+        Artifact::Digest(..) => {
+            return Err(Error::Unsupported(
+                "a message signature over a non-SHA-256 digest".into(),
+            ))
+        }
+    };
+    if m.digest.is_some_and(|d| d != hashed.as_slice()) {
+        return Err(Error::invalid(
+            "the bundle's message digest differs from the artifact's",
+        ));
+    }
+    let sig_ok = match (key.kind(), artifact) {
+        (KeyKind::Ed25519, Artifact::Bytes(b)) => key.verify(b, m.signature),
+        (KeyKind::Ed25519, _) => Err(Error::Unsupported(
+            "an Ed25519 signature checked by digest".into(),
+        )),
+        _ => key.verify_digest(HashAlg::Sha256, &hashed, m.signature),
+    };
+    sig_ok.map_err(|_| Error::invalid("the signature does not verify over the artifact"))?;
+    let kv = &entry.kind_version;
+    if kv.kind != "hashedrekord" {
+        return Err(Error::invalid(format!(
+            "expected a hashedrekord log entry, found {}",
+            kv.kind
+        )));
+    }
+    tlog::check_hashedrekord(
+        body,
+        &kv.version,
+        HashAlg::Sha256,
+        &hashed,
+        m.signature,
+        verifier,
+    )
 }
 
 fn verify_dsse_content(
