@@ -121,9 +121,14 @@ pub(crate) fn verify_chain(
     ))
 }
 
-/// The leaf profile: digitalSignature key usage and the code-signing EKU (with `strict`
+/// The leaf profile: not a CA, digitalSignature key usage and the code-signing EKU (with `strict`
 /// false, an absent EKU extension allows any usage).
 pub(crate) fn check_leaf_profile(leaf: &X509Certificate, strict: bool) -> Result<()> {
+    if is_ca(leaf) {
+        return Err(Error::invalid(
+            "the signing certificate is a CA certificate",
+        ));
+    }
     let ku = leaf
         .key_usage()
         .map_err(|e| Error::malformed("certificate", e))?;

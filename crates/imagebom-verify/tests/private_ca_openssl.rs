@@ -399,3 +399,82 @@ fn identity_policies_over_a_real_certificate() {
         .to_string()
         .contains("(unclosed"));
 }
+
+/// A CA certificate is never a signing certificate, even with digitalSignature and a SAN
+/// (openssl's `-purpose codesign`-free chain check would accept it; Sigstore clients do not).
+#[test]
+fn a_ca_certificate_does_not_sign() {
+    if !ready(&[OPENSSL]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    build_pki(dir);
+    std::fs::write(
+        dir.join("ca-leaf.cnf"),
+        format!("basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,digitalSignature\nextendedKeyUsage=codeSigning\nsubjectAltName=URI:{SUBJECT}\n1.3.6.1.4.1.57264.1.8=ASN1:UTF8String:{ISSUER}\n"),
+    )
+    .unwrap();
+    must(
+        dir,
+        &[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "leaf.key",
+            "-out",
+            "leaf.csr",
+            "-subj",
+            "/CN=ca-leaf",
+        ],
+    );
+    must(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "inter.pem",
+            "-CAkey",
+            "inter.key",
+            "-CAcreateserial",
+            "-out",
+            "leaf.pem",
+            "-days",
+            "1",
+            "-extfile",
+            "ca-leaf.cnf",
+        ],
+    );
+    must(
+        dir,
+        &[
+            "dgst",
+            "-sha256",
+            "-sign",
+            "leaf.key",
+            "-out",
+            "payload.sig",
+            "payload",
+        ],
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    assert!(openssl_chain_ok(dir, now), "the chain itself is valid");
+    let got = verify(
+        dir,
+        &root_of(dir, &["inter.pem", "root.pem"]),
+        &Policy::AnyIdentity,
+        now,
+    );
+    assert!(got.as_ref().is_err_and(|e| e.contains("CA")), "{got:?}");
+}
