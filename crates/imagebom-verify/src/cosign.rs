@@ -285,6 +285,12 @@ pub fn verify_attestation_layer(
     policy: &Policy,
     opts: &Options,
 ) -> Result<Verified> {
+    if layer.media_type != DSSE_LAYER {
+        return Err(Error::invalid(format!(
+            "the layer is a {}, not a DSSE envelope",
+            layer.media_type
+        )));
+    }
     let env = Envelope::from_json(layer.blob)?;
     let sig = env.single_signature()?;
     let m = material(layer, root, opts)?;

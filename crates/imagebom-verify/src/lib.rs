@@ -12,6 +12,27 @@
 //!
 //! Trust comes from a [`TrustedRoot`] (the shipped public-good one, or a replacement) and a
 //! [`Policy`] (identities, a key, or any identity for reporting).
+//!
+//! ```no_run
+//! use imagebom_verify::{verify_image_bundle, Identity, ImageAttestations, Options, Policy, TrustedRoot};
+//!
+//! let bundle = std::fs::read("referrer.sigstore.json").unwrap();
+//! let policy = Policy::Identities(vec![Identity::exact(
+//!     "https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1.0.0",
+//!     "https://token.actions.githubusercontent.com",
+//! )]);
+//! let digest = "sha256:634a8f35b5f16dcf4aaa0822adc0b1964bb786fca12f6831de8ddc45e5986a00";
+//! match verify_image_bundle(&bundle, digest, &TrustedRoot::production(), &policy, &Options::default()) {
+//!     Ok(verified) => {
+//!         let mut summary = ImageAttestations::default();
+//!         summary.add_signer(&verified.signer);
+//!         if let Some(statement) = &verified.statement {
+//!             summary.add_statement(statement);
+//!         }
+//!     }
+//!     Err(why) => eprintln!("not verified: {why}"),
+//! }
+//! ```
 
 pub mod attest;
 mod bundle;
