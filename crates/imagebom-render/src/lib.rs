@@ -3,7 +3,7 @@
 //! In-tree manifests are read as they are (each file is one stream), or, for components whose
 //! manifests are templates ([`imagebom_recipe::ManifestsAre::Templates`]), a file that contains
 //! `{{` is rendered first ([`render_manifests`]). Helm charts are fetched
-//! (local directory or `.tgz`, HTTP chart repository, `oci://`; see [`imagebom_helm::fetch`])
+//! (local directory or `.tgz`, HTTP chart repository, `oci://`; see [`imagebom_charts`])
 //! and rendered natively with `helm template` semantics ([`imagebom_helm::render`]); the
 //! chart's stream carries a `# Source:` header per template, so every image found in it is
 //! traced to its template.
@@ -19,7 +19,7 @@
 //! [`Options::keep_going`] every component is rendered, and every failing chart or manifest
 //! file is returned beside the streams of the others.
 
-use imagebom_helm::fetch::{fetch_chart, ChartContent, FetchError, FetchOptions};
+use imagebom_charts::{fetch_chart, ChartContent, FetchError, FetchOptions};
 use imagebom_helm::{Chart, HelmError};
 use imagebom_recipe::{Component, Format, HelmSource, ManifestsAre, Recipe};
 use imagebom_template::Dict;

@@ -4,7 +4,7 @@
 use crate::cli::{ChartArgs, RenderCmdArgs};
 use crate::failure::{Failure, WithCode, EXIT_INPUT, EXIT_OK, EXIT_REGISTRY};
 use anyhow::Context;
-use imagebom_helm::fetch::{fetch_chart, ChartContent, ChartRequest, FetchOptions};
+use imagebom_charts::{fetch_chart, ChartContent, ChartRequest, FetchOptions};
 use imagebom_helm::Chart;
 use std::io::Write;
 use std::path::PathBuf;
