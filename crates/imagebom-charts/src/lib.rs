@@ -30,6 +30,7 @@
 
 mod cache;
 mod creds;
+mod deps;
 mod http;
 mod local;
 mod oci;
@@ -40,6 +41,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use cache::ChartCache;
+pub use deps::{load_chart, ChartError, FetchedDependency, LoadedChart};
 
 /// One chart to fetch.
 #[derive(Debug, Clone, PartialEq, Eq)]
