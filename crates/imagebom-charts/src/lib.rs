@@ -21,6 +21,9 @@
 //!   otherwise; plain HTTP only for registries named in
 //!   [`FetchOptions::insecure_registries`].
 //!
+//! - **Dependencies**: [`load_chart`] loads a fetched chart and fetches the dependencies its
+//!   `charts/` lacks, as `helm dependency build` does (see `deps`).
+//!
 //! Online, the repository is always asked which archive a version is (so a republished chart
 //! is noticed); the download is skipped when the cache already holds that digest. Offline,
 //! only the cache answers. Every archive read from the cache is verified against its digest
