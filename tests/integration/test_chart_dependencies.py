@@ -7,6 +7,7 @@ push). The render is compared with the Helm SDK rendering the same chart after i
 import functools
 import http.server
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -209,3 +210,24 @@ def test_the_bom_lists_the_fetched_subchart(http_repo, tmp_path):
     assert subs[DEP]["hashes"] == [{"alg": "SHA-256", "content": helm.digest(archive).removeprefix("sha256:")}]
     assert subs[DEP]["externalReferences"][0]["type"] == "distribution"
     assert subs[DEP]["externalReferences"][0]["url"].startswith(url)
+
+
+def test_a_repository_named_in_repositories_yaml(http_repo, tmp_path, monkeypatch):
+    url, _ = http_repo
+    config = tmp_path / "repositories.yaml"
+    config.write_text(yaml.safe_dump({"apiVersion": "", "repositories": [{"name": "local", "url": url}]}))
+    monkeypatch.setenv("HELM_REPOSITORY_CONFIG", str(config))
+    env = dict(os.environ)
+    built = helm_built(parent_without_charts(tmp_path, "helm-src", url), tmp_path, "helm")
+    for form in ("@local", "alias:local"):
+        chart = parent_without_charts(tmp_path, form.replace(":", "-").replace("@", "at-"), form)
+        p = run(["render", str(chart), "--chart-cache", str(tmp_path / "cache")], env=env)
+        assert documents(p.stdout) == documents(helm_render(built, tmp_path))
+    chart = parent_without_charts(tmp_path, "unknown", "@nope")
+    p = run(["render", str(chart), "--chart-cache", str(tmp_path / "cache")], env=env, check=False)
+    assert p.returncode == 2, p.stderr
+    # The Helm SDK's own words for the same chart.
+    with pytest.raises(helm.HelmError) as e:
+        helm.dependency_build(chart)
+    assert str(e.value) == "no repository definition for @nope. Please add them via 'helm repo add'"
+    assert str(e.value) in p.stderr, p.stderr
