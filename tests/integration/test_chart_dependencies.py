@@ -231,3 +231,11 @@ def test_a_repository_named_in_repositories_yaml(http_repo, tmp_path, monkeypatc
         helm.dependency_build(chart)
     assert str(e.value) == "no repository definition for @nope. Please add them via 'helm repo add'"
     assert str(e.value) in p.stderr, p.stderr
+
+
+def test_an_unreachable_dependency_repository_is_a_network_failure(tmp_path):
+    url = f"http://127.0.0.1:{free_port()}"
+    chart = parent_without_charts(tmp_path, "ours", url)
+    p = imagebom_render(chart, tmp_path / "cache", "--retries", "0", check=False)
+    assert p.returncode == 3, p.stderr
+    assert p.stderr.startswith(f'error: chart {PARENT}: dependency "{DEP}": chart "{DEP}" version "0.19.0" from {url}'), p.stderr
