@@ -3,7 +3,9 @@
 use crate::{
     content_uuid, digest_of, publisher_of, resolution_of, version_of, EmitContext, EmitError,
 };
-use imagebom_model::{purl::oci_purl, ComponentInfo, ImageEntry, Inventory, Provenance};
+use imagebom_model::{
+    purl::oci_purl, ComponentInfo, ImageEntry, Inventory, Provenance, RenderedChartInfo,
+};
 use serde_cyclonedx::cyclonedx::v_1_6 as cdx;
 
 /// The provenance of an image as `(property, value)` pairs, in a fixed order: `true`,
@@ -97,7 +99,59 @@ fn component(c: &ComponentInfo) -> cdx::Component {
         .map(|ch| ch.version.clone());
     out.description = c.display_name.clone();
     out.properties = (!props.is_empty()).then_some(props);
+    if let Some(r) = c.chart.as_ref().and_then(|ch| ch.rendered.as_ref()) {
+        // What was rendered: its version (the recipe's stays in `imagebom:chart-version`),
+        // archive hash and source; subcharts nest.
+        out.version = Some(r.version.clone());
+        out.hashes = chart_hashes(r);
+        out.external_references = Some(vec![distribution(&r.source)]);
+        out.components = subcharts(r, &component_ref(&c.name));
+    }
     out
+}
+
+/// The SHA-256 of a chart archive.
+fn chart_hashes(r: &RenderedChartInfo) -> Option<Vec<cdx::Hash>> {
+    let hex = r.digest.as_deref()?.strip_prefix("sha256:")?;
+    Some(vec![cdx::Hash {
+        alg: cdx::HashAlg::Sha256,
+        content: hex.to_string(),
+    }])
+}
+
+/// A `distribution` external reference to where a chart came from.
+fn distribution(source: &str) -> cdx::ExternalReference {
+    cdx::ExternalReference {
+        comment: None,
+        hashes: None,
+        type_: "distribution".into(),
+        url: serde_json::Value::String(imagebom_model::redact_url(source)),
+    }
+}
+
+/// The subcharts of a rendered chart as nested `library` components (`bom-ref`
+/// `PARENT/chart:NAME`, `#N` added from a chart's second use on: aliases).
+fn subcharts(r: &RenderedChartInfo, parent: &str) -> Option<Vec<cdx::Component>> {
+    let out: Vec<cdx::Component> = r
+        .subcharts
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let uses = r.subcharts[..i].iter().filter(|o| o.name == s.name).count();
+            let bom_ref = match uses {
+                0 => format!("{parent}/chart:{}", s.name),
+                n => format!("{parent}/chart:{}#{}", s.name, n + 1),
+            };
+            let mut c = new_component("library", s.name.clone());
+            c.version = Some(s.version.clone());
+            c.hashes = chart_hashes(s);
+            c.external_references = Some(vec![distribution(&s.source)]);
+            c.components = subcharts(s, &bom_ref);
+            c.bom_ref = Some(bom_ref);
+            c
+        })
+        .collect();
+    (!out.is_empty()).then_some(out)
 }
 
 fn image(key: &str, e: &ImageEntry, inv: &Inventory) -> cdx::Component {

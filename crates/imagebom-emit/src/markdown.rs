@@ -306,6 +306,9 @@ pub fn markdown_body(inv: &Inventory) -> String {
                 code(&imagebom_model::redact_url(&ch.repository)),
                 code(&ch.version)
             );
+            if let Some(r) = &ch.rendered {
+                rendered_chart(&mut out, r);
+            }
         }
         let images: Vec<_> = inv.images_of(&c.name).collect();
         if images.is_empty() {
@@ -347,4 +350,53 @@ pub fn markdown_body(inv: &Inventory) -> String {
         out.push('\n');
     }
     out
+}
+
+/// What a chart rendered: its version, archive digest and source, then its subcharts.
+fn rendered_chart(out: &mut String, r: &imagebom_model::RenderedChartInfo) {
+    let _ = writeln!(out, "Rendered: {}.\n", chart_text(r));
+    if !r.subcharts.is_empty() {
+        let mut subs = Vec::new();
+        flatten(r, "", &mut subs);
+        // A chart used under several aliases is listed once, with its count.
+        let mut listed: Vec<(String, usize)> = Vec::new();
+        for s in subs {
+            match listed.iter_mut().find(|(t, _)| *t == s) {
+                Some((_, n)) => *n += 1,
+                None => listed.push((s, 1)),
+            }
+        }
+        let listed: Vec<String> = listed
+            .into_iter()
+            .map(|(t, n)| if n > 1 { format!("{t} ({n}×)") } else { t })
+            .collect();
+        let _ = writeln!(out, "Subcharts rendered: {}.\n", listed.join("; "));
+    }
+}
+
+/// `name` `version` from `source` (archive `sha256:…`).
+fn chart_text(r: &imagebom_model::RenderedChartInfo) -> String {
+    let mut text = format!(
+        "{} {} from {}",
+        code(&r.name),
+        code(&r.version),
+        code(&imagebom_model::redact_url(&r.source))
+    );
+    if let Some(d) = &r.digest {
+        let _ = write!(text, " (archive {})", code(d));
+    }
+    text
+}
+
+/// Every subchart of `r`, nested ones as `parent/child`.
+fn flatten(r: &imagebom_model::RenderedChartInfo, prefix: &str, out: &mut Vec<String>) {
+    for s in &r.subcharts {
+        let path = format!("{prefix}{}", s.name);
+        let mut text = format!("{} {}", code(&path), code(&s.version));
+        if let Some(d) = &s.digest {
+            let _ = write!(text, " (archive {})", code(d));
+        }
+        out.push(text);
+        flatten(s, &format!("{path}/"), out);
+    }
 }

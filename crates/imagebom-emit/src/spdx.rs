@@ -94,6 +94,77 @@ fn package(p: Pkg<'_>) -> spdx::SpdxItemPackages {
     }
 }
 
+/// The hex SHA-256 of a chart archive.
+fn chart_checksum(r: &imagebom_model::RenderedChartInfo) -> Option<String> {
+    r.digest
+        .as_deref()?
+        .strip_prefix("sha256:")
+        .map(str::to_string)
+}
+
+/// A chart's `downloadLocation`: its `http(s)://` source (credentials removed) when SPDX's
+/// download-location grammar takes it (a host name with a domain: not `oci://`, an IP address
+/// or `localhost`), else NOASSERTION (the package comment names the source).
+fn download_location(source: &str) -> String {
+    let url = imagebom_model::redact_url(source);
+    let lower = url.to_ascii_lowercase();
+    let Some(rest) = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"))
+    else {
+        return NOASSERTION.to_string();
+    };
+    let host = rest.split(['/', ':', '?', '#']).next().unwrap_or("");
+    let named = host.contains('.')
+        && !host.starts_with('[')
+        && !host.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    if named {
+        url
+    } else {
+        NOASSERTION.to_string()
+    }
+}
+
+/// Where the subchart packages of a component go.
+struct Sub<'a> {
+    supplier: &'a str,
+    packages: &'a mut Vec<spdx::SpdxItemPackages>,
+    relationships: &'a mut Vec<spdx::SpdxItemRelationships>,
+}
+
+impl Sub<'_> {
+    /// One package per subchart of `r` (nested ones too), each CONTAINed by its parent;
+    /// `path` (`component/sub/…`) makes the SPDX id unique.
+    fn add(&mut self, parent: &str, path: &str, r: &imagebom_model::RenderedChartInfo) {
+        for (i, s) in r.subcharts.iter().enumerate() {
+            let path = format!("{path}/{i}:{}", s.name);
+            let id = spdx_id("Chart", &s.name, Some(&path));
+            self.packages.push(package(Pkg {
+                id: id.clone(),
+                name: s.name.clone(),
+                version: s.version.clone(),
+                supplier: self.supplier.to_string(),
+                purpose: "LIBRARY",
+                download: download_location(&s.source),
+                description: None,
+                checksum: chart_checksum(s),
+                purl: None,
+                comment: Some(format!(
+                    "Helm subchart {} (from {})",
+                    s.name,
+                    imagebom_model::redact_url(&s.source)
+                )),
+                annotations: None,
+            }));
+            self.relationships.push(rel(parent, "CONTAINS", &id));
+            self.add(&id, &path, s);
+        }
+    }
+}
+
 fn rel(from: &str, kind: &str, to: &str) -> spdx::SpdxItemRelationships {
     spdx::SpdxItemRelationships {
         comment: None,
@@ -175,21 +246,17 @@ fn document(inv: &Inventory, cx: &EmitContext, namespace: String) -> spdx::Spdx 
     for c in &inv.components {
         let id = spdx_id("Component", &c.name, None);
         let (version, download) = match &c.chart {
+            Some(ch) if ch.rendered.is_some() => {
+                let r = ch.rendered.as_ref().expect("matched");
+                (r.version.clone(), download_location(&r.source))
+            }
             Some(ch) => {
                 let v = if ch.version.is_empty() {
                     NOASSERTION.to_string()
                 } else {
                     ch.version.clone()
                 };
-                let remote = ch.repository.starts_with("https://")
-                    || ch.repository.starts_with("http://")
-                    || ch.repository.starts_with("oci://");
-                let d = if remote {
-                    imagebom_model::redact_url(&ch.repository)
-                } else {
-                    NOASSERTION.to_string()
-                };
-                (v, d)
+                (v, download_location(&ch.repository))
             }
             None => (inv.recipe.version.clone(), NOASSERTION.to_string()),
         };
@@ -201,15 +268,33 @@ fn document(inv: &Inventory, cx: &EmitContext, namespace: String) -> spdx::Spdx 
             purpose: "APPLICATION",
             download,
             description: c.display_name.clone(),
-            checksum: None,
-            purl: None,
-            comment: c
+            checksum: c
                 .chart
                 .as_ref()
-                .map(|ch| format!("Helm chart {} (pinned: {})", ch.chart, ch.pinned)),
+                .and_then(|ch| ch.rendered.as_ref())
+                .and_then(chart_checksum),
+            purl: None,
+            comment: c.chart.as_ref().map(|ch| match &ch.rendered {
+                Some(r) => format!(
+                    "Helm chart {} (pinned: {}; requested {:?}, rendered from {})",
+                    ch.chart,
+                    ch.pinned,
+                    ch.version,
+                    imagebom_model::redact_url(&r.source)
+                ),
+                None => format!("Helm chart {} (pinned: {})", ch.chart, ch.pinned),
+            }),
             annotations: None,
         }));
         relationships.push(rel(&recipe_id, "CONTAINS", &id));
+        if let Some(r) = c.chart.as_ref().and_then(|ch| ch.rendered.as_ref()) {
+            Sub {
+                supplier: &recipe_supplier,
+                packages: &mut packages,
+                relationships: &mut relationships,
+            }
+            .add(&id, &c.name, r);
+        }
         for (k, _) in inv.images_of(&c.name) {
             relationships.push(rel(&id, "DEPENDS_ON", &image_ids[k]));
         }
@@ -277,4 +362,30 @@ fn url_safe(s: &str) -> String {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{download_location, NOASSERTION};
+
+    /// What pyspdxtools' download-location check accepts (checked against spdx-tools 0.8.5).
+    #[test]
+    fn download_locations_follow_the_spdx_grammar() {
+        for (source, want) in [
+            (
+                "https://charts.example/x-1.0.0.tgz",
+                "https://charts.example/x-1.0.0.tgz",
+            ),
+            (
+                "https://u:secret@example.com:8443/x.tgz",
+                "https://example.com:8443/x.tgz",
+            ),
+            ("oci://ghcr.io/org/x:1.0", NOASSERTION),
+            ("http://127.0.0.1:5000/x.tgz", NOASSERTION),
+            ("http://localhost/x.tgz", NOASSERTION),
+            ("../fixtures/charts/platform", NOASSERTION),
+        ] {
+            assert_eq!(download_location(source), want, "{source}");
+        }
+    }
 }

@@ -10,7 +10,7 @@
 //! ```
 //!
 //! - [`Chart::load_dir`] / [`Chart::from_files`] load a chart ([`ChartFiles`] is what every
-//!   source — directory, [`archive`], [`fetch`] — produces).
+//!   source — directory, [`archive`], the `imagebom-charts` crate — produces).
 //! - [`RenderOptions::values`] holds the user values: merge values files with
 //!   [`merge_values_files`] and apply `--set` expressions with [`parse_set`].
 //! - [`render`] processes dependencies (conditions, tags, aliases, import-values), coalesces
@@ -23,7 +23,6 @@ mod compat;
 mod declared;
 mod deps;
 mod error;
-pub mod fetch;
 mod ignore;
 mod render;
 mod schema;

@@ -3,7 +3,7 @@
 //! In-tree manifests are read as they are (each file is one stream), or, for components whose
 //! manifests are templates ([`imagebom_recipe::ManifestsAre::Templates`]), a file that contains
 //! `{{` is rendered first ([`render_manifests`]). Helm charts are fetched
-//! (local directory or `.tgz`, HTTP chart repository, `oci://`; see [`imagebom_helm::fetch`])
+//! (local directory or `.tgz`, HTTP chart repository, `oci://`; see [`imagebom_charts`])
 //! and rendered natively with `helm template` semantics ([`imagebom_helm::render`]); the
 //! chart's stream carries a `# Source:` header per template, so every image found in it is
 //! traced to its template.
@@ -19,8 +19,8 @@
 //! [`Options::keep_going`] every component is rendered, and every failing chart or manifest
 //! file is returned beside the streams of the others.
 
-use imagebom_helm::fetch::{fetch_chart, ChartContent, FetchError, FetchOptions};
-use imagebom_helm::{Chart, HelmError};
+use imagebom_charts::{fetch_chart, ChartError, FetchError, FetchOptions};
+use imagebom_helm::HelmError;
 use imagebom_recipe::{Component, Format, HelmSource, ManifestsAre, Recipe};
 use imagebom_template::Dict;
 use std::path::{Path, PathBuf};
@@ -29,6 +29,7 @@ use std::sync::Mutex;
 
 mod declared;
 pub mod mirror;
+mod subcharts;
 
 pub use declared::add_declared;
 
@@ -65,6 +66,20 @@ pub struct RenderedChart {
     pub source: String,
     /// The images the chart and its enabled subcharts declare with the values rendered.
     pub declared: imagebom_helm::Declared,
+    /// What was rendered, for the BOM: the chart and its enabled subcharts (vendored in
+    /// `charts/` or fetched), with versions, archive digests and canonical sources.
+    pub rendered: imagebom_model::RenderedChartInfo,
+}
+
+/// Records what each chart rendered ([`RenderedChart::rendered`]) in its component's
+/// [`imagebom_model::ChartInfo::rendered`].
+pub fn add_rendered_charts(charts: &[RenderedChart], inv: &mut imagebom_model::Inventory) {
+    for c in charts {
+        let info = inv.components.iter_mut().find(|i| i.name == c.component);
+        if let Some(chart) = info.and_then(|i| i.chart.as_mut()) {
+            chart.rendered = Some(c.rendered.clone());
+        }
+    }
 }
 
 /// Adds the declared images of every rendered chart to `inv` ([`add_declared`]); call it once
@@ -100,6 +115,12 @@ pub enum RenderError {
         component: String,
         error: Box<FetchError>,
     },
+    /// A dependency of the chart could not be fetched or used (the message says why once).
+    #[error("component {component:?}: {error}")]
+    Dependency {
+        component: String,
+        error: Box<ChartError>,
+    },
     /// The chart could not be loaded or rendered.
     #[error("component {component:?}: {source}")]
     Chart {
@@ -129,6 +150,14 @@ pub enum RenderError {
         path: String,
         message: String,
     },
+    /// A values file does not parse (the Helm error kept as it is).
+    #[error("{path}: component {component:?}: invalid values: {source}")]
+    ValuesFile {
+        component: String,
+        path: String,
+        #[source]
+        source: Box<HelmError>,
+    },
     /// The chart found is not the version the recipe pins.
     #[error("{recipe}: component {component:?}: {message}")]
     VersionMismatch {
@@ -146,6 +175,7 @@ impl RenderError {
     pub fn is_network(&self) -> bool {
         match self {
             RenderError::Fetch { error, .. } => error.is_network(),
+            RenderError::Dependency { error, .. } => error.is_network(),
             RenderError::Many(all) => all.iter().all(RenderError::is_network),
             _ => false,
         }
@@ -332,11 +362,14 @@ fn render_chart(
         component: name.clone(),
         error: Box::new(error),
     })?;
-    let chart = match &fetched.content {
-        ChartContent::Directory(d) => Chart::load_dir(d),
-        ChartContent::Files(f) => Chart::from_files(f.clone()),
-    }
-    .map_err(chart_err)?;
+    let loaded = imagebom_charts::load_chart(&fetched, &fetch_opts).map_err(|e| match e {
+        ChartError::Helm(e) => chart_err(e),
+        error => RenderError::Dependency {
+            component: name.clone(),
+            error: Box::new(error),
+        },
+    })?;
+    let chart = &loaded.chart;
     if imagebom_recipe::is_exact_semver(&h.version)
         && h.version.trim_start_matches('v') != chart.metadata.version.trim_start_matches('v')
     {
@@ -366,8 +399,11 @@ fn render_chart(
         include_crds: h.include_crds,
         ..imagebom_helm::RenderOptions::default()
     };
-    let rendered = imagebom_helm::render(&chart, &ropts).map_err(chart_err)?;
-    let declared = imagebom_helm::declared_images(&chart, &ropts.values).map_err(chart_err)?;
+    let rendered = imagebom_helm::render(chart, &ropts).map_err(chart_err)?;
+    let declared = imagebom_helm::declared_images(chart, &ropts.values).map_err(chart_err)?;
+    let source = canonical_source(h, &request, &fetched, &chart.metadata.version);
+    let info =
+        subcharts::rendered_info(&loaded, &fetched, source, &ropts.values).map_err(chart_err)?;
     let version = chart.metadata.version.clone();
     tracing::debug!(
         chart = %h.chart,
@@ -389,8 +425,30 @@ fn render_chart(
             digest: fetched.digest,
             source: fetched.source,
             declared,
+            rendered: info,
         },
     ))
+}
+
+/// The chart's canonical source for the BOM: where it was fetched from, or, when a mirror
+/// served it, the recipe's repository and chart (with `:version` for `oci://`); never
+/// credentials.
+fn canonical_source(
+    h: &HelmSource,
+    request: &imagebom_charts::ChartRequest,
+    fetched: &imagebom_charts::Fetched,
+    version: &str,
+) -> String {
+    if request.repository == h.repository {
+        return imagebom_model::redact_url(&fetched.source);
+    }
+    let location = format!("{}/{}", h.repository.trim().trim_end_matches('/'), h.chart);
+    let location = if location.to_ascii_lowercase().starts_with("oci://") {
+        format!("{location}:{}", version.replace('+', "_"))
+    } else {
+        location
+    };
+    imagebom_model::redact_url(&location)
 }
 
 /// The manifest streams of component `i`, in file order: each file as it is, or rendered
@@ -546,10 +604,10 @@ fn user_values(
 pub fn load_values_file(component: &str, path: &Path) -> Result<Dict, RenderError> {
     let display = path.display().to_string();
     let bytes = read_limited(component, "values file", path)?;
-    imagebom_helm::load_values(&display, &bytes).map_err(|e| RenderError::Values {
+    imagebom_helm::load_values(&display, &bytes).map_err(|e| RenderError::ValuesFile {
         component: component.to_string(),
         path: display,
-        message: e.to_string(),
+        source: Box::new(e),
     })
 }
 
@@ -919,6 +977,113 @@ mod tests {
         let e = read_manifest("web", &p).unwrap_err().to_string();
         assert!(
             e.contains("cannot read manifest of component \"web\": "),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_bad_values_file_keeps_the_helm_error() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("v.yaml");
+        std::fs::write(&p, "a: [1\n").unwrap();
+        let e = load_values_file("web", &p).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.starts_with(&format!(
+                "{}: component \"web\": invalid values: ",
+                p.display()
+            )),
+            "{text}"
+        );
+        let source = std::error::Error::source(&e).expect("typed source");
+        assert!(
+            source.downcast_ref::<Box<HelmError>>().is_some(),
+            "{source:?}"
+        );
+        assert!(text.ends_with(&source.to_string()), "{text}");
+    }
+
+    #[test]
+    fn file_dependencies_are_loaded_and_enabled_subcharts_recorded() {
+        let d = tempfile::tempdir().unwrap();
+        chart(d.path(), "app", "1.0.0", "busybox:1.36");
+        chart(d.path(), "db", "2.1.0", "postgres:16");
+        chart(d.path(), "cache", "3.0.0", "redis:7");
+        std::fs::write(
+            d.path().join("app/Chart.yaml"),
+            "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n  - {name: db, version: '^2', repository: 'file://../db'}\n  - {name: cache, version: '3.0.0', repository: 'file://../cache', condition: cache.enabled}\n",
+        )
+        .unwrap();
+        let recipe = d.path().join("r.yaml");
+        let write = |enabled: bool| {
+            std::fs::write(
+                &recipe,
+                format!("{HEAD}components:\n  - name: web\n    helm: {{repository: ./app, chart: app, version: 1.0.0, values: {{cache: {{enabled: {enabled}}}}}}}\n"),
+            )
+            .unwrap();
+            render_with(&Recipe::load(&recipe).unwrap(), &opts(d.path())).unwrap()
+        };
+        let out = write(true);
+        let text = &out.streams[0].text;
+        assert!(
+            text.contains("# Source: app/charts/db/templates/deploy.yaml"),
+            "{text}"
+        );
+        assert!(
+            text.contains("postgres:16") && text.contains("redis:7"),
+            "{text}"
+        );
+        let r = &out.charts[0].rendered;
+        assert_eq!(
+            (r.name.as_str(), r.version.as_str(), r.source.as_str()),
+            ("app", "1.0.0", "./app")
+        );
+        let subs: Vec<(&str, &str, &str)> = r
+            .subcharts
+            .iter()
+            .map(|s| (s.name.as_str(), s.version.as_str(), s.source.as_str()))
+            .collect();
+        assert_eq!(
+            subs,
+            [
+                ("db", "2.1.0", "file://../db"),
+                ("cache", "3.0.0", "file://../cache")
+            ]
+        );
+        // A disabled subchart is not rendered, so not recorded.
+        let out = write(false);
+        assert!(!out.streams[0].text.contains("redis:7"));
+        let names: Vec<&str> = out.charts[0]
+            .rendered
+            .subcharts
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(names, ["db"]);
+    }
+
+    #[test]
+    fn a_file_dependency_outside_its_constraint_is_an_error() {
+        let d = tempfile::tempdir().unwrap();
+        chart(d.path(), "app", "1.0.0", "busybox:1.36");
+        chart(d.path(), "db", "2.1.0", "postgres:16");
+        std::fs::write(
+            d.path().join("app/Chart.yaml"),
+            "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n  - {name: db, version: '^3', repository: 'file://../db'}\n",
+        )
+        .unwrap();
+        let recipe = d.path().join("r.yaml");
+        std::fs::write(
+            &recipe,
+            format!("{HEAD}components:\n  - name: web\n    helm: {{repository: ./app, chart: app, version: 1.0.0}}\n"),
+        )
+        .unwrap();
+        let e = render_with(&Recipe::load(&recipe).unwrap(), &opts(d.path()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("component \"web\": chart app: dependency \"db\": ")
+                && e.contains("is version 2.1.0, which does not satisfy the constraint ^3"),
             "{e}"
         );
     }

@@ -14,7 +14,7 @@
 //!
 //! Local charts (a repository that is a path) are never mapped.
 
-use imagebom_helm::fetch::ChartRequest;
+use imagebom_charts::ChartRequest;
 use imagebom_recipe::{HelmSource, Recipe};
 use std::path::{Path, PathBuf};
 

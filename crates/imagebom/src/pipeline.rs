@@ -172,6 +172,7 @@ fn inventory_of(
         }
         add_recipe_images(recipe, &mut inventory)?;
         imagebom_render::add_declared_images(&rendered.charts, &mut inventory);
+        imagebom_render::add_rendered_charts(&rendered.charts, &mut inventory);
         inventory.canonicalize();
         tracing::info!(
             images = inventory.images.len(),

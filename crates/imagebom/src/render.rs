@@ -4,8 +4,7 @@
 use crate::cli::{ChartArgs, RenderCmdArgs};
 use crate::failure::{Failure, WithCode, EXIT_INPUT, EXIT_OK, EXIT_REGISTRY};
 use anyhow::Context;
-use imagebom_helm::fetch::{fetch_chart, ChartContent, ChartRequest, FetchOptions};
-use imagebom_helm::Chart;
+use imagebom_charts::{fetch_chart, load_chart, ChartRequest, FetchOptions};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -74,11 +73,19 @@ pub fn render_chart_with(
             error: e.into(),
         }
     })?;
-    let chart = match &fetched.content {
-        ChartContent::Directory(d) => Chart::load_dir(d),
-        ChartContent::Files(f) => Chart::from_files(f.clone()),
-    }
-    .code(EXIT_INPUT)?;
+    let chart = load_chart(&fetched, &opts)
+        .map_err(|e| {
+            let code = if e.is_network() {
+                EXIT_REGISTRY
+            } else {
+                EXIT_INPUT
+            };
+            Failure {
+                code,
+                error: e.into(),
+            }
+        })?
+        .chart;
 
     let mut layers = Vec::new();
     for f in &args.values {

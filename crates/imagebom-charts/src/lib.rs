@@ -1,6 +1,6 @@
-//! Where charts come from: a local chart directory or `.tgz`, an HTTP(S) chart repository
-//! (`index.yaml`), or an OCI registry (`oci://`), with a content-addressed on-disk cache and
-//! an offline mode.
+//! Chart sources: where charts come from — a local chart directory or `.tgz`, an HTTP(S)
+//! chart repository (`index.yaml`), or an OCI registry (`oci://`) — with a content-addressed
+//! on-disk cache and an offline mode. The charts are read by `imagebom-helm`.
 //!
 //! - **Local**: `repository` is a path relative to [`ChartRequest::base_dir`] (a `file://`
 //!   prefix is accepted): a chart directory (returned as a path, for the chart loader to read
@@ -21,6 +21,9 @@
 //!   otherwise; plain HTTP only for registries named in
 //!   [`FetchOptions::insecure_registries`].
 //!
+//! - **Dependencies**: [`load_chart`] loads a fetched chart and fetches the dependencies its
+//!   `charts/` lacks, as `helm dependency build` does (see `deps`).
+//!
 //! Online, the repository is always asked which archive a version is (so a republished chart
 //! is noticed); the download is skipped when the cache already holds that digest. Offline,
 //! only the cache answers. Every archive read from the cache is verified against its digest
@@ -30,16 +33,18 @@
 
 mod cache;
 mod creds;
+mod deps;
 mod http;
 mod local;
 mod oci;
 mod version;
 
-use crate::archive::{ArchiveError, ArchiveLimits, ChartFiles};
+use imagebom_helm::archive::{self, ArchiveError, ArchiveLimits, ChartFiles};
 use std::path::PathBuf;
 use std::time::Duration;
 
 pub use cache::ChartCache;
+pub use deps::{load_chart, ChartError, FetchedDependency, LoadedChart};
 
 /// One chart to fetch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -303,7 +308,7 @@ fn from_cache(req: &ChartRequest, opts: &FetchOptions) -> Result<Fetched, FetchE
         .get_blob(&entry.digest, opts.limits.max_compressed)
         .map_err(corrupt)?
         .ok_or_else(|| corrupt("the file is missing".into()))?;
-    let files = crate::archive::read_named_chart_archive(&entry.source, &bytes, &opts.limits)
+    let files = archive::read_named_chart_archive(&entry.source, &bytes, &opts.limits)
         .map_err(FetchErrorKind::Archive)?;
     tracing::debug!(chart = %req.chart, version = %entry.version, digest = %entry.digest, "chart from the cache");
     Ok(Fetched {
@@ -325,7 +330,7 @@ fn accept(
     source: &str,
     manifest_digest: Option<&str>,
 ) -> Result<Fetched, FetchErrorKind> {
-    let files = crate::archive::read_named_chart_archive(source, bytes, &opts.limits)
+    let files = archive::read_named_chart_archive(source, bytes, &opts.limits)
         .map_err(FetchErrorKind::Archive)?;
     let cache = ChartCache::new(&opts.cache_dir);
     let digest = sha256(bytes);

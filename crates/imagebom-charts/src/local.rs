@@ -103,7 +103,7 @@ pub(crate) fn fetch(req: &ChartRequest, opts: &FetchOptions) -> Result<Fetched, 
             limit: opts.limits.max_compressed,
             limit_name: "max_compressed",
         })?;
-    let files = crate::archive::read_named_chart_archive(&location, &bytes, &opts.limits)
+    let files = imagebom_helm::archive::read_named_chart_archive(&location, &bytes, &opts.limits)
         .map_err(FetchErrorKind::Archive)?;
     let chart_yaml = files
         .get("Chart.yaml")

@@ -4,10 +4,10 @@
 
 use flate2::write::GzEncoder;
 use flate2::Compression;
-use imagebom_helm::archive::ChartFiles;
-use imagebom_helm::fetch::{
+use imagebom_charts::{
     fetch_chart, ChartContent, ChartRequest, FetchErrorKind, FetchOptions, Fetched,
 };
+use imagebom_helm::archive::ChartFiles;
 use imagebom_testkit::Need;
 use sha2::Digest;
 use std::collections::BTreeMap;
