@@ -514,6 +514,56 @@ pub fn resolve_blocking(
 mod tests {
     use super::*;
 
+    /// A loopback registry answering `/v2/` with 200 and manifest requests with `first`
+    /// once, then with a manifest; returns its host and how many manifest requests came.
+    fn registry_failing_once(first: &'static str) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        use std::io::{BufRead, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let host = listener.local_addr().unwrap().to_string();
+        let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = count.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let mut reader = std::io::BufReader::new(&stream);
+                let mut line = String::new();
+                let _ = reader.read_line(&mut line);
+                let mut rest = String::new();
+                while reader.read_line(&mut rest).is_ok_and(|n| n > 2) {}
+                let body = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","layers":[]}"#;
+                let answer = if line.starts_with("GET /v2/ ") {
+                    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
+                        .to_string()
+                } else if seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                    format!("HTTP/1.1 {first}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                } else {
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.manifest.v1+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+                        body.len(),
+                        String::from_utf8_lossy(body)
+                    )
+                };
+                let _ = (&stream).write_all(answer.as_bytes());
+            }
+        });
+        (host, count)
+    }
+
+    /// Image lookups retry 408 as chart downloads always did (one retry policy).
+    #[tokio::test]
+    async fn a_408_is_retried_for_images_too() {
+        let (host, count) = registry_failing_once("408 Request Timeout");
+        let resolver = Resolver::new(RegistryOptions {
+            insecure: vec![host.clone()],
+            retries: 2,
+            backoff: Duration::from_millis(1),
+            ..RegistryOptions::default()
+        });
+        let image = ImageRef::parse(&format!("{host}/team/app:1")).unwrap();
+        let r = resolver.resolve(&image).await;
+        assert!(r.is_ok(), "{r:?}");
+        assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
     /// The registry client's typed errors keep this crate's messages.
     #[test]
     fn client_errors_keep_their_messages() {
