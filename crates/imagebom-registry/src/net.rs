@@ -24,14 +24,6 @@ pub fn client(timeout: Duration) -> Result<reqwest::Client, String> {
         .map_err(|e| describe(&e))
 }
 
-/// What a request that missed its deadline is told.
-pub fn deadline_message(timeout: Duration) -> String {
-    format!(
-        "no complete answer within {} s (--timeout)",
-        timeout.as_secs_f64()
-    )
-}
-
 /// `host[:port]` of an `scheme://[userinfo@]host[:port]/…` URL.
 pub fn host_of(url: &str) -> &str {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);

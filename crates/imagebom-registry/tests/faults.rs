@@ -195,6 +195,30 @@ async fn regclient_429_waits_for_retry_after() {
         t.elapsed()
     );
     assert_eq!(srv.calls().len(), 2);
+
+    // Chart repository GETs honour it too.
+    let srv = Server::start(|_, n| match n {
+        0 => answer("429 Too Many Requests", &[("Retry-After", "1")], b""),
+        _ => answer("200 OK", &[], b"index"),
+    })
+    .await;
+    let t = Instant::now();
+    let body = srv
+        .client(1, Duration::from_secs(5))
+        .get(
+            &format!("http://{}/index.yaml", srv.host),
+            None,
+            100,
+            "max_index_size",
+        )
+        .await
+        .unwrap();
+    assert_eq!(body, b"index");
+    assert!(
+        t.elapsed() >= Duration::from_millis(950),
+        "{:?}",
+        t.elapsed()
+    );
 }
 
 #[tokio::test]
