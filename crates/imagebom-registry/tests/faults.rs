@@ -471,3 +471,55 @@ async fn regclient_credentials_do_not_follow_a_redirect_to_another_host() {
         other.seen()
     );
 }
+
+#[tokio::test]
+async fn regclient_a_blob_redirected_to_storage_gets_no_registry_credentials() {
+    let blob = b"layer bytes".to_vec();
+    let digest = Digest::sha256_of(&blob);
+    let storage = Server::start(move |_, _| answer("200 OK", &[], &blob)).await;
+    let target = format!("http://{}/bucket/object", storage.host);
+    let srv = Server::start(move |s, _| {
+        if !s.head.contains("authorization: basic") {
+            return answer(
+                "401 Unauthorized",
+                &[("WWW-Authenticate", r#"Basic realm="r""#)],
+                b"",
+            );
+        }
+        answer("307 Temporary Redirect", &[("Location", &target)], b"")
+    })
+    .await;
+    let c = srv.client(0, Duration::from_secs(5));
+    c.set_credential(&srv.host, Credential::Basic(Basic::new("u", "s3cret")));
+    let repo = Repository::new(srv.host.clone(), "team/app");
+    let got = c.blob(&repo, &digest, 100, "max_blob").await.unwrap();
+    assert_eq!(Digest::sha256_of(&got), digest);
+    assert_eq!(storage.seen().len(), 1);
+    assert!(
+        !storage.seen()[0].head.contains("authorization"),
+        "{:?}",
+        storage.seen()
+    );
+    // A blob that does not hash to its digest is refused, not retried.
+    let wrong = Digest::sha256_of(b"another blob");
+    let e = c.blob(&repo, &wrong, 100, "max_blob").await.unwrap_err();
+    assert!(matches!(e.kind, ErrorKind::DigestMismatch { .. }), "{e:?}");
+    assert_eq!(storage.seen().len(), 2);
+}
+
+#[tokio::test]
+async fn regclient_an_identity_token_is_sent_as_the_bearer_token() {
+    let srv = Server::start(|s, _| {
+        if s.head.contains("authorization: bearer id-t0ken") {
+            manifest_ok()
+        } else {
+            answer("401 Unauthorized", &[], b"")
+        }
+    })
+    .await;
+    let c = srv.client(0, Duration::from_secs(5));
+    c.set_credential(&srv.host, Credential::IdentityToken("id-t0ken".into()));
+    c.manifest(&srv.reference("1"), &[MT], 1 << 20)
+        .await
+        .unwrap();
+}
