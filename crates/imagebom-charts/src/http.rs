@@ -1,8 +1,8 @@
 //! HTTP(S) chart repositories: `index.yaml`, then the archive, verified against the index.
 
 use super::{
-    accept, backoff, from_cache, normalize_digest, redact, sha256, version, ChartCache,
-    ChartRequest, FetchErrorKind, FetchOptions, Fetched,
+    accept, from_cache, normalize_digest, redact, sha256, version, ChartCache, ChartRequest,
+    FetchErrorKind, FetchOptions, Fetched,
 };
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -24,98 +24,73 @@ struct IndexEntry {
 }
 
 use super::creds::{self, Basic};
-use imagebom_resolve::net::describe_request as describe;
+use imagebom_registry::{ErrorKind, RegistryError};
 
-pub(crate) fn client(opts: &FetchOptions) -> Result<reqwest::Client, FetchErrorKind> {
-    imagebom_resolve::net::client(opts.timeout).map_err(|detail| FetchErrorKind::Network {
+/// The registry client for `opts` (its deadline, retries and plain-HTTP registries).
+pub(crate) fn client(opts: &FetchOptions) -> Result<imagebom_registry::Client, FetchErrorKind> {
+    imagebom_registry::Client::new(imagebom_registry::ClientOptions {
+        timeout: opts.timeout,
+        retry: imagebom_registry::RetryPolicy {
+            retries: opts.retries,
+            backoff: opts.backoff,
+            ..Default::default()
+        },
+        insecure: opts.insecure_registries.clone(),
+        ..Default::default()
+    })
+    .map_err(|e| FetchErrorKind::Network {
         url: "<client>".into(),
-        detail,
+        detail: e.kind.to_string(),
     })
 }
 
-/// One `GET` of at most `limit` bytes (with `auth`, if any): the body, or the error and
-/// whether it is transient.
-async fn get_once(
-    client: &reqwest::Client,
-    url: &str,
-    auth: Option<&Basic>,
-    limit: u64,
-    limit_name: &'static str,
-) -> Result<Vec<u8>, (FetchErrorKind, bool)> {
-    let shown = redact(url);
-    let network = |detail: String| {
-        (
-            FetchErrorKind::Network {
-                url: shown.clone(),
-                detail,
-            },
-            true,
-        )
-    };
-    let too_large = || {
-        (
-            FetchErrorKind::TooLarge {
-                what: shown.clone(),
-                limit,
-                limit_name,
-            },
-            false,
-        )
-    };
-    let mut req = client.get(url);
-    if let Some((user, password)) = auth {
-        req = req.basic_auth(user, Some(password));
+/// A registry client error as a fetch error (named by its redacted URL or reference).
+pub(crate) fn fetch_error(e: RegistryError) -> FetchErrorKind {
+    let url = e.reference;
+    match e.kind {
+        ErrorKind::Http { status, .. } => FetchErrorKind::Http { url, status },
+        ErrorKind::TooLarge {
+            limit, limit_name, ..
+        } => FetchErrorKind::TooLarge {
+            what: url,
+            limit,
+            limit_name,
+        },
+        ErrorKind::Denied { detail } => FetchErrorKind::Denied {
+            reference: url,
+            detail,
+        },
+        ErrorKind::Insecure { detail } => FetchErrorKind::Insecure {
+            reference: url,
+            detail,
+        },
+        ErrorKind::DigestMismatch {
+            expected, actual, ..
+        } => FetchErrorKind::DigestMismatch {
+            url,
+            expected,
+            actual,
+        },
+        ErrorKind::NotFound { .. } => FetchErrorKind::Http { url, status: 404 },
+        kind => FetchErrorKind::Network {
+            url,
+            detail: kind.to_string(),
+        },
     }
-    let mut resp = req.send().await.map_err(|e| network(describe(&e)))?;
-    let status = resp.status().as_u16();
-    if status != 200 {
-        let transient = status == 408 || status == 429 || status >= 500;
-        return Err((
-            FetchErrorKind::Http {
-                url: shown.clone(),
-                status,
-            },
-            transient,
-        ));
-    }
-    if resp.content_length().is_some_and(|n| n > limit) {
-        return Err(too_large());
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| network(format!("reading the body: {}", describe(&e))))?
-    {
-        if (body.len() + chunk.len()) as u64 > limit {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
-/// `GET url` with retries on transient failures; the body is at most `limit` bytes.
+/// `GET url` (with `auth`, if any) with the client's retries; the body is at most `limit`
+/// bytes.
 pub(crate) async fn get_limited(
-    client: &reqwest::Client,
-    opts: &FetchOptions,
+    client: &imagebom_registry::Client,
     (url, auth): (&str, Option<&Basic>),
     limit: u64,
     limit_name: &'static str,
 ) -> Result<Vec<u8>, FetchErrorKind> {
-    let mut attempt = 0;
-    loop {
-        match get_once(client, url, auth, limit, limit_name).await {
-            Ok(body) => return Ok(body),
-            Err((kind, true)) if attempt < opts.retries => {
-                let delay = backoff(opts.backoff, attempt);
-                tracing::debug!(url = %redact(url), attempt, ?delay, error = %kind, "retrying");
-                tokio::time::sleep(delay).await;
-                attempt += 1;
-            }
-            Err((kind, _)) => return Err(kind),
-        }
-    }
+    client
+        .get(url, auth, limit, limit_name)
+        .await
+        .map_err(fetch_error)
 }
 
 pub(crate) async fn fetch(
@@ -144,7 +119,6 @@ pub(crate) async fn fetch(
     };
     let body = get_limited(
         &client,
-        opts,
         (&index_url, auth_for(&index_url)),
         opts.max_index_size,
         "max_index_size",
@@ -212,7 +186,6 @@ pub(crate) async fn fetch(
     for url in &resolved {
         match get_limited(
             &client,
-            opts,
             (url, auth_for(url)),
             opts.limits.max_compressed,
             "max_compressed",

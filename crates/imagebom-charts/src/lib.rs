@@ -17,7 +17,7 @@
 //!   is verified against it). The manifest's
 //!   config must be a Helm chart config, its one chart layer is downloaded and its digest
 //!   checked. Credentials come from the Docker config like image resolution does
-//!   ([`imagebom_resolve::registry::credentials`]); anonymous with the bearer-token flow
+//!   ([`imagebom_registry::creds`]); anonymous with the bearer-token flow
 //!   otherwise; plain HTTP only for registries named in
 //!   [`FetchOptions::insecure_registries`].
 //!
@@ -28,8 +28,9 @@
 //! is noticed); the download is skipped when the cache already holds that digest. Offline,
 //! only the cache answers. Every archive read from the cache is verified against its digest
 //! again. Every request has one deadline covering its whole body ([`FetchOptions::timeout`]);
-//! transient network failures (timeouts, resets, 429, 5xx) are retried
-//! [`FetchOptions::retries`] times.
+//! transient network failures (timeouts, resets, 408, 429, 5xx) are retried
+//! [`FetchOptions::retries`] times, under the registry client's one retry policy
+//! ([`imagebom_registry::RetryPolicy`]: backoff with jitter, `Retry-After`).
 
 mod cache;
 mod creds;
@@ -77,7 +78,7 @@ pub struct FetchOptions {
     pub timeout: Duration,
     /// Retries after a transient network failure.
     pub retries: u32,
-    /// First delay before a retry; doubles each time.
+    /// First delay before a retry; doubles each time (with jitter, at most 10 s).
     pub backoff: Duration,
 }
 
@@ -403,12 +404,6 @@ pub(crate) fn normalize_digest(d: &str) -> Option<String> {
 
 /// `url` without userinfo or credential-like query values ([`imagebom_model::redact_url`]).
 pub(crate) use imagebom_model::redact_url as redact;
-
-/// Delay before retry number `attempt` (0-based): `base × 2^attempt`, at most 5 s.
-pub(crate) fn backoff(base: Duration, attempt: u32) -> Duration {
-    base.saturating_mul(1u32 << attempt.min(10))
-        .min(Duration::from_secs(5))
-}
 
 #[cfg(test)]
 mod tests {

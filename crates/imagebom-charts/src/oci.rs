@@ -3,17 +3,13 @@
 //! chart layer is `application/vnd.cncf.helm.chart.content.v1.tar+gzip`.
 
 use super::{
-    accept, backoff, from_cache, normalize_digest, sha256, version, ChartCache, ChartRequest,
+    accept, from_cache, normalize_digest, sha256, version, ChartCache, ChartRequest,
     FetchErrorKind, FetchOptions, Fetched,
 };
+use imagebom_model::Digest;
+use imagebom_registry::{Client, Reference, Repository};
 use imagebom_template::semver::Version;
-use oci_client::client::{ClientConfig, ClientProtocol};
-use oci_client::errors::OciDistributionError;
-use oci_client::secrets::RegistryAuth;
-use oci_client::{Client, Reference};
 use serde::Deserialize;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 /// The config media type of a Helm chart artifact.
 pub const HELM_CONFIG: &str = "application/vnd.cncf.helm.config.v1+json";
@@ -22,6 +18,8 @@ pub const HELM_CHART_LAYER: &str = "application/vnd.cncf.helm.chart.content.v1.t
 /// The chart layer media type of Helm 3.0–3.7's experimental OCI support (still read by Helm).
 const LEGACY_CHART_LAYER: &str = "application/tar+gzip";
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+/// Largest chart manifest read (containerd's bound for manifests, as for images).
+const MAX_MANIFEST_BYTES: u64 = 4 << 20;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -42,137 +40,6 @@ struct Descriptor {
     size: i64,
 }
 
-/// Collects a blob in memory, refusing more than `limit` bytes.
-struct Limited {
-    buf: Vec<u8>,
-    limit: u64,
-    over: bool,
-}
-
-impl tokio::io::AsyncWrite for Limited {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-        data: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        let me = self.get_mut();
-        if (me.buf.len() + data.len()) as u64 > me.limit {
-            me.over = true;
-            return Poll::Ready(Err(std::io::Error::other("blob size limit reached")));
-        }
-        me.buf.extend_from_slice(data);
-        Poll::Ready(Ok(data.len()))
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-}
-
-/// Whether a failure is worth retrying: rate limits, server errors, transport failures.
-fn transient(e: &OciDistributionError) -> bool {
-    use OciDistributionError as E;
-    match e {
-        E::ServerError { code, .. } => *code == 408 || *code == 429 || *code >= 500,
-        E::RequestError(_) | E::IoError(_) => true,
-        E::RegistryError { envelope, .. } => envelope.errors.iter().any(|x| {
-            let c = format!("{:?}", x.code).to_ascii_lowercase();
-            c.contains("toomanyrequests") || c.contains("unavailable")
-        }),
-        _ => false,
-    }
-}
-
-/// Registry error codes of `e` (`ManifestUnknown`, `NameUnknown`…).
-fn codes(e: &OciDistributionError) -> String {
-    match e {
-        OciDistributionError::RegistryError { envelope, .. } => envelope
-            .errors
-            .iter()
-            .map(|x| format!("{:?}", x.code))
-            .collect::<Vec<_>>()
-            .join(", "),
-        _ => String::new(),
-    }
-}
-
-fn classify(reference: &str, e: &OciDistributionError) -> FetchErrorKind {
-    use OciDistributionError as E;
-    let reference = reference.to_string();
-    let codes = codes(e);
-    match e {
-        E::AuthenticationFailure(d) => FetchErrorKind::Denied {
-            reference,
-            detail: d.clone(),
-        },
-        E::UnauthorizedError { .. } => FetchErrorKind::Denied {
-            reference,
-            detail: "unauthorized".into(),
-        },
-        E::ServerError { code, .. } if *code == 401 || *code == 403 => FetchErrorKind::Denied {
-            reference,
-            detail: format!("HTTP {code}"),
-        },
-        E::ServerError { code, .. } => FetchErrorKind::Http {
-            url: reference,
-            status: *code,
-        },
-        _ if codes.contains("Unauthorized") || codes.contains("Denied") => FetchErrorKind::Denied {
-            reference,
-            detail: codes,
-        },
-        _ => FetchErrorKind::Network {
-            url: reference,
-            detail: e.to_string(),
-        },
-    }
-}
-
-/// Whether `e` says the manifest (tag) or the repository does not exist.
-fn not_found(e: &OciDistributionError) -> bool {
-    let c = codes(e);
-    matches!(e, OciDistributionError::ImageManifestNotFoundError(_))
-        || matches!(e, OciDistributionError::ServerError { code: 404, .. })
-        || c.contains("ManifestUnknown")
-        || c.contains("NameUnknown")
-        || c.contains("NotFound")
-}
-
-async fn with_retries<T, F, Fut>(
-    opts: &FetchOptions,
-    reference: &str,
-    mut op: F,
-) -> Result<T, OciDistributionError>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, OciDistributionError>>,
-{
-    let mut attempt = 0;
-    loop {
-        // One deadline per operation, covering the whole body.
-        let answer = imagebom_resolve::net::within(opts.timeout, op())
-            .await
-            .unwrap_or_else(|detail| {
-                let timed_out = std::io::Error::new(std::io::ErrorKind::TimedOut, detail);
-                Err(OciDistributionError::IoError(timed_out))
-            });
-        match answer {
-            Ok(v) => return Ok(v),
-            Err(e) if attempt < opts.retries && transient(&e) => {
-                let delay = backoff(opts.backoff, attempt);
-                tracing::debug!(%reference, attempt, ?delay, error = %e, "retrying");
-                tokio::time::sleep(delay).await;
-                attempt += 1;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-}
-
 /// The repository without `oci://` and trailing `/`.
 fn repository_path(repository: &str) -> &str {
     let r = repository.trim();
@@ -191,26 +58,9 @@ pub(crate) async fn fetch(
         detail: format!("oci://{text} is not a valid OCI reference: {e}"),
     };
     let repo_text = format!("{base}/{}", req.chart);
-    let repo_ref: Reference = repo_text
-        .parse()
-        .map_err(|e| bad_ref(&repo_text, format!("{e}")))?;
-    let client = Client::new(ClientConfig {
-        protocol: ClientProtocol::HttpsExcept(opts.insecure_registries.clone()),
-        read_timeout: Some(opts.timeout),
-        connect_timeout: Some(opts.timeout),
-        ..ClientConfig::default()
-    });
-    let auth = imagebom_resolve::registry::credentials(repo_ref.registry());
+    let repo = Repository::parse(&repo_text).map_err(|e| bad_ref(&repo_text, e))?;
+    let client = super::http::client(opts)?;
     let shown_repo = format!("oci://{repo_text}");
-    // oci-client follows the token challenge by itself: check its realm first.
-    let http = super::http::client(opts)?;
-    let host = repo_ref.resolve_registry();
-    imagebom_resolve::net::probe_realm(&http, host, &opts.insecure_registries)
-        .await
-        .map_err(|detail| FetchErrorKind::Insecure {
-            reference: shown_repo.clone(),
-            detail,
-        })?;
 
     // `1.2.3@sha256:…` pins the manifest by digest, as Helm reads `chart:version@digest`.
     let (requested, pinned) = match req.version.trim().split_once('@') {
@@ -231,7 +81,7 @@ pub(crate) async fn fetch(
     let version = if version::is_exact(requested) {
         requested.to_string()
     } else {
-        let tags = list_versions(&client, &repo_ref, &auth, opts, &shown_repo).await?;
+        let tags = list_versions(&client, &repo, &shown_repo).await?;
         let refs: Vec<&str> = tags.iter().map(String::as_str).collect();
         version::select(requested, &refs)
             .map_err(|detail| FetchErrorKind::BadVersion { detail })?
@@ -246,24 +96,27 @@ pub(crate) async fn fetch(
         Some(d) => format!("{repo_text}:{tag}@{d}"),
         None => format!("{repo_text}:{tag}"),
     };
-    let reference: Reference = text.parse().map_err(|e| bad_ref(&text, format!("{e}")))?;
+    let mut reference = Reference::tagged(repo.clone(), &tag).map_err(|e| bad_ref(&text, e))?;
+    reference.digest = match &pinned {
+        Some(d) => Some(Digest::parse(d).map_err(|e| bad_ref(&text, e.to_string()))?),
+        None => None,
+    };
     let shown = format!("oci://{text}");
 
-    let manifest = match with_retries(opts, &shown, || {
-        client.pull_manifest_raw(&reference, &auth, &[OCI_MANIFEST])
-    })
-    .await
+    // A manifest that does not match the pinned digest is refused by the client.
+    let manifest = match client
+        .manifest(&reference, &[OCI_MANIFEST], MAX_MANIFEST_BYTES)
+        .await
     {
-        Ok((body, _digest)) => body,
-        Err(e) if not_found(&e) && pinned.is_some() => {
+        Ok(m) => m.bytes,
+        Err(e) if e.is_not_found() && pinned.is_some() => {
             return Err(FetchErrorKind::Invalid {
                 location: shown,
                 detail: "the registry has no manifest with this digest".into(),
             })
         }
-        Err(e) if not_found(&e) => {
-            let available = match list_versions(&client, &repo_ref, &auth, opts, &shown_repo).await
-            {
+        Err(e) if e.is_not_found() => {
+            let available = match list_versions(&client, &repo, &shown_repo).await {
                 Ok(tags) if tags.is_empty() => {
                     return Err(FetchErrorKind::NoChart {
                         chart: req.chart.clone(),
@@ -282,7 +135,7 @@ pub(crate) async fn fetch(
             };
             return Err(FetchErrorKind::NoVersion { available });
         }
-        Err(e) => return Err(classify(&shown, &e)),
+        Err(e) => return Err(registry_error(&shown, e)),
     };
     let manifest_digest = sha256(&manifest);
     if let Some(pinned) = &pinned {
@@ -336,42 +189,18 @@ pub(crate) async fn fetch(
         tracing::debug!(reference = %shown, %digest, "chart archive already cached");
         return accept(req, opts, &bytes, &version, &shown, Some(&manifest_digest));
     }
-    let blob = with_retries(opts, &shown, || {
-        let (client, reference, digest) = (&client, &reference, digest.as_str());
-        async move {
-            let mut out = Limited {
-                buf: Vec::new(),
-                limit,
-                over: false,
-            };
-            let r = client.pull_blob(reference, digest, &mut out).await;
-            match r {
-                // Over the limit: not transient, stop here.
-                Err(_) if out.over => Ok(None),
-                Err(e) => Err(e),
-                Ok(()) => Ok(Some(out.buf)),
-            }
-        }
-    })
-    .await;
-    let bytes = match blob {
-        Ok(Some(b)) => b,
-        Ok(None) => {
-            return Err(FetchErrorKind::TooLarge {
+    let layer_digest = Digest::parse(&digest).map_err(|e| not_a_chart(e.to_string()))?;
+    let bytes = client
+        .blob(&repo, &layer_digest, limit, "max_compressed")
+        .await
+        .map_err(|e| match e.kind {
+            imagebom_registry::ErrorKind::TooLarge { .. } => FetchErrorKind::TooLarge {
                 what: format!("{shown} chart layer"),
                 limit,
                 limit_name: "max_compressed",
-            })
-        }
-        Err(OciDistributionError::DigestError(e)) => {
-            return Err(FetchErrorKind::DigestMismatch {
-                url: shown.clone(),
-                expected: digest.clone(),
-                actual: e.to_string(),
-            })
-        }
-        Err(e) => return Err(classify(&shown, &e)),
-    };
+            },
+            _ => registry_error(&shown, e),
+        })?;
     let actual = sha256(&bytes);
     if actual != digest {
         return Err(FetchErrorKind::DigestMismatch {
@@ -383,19 +212,22 @@ pub(crate) async fn fetch(
     accept(req, opts, &bytes, &version, &shown, Some(&manifest_digest))
 }
 
+/// A registry client error for `shown` (the `oci://` reference) as a fetch error.
+fn registry_error(shown: &str, mut e: imagebom_registry::RegistryError) -> FetchErrorKind {
+    shown.clone_into(&mut e.reference);
+    super::http::fetch_error(e)
+}
+
 /// The repository's tags that are versions (`_` back to `+`), highest first.
 async fn list_versions(
     client: &Client,
-    repo_ref: &Reference,
-    auth: &RegistryAuth,
-    opts: &FetchOptions,
+    repo: &Repository,
     shown: &str,
 ) -> Result<Vec<String>, FetchErrorKind> {
-    match with_retries(opts, shown, || client.list_tags(repo_ref, auth, None, None)).await {
-        Ok(t) => {
+    match client.tags(repo).await {
+        Ok(tags) => {
             // As Helm's registry client: only tags that are versions, highest first.
-            let mut v: Vec<(Version, String)> = t
-                .tags
+            let mut v: Vec<(Version, String)> = tags
                 .iter()
                 .map(|t| t.replace('_', "+"))
                 .filter_map(|t| Version::parse(&t).ok().map(|v| (v, t)))
@@ -403,7 +235,7 @@ async fn list_versions(
             v.sort_by(|a, b| b.0.compare(&a.0).then_with(|| a.1.cmp(&b.1)));
             Ok(v.into_iter().map(|(_, t)| t).collect())
         }
-        Err(e) if not_found(&e) => Ok(Vec::new()),
-        Err(e) => Err(classify(shown, &e)),
+        Err(e) if e.is_not_found() => Ok(Vec::new()),
+        Err(e) => Err(registry_error(shown, e)),
     }
 }

@@ -9,17 +9,20 @@
 //!
 //! Images none of these resolve stay unresolved and are reported, never guessed.
 
-mod auth;
 pub mod cache;
-pub mod net;
+pub mod policy;
 pub mod provenance;
 pub mod registry;
+
+/// The transport rules of the one registry client (re-exported from [`imagebom_registry`]).
+pub use imagebom_registry::net;
 
 use imagebom_model::{Inventory, Lock, Resolution, ResolutionSource};
 
 /// A registry client with its runtime, for synchronous callers: one
-/// [`registry::Resolver`] — its `/v2/` probes, tokens and bounds — serves both manifest
-/// resolution and provenance discovery, so `--provenance` costs no second probe or token.
+/// [`registry::Resolver`] — its registry client's `/v2/` probes, tokens and bounds — serves
+/// both manifest resolution and provenance discovery, so `--provenance` costs no second probe
+/// or token.
 pub struct Session {
     rt: tokio::runtime::Runtime,
     resolver: registry::Resolver,

@@ -442,21 +442,10 @@ fn resolve(
     inv: &mut imagebom_model::Inventory,
     quiet: bool,
 ) -> Result<(), Failure> {
-    use imagebom_model::ResolutionSource;
-    use imagebom_resolve::cache::Cache;
+    use imagebom_resolve::policy;
     use imagebom_resolve::registry::RegistryOptions;
     let _s = tracing::info_span!("resolve", source = "registry").entered();
-    let todo: Vec<_> = inv
-        .images
-        .values()
-        .filter(|e| {
-            args.refresh
-                || e.resolution
-                    .as_ref()
-                    .is_none_or(|r| r.source != ResolutionSource::Registry)
-        })
-        .map(|e| e.reference.clone())
-        .collect();
+    let todo = policy::to_resolve(inv, args.refresh);
     let options = RegistryOptions {
         insecure: args.insecure_registry.clone(),
         concurrency: args.concurrency,
@@ -464,10 +453,11 @@ fn resolve(
         mirrors: args.mirror.iter().cloned().collect(),
         retries: net.retries,
         timeout: std::time::Duration::from_secs(net.timeout),
-        cache: (!args.refresh)
-            .then(|| args.cache_dir.clone().or_else(Cache::default_dir))
-            .flatten()
-            .map(|d| Cache::new(d, std::time::Duration::from_secs(args.cache_ttl))),
+        cache: policy::cache(
+            args.refresh,
+            args.cache_dir.clone(),
+            std::time::Duration::from_secs(args.cache_ttl),
+        ),
         ..RegistryOptions::default()
     };
     // A progress bar on stderr only when it is a terminal (and not --quiet).
@@ -489,27 +479,11 @@ fn resolve(
         .code(EXIT_REGISTRY)?;
     let results = session.resolve(&todo, Some(progress));
     bar.finish_and_clear();
-    let mut failures = Vec::new();
-    for (key, result) in results {
-        match result {
-            Ok(r) => {
-                if let Some(moved) = &r.tag_moved_to {
-                    eprintln!(
-                        "drift: {key}: the tag now points to {moved}; the pinned digest is kept"
-                    );
-                }
-                if let Some(e) = inv.images.get_mut(&key) {
-                    // Provenance recorded for the same digest stays until checked again.
-                    let mut new = r.resolution;
-                    if let Some(old) = e.resolution.take().filter(|o| o.digest == new.digest) {
-                        new.provenance = new.provenance.or(old.provenance);
-                    }
-                    e.resolution = Some(new);
-                }
-            }
-            Err(e) => failures.push(e),
-        }
+    let applied = policy::apply(inv, results);
+    for (key, moved) in &applied.drift {
+        eprintln!("drift: {key}: the tag now points to {moved}; the pinned digest is kept");
     }
+    let failures = &applied.failures;
     if !quiet {
         eprintln!(
             "resolved {} of {} image(s) against their registries",
@@ -517,7 +491,7 @@ fn resolve(
             todo.len()
         );
     }
-    if args.provenance && (failures.is_empty() || args.allow_unresolved) {
+    if policy::discover_provenance(args.provenance, &applied, args.allow_unresolved) {
         let report = session.discover(inv);
         if !quiet {
             eprintln!(
@@ -534,7 +508,7 @@ fn resolve(
         return Ok(());
     }
     eprintln!("unresolved images:");
-    for f in &failures {
+    for f in failures {
         eprintln!("  {f}");
     }
     if args.allow_unresolved {

@@ -1,15 +1,16 @@
-//! Registry authentication on the direct (reqwest) path: the `WWW-Authenticate` challenge,
-//! the bearer-token flow (distribution's token auth: `GET realm?service=…&scope=…`, with basic
-//! credentials when configured) and basic auth.
+//! Registry authentication: the `WWW-Authenticate` challenge, the bearer-token flow
+//! (distribution's token auth: `GET realm?service=…&scope=…`, with basic credentials when
+//! configured) and basic auth.
 //!
-//! Doing this ourselves rather than through `oci-client` keeps every request on one path that
-//! sees response headers, so `Retry-After` is honoured on token and basic-auth registries too
-//! (and on the token endpoint itself). Tokens are cached per registry host and scope; a token
-//! the registry stops accepting (expired) is fetched again once. Credentials and tokens never
+//! Tokens are cached per registry host and scope (one fetch per scope even under
+//! concurrency); a token the registry stops accepting (expired) is fetched again once. A
+//! Docker config identity token is sent as the bearer token itself. Token requests follow
+//! the same retry policy and deadline as every other request. Credentials and tokens never
 //! appear in errors or logs.
 
-use crate::registry::{read_bounded, retry_after, Attempt, RegistryError};
-use oci_client::secrets::RegistryAuth;
+use crate::client::read_body;
+use crate::creds::Credential;
+use crate::error::{ErrorKind, RegistryError};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -87,19 +88,6 @@ pub(crate) fn parse_challenge(header: &str) -> Option<Challenge> {
     }
 }
 
-pub(crate) use crate::net::host_of;
-
-/// The token scope a Distribution API URL needs: `repository:NAME:pull` for
-/// `/v2/NAME/{manifests,blobs,referrers,tags}/…`.
-pub(crate) fn scope_of(url: &str) -> Option<String> {
-    let path = url.split_once("/v2/")?.1;
-    let name = ["/manifests/", "/blobs/", "/referrers/", "/tags/"]
-        .iter()
-        .filter_map(|m| path.rfind(m).map(|i| &path[..i]))
-        .next()?;
-    (!name.is_empty()).then(|| format!("repository:{name}:pull"))
-}
-
 /// What to send in `Authorization`.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) enum Authz {
@@ -128,21 +116,22 @@ impl Authz {
 
 type TokenSlot = Arc<tokio::sync::Mutex<Option<String>>>;
 
-/// Challenges, credentials and tokens shared by the requests of one resolver.
+/// Largest token endpoint answer read.
+const MAX_TOKEN_BYTES: u64 = 1 << 20;
+
+/// Challenges and tokens shared by the requests of one client.
 #[derive(Default)]
 pub(crate) struct AuthState {
     /// Hosts reached over plain HTTP (`--insecure-registry`).
     insecure: Vec<String>,
     /// Host → the challenge it answered with (from the `/v2/` probe or a later 401).
     challenges: Mutex<BTreeMap<String, Challenge>>,
-    /// Host → credentials configured for it.
-    creds: Mutex<BTreeMap<String, RegistryAuth>>,
     /// (host, scope) → token; one fetch per scope even under concurrency.
     tokens: Mutex<BTreeMap<(String, String), TokenSlot>>,
 }
 
 impl AuthState {
-    /// State for a resolver reaching the hosts of `insecure` over plain HTTP.
+    /// State for a client reaching the hosts of `insecure` over plain HTTP.
     pub(crate) fn new(insecure: Vec<String>) -> AuthState {
         AuthState {
             insecure,
@@ -158,20 +147,6 @@ impl AuthState {
 
     fn challenge(&self, host: &str) -> Option<Challenge> {
         self.challenges.lock().ok()?.get(host).cloned()
-    }
-
-    pub(crate) fn set_creds(&self, host: &str, auth: &RegistryAuth) {
-        if let Ok(mut m) = self.creds.lock() {
-            m.insert(host.to_string(), auth.clone());
-        }
-    }
-
-    fn creds(&self, host: &str) -> RegistryAuth {
-        self.creds
-            .lock()
-            .ok()
-            .and_then(|m| m.get(host).cloned())
-            .unwrap_or(RegistryAuth::Anonymous)
     }
 
     fn slot(&self, host: &str, scope: &str) -> TokenSlot {
@@ -191,19 +166,22 @@ impl AuthState {
         }
     }
 
-    /// What to send to `host` for a request needing `scope`: nothing while the host has not
-    /// challenged; basic credentials for a basic challenge; a (cached) token for a bearer one.
-    /// A failing token request is an [`Attempt`] (retried on 429/5xx, honouring `Retry-After`).
-    pub(crate) async fn authorization<T>(
+    /// What to send to `host` for a request needing `scope`, holding `cred`: an identity
+    /// token as it is; nothing while the host has not challenged; basic credentials for a
+    /// basic challenge; a (cached) token for a bearer one. `shown` names the request in errors.
+    pub(crate) async fn authorization(
         &self,
         http: &reqwest::Client,
-        key: &str,
+        shown: &str,
         host: &str,
         scope: Option<&str>,
-    ) -> Result<Option<Authz>, Attempt<T>> {
-        let creds = self.creds(host);
-        let basic = match &creds {
-            RegistryAuth::Basic(u, p) => Some((u.clone(), p.clone())),
+        cred: &Credential,
+    ) -> Result<Option<Authz>, RegistryError> {
+        if let Credential::IdentityToken(t) = cred {
+            return Ok(Some(Authz::Bearer(t.clone())));
+        }
+        let basic = match cred {
+            Credential::Basic(b) => Some((b.user.clone(), b.password.clone())),
             _ => None,
         };
         match self.challenge(host) {
@@ -221,13 +199,10 @@ impl AuthState {
                     return Ok(Some(Authz::Bearer(tok.clone())));
                 }
                 let https = !self.insecure.iter().any(|h| h == host);
-                crate::net::check_realm(https, &realm, &self.insecure).map_err(|detail| {
-                    Attempt::Fail(RegistryError::Insecure {
-                        reference: key.to_string(),
-                        detail,
-                    })
-                })?;
-                let tok = fetch_token(http, key, &realm, service.as_deref(), &scope, basic).await?;
+                crate::net::check_realm(https, &realm, &self.insecure)
+                    .map_err(|detail| RegistryError::new(shown, ErrorKind::Insecure { detail }))?;
+                let tok =
+                    fetch_token(http, shown, &realm, service.as_deref(), &scope, basic).await?;
                 *t = Some(tok.clone());
                 Ok(Some(Authz::Bearer(tok)))
             }
@@ -242,64 +217,71 @@ struct TokenAnswer {
 }
 
 /// One request to the token endpoint.
-async fn fetch_token<T>(
+async fn fetch_token(
     http: &reqwest::Client,
-    key: &str,
+    shown: &str,
     realm: &str,
     service: Option<&str>,
     scope: &str,
     basic: Option<(String, String)>,
-) -> Result<String, Attempt<T>> {
-    let mut query: Vec<(&str, &str)> = Vec::new();
-    if let Some(s) = service {
-        query.push(("service", s));
+) -> Result<String, RegistryError> {
+    let fail = |kind| RegistryError::new(shown, kind);
+    let mut url = reqwest::Url::parse(realm).map_err(|e| {
+        fail(ErrorKind::Invalid {
+            detail: format!(
+                "token realm {:?} is not a URL: {e}",
+                imagebom_model::redact_url(realm)
+            ),
+        })
+    })?;
+    {
+        let mut q = url.query_pairs_mut();
+        if let Some(s) = service {
+            q.append_pair("service", s);
+        }
+        if !scope.is_empty() {
+            q.append_pair("scope", scope);
+        }
     }
-    if !scope.is_empty() {
-        query.push(("scope", scope));
-    }
-    let mut req = http.get(realm).query(&query);
+    let mut req = http.get(url);
     if let Some((u, p)) = &basic {
         req = req.basic_auth(u, Some(p));
     }
-    let resp = match req.send().await {
-        Ok(r) => r,
-        Err(e) => {
-            let detail = format!("token request: {}", crate::net::describe_request(&e));
-            return Err(Attempt::Retry(None, detail));
-        }
-    };
-    let status = resp.status();
-    match status.as_u16() {
+    let resp = req.send().await.map_err(|e| {
+        fail(ErrorKind::Network {
+            detail: format!("token request: {}", crate::net::describe_request(&e)),
+        })
+    })?;
+    let status = resp.status().as_u16();
+    let denied = |detail: String| fail(ErrorKind::Denied { detail });
+    match status {
         200 => {
-            let body = read_bounded(key, resp).await?;
-            let a: TokenAnswer = serde_json::from_slice(&body).map_err(|e| {
-                Attempt::Fail(RegistryError::Denied {
-                    reference: key.to_string(),
-                    detail: format!("token endpoint sent no token: {e}"),
-                })
-            })?;
+            let body = read_body(
+                shown,
+                resp,
+                MAX_TOKEN_BYTES,
+                "token answer",
+                "MAX_TOKEN_BYTES",
+            )
+            .await?;
+            let a: TokenAnswer = serde_json::from_slice(&body)
+                .map_err(|e| denied(format!("token endpoint sent no token: {e}")))?;
             a.token
                 .or(a.access_token)
                 .filter(|t| !t.is_empty())
-                .ok_or_else(|| {
-                    Attempt::Fail(RegistryError::Denied {
-                        reference: key.to_string(),
-                        detail: "token endpoint sent no token".into(),
-                    })
-                })
+                .ok_or_else(|| denied("token endpoint sent no token".into()))
         }
-        401 | 403 => Err(Attempt::Fail(RegistryError::Denied {
-            reference: key.to_string(),
-            detail: format!("token request refused (HTTP {status})"),
-        })),
-        429 | 500..=599 => Err(Attempt::Retry(
-            retry_after(resp.headers()),
-            format!("token request: HTTP {status}"),
-        )),
-        _ => Err(Attempt::Fail(RegistryError::Network {
-            reference: key.to_string(),
-            detail: format!("token request: HTTP {status}"),
-        })),
+        401 | 403 => Err(denied(format!("token request refused (HTTP {status})"))),
+        _ => {
+            let after = crate::net::retry_after(resp.headers(), std::time::Duration::MAX);
+            let e = RegistryError::from_status(shown, status, &[], after);
+            match e.kind {
+                ErrorKind::Http { .. } => Err(e),
+                _ => Err(fail(ErrorKind::Network {
+                    detail: format!("token request: HTTP {status}"),
+                })),
+            }
+        }
     }
 }
 
@@ -333,20 +315,6 @@ mod tests {
         );
         assert_eq!(parse_challenge("Bearer service=x"), None);
         assert_eq!(parse_challenge("Negotiate abc"), None);
-    }
-
-    #[test]
-    fn scopes_and_hosts_of_urls() {
-        assert_eq!(
-            scope_of("https://r.example:5000/v2/team/app/manifests/v1").as_deref(),
-            Some("repository:team/app:pull")
-        );
-        assert_eq!(
-            scope_of("http://h/v2/a/referrers/sha256:00").as_deref(),
-            Some("repository:a:pull")
-        );
-        assert_eq!(scope_of("http://h/v2/"), None);
-        assert_eq!(host_of("https://r.example:5000/v2/x"), "r.example:5000");
     }
 
     #[test]

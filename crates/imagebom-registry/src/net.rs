@@ -1,11 +1,9 @@
-//! Rules every network request of imagebom follows — image registries and chart sources
-//! (HTTP repositories and OCI registries) alike, so both call these and nothing else:
+//! Transport rules every request of the client follows:
 //!
 //! - [`client`]: one deadline per request covering connect, headers and the whole body
 //!   (a server trickling bytes is cut off), and at most [`MAX_REDIRECTS`] redirects;
 //!   reqwest drops `Authorization` on a redirect to another host, port or scheme, so
 //!   credentials only reach the host they were meant for;
-//! - [`within`]: the same deadline around an `oci-client` operation;
 //! - [`check_realm`]: credentials for an HTTPS registry never go to a plain-HTTP token realm;
 //! - [`describe`]: an error with its causes, each said once, URLs redacted.
 
@@ -24,25 +22,6 @@ pub fn client(timeout: Duration) -> Result<reqwest::Client, String> {
         .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
         .build()
         .map_err(|e| describe(&e))
-}
-
-/// What a request that missed its deadline is told.
-pub fn deadline_message(timeout: Duration) -> String {
-    format!(
-        "no complete answer within {} s (--timeout)",
-        timeout.as_secs_f64()
-    )
-}
-
-/// Runs `fut` (an `oci-client` operation) under `timeout`: its output, or
-/// [`deadline_message`] when the deadline passes first.
-pub async fn within<T>(
-    timeout: Duration,
-    fut: impl std::future::Future<Output = T>,
-) -> Result<T, String> {
-    tokio::time::timeout(timeout, fut)
-        .await
-        .map_err(|_| deadline_message(timeout))
 }
 
 /// `host[:port]` of an `scheme://[userinfo@]host[:port]/…` URL.
@@ -76,28 +55,14 @@ pub fn check_realm(registry_https: bool, realm: &str, insecure: &[String]) -> Re
     ))
 }
 
-/// Asks `host`'s `/v2/` for its challenge and applies [`check_realm`] to a bearer realm: for
-/// a client (`oci-client`, fetching OCI charts) that follows the challenge by itself. A
-/// probe that fails is no verdict (the fetch that follows reports the failure).
-pub async fn probe_realm(
-    http: &reqwest::Client,
-    host: &str,
-    insecure: &[String],
-) -> Result<(), String> {
-    let https = !insecure.iter().any(|h| h == host);
-    let url = format!("{}://{host}/v2/", if https { "https" } else { "http" });
-    let Ok(resp) = http.get(&url).send().await else {
-        return Ok(());
-    };
-    let challenge = resp
-        .headers()
-        .get(reqwest::header::WWW_AUTHENTICATE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(crate::auth::parse_challenge);
-    match challenge {
-        Some(crate::auth::Challenge::Bearer { realm, .. }) => check_realm(https, &realm, insecure),
-        _ => Ok(()),
-    }
+/// The delay a `Retry-After` header asks for (delay-seconds; an HTTP-date is not read),
+/// capped at `cap`.
+pub fn retry_after(headers: &reqwest::header::HeaderMap, cap: Duration) -> Option<Duration> {
+    let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    v.trim()
+        .parse::<u64>()
+        .ok()
+        .map(|s| Duration::from_secs(s).min(cap))
 }
 
 /// [`describe`] for a request error, saying so when it is the deadline that passed.

@@ -1,0 +1,398 @@
+//! The client against a real registry: Debian's `docker-registry` (distribution 2.8) on
+//! loopback, filled by `skopeo copy` from OCI layouts written here. skopeo is the oracle for
+//! what the registry serves (`skopeo inspect --raw`).
+
+use imagebom_model::Digest;
+use imagebom_registry::{
+    Client, ClientOptions, Credential, ErrorCode, ErrorKind, Reference, Repository, RetryPolicy,
+};
+use imagebom_testkit::{ready, Need};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const NEEDS: &[Need] = &[Need::REGISTRY, Need::SKOPEO];
+const REGISTRY: &str = "/usr/bin/docker-registry";
+const SKOPEO: &str = "/usr/bin/skopeo";
+const INDEX: &str = "application/vnd.oci.image.index.v1+json";
+const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const SBOM: &str = "application/vnd.example.sbom+json";
+/// `chart-user:chart-secret`, bcrypt-hashed (cost 4) for docker-registry's htpasswd.
+const HTPASSWD: &str = "chart-user:$2b$04$XZkqlKFLnwThEIX.7syE2upXoWiD10LVANFbyKjyH4FGjlFctCQZu";
+
+struct Registry {
+    child: Child,
+    host: String,
+    auth: Option<(String, String)>,
+    _root: tempfile::TempDir,
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Registry {
+    /// A registry; with `basic`, docker-registry's htpasswd auth for that user.
+    fn start(basic: bool) -> Registry {
+        let root = tempfile::tempdir().unwrap();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let host = format!("127.0.0.1:{port}");
+        let mut config = serde_json::json!({
+            "version": 0.1,
+            "log": {"level": "error", "accesslog": {"disabled": true}},
+            "storage": {"filesystem": {"rootdirectory": root.path().join("data")}},
+            "http": {"addr": host},
+        });
+        if basic {
+            let file = root.path().join("htpasswd");
+            std::fs::write(&file, format!("{HTPASSWD}\n")).unwrap();
+            config["auth"] = serde_json::json!({"htpasswd": {"realm": "test", "path": file}});
+        }
+        let cfg = root.path().join("config.yml");
+        std::fs::write(&cfg, config.to_string()).unwrap();
+        let child = Command::new(REGISTRY)
+            .arg("serve")
+            .arg(&cfg)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let reg = Registry {
+            child,
+            host,
+            auth: basic.then(|| ("chart-user".into(), "chart-secret".into())),
+            _root: root,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(mut s) = TcpStream::connect(&reg.host) {
+                let _ = write!(s, "GET /v2/ HTTP/1.0\r\n\r\n");
+                let mut answer = String::new();
+                let _ = s.read_to_string(&mut answer);
+                if answer.starts_with("HTTP/1.") {
+                    return reg;
+                }
+            }
+            assert!(Instant::now() < deadline, "docker-registry did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn creds(&self, flag: &str) -> Vec<String> {
+        self.auth
+            .iter()
+            .map(|(u, p)| format!("{flag}={u}:{p}"))
+            .collect()
+    }
+
+    fn push(&self, layout: &Layout, tag: &str, repo: &str) {
+        let out = Command::new(SKOPEO)
+            .args(["copy", "--all", "--quiet", "--dest-tls-verify=false"])
+            .args(self.creds("--dest-creds"))
+            .arg(format!("oci:{}:{tag}", layout.dir.path().display()))
+            .arg(format!("docker://{}/{repo}:{tag}", self.host))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "skopeo copy: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// What skopeo reads as the manifest of `reference`: the oracle.
+    fn raw(&self, reference: &str) -> Vec<u8> {
+        let out = Command::new(SKOPEO)
+            .args(["inspect", "--raw", "--tls-verify=false"])
+            .args(self.creds("--creds"))
+            .arg(format!("docker://{}/{reference}", self.host))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "skopeo inspect: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    fn client(&self) -> Client {
+        Client::new(ClientOptions {
+            timeout: Duration::from_secs(20),
+            retry: RetryPolicy {
+                retries: 0,
+                ..RetryPolicy::default()
+            },
+            insecure: vec![self.host.clone()],
+            ..ClientOptions::default()
+        })
+        .unwrap()
+    }
+
+    fn repo(&self, name: &str) -> Repository {
+        Repository::new(self.host.clone(), name)
+    }
+}
+
+/// An OCI image layout written by hand (the image-spec's format).
+struct Layout {
+    dir: tempfile::TempDir,
+    refs: Vec<serde_json::Value>,
+}
+
+impl Layout {
+    fn new() -> Layout {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("blobs/sha256")).unwrap();
+        std::fs::write(
+            dir.path().join("oci-layout"),
+            r#"{"imageLayoutVersion":"1.0.0"}"#,
+        )
+        .unwrap();
+        Layout {
+            dir,
+            refs: Vec::new(),
+        }
+    }
+
+    fn blob(&self, data: &[u8], media_type: &str) -> serde_json::Value {
+        let d = Digest::sha256_of(data);
+        std::fs::write(self.dir.path().join("blobs/sha256").join(d.encoded()), data).unwrap();
+        serde_json::json!({"mediaType": media_type, "digest": d.to_string(), "size": data.len()})
+    }
+
+    /// A one-layer image for `arch`: its manifest's descriptor (with its platform).
+    fn image(&self, arch: &str) -> serde_json::Value {
+        let layer = self.blob(
+            format!("layer {arch}").as_bytes(),
+            "application/vnd.oci.image.layer.v1.tar",
+        );
+        let config = serde_json::json!({"architecture": arch, "os": "linux",
+            "rootfs": {"type": "layers", "diff_ids": [layer["digest"]]}});
+        let config = self.blob(
+            config.to_string().as_bytes(),
+            "application/vnd.oci.image.config.v1+json",
+        );
+        let m = serde_json::json!({"schemaVersion": 2, "mediaType": MANIFEST, "config": config, "layers": [layer]});
+        let mut desc = self.blob(m.to_string().as_bytes(), MANIFEST);
+        desc["platform"] = serde_json::json!({"os": "linux", "architecture": arch});
+        desc
+    }
+
+    /// An SBOM artifact: its manifest's descriptor with its `artifactType`.
+    fn artifact(&self) -> serde_json::Value {
+        let empty = self.blob(b"{}", "application/vnd.oci.empty.v1+json");
+        let payload = self.blob(br#"{"sbom":true}"#, SBOM);
+        let m = serde_json::json!({"schemaVersion": 2, "mediaType": MANIFEST,
+            "artifactType": SBOM, "config": empty, "layers": [payload]});
+        let mut desc = self.blob(m.to_string().as_bytes(), MANIFEST);
+        desc["artifactType"] = SBOM.into();
+        desc
+    }
+
+    fn index(&self, manifests: &[serde_json::Value]) -> serde_json::Value {
+        let i = serde_json::json!({"schemaVersion": 2, "mediaType": INDEX, "manifests": manifests});
+        self.blob(i.to_string().as_bytes(), INDEX)
+    }
+
+    fn tag(&mut self, desc: &serde_json::Value, tag: &str) {
+        let mut d = desc.clone();
+        if let Some(o) = d.as_object_mut() {
+            o.remove("platform");
+        }
+        d["annotations"] = serde_json::json!({"org.opencontainers.image.ref.name": tag});
+        self.refs.push(d);
+        let index = serde_json::json!({"schemaVersion": 2, "manifests": self.refs});
+        std::fs::write(self.dir.path().join("index.json"), index.to_string()).unwrap();
+    }
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn digest_of(v: &serde_json::Value) -> Digest {
+    Digest::parse(v["digest"].as_str().unwrap()).unwrap()
+}
+
+/// Manifests by tag and digest, HEAD, blobs, tags (paginated), not-found codes.
+#[test]
+fn regclient_pulls_verified_manifests_blobs_and_tags() {
+    if !ready(NEEDS) {
+        return;
+    }
+    let reg = Registry::start(false);
+    let mut layout = Layout::new();
+    let amd = layout.image("amd64");
+    let arm = layout.image("arm64");
+    let index = layout.index(&[amd, arm]);
+    for t in ["1.0", "1.1", "2.0"] {
+        layout.tag(&index, t);
+    }
+    for t in ["1.0", "1.1", "2.0"] {
+        reg.push(&layout, t, "team/app");
+    }
+    let oracle = reg.raw("team/app:1.0");
+    let client = reg.client();
+    let repo = reg.repo("team/app");
+    let rt = rt();
+    rt.block_on(async {
+        let tagged = Reference::tagged(repo.clone(), "1.0").unwrap();
+        let m = client.manifest(&tagged, &[INDEX, MANIFEST], 1 << 20).await.unwrap();
+        assert_eq!(m.bytes, oracle);
+        assert_eq!(m.digest, Digest::sha256_of(&oracle));
+        assert_eq!(m.media_type.as_deref(), Some(INDEX));
+        let head = client.head_manifest(&tagged, &[INDEX, MANIFEST]).await.unwrap();
+        assert_eq!(head.digest, Some(m.digest.clone()));
+        assert_eq!(head.size, Some(oracle.len() as u64));
+
+        // By digest: a child manifest as the served index lists it (skopeo may have
+        // compressed the layers on the way), verified against the pin.
+        let served: serde_json::Value = serde_json::from_slice(&oracle).unwrap();
+        let amd = &served["manifests"][0];
+        let child = Reference::pinned(repo.clone(), digest_of(amd));
+        let cm = client.manifest(&child, &[MANIFEST], 1 << 20).await.unwrap();
+        assert_eq!(cm.digest, digest_of(amd));
+        assert_eq!(cm.bytes, reg.raw(&format!("team/app@{}", digest_of(amd))));
+        let doc: serde_json::Value = serde_json::from_slice(&cm.bytes).unwrap();
+        let config = digest_of(&doc["config"]);
+        let blob = client.blob(&repo, &config, 1 << 20, "max").await.unwrap();
+        assert_eq!(Digest::sha256_of(&blob), config);
+        let e = client.blob(&repo, &config, 8, "max_blob").await.unwrap_err();
+        assert!(matches!(e.kind, ErrorKind::TooLarge { limit: 8, .. }), "{e}");
+
+        // Not found: the registry's own error codes.
+        let gone = Reference::pinned(repo.clone(), Digest::sha256_of(b"nothing"));
+        let e = client.manifest(&gone, &[MANIFEST], 1 << 20).await.unwrap_err();
+        assert!(
+            matches!(&e.kind, ErrorKind::NotFound { codes } if codes.contains(&ErrorCode::ManifestUnknown)),
+            "{e:?}"
+        );
+        let e = client.tags(&reg.repo("team/none")).await.unwrap_err();
+        assert!(
+            matches!(&e.kind, ErrorKind::NotFound { codes } if codes.contains(&ErrorCode::NameUnknown)),
+            "{e:?}"
+        );
+        let mut tags = client.tags(&repo).await.unwrap();
+        tags.sort();
+        assert_eq!(tags, ["1.0", "1.1", "2.0"]);
+    });
+    // Pages of one tag: the Link header is followed to the end.
+    let paged = Client::new(ClientOptions {
+        insecure: vec![reg.host.clone()],
+        tag_page_size: Some(1),
+        ..ClientOptions::default()
+    })
+    .unwrap();
+    let mut tags = rt.block_on(paged.tags(&repo)).unwrap();
+    tags.sort();
+    assert_eq!(tags, ["1.0", "1.1", "2.0"]);
+}
+
+/// distribution 2.8 has no referrers API: the tag schema index answers.
+#[test]
+fn regclient_referrers_fall_back_to_the_tag_schema() {
+    if !ready(NEEDS) {
+        return;
+    }
+    let reg = Registry::start(false);
+    let mut layout = Layout::new();
+    let image = layout.image("amd64");
+    layout.tag(&image, "1.0");
+    let subject = digest_of(&image);
+    let schema_tag = format!("sha256-{}", subject.encoded());
+    let referrers = layout.index(&[layout.artifact()]);
+    layout.tag(&referrers, &schema_tag);
+    reg.push(&layout, "1.0", "team/app");
+    reg.push(&layout, &schema_tag, "team/app");
+    // The oracle: the index skopeo reads at the schema tag (skopeo may rewrite it on the way).
+    let served: serde_json::Value =
+        serde_json::from_slice(&reg.raw(&format!("team/app:{schema_tag}"))).unwrap();
+    let client = reg.client();
+    let repo = reg.repo("team/app");
+    rt().block_on(async {
+        let found = client.referrers(&repo, &subject, None).await.unwrap();
+        let want: Vec<(String, Option<String>)> = served["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["digest"].as_str().unwrap().to_string(),
+                    m["artifactType"].as_str().map(String::from),
+                )
+            })
+            .collect();
+        let got: Vec<(String, Option<String>)> = found
+            .iter()
+            .map(|d| (d.digest.clone(), d.artifact_type.clone()))
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(got.len(), 1);
+        let none = client
+            .referrers(&repo, &subject, Some("application/x-other"))
+            .await
+            .unwrap();
+        assert!(none.is_empty());
+        let other = Digest::sha256_of(b"no referrers");
+        assert!(client
+            .referrers(&repo, &other, None)
+            .await
+            .unwrap()
+            .is_empty());
+    });
+}
+
+/// Basic auth (docker-registry's htpasswd): refused anonymously with `UNAUTHORIZED`,
+/// served with the credential.
+#[test]
+fn regclient_basic_auth_against_htpasswd() {
+    if !ready(NEEDS) {
+        return;
+    }
+    let reg = Registry::start(true);
+    let mut layout = Layout::new();
+    let image = layout.image("amd64");
+    layout.tag(&image, "1.0");
+    reg.push(&layout, "1.0", "team/app");
+    let oracle = reg.raw("team/app:1.0");
+    let tagged = Reference::tagged(reg.repo("team/app"), "1.0").unwrap();
+    let rt = rt();
+    let anonymous = reg.client();
+    anonymous.set_credential(&reg.host, Credential::Anonymous);
+    let e = rt
+        .block_on(anonymous.manifest(&tagged, &[MANIFEST], 1 << 20))
+        .unwrap_err();
+    assert!(matches!(e.kind, ErrorKind::Denied { .. }), "{e:?}");
+    let wrong = reg.client();
+    wrong.set_credential(
+        &reg.host,
+        Credential::Basic(imagebom_registry::Basic::new("chart-user", "wr0ng")),
+    );
+    let e = rt
+        .block_on(wrong.manifest(&tagged, &[MANIFEST], 1 << 20))
+        .unwrap_err();
+    assert!(!format!("{e} {e:?}").contains("wr0ng"), "{e:?}");
+    let client = reg.client();
+    client.set_credential(
+        &reg.host,
+        Credential::Basic(imagebom_registry::Basic::new("chart-user", "chart-secret")),
+    );
+    let m = rt
+        .block_on(client.manifest(&tagged, &[MANIFEST], 1 << 20))
+        .unwrap();
+    assert_eq!(m.bytes, oracle);
+    let tags = rt.block_on(client.tags(&reg.repo("team/app"))).unwrap();
+    assert_eq!(tags, ["1.0"]);
+}
