@@ -292,7 +292,11 @@ fn helper_of(config: &[u8], server: &str) -> String {
 /// already checked (parsing the string again through oci-spec's reference regex costs more
 /// than a request's worth of CPU the first time, for the same result).
 pub(crate) fn oci_reference(registry: String, image: &ImageRef) -> Reference {
-    let repository = image.repository().to_string();
+    oci_reference_in(registry, image.repository().to_string(), image)
+}
+
+/// [`oci_reference`] with the repository moved to `repository` (a mirror's prefix).
+fn oci_reference_in(registry: String, repository: String, image: &ImageRef) -> Reference {
     match (image.tag(), image.digest()) {
         (Some(t), Some(d)) => {
             Reference::with_tag_and_digest(registry, repository, t.to_string(), d.to_string())
@@ -820,12 +824,22 @@ impl Resolver {
 
     /// The reference to ask for `image`: on its mirror when one is configured (a mirror
     /// answers for its canonical registry; errors and the lock keep the canonical name).
+    /// A mirror `host[:port]/prefix` holds the repository under `prefix/` (the layout
+    /// `skopeo sync --scoped` writes with the registry as prefix).
     pub(crate) fn queried(&self, image: &ImageRef) -> Result<Reference, RegistryError> {
-        let registry = match self.options.mirrors.get(image.registry()) {
-            Some(m) => m.clone(),
-            None => image.registry().to_string(),
+        let Some(m) = self.options.mirrors.get(image.registry()) else {
+            return Ok(oci_reference(image.registry().to_string(), image));
         };
-        Ok(oci_reference(registry, image))
+        let m = m.trim_end_matches('/');
+        let r = match m.split_once('/') {
+            None => oci_reference(m.to_string(), image),
+            Some((host, prefix)) => oci_reference_in(
+                host.to_string(),
+                format!("{prefix}/{}", image.repository()),
+                image,
+            ),
+        };
+        Ok(r)
     }
 
     /// [`credentials`] for `registry`, looked up on first use and remembered.
@@ -1093,6 +1107,33 @@ mod tests {
             assert_eq!(built.tag(), parsed.tag(), "{text}");
             assert_eq!(built.digest(), parsed.digest(), "{text}");
         }
+    }
+
+    /// A mirror with a path holds the repositories under it (`skopeo sync --scoped`); a bare
+    /// host keeps the repository path; tags and digests are kept either way.
+    #[test]
+    fn mirror_with_a_path_prefixes_the_repository() {
+        let mut options = RegistryOptions::default();
+        options
+            .mirrors
+            .insert("quay.io".into(), "m.local:5000/air/quay.io".into());
+        options
+            .mirrors
+            .insert("docker.io".into(), "m.local:5000".into());
+        let r = Resolver::new(options);
+        let d = format!("sha256:{}", "1".repeat(64));
+        let image: ImageRef = format!("quay.io/org/app:v1@{d}").parse().unwrap();
+        let q = r.queried(&image).unwrap();
+        assert_eq!(q.registry(), "m.local:5000");
+        assert_eq!(q.repository(), "air/quay.io/org/app");
+        assert_eq!((q.tag(), q.digest()), (Some("v1"), Some(d.as_str())));
+        let image: ImageRef = "busybox".parse().unwrap();
+        let q = r.queried(&image).unwrap();
+        assert_eq!(
+            (q.registry(), q.repository()),
+            ("m.local:5000", "library/busybox")
+        );
+        assert_eq!(q.tag(), Some("latest"));
     }
 
     /// sha512 digests (allowed by the OCI image spec) are checked with sha512: the FIPS 180-2
