@@ -13,9 +13,11 @@ import tarfile
 import io
 
 import pytest
+import yaml
 
 from conftest import ROOT, run
 from registry import SKOPEO, Layout, Registry
+from test_mirror import HAULER_CHARTS, HAULER_IMAGES, ZARF, _validate
 
 CHARTS = "oci://charts.example/imagebom"  # the chart's canonical repository in the recipe
 
@@ -117,6 +119,7 @@ def test_airgap_end_to_end(tmp_path):
     src = Registry(tmp_path / "source")
     mirror = Registry(tmp_path / "mirror")
     narrow = Registry(tmp_path / "narrow")
+    copied = Registry(tmp_path / "copied")
     try:
         pins = fill_source(src, tmp_path / "layouts", images)
         assert len(pins) >= 8, pins
@@ -159,6 +162,24 @@ def test_airgap_end_to_end(tmp_path):
                             "--dest-tls-verify=false", str(amd64), narrow.host],
                            capture_output=True, text=True, timeout=600, env=env)
         assert p.returncode == 0, p.stderr
+        # The same choice as copy commands: each amd64 manifest by digest, flat layout.
+        script = run(["mirror", "--format", "skopeo-copy", "--platform", "linux/amd64",
+                      "--target", f"{copied.host}/air", "--insecure-registry", copied.host, *plan]).stdout
+        assert "--all" not in script, script
+        p = subprocess.run(["sh", "-ec", script], capture_output=True, text=True, timeout=600, env=env)
+        assert p.returncode == 0, p.stderr + script
+
+        # Hauler and Zarf, with the OCI chart: their shapes, and the chart where they look for it.
+        hauler = list(yaml.safe_load_all(run(["mirror", "--format", "hauler", *plan]).stdout))
+        _validate(hauler[0], HAULER_IMAGES)
+        _validate(hauler[1], HAULER_CHARTS)
+        assert hauler[1]["spec"]["charts"] == [{"name": "platform", "repoURL": CHARTS, "version": "1.0.0"}]
+        zarf = yaml.safe_load(run(["mirror", "--format", "zarf", *plan]).stdout)
+        _validate(zarf, ZARF)
+        [zchart] = [c for comp in zarf["components"] for c in comp.get("charts", [])]
+        assert zchart == {"name": "platform", "version": "1.0.0", "namespace": "platform",
+                          "url": f"{CHARTS}/platform"}
+
         missing = run(["mirror", "--platform", "linux/s390x", *plan], check=False)
         assert missing.returncode == 1, missing.stderr
         assert "no platform linux/s390x in these images" in missing.stderr, missing.stderr
@@ -188,9 +209,13 @@ def test_airgap_end_to_end(tmp_path):
             assert set(by_arch) == {"amd64", "arm64"}, key
             raw = narrow.raw(f"{repo}@{by_arch['amd64']}")
             assert "sha256:" + hashlib.sha256(raw).hexdigest() == by_arch["amd64"]
+            flat = f"air/{repo.rsplit('/', 1)[1]}"
+            assert copied.raw(f"{flat}@{by_arch['amd64']}") == raw
             for absent in (by_arch["arm64"], entry["digest"]):
                 with pytest.raises(subprocess.CalledProcessError):
                     narrow.raw(f"{repo}@{absent}")
+                with pytest.raises(subprocess.CalledProcessError):
+                    copied.raw(f"{flat}@{absent}")
     finally:
-        mirror.stop()
-        narrow.stop()
+        for r in (mirror, narrow, copied):
+            r.stop()

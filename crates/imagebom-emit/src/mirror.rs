@@ -278,7 +278,7 @@ pub fn mirror_with(
         MirrorFormat::SkopeoCopy => {
             let target = need_target(target, "skopeo copy")?;
             collisions(inv)?;
-            out = comment + &skopeo_copy(&units, target);
+            out = comment + &skopeo_copy(&units, target, opts.insecure);
         }
         MirrorFormat::Mapping => {
             for (src, dst) in repository_pairs(inv, target, "mapping")? {
@@ -371,17 +371,23 @@ fn filtered_note(units: &[CopyUnit]) -> String {
 
 /// `skopeo copy` commands: a whole image with `--all` (every platform of an index, digests
 /// preserved), a chosen platform manifest alone by its digest.
-fn skopeo_copy(units: &[CopyUnit], target: &str) -> String {
+fn skopeo_copy(units: &[CopyUnit], target: &str, insecure: &[String]) -> String {
+    let plain = |flag: &str, host: &str| {
+        if insecure.iter().any(|i| i == host) {
+            format!(" --{flag}-tls-verify=false")
+        } else {
+            String::new()
+        }
+    };
+    let to = plain("dest", target.split('/').next().unwrap_or(target));
     let mut lines = BTreeSet::new();
     for u in units {
-        let repo = u
-            .source
-            .split_once('/')
-            .map_or(u.source.as_str(), |(_, r)| r);
+        let (registry, repo) = u.source.split_once('/').unwrap_or(("", &u.source));
+        let flags = format!("{}{to}", plain("src", registry));
         let dest = mirrored_repository(target, repo);
         let line = match (&u.platform, &u.digest) {
             (Some(p), Some(d)) => format!(
-                "# {} {} of index {}\nskopeo copy --preserve-digests docker://{}@{d} docker://{dest}@{d}",
+                "# {} {} of index {}\nskopeo copy --preserve-digests{flags} docker://{}@{d} docker://{dest}@{d}",
                 u.source, p.spec, p.index, u.source
             ),
             _ => {
@@ -391,7 +397,7 @@ fn skopeo_copy(units: &[CopyUnit], target: &str) -> String {
                     (None, None) => format!("{dest}:latest"),
                 };
                 format!(
-                    "skopeo copy --all --preserve-digests docker://{} docker://{dest}",
+                    "skopeo copy --all --preserve-digests{flags} docker://{} docker://{dest}",
                     u.pull_ref()
                 )
             }
@@ -910,6 +916,29 @@ mod tests {
         other.chart.as_mut().unwrap().repository = "https://elsewhere.example".into();
         clash.components.push(other);
         assert!(charts::plan_charts(&clash, None).is_err());
+    }
+
+    /// A recipe's repository with userinfo or a token in its query never reaches a list.
+    #[test]
+    fn chart_credentials_never_reach_the_plan() {
+        let mut i = airgap_inv();
+        i.components[1].chart.as_mut().unwrap().repository =
+            "https://ci:s3cret@charts.example/stable?token=t0k".into();
+        for f in [
+            MirrorFormat::Charts,
+            MirrorFormat::ChartCopy,
+            MirrorFormat::Hauler,
+            MirrorFormat::Zarf,
+            MirrorFormat::OcMirror,
+            MirrorFormat::Plan,
+        ] {
+            let text = mirror_with(&i, f, &opts(Some("m.local"), &[])).unwrap();
+            assert!(
+                !text.contains("s3cret") && !text.contains("t0k"),
+                "{f:?}: {text}"
+            );
+            assert!(text.contains("charts.example/stable"), "{f:?}: {text}");
+        }
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! vendored in their parent travel with the recipe and have no target.
 
 use crate::EmitError;
+use imagebom_model::url::redact_url;
 use imagebom_model::{ChartInfo, Inventory, RenderedChartInfo};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -136,7 +137,8 @@ pub fn plan_charts(inv: &Inventory, target: Option<&str>) -> Result<Vec<PlanChar
 
 fn top(info: &ChartInfo, component: &str, namespace: Option<String>, out: &mut Vec<PlanChart>) {
     let kind = kind_of(&info.repository);
-    let repository = info.repository.trim().trim_end_matches('/').to_string();
+    // A recipe may write credentials into a URL: they never reach a list.
+    let repository = redact_url(info.repository.trim().trim_end_matches('/'));
     match &info.rendered {
         Some(r) => {
             out.push(PlanChart {
@@ -145,7 +147,7 @@ fn top(info: &ChartInfo, component: &str, namespace: Option<String>, out: &mut V
                 version_from: "rendered",
                 kind,
                 repository,
-                source: r.source.clone(),
+                source: redact_url(&r.source),
                 digest: r.digest.clone(),
                 target: None,
                 component: component.to_string(),
@@ -186,8 +188,8 @@ fn subcharts(parent: &RenderedChartInfo, component: &str, out: &mut Vec<PlanChar
             version: s.version.clone(),
             version_from: "rendered",
             kind,
-            repository: repository_of(&s.source, kind),
-            source: s.source.clone(),
+            repository: repository_of(&redact_url(&s.source), kind),
+            source: redact_url(&s.source),
             digest: s.digest.clone(),
             target: None,
             component: component.to_string(),
