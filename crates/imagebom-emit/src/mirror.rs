@@ -1078,5 +1078,15 @@ mod tests {
         assert_eq!(comps[2]["charts"][0]["localPath"], "../charts/local");
         let images = comps[0]["images"].as_sequence().unwrap();
         assert_eq!(images.len(), 3, "{images:?}");
+        // The tag the pods name, pinned: the chosen platform's digest under --platform.
+        let amd = Digest::sha256_of(b"amd");
+        assert!(
+            images.contains(&format!("quay.io/prometheus/prometheus:v3@{amd}").into()),
+            "{images:?}"
+        );
+        assert!(
+            images.contains(&"docker.io/library/busybox:1.37".into()),
+            "{images:?}"
+        );
     }
 }

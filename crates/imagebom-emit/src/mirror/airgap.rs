@@ -7,7 +7,8 @@
 //! - Zarf: a `zarf.yaml` `kind: ZarfPackageConfig` with one component per recipe component,
 //!   its `charts` (`url` + `version` for OCI, `url` + `repoName` + `version` for a chart
 //!   repository, `localPath` for a local chart; `namespace`, `releaseName`, `valuesFiles`) and
-//!   `images` by digest, as `zarf package create` reads it. Field names follow Zarf's
+//!   `images` by digest (`repository:tag@digest` when the reference has a tag, so that the
+//!   package holds the tag its pods name), as `zarf package create` reads it. Field names follow Zarf's
 //!   `zarf.schema.json` (v1alpha1).
 //! - plan: everything the mirror needs, as JSON: images (index and chosen platform digests,
 //!   mirror location) and charts (source, version, digest, mirror location).
@@ -219,7 +220,7 @@ pub fn zarf(
                     .get(u.key)
                     .is_some_and(|e| e.occurrences.iter().any(|o| o.component == c.name))
             })
-            .map(|u| u.pull_ref())
+            .map(|u| u.pinned_ref())
             .collect();
         if !images.is_empty() {
             m.insert(

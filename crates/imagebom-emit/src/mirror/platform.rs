@@ -102,6 +102,15 @@ impl CopyUnit<'_> {
         }
     }
 
+    /// `registry/repository:tag@digest` when both are known (the tag a pod names, pinned),
+    /// else [`CopyUnit::pull_ref`].
+    pub fn pinned_ref(&self) -> String {
+        match (self.tag, &self.digest) {
+            (Some(t), Some(d)) => format!("{}:{t}@{d}", self.source),
+            _ => self.pull_ref(),
+        }
+    }
+
     /// True when this is the whole image (every platform of an index).
     pub fn whole(&self) -> bool {
         self.platform.is_none()
