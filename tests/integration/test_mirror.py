@@ -4,7 +4,9 @@ import hashlib
 import json
 import subprocess
 
-from conftest import run
+import pytest
+
+from conftest import ROOT, run
 from registry import SKOPEO, Registry
 from test_registry import filled, recipe  # noqa: F401  (module fixture)
 
@@ -154,3 +156,119 @@ def test_containerd_paths_reach_a_scoped_mirror(filled, tmp_path):  # noqa: F811
             assert "sha256:" + hashlib.sha256(body).hexdigest() == digest, x
     finally:
         mirror.stop()
+
+
+# The shapes `hauler store sync` and `zarf package create` read, written here from Hauler's
+# Go types (pkg/apis/hauler.cattle.io/v1: Images, Charts) and Zarf's published
+# zarf.schema.json (v1alpha1: ZarfPackageConfig, ZarfComponent, ZarfChart): only the fields
+# imagebom writes or may write, every object closed (an unknown or misspelt field fails), the
+# names' patterns as Zarf's schema gives them. Neither tool nor its schema can be installed
+# from a package registry, so this is the check.
+def _closed(props, required=()):
+    return {"type": "object", "properties": props, "required": list(required), "additionalProperties": False}
+
+
+_S = {"type": "string"}
+_STRS = {"type": "array", "items": _S}
+_META = _closed({"name": _S}, ["name"])
+HAULER_IMAGES = _closed({
+    "apiVersion": {"const": "content.hauler.cattle.io/v1"}, "kind": {"const": "Images"}, "metadata": _META,
+    "spec": _closed({"images": {"type": "array", "items": _closed({
+        "name": _S, "key": _S, "use-tlog-verify": {"type": "boolean"}, "platform": _S, "rewrite": _S,
+        "exclude-extras": {"type": "boolean"}, "local": {"type": "boolean"},
+        "certificate-identity": _S, "certificate-identity-regexp": _S, "certificate-oidc-issuer": _S,
+        "certificate-oidc-issuer-regexp": _S, "certificate-github-workflow-repository": _S,
+        "ca-file": _S, "insecure-skip-tls-verify": {"type": "boolean"}}, ["name"])}}, ["images"]),
+}, ["apiVersion", "kind", "metadata", "spec"])
+HAULER_CHARTS = _closed({
+    "apiVersion": {"const": "content.hauler.cattle.io/v1"}, "kind": {"const": "Charts"}, "metadata": _META,
+    "spec": _closed({"charts": {"type": "array", "items": _closed({
+        "name": _S, "repoURL": _S, "version": _S, "rewrite": _S, "valuesFiles": _STRS, "platform": _S,
+        "add-images": {"type": "boolean"}, "add-dependencies": {"type": "boolean"},
+        "exclude-extras": {"type": "boolean"}, "verify": {"type": "boolean"}, "keyring": _S,
+        "plainHTTP": {"type": "boolean"}, "insecureSkipTLSVerify": {"type": "boolean"}}, ["name"])}}, ["charts"]),
+}, ["apiVersion", "kind", "metadata", "spec"])
+_ZNAME = {"type": "string", "pattern": r"^[a-z0-9][a-z0-9\-]*$"}
+_NOSLASH = {"type": "string", "pattern": r"^[^/\\]*$"}
+ZARF = _closed({
+    "kind": {"enum": ["ZarfInitConfig", "ZarfPackageConfig"]},
+    "metadata": _closed({"name": _ZNAME, "version": _NOSLASH, "description": _S, "vendor": _S,
+                         "architecture": _S}, ["name"]),
+    "components": {"type": "array", "minItems": 1, "items": _closed({
+        "name": _ZNAME, "description": _S, "required": {"type": "boolean"}, "images": _STRS,
+        "charts": {"type": "array", "items": _closed({
+            "name": _NOSLASH, "version": _NOSLASH, "url": _S, "repoName": _S, "localPath": _S,
+            "namespace": _S, "releaseName": _S, "valuesFiles": _STRS, "noWait": {"type": "boolean"}},
+            ["name"])}}, ["name"])},
+}, ["kind", "components"])
+
+
+def _validate(doc, schema):
+    import jsonschema
+
+    jsonschema.Draft202012Validator(schema).validate(doc)
+
+
+def test_hauler_and_zarf_validate_against_their_shapes(tmp_path):
+    import re
+
+    import yaml
+
+    lock = json.loads((ROOT / "recipes" / "imagebom.lock").read_text())["images"]
+    plain = set(run(["mirror"]).stdout.split())
+    docs = list(yaml.safe_load_all(run(["mirror", "--format", "hauler"]).stdout))
+    assert [d["kind"] for d in docs] == ["Images", "Charts"]
+    _validate(docs[0], HAULER_IMAGES)
+    _validate(docs[1], HAULER_CHARTS)
+    assert {i["name"] for i in docs[0]["spec"]["images"]} == plain
+    assert docs[1]["spec"]["charts"] == [{"name": "../fixtures/charts/platform", "version": "1.0.0"}]
+
+    zarf = yaml.safe_load(run(["mirror", "--format", "zarf"]).stdout)
+    _validate(zarf, ZARF)
+    recipe = yaml.safe_load((ROOT / "recipes" / "registry.yaml").read_text())
+    assert [c["name"] for c in zarf["components"]] == [c["name"] for c in recipe["components"]]
+    platform = next(c for c in zarf["components"] if c["name"] == "platform")
+    assert platform["charts"] == [{"name": "platform", "version": "1.0.0", "namespace": "platform",
+                                   "localPath": "../fixtures/charts/platform"}]
+    images = {i for c in zarf["components"] for i in c.get("images", [])}
+    # By digest wherever the lock knows it, with the tag the manifests name (`repo:tag@digest`).
+    assert {re.sub(r":[^/@]+@", "@", i) for i in images} == plain
+    assert sum("@sha256:" in i for i in images) == len(lock)
+    assert "registry.k8s.io/ingress-nginx/controller:v1.15.1@sha256:" in " ".join(images)
+    # A misspelt field fails the check (the schemas are closed).
+    bad = json.loads(json.dumps(zarf))
+    bad["components"][0]["image"] = []
+    with pytest.raises(Exception):
+        _validate(bad, ZARF)
+
+
+def test_platform_flag_errors(tmp_path):
+    p = run(["mirror", "--platform", "linux"], check=False)
+    assert p.returncode == 2 and "OS/ARCH" in p.stderr, p.stderr
+    p = run(["mirror", "--allow-missing-platform"], check=False)
+    assert p.returncode == 2, p.stderr
+
+
+def test_readme_airgap_examples_run(tmp_path):
+    """Every line of the README's air-gap block runs as written (on a copy of the recipe), one
+    per format; `| sh` pipes are not run, /etc paths land in the test's directory."""
+    import re
+    import shlex
+    import shutil
+
+    for d in ("recipes", "fixtures"):
+        shutil.copytree(ROOT / d, tmp_path / d)
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"### Air-gap mirror\n.*?```sh\n(.*?)```", text, re.S).group(1)
+    formats = set()
+    for line in block.splitlines():
+        args = shlex.split(line.split("|")[0], comments=True)
+        assert args[:2] == ["imagebom", "mirror"], line
+        args = [a.replace("$T", "mirror.example:5000/air").replace("/etc/", str(tmp_path) + "/etc/")
+                for a in args[1:]]
+        formats.add(args[args.index("--format") + 1])
+        p = run(args, cwd=tmp_path, check=False)
+        assert p.returncode == 0, f"{line}\n{p.stderr}"
+    cli = run(["mirror", "--help"]).stdout
+    listed = set(re.findall(r"^\s+- ([a-z-]+):", cli, re.M))
+    assert formats == listed, (formats ^ listed)

@@ -82,6 +82,12 @@ pub enum EmitError {
         second: String,
         name: String,
     },
+    /// `--platform`: images whose index lists none of the platforms asked for.
+    #[error("no platform {platforms} in {}: {} (--allow-missing-platform leaves them out)", if images.len() == 1 { "this image" } else { "these images" }, images.join(", "))]
+    MissingPlatform {
+        platforms: String,
+        images: Vec<String>,
+    },
 }
 
 /// Formats seconds since the Unix epoch as RFC 3339 UTC (`1970-01-01T00:00:00Z`).

@@ -300,12 +300,19 @@ impl Resolver {
 
     /// The repository to ask for `image`: on its mirror when one is configured (a mirror
     /// answers for its canonical registry; errors and the lock keep the canonical name).
+    /// A mirror `host[:port]/prefix` holds the repository under `prefix/` (the layout
+    /// `skopeo sync --scoped` writes with the registry as prefix).
     pub(crate) fn queried(&self, image: &ImageRef) -> Repository {
-        let registry = match self.options.mirrors.get(image.registry()) {
-            Some(m) => m.clone(),
-            None => image.registry().to_string(),
+        let Some(m) = self.options.mirrors.get(image.registry()) else {
+            return Repository::new(image.registry(), image.repository());
         };
-        Repository::new(registry, image.repository())
+        let m = m.trim_end_matches('/');
+        match m.split_once('/') {
+            None => Repository::new(m, image.repository()),
+            Some((host, prefix)) => {
+                Repository::new(host, format!("{prefix}/{}", image.repository()))
+            }
+        }
     }
 
     /// Resolves one reference: its digest, media type, size and platforms; for a
@@ -546,6 +553,31 @@ mod tests {
             }
         });
         (host, count)
+    }
+
+    /// A mirror with a path holds the repositories under it (`skopeo sync --scoped`); a bare
+    /// host keeps the repository path.
+    #[test]
+    fn mirror_with_a_path_prefixes_the_repository() {
+        let mut options = RegistryOptions::default();
+        options
+            .mirrors
+            .insert("quay.io".into(), "m.local:5000/air/quay.io".into());
+        options
+            .mirrors
+            .insert("docker.io".into(), "m.local:5000".into());
+        let r = Resolver::new(options);
+        let d = format!("sha256:{}", "1".repeat(64));
+        let image: ImageRef = format!("quay.io/org/app:v1@{d}").parse().unwrap();
+        let q = r.queried(&image);
+        assert_eq!(q.registry, "m.local:5000");
+        assert_eq!(q.name, "air/quay.io/org/app");
+        let image: ImageRef = "busybox".parse().unwrap();
+        let q = r.queried(&image);
+        assert_eq!(
+            (q.registry.as_str(), q.name.as_str()),
+            ("m.local:5000", "library/busybox")
+        );
     }
 
     /// Image lookups retry 408 as chart downloads always did (one retry policy).

@@ -166,8 +166,22 @@ after another, each after a `# file: <registry>/hosts.toml` line:
   skopeo sync --scoped --all --src yaml --dest docker sync.yaml m.example:5000/air
   imagebom mirror --format containerd --target m.example:5000/air --out /etc/containerd/certs.d
 
+Charts: every chart and subchart the recipe renders is in --format charts (source, version,
+archive digest, mirror location oci://<target>/charts/<name>:<version>) and chart-copy (a
+script: skopeo copy for OCI charts, curl/helm pull + helm push for chart repositories), and
+in hauler, zarf and oc-mirror; the image-only formats say that charts need their own step.
+  imagebom mirror --format chart-copy --target m.example:5000/air | sh
+  imagebom mirror --format hauler --out hauler.yaml && hauler store sync --filename hauler.yaml
+  imagebom mirror --format zarf --out zarf.yaml
+
+--platform linux/amd64 (repeatable) keeps only the matching platform manifests of each index
+in the lock: they are listed and copied by their own digest (the index digest is recorded in
+comments and in --format plan); an index with no matching platform is an error unless
+--allow-missing-platform leaves it out.
+
 Exit codes:
   0  success
+  1  an image has no platform matching --platform
   2  bad input (recipe, lock, missing --target)")]
     Mirror(MirrorArgs),
     /// Write the lock file (imagebom.lock beside the recipe), optionally resolving against registries.
@@ -372,6 +386,16 @@ pub enum MirrorFormat {
     RegistriesConf,
     /// containerd hosts.toml per source registry (needs --target; --out is a directory).
     Containerd,
+    /// Every chart and subchart: source, version, digest, mirror location (YAML).
+    Charts,
+    /// Shell script copying every remote chart into oci://TARGET/charts (needs --target).
+    ChartCopy,
+    /// Hauler content manifests (kind Images and Charts).
+    Hauler,
+    /// Zarf package definition (zarf.yaml).
+    Zarf,
+    /// The whole mirror plan as JSON: images, chosen platforms, charts.
+    Plan,
 }
 
 #[derive(Debug, Args)]
@@ -385,7 +409,8 @@ pub struct MirrorArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "list")]
     pub format: MirrorFormat,
-    /// Mirror registry (`registry[:port][/prefix]`), for skopeo-copy and mapping.
+    /// Mirror registry (`registry[:port][/prefix]`), for skopeo-copy, mapping and the
+    /// mirror locations of images and charts.
     #[arg(long)]
     pub target: Option<String>,
     /// Write to this file (atomically) instead of stdout; for containerd, a directory that
@@ -396,8 +421,19 @@ pub struct MirrorArgs {
     /// `http://` for a containerd server or mirror host. Repeatable.
     #[arg(long = "insecure-registry", value_name = "HOST")]
     pub insecure_registry: Vec<String>,
+    /// Keep only this platform of each multi-platform image (`linux/amd64`, `linux/arm64/v8`);
+    /// repeatable. Images with no matching platform are an error (exit 1).
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]", value_parser = parse_platform)]
+    pub platform: Vec<imagebom_emit::mirror::platform::PlatformSpec>,
+    /// With --platform: leave out images that have no matching platform instead of failing.
+    #[arg(long, requires = "platform")]
+    pub allow_missing_platform: bool,
     #[command(flatten)]
     pub render: RenderArgs,
+}
+
+fn parse_platform(s: &str) -> Result<imagebom_emit::mirror::platform::PlatformSpec, String> {
+    s.parse()
 }
 
 #[derive(Debug, Args)]
@@ -455,7 +491,8 @@ pub struct RegistryArgs {
     #[arg(long, default_value_t = 16)]
     pub per_registry: usize,
     /// With --resolve: query MIRROR for REGISTRY (`docker.io=mirror.example:5000`); the BOM keeps
-    /// the canonical name. Repeatable.
+    /// the canonical name. A MIRROR with a path (`quay.io=m.example:5000/quay.io`, the layout
+    /// `skopeo sync --scoped` writes) holds the repositories under it. Repeatable.
     #[arg(long, value_name = "REGISTRY=MIRROR", value_parser = parse_mirror)]
     pub mirror: Vec<(String, String)>,
     /// With --resolve: cache directory [default: $IMAGEBOM_CACHE, $XDG_CACHE_HOME/imagebom or ~/.cache/imagebom].
@@ -561,9 +598,11 @@ pub struct RenderCmdArgs {
 
 fn parse_mirror(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
-        Some((a, b)) if !a.is_empty() && !b.is_empty() && !b.contains('/') => {
-            Ok((a.to_string(), b.to_string()))
+        Some((a, b)) if !a.is_empty() && !b.is_empty() && !b.starts_with('/') => {
+            Ok((a.to_string(), b.trim_end_matches('/').to_string()))
         }
-        _ => Err(format!("expected REGISTRY=MIRROR (host[:port]), got {s:?}")),
+        _ => Err(format!(
+            "expected REGISTRY=MIRROR (host[:port][/prefix]), got {s:?}"
+        )),
     }
 }

@@ -1,8 +1,6 @@
 //! `imagebom generate` and `imagebom lock`.
 
-use crate::cli::{
-    Format, GenerateArgs, LockArgs, MirrorArgs, MirrorFormat, RefreshArgs, RegistryArgs, RenderArgs,
-};
+use crate::cli::{Format, GenerateArgs, LockArgs, RefreshArgs, RegistryArgs, RenderArgs};
 use crate::failure::{Failure, WithCode, EXIT_INPUT, EXIT_OK, EXIT_REGISTRY};
 use crate::pipeline;
 use anyhow::{anyhow, Context};
@@ -353,84 +351,6 @@ pub fn lock(args: &LockArgs, quiet: bool) -> Result<u8, Failure> {
             lock.images.len(),
             unresolved
         );
-    }
-    Ok(EXIT_OK)
-}
-
-/// Runs `mirror`: mirror lists from the recipe and its lock, offline.
-pub fn mirror(args: &MirrorArgs, quiet: bool) -> Result<u8, Failure> {
-    use imagebom_emit::mirror::{mirror, unpinned, MirrorFormat as F};
-    let built = pipeline::build_complete(
-        &args.recipe,
-        args.lock.as_deref(),
-        &pipeline::render_options(&args.render, &args.insecure_registry),
-    )?;
-    let format = match args.format {
-        MirrorFormat::List => F::List,
-        MirrorFormat::Registries => F::Registries,
-        MirrorFormat::SkopeoSync => F::SkopeoSync,
-        MirrorFormat::SkopeoCopy => F::SkopeoCopy,
-        MirrorFormat::Mapping => F::Mapping,
-        MirrorFormat::OcMirror => F::OcMirror,
-        MirrorFormat::Idms => F::Idms,
-        MirrorFormat::Itms => F::Itms,
-        MirrorFormat::RegistriesConf => F::RegistriesConf,
-        MirrorFormat::Containerd => F::Containerd,
-    };
-    if let (F::Containerd, Some(dir)) = (format, &args.out) {
-        // One hosts.toml per source registry: DIR/<registry>/hosts.toml, all rendered first.
-        let files = imagebom_emit::mirror::containerd_hosts(
-            &built.inventory,
-            args.target.as_deref(),
-            &args.insecure_registry,
-        )
-        .code(EXIT_INPUT)?;
-        let mut set = OutputSet::new();
-        for (registry, text) in &files {
-            set.add(dir.join(registry).join("hosts.toml"), text.clone());
-        }
-        write_all(set, quiet)?;
-        if !quiet {
-            eprintln!(
-                "wrote {} hosts.toml file(s) under {}",
-                files.len(),
-                dir.display()
-            );
-        }
-        return Ok(EXIT_OK);
-    }
-    let text = mirror(
-        &built.inventory,
-        format,
-        args.target.as_deref(),
-        &args.insecure_registry,
-    )
-    .code(EXIT_INPUT)?;
-    match &args.out {
-        Some(path) => {
-            let mut set = OutputSet::new();
-            set.add(path.clone(), text);
-            write_all(set, quiet)?;
-        }
-        None => {
-            use std::io::Write;
-            let mut out = std::io::stdout().lock();
-            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-                Err(e) => return Err(e).context("cannot write to stdout").code(EXIT_INPUT),
-            }
-        }
-    }
-    let tags_only = unpinned(&built.inventory);
-    if !quiet && !tags_only.is_empty() {
-        eprintln!(
-            "note: {} image(s) have no digest and are mirrored by tag (run `imagebom lock --resolve`):",
-            tags_only.len()
-        );
-        for t in tags_only {
-            eprintln!("  {t}");
-        }
     }
     Ok(EXIT_OK)
 }

@@ -7,6 +7,7 @@ mod failure;
 mod generate;
 mod images;
 mod merge;
+mod mirror;
 mod pipeline;
 mod render;
 
@@ -32,7 +33,7 @@ fn main() -> ExitCode {
         cli::Command::Images(args) => images::run(args, cli.quiet),
         cli::Command::Render(args) => render::run(args),
         cli::Command::Lock(args) => generate::lock(args, cli.quiet),
-        cli::Command::Mirror(args) => generate::mirror(args, cli.quiet),
+        cli::Command::Mirror(args) => mirror::run(args, cli.quiet),
         cli::Command::Check(args) => check::run(args, cli.quiet),
         cli::Command::Diff(args) => check::diff(args),
         cli::Command::Merge(args) => merge::run(args, cli.quiet),
