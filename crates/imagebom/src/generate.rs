@@ -131,13 +131,17 @@ fn run_one(
     if args.check {
         return freshness(&built, page.as_ref().map(|(p, old, new)| (p, old, new)));
     }
+    let nested = match args.nest_packages {
+        true => Some(crate::sboms::nested(&built.inventory, out)?),
+        false => None,
+    };
     let outputs = write_outputs(
         &built,
         out,
         &args.format,
         args.registry.resolve,
         page.map(|(p, _, new)| (p, new)),
-        timestamp,
+        (timestamp, nested.as_ref()),
         quiet,
     )?;
     let inv = &built.inventory;
@@ -240,7 +244,7 @@ fn write_outputs(
     formats: &[Format],
     with_lock: bool,
     page: Option<(PathBuf, String)>,
-    timestamp: String,
+    (timestamp, nested): (String, Option<&imagebom_emit::Nested>),
     quiet: bool,
 ) -> Result<Vec<PathBuf>, Failure> {
     let inv = &built.inventory;
@@ -255,7 +259,9 @@ fn write_outputs(
         let _s = tracing::info_span!("emit").entered();
         for f in &formats {
             let text = match f {
-                Format::Cyclonedx => imagebom_emit::cyclonedx_json(inv, &cx).code(EXIT_INPUT)?,
+                Format::Cyclonedx => {
+                    imagebom_emit::cyclonedx_json_nested(inv, &cx, nested).code(EXIT_INPUT)?
+                }
                 Format::Spdx => imagebom_emit::spdx_json(inv, &cx).code(EXIT_INPUT)?,
                 Format::Markdown => imagebom_emit::markdown(inv, &cx),
             };
@@ -310,7 +316,7 @@ pub fn refresh(args: &RefreshArgs, quiet: bool) -> Result<u8, Failure> {
             &args.format,
             true,
             None,
-            timestamp,
+            (timestamp, None),
             quiet,
         )?;
         if !quiet {

@@ -3,12 +3,14 @@
 
 mod check;
 mod cli;
+mod export;
 mod failure;
 mod generate;
 mod images;
 mod merge;
 mod pipeline;
 mod render;
+mod sboms;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -37,6 +39,8 @@ fn main() -> ExitCode {
         cli::Command::Diff(args) => check::diff(args),
         cli::Command::Merge(args) => merge::run(args, cli.quiet),
         cli::Command::Refresh(args) => generate::refresh(args, cli.quiet),
+        cli::Command::Sboms(args) => sboms::run(args, cli.quiet),
+        cli::Command::Export(args) => export::run(args, cli.quiet),
     };
     match result {
         Ok(code) => ExitCode::from(code),
