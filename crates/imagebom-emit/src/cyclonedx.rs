@@ -237,6 +237,7 @@ fn image(key: &str, e: &ImageEntry, inv: &Inventory, nested: Option<&Nested>) ->
     if let (Some(n), Some(d)) = (nested, digest) {
         children.extend(n.of(d, &image_ref(key)));
     }
+    sort_canonical(&mut children);
     out.components = (!children.is_empty()).then_some(children);
     out
 }
@@ -254,7 +255,7 @@ fn evidence(e: &ImageEntry) -> Option<cdx::ComponentEvidence> {
         .collect();
     seen.sort();
     seen.dedup();
-    let occurrences: Vec<cdx::ComponentEvidenceItemOccurrences> = seen
+    let mut occurrences: Vec<cdx::ComponentEvidenceItemOccurrences> = seen
         .into_iter()
         .map(
             |(location, context)| cdx::ComponentEvidenceItemOccurrences {
@@ -267,10 +268,17 @@ fn evidence(e: &ImageEntry) -> Option<cdx::ComponentEvidence> {
             },
         )
         .collect();
+    sort_canonical(&mut occurrences);
     (!occurrences.is_empty()).then(|| cdx::ComponentEvidence {
         occurrences: Some(occurrences),
         ..Default::default()
     })
+}
+
+/// Sorts nested lists by their JSON text, the order `merge` writes unions in, so a merged
+/// BOM is byte-identical to the whole one.
+fn sort_canonical<T: serde::Serialize>(list: &mut [T]) {
+    list.sort_by_cached_key(|v| serde_json::to_string(v).unwrap_or_default());
 }
 
 /// `bom-ref` of one platform of an index.
@@ -327,7 +335,7 @@ fn platform(
 
 /// `externalReferences` of type `bom`: the stored SBOMs of `subject`, with their digests.
 fn sbom_links(sboms: &[SbomRecord], subject: &Digest) -> Option<Vec<cdx::ExternalReference>> {
-    let links: Vec<cdx::ExternalReference> = sboms
+    let mut links: Vec<cdx::ExternalReference> = sboms
         .iter()
         .filter(|s| &s.subject == subject)
         .map(|s| cdx::ExternalReference {
@@ -342,6 +350,7 @@ fn sbom_links(sboms: &[SbomRecord], subject: &Digest) -> Option<Vec<cdx::Externa
             url: serde_json::Value::String(s.path.clone()),
         })
         .collect();
+    sort_canonical(&mut links);
     (!links.is_empty()).then_some(links)
 }
 

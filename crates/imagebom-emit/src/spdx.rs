@@ -1,6 +1,6 @@
 //! SPDX 2.3 JSON.
 
-use crate::{content_uuid, digest_of, publisher_of, version_of, EmitContext, EmitError};
+use crate::{content_uuid, digest_of, version_of, EmitContext, EmitError};
 use imagebom_model::{purl::oci_purl, ImageEntry, Inventory};
 use serde_spdx::spdx::v_2_3 as spdx;
 use sha2::{Digest as _, Sha256};
@@ -180,9 +180,8 @@ fn image_package(
             .map(|d| d.encoded().to_string()),
         purl: Some(oci_purl(r, digest)),
         comment: Some(format!(
-            "reference: {key}; found as: {}; published by: {}",
-            categories.join(", "),
-            publisher_of(r)
+            "reference: {key}; found as: {}",
+            categories.join(", ")
         )),
         annotations: provenance_annotations(e, cx),
     })

@@ -679,3 +679,39 @@ fn scanners_diff_reads_the_index_not_its_platforms() {
         Some(Digest::sha256_of(b"index").to_string().as_str())
     );
 }
+
+#[test]
+fn scanners_merge_of_the_same_bom_is_the_bom() {
+    use imagebom_emit::merge::{merge, MergeInput};
+    let mut inv = rich();
+    // Merge writes components by name (it cannot know the recipe's order).
+    inv.components.sort_by(|a, b| a.name.cmp(&b.name));
+    let key = "registry.k8s.io/pause:3.10";
+    let e = inv.images.get_mut(key).unwrap();
+    let res = e.resolution.as_mut().unwrap();
+    // Index order is not name order; two places with different files.
+    res.platforms.insert(
+        0,
+        Platform {
+            os: "linux".into(),
+            architecture: "s390x".into(),
+            variant: None,
+            os_version: None,
+            digest: Digest::sha256_of(b"s390x"),
+        },
+    );
+    let mut o = e.occurrences[0].clone();
+    o.source = "a/first.yaml".into();
+    o.path = "spec/z".into();
+    e.occurrences.push(o);
+    inv.canonicalize();
+    let text = cyclonedx_json(&inv, &cx()).unwrap();
+    let inputs: Vec<MergeInput> = ["a", "b"]
+        .iter()
+        .map(|n| MergeInput {
+            name: n.to_string(),
+            text: text.clone(),
+        })
+        .collect();
+    assert_eq!(merge(&inputs).unwrap().1, text);
+}
