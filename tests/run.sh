@@ -12,9 +12,10 @@ ROOT=$PWD
 section() { printf '\n==> %s\n' "$*"; }
 
 # Debian packages the tests need: a real registry and skopeo to fill it (tests/integration/
-# test_registry.py), Go for the text/template conformance oracle (tests/oracle/gotmpl).
+# test_registry.py), Go for the text/template conformance oracle (tests/oracle/gotmpl), curl
+# and jq for the Dependency-Track upload script (test_scanners.py).
 # Installs only what is missing; uses sudo when not root.
-APT_PACKAGES=(docker-registry skopeo golang-go)
+APT_PACKAGES=(docker-registry skopeo golang-go curl jq)
 install_apt() {
   local missing=()
   for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

@@ -288,3 +288,60 @@ def test_scanners_dependency_track_layout(syft_run, reg, tmp_path):
     p = run(["export", "--recipe", str(r), "--format", "dependency-track", "--out", str(tmp_path / "x"),
              "--sboms", str(tmp_path / "none")], check=False)
     assert p.returncode == 2 and "team/alpine" in p.stderr, p.stderr
+
+
+def test_scanners_dependency_track_upload_payloads(syft_run, tmp_path):
+    """upload.sh against a recorder speaking Dependency-Track's API shapes (no DT server in CI):
+    the parent PUT /api/v1/project with its collection logic, then one multipart
+    POST /api/v1/bom per child naming its parent, carrying the SBOM bytes."""
+    import email.parser
+    import http.server
+    import threading
+
+    r, out = syft_run
+    dt = tmp_path / "dt"
+    run(["export", "--recipe", str(r), "--format", "dependency-track", "--out", str(dt), "--sboms", str(out)])
+    seen = []
+
+    class Recorder(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def handle_one(self, code, body=b"{}"):
+            data = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            seen.append((self.command, self.path, self.headers.get("X-Api-Key"), self.headers.get("Content-Type"), data))
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_PUT(self):
+            self.handle_one(201)
+
+        def do_POST(self):
+            self.handle_one(200, b'{"token":"t"}')
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        env = {"PATH": "/usr/bin:/bin", "DT_URL": f"http://127.0.0.1:{server.server_port}", "DT_API_KEY": "k-123"}
+        p = subprocess.run(["sh", str(dt / "upload.sh")], capture_output=True, text=True, timeout=120, env=env)
+        assert p.returncode == 0, p.stderr
+    finally:
+        server.shutdown()
+    put, *posts = seen
+    assert put[:3] == ("PUT", "/api/v1/project", "k-123")
+    assert json.loads(put[4]) == json.loads((dt / "project.json").read_text())
+    children = json.loads((dt / "projects.json").read_text())
+    assert len(posts) == len(children)
+    for (method, path, key, ctype, data), child in zip(posts, children):
+        assert (method, path, key) == ("POST", "/api/v1/bom", "k-123")
+        msg = email.parser.BytesParser().parsebytes(f"Content-Type: {ctype}\r\n\r\n".encode() + data)
+        fields = {part.get_param("name", header="content-disposition"): part.get_payload(decode=True)
+                  for part in msg.get_payload()}
+        assert fields["projectName"].decode() == child["name"]
+        assert fields["projectVersion"].decode() == child["version"]
+        assert fields["autoCreate"] == b"true"
+        assert (fields["parentName"].decode(), fields["parentVersion"].decode()) == ("scanned", "1.0.0")
+        assert fields["bom"] == (dt / child["bom"]).read_bytes()
