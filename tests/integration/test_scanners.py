@@ -345,3 +345,17 @@ def test_scanners_dependency_track_upload_payloads(syft_run, tmp_path):
         assert fields["autoCreate"] == b"true"
         assert (fields["parentName"].decode(), fields["parentVersion"].decode()) == ("scanned", "1.0.0")
         assert fields["bom"] == (dt / child["bom"]).read_bytes()
+
+
+def test_scanners_trivy_reads_the_stored_sboms(syft_run, tmp_path):
+    """Trivy reads an image only as a document's metadata.component: each stored per-image SBOM
+    gives it the image's packages (offline, no vulnerability database needed for the listing)."""
+    r, out = syft_run
+    for entry in lock_of(r).values():
+        rec = next(x for x in entry["sboms"] if x["format"] == "cyclonedx")
+        p = subprocess.run([tool("trivy"), "sbom", "--quiet", "--scanners", "license", "--offline-scan", "--format",
+                            "json", "--list-all-pkgs", "--cache-dir", str(tmp_path / "trivy"), str(out / rec["path"])],
+                           capture_output=True, text=True, timeout=300)
+        assert p.returncode == 0, p.stderr
+        names = {pkg["Name"] for res in json.loads(p.stdout).get("Results", []) for pkg in res.get("Packages", [])}
+        assert PACKAGES <= names, rec["path"]
