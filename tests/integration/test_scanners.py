@@ -359,3 +359,20 @@ def test_scanners_trivy_reads_the_stored_sboms(syft_run, tmp_path):
         assert p.returncode == 0, p.stderr
         names = {pkg["Name"] for res in json.loads(p.stdout).get("Results", []) for pkg in res.get("Packages", [])}
         assert PACKAGES <= names, rec["path"]
+
+
+def test_scanners_cyclonedx_1_5_validates(syft_run, tmp_path):
+    """--spec-version 1.5: the official 1.5 schema (cyclonedx-python-lib's copy) accepts it, 1.6 stays default."""
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    r, out = syft_run
+    old = tmp_path / "v15"
+    run(["generate", "--recipe", str(r), "--out", str(old), "--spec-version", "1.5", "--format", "cyclonedx"])
+    text = (old / "bom.cdx.json").read_text()
+    doc = json.loads(text)
+    assert doc["specVersion"] == "1.5" and doc["$schema"].endswith("bom-1.5.schema.json")
+    assert JsonStrictValidator(SchemaVersion.V1_5).validate_str(text) is None
+    assert JsonStrictValidator(SchemaVersion.V1_5).validate_str((out / "bom.cdx.json").read_text()) is not None
+    assert json.loads((out / "bom.cdx.json").read_text())["specVersion"] == "1.6"
+    assert syft_packages(old / "bom.cdx.json") is not None  # Syft reads it too

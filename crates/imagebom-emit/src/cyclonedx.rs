@@ -466,20 +466,76 @@ pub fn cyclonedx_json(inv: &Inventory, cx: &EmitContext) -> Result<String, EmitE
     cyclonedx_json_nested(inv, cx, None)
 }
 
+/// The CycloneDX specification version written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SpecVersion {
+    /// CycloneDX 1.6 (the default).
+    #[default]
+    V1_6,
+    /// CycloneDX 1.5, for older consumers: the same document without what 1.6 added
+    /// (`evidence.occurrences[].additionalContext`; the `imagebom:occurrence` properties
+    /// still carry it).
+    V1_5,
+}
+
 /// [`cyclonedx_json`] with each image's packages (`nested`) under its container component.
 pub fn cyclonedx_json_nested(
     inv: &Inventory,
     cx: &EmitContext,
     nested: Option<&Nested>,
 ) -> Result<String, EmitError> {
+    cyclonedx_json_as(inv, cx, nested, SpecVersion::V1_6)
+}
+
+/// [`cyclonedx_json_nested`] in CycloneDX `spec`.
+pub fn cyclonedx_json_as(
+    inv: &Inventory,
+    cx: &EmitContext,
+    nested: Option<&Nested>,
+    spec: SpecVersion,
+) -> Result<String, EmitError> {
     let err = |e: serde_json::Error| EmitError::Serialize {
         format: "CycloneDX",
         message: e.to_string(),
     };
-    let mut doc = document(inv, cx, nested);
+    let doc = document(inv, cx, nested);
+    let mut doc = serde_json::to_value(&doc).map_err(err)?;
+    if spec == SpecVersion::V1_5 {
+        doc["$schema"] = "http://cyclonedx.org/schema/bom-1.5.schema.json".into();
+        doc["specVersion"] = "1.5".into();
+        if let Some(c) = doc.get_mut("components") {
+            strip_1_6(c);
+        }
+    }
     let content = serde_json::to_vec(&doc).map_err(err)?;
-    doc.serial_number = Some(format!("urn:uuid:{}", content_uuid(&content)));
-    let mut text = serde_json::to_string_pretty(&doc).map_err(err)?;
+    let serial = format!("urn:uuid:{}", content_uuid(&content));
+    // `serialNumber` where the typed model puts it: after `metadata`, before `specVersion`.
+    let mut out = serde_json::Map::new();
+    for (k, v) in doc.as_object().expect("a document is an object") {
+        if k == "specVersion" {
+            out.insert("serialNumber".into(), serial.clone().into());
+        }
+        out.insert(k.clone(), v.clone());
+    }
+    let mut text = serde_json::to_string_pretty(&out).map_err(err)?;
     text.push('\n');
     Ok(text)
+}
+
+/// Removes from `components` (recursively) what CycloneDX 1.5 does not have.
+fn strip_1_6(components: &mut serde_json::Value) {
+    for c in components.as_array_mut().into_iter().flatten() {
+        let occurrences = c
+            .get_mut("evidence")
+            .and_then(|e| e.get_mut("occurrences"))
+            .and_then(|o| o.as_array_mut());
+        for o in occurrences.into_iter().flatten() {
+            if let Some(o) = o.as_object_mut() {
+                o.remove("additionalContext");
+            }
+        }
+        if let Some(nested) = c.get_mut("components") {
+            strip_1_6(nested);
+        }
+    }
 }

@@ -47,7 +47,9 @@ pub mod validate;
 
 use imagebom_model::{Digest, ImageEntry, ImageRef};
 
-pub use cyclonedx::{cyclonedx_json, cyclonedx_json_nested, Nested};
+pub use cyclonedx::{
+    cyclonedx_json, cyclonedx_json_as, cyclonedx_json_nested, Nested, SpecVersion,
+};
 pub use markdown::markdown;
 pub use spdx::spdx_json;
 

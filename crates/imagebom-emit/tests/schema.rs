@@ -715,3 +715,19 @@ fn scanners_merge_of_the_same_bom_is_the_bom() {
         .collect();
     assert_eq!(merge(&inputs).unwrap().1, text);
 }
+
+#[test]
+fn scanners_cyclonedx_in_the_typed_model_order() {
+    // What the emitter writes is what the typed CycloneDX model writes (field order included).
+    let text = cyclonedx_json(&rich(), &cx()).unwrap();
+    let doc: serde_cyclonedx::cyclonedx::v_1_6::CycloneDx = serde_json::from_str(&text).unwrap();
+    assert_eq!(serde_json::to_string_pretty(&doc).unwrap() + "\n", text);
+    let v15 =
+        imagebom_emit::cyclonedx_json_as(&rich(), &cx(), None, imagebom_emit::SpecVersion::V1_5)
+            .unwrap();
+    assert!(v15.contains("\"specVersion\": \"1.5\"") && !v15.contains("additionalContext"));
+    assert_ne!(
+        serde_json::from_str::<Value>(&v15).unwrap()["serialNumber"],
+        serde_json::from_str::<Value>(&text).unwrap()["serialNumber"]
+    );
+}

@@ -229,6 +229,17 @@ Exit codes:
     Export(ExportArgs),
 }
 
+/// CycloneDX versions `generate` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CdxSpec {
+    /// CycloneDX 1.6.
+    #[value(name = "1.6")]
+    V16,
+    /// CycloneDX 1.5.
+    #[value(name = "1.5")]
+    V15,
+}
+
 /// SBOM generators of `sboms`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Generator {
@@ -381,6 +392,9 @@ pub struct GenerateArgs {
     /// in --out, verified by digest) under its container component.
     #[arg(long)]
     pub nest_packages: bool,
+    /// CycloneDX specification version of bom.cdx.json (1.5 for older consumers).
+    #[arg(long, value_enum, default_value = "1.6")]
+    pub spec_version: CdxSpec,
     #[command(flatten)]
     pub registry: RegistryArgs,
     #[command(flatten)]

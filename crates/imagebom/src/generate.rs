@@ -141,7 +141,7 @@ fn run_one(
         &args.format,
         args.registry.resolve,
         page.map(|(p, _, new)| (p, new)),
-        (timestamp, nested.as_ref()),
+        (timestamp, nested.as_ref(), spec_version(args)),
         quiet,
     )?;
     let inv = &built.inventory;
@@ -235,6 +235,14 @@ fn freshness(
     }
 }
 
+/// The CycloneDX version `--spec-version` asks for.
+fn spec_version(args: &GenerateArgs) -> imagebom_emit::SpecVersion {
+    match args.spec_version {
+        crate::cli::CdxSpec::V16 => imagebom_emit::SpecVersion::V1_6,
+        crate::cli::CdxSpec::V15 => imagebom_emit::SpecVersion::V1_5,
+    }
+}
+
 /// Renders the requested formats of `built` (and the lock, when `with_lock`), then writes
 /// them with `page` as one [`OutputSet`]: all of them or, on any error, none. Returns the
 /// paths written.
@@ -244,7 +252,11 @@ fn write_outputs(
     formats: &[Format],
     with_lock: bool,
     page: Option<(PathBuf, String)>,
-    (timestamp, nested): (String, Option<&imagebom_emit::Nested>),
+    (timestamp, nested, spec): (
+        String,
+        Option<&imagebom_emit::Nested>,
+        imagebom_emit::SpecVersion,
+    ),
     quiet: bool,
 ) -> Result<Vec<PathBuf>, Failure> {
     let inv = &built.inventory;
@@ -260,7 +272,7 @@ fn write_outputs(
         for f in &formats {
             let text = match f {
                 Format::Cyclonedx => {
-                    imagebom_emit::cyclonedx_json_nested(inv, &cx, nested).code(EXIT_INPUT)?
+                    imagebom_emit::cyclonedx_json_as(inv, &cx, nested, spec).code(EXIT_INPUT)?
                 }
                 Format::Spdx => imagebom_emit::spdx_json(inv, &cx).code(EXIT_INPUT)?,
                 Format::Markdown => imagebom_emit::markdown(inv, &cx),
@@ -316,7 +328,7 @@ pub fn refresh(args: &RefreshArgs, quiet: bool) -> Result<u8, Failure> {
             &args.format,
             true,
             None,
-            (timestamp, None),
+            (timestamp, None, imagebom_emit::SpecVersion::V1_6),
             quiet,
         )?;
         if !quiet {
