@@ -81,15 +81,18 @@ fn dt_layout(
 ) -> Result<(), Failure> {
     let name = |i: usize| format!("bom/{:04}.cdx.json", i + 1);
     for (i, t) in list.iter().enumerate() {
-        let text = match &t.sbom {
-            Some(p) => read_sbom(inv, t, &sboms.join(p))?,
-            None => return Err(anyhow!(
-                "{}: no CycloneDX SBOM recorded in the lock: run `imagebom sboms --out {}` first",
-                t.image,
-                sboms.display()
-            ))
-            .code(EXIT_INPUT),
-        };
+        let p = t
+            .sbom
+            .as_ref()
+            .ok_or_else(|| {
+                anyhow!(
+                    "{}: no CycloneDX SBOM recorded in the lock: run `imagebom sboms --out {}` first",
+                    t.image,
+                    sboms.display()
+                )
+            })
+            .code(EXIT_INPUT)?;
+        let text = read_sbom(inv, t, &sboms.join(p))?;
         set.add(dir.join(name(i)), text);
     }
     let index: std::collections::BTreeMap<&str, usize> = list
