@@ -376,3 +376,11 @@ def test_scanners_cyclonedx_1_5_validates(syft_run, tmp_path):
     assert JsonStrictValidator(SchemaVersion.V1_5).validate_str((out / "bom.cdx.json").read_text()) is not None
     assert json.loads((out / "bom.cdx.json").read_text())["specVersion"] == "1.6"
     assert syft_packages(old / "bom.cdx.json") is not None  # Syft reads it too
+
+
+def test_scanners_records_survive_a_refresh_of_the_same_digest(syft_run, reg):
+    r, out = syft_run
+    before = (r.parent / "imagebom.lock").read_text()
+    assert '"sboms"' in before
+    run(["lock", "--resolve", "--refresh", "--recipe", str(r), "--insecure-registry", reg.host])
+    assert (r.parent / "imagebom.lock").read_text() == before

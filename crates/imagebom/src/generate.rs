@@ -517,10 +517,12 @@ fn resolve(
                     );
                 }
                 if let Some(e) = inv.images.get_mut(&key) {
-                    // Provenance recorded for the same digest stays until checked again.
+                    // Provenance recorded for the same digest stays until checked again; its
+                    // SBOMs describe that digest and stay too.
                     let mut new = r.resolution;
                     if let Some(old) = e.resolution.take().filter(|o| o.digest == new.digest) {
                         new.provenance = new.provenance.or(old.provenance);
+                        new.sboms = old.sboms;
                     }
                     e.resolution = Some(new);
                 }
