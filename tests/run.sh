@@ -13,9 +13,10 @@ section() { printf '\n==> %s\n' "$*"; }
 
 # Debian packages the tests need: a real registry and skopeo to fill it (tests/integration/
 # test_registry.py), Go for the text/template conformance oracle (tests/oracle/gotmpl), openssl for
-# the keyed-signature and private-CA oracles (crates/imagebom-verify/tests).
+# the keyed-signature and private-CA oracles (crates/imagebom-verify/tests), curl and jq for the
+# Dependency-Track upload script (test_scanners.py).
 # Installs only what is missing; uses sudo when not root.
-APT_PACKAGES=(docker-registry skopeo golang-go openssl)
+APT_PACKAGES=(docker-registry skopeo golang-go openssl curl jq)
 install_apt() {
   local missing=()
   for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

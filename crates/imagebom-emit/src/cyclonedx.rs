@@ -3,8 +3,10 @@
 use crate::{
     content_uuid, digest_of, publisher_of, resolution_of, version_of, EmitContext, EmitError,
 };
+use imagebom_model::lock::{SbomRecord, SbomSource};
 use imagebom_model::{
-    purl::oci_purl, ComponentInfo, ImageEntry, Inventory, Provenance, RenderedChartInfo,
+    purl::oci_purl, ComponentInfo, Digest, ImageEntry, ImageRef, Inventory, Platform, Provenance,
+    RenderedChartInfo,
 };
 use serde_cyclonedx::cyclonedx::v_1_6 as cdx;
 
@@ -73,7 +75,7 @@ fn image_ref(normalized: &str) -> String {
     format!("image:{normalized}")
 }
 
-fn component(c: &ComponentInfo) -> cdx::Component {
+fn component(c: &ComponentInfo, inv: &Inventory) -> cdx::Component {
     let mut props = Vec::new();
     if let Some(ch) = &c.chart {
         props.push(prop(
@@ -92,11 +94,12 @@ fn component(c: &ComponentInfo) -> cdx::Component {
     }
     let mut out = new_component("application", c.name.clone());
     out.bom_ref = Some(component_ref(&c.name));
-    out.version = c
-        .chart
-        .as_ref()
-        .filter(|ch| !ch.version.is_empty())
-        .map(|ch| ch.version.clone());
+    // As in SPDX: the chart's version, else (manifests only) the recipe's.
+    out.version = match &c.chart {
+        Some(ch) => Some(ch.version.clone()).filter(|v| !v.is_empty()),
+        None => Some(inv.recipe.version.clone()),
+    };
+    out.supplier = inv.recipe.supplier.as_deref().map(org);
     out.description = c.display_name.clone();
     out.properties = (!props.is_empty()).then_some(props);
     if let Some(r) = c.chart.as_ref().and_then(|ch| ch.rendered.as_ref()) {
@@ -154,7 +157,59 @@ fn subcharts(r: &RenderedChartInfo, parent: &str) -> Option<Vec<cdx::Component>>
     (!out.is_empty()).then_some(out)
 }
 
-fn image(key: &str, e: &ImageEntry, inv: &Inventory) -> cdx::Component {
+/// Each image's packages, read from its CycloneDX SBOMs, to nest under its component
+/// (`generate --nest-packages`): Syft, Grype and Dependency-Track read a container's packages
+/// as its nested components.
+#[derive(Debug, Clone, Default)]
+pub struct Nested {
+    by_subject: std::collections::BTreeMap<String, Vec<cdx::Component>>,
+}
+
+impl Nested {
+    /// Adds the components of the CycloneDX SBOM `text` (file `file`, for errors) as the
+    /// packages of the manifest `subject`.
+    pub fn add(&mut self, subject: &Digest, file: &str, text: &str) -> Result<(), EmitError> {
+        #[derive(serde::Deserialize)]
+        struct Doc {
+            #[serde(default)]
+            components: Vec<cdx::Component>,
+        }
+        let doc: Doc = serde_json::from_str(text).map_err(|e| EmitError::Bom {
+            file: file.to_string(),
+            message: format!("not a CycloneDX SBOM this build reads: {e}"),
+        })?;
+        self.by_subject
+            .entry(subject.to_string())
+            .or_default()
+            .extend(doc.components);
+        Ok(())
+    }
+
+    /// The packages of `subject`, their `bom-ref`s prefixed with `parent` (unique in the
+    /// BOM), sorted by `bom-ref`.
+    fn of(&self, subject: &Digest, parent: &str) -> Vec<cdx::Component> {
+        fn prefix(c: &mut cdx::Component, parent: &str) {
+            if let Some(r) = c.bom_ref.as_mut() {
+                *r = format!("{parent}|{r}");
+            }
+            for n in c.components.iter_mut().flatten() {
+                prefix(n, parent);
+            }
+        }
+        let mut out = self
+            .by_subject
+            .get(&subject.to_string())
+            .cloned()
+            .unwrap_or_default();
+        for c in &mut out {
+            prefix(c, parent);
+        }
+        out.sort_by(|a, b| (&a.bom_ref, &a.name).cmp(&(&b.bom_ref, &b.name)));
+        out
+    }
+}
+
+fn image(key: &str, e: &ImageEntry, inv: &Inventory, nested: Option<&Nested>) -> cdx::Component {
     let r = &e.reference;
     let digest = digest_of(e);
     let mut props = vec![
@@ -217,14 +272,174 @@ fn image(key: &str, e: &ImageEntry, inv: &Inventory) -> cdx::Component {
     out.version = Some(version_of(r, digest));
     out.purl = Some(oci_purl(r, digest));
     out.hashes = hashes;
+    // The registry namespace publishes the image; the distribution's supplier supplies it.
     out.publisher = Some(publisher_of(r));
+    out.supplier = inv.recipe.supplier.as_deref().map(org);
+    out.evidence = evidence(e);
     out.properties = Some(props);
+    let sboms = e.resolution.as_ref().map_or(&[][..], |r| &r.sboms[..]);
+    if let Some(d) = digest {
+        out.external_references = sbom_links(sboms, d);
+    }
+    let mut children: Vec<cdx::Component> = e
+        .resolution
+        .iter()
+        .flat_map(|res| &res.platforms)
+        .map(|p| platform(key, r, p, sboms, inv, nested))
+        .collect();
+    if let (Some(n), Some(d)) = (nested, digest) {
+        children.extend(n.of(d, &image_ref(key)));
+    }
+    sort_canonical(&mut children);
+    out.components = (!children.is_empty()).then_some(children);
     out
 }
 
-fn document(inv: &Inventory, cx: &EmitContext) -> cdx::CycloneDx {
+/// `evidence.occurrences`: one per distinct (file, object and path) the image was found at.
+fn evidence(e: &ImageEntry) -> Option<cdx::ComponentEvidence> {
+    let mut seen: Vec<(String, String)> = e
+        .occurrences
+        .iter()
+        .map(|o| {
+            let location = if o.source.is_empty() { "-" } else { &o.source };
+            let context = format!("{}/{} at {}", o.kind, o.name, o.path);
+            (location.to_string(), context)
+        })
+        .collect();
+    seen.sort();
+    seen.dedup();
+    let mut occurrences: Vec<cdx::ComponentEvidenceItemOccurrences> = seen
+        .into_iter()
+        .map(
+            |(location, context)| cdx::ComponentEvidenceItemOccurrences {
+                additional_context: Some(context),
+                bom_ref: None,
+                line: None,
+                location,
+                offset: None,
+                symbol: None,
+            },
+        )
+        .collect();
+    sort_canonical(&mut occurrences);
+    (!occurrences.is_empty()).then(|| cdx::ComponentEvidence {
+        occurrences: Some(occurrences),
+        ..Default::default()
+    })
+}
+
+/// Sorts nested lists by their JSON text, the order `merge` writes unions in, so a merged
+/// BOM is byte-identical to the whole one.
+fn sort_canonical<T: serde::Serialize>(list: &mut [T]) {
+    list.sort_by_cached_key(|v| serde_json::to_string(v).unwrap_or_default());
+}
+
+/// `bom-ref` of one platform of an index.
+fn platform_ref(key: &str, p: &Platform) -> String {
+    format!("{}#{}@{}", image_ref(key), p.spec(), p.digest)
+}
+
+/// The purl of one platform's manifest: its digest as the version, `arch`, `os` (and
+/// `variant`) qualifiers beside the index's `repository_url` and `tag`.
+pub(crate) fn platform_purl(r: &ImageRef, p: &Platform) -> String {
+    let mut purl = imagebom_model::purl::parse(&oci_purl(r, Some(&p.digest)))
+        .expect("oci_purl writes a valid purl");
+    for (k, v) in [("arch", Some(&p.architecture)), ("os", Some(&p.os))]
+        .into_iter()
+        .chain([("variant", p.variant.as_ref())])
+    {
+        if let Some(v) = v.filter(|v| !v.is_empty()) {
+            purl.add_qualifier(k, v.clone()).expect("valid qualifier");
+        }
+    }
+    purl.to_string()
+}
+
+/// One platform of an index as a nested `container` component with its own digest.
+fn platform(
+    key: &str,
+    r: &ImageRef,
+    p: &Platform,
+    sboms: &[SbomRecord],
+    inv: &Inventory,
+    nested: Option<&Nested>,
+) -> cdx::Component {
+    let mut out = new_component("container", r.qualified_name());
+    let bom_ref = platform_ref(key, p);
+    if let Some(n) = nested {
+        let packages = n.of(&p.digest, &bom_ref);
+        out.components = (!packages.is_empty()).then_some(packages);
+    }
+    out.bom_ref = Some(bom_ref);
+    out.version = Some(p.digest.to_string());
+    out.purl = Some(platform_purl(r, p));
+    out.hashes = p.digest.is_sha256().then(|| {
+        vec![cdx::Hash {
+            alg: cdx::HashAlg::Sha256,
+            content: p.digest.encoded().to_string(),
+        }]
+    });
+    out.publisher = Some(publisher_of(r));
+    out.supplier = inv.recipe.supplier.as_deref().map(org);
+    out.properties = Some(vec![prop("imagebom:platform", p.spec())]);
+    out.external_references = sbom_links(sboms, &p.digest);
+    out
+}
+
+/// `externalReferences` of type `bom`: the stored SBOMs of `subject`, with their digests.
+fn sbom_links(sboms: &[SbomRecord], subject: &Digest) -> Option<Vec<cdx::ExternalReference>> {
+    let mut links: Vec<cdx::ExternalReference> = sboms
+        .iter()
+        .filter(|s| &s.subject == subject)
+        .map(|s| cdx::ExternalReference {
+            comment: Some(sbom_comment(s)),
+            hashes: s.digest.is_sha256().then(|| {
+                vec![cdx::Hash {
+                    alg: cdx::HashAlg::Sha256,
+                    content: s.digest.encoded().to_string(),
+                }]
+            }),
+            type_: "bom".into(),
+            url: serde_json::Value::String(s.path.clone()),
+        })
+        .collect();
+    sort_canonical(&mut links);
+    (!links.is_empty()).then_some(links)
+}
+
+/// `generated by syft 1.18.1: CycloneDX SBOM of sha256:…` and the like.
+pub(crate) fn sbom_comment(s: &SbomRecord) -> String {
+    let how = match (&s.source, &s.tool) {
+        (SbomSource::Generated, Some(t)) => format!("generated by {} {}", t.name, t.version),
+        (SbomSource::Generated, None) => "generated".to_string(),
+        (SbomSource::Attached, _) => "attached in the registry".to_string(),
+    };
+    let format = match s.format {
+        imagebom_model::lock::SbomFormat::Cyclonedx => "CycloneDX",
+        imagebom_model::lock::SbomFormat::Spdx => "SPDX",
+    };
+    format!("{how}: {format} SBOM of {}", s.subject)
+}
+
+/// The BOM's lifecycle phase: `build` once every image is pinned to a digest (the exact
+/// versions and where they come from are known, as CycloneDX defines `build`), else
+/// `pre-build` (the manifests as declared, tags not yet resolved).
+fn lifecycle(inv: &Inventory) -> &'static str {
+    if inv.images.values().all(|e| e.digest().is_some()) {
+        "build"
+    } else {
+        "pre-build"
+    }
+}
+
+fn document(inv: &Inventory, cx: &EmitContext, nested: Option<&Nested>) -> cdx::CycloneDx {
     let mut tool = new_component("application", cx.tool_name.clone());
     tool.version = Some(cx.tool_version.clone());
+    tool.bom_ref = Some(format!("tool:{}", cx.tool_name));
+    tool.licenses = serde_json::from_value(serde_json::json!([
+        {"license": {"id": env!("CARGO_PKG_LICENSE")}}
+    ]))
+    .ok();
     let mut subject = new_component("application", inv.recipe.name.clone());
     subject.bom_ref = Some(recipe_ref(inv));
     subject.version = Some(inv.recipe.version.clone());
@@ -237,6 +452,11 @@ fn document(inv: &Inventory, cx: &EmitContext) -> cdx::CycloneDx {
         .collect();
     let metadata = cdx::Metadata {
         timestamp: Some(cx.timestamp.clone()),
+        lifecycles: Some(vec![cdx::MetadataItemLifecycles::Variant0(
+            cdx::MetadataItemLifecyclesVariant0 {
+                phase: lifecycle(inv).into(),
+            },
+        )]),
         tools: Some(cdx::MetadataTools::Variant0(cdx::MetadataToolsVariant0 {
             components: Some(vec![tool]),
             services: None,
@@ -247,8 +467,9 @@ fn document(inv: &Inventory, cx: &EmitContext) -> cdx::CycloneDx {
         ..Default::default()
     };
 
-    let mut components: Vec<cdx::Component> = inv.components.iter().map(component).collect();
-    components.extend(inv.images.iter().map(|(k, e)| image(k, e, inv)));
+    let mut components: Vec<cdx::Component> =
+        inv.components.iter().map(|c| component(c, inv)).collect();
+    components.extend(inv.images.iter().map(|(k, e)| image(k, e, inv, nested)));
 
     let mut deps = vec![cdx::Dependency {
         ref_: recipe_ref(inv),
@@ -295,14 +516,79 @@ fn document(inv: &Inventory, cx: &EmitContext) -> cdx::CycloneDx {
 /// Emits CycloneDX 1.6 JSON (pretty-printed, trailing newline). `serialNumber` is the
 /// UUIDv5 of the document's content without it.
 pub fn cyclonedx_json(inv: &Inventory, cx: &EmitContext) -> Result<String, EmitError> {
+    cyclonedx_json_nested(inv, cx, None)
+}
+
+/// The CycloneDX specification version written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SpecVersion {
+    /// CycloneDX 1.6 (the default).
+    #[default]
+    V1_6,
+    /// CycloneDX 1.5, for older consumers: the same document without what 1.6 added
+    /// (`evidence.occurrences[].additionalContext`; the `imagebom:occurrence` properties
+    /// still carry it).
+    V1_5,
+}
+
+/// [`cyclonedx_json`] with each image's packages (`nested`) under its container component.
+pub fn cyclonedx_json_nested(
+    inv: &Inventory,
+    cx: &EmitContext,
+    nested: Option<&Nested>,
+) -> Result<String, EmitError> {
+    cyclonedx_json_as(inv, cx, nested, SpecVersion::V1_6)
+}
+
+/// [`cyclonedx_json_nested`] in CycloneDX `spec`.
+pub fn cyclonedx_json_as(
+    inv: &Inventory,
+    cx: &EmitContext,
+    nested: Option<&Nested>,
+    spec: SpecVersion,
+) -> Result<String, EmitError> {
     let err = |e: serde_json::Error| EmitError::Serialize {
         format: "CycloneDX",
         message: e.to_string(),
     };
-    let mut doc = document(inv, cx);
+    let doc = document(inv, cx, nested);
+    let mut doc = serde_json::to_value(&doc).map_err(err)?;
+    if spec == SpecVersion::V1_5 {
+        doc["$schema"] = "http://cyclonedx.org/schema/bom-1.5.schema.json".into();
+        doc["specVersion"] = "1.5".into();
+        if let Some(c) = doc.get_mut("components") {
+            strip_1_6(c);
+        }
+    }
     let content = serde_json::to_vec(&doc).map_err(err)?;
-    doc.serial_number = Some(format!("urn:uuid:{}", content_uuid(&content)));
-    let mut text = serde_json::to_string_pretty(&doc).map_err(err)?;
+    let serial = format!("urn:uuid:{}", content_uuid(&content));
+    // `serialNumber` where the typed model puts it: after `metadata`, before `specVersion`.
+    let mut out = serde_json::Map::new();
+    for (k, v) in doc.as_object().expect("a document is an object") {
+        if k == "specVersion" {
+            out.insert("serialNumber".into(), serial.clone().into());
+        }
+        out.insert(k.clone(), v.clone());
+    }
+    let mut text = serde_json::to_string_pretty(&out).map_err(err)?;
     text.push('\n');
     Ok(text)
+}
+
+/// Removes from `components` (recursively) what CycloneDX 1.5 does not have.
+fn strip_1_6(components: &mut serde_json::Value) {
+    for c in components.as_array_mut().into_iter().flatten() {
+        let occurrences = c
+            .get_mut("evidence")
+            .and_then(|e| e.get_mut("occurrences"))
+            .and_then(|o| o.as_array_mut());
+        for o in occurrences.into_iter().flatten() {
+            if let Some(o) = o.as_object_mut() {
+                o.remove("additionalContext");
+            }
+        }
+        if let Some(nested) = c.get_mut("components") {
+            strip_1_6(nested);
+        }
+    }
 }

@@ -120,9 +120,13 @@ pub fn summarize(name: &str, text: &str) -> Result<BomSummary, EmitError> {
     if doc.get("bomFormat").and_then(Value::as_str) == Some("CycloneDX") {
         let mut stack: Vec<&Value> = doc["components"].as_array().into_iter().flatten().collect();
         while let Some(c) = stack.pop() {
-            stack.extend(c["components"].as_array().into_iter().flatten());
             let purl = c["purl"].as_str().unwrap_or_default();
-            if let Some(mut img) = image_from_purl(purl) {
+            let image = image_from_purl(purl);
+            // An image's nested components are its platforms and packages, not images.
+            if image.is_none() {
+                stack.extend(c["components"].as_array().into_iter().flatten());
+            }
+            if let Some(mut img) = image {
                 for p in c["properties"].as_array().into_iter().flatten() {
                     if p["name"] == "imagebom:platform" {
                         if let Some(v) = p["value"].as_str() {

@@ -6,7 +6,8 @@
 //! - [`diff::diff`]: drift between two BOMs (CycloneDX or SPDX, any tool's `pkg:oci`/`pkg:docker`);
 //! - [`policy::check`]: release gates, as text or SARIF;
 //! - [`mirror::mirror`]: air-gap mirror lists (plain, registries, `skopeo sync`, `skopeo copy`, mapping);
-//! - [`merge::merge`]: partial BOMs of one recipe joined into one, deterministically.
+//! - [`merge::merge`]: partial BOMs of one recipe joined into one, deterministically;
+//! - [`export`]: scanner inputs (CI matrix, `repo@digest` lines, a Dependency-Track layout).
 //!
 //! Output depends only on the inventory and the [`EmitContext`]: no clock, no randomness,
 //! no hash-map order. Document identifiers (`serialNumber`, `documentNamespace`) are
@@ -35,6 +36,7 @@
 
 mod cyclonedx;
 pub mod diff;
+pub mod export;
 pub mod markdown;
 pub mod merge;
 pub mod mirror;
@@ -45,7 +47,9 @@ pub mod validate;
 
 use imagebom_model::{Digest, ImageEntry, ImageRef};
 
-pub use cyclonedx::cyclonedx_json;
+pub use cyclonedx::{
+    cyclonedx_json, cyclonedx_json_as, cyclonedx_json_nested, Nested, SpecVersion,
+};
 pub use markdown::markdown;
 pub use spdx::spdx_json;
 

@@ -774,6 +774,7 @@ mod tests {
             platforms: vec![plat("amd64", None, &amd), plat("arm64", Some("v8"), &arm)],
             artifact_type: None,
             provenance: None,
+            sboms: Vec::new(),
         });
         let chart = |repository: &str, chart: &str, rendered| ChartInfo {
             repository: repository.into(),

@@ -1,6 +1,6 @@
 //! SPDX 2.3 JSON.
 
-use crate::{content_uuid, digest_of, publisher_of, version_of, EmitContext, EmitError};
+use crate::{content_uuid, digest_of, version_of, EmitContext, EmitError};
 use imagebom_model::{purl::oci_purl, ImageEntry, Inventory};
 use serde_spdx::spdx::v_2_3 as spdx;
 use sha2::{Digest as _, Sha256};
@@ -196,7 +196,43 @@ fn provenance_annotations(
     })
 }
 
-fn image_package(key: &str, e: &ImageEntry, cx: &EmitContext) -> spdx::SpdxItemPackages {
+/// The image's SPDX SBOMs (those with a `documentNamespace`) as `externalDocumentRefs`, each
+/// `DocumentRef-<hash>` the target of a `DESCRIBED_BY` relationship from the image package.
+fn sbom_refs(
+    image_id: &str,
+    e: &ImageEntry,
+) -> Vec<(
+    spdx::SpdxItemExternalDocumentRefs,
+    spdx::SpdxItemRelationships,
+)> {
+    let sboms = e.resolution.as_ref().map_or(&[][..], |r| &r.sboms[..]);
+    sboms
+        .iter()
+        .filter(|s| s.digest.is_sha256())
+        .filter_map(|s| {
+            let ns = s.document_namespace.as_ref()?;
+            let id = format!("DocumentRef-sbom-{}", &s.digest.encoded()[..16]);
+            let mut r = rel(image_id, "DESCRIBED_BY", &format!("{id}:SPDXRef-DOCUMENT"));
+            r.comment = Some(crate::cyclonedx::sbom_comment(s));
+            let doc_ref = spdx::SpdxItemExternalDocumentRefs {
+                checksum: spdx::SpdxItemExternalDocumentRefsChecksum {
+                    algorithm: "SHA256".into(),
+                    checksum_value: s.digest.encoded().to_string(),
+                },
+                external_document_id: id,
+                spdx_document: ns.clone(),
+            };
+            Some((doc_ref, r))
+        })
+        .collect()
+}
+
+fn image_package(
+    key: &str,
+    e: &ImageEntry,
+    inv: &Inventory,
+    cx: &EmitContext,
+) -> spdx::SpdxItemPackages {
     let r = &e.reference;
     let digest = digest_of(e);
     let mut categories: Vec<&str> = e.categories().iter().map(|c| c.as_str()).collect();
@@ -205,7 +241,8 @@ fn image_package(key: &str, e: &ImageEntry, cx: &EmitContext) -> spdx::SpdxItemP
         id: spdx_id("Image", r.name(), Some(key)),
         name: r.qualified_name(),
         version: version_of(r, digest),
-        supplier: supplier(Some(&publisher_of(r))),
+        // As in CycloneDX: the distribution's supplier; the registry namespace only publishes.
+        supplier: supplier(inv.recipe.supplier.as_deref()),
         purpose: "CONTAINER",
         download: NOASSERTION.into(),
         description: None,
@@ -299,7 +336,16 @@ fn document(inv: &Inventory, cx: &EmitContext, namespace: String) -> spdx::Spdx 
             relationships.push(rel(&id, "DEPENDS_ON", &image_ids[k]));
         }
     }
-    packages.extend(inv.images.iter().map(|(k, e)| image_package(k, e, cx)));
+    packages.extend(inv.images.iter().map(|(k, e)| image_package(k, e, inv, cx)));
+    let mut doc_refs = Vec::new();
+    for (k, e) in &inv.images {
+        for (d, r) in sbom_refs(&image_ids[k], e) {
+            doc_refs.push(d);
+            relationships.push(r);
+        }
+    }
+    doc_refs.sort_by(|a, b| a.external_document_id.cmp(&b.external_document_id));
+    doc_refs.dedup_by(|a, b| a.external_document_id == b.external_document_id);
     for (k, _) in inv.orphans() {
         relationships.push(rel(&recipe_id, "DEPENDS_ON", &image_ids[k]));
     }
@@ -320,7 +366,7 @@ fn document(inv: &Inventory, cx: &EmitContext, namespace: String) -> spdx::Spdx 
         data_license: "CC0-1.0".into(),
         document_describes: None,
         document_namespace: namespace,
-        external_document_refs: None,
+        external_document_refs: (!doc_refs.is_empty()).then_some(doc_refs),
         files: None,
         has_extracted_licensing_infos: None,
         name: format!("{}-{}", inv.recipe.name, inv.recipe.version),

@@ -73,6 +73,75 @@ pub struct Resolution {
     /// (`--provenance`); absent when it never was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provenance: Option<Provenance>,
+    /// The image's own SBOMs stored beside the BOMs (`imagebom sboms`), sorted; absent in
+    /// locks written before them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sboms: Vec<SbomRecord>,
+}
+
+/// The document format of an image's SBOM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SbomFormat {
+    /// CycloneDX JSON.
+    Cyclonedx,
+    /// SPDX JSON.
+    Spdx,
+}
+
+impl SbomFormat {
+    /// The file-name infix: `cdx` or `spdx` (`….cdx.json`).
+    pub fn infix(self) -> &'static str {
+        match self {
+            SbomFormat::Cyclonedx => "cdx",
+            SbomFormat::Spdx => "spdx",
+        }
+    }
+}
+
+/// How an image's SBOM was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SbomSource {
+    /// Written by a scanner run on the image by digest (`imagebom sboms --generator`).
+    Generated,
+    /// Published with the image in its registry (referrer, attestation, `.sbom` tag).
+    Attached,
+}
+
+/// The tool that wrote an SBOM.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SbomTool {
+    /// `syft`, `trivy`, …
+    pub name: String,
+    /// Its version, as it reports it.
+    pub version: String,
+}
+
+/// One SBOM of an image (or of one platform of an index), stored under the output directory.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SbomRecord {
+    /// The manifest the SBOM describes: the image's digest, or one platform's.
+    pub subject: Digest,
+    /// Document format.
+    pub format: SbomFormat,
+    /// `generated` or `attached`.
+    pub source: SbomSource,
+    /// Path relative to the output directory:
+    /// `sboms/<registry>/<repository>@sha256-<hex>.<cdx|spdx>.json`.
+    pub path: String,
+    /// Digest of the file's bytes.
+    pub digest: Digest,
+    /// Size of the file in bytes.
+    pub size: u64,
+    /// The generator (for `generated`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<SbomTool>,
+    /// `documentNamespace` of an SPDX SBOM (what an `externalDocumentRef` names).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_namespace: Option<String>,
 }
 
 /// Supply-chain artifacts found in the registry for one image digest.
@@ -219,10 +288,24 @@ mod tests {
                     sbom: None,
                     referrers: Some(vec!["application/vnd.example+json".into()]),
                 }),
+                sboms: vec![SbomRecord {
+                    subject: Digest::sha256_of(b"x"),
+                    format: SbomFormat::Cyclonedx,
+                    source: SbomSource::Generated,
+                    path: "sboms/docker.io/library/busybox@sha256-2d.cdx.json".into(),
+                    digest: Digest::sha256_of(b"sbom"),
+                    size: 4,
+                    tool: Some(SbomTool {
+                        name: "syft".into(),
+                        version: "1.18.1".into(),
+                    }),
+                    document_namespace: None,
+                }],
             },
         );
         let text = lock.to_json();
         assert!(text.contains("\"sbom\": null"), "{text}");
+        assert!(text.contains("\"source\": \"generated\""), "{text}");
         assert_eq!(Lock::from_json("l", &text).unwrap(), lock);
         let bad = text.replace("docker.io/library/busybox:1.36", "busybox:1.36");
         let e = Lock::from_json("imagebom.lock", &bad).unwrap_err();
@@ -243,6 +326,12 @@ mod tests {
         );
         let lock = Lock::from_json("l", &text).unwrap();
         assert_eq!(lock.images["docker.io/library/busybox:1"].provenance, None);
+        assert!(lock.images["docker.io/library/busybox:1"].sboms.is_empty());
+        assert_eq!(
+            lock.to_json(),
+            Lock::from_json("l", &lock.to_json()).unwrap().to_json()
+        );
+        assert!(!lock.to_json().contains("sboms"));
         let partial = text.replace(
             "\"pinned\"}",
             "\"pinned\", \"provenance\": {\"signature\": true}}",

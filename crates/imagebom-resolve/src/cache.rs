@@ -151,6 +151,7 @@ mod tests {
                 platforms: vec![],
                 artifact_type: None,
                 provenance: None,
+                sboms: Vec::new(),
             },
             tag_moved_to: None,
         }

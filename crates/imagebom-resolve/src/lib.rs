@@ -119,6 +119,7 @@ pub fn apply_lock(
                     platforms: Vec::new(),
                     artifact_type: None,
                     provenance: None,
+                    sboms: Vec::new(),
                 });
                 report.from_pin.push(key.clone());
             }
@@ -190,6 +191,7 @@ mod tests {
             platforms: vec![],
             artifact_type: None,
             provenance: None,
+            sboms: Vec::new(),
         }
     }
 

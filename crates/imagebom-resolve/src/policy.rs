@@ -59,8 +59,11 @@ pub fn apply(
                 }
                 if let Some(e) = inv.images.get_mut(&key) {
                     let mut new = r.resolution;
+                    // Provenance recorded for the same digest stays until checked again; its
+                    // SBOMs describe that digest and stay too.
                     if let Some(old) = e.resolution.take().filter(|o| o.digest == new.digest) {
                         new.provenance = new.provenance.or(old.provenance);
+                        new.sboms = old.sboms;
                     }
                     e.resolution = Some(new);
                 }
@@ -91,6 +94,7 @@ mod tests {
             platforms: vec![],
             artifact_type: None,
             provenance: None,
+            sboms: Vec::new(),
         }
     }
 

@@ -179,6 +179,7 @@ pub fn describe_manifest(
         platforms,
         artifact_type,
         provenance: None,
+        sboms: Vec::new(),
     })
 }
 

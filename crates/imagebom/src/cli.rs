@@ -207,6 +207,141 @@ Exit codes:
   2  bad input
   3  a registry failed or an image could not be resolved (lock left unchanged)")]
     Lock(LockArgs),
+    /// Generate each image's own SBOM with Syft or Trivy (by digest) and record it in the lock.
+    #[command(after_help = "\
+Examples:
+  imagebom sboms --generator syft --out dist/
+  imagebom sboms --generator trivy --format cyclonedx,spdx --platform --jobs 4
+  imagebom sboms --generator syft --insecure-registry localhost:5000
+
+Each image with a digest is scanned by digest (Syft: `syft scan registry:REPO@DIGEST`,
+Trivy: `trivy image REPO@DIGEST`); with --platform each platform of an index is scanned by
+its own manifest digest. Results land in --out as
+sboms/<registry>/<repository>@sha256-<hex>.<cdx|spdx>.json and are recorded in the lock
+(path, digest, size, format, tool and version, source: generated), so a later offline
+`generate --out` the same directory links them from the image components, byte-identically.
+
+Exit codes:
+  0  success (with --keep-going: also when some images failed, each named in a warning)
+  2  bad input (recipe, lock, the scanner is not installed)
+  3  the scanner failed on an image (the error names it)")]
+    Sboms(SbomsArgs),
+    /// Scanner inputs: every image by digest, as a CI matrix, plain lines or a Dependency-Track layout.
+    #[command(after_help = "\
+Examples:
+  imagebom export --format refs | xargs -n1 trivy image
+  imagebom export --format matrix --per-platform          # GitHub Actions: fromJSON(...)
+  imagebom export --format dependency-track --out dt/ && DT_URL=… DT_API_KEY=… sh dt/upload.sh
+  imagebom export --format refs --changed old/bom.cdx.json dist/bom.cdx.json
+
+Only images with a digest are exported (offline, from the lock). --changed OLD NEW keeps the
+images `imagebom diff OLD NEW` reports as added or changed (digest or platforms).
+
+Exit codes:
+  0  success
+  2  bad input (recipe, lock, BOMs, a missing SBOM)")]
+    Export(ExportArgs),
+}
+
+/// CycloneDX versions `generate` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CdxSpec {
+    /// CycloneDX 1.6.
+    #[value(name = "1.6")]
+    V16,
+    /// CycloneDX 1.5.
+    #[value(name = "1.5")]
+    V15,
+}
+
+/// SBOM generators of `sboms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Generator {
+    /// Anchore Syft (`syft scan registry:…`).
+    Syft,
+    /// Aqua Trivy (`trivy image …`).
+    Trivy,
+}
+
+/// SBOM document formats of `sboms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum SbomFormatArg {
+    /// CycloneDX JSON (`….cdx.json`).
+    Cyclonedx,
+    /// SPDX JSON (`….spdx.json`).
+    Spdx,
+}
+
+#[derive(Debug, Args)]
+pub struct SbomsArgs {
+    /// The recipe.
+    #[arg(long, default_value = "recipes/registry.yaml")]
+    pub recipe: PathBuf,
+    /// Lock file (default: imagebom.lock beside the recipe).
+    #[arg(long)]
+    pub lock: Option<PathBuf>,
+    /// Output directory: the SBOMs go to its sboms/ (use the same --out for `generate`).
+    #[arg(long, default_value = "dist/")]
+    pub out: PathBuf,
+    /// The scanner to run.
+    #[arg(long, value_enum)]
+    pub generator: Generator,
+    /// The scanner's executable [default: `syft` or `trivy` on PATH].
+    #[arg(long, value_name = "PATH")]
+    pub tool: Option<PathBuf>,
+    /// SBOM formats, comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "cyclonedx")]
+    pub format: Vec<SbomFormatArg>,
+    /// Scanner runs at once.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    /// Scan each platform of an index by its own digest (else the index, as the scanner picks).
+    #[arg(long)]
+    pub platform: bool,
+    /// A registry (`host[:port]`) reached over plain HTTP (Syft: SYFT_REGISTRY_INSECURE_USE_HTTP,
+    /// Trivy: --insecure). Repeatable.
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub insecure_registry: Vec<String>,
+    #[command(flatten)]
+    pub render: RenderArgs,
+}
+
+/// Formats of `export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// `{"include": [{"image": "repo@sha256:…", "platform": …}]}` (GitHub Actions, GitLab).
+    Matrix,
+    /// One `registry/repository@sha256:…` per line.
+    Refs,
+    /// A Dependency-Track layout in --out: parent and child projects, SBOMs, upload.sh.
+    DependencyTrack,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The recipe.
+    #[arg(long, default_value = "recipes/registry.yaml")]
+    pub recipe: PathBuf,
+    /// Lock file (default: imagebom.lock beside the recipe).
+    #[arg(long)]
+    pub lock: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "refs")]
+    pub format: ExportFormat,
+    /// One entry per platform of an index, by the platform's digest.
+    #[arg(long)]
+    pub per_platform: bool,
+    /// Only images added or changed from the BOM OLD to the BOM NEW (as `imagebom diff`).
+    #[arg(long, num_args = 2, value_names = ["OLD", "NEW"])]
+    pub changed: Vec<PathBuf>,
+    /// Write to this file instead of stdout; for dependency-track, the layout directory.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Where `imagebom sboms` stored the SBOMs (its --out), for dependency-track.
+    #[arg(long, default_value = "dist/")]
+    pub sboms: PathBuf,
+    #[command(flatten)]
+    pub render: RenderArgs,
 }
 
 /// Output formats of `generate`.
@@ -267,6 +402,13 @@ pub struct GenerateArgs {
     /// One BOM of the selected variants together, each occurrence naming its variants.
     #[arg(long)]
     pub union: bool,
+    /// CycloneDX: nest each image's packages (from the CycloneDX SBOMs `imagebom sboms` stored
+    /// in --out, verified by digest) under its container component.
+    #[arg(long)]
+    pub nest_packages: bool,
+    /// CycloneDX specification version of bom.cdx.json (1.5 for older consumers).
+    #[arg(long, value_enum, default_value = "1.6")]
+    pub spec_version: CdxSpec,
     #[command(flatten)]
     pub registry: RegistryArgs,
     #[command(flatten)]

@@ -129,13 +129,17 @@ fn run_one(
     if args.check {
         return freshness(&built, page.as_ref().map(|(p, old, new)| (p, old, new)));
     }
+    let nested = match args.nest_packages {
+        true => Some(crate::sboms::nested(&built.inventory, out)?),
+        false => None,
+    };
     let outputs = write_outputs(
         &built,
         out,
         &args.format,
         args.registry.resolve,
         page.map(|(p, _, new)| (p, new)),
-        timestamp,
+        (timestamp, nested.as_ref(), spec_version(args)),
         quiet,
     )?;
     let inv = &built.inventory;
@@ -229,6 +233,14 @@ fn freshness(
     }
 }
 
+/// The CycloneDX version `--spec-version` asks for.
+fn spec_version(args: &GenerateArgs) -> imagebom_emit::SpecVersion {
+    match args.spec_version {
+        crate::cli::CdxSpec::V16 => imagebom_emit::SpecVersion::V1_6,
+        crate::cli::CdxSpec::V15 => imagebom_emit::SpecVersion::V1_5,
+    }
+}
+
 /// Renders the requested formats of `built` (and the lock, when `with_lock`), then writes
 /// them with `page` as one [`OutputSet`]: all of them or, on any error, none. Returns the
 /// paths written.
@@ -238,7 +250,11 @@ fn write_outputs(
     formats: &[Format],
     with_lock: bool,
     page: Option<(PathBuf, String)>,
-    timestamp: String,
+    (timestamp, nested, spec): (
+        String,
+        Option<&imagebom_emit::Nested>,
+        imagebom_emit::SpecVersion,
+    ),
     quiet: bool,
 ) -> Result<Vec<PathBuf>, Failure> {
     let inv = &built.inventory;
@@ -253,7 +269,9 @@ fn write_outputs(
         let _s = tracing::info_span!("emit").entered();
         for f in &formats {
             let text = match f {
-                Format::Cyclonedx => imagebom_emit::cyclonedx_json(inv, &cx).code(EXIT_INPUT)?,
+                Format::Cyclonedx => {
+                    imagebom_emit::cyclonedx_json_as(inv, &cx, nested, spec).code(EXIT_INPUT)?
+                }
                 Format::Spdx => imagebom_emit::spdx_json(inv, &cx).code(EXIT_INPUT)?,
                 Format::Markdown => imagebom_emit::markdown(inv, &cx),
             };
@@ -308,7 +326,7 @@ pub fn refresh(args: &RefreshArgs, quiet: bool) -> Result<u8, Failure> {
             &args.format,
             true,
             None,
-            timestamp,
+            (timestamp, None, imagebom_emit::SpecVersion::V1_6),
             quiet,
         )?;
         if !quiet {

@@ -3,6 +3,7 @@
 
 mod check;
 mod cli;
+mod export;
 mod failure;
 mod generate;
 mod images;
@@ -10,6 +11,7 @@ mod merge;
 mod mirror;
 mod pipeline;
 mod render;
+mod sboms;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -38,6 +40,8 @@ fn main() -> ExitCode {
         cli::Command::Diff(args) => check::diff(args),
         cli::Command::Merge(args) => merge::run(args, cli.quiet),
         cli::Command::Refresh(args) => generate::refresh(args, cli.quiet),
+        cli::Command::Sboms(args) => sboms::run(args, cli.quiet),
+        cli::Command::Export(args) => export::run(args, cli.quiet),
     };
     match result {
         Ok(code) => ExitCode::from(code),
