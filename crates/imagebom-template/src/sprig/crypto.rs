@@ -326,6 +326,11 @@ fn derive_password(counter: u32, kind: &str, password: &str, user: &str, site: &
 }
 
 pub(super) fn register(m: &mut FuncMap) {
+    encodings_and_hashes(m);
+    passwords_and_keys(m);
+}
+
+fn encodings_and_hashes(m: &mut FuncMap) {
     reg(m, "b64enc", |a| {
         want("b64enc", a, 1)?;
         Ok(vstr(data_encoding::BASE64.encode(s_arg(a, 0)?.as_bytes())))
@@ -401,6 +406,9 @@ pub(super) fn register(m: &mut FuncMap) {
         let bytes: alloc::vec::Vec<u8> = (0..n).map(|_| rng.random::<u8>()).collect();
         Ok(vstr(data_encoding::BASE64.encode(&bytes)))
     });
+}
+
+fn passwords_and_keys(m: &mut FuncMap) {
     reg(m, "bcrypt", |a| {
         want("bcrypt", a, 1)?;
         bcrypt::hash_with_result(s_arg(a, 0)?, 10)

@@ -245,6 +245,11 @@ pub(crate) fn int64(n: i64) -> Value {
 }
 
 pub(super) fn register(m: &mut FuncMap) {
+    integer_math(m);
+    float_and_random_math(m);
+}
+
+fn integer_math(m: &mut FuncMap) {
     reg(m, "add1", |a| {
         want("add1", a, 1)?;
         Ok(int64(to_int64(&a[0]).wrapping_add(1)))
@@ -314,6 +319,9 @@ pub(super) fn register(m: &mut FuncMap) {
         want("ceil", a, 1)?;
         Ok(Value::Float(to_float64(&a[0]).ceil()))
     });
+}
+
+fn float_and_random_math(m: &mut FuncMap) {
     reg(m, "round", |a| {
         want_at_least("round", a, 2)?;
         let p = i_arg(a, 1)?;

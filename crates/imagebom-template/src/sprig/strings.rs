@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 use super::{arg, check_len, err, i_arg, reg, s_arg, strslice, strval, vlist, vstr, want};
 use crate::FuncMap;
 use crate::error::Result;
+use crate::function::{Rest, add_fn};
 use crate::value::{Dict, Value};
 
 /// Go's `unicode.ToUpper`: one rune in, one rune out (`ß` stays `ß`).
@@ -288,29 +289,23 @@ fn indent(n: i64, s: &str) -> Result<String> {
 }
 
 pub(super) fn register(m: &mut FuncMap) {
-    reg(m, "upper", |a| {
-        want("upper", a, 1)?;
-        Ok(vstr(
-            s_arg(a, 0)?.chars().map(go_upper_char).collect::<String>(),
-        ))
+    case_and_trim(m);
+    shorten_and_quote(m);
+    layout(m);
+    split_join_and_paths(m);
+    more_paths(m);
+}
+
+fn case_and_trim(m: &mut FuncMap) {
+    add_fn(m, "upper", |s: String| {
+        Ok(s.chars().map(go_upper_char).collect::<String>())
     });
-    reg(m, "lower", |a| {
-        want("lower", a, 1)?;
-        Ok(vstr(
-            s_arg(a, 0)?.chars().map(go_lower_char).collect::<String>(),
-        ))
+    add_fn(m, "lower", |s: String| {
+        Ok(s.chars().map(go_lower_char).collect::<String>())
     });
-    reg(m, "title", |a| {
-        want("title", a, 1)?;
-        Ok(vstr(go_title(&s_arg(a, 0)?)))
-    });
-    reg(m, "untitle", |a| {
-        want("untitle", a, 1)?;
-        Ok(vstr(untitle(&s_arg(a, 0)?)))
-    });
-    reg(m, "substr", |a| {
-        want("substr", a, 3)?;
-        let (start, end, s) = (i_arg(a, 0)?, i_arg(a, 1)?, s_arg(a, 2)?);
+    add_fn(m, "title", |s: String| Ok(go_title(&s)));
+    add_fn(m, "untitle", |s: String| Ok(untitle(&s)));
+    add_fn(m, "substr", |start: i64, end: i64, s: String| {
         let len = s.len() as i64;
         let (lo, hi) = if start < 0 {
             (0, end)
@@ -326,37 +321,26 @@ pub(super) fn register(m: &mut FuncMap) {
         }
         Ok(vstr(bytes_slice(&s, lo as usize, hi as usize)))
     });
-    reg(m, "repeat", |a| {
-        want("repeat", a, 2)?;
-        let (n, s) = (i_arg(a, 0)?, s_arg(a, 1)?);
+    add_fn(m, "repeat", |n: i64, s: String| {
         let n = usize::try_from(n).map_err(|_| err("strings: negative Repeat count"))?;
         check_len(n.saturating_mul(s.len()), "repeat")?;
-        Ok(vstr(s.repeat(n)))
+        Ok(s.repeat(n))
     });
-    reg(m, "trim", |a| {
-        want("trim", a, 1)?;
-        Ok(vstr(s_arg(a, 0)?.trim()))
-    });
-    reg(m, "trimAll", |a| {
-        want("trimAll", a, 2)?;
-        let (cut, s) = (s_arg(a, 0)?, s_arg(a, 1)?);
-        Ok(vstr(s.trim_matches(|c| cut.contains(c))))
-    });
-    reg(m, "trimall", |a| {
-        want("trimall", a, 2)?;
-        let (cut, s) = (s_arg(a, 0)?, s_arg(a, 1)?);
-        Ok(vstr(s.trim_matches(|c| cut.contains(c))))
-    });
-    reg(m, "trimSuffix", |a| {
-        want("trimSuffix", a, 2)?;
-        let (suf, s) = (s_arg(a, 0)?, s_arg(a, 1)?);
+    add_fn(m, "trim", |s: String| Ok(vstr(s.trim())));
+    for name in ["trimAll", "trimall"] {
+        add_fn(m, name, |cut: String, s: String| {
+            Ok(vstr(s.trim_matches(|c| cut.contains(c))))
+        });
+    }
+    add_fn(m, "trimSuffix", |suf: String, s: String| {
         Ok(vstr(s.strip_suffix(suf.as_str()).unwrap_or(&s)))
     });
-    reg(m, "trimPrefix", |a| {
-        want("trimPrefix", a, 2)?;
-        let (pre, s) = (s_arg(a, 0)?, s_arg(a, 1)?);
+    add_fn(m, "trimPrefix", |pre: String, s: String| {
         Ok(vstr(s.strip_prefix(pre.as_str()).unwrap_or(&s)))
     });
+}
+
+fn shorten_and_quote(m: &mut FuncMap) {
     reg(m, "nospace", |a| {
         want("nospace", a, 1)?;
         Ok(vstr(
@@ -428,14 +412,15 @@ pub(super) fn register(m: &mut FuncMap) {
                 .join(" "),
         ))
     });
-    reg(m, "cat", |a| {
-        Ok(vstr(
-            a.iter()
-                .filter(|v| !matches!(v, Value::Nil))
-                .map(strval)
-                .collect::<Vec<_>>()
-                .join(" "),
-        ))
+}
+
+fn layout(m: &mut FuncMap) {
+    add_fn(m, "cat", |Rest(a): Rest<Value>| {
+        Ok(a.iter()
+            .filter(|v| !matches!(v, Value::Nil))
+            .map(strval)
+            .collect::<Vec<_>>()
+            .join(" "))
     });
     reg(m, "indent", |a| {
         want("indent", a, 2)?;
@@ -497,6 +482,9 @@ pub(super) fn register(m: &mut FuncMap) {
         want("wrap", a, 2)?;
         Ok(vstr(wrap_custom(&s_arg(a, 1)?, i_arg(a, 0)?, "\n", false)))
     });
+}
+
+fn split_join_and_paths(m: &mut FuncMap) {
     reg(m, "wrapWith", |a| {
         want("wrapWith", a, 3)?;
         Ok(vstr(wrap_custom(
@@ -571,6 +559,9 @@ pub(super) fn register(m: &mut FuncMap) {
         want("clean", a, 1)?;
         Ok(vstr(path_clean(&s_arg(a, 0)?)))
     });
+}
+
+fn more_paths(m: &mut FuncMap) {
     reg(m, "ext", |a| {
         want("ext", a, 1)?;
         let s = s_arg(a, 0)?;
