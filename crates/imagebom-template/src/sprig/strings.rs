@@ -341,58 +341,40 @@ fn case_and_trim(m: &mut FuncMap) {
 }
 
 fn shorten_and_quote(m: &mut FuncMap) {
-    reg(m, "nospace", |a| {
-        want("nospace", a, 1)?;
-        Ok(vstr(
-            s_arg(a, 0)?
-                .chars()
-                .filter(|c| !c.is_whitespace())
-                .collect::<String>(),
-        ))
+    add_fn(m, "nospace", |s: String| {
+        Ok(s.chars().filter(|c| !c.is_whitespace()).collect::<String>())
     });
-    reg(m, "initials", |a| {
-        want("initials", a, 1)?;
-        Ok(vstr(initials(&s_arg(a, 0)?)))
-    });
-    reg(m, "trunc", |a| {
-        want("trunc", a, 2)?;
-        let (c, s) = (i_arg(a, 0)?, s_arg(a, 1)?);
+    add_fn(m, "initials", |s: String| Ok(initials(&s)));
+    add_fn(m, "trunc", |c: i64, s: String| {
         let len = s.len() as i64;
-        Ok(vstr(if c < 0 && len + c > 0 {
+        Ok(if c < 0 && len + c > 0 {
             bytes_slice(&s, (len + c) as usize, s.len())
         } else if c >= 0 && len > c {
             bytes_slice(&s, 0, c as usize)
         } else {
             s
-        }))
+        })
     });
-    reg(m, "abbrev", |a| {
-        want("abbrev", a, 2)?;
-        let (w, s) = (i_arg(a, 0)?, s_arg(a, 1)?);
+    add_fn(m, "abbrev", |w: i64, s: String| {
         if w < 4 {
-            return Ok(vstr(s));
+            return Ok(s);
         }
-        Ok(vstr(abbreviate_full(&s, 0, w as usize)))
+        Ok(abbreviate_full(&s, 0, w as usize))
     });
-    reg(m, "abbrevboth", |a| {
-        want("abbrevboth", a, 3)?;
-        let (l, r, s) = (i_arg(a, 0)?, i_arg(a, 1)?, s_arg(a, 2)?);
+    add_fn(m, "abbrevboth", |l: i64, r: i64, s: String| {
         if r < 4 || (l > 0 && r < 7) {
-            return Ok(vstr(s));
+            return Ok(s);
         }
-        Ok(vstr(abbreviate_full(&s, l.max(0) as usize, r as usize)))
+        Ok(abbreviate_full(&s, l.max(0) as usize, r as usize))
     });
-    reg(m, "contains", |a| {
-        want("contains", a, 2)?;
-        Ok(Value::Bool(s_arg(a, 1)?.contains(s_arg(a, 0)?.as_str())))
+    add_fn(m, "contains", |sub: String, s: String| {
+        Ok(s.contains(sub.as_str()))
     });
-    reg(m, "hasPrefix", |a| {
-        want("hasPrefix", a, 2)?;
-        Ok(Value::Bool(s_arg(a, 1)?.starts_with(s_arg(a, 0)?.as_str())))
+    add_fn(m, "hasPrefix", |pre: String, s: String| {
+        Ok(s.starts_with(pre.as_str()))
     });
-    reg(m, "hasSuffix", |a| {
-        want("hasSuffix", a, 2)?;
-        Ok(Value::Bool(s_arg(a, 1)?.ends_with(s_arg(a, 0)?.as_str())))
+    add_fn(m, "hasSuffix", |suf: String, s: String| {
+        Ok(s.ends_with(suf.as_str()))
     });
     reg(m, "quote", |a| {
         Ok(vstr(
@@ -422,17 +404,11 @@ fn layout(m: &mut FuncMap) {
             .collect::<Vec<_>>()
             .join(" "))
     });
-    reg(m, "indent", |a| {
-        want("indent", a, 2)?;
-        Ok(vstr(indent(i_arg(a, 0)?, &s_arg(a, 1)?)?))
+    add_fn(m, "indent", |n: i64, s: String| indent(n, &s));
+    add_fn(m, "nindent", |n: i64, s: String| {
+        Ok(format!("\n{}", indent(n, &s)?))
     });
-    reg(m, "nindent", |a| {
-        want("nindent", a, 2)?;
-        Ok(vstr(format!("\n{}", indent(i_arg(a, 0)?, &s_arg(a, 1)?)?)))
-    });
-    reg(m, "replace", |a| {
-        want("replace", a, 3)?;
-        let (old, new, s) = (s_arg(a, 0)?, s_arg(a, 1)?, s_arg(a, 2)?);
+    add_fn(m, "replace", |old: String, new: String, s: String| {
         if old.is_empty() {
             // Go inserts `new` before every rune and at the end.
             let n = s.chars().count() + 1;
@@ -446,31 +422,17 @@ fn layout(m: &mut FuncMap) {
                 out.push(c);
             }
             out.push_str(&new);
-            return Ok(vstr(out));
+            return Ok(out);
         }
-        Ok(vstr(s.replace(old.as_str(), &new)))
+        Ok(s.replace(old.as_str(), &new))
     });
-    reg(m, "plural", |a| {
-        want("plural", a, 3)?;
-        let (one, many, n) = (s_arg(a, 0)?, s_arg(a, 1)?, i_arg(a, 2)?);
-        Ok(vstr(if n == 1 { one } else { many }))
+    add_fn(m, "plural", |one: String, many: String, n: i64| {
+        Ok(if n == 1 { one } else { many })
     });
-    reg(m, "snakecase", |a| {
-        want("snakecase", a, 1)?;
-        Ok(vstr(join_lower(&s_arg(a, 0)?, "_")))
-    });
-    reg(m, "kebabcase", |a| {
-        want("kebabcase", a, 1)?;
-        Ok(vstr(join_lower(&s_arg(a, 0)?, "-")))
-    });
-    reg(m, "camelcase", |a| {
-        want("camelcase", a, 1)?;
-        Ok(vstr(camelcase(&s_arg(a, 0)?)))
-    });
-    reg(m, "swapcase", |a| {
-        want("swapcase", a, 1)?;
-        Ok(vstr(swapcase(&s_arg(a, 0)?)))
-    });
+    add_fn(m, "snakecase", |s: String| Ok(join_lower(&s, "_")));
+    add_fn(m, "kebabcase", |s: String| Ok(join_lower(&s, "-")));
+    add_fn(m, "camelcase", |s: String| Ok(camelcase(&s)));
+    add_fn(m, "swapcase", |s: String| Ok(swapcase(&s)));
     reg(m, "shuffle", |a| {
         want("shuffle", a, 1)?;
         use rand::seq::SliceRandom;
