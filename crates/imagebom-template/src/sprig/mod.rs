@@ -125,11 +125,6 @@ pub(crate) fn i_arg(args: &[Value], i: usize) -> Result<i64> {
     }
 }
 
-/// An `interface{}` parameter.
-pub(crate) fn arg(args: &[Value], i: usize) -> Value {
-    args.get(i).cloned().unwrap_or(Value::Nil)
-}
-
 pub(crate) fn vstr(s: impl Into<Arc<str>>) -> Value {
     Value::String(s.into())
 }

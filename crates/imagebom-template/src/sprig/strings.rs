@@ -4,7 +4,7 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use super::{arg, check_len, err, i_arg, reg, s_arg, strslice, strval, vlist, vstr, want};
+use super::{check_len, err, i_arg, reg, s_arg, strslice, strval, vlist, vstr, want};
 use crate::FuncMap;
 use crate::error::Result;
 use crate::function::{Rest, add_fn};
@@ -292,8 +292,8 @@ pub(super) fn register(m: &mut FuncMap) {
     case_and_trim(m);
     shorten_and_quote(m);
     layout(m);
-    split_join_and_paths(m);
-    more_paths(m);
+    split_and_join(m);
+    paths(m);
 }
 
 fn case_and_trim(m: &mut FuncMap) {
@@ -446,48 +446,24 @@ fn layout(m: &mut FuncMap) {
     });
 }
 
-fn split_join_and_paths(m: &mut FuncMap) {
-    reg(m, "wrapWith", |a| {
-        want("wrapWith", a, 3)?;
-        Ok(vstr(wrap_custom(
-            &s_arg(a, 2)?,
-            i_arg(a, 0)?,
-            &s_arg(a, 1)?,
-            true,
-        )))
+fn split_and_join(m: &mut FuncMap) {
+    add_fn(m, "wrapWith", |n: i64, with: String, s: String| {
+        Ok(wrap_custom(&s, n, &with, true))
     });
-    reg(m, "split", |a| {
-        want("split", a, 2)?;
-        let (sep, s) = (s_arg(a, 0)?, s_arg(a, 1)?);
-        let d = Dict::new();
-        for (i, p) in go_split(&s, &sep, -1).into_iter().enumerate() {
-            d.insert(format!("_{i}"), vstr(p));
-        }
-        Ok(Value::Map(d.with_go_type("map[string]string", "map")))
+    add_fn(m, "split", |sep: String, s: String| {
+        Ok(split_map(&s, &sep, -1))
     });
-    reg(m, "splitn", |a| {
-        want("splitn", a, 3)?;
-        let (sep, n, s) = (s_arg(a, 0)?, i_arg(a, 1)?, s_arg(a, 2)?);
-        let d = Dict::new();
-        for (i, p) in go_split(&s, &sep, n).into_iter().enumerate() {
-            d.insert(format!("_{i}"), vstr(p));
-        }
-        Ok(Value::Map(d.with_go_type("map[string]string", "map")))
+    add_fn(m, "splitn", |sep: String, n: i64, s: String| {
+        Ok(split_map(&s, &sep, n))
     });
-    reg(m, "splitList", |a| {
-        want("splitList", a, 2)?;
-        let (sep, s) = (s_arg(a, 0)?, s_arg(a, 1)?);
+    add_fn(m, "splitList", |sep: String, s: String| {
         let l = vlist(go_split(&s, &sep, -1).into_iter().map(vstr).collect());
         Ok(Value::typed("[]string", "slice", l))
     });
-    reg(m, "join", |a| {
-        want("join", a, 2)?;
-        let sep = s_arg(a, 0)?;
-        Ok(vstr(strslice(&arg(a, 1)).join(&sep)))
+    add_fn(m, "join", |sep: String, v: Value| {
+        Ok(strslice(&v).join(&sep))
     });
-    reg(m, "sortAlpha", |a| {
-        want("sortAlpha", a, 1)?;
-        let v = arg(a, 0);
+    add_fn(m, "sortAlpha", |v: Value| {
         let mut l = match &v {
             Value::List(_) => strslice(&v),
             other => alloc::vec![strval(other)],
@@ -499,44 +475,35 @@ fn split_join_and_paths(m: &mut FuncMap) {
             vlist(l.into_iter().map(vstr).collect()),
         ))
     });
-    reg(m, "toStrings", |a| {
-        want("toStrings", a, 1)?;
-        let l = vlist(strslice(&arg(a, 0)).into_iter().map(vstr).collect());
+    add_fn(m, "toStrings", |v: Value| {
+        let l = vlist(strslice(&v).into_iter().map(vstr).collect());
         Ok(Value::typed("[]string", "slice", l))
     });
-    reg(m, "toString", |a| {
-        want("toString", a, 1)?;
-        Ok(vstr(strval(&arg(a, 0))))
-    });
-    // Path functions (Go's `path` package: forward slashes only).
-    reg(m, "base", |a| {
-        want("base", a, 1)?;
-        Ok(vstr(path_base(&s_arg(a, 0)?)))
-    });
-    reg(m, "dir", |a| {
-        want("dir", a, 1)?;
-        Ok(vstr(path_dir(&s_arg(a, 0)?)))
-    });
-    reg(m, "clean", |a| {
-        want("clean", a, 1)?;
-        Ok(vstr(path_clean(&s_arg(a, 0)?)))
-    });
+    add_fn(m, "toString", |v: Value| Ok(strval(&v)));
 }
 
-fn more_paths(m: &mut FuncMap) {
-    reg(m, "ext", |a| {
-        want("ext", a, 1)?;
-        let s = s_arg(a, 0)?;
+/// Sprig's `split`/`splitn`: a `map[string]string` of `_0`, `_1`, … parts.
+fn split_map(s: &str, sep: &str, n: i64) -> Value {
+    let d = Dict::new();
+    for (i, p) in go_split(s, sep, n).into_iter().enumerate() {
+        d.insert(format!("_{i}"), vstr(p));
+    }
+    Value::Map(d.with_go_type("map[string]string", "map"))
+}
+
+/// Go's `path` package: forward slashes only.
+fn paths(m: &mut FuncMap) {
+    add_fn(m, "base", |p: String| Ok(path_base(&p)));
+    add_fn(m, "dir", |p: String| Ok(path_dir(&p)));
+    add_fn(m, "clean", |p: String| Ok(path_clean(&p)));
+    add_fn(m, "ext", |s: String| {
         let ext = s
             .rfind(['.', '/'])
             .filter(|&i| s.as_bytes()[i] == b'.')
             .map_or("", |i| &s[i..]);
         Ok(vstr(ext))
     });
-    reg(m, "isAbs", |a| {
-        want("isAbs", a, 1)?;
-        Ok(Value::Bool(s_arg(a, 0)?.starts_with('/')))
-    });
+    add_fn(m, "isAbs", |p: String| Ok(p.starts_with('/')));
     // The `os…` forms use the OS path rules; on Unix they are the same.
     for (os, plain) in [
         ("osBase", "base"),
@@ -549,10 +516,7 @@ fn more_paths(m: &mut FuncMap) {
             m.insert(os.into(), f);
         }
     }
-    reg(m, "hello", |a| {
-        want("hello", a, 0)?;
-        Ok(vstr("Hello!"))
-    });
+    add_fn(m, "hello", || Ok(vstr("Hello!")));
 }
 
 /// Go's `strings.SplitN` (n < 0: all).
