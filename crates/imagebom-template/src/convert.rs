@@ -22,10 +22,10 @@ use yaml_rust2::scanner::TScalarStyle;
 use crate::value::{Dict, Value};
 
 /// Deepest nesting of maps and lists [`from_yaml_str`] accepts.
-pub const MAX_YAML_DEPTH: usize = 128;
+pub(crate) const MAX_YAML_DEPTH: usize = 128;
 /// Most nodes (scalars, maps, lists, counting each alias expansion in full) that one
 /// [`from_yaml_str`] call may build; stops "billion laughs" alias bombs.
-pub const MAX_YAML_NODES: usize = 2_000_000;
+pub(crate) const MAX_YAML_NODES: usize = 2_000_000;
 
 /// An error converting YAML or JSON into template values.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -101,8 +101,6 @@ pub fn to_json(v: &Value) -> serde_json::Value {
                 .map(|(k, v)| (k.to_string(), to_json(&v)))
                 .collect(),
         ),
-        #[cfg(feature = "html")]
-        Value::Safe { s, .. } => serde_json::Value::String(s.to_string()),
     }
 }
 
@@ -453,7 +451,7 @@ fn go_sharp_v(v: &Value) -> String {
         Value::Nil => "<nil>".into(),
         Value::String(s) => crate::go::go_quote(s),
         Value::Bool(b) => b.to_string(),
-        Value::Float(f) => crate::sprig::go_float(*f),
+        Value::Float(f) => crate::go::format_float(*f),
         Value::List(l) => format!(
             "[]interface {{}}{{{}}}",
             l.iter().map(go_sharp_v).collect::<Vec<_>>().join(", ")
@@ -518,59 +516,7 @@ pub(crate) fn format_float32_g(f: f64) -> String {
     // Shortest repr of the f32, then Go's %g exponent rule (exp < -4 || exp >= 21 with
     // shortest formatting uses eprec = digits, capped at 21).
     let s = format!("{:e}", f32v);
-    go_g_from_sci(&s)
-}
-
-/// Turns Rust's shortest `{:e}` output (`1.5e3`) into Go's `'g'`, `-1` precision form.
-pub(crate) fn go_g_from_sci(sci: &str) -> String {
-    let (mant, exp) = match sci.split_once('e') {
-        Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
-        None => (sci, 0),
-    };
-    let neg = mant.starts_with('-');
-    let mant = mant.trim_start_matches('-');
-    let digits: String = mant.chars().filter(|c| *c != '.').collect();
-    let nd = digits.len();
-    // strconv's 'g' with the shortest precision switches to %e when the exponent is
-    // below -4 or at least 6 (so 1e6 prints as 1e+06, as Go's %v does).
-    let eprec = 6;
-    let mut out = String::new();
-    if neg {
-        out.push('-');
-    }
-    if exp < -4 || exp >= eprec {
-        out.push_str(&digits[..1]);
-        if nd > 1 {
-            out.push('.');
-            out.push_str(&digits[1..]);
-        }
-        out.push('e');
-        out.push(if exp < 0 { '-' } else { '+' });
-        let ea = exp.unsigned_abs();
-        if ea < 10 {
-            out.push('0');
-        }
-        out.push_str(&ea.to_string());
-    } else if exp < 0 {
-        out.push_str("0.");
-        for _ in 0..(-exp - 1) {
-            out.push('0');
-        }
-        out.push_str(&digits);
-    } else {
-        let int_len = (exp + 1) as usize;
-        if digits.len() <= int_len {
-            out.push_str(&digits);
-            for _ in digits.len()..int_len {
-                out.push('0');
-            }
-        } else {
-            out.push_str(&digits[..int_len]);
-            out.push('.');
-            out.push_str(&digits[int_len..]);
-        }
-    }
-    out
+    crate::go::g_from_shortest(&s, false)
 }
 
 /// YAML 1.1 boolean/null spellings go-yaml v2 resolves.
@@ -588,44 +534,6 @@ fn resolve_word(s: &str) -> Option<Scalar> {
         "-.inf" | "-.Inf" | "-.INF" => Scalar::Float(f64::NEG_INFINITY),
         _ => return None,
     })
-}
-
-/// Go's `strconv.ParseInt(s, 0, 64)` / `ParseUint` (sign, `0x`, `0o`, `0b`, leading-0
-/// octal), widened so both fit.
-fn go_parse_int_base0(s: &str) -> Option<i128> {
-    let (neg, body) = match s.as_bytes().first()? {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if body.is_empty() {
-        return None;
-    }
-    let lower = body.to_ascii_lowercase();
-    let (radix, digits) = if let Some(r) = lower.strip_prefix("0x") {
-        (16, r)
-    } else if let Some(r) = lower.strip_prefix("0o") {
-        (8, r)
-    } else if let Some(r) = lower.strip_prefix("0b") {
-        (2, r)
-    } else if lower.len() > 1 && lower.starts_with('0') {
-        (8, &lower[1..])
-    } else {
-        (10, lower.as_str())
-    };
-    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
-        return None;
-    }
-    let v = u64::from_str_radix(digits, radix).ok()? as i128;
-    if neg {
-        let n = -v;
-        if n < i64::MIN as i128 {
-            return None;
-        }
-        Some(n)
-    } else {
-        Some(v)
-    }
 }
 
 /// go-yaml's `yamlStyleFloat`: `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`.
@@ -681,7 +589,7 @@ fn resolve_plain(s: &str) -> Scalar {
     let first = s.as_bytes().first().copied().unwrap_or(0);
     if first.is_ascii_digit() || matches!(first, b'-' | b'+' | b'.') {
         let plain = s.replace('_', "");
-        if let Some(i) = go_parse_int_base0(&plain) {
+        if let Some(i) = crate::go::parse_int(&plain) {
             return Scalar::Int(i);
         }
         if is_yaml_style_float(&plain)

@@ -27,6 +27,7 @@ use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::error::{ErrorLocation, ExecError, Result, TemplateError};
+use crate::go::type_name as go_type_name;
 use crate::parse::{
     BranchNode, CommandNode, DefineNode, Expr, ListNode, Node, Number, PipeNode, TemplateNode,
 };
@@ -157,11 +158,11 @@ pub(crate) const DEFAULT_MAX_RANGE_ITERS: u64 = 10_000_000;
 
 /// Helm's `recursionMaxNums`: an `include` of a name already being included
 /// more than this many times fails.
-pub const HELM_INCLUDE_RECURSION_MAX: usize = 1000;
+pub(crate) const HELM_INCLUDE_RECURSION_MAX: usize = 1000;
 
 /// One parsed template of a set: its body and where it came from (for errors).
 #[derive(Debug)]
-pub struct Tree {
+pub(crate) struct Tree {
     /// The template's name (a `define` name or the file name).
     pub(crate) name: Arc<str>,
     /// The name of the source it was parsed from (Go's `ParseName`).
@@ -1193,63 +1194,8 @@ impl<'a> Executor<'a> {
     ) -> ExecResult<Value> {
         let has_final = fin.is_some();
         let mut argv = self.eval_args(dot, args, fin)?;
-        let mut typed_argv = None;
-        // Functions see a named Go type's plain value; only the ones that show
-        // types (printf for %T; the JSON/YAML encoders: a []uint8 is base64;
-        // Sprig's date formatters: a time.Time given for the layout or zone
-        // string is Go's type error; duration/durationRound read an int64 or a
-        // time.Time; `dict` keeps its values' types) get it as it is.
-        if !matches!(
-            name,
-            "typeOf"
-                | "dict"
-                | "typeIs"
-                | "typeIsLike"
-                | "kindOf"
-                | "kindIs"
-                | "printf"
-                | "toJson"
-                | "mustToJson"
-                | "toPrettyJson"
-                | "mustToPrettyJson"
-                | "toRawJson"
-                | "mustToRawJson"
-                | "toYaml"
-                | "mustToYaml"
-                | "toYamlPretty"
-                | "date"
-                | "dateInZone"
-                | "date_in_zone"
-                | "htmlDate"
-                | "htmlDateInZone"
-                | "duration"
-                | "durationRound"
-        ) && argv.iter().any(|a| matches!(a, Value::Typed(_)))
-        {
-            typed_argv = Some(argv.clone());
-            for (i, a) in argv.iter_mut().enumerate() {
-                if let Value::Typed(t) = a
-                    && !(is_nil_slice(t) && stores_argument(name, i))
-                {
-                    *a = t.value.clone();
-                }
-            }
-        }
-        if builds_text(name) {
-            let cap = self.cfg.limits.max_string_bytes;
-            let mut size = TextSize {
-                bytes: 0,
-                nodes: 0,
-                cap,
-            };
-            let over = argv.iter().any(|a| !size.add(a, name != "printf", 0));
-            if over {
-                self.node = Some(node);
-                return Err(self.limit_error_at(format!(
-                    "{name} would build a string of more than {cap} bytes (max_string_bytes)"
-                )));
-            }
-        }
+        let typed_argv = untype_args(name, &mut argv);
+        self.check_text_size(name, &argv, node)?;
         let mut result = invoke_func(name, f, &argv);
         while let Err(e) = &result {
             if !self.zero_invalid_nil(e, &mut argv, args) {
@@ -1273,7 +1219,7 @@ impl<'a> Executor<'a> {
                 // Go's len of "no value" (not a nil held in an interface) hits a
                 // reflect panic; only a nil interface reads "len of nil pointer".
                 if name == "len"
-                    && msg == "len of nil pointer"
+                    && matches!(e, TemplateError::NilPointer("len"))
                     && self.cfg.funcs_are_builtin("len")
                     && !self.arg_nil_iface.first().copied().unwrap_or(false)
                 {
@@ -1304,6 +1250,28 @@ impl<'a> Executor<'a> {
                 Err(self.errorf(format!("error calling {name}: {msg}")))
             }
         }
+    }
+
+    /// Go has no such check: a function that builds text from its arguments
+    /// (`printf`, `join`, …) fails when the text would exceed `max_string_bytes`.
+    fn check_text_size(&mut self, name: &str, argv: &[Value], node: (Nk, usize)) -> ExecResult<()> {
+        if !builds_text(name) {
+            return Ok(());
+        }
+        let cap = self.cfg.limits.max_string_bytes;
+        let mut size = TextSize {
+            bytes: 0,
+            nodes: 0,
+            cap,
+        };
+        let over = argv.iter().any(|a| !size.add(a, name != "printf", 0));
+        if over {
+            self.node = Some(node);
+            return Err(self.limit_error_at(format!(
+                "{name} would build a string of more than {cap} bytes (max_string_bytes)"
+            )));
+        }
+        Ok(())
     }
 
     /// Go's `validateType` of a nil that is not held in an interface (a variable, a
@@ -1440,19 +1408,19 @@ impl<'a> Executor<'a> {
     /// Helm's `include NAME DATA`.
     fn include(&mut self, name: &Value, data: &Value) -> ExecResult<Value> {
         let Value::String(name) = name else {
-            return Err(TemplateError::Exec(format!(
-                "wrong type for value; expected string; got {}",
-                go_type_name(name)
-            ))
+            return Err(TemplateError::BadArg {
+                index: 0,
+                message: format!(
+                    "wrong type for value; expected string; got {}",
+                    go_type_name(name)
+                ),
+            }
             .into());
         };
         let count = self.included.get(name.as_ref()).copied();
         match count {
             Some(v) if v > HELM_INCLUDE_RECURSION_MAX => {
-                return Err(TemplateError::Exec(format!(
-                    "rendering template has a nested reference name: {name}: unable to execute template"
-                ))
-                .into());
+                return Err(TemplateError::IncludeRecursion(name.to_string()).into());
             }
             Some(v) => {
                 self.included.insert(name.to_string(), v + 1);
@@ -1470,11 +1438,10 @@ impl<'a> Executor<'a> {
 
     fn include_inner(&mut self, name: &str, data: &Value) -> ExecResult<Value> {
         let Some(tree) = self.lookup(name) else {
-            return Err(TemplateError::Exec(format!(
-                "template: no template {} associated with template {}",
-                crate::go::go_quote(name),
-                crate::go::go_quote(self.cfg.set_name)
-            ))
+            return Err(TemplateError::UndefinedTemplate {
+                name: name.into(),
+                set: self.cfg.set_name.into(),
+            }
             .into());
         };
         self.enter_call()?;
@@ -1494,10 +1461,13 @@ impl<'a> Executor<'a> {
     /// in a copy of the current set (its defines do not leak out), then run.
     fn tpl(&mut self, text: &Value, data: &Value) -> ExecResult<Value> {
         let Value::String(text) = text else {
-            return Err(TemplateError::Exec(format!(
-                "wrong type for value; expected string; got {}",
-                go_type_name(text)
-            ))
+            return Err(TemplateError::BadArg {
+                index: 0,
+                message: format!(
+                    "wrong type for value; expected string; got {}",
+                    go_type_name(text)
+                ),
+            }
             .into());
         };
         if self.tpl_depth >= self.cfg.limits.max_tpl_depth {
@@ -1695,6 +1665,58 @@ impl TextSize {
     }
 }
 
+/// Whether function `name` gets a named Go type's value as it is. Functions see
+/// a named Go type's plain value; only the ones that show types (printf for %T;
+/// the JSON/YAML encoders: a []uint8 is base64; Sprig's date formatters: a
+/// time.Time given for the layout or zone string is Go's type error;
+/// duration/durationRound read an int64 or a time.Time; `dict` keeps its
+/// values' types) get it as it is.
+fn sees_named_types(name: &str) -> bool {
+    matches!(
+        name,
+        "typeOf"
+            | "dict"
+            | "typeIs"
+            | "typeIsLike"
+            | "kindOf"
+            | "kindIs"
+            | "printf"
+            | "toJson"
+            | "mustToJson"
+            | "toPrettyJson"
+            | "mustToPrettyJson"
+            | "toRawJson"
+            | "mustToRawJson"
+            | "toYaml"
+            | "mustToYaml"
+            | "toYamlPretty"
+            | "date"
+            | "dateInZone"
+            | "date_in_zone"
+            | "htmlDate"
+            | "htmlDateInZone"
+            | "duration"
+            | "durationRound"
+    )
+}
+
+/// Replaces the named-type arguments by their plain values unless function
+/// `name` sees them; returns the arguments as they were when any changed.
+fn untype_args(name: &str, argv: &mut [Value]) -> Option<Vec<Value>> {
+    if sees_named_types(name) || !argv.iter().any(|a| matches!(a, Value::Typed(_))) {
+        return None;
+    }
+    let typed = argv.to_vec();
+    for (i, a) in argv.iter_mut().enumerate() {
+        if let Value::Typed(t) = a
+            && !(is_nil_slice(t) && stores_argument(name, i))
+        {
+            *a = t.value.clone();
+        }
+    }
+    Some(typed)
+}
+
 /// Go builtins' parameter counts: `(min, Some(exact))` or `(min, None)` for
 /// variadic ones. Checked before arguments are evaluated, as Go does.
 fn builtin_arity(name: &str) -> Option<(usize, Option<usize>)> {
@@ -1731,11 +1753,6 @@ fn panic_payload_to_string(payload: Box<dyn Any + Send>) -> String {
     } else {
         "panic".to_string()
     }
-}
-
-/// Go's type name of a concrete value, as its error messages print it.
-pub(crate) fn go_type_name(v: &Value) -> &'static str {
-    v.type_name()
 }
 
 // ----- parsing a source into trees (shared by Template and tpl) -----

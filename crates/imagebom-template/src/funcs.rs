@@ -67,7 +67,14 @@ pub(crate) fn builtin_ptr(name: &str) -> Option<ValueFunc> {
 
 pub fn builtins() -> BTreeMap<String, ValueFunc> {
     let mut m: BTreeMap<String, ValueFunc> = BTreeMap::new();
+    comparisons(&mut m);
+    logic_and_printing(&mut m);
+    indexing_and_escapers(&mut m);
 
+    m
+}
+
+fn comparisons(m: &mut BTreeMap<String, ValueFunc>) {
     // Comparison operators
     // Go's eq can take 2+ args: eq x y z means x==y || x==z
 
@@ -129,7 +136,9 @@ pub fn builtins() -> BTreeMap<String, ValueFunc> {
             Ok(Value::Bool(!go_lt(&args[0], &args[1])?))
         }),
     );
+}
 
+fn logic_and_printing(m: &mut BTreeMap<String, ValueFunc>) {
     // Logic
     // and: returns first falsy arg, or last arg if all truthy
     // or:  returns first truthy arg, or last arg if all falsy
@@ -201,14 +210,16 @@ pub fn builtins() -> BTreeMap<String, ValueFunc> {
             Ok(Value::String(Arc::from(result.into_boxed_str())))
         }),
     );
+}
 
+fn indexing_and_escapers(m: &mut BTreeMap<String, ValueFunc>) {
     // Data access
     m.insert(
         "len".into(),
         Arc::new(|args: &[Value]| {
             check_args("len", args, 1)?;
             match &args[0] {
-                Value::Nil => Err(TemplateError::Exec("len of nil pointer".into())),
+                Value::Nil => Err(TemplateError::NilPointer("len")),
                 v => match v.len() {
                     Some(n) => Ok(Value::Int(n as i64)),
                     None => Err(TemplateError::Exec(format!(
@@ -276,8 +287,6 @@ pub fn builtins() -> BTreeMap<String, ValueFunc> {
             Ok(Value::String(Arc::from(go::url_encode(&s))))
         }),
     );
-
-    m
 }
 
 /// Body shared by the `print` and `println` builtins. When `as_println` is
@@ -327,8 +336,6 @@ fn stringify_for_escaper(v: &Value) -> Cow<'_, str> {
     match v {
         Value::Nil => Cow::Borrowed("<no value>"),
         Value::String(s) => Cow::Borrowed(s.as_ref()),
-        #[cfg(feature = "html")]
-        Value::Safe { s, .. } => Cow::Borrowed(s.as_ref()),
         _ => Cow::Owned(format!("{}", v)),
     }
 }
@@ -338,6 +345,7 @@ fn check_args(name: &str, args: &[Value], expected: usize) -> Result<()> {
     if args.len() != expected {
         return Err(TemplateError::ArgCount {
             name: name.to_string(),
+            at_least: false,
             expected,
             got: args.len(),
         });
@@ -349,6 +357,7 @@ fn check_min_args(name: &str, args: &[Value], min: usize) -> Result<()> {
     if args.len() < min {
         return Err(TemplateError::ArgCount {
             name: name.to_string(),
+            at_least: true,
             expected: min,
             got: args.len(),
         });
@@ -375,8 +384,6 @@ fn kind(v: &Value) -> Kind {
         Value::Uint(_) => Kind::Uint,
         Value::Float(_) => Kind::Float,
         Value::String(_) => Kind::String,
-        #[cfg(feature = "html")]
-        Value::Safe { .. } => Kind::String,
         _ => Kind::Other,
     }
 }
@@ -491,7 +498,7 @@ fn index_arg(index: &Value, cap: usize) -> Result<usize> {
         }
     };
     if x < 0 || x > cap as i128 {
-        return Err(TemplateError::Exec(format!("index out of range: {x}")));
+        return Err(TemplateError::IndexOutOfRange { index: x });
     }
     Ok(x as usize)
 }
@@ -504,7 +511,7 @@ fn go_index(item: &Value, indexes: &[Value]) -> Result<Value> {
     let mut item = item.clone();
     for index in indexes {
         item = match &item {
-            Value::Nil => return Err(TemplateError::Exec("index of nil pointer".into())),
+            Value::Nil => return Err(TemplateError::NilPointer("index")),
             Value::List(l) => {
                 let x = index_arg(index, l.len())?;
                 match l.get(x) {

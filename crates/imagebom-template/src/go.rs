@@ -31,17 +31,7 @@ use crate::value::Value;
 /// Returns `true` when Go's `fmt.Sprint` would insert a space between two
 /// adjacent arguments (i.e. neither is a string).
 pub(crate) fn needs_space(prev: &Value, next: &Value) -> bool {
-    // Trusted content (`Value::Safe`) is string-kind, so — like a plain string —
-    // it does not get a surrounding space in `print`.
-    fn is_stringish(v: &Value) -> bool {
-        match v {
-            Value::String(_) => true,
-            #[cfg(feature = "html")]
-            Value::Safe { .. } => true,
-            _ => false,
-        }
-    }
-    !is_stringish(prev) && !is_stringish(next)
+    !matches!(prev, Value::String(_)) && !matches!(next, Value::String(_))
 }
 
 /// `fmt.Sprint`: render every argument, inserting a space between two adjacent
@@ -55,6 +45,246 @@ pub(crate) fn sprint(args: &[Value]) -> String {
         let _ = write!(out, "{arg}");
     }
     out
+}
+
+// ----- Go values: type names, %v, floats, integers (the one home of each) -----
+
+/// Go's `reflect.Type.String()` of a value, as `%T`, `typeOf` and Go's error
+/// messages print it (`int`, `uint64`, `float64`, `[]interface {}`, `<nil>`, …).
+pub(crate) fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Nil => "<nil>",
+        Value::Bool(_) => "bool",
+        Value::Int(_) => "int",
+        Value::Uint(_) => "uint64",
+        Value::Float(_) => "float64",
+        Value::String(_) => "string",
+        Value::List(_) => "[]interface {}",
+        Value::Map(m) => m.go_type_name().unwrap_or("map[string]interface {}"),
+        Value::Function(_) => "func(...interface {}) (interface {}, error)",
+        Value::Typed(t) => t.go_type,
+    }
+}
+
+/// Go's `reflect.Kind` name of a value (`kindOf`).
+pub(crate) fn kind_name(v: &Value) -> &'static str {
+    match v {
+        Value::Nil => "invalid",
+        Value::Bool(_) => "bool",
+        Value::Int(_) => "int",
+        Value::Uint(_) => "uint64",
+        Value::Float(_) => "float64",
+        Value::String(_) => "string",
+        Value::List(_) => "slice",
+        Value::Map(m) => m.go_kind_name().unwrap_or("map"),
+        Value::Function(_) => "func",
+        Value::Typed(t) => t.kind,
+    }
+}
+
+/// Bytes after which `%v` printing stops (a map holding itself through Sprig's
+/// `set` would otherwise print without end).
+const V_MAX_BYTES: usize = 8 * 1024 * 1024;
+
+/// A writer that drops everything after [`V_MAX_BYTES`].
+struct Capped<'a, W: ?Sized> {
+    w: &'a mut W,
+    written: usize,
+}
+
+impl<W: Write + ?Sized> Write for Capped<'_, W> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        if self.written > V_MAX_BYTES {
+            return Ok(());
+        }
+        self.written += s.len();
+        self.w.write_str(s)
+    }
+}
+
+/// Go's `%v` of one value (`fmt.Sprint(v)`): `[a b]`, `map[k:v]`, a float as
+/// [`write_g_default`], a `String` method's result, a `[]uint8` as its bytes.
+/// Nesting deeper than [`MAX_DISPLAY_DEPTH`](crate::value::MAX_DISPLAY_DEPTH) prints `...`.
+pub(crate) fn write_v<W: Write + ?Sized>(w: &mut W, v: &Value) -> core::fmt::Result {
+    write_v_at(&mut Capped { w, written: 0 }, v, 0)
+}
+
+/// Go's `%v` of a value as a string.
+pub(crate) fn sprint_value(v: &Value) -> String {
+    let mut out = String::new();
+    let _ = write_v(&mut out, v);
+    out
+}
+
+fn write_v_at<W: Write + ?Sized>(
+    f: &mut Capped<'_, W>,
+    v: &Value,
+    depth: usize,
+) -> core::fmt::Result {
+    match v {
+        Value::Nil => f.write_str("<nil>"),
+        Value::Bool(b) => f.write_str(if *b { "true" } else { "false" }),
+        Value::Int(n) => write!(f, "{n}"),
+        Value::Uint(n) => write!(f, "{n}"),
+        Value::Float(x) => {
+            let mut out = String::new();
+            write_g_default(&mut out, *x, false);
+            f.write_str(&out)
+        }
+        Value::String(s) => f.write_str(s),
+        Value::List(_) | Value::Map(_) if depth >= crate::value::MAX_DISPLAY_DEPTH => {
+            f.write_str("...")
+        }
+        Value::List(items) => {
+            f.write_str("[")?;
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(" ")?;
+                }
+                write_v_at(f, item, depth + 1)?;
+            }
+            f.write_str("]")
+        }
+        Value::Map(m) if m.method("String").is_some() => match m.method("String") {
+            Some(sf) => match sf(&[]) {
+                Ok(Value::String(s)) => f.write_str(&s),
+                Ok(other) => write_v_at(f, &other, depth + 1),
+                Err(e) => write!(f, "%!v(PANIC=String method: {})", e.function_message()),
+            },
+            None => Ok(()),
+        },
+        Value::Map(m) => {
+            f.write_str("map[")?;
+            for (i, (k, item)) in m.entries().iter().enumerate() {
+                if i > 0 {
+                    f.write_str(" ")?;
+                }
+                f.write_str(k)?;
+                f.write_str(":")?;
+                write_v_at(f, item, depth + 1)?;
+            }
+            f.write_str("]")
+        }
+        Value::Function(_) => f.write_str("<func>"),
+        Value::Typed(t) => match t.byte_list() {
+            Some(bytes) => write_v_at(f, &bytes, depth),
+            None => write_v_at(f, &t.value, depth),
+        },
+    }
+}
+
+/// Go's `strconv.FormatFloat(f, 'g', -1, 64)`, which `%v` of a float64 prints:
+/// the shortest digits that read back, the `e` form when the exponent is below
+/// -4 or at least 6 (`1e+06`), `NaN`, `+Inf`, `-Inf`, `-0`.
+pub(crate) fn format_float(f: f64) -> String {
+    let mut out = String::new();
+    write_g_default(&mut out, f, false);
+    out
+}
+
+/// [`format_float`] into `out`; `upper` gives `%G`'s `E`.
+pub(crate) fn write_g_default(out: &mut String, f: f64, upper: bool) {
+    if f.is_nan() {
+        out.push_str("NaN");
+    } else if f.is_infinite() {
+        out.push_str(if f > 0.0 { "+Inf" } else { "-Inf" });
+    } else if f == 0.0 {
+        out.push_str(if f.is_sign_negative() { "-0" } else { "0" });
+    } else {
+        out.push_str(&g_from_shortest(&format!("{f:e}"), upper));
+    }
+}
+
+/// Go's `'g'` form with the shortest precision, from the shortest digits Rust's
+/// `{:e}` gives (`1.5e3` → `1500`; of an `f32`'s for `FormatFloat(f, 'g', -1, 32)`).
+pub(crate) fn g_from_shortest(sci: &str, upper: bool) -> String {
+    let (mant, exp) = match sci.split_once('e') {
+        Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
+        None => (sci, 0),
+    };
+    let neg = mant.starts_with('-');
+    let digits: String = mant.chars().filter(char::is_ascii_digit).collect();
+    let mut out = String::with_capacity(digits.len() + 8);
+    if neg {
+        out.push('-');
+    }
+    if !(-4..6).contains(&exp) {
+        out.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push(if upper { 'E' } else { 'e' });
+        out.push(if exp < 0 { '-' } else { '+' });
+        let _ = write!(out, "{:02}", exp.unsigned_abs());
+    } else if exp < 0 {
+        out.push_str("0.");
+        for _ in 0..(-exp - 1) {
+            out.push('0');
+        }
+        out.push_str(&digits);
+    } else {
+        let int_len = (exp + 1) as usize;
+        if digits.len() <= int_len {
+            out.push_str(&digits);
+            for _ in digits.len()..int_len {
+                out.push('0');
+            }
+        } else {
+            out.push_str(&digits[..int_len]);
+            out.push('.');
+            out.push_str(&digits[int_len..]);
+        }
+    }
+    out
+}
+
+/// Go's `strconv.ParseInt(s, 0, 64)` and `ParseUint(s, 0, 64)` in one: an
+/// optional sign, the `0x`/`0o`/`0b`/leading-`0` base prefixes and `_` between
+/// digits (Go's `underscoreOK`); the result is in `i64::MIN..=u64::MAX`.
+pub(crate) fn parse_int(s: &str) -> Option<i128> {
+    let (neg, body) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let lower = body.to_ascii_lowercase();
+    let (radix, digits, prefixed) = if let Some(r) = lower.strip_prefix("0x") {
+        (16, r, true)
+    } else if let Some(r) = lower.strip_prefix("0o") {
+        (8, r, true)
+    } else if let Some(r) = lower.strip_prefix("0b") {
+        (2, r, true)
+    } else if lower.len() > 1 && lower.starts_with('0') {
+        (8, &lower[1..], true)
+    } else {
+        (10, lower.as_str(), false)
+    };
+    if !underscore_ok(digits, prefixed) {
+        return None;
+    }
+    let digits = digits.replace('_', "");
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let v = i128::from(u64::from_str_radix(&digits, radix).ok()?);
+    match neg {
+        true if -v < i128::from(i64::MIN) => None,
+        true => Some(-v),
+        false => Some(v),
+    }
+}
+
+/// Go's `underscoreOK`: underscores only between digits (or right after a base prefix).
+fn underscore_ok(digits: &str, prefixed: bool) -> bool {
+    if !digits.contains('_') {
+        return true;
+    }
+    let b = digits.as_bytes();
+    if b.last() == Some(&b'_') || digits.contains("__") {
+        return false;
+    }
+    prefixed || b.first() != Some(&b'_')
 }
 
 // sprintf
@@ -353,349 +583,415 @@ fn skip_to_verb(chars: &mut core::iter::Peekable<core::str::Chars<'_>>) -> char 
     '?'
 }
 
+type Chars<'a> = core::iter::Peekable<core::str::Chars<'a>>;
+
+/// Where the scan of a format string is (Go's `pp.doPrintf` state).
+struct Cursor<'a> {
+    chars: Chars<'a>,
+    arg_idx: usize,
+    /// A `[N]` index was used: Go then drops the `%!(EXTRA …)` marker.
+    reordered: bool,
+}
+
+/// One directive after its flags, width, precision and indexes.
+enum Directive {
+    /// A marker was written (BADINDEX); continue with the next character.
+    Skip,
+    /// The format ended inside the directive.
+    End,
+    Verb {
+        spec: FmtSpec,
+        verb: char,
+        bad_width: bool,
+        bad_prec: bool,
+    },
+}
+
 /// Format directly into `out`. Each verb writes its value at `out.len()`,
 /// then pads in place. Supports Go's `[N]` argument indexing and `*` /
 /// `.*` dynamic width/precision.
 fn sprintf_into(out: &mut String, fmt_str: &str, args: &[Value]) -> Result<()> {
-    let mut chars = fmt_str.chars().peekable();
-    let mut arg_idx: usize = 0;
-    let mut reordered = false;
-
-    while let Some(ch) = chars.next() {
+    let mut cur = Cursor {
+        chars: fmt_str.chars().peekable(),
+        arg_idx: 0,
+        reordered: false,
+    };
+    while let Some(ch) = cur.chars.next() {
         if ch != '%' {
             out.push(ch);
             continue;
         }
-
-        let mut spec = FmtSpec::from_flags(&mut chars);
-
-        // Optional `[N]` after flags (the grammar puts the index *after*
-        // flags, not before — so `%[1]-d` parses `-` as the verb, not as
-        // a left-align flag).
-        let first_index = consume_index(&mut chars, out, &mut arg_idx, &mut reordered, args.len());
-        if matches!(first_index, IndexOutcome::Bad) {
-            continue;
-        }
-        let had_index_marker = !matches!(first_index, IndexOutcome::None);
-
-        let mut bad_width = false;
-        if chars.peek() == Some(&'*') {
-            chars.next();
-            // `*` accepts only `int` (float64, string, etc. all yield
-            // BADWIDTH) — matched on `Value::Int` directly so floats don't
-            // silently truncate via `as_int`.
-            match take_int_arg(args, &mut arg_idx) {
-                Ok(n) if n >= 0 => spec.width = Some(clamp_fmt_len(n as usize)),
-                Ok(n) => {
-                    // Negative width → left-align with magnitude as width.
-                    // `as usize` may truncate on 32-bit targets for very
-                    // large magnitudes, but `clamp_fmt_len` caps the final
-                    // width at u16::MAX regardless, so the bound holds.
-                    spec.left_align = true;
-                    let mag = n.unsigned_abs() as usize;
-                    spec.width = Some(clamp_fmt_len(mag));
-                }
-                Err(()) => bad_width = true,
-            }
-        } else if let Some(w) = parse_uint_digits(&mut chars) {
-            spec.width = Some(clamp_fmt_len(w));
-        }
-
-        let mut bad_prec = false;
-        if chars.peek() == Some(&'.') {
-            chars.next();
-            if chars.peek() == Some(&'*') {
-                chars.next();
-                // Same int-only rule as `*` width; negative precision is bad.
-                match take_int_arg(args, &mut arg_idx) {
-                    Ok(n) if n >= 0 => spec.precision = Some(clamp_fmt_len(n as usize)),
-                    _ => bad_prec = true,
-                }
-            } else {
-                // Empty digits (`%.f`) → precision 0.
-                let p = parse_uint_digits(&mut chars).unwrap_or(0);
-                spec.precision = Some(clamp_fmt_len(p));
-            }
-        }
-
-        // Optional `[N]` immediately before the verb. Skipped if a prior
-        // `[N]` already fired in this directive, to avoid double-reorder
-        // on `%[1][2]d`.
-        if !had_index_marker
-            && matches!(
-                consume_index(&mut chars, out, &mut arg_idx, &mut reordered, args.len()),
-                IndexOutcome::Bad
-            )
-        {
-            continue;
-        }
-
-        let verb = match chars.next() {
-            Some(v) => v,
-            None => {
+        let (spec, verb, bad_width, bad_prec) = match parse_directive(&mut cur, out, args) {
+            Directive::Skip => continue,
+            Directive::End => {
                 out.push('%');
                 break;
             }
+            Directive::Verb {
+                spec,
+                verb,
+                bad_width,
+                bad_prec,
+            } => (spec, verb, bad_width, bad_prec),
         };
-
         if verb == '%' {
             out.push('%');
             continue;
         }
-
         if bad_width {
             out.push_str("%!(BADWIDTH)");
         }
         if bad_prec {
             out.push_str("%!(BADPREC)");
         }
-
-        let arg = if arg_idx < args.len() {
-            arg_idx += 1;
-            &args[arg_idx - 1]
-        } else {
+        let Some(arg) = args.get(cur.arg_idx) else {
             let _ = write!(out, "%!{}(MISSING)", verb);
             continue;
         };
-        // A named Go type shows only in %T; every other verb prints its value.
-        // A []uint8 is text for %s, %q, %x and %X, a list of bytes otherwise.
-        let bytes = match arg {
-            Value::Typed(t) if !matches!(verb, 's' | 'q' | 'x' | 'X' | 'T') => t.byte_list(),
-            _ => None,
-        };
-        let arg = match &bytes {
-            Some(list) => list,
-            None if verb == 'T' => arg,
-            None => arg.untyped(),
-        };
-
-        let start = out.len();
-        match verb {
-            's' if matches!(arg, Value::List(_) | Value::Map(_)) => {
-                write_elementwise(out, arg, 's', 0);
-                spec.pad_in_place(out, start, false);
-            }
-            's' => match arg {
-                Value::String(_) => {
-                    match spec.precision {
-                        Some(prec) => write_display_truncated(out, arg, prec),
-                        None => {
-                            let _ = write!(out, "{}", arg);
-                        }
-                    }
-                    spec.pad_in_place(out, start, false);
-                }
-                // Trusted content prints as its underlying string.
-                #[cfg(feature = "html")]
-                Value::Safe { .. } => {
-                    match spec.precision {
-                        Some(prec) => write_display_truncated(out, arg, prec),
-                        None => {
-                            let _ = write!(out, "{}", arg);
-                        }
-                    }
-                    spec.pad_in_place(out, start, false);
-                }
-                _ => write_bad_verb(out, verb, arg),
-            },
-            'T' => {
-                out.push_str(arg.type_name());
-                spec.pad_in_place(out, start, false);
-            }
-            'd' if matches!(arg, Value::Float(_)) => write_bad_verb(out, verb, arg),
-            'd' => match arg {
-                // Match Uint before the as_int() path: a u64 above i64::MAX
-                // must print its true magnitude, not the wrapped signed value.
-                Value::Uint(u) => {
-                    spec.write_unsigned(out, *u);
-                    spec.pad_in_place(out, start, true);
-                }
-                _ => match arg.as_int() {
-                    Some(n) => {
-                        spec.write_signed(out, n);
-                        spec.pad_in_place(out, start, true);
-                    }
-                    None => write_bad_verb(out, verb, arg),
-                },
-            },
-            'f' => match float_arg(arg) {
-                Some(f) => {
-                    let prec = spec.precision.unwrap_or(6);
-                    if f >= 0.0 && !f.is_nan() {
-                        if spec.plus {
-                            out.push('+');
-                        } else if spec.space {
-                            out.push(' ');
-                        }
-                    }
-                    let _ = write!(out, "{:.prec$}", f);
-                    spec.pad_in_place(out, start, true);
-                }
-                None => write_bad_verb(out, verb, arg),
-            },
-            'e' | 'E' => match float_arg(arg) {
-                Some(f) => {
-                    let prec = spec.precision.unwrap_or(6);
-                    let raw = if verb == 'e' {
-                        format!("{:.prec$e}", f)
-                    } else {
-                        format!("{:.prec$E}", f)
-                    };
-                    write_normalized_sci(out, &raw, verb == 'E', false);
-                    apply_float_sign_in_place(out, start, f, &spec);
-                    spec.pad_in_place(out, start, true);
-                }
-                None => write_bad_verb(out, verb, arg),
-            },
-            'g' | 'G' => match float_arg(arg) {
-                Some(f) => {
-                    if f.is_nan() || f.is_infinite() {
-                        let _ = write!(out, "{}", f);
-                    } else if let Some(prec) = spec.precision {
-                        write_g_with_precision(out, f, prec.max(1), verb == 'G');
-                    } else {
-                        write_g_default(out, f, verb == 'G');
-                    };
-                    apply_float_sign_in_place(out, start, f, &spec);
-                    spec.pad_in_place(out, start, true);
-                }
-                None => write_bad_verb(out, verb, arg),
-            },
-            'v' if spec.hash => {
-                write_go_syntax(out, arg, false, 0);
-                spec.pad_in_place(out, start, false);
-            }
-            'v' => {
-                let _ = write!(out, "{}", arg);
-                spec.pad_in_place(out, start, false);
-            }
-            'U' => {
-                // Go casts the int to uint64 and prints as hex with min 4 digits,
-                // so negative ints wrap (`-1` → `U+FFFFFFFFFFFFFFFF`) and values
-                // outside the Unicode range still format as bare hex. A Uint is
-                // used as-is. (`as_int() as u64` would round-trip but also accept
-                // floats, which Go rejects — so match the integer kinds directly.)
-                let code = match arg {
-                    Value::Int(n) => Some(*n as u64),
-                    Value::Uint(n) => Some(*n),
-                    _ => None,
-                };
-                match code {
-                    Some(u) => {
-                        let _ = write!(out, "U+{:04X}", u);
-                        if spec.hash {
-                            // Only quote when the value is a valid, non-control rune.
-                            // Surrogates, > U+10FFFF, and control chars get no quote —
-                            // matching Go's `strconv.IsPrint` gate (close enough for
-                            // ASCII; full Unicode-graphic parity would need a table).
-                            if let Some(c) = u32::try_from(u)
-                                .ok()
-                                .and_then(char::from_u32)
-                                .filter(|c| !c.is_control())
-                            {
-                                let _ = write!(out, " '{}'", c);
-                            }
-                        }
-                        spec.pad_in_place(out, start, false);
-                    }
-                    None => write_bad_verb(out, verb, arg),
-                }
-            }
-            'q' => match arg {
-                Value::String(s) => {
-                    if spec.plus {
-                        go_quote_ascii_into(out, s);
-                    } else if !(spec.hash && try_backquote_into(out, s)) {
-                        go_quote_into(out, s);
-                    }
-                    spec.pad_in_place(out, start, false);
-                }
-                // Go's %q on an integer emits a single-quoted rune literal,
-                // signed and unsigned alike. Either fits a rune only if it
-                // round-trips through u32.
-                Value::Int(_) | Value::Uint(_) => {
-                    let rune = match arg {
-                        Value::Int(n) => u32::try_from(*n).ok(),
-                        Value::Uint(n) => u32::try_from(*n).ok(),
-                        _ => None,
-                    }
-                    .and_then(char::from_u32);
-                    if let Some(c) = rune {
-                        out.push('\'');
-                        match c {
-                            '\'' => out.push_str("\\'"),
-                            '"' => out.push('"'),
-                            _ => {
-                                let mut q = String::new();
-                                go_quote_into(&mut q, c.encode_utf8(&mut [0u8; 4]));
-                                out.push_str(&q[1..q.len() - 1]);
-                            }
-                        }
-                        out.push('\'');
-                        spec.pad_in_place(out, start, false);
-                    } else {
-                        write_bad_verb(out, verb, arg);
-                    }
-                }
-                _ => write_bad_verb(out, verb, arg),
-            },
-            't' => match arg {
-                Value::Bool(b) => {
-                    out.push_str(if *b { "true" } else { "false" });
-                    spec.pad_in_place(out, start, false);
-                }
-                _ => write_bad_verb(out, verb, arg),
-            },
-            'x' | 'X' | 'o' | 'b' => match arg {
-                Value::String(s) if verb == 'x' || verb == 'X' => {
-                    format_string_hex_into(out, s, verb == 'X', &spec);
-                    spec.pad_in_place(out, start, false);
-                }
-                // Unsigned magnitude: route around as_int() (which would wrap a
-                // u64 above i64::MAX to a negative i64 and emit a spurious `-`).
-                Value::Uint(u) => {
-                    format_uint_base_into(out, *u, verb, &spec);
-                    spec.pad_in_place(out, start, false);
-                }
-                _ => match arg.as_int() {
-                    Some(n) => {
-                        format_int_base_into(out, n, verb, &spec);
-                        // Zero-padding is already baked into the digit string
-                        // (Go's scheme: pad digits, then prepend prefix), so
-                        // only space-pad the overall field here.
-                        spec.pad_in_place(out, start, false);
-                    }
-                    None => write_bad_verb(out, verb, arg),
-                },
-            },
-            'c' => match arg.as_int() {
-                Some(n) => match u32::try_from(n).ok().and_then(char::from_u32) {
-                    Some(c) => out.push(c),
-                    None => out.push('\u{FFFD}'),
-                },
-                None => write_bad_verb(out, verb, arg),
-            },
-            _ => write_bad_verb(out, verb, arg),
-        }
+        cur.arg_idx += 1;
+        write_operand(out, verb, arg, &spec);
     }
-
-    // Trailing %!(EXTRA …) marker for unconsumed args.
-    //
-    // Go suppresses EXTRA when any [N] indexing was used in the directive —
-    // tracking which args got read in that case is too expensive and not
-    // unambiguous anyway.
-    if !reordered && arg_idx < args.len() {
-        out.push_str("%!(EXTRA ");
-        for (i, v) in args[arg_idx..].iter().enumerate() {
-            if i > 0 {
-                out.push_str(", ");
-            }
-            write_bad_arg(out, v);
-        }
-        out.push(')');
+    if !cur.reordered && cur.arg_idx < args.len() {
+        write_extra(out, &args[cur.arg_idx..]);
     }
-
     Ok(())
+}
+
+/// Parse one directive after its `%`: flags, an optional `[N]`, width (`*` takes
+/// an argument), precision (`.*` too), another optional `[N]`, and the verb.
+fn parse_directive(cur: &mut Cursor<'_>, out: &mut String, args: &[Value]) -> Directive {
+    let mut spec = FmtSpec::from_flags(&mut cur.chars);
+    // Optional `[N]` after flags (the grammar puts the index *after*
+    // flags, not before — so `%[1]-d` parses `-` as the verb, not as
+    // a left-align flag).
+    let first_index = consume_index(
+        &mut cur.chars,
+        out,
+        &mut cur.arg_idx,
+        &mut cur.reordered,
+        args.len(),
+    );
+    if matches!(first_index, IndexOutcome::Bad) {
+        return Directive::Skip;
+    }
+    let had_index_marker = !matches!(first_index, IndexOutcome::None);
+    let bad_width = !parse_width(cur, &mut spec, args);
+    let bad_prec = !parse_precision(cur, &mut spec, args);
+    // Optional `[N]` immediately before the verb. Skipped if a prior
+    // `[N]` already fired in this directive, to avoid double-reorder
+    // on `%[1][2]d`.
+    if !had_index_marker
+        && matches!(
+            consume_index(
+                &mut cur.chars,
+                out,
+                &mut cur.arg_idx,
+                &mut cur.reordered,
+                args.len()
+            ),
+            IndexOutcome::Bad
+        )
+    {
+        return Directive::Skip;
+    }
+    match cur.chars.next() {
+        Some(verb) => Directive::Verb {
+            spec,
+            verb,
+            bad_width,
+            bad_prec,
+        },
+        None => Directive::End,
+    }
+}
+
+/// The width: digits, or `*` taking an `int` argument (a negative one
+/// left-aligns). False when `*` found no `int` (`%!(BADWIDTH)`).
+fn parse_width(cur: &mut Cursor<'_>, spec: &mut FmtSpec, args: &[Value]) -> bool {
+    if cur.chars.peek() != Some(&'*') {
+        if let Some(w) = parse_uint_digits(&mut cur.chars) {
+            spec.width = Some(clamp_fmt_len(w));
+        }
+        return true;
+    }
+    cur.chars.next();
+    // `*` accepts only `int` (float64, string, etc. all yield BADWIDTH).
+    match take_int_arg(args, &mut cur.arg_idx) {
+        Ok(n) if n >= 0 => spec.width = Some(clamp_fmt_len(n as usize)),
+        Ok(n) => {
+            // Negative width → left-align with magnitude as width (clamped).
+            spec.left_align = true;
+            spec.width = Some(clamp_fmt_len(n.unsigned_abs() as usize));
+        }
+        Err(()) => return false,
+    }
+    true
+}
+
+/// The precision after `.`: digits (none = 0), or `.*` taking a non-negative
+/// `int` argument. False when `.*` found none (`%!(BADPREC)`).
+fn parse_precision(cur: &mut Cursor<'_>, spec: &mut FmtSpec, args: &[Value]) -> bool {
+    if cur.chars.peek() != Some(&'.') {
+        return true;
+    }
+    cur.chars.next();
+    if cur.chars.peek() != Some(&'*') {
+        let p = parse_uint_digits(&mut cur.chars).unwrap_or(0);
+        spec.precision = Some(clamp_fmt_len(p));
+        return true;
+    }
+    cur.chars.next();
+    match take_int_arg(args, &mut cur.arg_idx) {
+        Ok(n) if n >= 0 => {
+            spec.precision = Some(clamp_fmt_len(n as usize));
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Go's trailing `%!(EXTRA type=value, …)` for arguments no verb used.
+fn write_extra(out: &mut String, extra: &[Value]) {
+    out.push_str("%!(EXTRA ");
+    for (i, v) in extra.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        write_bad_arg(out, v);
+    }
+    out.push(')');
+}
+
+/// One verb applied to its operand. A named Go type shows only in `%T`; every
+/// other verb prints its value, a `[]uint8` as text for `%s`, `%q`, `%x`, `%X`
+/// and as a list of bytes otherwise.
+fn write_operand(out: &mut String, verb: char, arg: &Value, spec: &FmtSpec) {
+    let bytes = match arg {
+        Value::Typed(t) if !matches!(verb, 's' | 'q' | 'x' | 'X' | 'T') => t.byte_list(),
+        _ => None,
+    };
+    let arg = match &bytes {
+        Some(list) => list,
+        None if verb == 'T' => arg,
+        None => arg.untyped(),
+    };
+    let start = out.len();
+    match verb {
+        's' if matches!(arg, Value::List(_) | Value::Map(_)) => {
+            write_elementwise(out, arg, 's', 0);
+            spec.pad_in_place(out, start, false);
+        }
+        's' => match arg {
+            Value::String(_) => {
+                match spec.precision {
+                    Some(prec) => write_display_truncated(out, arg, prec),
+                    None => {
+                        let _ = write!(out, "{}", arg);
+                    }
+                }
+                spec.pad_in_place(out, start, false);
+            }
+            _ => write_bad_verb(out, verb, arg),
+        },
+        'T' => {
+            out.push_str(arg.type_name());
+            spec.pad_in_place(out, start, false);
+        }
+        'd' => write_decimal(out, arg, spec),
+        'f' | 'e' | 'E' | 'g' | 'G' => match float_arg(arg) {
+            Some(f) => write_float_verb(out, verb, f, spec),
+            None => write_bad_verb(out, verb, arg),
+        },
+        'v' if spec.hash => {
+            write_go_syntax(out, arg, false, 0);
+            spec.pad_in_place(out, start, false);
+        }
+        'v' => {
+            let _ = write!(out, "{}", arg);
+            spec.pad_in_place(out, start, false);
+        }
+        'U' => write_unicode(out, arg, spec),
+        'q' => write_quoted(out, arg, spec),
+        't' => match arg {
+            Value::Bool(b) => {
+                out.push_str(if *b { "true" } else { "false" });
+                spec.pad_in_place(out, start, false);
+            }
+            _ => write_bad_verb(out, verb, arg),
+        },
+        'x' | 'X' | 'o' | 'b' => write_base(out, verb, arg, spec),
+        'c' => match arg.as_int() {
+            Some(n) => match u32::try_from(n).ok().and_then(char::from_u32) {
+                Some(c) => out.push(c),
+                None => out.push('\u{FFFD}'),
+            },
+            None => write_bad_verb(out, verb, arg),
+        },
+        _ => write_bad_verb(out, verb, arg),
+    }
+}
+
+/// `%d`: an integer with sign flags and padding (a float is a bad verb).
+fn write_decimal(out: &mut String, arg: &Value, spec: &FmtSpec) {
+    let start = out.len();
+    match arg {
+        Value::Float(_) => write_bad_verb(out, 'd', arg),
+        // Match Uint before the as_int() path: a u64 above i64::MAX
+        // must print its true magnitude, not the wrapped signed value.
+        Value::Uint(u) => {
+            spec.write_unsigned(out, *u);
+            spec.pad_in_place(out, start, true);
+        }
+        _ => match arg.as_int() {
+            Some(n) => {
+                spec.write_signed(out, n);
+                spec.pad_in_place(out, start, true);
+            }
+            None => write_bad_verb(out, 'd', arg),
+        },
+    }
+}
+
+/// `%f`, `%e`, `%E`, `%g`, `%G` of a float.
+fn write_float_verb(out: &mut String, verb: char, f: f64, spec: &FmtSpec) {
+    let start = out.len();
+    if f.is_nan() || f.is_infinite() {
+        return write_nonfinite(out, f, spec);
+    }
+    match verb {
+        'f' => {
+            let prec = spec.precision.unwrap_or(6);
+            if f >= 0.0 {
+                if spec.plus {
+                    out.push('+');
+                } else if spec.space {
+                    out.push(' ');
+                }
+            }
+            let _ = write!(out, "{:.prec$}", f);
+        }
+        'e' | 'E' => {
+            let prec = spec.precision.unwrap_or(6);
+            let raw = if verb == 'e' {
+                format!("{:.prec$e}", f)
+            } else {
+                format!("{:.prec$E}", f)
+            };
+            write_normalized_sci(out, &raw, verb == 'E', false);
+            apply_float_sign_in_place(out, start, f, spec);
+        }
+        _ => {
+            match spec.precision {
+                Some(prec) => write_g_with_precision(out, f, prec.max(1), verb == 'G'),
+                None => write_g_default(out, f, verb == 'G'),
+            }
+            apply_float_sign_in_place(out, start, f, spec);
+        }
+    }
+    spec.pad_in_place(out, start, true);
+}
+
+/// Go's `fmtFloat` for NaN and the infinities: `+Inf`/`-Inf` always signed
+/// (a space for `+Inf` with the space flag), `NaN` signed only for `+` or space,
+/// padded with spaces, never zeros.
+fn write_nonfinite(out: &mut String, f: f64, spec: &FmtSpec) {
+    let start = out.len();
+    let sign = if f.is_nan() {
+        match (spec.plus, spec.space) {
+            (true, _) => "+",
+            (false, true) => " ",
+            (false, false) => "",
+        }
+    } else if f < 0.0 {
+        "-"
+    } else if spec.space && !spec.plus {
+        " "
+    } else {
+        "+"
+    };
+    out.push_str(sign);
+    out.push_str(if f.is_nan() { "NaN" } else { "Inf" });
+    spec.pad_in_place(out, start, false);
+}
+
+/// `%U`: `U+` and at least four hex digits; `%#U` adds the quoted rune when printable.
+fn write_unicode(out: &mut String, arg: &Value, spec: &FmtSpec) {
+    let start = out.len();
+    // Go casts the int to uint64 and prints as hex with min 4 digits,
+    // so negative ints wrap (`-1` → `U+FFFFFFFFFFFFFFFF`) and values
+    // outside the Unicode range still format as bare hex (floats are rejected).
+    let code = match arg {
+        Value::Int(n) => *n as u64,
+        Value::Uint(n) => *n,
+        _ => return write_bad_verb(out, 'U', arg),
+    };
+    let _ = write!(out, "U+{:04X}", code);
+    if spec.hash {
+        // Only quote when the value is a valid, non-control rune (close to
+        // Go's `strconv.IsPrint` gate for ASCII).
+        if let Some(c) = u32::try_from(code)
+            .ok()
+            .and_then(char::from_u32)
+            .filter(|c| !c.is_control())
+        {
+            let _ = write!(out, " '{}'", c);
+        }
+    }
+    spec.pad_in_place(out, start, false);
+}
+
+/// `%q`: a string as a Go literal (`%+q` ASCII-only, `%#q` backquoted when it
+/// can be), an integer as a single-quoted rune.
+fn write_quoted(out: &mut String, arg: &Value, spec: &FmtSpec) {
+    let start = out.len();
+    let rune = match arg {
+        Value::String(s) => {
+            if spec.plus {
+                go_quote_ascii_into(out, s);
+            } else if !(spec.hash && try_backquote_into(out, s)) {
+                go_quote_into(out, s);
+            }
+            return spec.pad_in_place(out, start, false);
+        }
+        Value::Int(n) => u32::try_from(*n).ok(),
+        Value::Uint(n) => u32::try_from(*n).ok(),
+        _ => return write_bad_verb(out, 'q', arg),
+    };
+    let Some(c) = rune.and_then(char::from_u32) else {
+        return write_bad_verb(out, 'q', arg);
+    };
+    out.push('\'');
+    match c {
+        '\'' => out.push_str("\\'"),
+        '"' => out.push('"'),
+        _ => {
+            let mut q = String::new();
+            go_quote_into(&mut q, c.encode_utf8(&mut [0u8; 4]));
+            out.push_str(&q[1..q.len() - 1]);
+        }
+    }
+    out.push('\'');
+    spec.pad_in_place(out, start, false);
+}
+
+/// `%x`, `%X`, `%o`, `%b` of an integer (and `%x`/`%X` of a string's bytes).
+fn write_base(out: &mut String, verb: char, arg: &Value, spec: &FmtSpec) {
+    let start = out.len();
+    match arg {
+        Value::String(s) if verb == 'x' || verb == 'X' => {
+            format_string_hex_into(out, s, verb == 'X', spec);
+        }
+        // Unsigned magnitude: route around as_int() (which would wrap a
+        // u64 above i64::MAX to a negative i64 and emit a spurious `-`).
+        Value::Uint(u) => format_uint_base_into(out, *u, verb, spec),
+        _ => match arg.as_int() {
+            // Zero-padding is already in the digit string (Go pads the
+            // digits, then prepends the prefix): only space-pad the field.
+            Some(n) => format_int_base_into(out, n, verb, spec),
+            None => return write_bad_verb(out, verb, arg),
+        },
+    }
+    spec.pad_in_place(out, start, false);
 }
 
 /// Write `arg`'s `Display` output into `out`, truncated to at most
@@ -1026,23 +1322,6 @@ fn decimal_exp(f: f64) -> i32 {
         .unwrap_or(0)
 }
 
-/// Write a float into `out` using Go's `%g` default precision (shortest
-/// representation). Uses `%e` notation when the exponent is < −4 or ≥ 6,
-/// matching Go's `strconv.FormatFloat(f, 'g', -1, 64)`.
-pub(crate) fn write_g_default(out: &mut String, f: f64, upper: bool) {
-    if f == 0.0 {
-        out.push_str(if f.is_sign_negative() { "-0" } else { "0" });
-        return;
-    }
-    let exp = decimal_exp(f);
-    if !(-4..6).contains(&exp) {
-        let raw = format!("{:e}", f);
-        write_normalized_sci(out, &raw, upper, false);
-    } else {
-        let _ = write!(out, "{}", f);
-    }
-}
-
 /// Write a float into `out` using Go's `%g` with an explicit precision
 /// (significant digits). Uses `%e` notation when the exponent is < −4 or
 /// ≥ `prec`, then strips trailing zeros.
@@ -1182,7 +1461,7 @@ fn format_magnitude_base_into(
 /// Matches Go's `template.HTMLEscapeString`. NUL bytes are replaced with the
 /// Unicode replacement character (U+FFFD). Quotes use numeric entities
 /// (`&#34;`, `&#39;`) for brevity, matching Go's choice.
-pub fn html_escape(s: &str) -> String {
+pub(crate) fn html_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {
@@ -1204,7 +1483,7 @@ pub fn html_escape(s: &str) -> String {
 /// angle brackets (`<`, `>`), ampersand, equals sign, all control
 /// characters below U+0020, and the JSON-in-HTML-hostile line/paragraph
 /// separators U+2028 / U+2029 — all as `\uXXXX`.
-pub fn js_escape(s: &str) -> String {
+pub(crate) fn js_escape(s: &str) -> String {
     let mut out = String::new();
     for ch in s.chars() {
         match ch {
@@ -1236,7 +1515,7 @@ pub fn js_escape(s: &str) -> String {
 /// Matches Go's `template.URLQueryEscaper` / `url.QueryEscape`: unreserved
 /// characters (`A-Z`, `a-z`, `0-9`, `-`, `_`, `.`, `~`) pass through, space
 /// becomes `+`, and everything else is `%XX`-encoded.
-pub fn url_encode(s: &str) -> String {
+pub(crate) fn url_encode(s: &str) -> String {
     let mut out = String::new();
     for byte in s.bytes() {
         match byte {
@@ -1298,6 +1577,37 @@ pub(crate) fn parse_hex_float(s: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn float_formatting_is_gos() {
+        assert_eq!(format_float(1e6), "1e+06");
+        assert_eq!(format_float(123456789.0), "1.23456789e+08");
+        assert_eq!(format_float(1e-6), "1e-06");
+        assert_eq!(format_float(1500.0), "1500");
+        assert_eq!(format_float(0.5), "0.5");
+        assert_eq!(format_float(100000.0), "100000");
+        assert_eq!(format_float(-2.5), "-2.5");
+        assert_eq!(format_float(f64::INFINITY), "+Inf");
+        assert_eq!(format_float(f64::NEG_INFINITY), "-Inf");
+        assert_eq!(format_float(f64::NAN), "NaN");
+        assert_eq!(format_float(-0.0), "-0");
+    }
+
+    #[test]
+    fn parse_int_is_gos() {
+        assert_eq!(parse_int("0x1F"), Some(31));
+        assert_eq!(parse_int("-0b101"), Some(-5));
+        assert_eq!(parse_int("0o17"), Some(15));
+        assert_eq!(parse_int("017"), Some(15));
+        assert_eq!(parse_int("1_000"), Some(1000));
+        assert_eq!(parse_int("0x_1f"), Some(31));
+        assert_eq!(parse_int("_1"), None);
+        assert_eq!(parse_int("1__0"), None);
+        assert_eq!(parse_int("18446744073709551615"), Some(u64::MAX as i128));
+        assert_eq!(parse_int("-9223372036854775809"), None);
+        assert_eq!(parse_int("-"), None);
+        assert_eq!(parse_int("0x"), None);
+    }
     use alloc::string::ToString;
 
     // Helper: run sprintf with Value args and return the String.
@@ -2090,21 +2400,24 @@ mod tests {
     }
 
     #[test]
-    fn sprintf_g_nan_no_sign_synthesis() {
-        // NaN must never get a `+` or space prepended, even with sign flags.
+    fn sprintf_g_nan_sign_only_when_asked() {
+        // Go's fmtFloat: NaN shows a sign only for `+` or space (checked with Go 1.19).
         assert_eq!(sf("%g", &[Value::Float(f64::NAN)]), "NaN");
-        assert_eq!(sf("%+g", &[Value::Float(f64::NAN)]), "NaN");
-        assert_eq!(sf("% g", &[Value::Float(f64::NAN)]), "NaN");
+        assert_eq!(sf("%+g", &[Value::Float(f64::NAN)]), "+NaN");
+        assert_eq!(sf("% g", &[Value::Float(f64::NAN)]), " NaN");
+        assert_eq!(sf("%06g", &[Value::Float(f64::NAN)]), "   NaN");
     }
 
     #[test]
-    fn sprintf_g_inf_with_sign_flags() {
-        // The crate currently passes through Rust's Display for inf (lowercase
-        // "inf", no synthesized sign). Sign flags still prepend on the
-        // positive case because the leading byte is 'i', not '-'.
-        assert_eq!(sf("%g", &[Value::Float(f64::INFINITY)]), "inf");
-        assert_eq!(sf("%g", &[Value::Float(f64::NEG_INFINITY)]), "-inf");
-        assert_eq!(sf("%+g", &[Value::Float(f64::INFINITY)]), "+inf");
+    fn sprintf_g_inf_is_always_signed() {
+        // strconv's `+Inf`: the sign shows without `+`, space replaces it, no zero padding.
+        assert_eq!(sf("%g", &[Value::Float(f64::INFINITY)]), "+Inf");
+        assert_eq!(sf("%g", &[Value::Float(f64::NEG_INFINITY)]), "-Inf");
+        assert_eq!(sf("%+g", &[Value::Float(f64::INFINITY)]), "+Inf");
+        assert_eq!(sf("% g", &[Value::Float(f64::INFINITY)]), " Inf");
+        assert_eq!(sf("%06g", &[Value::Float(f64::INFINITY)]), "  +Inf");
+        assert_eq!(sf("%-6g|", &[Value::Float(f64::INFINITY)]), "+Inf  |");
+        assert_eq!(sf("%v", &[Value::Float(f64::INFINITY)]), "+Inf");
     }
 
     #[test]
@@ -2116,14 +2429,15 @@ mod tests {
     #[test]
     fn sprintf_f_nan() {
         assert_eq!(sf("%f", &[Value::Float(f64::NAN)]), "NaN");
-        // Sign flags do NOT prepend on NaN.
-        assert_eq!(sf("%+f", &[Value::Float(f64::NAN)]), "NaN");
+        assert_eq!(sf("%+f", &[Value::Float(f64::NAN)]), "+NaN");
     }
 
     #[test]
-    fn sprintf_f_inf() {
-        assert_eq!(sf("%f", &[Value::Float(f64::INFINITY)]), "inf");
-        assert_eq!(sf("%f", &[Value::Float(f64::NEG_INFINITY)]), "-inf");
+    fn sprintf_f_e_inf() {
+        assert_eq!(sf("%f", &[Value::Float(f64::INFINITY)]), "+Inf");
+        assert_eq!(sf("%f", &[Value::Float(f64::NEG_INFINITY)]), "-Inf");
+        assert_eq!(sf("%e", &[Value::Float(f64::INFINITY)]), "+Inf");
+        assert_eq!(sf("%6.2f", &[Value::Float(f64::INFINITY)]), "  +Inf");
     }
 
     // sprintf: %v

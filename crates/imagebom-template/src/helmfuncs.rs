@@ -16,7 +16,7 @@ use core::cmp::Ordering;
 
 use crate::FuncMap;
 use crate::error::{Result, TemplateError};
-use crate::sprig::json;
+use crate::sprig::{json, want};
 use crate::value::{Dict, Value};
 
 fn reg(m: &mut FuncMap, name: &str, f: impl Fn(&[Value]) -> Result<Value> + Send + Sync + 'static) {
@@ -25,16 +25,6 @@ fn reg(m: &mut FuncMap, name: &str, f: impl Fn(&[Value]) -> Result<Value> + Send
 
 fn err(msg: impl Into<String>) -> TemplateError {
     TemplateError::Exec(msg.into())
-}
-
-fn want(name: &str, a: &[Value], n: usize) -> Result<()> {
-    if a.len() != n {
-        return Err(err(format!(
-            "wrong number of args for {name}: want {n} got {}",
-            a.len()
-        )));
-    }
-    Ok(())
 }
 
 fn s_arg(a: &[Value], i: usize, _name: &str) -> Result<String> {
@@ -60,43 +50,49 @@ fn build_helm_funcmap() -> FuncMap {
     let mut m = crate::sprig::sprig_funcmap();
     m.remove("env");
     m.remove("expandenv");
-    reg(&mut m, "toYaml", |a| {
+    serializers(&mut m);
+    toml_and_failures(&mut m);
+    m
+}
+
+fn serializers(m: &mut FuncMap) {
+    reg(m, "toYaml", |a| {
         want("toYaml", a, 1)?;
         Ok(Value::String(to_yaml(&a[0]).unwrap_or_default().into()))
     });
-    reg(&mut m, "mustToYaml", |a| {
+    reg(m, "mustToYaml", |a| {
         want("mustToYaml", a, 1)?;
         to_yaml(&a[0])
             .map(|s| Value::String(s.into()))
             .map_err(|e| err(e.to_string()))
     });
-    reg(&mut m, "toYamlPretty", |a| {
+    reg(m, "toYamlPretty", |a| {
         want("toYamlPretty", a, 1)?;
         Ok(Value::String(
             to_yaml_pretty(&a[0]).unwrap_or_default().into(),
         ))
     });
-    reg(&mut m, "fromYaml", |a| {
+    reg(m, "fromYaml", |a| {
         want("fromYaml", a, 1)?;
         Ok(from_yaml_map(&s_arg(a, 0, "fromYaml")?))
     });
-    reg(&mut m, "fromYamlArray", |a| {
+    reg(m, "fromYamlArray", |a| {
         want("fromYamlArray", a, 1)?;
         Ok(from_yaml_array(&s_arg(a, 0, "fromYamlArray")?))
     });
-    reg(&mut m, "toJson", |a| {
+    reg(m, "toJson", |a| {
         want("toJson", a, 1)?;
         Ok(Value::String(
             json::encode(&a[0], true, None).unwrap_or_default().into(),
         ))
     });
-    reg(&mut m, "mustToJson", |a| {
+    reg(m, "mustToJson", |a| {
         want("mustToJson", a, 1)?;
         json::encode(&a[0], true, None)
             .map(|s| Value::String(s.into()))
             .map_err(|e| err(e.0))
     });
-    reg(&mut m, "fromJson", |a| {
+    reg(m, "fromJson", |a| {
         want("fromJson", a, 1)?;
         let s = s_arg(a, 0, "fromJson")?;
         Ok(match json::decode(&s) {
@@ -109,7 +105,7 @@ fn build_helm_funcmap() -> FuncMap {
             Err(e) => error_map(e),
         })
     });
-    reg(&mut m, "fromJsonArray", |a| {
+    reg(m, "fromJsonArray", |a| {
         want("fromJsonArray", a, 1)?;
         let s = s_arg(a, 0, "fromJsonArray")?;
         Ok(match json::decode(&s) {
@@ -128,39 +124,41 @@ fn build_helm_funcmap() -> FuncMap {
             Err(e) => Value::List(alloc::vec![Value::String(e.into())].into()),
         })
     });
-    reg(&mut m, "toToml", |a| {
+    reg(m, "toToml", |a| {
         want("toToml", a, 1)?;
         if matches!(a[0], Value::Nil) {
             return Err(err("reflect: call of reflect.Value.Type on zero Value"));
         }
         Ok(Value::String(to_toml(&a[0]).into()))
     });
-    reg(&mut m, "fromToml", |a| {
+}
+
+fn toml_and_failures(m: &mut FuncMap) {
+    reg(m, "fromToml", |a| {
         want("fromToml", a, 1)?;
         Ok(from_toml(&s_arg(a, 0, "fromToml")?))
     });
-    reg(&mut m, "required", |a| {
+    reg(m, "required", |a| {
         want("required", a, 2)?;
         // Helm wraps the message so its error clean-up can find it.
         let msg = format!("HELM_ERR_START{}HELM_ERR_END", s_arg(a, 0, "required")?);
         match &a[1] {
-            Value::Nil => Err(err(msg)),
-            Value::String(s) if s.is_empty() => Err(err(msg)),
+            Value::Nil => Err(TemplateError::Fail(msg)),
+            Value::String(s) if s.is_empty() => Err(TemplateError::Fail(msg)),
             v => Ok(v.clone()),
         }
     });
-    reg(&mut m, "fail", |a| {
+    reg(m, "fail", |a| {
         want("fail", a, 1)?;
-        Err(err(s_arg(a, 0, "fail")?))
+        Err(TemplateError::Fail(s_arg(a, 0, "fail")?))
     });
-    reg(&mut m, "lookup", |a| {
+    reg(m, "lookup", |a| {
         want("lookup", a, 4)?;
         for i in 0..4 {
             s_arg(a, i, "lookup")?;
         }
         Ok(Value::Map(Dict::new()))
     });
-    m
 }
 
 fn json_kind(v: &Value) -> &'static str {
@@ -180,7 +178,7 @@ fn error_map(msg: impl Into<Arc<str>>) -> Value {
 }
 
 /// Helm's `fromYaml`: a map; a parse error lands under the key `Error`.
-pub fn from_yaml_map(text: &str) -> Value {
+pub(crate) fn from_yaml_map(text: &str) -> Value {
     match crate::convert::from_yaml_str(text) {
         Ok(Value::Map(d)) => Value::Map(d),
         Ok(Value::Nil) => Value::Map(Dict::new()),
@@ -193,7 +191,7 @@ pub fn from_yaml_map(text: &str) -> Value {
 }
 
 /// Helm's `fromYamlArray`: a list; a parse error becomes a one-string list.
-pub fn from_yaml_array(text: &str) -> Value {
+pub(crate) fn from_yaml_array(text: &str) -> Value {
     match crate::convert::from_yaml_str(text) {
         Ok(Value::List(l)) => Value::List(l),
         Ok(Value::Nil) => Value::List(Vec::new().into()),
@@ -265,7 +263,7 @@ fn toml_scalar(v: &Value) -> core::result::Result<String, String> {
                     "-inf".into()
                 }
             } else {
-                let s = crate::sprig::go_float(*f);
+                let s = crate::go::format_float(*f);
                 if s.contains(['.', 'e']) {
                     s
                 } else {
@@ -352,7 +350,7 @@ fn toml_table(
 }
 
 /// Helm's `toToml` (BurntSushi/toml's encoder; errors are returned as the text).
-pub fn to_toml(v: &Value) -> String {
+pub(crate) fn to_toml(v: &Value) -> String {
     match v {
         Value::Map(m) => {
             let mut out = String::new();
@@ -389,7 +387,7 @@ fn from_toml_value(v: toml::Value) -> Value {
 }
 
 /// Helm's `fromToml`: a map; a parse error lands under the key `Error`.
-pub fn from_toml(text: &str) -> Value {
+pub(crate) fn from_toml(text: &str) -> Value {
     match text.parse::<toml::Table>() {
         Ok(t) => from_toml_value(toml::Value::Table(t)),
         Err(e) => error_map(e.message().to_string()),
@@ -413,7 +411,7 @@ enum Node {
 /// Why a value cannot be written as YAML.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub struct YamlOutError(String);
+pub(crate) struct YamlOutError(String);
 
 const MAX_OUT_DEPTH: usize = 256;
 
@@ -432,7 +430,7 @@ fn to_node(v: &Value, via_json: bool, depth: usize) -> core::result::Result<Node
             if !f.is_finite() {
                 return Err(YamlOutError(format!(
                     "json: unsupported value: {}",
-                    crate::sprig::go_float(*f)
+                    crate::go::format_float(*f)
                 )));
             }
             if via_json {
@@ -472,8 +470,6 @@ fn to_node(v: &Value, via_json: bool, depth: usize) -> core::result::Result<Node
                 "json: unsupported type: func(...interface {}) (interface {}, error)".into(),
             ));
         }
-        #[cfg(feature = "html")]
-        Value::Safe { s, .. } => Node::Str(s.to_string()),
     })
 }
 
@@ -814,7 +810,7 @@ impl Emitter {
             Node::Bool(b) => self.scalar(if *b { "true" } else { "false" }, Style::Plain, false),
             Node::Int(s) => self.scalar(s, Style::Plain, false),
             Node::Float(f) => {
-                let s = crate::sprig::go_float(*f);
+                let s = crate::go::format_float(*f);
                 self.scalar(&s, Style::Plain, false);
             }
             Node::Str(s) => {
@@ -1088,7 +1084,7 @@ fn emit(n: &Node, pretty: bool) -> String {
 /// # Errors
 ///
 /// Values JSON cannot hold (NaN, infinities, functions).
-pub fn to_yaml(v: &Value) -> core::result::Result<String, YamlOutError> {
+pub(crate) fn to_yaml(v: &Value) -> core::result::Result<String, YamlOutError> {
     let n = to_node(v, true, 0)?;
     let out = emit(&n, false);
     Ok(out.strip_suffix('\n').unwrap_or(&out).to_string())
@@ -1100,7 +1096,7 @@ pub fn to_yaml(v: &Value) -> core::result::Result<String, YamlOutError> {
 /// # Errors
 ///
 /// As [`to_yaml`].
-pub fn to_yaml_pretty(v: &Value) -> core::result::Result<String, YamlOutError> {
+pub(crate) fn to_yaml_pretty(v: &Value) -> core::result::Result<String, YamlOutError> {
     let n = to_node(v, false, 0)?;
     let out = emit(&n, true);
     Ok(out.strip_suffix('\n').unwrap_or(&out).to_string())

@@ -1,4 +1,3 @@
-#![cfg_attr(docsrs, feature(doc_cfg))]
 //! Go `text/template` for Helm charts: the template language, Sprig's functions and Helm's own.
 //!
 //! The engine (lexer, parser, executor, `printf`) is forked from the MIT-licensed
@@ -64,11 +63,12 @@
 //!
 //! - `{{template}}` nesting stops at [`Limits::max_template_depth`] (10,000; Go: 100,000)
 //!   with Go's message and that number.
-//! - Functions are untyped (`&[Value]`): Go's argument-count and argument-type errors
-//!   are reproduced when a function returns Go's text for them (`wrong number of args
-//!   for NAME: want N got M`, `wrong type for value; expected T; got U`, `invalid value;
-//!   expected T`): the executor then reports them unwrapped, at the function or at the
-//!   argument, worded for literal arguments as Go does (`expected string; found 3`).
+//! - A [`ValueFunc`] takes `&[Value]`; Go's argument-count and argument-type errors are
+//!   reproduced when a function returns them ([`TemplateError::ArgCount`],
+//!   [`TemplateError::BadArg`]; the crate's own functions get them from typed
+//!   signatures, `Fn(String, i64) -> Result<R>`): the executor then reports them
+//!   unwrapped, at the function or at the argument, worded for literal arguments as Go
+//!   does (`expected string; found 3`).
 //! - Parse errors give Go's `template: NAME:LINE: MSG` shape, but the MSG of many syntax
 //!   errors is worded differently from Go's parser.
 //! - Imaginary number literals are rejected.
@@ -99,9 +99,10 @@ pub mod convert;
 pub(crate) mod error;
 pub(crate) mod exec;
 pub(crate) mod funcs;
+pub(crate) mod function;
 pub(crate) mod go;
 /// Helm's own pure template functions and the complete Helm function map.
-pub mod helmfuncs;
+pub(crate) mod helmfuncs;
 /// Parser, lexer, and AST node types for the Go template language.
 ///
 /// This module mirrors Go's `text/template/parse` package. Most users don't
@@ -111,24 +112,16 @@ pub mod parse;
 /// Semantic versions and constraints with Masterminds/semver v3 rules.
 pub mod semver;
 /// Sprig's template functions, as Helm ships them.
-pub mod sprig;
+pub(crate) mod sprig;
 pub(crate) mod value;
 
 // Public re-exports
 // All user-facing types are available at the crate root.
 
-#[cfg(feature = "html")]
-pub use error::EscapeErrorCode;
 pub use error::{Result, TemplateError};
 use funcs::shared_builtins;
-pub use go::{html_escape, js_escape, url_encode};
 pub use helmfuncs::helm_funcmap;
-#[cfg(feature = "serde")]
-#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
-pub use ser::{ToSerdeValue, to_value};
-#[cfg(feature = "html")]
-pub use value::SafeKind;
-pub use value::{Dict, MAX_DISPLAY_DEPTH, Methods, ToValue, Typed, Value, ValueFunc};
+pub use value::{Dict, Methods, ToValue, Typed, Value, ValueFunc};
 
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -141,7 +134,7 @@ use std::io::Write;
 
 pub use error::{ErrorLocation, ExecError};
 use exec::{Executor, Tree, TreeSet};
-pub use exec::{GoSemantics, HELM_INCLUDE_RECURSION_MAX, Limits, MissingKey};
+pub use exec::{GoSemantics, Limits, MissingKey};
 use parse::ListNode;
 
 /// A map from function names to template functions, equivalent to Go's
@@ -682,10 +675,13 @@ impl Template {
         name: &str,
         data: &Value,
     ) -> Result<()> {
-        let tree = self
-            .defines
-            .get(name)
-            .ok_or_else(|| error::TemplateError::UndefinedTemplate(name.to_string()))?;
+        let tree =
+            self.defines
+                .get(name)
+                .ok_or_else(|| error::TemplateError::UndefinedTemplate {
+                    name: name.to_string(),
+                    set: self.name.clone(),
+                })?;
         self.run(writer, tree, data)
     }
 
@@ -893,57 +889,11 @@ pub fn execute(template_src: &str, data: &Value) -> Result<String> {
         .execute_to_string(data)
 }
 
-/// Parse a template file and execute it in one shot.
-///
-/// Convenience wrapper around [`Template::parse_files`] for the common single-file
-/// case. The file's basename is used as the template name for execution.
-///
-/// # Examples
-///
-/// ```no_run
-/// use imagebom_template::{execute_file, tmap};
-///
-/// let result = execute_file("templates/greeting.tmpl", &tmap! { "Name" => "World" }).unwrap();
-/// # let _ = result;
-/// ```
-///
-/// # Errors
-///
-/// Returns an error if the file cannot be read, the template is invalid, or
-/// execution fails.
-#[cfg(feature = "std")]
-pub fn execute_file(filename: &str, data: &Value) -> Result<String> {
-    let basename = std::path::Path::new(filename)
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or(filename);
-    Template::new(basename)
-        .parse_files(&[filename])?
-        .execute_to_string(data)
-}
-
-/// Reports whether a [`Value`] is "true" according to Go's template truthiness rules.
-///
-/// The counterpart to Go's `template.IsTrue()`. The second "ok" slot is dropped
-/// because every [`Value`] variant is always meaningful for truthiness.
-///
-/// # Examples
-///
-/// ```
-/// use imagebom_template::{is_true, Value};
-///
-/// assert!(is_true(&Value::Bool(true)));
-/// assert!(!is_true(&Value::Int(0)));
-/// assert!(!is_true(&Value::Nil));
-/// ```
-pub fn is_true(val: &Value) -> bool {
-    val.is_truthy()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ToValue;
+    use crate::go::{html_escape, js_escape, url_encode};
     use alloc::vec;
 
     #[test]
@@ -1238,26 +1188,6 @@ mod tests {
             "expected ReadFile error, got {:?}",
             err
         );
-    }
-
-    #[test]
-    #[cfg(feature = "std")]
-    fn test_execute_file() {
-        use std::io::Write as _;
-        let dir = std::env::temp_dir().join("gotmpl_test_execute_file");
-        let _ = std::fs::create_dir_all(&dir);
-
-        let path = dir.join("greeting.tmpl");
-        std::fs::File::create(&path)
-            .unwrap()
-            .write_all(b"Hello, {{.Name}}!")
-            .unwrap();
-
-        let data = tmap! { "Name" => "World" };
-        let result = execute_file(path.to_str().unwrap(), &data).unwrap();
-        assert_eq!(result, "Hello, World!");
-
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
@@ -1619,14 +1549,5 @@ mod tests {
     fn test_url_encode() {
         // Form-encoding: space → '+', matching Go's url.QueryEscape.
         assert_eq!(url_encode("hello world"), "hello+world");
-    }
-
-    #[test]
-    fn test_is_true() {
-        assert!(is_true(&Value::Bool(true)));
-        assert!(!is_true(&Value::Bool(false)));
-        assert!(!is_true(&Value::Int(0)));
-        assert!(is_true(&Value::Int(1)));
-        assert!(!is_true(&Value::Nil));
     }
 }

@@ -125,43 +125,6 @@ pub enum Value {
     /// reproduced. A Go struct is better carried as a [`Dict`] with
     /// [`Dict::with_type_name`] (and methods): parameter checks then see it.
     Typed(Arc<Typed>),
-
-    /// Trusted content that bypasses context-aware escaping in its matching
-    /// context. Produced by the [`html`](crate::html) module's safe-content
-    /// wrappers ([`HTML`](crate::html::HTML), etc.). Available only with the
-    /// `html` feature; the default build's `Value` has no such variant, so this
-    /// addition is not a breaking change for `text/template` users.
-    #[cfg(feature = "html")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "html")))]
-    Safe {
-        /// Which content type this string is trusted as.
-        kind: SafeKind,
-        /// The trusted string, emitted verbatim in its matching context.
-        s: Arc<str>,
-    },
-}
-
-/// The content type of a [`Value::Safe`] — the seven trusted-content kinds of
-/// Go's `html/template` (`template.HTML`, `template.JS`, …). Available only with
-/// the `html` feature.
-#[cfg(feature = "html")]
-#[cfg_attr(docsrs, doc(cfg(feature = "html")))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SafeKind {
-    /// Known-safe HTML markup ([`html::HTML`](crate::html::HTML)).
-    Html,
-    /// A known-safe HTML attribute fragment ([`html::HTMLAttr`](crate::html::HTMLAttr)).
-    HtmlAttr,
-    /// Known-safe JavaScript source ([`html::JS`](crate::html::JS)).
-    Js,
-    /// A known-safe JavaScript string-literal body ([`html::JSStr`](crate::html::JSStr)).
-    JsStr,
-    /// Known-safe CSS source ([`html::CSS`](crate::html::CSS)).
-    Css,
-    /// A known-safe URL ([`html::URL`](crate::html::URL)).
-    Url,
-    /// A known-safe `srcset` value ([`html::Srcset`](crate::html::Srcset)).
-    Srcset,
 }
 
 /// The content of [`Value::Typed`].
@@ -203,7 +166,7 @@ impl Typed {
     /// `[]uint8` is base64 text, an empty `[]interface {}` held as a typed
     /// value is a nil slice (`null`; a plain empty list is `[]`), anything else
     /// its value.
-    pub fn json_value(&self) -> Value {
+    pub(crate) fn json_value(&self) -> Value {
         match (&self.value, self.go_type) {
             (Value::String(s), "[]uint8") => {
                 Value::String(Arc::from(data_encoding::BASE64.encode(s.as_bytes())))
@@ -214,7 +177,7 @@ impl Typed {
     }
 
     /// A `[]uint8` as the list of its bytes (how `%v` and `%d` print it).
-    pub fn byte_list(&self) -> Option<Value> {
+    pub(crate) fn byte_list(&self) -> Option<Value> {
         match (&self.value, self.go_type) {
             (Value::String(s), "[]uint8") => Some(Value::List(
                 s.bytes().map(|b| Value::Int(i64::from(b))).collect(),
@@ -237,11 +200,6 @@ impl Clone for Value {
             Value::Map(m) => Value::Map(m.clone()),
             Value::Function(f) => Value::Function(Arc::clone(f)),
             Value::Typed(t) => Value::Typed(Arc::clone(t)),
-            #[cfg(feature = "html")]
-            Value::Safe { kind, s } => Value::Safe {
-                kind: *kind,
-                s: Arc::clone(s),
-            },
         }
     }
 }
@@ -262,8 +220,6 @@ impl fmt::Debug for Value {
             Value::Map(m) => write!(f, "Map({m:?})"),
             Value::Function(_) => write!(f, "Function(...)"),
             Value::Typed(t) => write!(f, "Typed({}, {:?})", t.go_type, t.value),
-            #[cfg(feature = "html")]
-            Value::Safe { kind, s } => write!(f, "Safe({kind:?}, {s:?})"),
         }
     }
 }
@@ -272,7 +228,7 @@ impl Value {
     /// Returns whether this value is "truthy" according to Go's template semantics.
     ///
     /// See the [type-level docs](Value) for the full truthiness table.
-    pub fn is_truthy(&self) -> bool {
+    pub(crate) fn is_truthy(&self) -> bool {
         match self {
             Value::Nil => false,
             Value::Bool(b) => *b,
@@ -284,8 +240,6 @@ impl Value {
             Value::Map(m) => !m.is_empty(),
             Value::Function(_) => true,
             Value::Typed(t) => t.value.is_truthy(),
-            #[cfg(feature = "html")]
-            Value::Safe { s, .. } => !s.is_empty(),
         }
     }
 
@@ -353,7 +307,7 @@ impl Value {
                 _ => unreachable!(),
             };
             if i < 0 || (i as usize) >= len {
-                Err(crate::error::TemplateError::IndexOutOfRange { index: i })
+                Err(crate::error::TemplateError::IndexOutOfRange { index: i.into() })
             } else {
                 Ok(i as usize)
             }
@@ -393,22 +347,7 @@ impl Value {
     /// The Go type this value stands for, as Go's messages and `%T` print it
     /// (`map[string]interface {}`, `[]interface {}`, `float64`, `<nil>`, …).
     pub fn type_name(&self) -> &'static str {
-        match self {
-            Value::Nil => "<nil>",
-            Value::Bool(_) => "bool",
-            Value::Int(_) => "int",
-            Value::Uint(_) => "uint",
-            Value::Float(_) => "float64",
-            Value::String(_) => "string",
-            Value::List(_) => "[]interface {}",
-            Value::Map(m) => m.go_type_name().unwrap_or("map[string]interface {}"),
-            Value::Function(_) => "func(...interface {}) (interface {}, error)",
-            Value::Typed(t) => t.go_type,
-            // Safe content compares and formats as its underlying string, so it
-            // reports "string" (matching Go's basicKind for template.HTML etc.).
-            #[cfg(feature = "html")]
-            Value::Safe { .. } => "string",
-        }
+        crate::go::type_name(self)
     }
 
     /// Returns the length of a string, list, or map.
@@ -518,17 +457,6 @@ impl Value {
         }
     }
 
-    /// Extracts an `f64` if this is a [`Value::Float`], or widens a
-    /// [`Value::Int`] / [`Value::Uint`].
-    pub fn as_float(&self) -> Option<f64> {
-        match self.untyped() {
-            Value::Float(f) => Some(*f),
-            Value::Int(n) => Some(*n as f64),
-            Value::Uint(n) => Some(*n as f64),
-            _ => None,
-        }
-    }
-
     /// `value` as the Go type `go_type` of kind `kind` (see [`Value::Typed`]).
     pub fn typed(go_type: &'static str, kind: &'static str, value: Value) -> Value {
         Value::Typed(Arc::new(Typed {
@@ -556,16 +484,11 @@ impl Value {
     }
 
     /// The value a [`Value::Typed`] behaves as; any other value itself.
-    pub fn untyped(&self) -> &Value {
+    pub(crate) fn untyped(&self) -> &Value {
         match self {
             Value::Typed(t) => t.value.untyped(),
             other => other,
         }
-    }
-
-    /// Returns `true` if this is a [`Value::Function`].
-    pub fn is_function(&self) -> bool {
-        matches!(self, Value::Function(_))
     }
 
     /// Creates a [`Value::Map`] from a fixed-size array of key-value pairs.
@@ -585,77 +508,11 @@ impl Value {
 /// Deepest nesting [`Value`]'s `Display` descends into; deeper (or cyclic — a map
 /// that contains itself through Sprig's `set`) content prints as `...` instead of
 /// exhausting the stack.
-pub const MAX_DISPLAY_DEPTH: usize = 1000;
+pub(crate) const MAX_DISPLAY_DEPTH: usize = 1000;
 
 impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        display_at(self, f, 0)
-    }
-}
-
-fn display_at(v: &Value, f: &mut fmt::Formatter<'_>, depth: usize) -> fmt::Result {
-    match v {
-        Value::Nil => f.write_str("<nil>"),
-        Value::Bool(b) => write!(f, "{b}"),
-        Value::Int(n) => write!(f, "{n}"),
-        Value::Uint(n) => write!(f, "{n}"),
-        Value::Float(x) => {
-            // Go's %v for float64: shortest repr, exponent form below 1e-4 or from 1e21.
-            let mut out = String::new();
-            crate::go::write_g_default(&mut out, *x, false);
-            f.write_str(&out)
-        }
-        Value::String(s) => f.write_str(s),
-        Value::List(_) | Value::Map(_) if depth >= MAX_DISPLAY_DEPTH => f.write_str("..."),
-        Value::List(items) => {
-            f.write_str("[")?;
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    f.write_str(" ")?;
-                }
-                display_at(item, f, depth + 1)?;
-            }
-            f.write_str("]")
-        }
-        Value::Map(m) if m.method("String").is_some() => match m.method("String") {
-            Some(sf) => match sf(&[]) {
-                Ok(Value::String(s)) => f.write_str(&s),
-                Ok(other) => display_at(&other, f, depth + 1),
-                Err(e) => write!(f, "%!v(PANIC=String method: {})", e.function_message()),
-            },
-            None => Ok(()),
-        },
-        Value::Map(m) => {
-            f.write_str("map[")?;
-            for (i, (k, item)) in m.entries().iter().enumerate() {
-                if i > 0 {
-                    f.write_str(" ")?;
-                }
-                f.write_str(k)?;
-                f.write_str(":")?;
-                display_at(item, f, depth + 1)?;
-            }
-            f.write_str("]")
-        }
-        Value::Function(_) => f.write_str("<func>"),
-        // A []uint8 held as its text prints as Go prints a byte slice.
-        Value::Typed(t) if t.go_type == "[]uint8" => match &t.value {
-            Value::String(b) => {
-                f.write_str("[")?;
-                for (i, x) in b.bytes().enumerate() {
-                    if i > 0 {
-                        f.write_str(" ")?;
-                    }
-                    write!(f, "{x}")?;
-                }
-                f.write_str("]")
-            }
-            other => display_at(other, f, depth),
-        },
-        Value::Typed(t) => display_at(&t.value, f, depth),
-        // Trusted content renders verbatim, exactly like its string.
-        #[cfg(feature = "html")]
-        Value::Safe { s, .. } => f.write_str(s),
+        crate::go::write_v(f, self)
     }
 }
 
@@ -677,8 +534,6 @@ impl PartialEq for Value {
             (Value::String(a), Value::String(b)) => a == b,
             (Value::List(a), Value::List(b)) => Arc::ptr_eq(a, b) || nested(|deep| !deep && a == b),
             (Value::Map(a), Value::Map(b)) => a == b,
-            #[cfg(feature = "html")]
-            (Value::Safe { kind: k1, s: a }, Value::Safe { kind: k2, s: b }) => k1 == k2 && a == b,
             _ => false,
         }
     }
@@ -699,8 +554,6 @@ impl PartialOrd for Value {
             (Value::Uint(a), Value::Uint(b)) => a.partial_cmp(b),
             (Value::Float(a), Value::Float(b)) => a.partial_cmp(b),
             (Value::String(a), Value::String(b)) => a.partial_cmp(b),
-            #[cfg(feature = "html")]
-            (Value::Safe { s: a, .. }, Value::Safe { s: b, .. }) => a.partial_cmp(b),
             _ => None,
         }
     }
@@ -1154,17 +1007,17 @@ impl Dict {
     }
 
     /// Whether this is a [`Dict::nil_map`] that nothing was written into.
-    pub fn is_nil_map(&self) -> bool {
+    pub(crate) fn is_nil_map(&self) -> bool {
         self.3 && self.is_empty()
     }
 
     /// The Go type name given by [`Dict::with_type_name`], if any.
-    pub fn go_type_name(&self) -> Option<&'static str> {
+    pub(crate) fn go_type_name(&self) -> Option<&'static str> {
         self.2.map(|t| t.0)
     }
 
     /// The `reflect.Kind` name given with the type name, if any.
-    pub fn go_kind_name(&self) -> Option<&'static str> {
+    pub(crate) fn go_kind_name(&self) -> Option<&'static str> {
         self.2.map(|t| t.1)
     }
 
@@ -1174,7 +1027,7 @@ impl Dict {
     }
 
     /// Whether both handles point at the same map.
-    pub fn ptr_eq(&self, other: &Dict) -> bool {
+    pub(crate) fn ptr_eq(&self, other: &Dict) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
     }
 
@@ -1296,7 +1149,7 @@ impl Dict {
 
 /// Deepest nesting of maps and lists that comparisons, `Debug` and
 /// [`Value::deep_copy`] walk (they stop there instead of overflowing the stack).
-pub const MAX_VALUE_DEPTH: usize = 1000;
+pub(crate) const MAX_VALUE_DEPTH: usize = 1000;
 
 std::thread_local! {
     static NESTING: core::cell::Cell<usize> = const { core::cell::Cell::new(0) };

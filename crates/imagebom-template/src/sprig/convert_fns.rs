@@ -1,9 +1,8 @@
 //! Sprig's type conversion, type test and default/empty functions.
 
 use alloc::format;
-use alloc::string::String;
 
-use super::{go_kind, go_sprint, go_type, is_empty, reg, s_arg, vstr, want, want_at_least};
+use super::{go_kind, go_type, is_empty, reg, s_arg, vstr, want, want_at_least};
 use crate::FuncMap;
 use crate::value::Value;
 
@@ -25,50 +24,6 @@ fn trim_zero_decimal(s: &str) -> &str {
     s
 }
 
-/// Go's `strconv.ParseInt(s, 0, 64)`.
-pub(crate) fn parse_int_base0(s: &str) -> Option<i64> {
-    let (neg, body) = match s.as_bytes().first()? {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let lower = body.to_ascii_lowercase();
-    let (radix, digits, prefixed) = if let Some(r) = lower.strip_prefix("0x") {
-        (16, r, true)
-    } else if let Some(r) = lower.strip_prefix("0o") {
-        (8, r, true)
-    } else if let Some(r) = lower.strip_prefix("0b") {
-        (2, r, true)
-    } else if lower.len() > 1 && lower.starts_with('0') {
-        (8, &lower[1..], true)
-    } else {
-        (10, lower.as_str(), false)
-    };
-    // Base 0 allows `_` between digits (Go's underscoreOK), also after a prefix.
-    if !underscore_ok(digits, prefixed) {
-        return None;
-    }
-    let digits: String = digits.replace('_', "");
-    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
-        return None;
-    }
-    let v = u64::from_str_radix(&digits, radix).ok()? as i128;
-    let v = if neg { -v } else { v };
-    i64::try_from(v).ok()
-}
-
-/// Go's `underscoreOK`: underscores only between digits (or right after a base prefix).
-fn underscore_ok(digits: &str, prefixed: bool) -> bool {
-    if !digits.contains('_') {
-        return true;
-    }
-    let b = digits.as_bytes();
-    if b.last() == Some(&b'_') || digits.contains("__") {
-        return false;
-    }
-    prefixed || b.first() != Some(&b'_')
-}
-
 /// `cast.ToInt64` (errors become 0), which Sprig's `int64`, `add`, … use.
 pub(crate) fn to_int64(v: &Value) -> i64 {
     match v {
@@ -82,7 +37,9 @@ pub(crate) fn to_int64(v: &Value) -> i64 {
             }
         }
         Value::Bool(b) => i64::from(*b),
-        Value::String(s) => parse_int_base0(trim_zero_decimal(s)).unwrap_or(0),
+        Value::String(s) => crate::go::parse_int(trim_zero_decimal(s))
+            .and_then(|v| i64::try_from(v).ok())
+            .unwrap_or(0),
         _ => 0,
     }
 }
@@ -136,6 +93,11 @@ pub(crate) fn parse_go_float(s: &str) -> Option<f64> {
 }
 
 pub(super) fn register(m: &mut FuncMap) {
+    conversions_and_types(m);
+    choices(m);
+}
+
+fn conversions_and_types(m: &mut FuncMap) {
     reg(m, "atoi", |a| {
         want("atoi", a, 1)?;
         let s = s_arg(a, 0)?;
@@ -166,7 +128,7 @@ pub(super) fn register(m: &mut FuncMap) {
     });
     reg(m, "toDecimal", |a| {
         want("toDecimal", a, 1)?;
-        let s = go_sprint(&a[0]);
+        let s = crate::go::sprint_value(&a[0]);
         Ok(super::math::int64(i64::from_str_radix(&s, 8).unwrap_or(0)))
     });
     reg(m, "typeOf", |a| {
@@ -211,6 +173,9 @@ pub(super) fn register(m: &mut FuncMap) {
     reg(m, "all", |a| {
         Ok(Value::Bool(a.iter().all(|v| !is_empty(v))))
     });
+}
+
+fn choices(m: &mut FuncMap) {
     reg(m, "any", |a| {
         Ok(Value::Bool(a.iter().any(|v| !is_empty(v))))
     });

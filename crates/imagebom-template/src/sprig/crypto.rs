@@ -8,6 +8,7 @@ use alloc::vec::Vec;
 use super::{MAX_STRING_BYTES, err, i_arg, reg, s_arg, vstr, want};
 use crate::FuncMap;
 use crate::error::Result;
+use crate::function::add_fn;
 
 fn hex_digest<D: sha2::Digest>(s: &str) -> String {
     hex::encode(D::digest(s.as_bytes()))
@@ -326,69 +327,49 @@ fn derive_password(counter: u32, kind: &str, password: &str, user: &str, site: &
 }
 
 pub(super) fn register(m: &mut FuncMap) {
-    reg(m, "b64enc", |a| {
-        want("b64enc", a, 1)?;
-        Ok(vstr(data_encoding::BASE64.encode(s_arg(a, 0)?.as_bytes())))
+    encodings_and_hashes(m);
+    passwords_and_keys(m);
+}
+
+fn encodings_and_hashes(m: &mut FuncMap) {
+    add_fn(m, "b64enc", |s: String| {
+        Ok(data_encoding::BASE64.encode(s.as_bytes()))
     });
-    reg(m, "b64dec", |a| {
-        want("b64dec", a, 1)?;
-        let s = s_arg(a, 0)?;
+    add_fn(m, "b64dec", |s: String| {
         Ok(vstr(match go_b64_decode(s.as_bytes()) {
             Ok(b) => bytes_as_text(&b),
             Err(at) => format!("illegal base64 data at input byte {at}"),
         }))
     });
-    reg(m, "b32enc", |a| {
-        want("b32enc", a, 1)?;
-        Ok(vstr(data_encoding::BASE32.encode(s_arg(a, 0)?.as_bytes())))
+    add_fn(m, "b32enc", |s: String| {
+        Ok(data_encoding::BASE32.encode(s.as_bytes()))
     });
-    reg(m, "b32dec", |a| {
-        want("b32dec", a, 1)?;
-        let s = s_arg(a, 0)?;
+    add_fn(m, "b32dec", |s: String| {
         Ok(vstr(match data_encoding::BASE32.decode(s.as_bytes()) {
             Ok(b) => bytes_as_text(&b),
             Err(e) => format!("illegal base32 data at input byte {}", e.position),
         }))
     });
-    reg(m, "sha1sum", |a| {
-        want("sha1sum", a, 1)?;
+    add_fn(m, "sha1sum", |s: String| {
         use sha1::Digest;
-        Ok(vstr(hex::encode(sha1::Sha1::digest(
-            s_arg(a, 0)?.as_bytes(),
-        ))))
+        Ok(hex::encode(sha1::Sha1::digest(s.as_bytes())))
     });
-    reg(m, "sha256sum", |a| {
-        want("sha256sum", a, 1)?;
-        Ok(vstr(hex_digest::<sha2::Sha256>(&s_arg(a, 0)?)))
+    add_fn(m, "sha256sum", |s: String| {
+        Ok(vstr(hex_digest::<sha2::Sha256>(&s)))
     });
-    reg(m, "sha512sum", |a| {
-        want("sha512sum", a, 1)?;
-        Ok(vstr(hex_digest::<sha2::Sha512>(&s_arg(a, 0)?)))
+    add_fn(m, "sha512sum", |s: String| {
+        Ok(vstr(hex_digest::<sha2::Sha512>(&s)))
     });
-    reg(m, "adler32sum", |a| {
-        want("adler32sum", a, 1)?;
-        Ok(vstr(adler32(s_arg(a, 0)?.as_bytes()).to_string()))
+    add_fn(m, "adler32sum", |s: String| {
+        Ok(adler32(s.as_bytes()).to_string())
     });
-    reg(m, "uuidv4", |a| {
-        want("uuidv4", a, 0)?;
-        Ok(vstr(uuid::Uuid::new_v4().to_string()))
-    });
-    reg(m, "randAlphaNum", |a| {
-        want("randAlphaNum", a, 1)?;
-        Ok(vstr(random_from(ALNUM, i_arg(a, 0)?)?))
-    });
-    reg(m, "randAlpha", |a| {
-        want("randAlpha", a, 1)?;
-        Ok(vstr(random_from(ALPHA, i_arg(a, 0)?)?))
-    });
-    reg(m, "randNumeric", |a| {
-        want("randNumeric", a, 1)?;
-        Ok(vstr(random_from(NUM, i_arg(a, 0)?)?))
-    });
-    reg(m, "randAscii", |a| {
-        want("randAscii", a, 1)?;
+    add_fn(m, "uuidv4", || Ok(uuid::Uuid::new_v4().to_string()));
+    add_fn(m, "randAlphaNum", |n: i64| Ok(vstr(random_from(ALNUM, n)?)));
+    add_fn(m, "randAlpha", |n: i64| Ok(vstr(random_from(ALPHA, n)?)));
+    add_fn(m, "randNumeric", |n: i64| Ok(vstr(random_from(NUM, n)?)));
+    add_fn(m, "randAscii", |n: i64| {
         let printable: alloc::vec::Vec<u8> = (32u8..=126).collect();
-        Ok(vstr(random_from(&printable, i_arg(a, 0)?)?))
+        Ok(vstr(random_from(&printable, n)?))
     });
     reg(m, "randBytes", |a| {
         want("randBytes", a, 1)?;
@@ -401,6 +382,9 @@ pub(super) fn register(m: &mut FuncMap) {
         let bytes: alloc::vec::Vec<u8> = (0..n).map(|_| rng.random::<u8>()).collect();
         Ok(vstr(data_encoding::BASE64.encode(&bytes)))
     });
+}
+
+fn passwords_and_keys(m: &mut FuncMap) {
     reg(m, "bcrypt", |a| {
         want("bcrypt", a, 1)?;
         bcrypt::hash_with_result(s_arg(a, 0)?, 10)

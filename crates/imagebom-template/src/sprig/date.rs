@@ -372,6 +372,12 @@ fn parse_duration(s: &str) -> Option<i128> {
 }
 
 pub(super) fn register(m: &mut FuncMap) {
+    date_formatting(m);
+    date_arithmetic(m);
+    duration_rounding(m);
+}
+
+fn date_formatting(m: &mut FuncMap) {
     reg(m, "now", |a| {
         want("now", a, 0)?;
         Ok(time_value(&now()))
@@ -427,6 +433,9 @@ pub(super) fn register(m: &mut FuncMap) {
         want("unixEpoch", a, 1)?;
         Ok(vstr(to_time(&a[0]).timestamp().to_string()))
     });
+}
+
+fn date_arithmetic(m: &mut FuncMap) {
     for must in [false, true] {
         let name = if must { "mustDateModify" } else { "dateModify" };
         let f = move |a: &[Value]| -> Result<Value> {
@@ -470,6 +479,9 @@ pub(super) fn register(m: &mut FuncMap) {
         };
         Ok(vstr(go_duration(i128::from(n) * 1_000_000_000)))
     });
+}
+
+fn duration_rounding(m: &mut FuncMap) {
     reg(m, "durationRound", |a| {
         want("durationRound", a, 1)?;
         // Sprig reads strings, int64 (nanoseconds) and a time.Time (the time

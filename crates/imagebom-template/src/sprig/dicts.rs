@@ -12,7 +12,7 @@ use crate::value::{Dict, Value};
 
 /// Deepest map nesting `merge`/`mergeOverwrite` walk (mergo has no limit; cycles
 /// cannot occur in values built from YAML, but `set` can build them).
-pub const MAX_MERGE_DEPTH: usize = 256;
+pub(crate) const MAX_MERGE_DEPTH: usize = 256;
 
 /// A `map[string]interface{}` parameter; nil is a nil map.
 fn map_arg(a: &[Value], i: usize) -> Result<Option<Dict>> {
@@ -161,6 +161,12 @@ fn dig(d: &Dict, keys: &[String], def: &Value) -> Result<Value> {
 }
 
 pub(super) fn register(m: &mut FuncMap) {
+    dict_access(m);
+    dict_lookup(m);
+    dict_merge(m);
+}
+
+fn dict_access(m: &mut FuncMap) {
     reg(m, "dict", |a| {
         let d = Dict::new();
         let mut i = 0;
@@ -215,6 +221,9 @@ pub(super) fn register(m: &mut FuncMap) {
         }
         Ok(vlist(out))
     });
+}
+
+fn dict_lookup(m: &mut FuncMap) {
     reg(m, "dig", |a| {
         if a.len() < 3 {
             return Err(err("dig needs at least three arguments"));
@@ -276,6 +285,9 @@ pub(super) fn register(m: &mut FuncMap) {
         }
         Ok(Value::Map(out))
     });
+}
+
+fn dict_merge(m: &mut FuncMap) {
     reg(m, "omit", |a| {
         want_at_least("omit", a, 1)?;
         let src = map_arg(a, 0)?;

@@ -20,12 +20,12 @@ pub(crate) fn go_json_float(f: f64) -> core::result::Result<String, JsonError> {
     if !f.is_finite() {
         return Err(JsonError(format!(
             "json: unsupported value: {}",
-            super::go_float(f)
+            crate::go::format_float(f)
         )));
     }
     let abs = f.abs();
     if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
-        let s = super::go_float(f);
+        let s = crate::go::format_float(f);
         // go_float gives the %e form here; Go's JSON drops the exponent's leading 0.
         let s = if let Some((m, e)) = s.split_once('e') {
             let (sign, digits) = e.split_at(1);
@@ -182,8 +182,6 @@ fn enc(
                 "json: unsupported type: func(...interface {}) (interface {}, error)".into(),
             ));
         }
-        #[cfg(feature = "html")]
-        Value::Safe { s, .. } => write_str(out, s, html),
     }
     Ok(())
 }

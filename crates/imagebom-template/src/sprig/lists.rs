@@ -40,6 +40,11 @@ fn register_both(
 }
 
 pub(super) fn register(m: &mut FuncMap) {
+    list_building(m);
+    list_queries(m);
+}
+
+fn list_building(m: &mut FuncMap) {
     reg(m, "list", |a| Ok(vlist(a.to_vec())));
     reg(m, "tuple", |a| Ok(vlist(a.to_vec())));
     for name in ["append", "push"] {
@@ -108,6 +113,9 @@ pub(super) fn register(m: &mut FuncMap) {
             l.iter().filter(|v| !a[1..].contains(v)).cloned().collect(),
         ))
     });
+}
+
+fn list_queries(m: &mut FuncMap) {
     register_both(m, "has", |a| {
         want("has", a, 2)?;
         match &a[1] {

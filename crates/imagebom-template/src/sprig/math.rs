@@ -9,6 +9,7 @@ use super::convert_fns::{to_float64, to_int64};
 use super::{MAX_LIST_LEN, err, i_arg, reg, vlist, vstr, want, want_at_least};
 use crate::FuncMap;
 use crate::error::Result;
+use crate::function::{Rest, add_fn};
 use crate::value::Value;
 
 /// A decimal `m × 10^e`, enough for shopspring/decimal's add, sub, mul and div.
@@ -245,75 +246,70 @@ pub(crate) fn int64(n: i64) -> Value {
 }
 
 pub(super) fn register(m: &mut FuncMap) {
-    reg(m, "add1", |a| {
-        want("add1", a, 1)?;
-        Ok(int64(to_int64(&a[0]).wrapping_add(1)))
+    integer_math(m);
+    float_and_random_math(m);
+}
+
+fn integer_math(m: &mut FuncMap) {
+    add_fn(m, "add1", |x: Value| {
+        Ok(int64(to_int64(&x).wrapping_add(1)))
     });
-    reg(m, "add", |a| {
+    add_fn(m, "add", |Rest(a): Rest<Value>| {
         Ok(int64(
             a.iter().fold(0i64, |acc, v| acc.wrapping_add(to_int64(v))),
         ))
     });
-    reg(m, "sub", |a| {
-        want("sub", a, 2)?;
-        Ok(int64(to_int64(&a[0]).wrapping_sub(to_int64(&a[1]))))
+    add_fn(m, "sub", |x: Value, y: Value| {
+        Ok(int64(to_int64(&x).wrapping_sub(to_int64(&y))))
     });
-    reg(m, "mul", |a| {
-        want_at_least("mul", a, 1)?;
-        Ok(int64(a[1..].iter().fold(to_int64(&a[0]), |acc, v| {
+    add_fn(m, "mul", |x: Value, Rest(rest): Rest<Value>| {
+        Ok(int64(rest.iter().fold(to_int64(&x), |acc, v| {
             acc.wrapping_mul(to_int64(v))
         })))
     });
-    reg(m, "div", |a| {
-        want("div", a, 2)?;
-        let d = to_int64(&a[1]);
-        if d == 0 {
-            return Err(err("runtime error: integer divide by zero"));
-        }
-        Ok(int64(to_int64(&a[0]).wrapping_div(d)))
+    add_fn(m, "div", |x: Value, y: Value| {
+        let d = nonzero(to_int64(&y))?;
+        Ok(int64(to_int64(&x).wrapping_div(d)))
     });
-    reg(m, "mod", |a| {
-        want("mod", a, 2)?;
-        let d = to_int64(&a[1]);
-        if d == 0 {
-            return Err(err("runtime error: integer divide by zero"));
-        }
-        Ok(int64(to_int64(&a[0]).wrapping_rem(d)))
+    add_fn(m, "mod", |x: Value, y: Value| {
+        let d = nonzero(to_int64(&y))?;
+        Ok(int64(to_int64(&x).wrapping_rem(d)))
     });
     for name in ["max", "biggest"] {
-        reg(m, name, move |a| {
-            want_at_least(name, a, 1)?;
-            Ok(int64(a.iter().map(to_int64).max().unwrap_or(0)))
+        add_fn(m, name, |x: Value, Rest(rest): Rest<Value>| {
+            Ok(int64(
+                rest.iter().map(to_int64).fold(to_int64(&x), i64::max),
+            ))
         });
     }
-    reg(m, "min", |a| {
-        want_at_least("min", a, 1)?;
-        Ok(int64(a.iter().map(to_int64).min().unwrap_or(0)))
-    });
-    reg(m, "maxf", |a| {
-        want_at_least("maxf", a, 1)?;
-        Ok(Value::Float(
-            a[1..]
-                .iter()
-                .fold(to_float64(&a[0]), |acc, v| go_max(acc, to_float64(v))),
+    add_fn(m, "min", |x: Value, Rest(rest): Rest<Value>| {
+        Ok(int64(
+            rest.iter().map(to_int64).fold(to_int64(&x), i64::min),
         ))
     });
-    reg(m, "minf", |a| {
-        want_at_least("minf", a, 1)?;
-        Ok(Value::Float(
-            a[1..]
-                .iter()
-                .fold(to_float64(&a[0]), |acc, v| go_min(acc, to_float64(v))),
-        ))
+    add_fn(m, "maxf", |x: Value, Rest(rest): Rest<Value>| {
+        Ok(rest
+            .iter()
+            .fold(to_float64(&x), |acc, v| go_max(acc, to_float64(v))))
     });
-    reg(m, "floor", |a| {
-        want("floor", a, 1)?;
-        Ok(Value::Float(to_float64(&a[0]).floor()))
+    add_fn(m, "minf", |x: Value, Rest(rest): Rest<Value>| {
+        Ok(rest
+            .iter()
+            .fold(to_float64(&x), |acc, v| go_min(acc, to_float64(v))))
     });
-    reg(m, "ceil", |a| {
-        want("ceil", a, 1)?;
-        Ok(Value::Float(to_float64(&a[0]).ceil()))
-    });
+    add_fn(m, "floor", |x: Value| Ok(to_float64(&x).floor()));
+    add_fn(m, "ceil", |x: Value| Ok(to_float64(&x).ceil()));
+}
+
+/// Go's integer division check.
+fn nonzero(d: i64) -> Result<i64> {
+    match d {
+        0 => Err(err("runtime error: integer divide by zero")),
+        d => Ok(d),
+    }
+}
+
+fn float_and_random_math(m: &mut FuncMap) {
     reg(m, "round", |a| {
         want_at_least("round", a, 2)?;
         let p = i_arg(a, 1)?;

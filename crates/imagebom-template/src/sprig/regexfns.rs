@@ -9,9 +9,10 @@ use std::sync::{LazyLock, Mutex};
 
 use regex::Regex;
 
-use super::{err, i_arg, reg, s_arg, vlist, vstr, want};
+use super::{err, vlist, vstr};
 use crate::FuncMap;
 use crate::error::Result;
+use crate::function::add_fn;
 use crate::value::Value;
 
 /// Longest pattern accepted, and compiled size limit.
@@ -210,69 +211,68 @@ fn find_all(r: &Regex, s: &str, n: i64) -> Value {
 
 pub(super) fn register(m: &mut FuncMap) {
     for must in [false, true] {
-        let name = |n: &str| {
-            if must {
-                format!("must{}{}", &n[..1].to_uppercase(), &n[1..])
-            } else {
-                n.into()
+        let name = |n: &'static str| -> &'static str {
+            match (must, n) {
+                (false, n) => n,
+                (true, "regexMatch") => "mustRegexMatch",
+                (true, "regexFindAll") => "mustRegexFindAll",
+                (true, "regexFind") => "mustRegexFind",
+                (true, "regexReplaceAll") => "mustRegexReplaceAll",
+                (true, "regexReplaceAllLiteral") => "mustRegexReplaceAllLiteral",
+                (true, _) => "mustRegexSplit",
             }
         };
-        reg(m, &name("regexMatch"), move |a| {
-            want("regexMatch", a, 2)?;
-            let (p, s) = (s_arg(a, 0)?, s_arg(a, 1)?);
+        let comp = move |p: &str| if must { compile(p) } else { must_compile(p) };
+        add_fn(m, name("regexMatch"), move |p: String, s: String| {
             match compile(&p) {
-                Ok(r) => Ok(Value::Bool(r.is_match(&s))),
+                Ok(r) => Ok(r.is_match(&s)),
                 // Sprig's regexMatch swallows a bad pattern; mustRegexMatch reports it.
-                Err(_) if !must => Ok(Value::Bool(false)),
+                Err(_) if !must => Ok(false),
                 Err(e) => Err(e),
             }
         });
-        let comp = move |p: &str| if must { compile(p) } else { must_compile(p) };
-        reg(m, &name("regexFindAll"), move |a| {
-            want("regexFindAll", a, 3)?;
-            let r = comp(&s_arg(a, 0)?)?;
-            // A Go `[]string` (nil when nothing matches).
-            let found = find_all(&r, &s_arg(a, 1)?, i_arg(a, 2)?);
-            Ok(match found {
-                Value::Nil => Value::Nil,
-                l => Value::typed("[]string", "slice", l),
-            })
+        add_fn(
+            m,
+            name("regexFindAll"),
+            move |p: String, s: String, n: i64| {
+                // A Go `[]string` (nil when nothing matches).
+                Ok(match find_all(&comp(&p)?, &s, n) {
+                    Value::Nil => Value::Nil,
+                    l => Value::typed("[]string", "slice", l),
+                })
+            },
+        );
+        add_fn(m, name("regexFind"), move |p: String, s: String| {
+            Ok(vstr(comp(&p)?.find(&s).map_or("", |m| m.as_str())))
         });
-        reg(m, &name("regexFind"), move |a| {
-            want("regexFind", a, 2)?;
-            let r = comp(&s_arg(a, 0)?)?;
-            let s = s_arg(a, 1)?;
-            Ok(vstr(r.find(&s).map_or("", |m| m.as_str())))
-        });
-        reg(m, &name("regexReplaceAll"), move |a| {
-            want("regexReplaceAll", a, 3)?;
-            let r = comp(&s_arg(a, 0)?)?;
-            Ok(vstr(replace_all(&r, &s_arg(a, 1)?, &s_arg(a, 2)?, false)))
-        });
-        reg(m, &name("regexReplaceAllLiteral"), move |a| {
-            want("regexReplaceAllLiteral", a, 3)?;
-            let r = comp(&s_arg(a, 0)?)?;
-            Ok(vstr(replace_all(&r, &s_arg(a, 1)?, &s_arg(a, 2)?, true)))
-        });
-        reg(m, &name("regexSplit"), move |a| {
-            want("regexSplit", a, 3)?;
-            let r = comp(&s_arg(a, 0)?)?;
-            let n = i_arg(a, 2)?;
-            if n == 0 {
-                return Ok(Value::Nil);
-            }
-            let parts = go_regex_split(&r, &s_arg(a, 1)?, n);
-            Ok(Value::typed(
-                "[]string",
-                "slice",
-                vlist(parts.into_iter().map(vstr).collect()),
-            ))
-        });
+        add_fn(
+            m,
+            name("regexReplaceAll"),
+            move |p: String, s: String, r: String| Ok(vstr(replace_all(&comp(&p)?, &s, &r, false))),
+        );
+        add_fn(
+            m,
+            name("regexReplaceAllLiteral"),
+            move |p: String, s: String, r: String| Ok(vstr(replace_all(&comp(&p)?, &s, &r, true))),
+        );
+        add_fn(
+            m,
+            name("regexSplit"),
+            move |p: String, s: String, n: i64| {
+                let r = comp(&p)?;
+                if n == 0 {
+                    return Ok(Value::Nil);
+                }
+                let parts = go_regex_split(&r, &s, n);
+                Ok(Value::typed(
+                    "[]string",
+                    "slice",
+                    vlist(parts.into_iter().map(vstr).collect()),
+                ))
+            },
+        );
     }
-    reg(m, "regexQuoteMeta", |a| {
-        want("regexQuoteMeta", a, 1)?;
-        Ok(vstr(quote_meta(&s_arg(a, 0)?)))
-    });
+    add_fn(m, "regexQuoteMeta", |s: String| Ok(quote_meta(&s)));
 }
 
 #[cfg(test)]

@@ -5,8 +5,10 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 
-use super::{err, reg, s_arg, vstr, want};
+use super::{err, vstr};
 use crate::FuncMap;
+use crate::error::TemplateError;
+use crate::function::add_fn;
 use crate::semver::{Constraints, Version};
 use crate::value::{Dict, Value, ValueFunc};
 
@@ -36,10 +38,12 @@ pub(crate) fn version_value(v: &Version) -> Value {
             };
             match other {
                 Some(o) => Ok(f(me.compare(&o))),
-                None => Err(err(format!(
-                    "wrong number of args for {name}: want 1 got {}",
-                    a.len()
-                ))),
+                None => Err(TemplateError::ArgCount {
+                    name: name.into(),
+                    at_least: false,
+                    expected: 1,
+                    got: a.len(),
+                }),
             }
         })
     };
@@ -61,17 +65,15 @@ pub(crate) fn version_value(v: &Version) -> Value {
 }
 
 pub(super) fn register(m: &mut FuncMap) {
-    reg(m, "semverCompare", |a| {
-        want("semverCompare", a, 2)?;
-        let c = Constraints::parse(&s_arg(a, 0)?).map_err(|e| err(format!("{e}")))?;
-        let v = Version::parse(&s_arg(a, 1)?).map_err(|e| err(format!("{e}")))?;
-        Ok(Value::Bool(c.check(&v)))
+    add_fn(m, "semverCompare", |c: String, v: String| {
+        let c = Constraints::parse(&c).map_err(|e| err(format!("{e}")))?;
+        let v = Version::parse(&v).map_err(|e| err(format!("{e}")))?;
+        Ok(c.check(&v))
     });
     // Go returns a *semver.Version: an entry-less map whose methods (`.Major`, …,
     // `.String`) are reached like Go's, and which prints as `1.2.3`.
-    reg(m, "semver", |a| {
-        want("semver", a, 1)?;
-        let v = Version::parse(&s_arg(a, 0)?).map_err(|e| err(format!("{e}")))?;
+    add_fn(m, "semver", |v: String| {
+        let v = Version::parse(&v).map_err(|e| err(format!("{e}")))?;
         Ok(version_value(&v))
     });
 }

@@ -4,9 +4,10 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use super::{arg, check_len, err, i_arg, reg, s_arg, strslice, strval, vlist, vstr, want};
+use super::{check_len, err, i_arg, reg, s_arg, strslice, strval, vlist, vstr, want};
 use crate::FuncMap;
 use crate::error::Result;
+use crate::function::{Rest, add_fn};
 use crate::value::{Dict, Value};
 
 /// Go's `unicode.ToUpper`: one rune in, one rune out (`ß` stays `ß`).
@@ -288,29 +289,23 @@ fn indent(n: i64, s: &str) -> Result<String> {
 }
 
 pub(super) fn register(m: &mut FuncMap) {
-    reg(m, "upper", |a| {
-        want("upper", a, 1)?;
-        Ok(vstr(
-            s_arg(a, 0)?.chars().map(go_upper_char).collect::<String>(),
-        ))
+    case_and_trim(m);
+    shorten_and_quote(m);
+    layout(m);
+    split_and_join(m);
+    paths(m);
+}
+
+fn case_and_trim(m: &mut FuncMap) {
+    add_fn(m, "upper", |s: String| {
+        Ok(s.chars().map(go_upper_char).collect::<String>())
     });
-    reg(m, "lower", |a| {
-        want("lower", a, 1)?;
-        Ok(vstr(
-            s_arg(a, 0)?.chars().map(go_lower_char).collect::<String>(),
-        ))
+    add_fn(m, "lower", |s: String| {
+        Ok(s.chars().map(go_lower_char).collect::<String>())
     });
-    reg(m, "title", |a| {
-        want("title", a, 1)?;
-        Ok(vstr(go_title(&s_arg(a, 0)?)))
-    });
-    reg(m, "untitle", |a| {
-        want("untitle", a, 1)?;
-        Ok(vstr(untitle(&s_arg(a, 0)?)))
-    });
-    reg(m, "substr", |a| {
-        want("substr", a, 3)?;
-        let (start, end, s) = (i_arg(a, 0)?, i_arg(a, 1)?, s_arg(a, 2)?);
+    add_fn(m, "title", |s: String| Ok(go_title(&s)));
+    add_fn(m, "untitle", |s: String| Ok(untitle(&s)));
+    add_fn(m, "substr", |start: i64, end: i64, s: String| {
         let len = s.len() as i64;
         let (lo, hi) = if start < 0 {
             (0, end)
@@ -326,89 +321,60 @@ pub(super) fn register(m: &mut FuncMap) {
         }
         Ok(vstr(bytes_slice(&s, lo as usize, hi as usize)))
     });
-    reg(m, "repeat", |a| {
-        want("repeat", a, 2)?;
-        let (n, s) = (i_arg(a, 0)?, s_arg(a, 1)?);
+    add_fn(m, "repeat", |n: i64, s: String| {
         let n = usize::try_from(n).map_err(|_| err("strings: negative Repeat count"))?;
         check_len(n.saturating_mul(s.len()), "repeat")?;
-        Ok(vstr(s.repeat(n)))
+        Ok(s.repeat(n))
     });
-    reg(m, "trim", |a| {
-        want("trim", a, 1)?;
-        Ok(vstr(s_arg(a, 0)?.trim()))
-    });
-    reg(m, "trimAll", |a| {
-        want("trimAll", a, 2)?;
-        let (cut, s) = (s_arg(a, 0)?, s_arg(a, 1)?);
-        Ok(vstr(s.trim_matches(|c| cut.contains(c))))
-    });
-    reg(m, "trimall", |a| {
-        want("trimall", a, 2)?;
-        let (cut, s) = (s_arg(a, 0)?, s_arg(a, 1)?);
-        Ok(vstr(s.trim_matches(|c| cut.contains(c))))
-    });
-    reg(m, "trimSuffix", |a| {
-        want("trimSuffix", a, 2)?;
-        let (suf, s) = (s_arg(a, 0)?, s_arg(a, 1)?);
+    add_fn(m, "trim", |s: String| Ok(vstr(s.trim())));
+    for name in ["trimAll", "trimall"] {
+        add_fn(m, name, |cut: String, s: String| {
+            Ok(vstr(s.trim_matches(|c| cut.contains(c))))
+        });
+    }
+    add_fn(m, "trimSuffix", |suf: String, s: String| {
         Ok(vstr(s.strip_suffix(suf.as_str()).unwrap_or(&s)))
     });
-    reg(m, "trimPrefix", |a| {
-        want("trimPrefix", a, 2)?;
-        let (pre, s) = (s_arg(a, 0)?, s_arg(a, 1)?);
+    add_fn(m, "trimPrefix", |pre: String, s: String| {
         Ok(vstr(s.strip_prefix(pre.as_str()).unwrap_or(&s)))
     });
-    reg(m, "nospace", |a| {
-        want("nospace", a, 1)?;
-        Ok(vstr(
-            s_arg(a, 0)?
-                .chars()
-                .filter(|c| !c.is_whitespace())
-                .collect::<String>(),
-        ))
+}
+
+fn shorten_and_quote(m: &mut FuncMap) {
+    add_fn(m, "nospace", |s: String| {
+        Ok(s.chars().filter(|c| !c.is_whitespace()).collect::<String>())
     });
-    reg(m, "initials", |a| {
-        want("initials", a, 1)?;
-        Ok(vstr(initials(&s_arg(a, 0)?)))
-    });
-    reg(m, "trunc", |a| {
-        want("trunc", a, 2)?;
-        let (c, s) = (i_arg(a, 0)?, s_arg(a, 1)?);
+    add_fn(m, "initials", |s: String| Ok(initials(&s)));
+    add_fn(m, "trunc", |c: i64, s: String| {
         let len = s.len() as i64;
-        Ok(vstr(if c < 0 && len + c > 0 {
+        Ok(if c < 0 && len + c > 0 {
             bytes_slice(&s, (len + c) as usize, s.len())
         } else if c >= 0 && len > c {
             bytes_slice(&s, 0, c as usize)
         } else {
             s
-        }))
+        })
     });
-    reg(m, "abbrev", |a| {
-        want("abbrev", a, 2)?;
-        let (w, s) = (i_arg(a, 0)?, s_arg(a, 1)?);
+    add_fn(m, "abbrev", |w: i64, s: String| {
         if w < 4 {
-            return Ok(vstr(s));
+            return Ok(s);
         }
-        Ok(vstr(abbreviate_full(&s, 0, w as usize)))
+        Ok(abbreviate_full(&s, 0, w as usize))
     });
-    reg(m, "abbrevboth", |a| {
-        want("abbrevboth", a, 3)?;
-        let (l, r, s) = (i_arg(a, 0)?, i_arg(a, 1)?, s_arg(a, 2)?);
+    add_fn(m, "abbrevboth", |l: i64, r: i64, s: String| {
         if r < 4 || (l > 0 && r < 7) {
-            return Ok(vstr(s));
+            return Ok(s);
         }
-        Ok(vstr(abbreviate_full(&s, l.max(0) as usize, r as usize)))
+        Ok(abbreviate_full(&s, l.max(0) as usize, r as usize))
     });
-    reg(m, "contains", |a| {
-        want("contains", a, 2)?;
-        Ok(Value::Bool(s_arg(a, 1)?.contains(s_arg(a, 0)?.as_str())))
+    add_fn(m, "contains", |sub: String, s: String| {
+        Ok(s.contains(sub.as_str()))
     });
-    reg(m, "hasPrefix", |a| {
-        want("hasPrefix", a, 2)?;
-        Ok(Value::Bool(s_arg(a, 1)?.starts_with(s_arg(a, 0)?.as_str())))
+    add_fn(m, "hasPrefix", |pre: String, s: String| {
+        Ok(s.starts_with(pre.as_str()))
     });
-    reg(m, "hasSuffix", |a| {
-        want("hasSuffix", a, 2)?;
-        Ok(Value::Bool(s_arg(a, 1)?.ends_with(s_arg(a, 0)?.as_str())))
+    add_fn(m, "hasSuffix", |suf: String, s: String| {
+        Ok(s.ends_with(suf.as_str()))
     });
     reg(m, "quote", |a| {
         Ok(vstr(
@@ -428,26 +394,21 @@ pub(super) fn register(m: &mut FuncMap) {
                 .join(" "),
         ))
     });
-    reg(m, "cat", |a| {
-        Ok(vstr(
-            a.iter()
-                .filter(|v| !matches!(v, Value::Nil))
-                .map(strval)
-                .collect::<Vec<_>>()
-                .join(" "),
-        ))
+}
+
+fn layout(m: &mut FuncMap) {
+    add_fn(m, "cat", |Rest(a): Rest<Value>| {
+        Ok(a.iter()
+            .filter(|v| !matches!(v, Value::Nil))
+            .map(strval)
+            .collect::<Vec<_>>()
+            .join(" "))
     });
-    reg(m, "indent", |a| {
-        want("indent", a, 2)?;
-        Ok(vstr(indent(i_arg(a, 0)?, &s_arg(a, 1)?)?))
+    add_fn(m, "indent", |n: i64, s: String| indent(n, &s));
+    add_fn(m, "nindent", |n: i64, s: String| {
+        Ok(format!("\n{}", indent(n, &s)?))
     });
-    reg(m, "nindent", |a| {
-        want("nindent", a, 2)?;
-        Ok(vstr(format!("\n{}", indent(i_arg(a, 0)?, &s_arg(a, 1)?)?)))
-    });
-    reg(m, "replace", |a| {
-        want("replace", a, 3)?;
-        let (old, new, s) = (s_arg(a, 0)?, s_arg(a, 1)?, s_arg(a, 2)?);
+    add_fn(m, "replace", |old: String, new: String, s: String| {
         if old.is_empty() {
             // Go inserts `new` before every rune and at the end.
             let n = s.chars().count() + 1;
@@ -461,31 +422,17 @@ pub(super) fn register(m: &mut FuncMap) {
                 out.push(c);
             }
             out.push_str(&new);
-            return Ok(vstr(out));
+            return Ok(out);
         }
-        Ok(vstr(s.replace(old.as_str(), &new)))
+        Ok(s.replace(old.as_str(), &new))
     });
-    reg(m, "plural", |a| {
-        want("plural", a, 3)?;
-        let (one, many, n) = (s_arg(a, 0)?, s_arg(a, 1)?, i_arg(a, 2)?);
-        Ok(vstr(if n == 1 { one } else { many }))
+    add_fn(m, "plural", |one: String, many: String, n: i64| {
+        Ok(if n == 1 { one } else { many })
     });
-    reg(m, "snakecase", |a| {
-        want("snakecase", a, 1)?;
-        Ok(vstr(join_lower(&s_arg(a, 0)?, "_")))
-    });
-    reg(m, "kebabcase", |a| {
-        want("kebabcase", a, 1)?;
-        Ok(vstr(join_lower(&s_arg(a, 0)?, "-")))
-    });
-    reg(m, "camelcase", |a| {
-        want("camelcase", a, 1)?;
-        Ok(vstr(camelcase(&s_arg(a, 0)?)))
-    });
-    reg(m, "swapcase", |a| {
-        want("swapcase", a, 1)?;
-        Ok(vstr(swapcase(&s_arg(a, 0)?)))
-    });
+    add_fn(m, "snakecase", |s: String| Ok(join_lower(&s, "_")));
+    add_fn(m, "kebabcase", |s: String| Ok(join_lower(&s, "-")));
+    add_fn(m, "camelcase", |s: String| Ok(camelcase(&s)));
+    add_fn(m, "swapcase", |s: String| Ok(swapcase(&s)));
     reg(m, "shuffle", |a| {
         want("shuffle", a, 1)?;
         use rand::seq::SliceRandom;
@@ -497,47 +444,26 @@ pub(super) fn register(m: &mut FuncMap) {
         want("wrap", a, 2)?;
         Ok(vstr(wrap_custom(&s_arg(a, 1)?, i_arg(a, 0)?, "\n", false)))
     });
-    reg(m, "wrapWith", |a| {
-        want("wrapWith", a, 3)?;
-        Ok(vstr(wrap_custom(
-            &s_arg(a, 2)?,
-            i_arg(a, 0)?,
-            &s_arg(a, 1)?,
-            true,
-        )))
+}
+
+fn split_and_join(m: &mut FuncMap) {
+    add_fn(m, "wrapWith", |n: i64, with: String, s: String| {
+        Ok(wrap_custom(&s, n, &with, true))
     });
-    reg(m, "split", |a| {
-        want("split", a, 2)?;
-        let (sep, s) = (s_arg(a, 0)?, s_arg(a, 1)?);
-        let d = Dict::new();
-        for (i, p) in go_split(&s, &sep, -1).into_iter().enumerate() {
-            d.insert(format!("_{i}"), vstr(p));
-        }
-        Ok(Value::Map(d.with_go_type("map[string]string", "map")))
+    add_fn(m, "split", |sep: String, s: String| {
+        Ok(split_map(&s, &sep, -1))
     });
-    reg(m, "splitn", |a| {
-        want("splitn", a, 3)?;
-        let (sep, n, s) = (s_arg(a, 0)?, i_arg(a, 1)?, s_arg(a, 2)?);
-        let d = Dict::new();
-        for (i, p) in go_split(&s, &sep, n).into_iter().enumerate() {
-            d.insert(format!("_{i}"), vstr(p));
-        }
-        Ok(Value::Map(d.with_go_type("map[string]string", "map")))
+    add_fn(m, "splitn", |sep: String, n: i64, s: String| {
+        Ok(split_map(&s, &sep, n))
     });
-    reg(m, "splitList", |a| {
-        want("splitList", a, 2)?;
-        let (sep, s) = (s_arg(a, 0)?, s_arg(a, 1)?);
+    add_fn(m, "splitList", |sep: String, s: String| {
         let l = vlist(go_split(&s, &sep, -1).into_iter().map(vstr).collect());
         Ok(Value::typed("[]string", "slice", l))
     });
-    reg(m, "join", |a| {
-        want("join", a, 2)?;
-        let sep = s_arg(a, 0)?;
-        Ok(vstr(strslice(&arg(a, 1)).join(&sep)))
+    add_fn(m, "join", |sep: String, v: Value| {
+        Ok(strslice(&v).join(&sep))
     });
-    reg(m, "sortAlpha", |a| {
-        want("sortAlpha", a, 1)?;
-        let v = arg(a, 0);
+    add_fn(m, "sortAlpha", |v: Value| {
         let mut l = match &v {
             Value::List(_) => strslice(&v),
             other => alloc::vec![strval(other)],
@@ -549,41 +475,35 @@ pub(super) fn register(m: &mut FuncMap) {
             vlist(l.into_iter().map(vstr).collect()),
         ))
     });
-    reg(m, "toStrings", |a| {
-        want("toStrings", a, 1)?;
-        let l = vlist(strslice(&arg(a, 0)).into_iter().map(vstr).collect());
+    add_fn(m, "toStrings", |v: Value| {
+        let l = vlist(strslice(&v).into_iter().map(vstr).collect());
         Ok(Value::typed("[]string", "slice", l))
     });
-    reg(m, "toString", |a| {
-        want("toString", a, 1)?;
-        Ok(vstr(strval(&arg(a, 0))))
-    });
-    // Path functions (Go's `path` package: forward slashes only).
-    reg(m, "base", |a| {
-        want("base", a, 1)?;
-        Ok(vstr(path_base(&s_arg(a, 0)?)))
-    });
-    reg(m, "dir", |a| {
-        want("dir", a, 1)?;
-        Ok(vstr(path_dir(&s_arg(a, 0)?)))
-    });
-    reg(m, "clean", |a| {
-        want("clean", a, 1)?;
-        Ok(vstr(path_clean(&s_arg(a, 0)?)))
-    });
-    reg(m, "ext", |a| {
-        want("ext", a, 1)?;
-        let s = s_arg(a, 0)?;
+    add_fn(m, "toString", |v: Value| Ok(strval(&v)));
+}
+
+/// Sprig's `split`/`splitn`: a `map[string]string` of `_0`, `_1`, … parts.
+fn split_map(s: &str, sep: &str, n: i64) -> Value {
+    let d = Dict::new();
+    for (i, p) in go_split(s, sep, n).into_iter().enumerate() {
+        d.insert(format!("_{i}"), vstr(p));
+    }
+    Value::Map(d.with_go_type("map[string]string", "map"))
+}
+
+/// Go's `path` package: forward slashes only.
+fn paths(m: &mut FuncMap) {
+    add_fn(m, "base", |p: String| Ok(path_base(&p)));
+    add_fn(m, "dir", |p: String| Ok(path_dir(&p)));
+    add_fn(m, "clean", |p: String| Ok(path_clean(&p)));
+    add_fn(m, "ext", |s: String| {
         let ext = s
             .rfind(['.', '/'])
             .filter(|&i| s.as_bytes()[i] == b'.')
             .map_or("", |i| &s[i..]);
         Ok(vstr(ext))
     });
-    reg(m, "isAbs", |a| {
-        want("isAbs", a, 1)?;
-        Ok(Value::Bool(s_arg(a, 0)?.starts_with('/')))
-    });
+    add_fn(m, "isAbs", |p: String| Ok(p.starts_with('/')));
     // The `os…` forms use the OS path rules; on Unix they are the same.
     for (os, plain) in [
         ("osBase", "base"),
@@ -596,10 +516,7 @@ pub(super) fn register(m: &mut FuncMap) {
             m.insert(os.into(), f);
         }
     }
-    reg(m, "hello", |a| {
-        want("hello", a, 0)?;
-        Ok(vstr("Hello!"))
-    });
+    add_fn(m, "hello", || Ok(vstr("Hello!")));
 }
 
 /// Go's `strings.SplitN` (n < 0: all).
