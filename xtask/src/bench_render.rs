@@ -153,7 +153,10 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     crate::build_release(root)?;
     // A private copy: the shared target directory may be rebuilt by someone else mid-run.
     let bin = out.join("imagebom");
-    let built = root.join("target/release/imagebom");
+    let built = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
+        .join("release/imagebom");
     std::fs::copy(&built, &bin).with_context(|| format!("{}", built.display()))?;
     let help = Command::new(&bin).args(["render", "--help"]).output()?;
     if !help.status.success() {

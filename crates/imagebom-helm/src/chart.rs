@@ -137,49 +137,105 @@ pub struct Chart {
 }
 
 /// A file as `.Files` serves it: its bytes and, when they are UTF-8, the same buffer as text
-/// (so `.Files.Get` costs no copy and no re-scan per render).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChartFile {
+/// (so `.Files.Get` costs no copy and no re-scan per render). A file of a chart directory
+/// that Helm only serves as `.Files` or `crds/` is read when first asked for
+/// ([`Chart::load_dir`]); a read that fails then gives empty contents, and the render that
+/// asked for it fails with the path and the error.
+#[derive(Debug, Clone)]
+pub struct ChartFile(Arc<std::sync::OnceLock<Loaded>>, Option<Arc<Path>>);
+
+#[derive(Debug)]
+struct Loaded {
     bytes: Arc<[u8]>,
     text: Option<Arc<str>>,
+    error: Option<(std::io::ErrorKind, String)>,
 }
+
+impl Loaded {
+    fn new(data: Vec<u8>, error: Option<(std::io::ErrorKind, String)>) -> Loaded {
+        match String::from_utf8(data) {
+            Ok(t) => {
+                let text: Arc<str> = Arc::from(t);
+                Loaded {
+                    bytes: Arc::<[u8]>::from(text.clone()),
+                    text: Some(text),
+                    error,
+                }
+            }
+            Err(e) => Loaded {
+                bytes: Arc::from(e.into_bytes()),
+                text: None,
+                error,
+            },
+        }
+    }
+}
+
+impl PartialEq for ChartFile {
+    fn eq(&self, other: &ChartFile) -> bool {
+        self.bytes() == other.bytes()
+    }
+}
+
+impl Eq for ChartFile {}
 
 impl ChartFile {
     /// Wraps a file's contents.
     pub fn new(data: Vec<u8>) -> ChartFile {
-        match String::from_utf8(data) {
-            Ok(t) => {
-                let text: Arc<str> = Arc::from(t);
-                ChartFile {
-                    bytes: Arc::<[u8]>::from(text.clone()),
-                    text: Some(text),
+        ChartFile(Arc::new(Loaded::new(data, None).into()), None)
+    }
+
+    /// A file read (byte-order mark dropped, as at load) when first asked for.
+    fn deferred(path: &Path) -> ChartFile {
+        ChartFile(Arc::default(), Some(Arc::from(path)))
+    }
+
+    fn loaded(&self) -> &Loaded {
+        self.0.get_or_init(|| {
+            let path = self.1.as_deref().unwrap_or(Path::new(""));
+            match std::fs::read(path) {
+                Ok(mut data) => {
+                    if data.starts_with(&[0xEF, 0xBB, 0xBF]) {
+                        data.drain(..3);
+                    }
+                    Loaded::new(data, None)
                 }
+                Err(e) => Loaded::new(Vec::new(), Some((e.kind(), e.to_string()))),
             }
-            Err(e) => ChartFile {
-                bytes: Arc::from(e.into_bytes()),
-                text: None,
-            },
-        }
+        })
     }
 
     /// The contents.
     pub fn bytes(&self) -> &[u8] {
-        &self.bytes
+        &self.loaded().bytes
     }
 
     /// The contents as text (invalid UTF-8 replaced by U+FFFD, as Go's `string(b)` prints).
     pub fn text(&self) -> Arc<str> {
-        match &self.text {
+        let l = self.loaded();
+        match &l.text {
             Some(t) => t.clone(),
-            None => Arc::from(String::from_utf8_lossy(&self.bytes).as_ref()),
+            None => Arc::from(String::from_utf8_lossy(&l.bytes).as_ref()),
         }
+    }
+
+    /// Why a file read on demand could not be read, once it was asked for.
+    pub(crate) fn load_error(&self) -> Option<HelmError> {
+        let (kind, text) = self.0.get()?.error.as_ref()?;
+        Some(HelmError::Io {
+            path: self
+                .1
+                .as_deref()
+                .map_or_else(String::new, |p| p.display().to_string()),
+            source: std::io::Error::new(*kind, text.clone()),
+        })
     }
 }
 
 impl std::ops::Deref for ChartFile {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        &self.bytes
+        self.bytes()
     }
 }
 
@@ -245,12 +301,13 @@ impl Chart {
                     message: format!(".helmignore: {message}"),
                 })?;
         }
-        let mut files = ChartFiles::new();
+        let mut files = Walked::default();
         let mut total = 0u64;
         walk(
             &canon, &canon, "", &rules, limits, &name, &mut files, &mut total, 0,
         )?;
-        let mut chart = Chart::from_files_with(files, limits)?;
+        check_size(&files.read, limits)?;
+        let mut chart = load_files(files.read, files.deferred, limits, 0)?;
         chart.source = name;
         Ok(chart)
     }
@@ -274,25 +331,63 @@ impl Chart {
 
     /// Builds a chart from its files, as Helm's `LoadFiles` does.
     pub fn from_files_with(files: ChartFiles, limits: &LoadLimits) -> Result<Chart> {
-        if files.len() > limits.max_files {
-            return Err(HelmError::Limit {
-                chart: "chart".into(),
-                what: format!("{} files", files.len()),
-                limit: limits.max_files as u64,
-                name: "max_files",
-            });
-        }
-        let total: u64 = files.values().map(|v| v.len() as u64).sum();
-        if total > limits.max_total_bytes {
-            return Err(HelmError::Limit {
-                chart: "chart".into(),
-                what: format!("{total} bytes"),
-                limit: limits.max_total_bytes,
-                name: "max_total_bytes",
-            });
-        }
-        load_files(files, limits, 0)
+        check_size(&files, limits)?;
+        load_files(files, Deferred::new(), limits, 0)
     }
+}
+
+/// The count and size limits of a chart's files.
+fn check_size(files: &ChartFiles, limits: &LoadLimits) -> Result<()> {
+    if files.len() > limits.max_files {
+        return Err(HelmError::Limit {
+            chart: "chart".into(),
+            what: format!("{} files", files.len()),
+            limit: limits.max_files as u64,
+            name: "max_files",
+        });
+    }
+    let total: u64 = files.values().map(|v| v.len() as u64).sum();
+    if total > limits.max_total_bytes {
+        return Err(HelmError::Limit {
+            chart: "chart".into(),
+            what: format!("{total} bytes"),
+            limit: limits.max_total_bytes,
+            name: "max_total_bytes",
+        });
+    }
+    Ok(())
+}
+
+/// Files of a chart directory served only as `.Files` or `crds/` (path in the chart → file
+/// on disk): read when first asked for.
+type Deferred = BTreeMap<String, PathBuf>;
+
+/// What [`walk`] found: files read, and files to read on demand.
+#[derive(Default)]
+struct Walked {
+    read: ChartFiles,
+    deferred: Deferred,
+}
+
+/// Whether the file at `rel` (in a chart directory, subcharts' directories included) is one
+/// Helm serves only as `.Files` or `crds/`: not `Chart.yaml`, the values or their schema, the
+/// v1 requirements, a template, or a subchart archive.
+fn served_only(rel: &str) -> bool {
+    let mut rest = rel;
+    while let Some(r) = rest.strip_prefix("charts/") {
+        match r.split_once('/') {
+            Some((_, inner)) => rest = inner,
+            None => return false,
+        }
+    }
+    !(matches!(
+        rest,
+        "Chart.yaml"
+            | "values.yaml"
+            | "values.schema.json"
+            | "requirements.yaml"
+            | "requirements.lock"
+    ) || rest.starts_with("templates/"))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -303,7 +398,7 @@ fn walk(
     rules: &IgnoreRules,
     limits: &LoadLimits,
     chart: &str,
-    files: &mut ChartFiles,
+    files: &mut Walked,
     total: &mut u64,
     depth: usize,
 ) -> Result<()> {
@@ -394,7 +489,7 @@ fn walk(
                 name: "max_total_bytes",
             });
         }
-        if files.len() >= limits.max_files {
+        if files.read.len() + files.deferred.len() >= limits.max_files {
             return Err(HelmError::Limit {
                 chart: chart.into(),
                 what: format!("file count (at {n})"),
@@ -402,11 +497,15 @@ fn walk(
                 name: "max_files",
             });
         }
+        if served_only(&n) {
+            files.deferred.insert(n, target);
+            continue;
+        }
         let mut data = std::fs::read(&target).map_err(|e| io(&target, e))?;
         if data.starts_with(&[0xEF, 0xBB, 0xBF]) {
             data.drain(..3);
         }
-        files.insert(n, data);
+        files.read.insert(n, data);
     }
     Ok(())
 }
@@ -418,7 +517,12 @@ fn invalid(chart: &str, message: impl Into<String>) -> HelmError {
     }
 }
 
-fn load_files(files: ChartFiles, limits: &LoadLimits, depth: usize) -> Result<Chart> {
+fn load_files(
+    files: ChartFiles,
+    deferred: Deferred,
+    limits: &LoadLimits,
+    depth: usize,
+) -> Result<Chart> {
     if depth > limits.max_depth {
         return Err(HelmError::Limit {
             chart: "chart".into(),
@@ -501,9 +605,28 @@ fn load_files(files: ChartFiles, limits: &LoadLimits, depth: usize) -> Result<Ch
         }
     }
     validate_metadata(&cname, &metadata)?;
+    let mut sub_deferred: BTreeMap<String, Deferred> = BTreeMap::new();
+    for (name, path) in deferred {
+        match name.strip_prefix("charts/").and_then(|r| r.split_once('/')) {
+            Some((sub, inner)) => {
+                sub_deferred
+                    .entry(sub.to_string())
+                    .or_default()
+                    .insert(inner.to_string(), path);
+            }
+            None if name == "Chart.lock" => {}
+            None => {
+                other.insert(name, ChartFile::deferred(&path));
+            }
+        }
+    }
+    for sub in sub_deferred.keys() {
+        subcharts.entry(sub.clone()).or_default();
+    }
 
     let mut dependencies = Vec::new();
     for (n, sub_files) in subcharts {
+        let sub_later = sub_deferred.remove(&n).unwrap_or_default();
         if n.starts_with('_') || n.starts_with('.') {
             continue;
         }
@@ -520,13 +643,13 @@ fn load_files(files: ChartFiles, limits: &LoadLimits, depth: usize) -> Result<Ch
                     subchart: n.clone(),
                     source: Box::new(e),
                 })?;
-            load_files(inner, limits, depth + 1)
+            load_files(inner, Deferred::new(), limits, depth + 1)
         } else {
             let inner: ChartFiles = sub_files.into_iter().filter(|(k, _)| *k != n).collect();
-            if inner.is_empty() {
+            if inner.is_empty() && sub_later.is_empty() {
                 continue;
             }
-            load_files(inner, limits, depth + 1)
+            load_files(inner, sub_later, limits, depth + 1)
         };
         let mut sc = sc.map_err(|e| match e {
             HelmError::InvalidChart { chart, message } if chart == "chart" => {

@@ -293,10 +293,12 @@ fn base_name(p: &str) -> String {
 /// `.Files` (Helm's `engine.files`): a map of path → contents (what `range` sees) with the
 /// methods `Get`, `GetBytes`, `Glob` (another such map), `AsConfig`, `AsSecrets`, `Lines`.
 fn files_value(files: Files) -> Value {
-    let entries: BTreeMap<Arc<str>, Value> = files
-        .iter()
-        .map(|(k, v)| (Arc::from(k.as_str()), text_of(v)))
-        .collect();
+    let f = files.clone();
+    let entries = move || {
+        f.iter()
+            .map(|(k, v)| (Arc::from(k.as_str()), text_of(v)))
+            .collect()
+    };
     let mut m: BTreeMap<String, imagebom_template::ValueFunc> = BTreeMap::new();
     let f = files.clone();
     m.insert(
@@ -368,8 +370,9 @@ fn files_value(files: Files) -> Value {
             ))
         }),
     );
+    // The contents are read (deferred files) and listed only when a template looks at them.
     Value::Map(
-        Dict::from_map(entries)
+        Dict::lazy(entries)
             .with_methods(m)
             .with_go_type("engine.files", "map"),
     )
@@ -776,7 +779,7 @@ pub fn render(chart: &Chart, opts: &RenderOptions) -> Result<Rendered> {
         );
         let out = t
             .execute_template_to_string(name, &Value::Map(r.scope.clone()))
-            .map_err(|e| exec_error(name, &e.to_string()))?;
+            .map_err(|e| load_error(&c).unwrap_or_else(|| exec_error(name, &e.to_string())))?;
         let out = if out.contains("<no value>") {
             out.replace("<no value>", "")
         } else {
@@ -784,7 +787,20 @@ pub fn render(chart: &Chart, opts: &RenderOptions) -> Result<Rendered> {
         };
         rendered.insert(name.clone(), out);
     }
-    finish(&c, opts, rendered)
+    let out = finish(&c, opts, rendered);
+    match load_error(&c) {
+        Some(e) => Err(e),
+        None => out,
+    }
+}
+
+/// The first file of `c` (subcharts included) read on demand during the render that could
+/// not be read.
+fn load_error(c: &Chart) -> Option<HelmError> {
+    c.files
+        .values()
+        .find_map(ChartFile::load_error)
+        .or_else(|| c.dependencies.iter().find_map(load_error))
 }
 
 /// Renders one template file that belongs to no chart (an in-tree manifest), as Helm would

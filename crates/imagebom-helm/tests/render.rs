@@ -779,3 +779,91 @@ fn corpus_wide_charts_that_failed_render_as_helm_does() {
         }
     }
 }
+
+/// `parent_chart` with templates that list `.Files` (every file's contents) and print
+/// `AsConfig`, `AsSecrets` and the subchart's `.Files.Get`, written to a directory.
+fn files_chart() -> ChartFiles {
+    let mut f = parent_chart();
+    f.insert(
+        "templates/files.yaml".into(),
+        concat!(
+            "kind: Files\n",
+            "all:{{ range $p, $c := .Files }} {{ $p }}={{ $c | quote }}{{ end }}\n",
+            "n: {{ len .Files }} config: {{ (.Files.Glob \"files/*\").AsConfig | quote }}\n",
+            "secrets: {{ (.Files.Glob \"files/*\").AsSecrets | quote }}\n",
+            "crd: {{ .Files.Get \"crds/crd.yaml\" | quote }}\n",
+        )
+        .as_bytes()
+        .to_vec(),
+    );
+    f.insert(
+        "charts/sub/files/s.txt".into(),
+        b"\xEF\xBB\xBFsub file".to_vec(),
+    );
+    f.insert(
+        "charts/sub/templates/f.yaml".into(),
+        b"kind: SubFile\nget: {{ .Files.Get \"files/s.txt\" | quote }}\n".to_vec(),
+    );
+    f
+}
+
+fn native_dir(dir: &Path, include_crds: bool) -> Result<imagebom_helm::Rendered, String> {
+    let c = Chart::load_dir(dir).map_err(|e| e.to_string())?;
+    render(
+        &c,
+        &RenderOptions {
+            include_crds,
+            ..RenderOptions::default()
+        },
+    )
+    .map_err(|e| e.to_string())
+}
+
+#[test]
+fn tmplspeed_files_of_a_directory_read_on_demand_match_helm() {
+    if !imagebom_testkit::ready(NEEDS) {
+        return;
+    }
+    let f = files_chart();
+    let want = helm(&f, None).unwrap_or_else(|e| panic!("helm failed: {e}"));
+    let tmp = tempfile::tempdir().unwrap();
+    write_chart(tmp.path(), &f);
+    let got = to_stream(&native_dir(tmp.path(), false).unwrap());
+    assert_eq!(got, want);
+    assert!(got.contains("get: \"sub file\""), "{got}");
+    assert!(
+        got.contains("crds/crd.yaml=\"kind: CustomResourceDefinition\\n\""),
+        "{got}"
+    );
+}
+
+#[test]
+fn tmplspeed_crds_and_files_are_read_only_when_the_render_needs_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_chart(tmp.path(), &parent_chart());
+    let c = Chart::load_dir(tmp.path()).unwrap();
+    let crd = tmp.path().join("crds/crd.yaml");
+    std::fs::remove_file(&crd).unwrap();
+    // Without includeCrds nothing reads the CRD.
+    let r = render(&c, &RenderOptions::default()).unwrap();
+    assert!(r.crds.is_empty());
+    // With it, the file that is gone is an error naming it.
+    let e = render(
+        &c,
+        &RenderOptions {
+            include_crds: true,
+            ..RenderOptions::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains(&crd.display().to_string()), "{e}");
+    // A `.Files.Get` of a file that is gone names it too.
+    let c = Chart::load_dir(tmp.path()).unwrap();
+    let b = tmp.path().join("files/b.txt");
+    std::fs::remove_file(&b).unwrap();
+    let e = render(&c, &RenderOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains(&b.display().to_string()), "{e}");
+}

@@ -886,7 +886,15 @@ pub struct Dict(
     /// How deep maps and lists nest in it, as known when the handle was made
     /// (a later `set` into a nested map is not seen).
     u32,
+    /// Entries computed on first access ([`Dict::lazy`]).
+    Option<Arc<LazyEntries>>,
 );
+
+/// The entries of a [`Dict::lazy`] map: computed once, on first access.
+struct LazyEntries {
+    once: std::sync::Once,
+    fill: Box<dyn Fn() -> BTreeMap<Arc<str>, Value> + Send + Sync>,
+}
 
 impl Dict {
     /// An empty map.
@@ -903,17 +911,45 @@ impl Dict {
             None,
             false,
             depth,
+            None,
         )
     }
 
+    /// A map whose entries `fill` computes on first access (reading, ranging, printing,
+    /// writing); methods and type need no entries. For entries that are neither maps nor
+    /// lists (the nesting depth is taken as 1): Helm's `.Files`, whose contents are read
+    /// only when a template looks at them.
+    pub fn lazy(fill: impl Fn() -> BTreeMap<Arc<str>, Value> + Send + Sync + 'static) -> Dict {
+        let mut d = Dict::new();
+        d.4 = 1;
+        d.5 = Some(Arc::new(LazyEntries {
+            once: std::sync::Once::new(),
+            fill: Box::new(fill),
+        }));
+        d
+    }
+
+    fn filled(&self) -> &std::sync::RwLock<BTreeMap<Arc<str>, Value>> {
+        if let Some(l) = &self.5 {
+            l.once.call_once(|| {
+                let m = (l.fill)();
+                *self
+                    .0
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = m;
+            });
+        }
+        &self.0
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<Arc<str>, Value>> {
-        self.0
+        self.filled()
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<Arc<str>, Value>> {
-        self.0
+        self.filled()
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
