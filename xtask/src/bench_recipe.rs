@@ -122,19 +122,35 @@ fn proxy(upstream: &str, latency_ms: u64, children: &mut Vec<Guard>) -> Result<S
     Ok(host)
 }
 
-/// Requests a proxy forwarded so far.
+/// Requests a proxy forwarded so far (its answer keeps the connection open: read by length).
 fn requests(host: &str) -> Result<u64> {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(host)?;
-    write!(
-        s,
-        "GET /_proxy/requests HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut text = String::new();
-    s.read_to_string(&mut text)?;
-    let body = text.split("\r\n\r\n").nth(1).unwrap_or("").trim();
-    body.parse()
-        .with_context(|| format!("proxy count {body:?}"))
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(s, "GET /_proxy/requests HTTP/1.1\r\nHost: {host}\r\n\r\n")?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 512];
+    loop {
+        let n = s.read(&mut chunk)?;
+        if n == 0 {
+            bail!("latency-proxy closed before answering");
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buf);
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("Content-Length: "))
+                .and_then(|v| v.trim().parse().ok())
+                .context("latency-proxy: no Content-Length")?;
+            if body.len() >= len {
+                return body[..len]
+                    .trim()
+                    .parse()
+                    .with_context(|| format!("proxy count {body:?}"));
+            }
+        }
+    }
 }
 
 fn yaml_str(v: &serde_yaml_ng::Value, k: &str) -> String {
