@@ -4,7 +4,7 @@
                                           the .tgz and `helm repo index`'s index.yaml), and push
                                           it to OCI_REMOTE (oci://host/path, plain HTTP) as a
                                           Helm OCI artefact
-  template CHART VERSION OUT [VALUES] (--repo URL | --oci)
+  template CHART VERSION OUT NAMESPACE [VALUES] (--repo URL | --oci)
                                           what AICR's `make bom` does per chart: `helm pull` (from
                                           the HTTP repository URL, or CHART is an oci:// reference)
                                           then `helm template` with VALUES, written to OUT
@@ -27,7 +27,7 @@ def publish(chart_dir: str, http_dir: str, oci_remote: str) -> None:
     print(archive)
 
 
-def template(chart: str, version: str, out: str, rest: list) -> None:
+def template(chart: str, version: str, out: str, namespace: str, rest: list) -> None:
     values_file = rest[0] if rest and not rest[0].startswith("--") else None
     values = yaml.safe_load(open(values_file)) if values_file else None
     with tempfile.TemporaryDirectory() as tmp:
@@ -38,7 +38,7 @@ def template(chart: str, version: str, out: str, rest: list) -> None:
             registry.pull(chart, version=version, repo_url=repo, destination=tmp)
         archive = next(pathlib.Path(tmp).glob("*.tgz"))
         with helm.Chart.load(str(archive)) as c:
-            m = c.render(values, name="release", namespace="default", is_install=True)
+            m = c.render(values, name="release", namespace=namespace, is_install=True)
     with open(out, "w") as f:
         for path, text in sorted(m.items()):
             if not path.endswith("NOTES.txt") and text.strip():
@@ -50,6 +50,6 @@ if __name__ == "__main__":
     if cmd == "publish":
         publish(*args)
     elif cmd == "template":
-        template(args[0], args[1], args[2], args[3:])
+        template(args[0], args[1], args[2], args[3], args[4:])
     else:
         sys.exit(__doc__)

@@ -53,6 +53,7 @@ struct Chart {
     repository: String,
     chart: String,
     version: String,
+    namespace: String,
     values: Option<PathBuf>,
 }
 
@@ -198,6 +199,9 @@ fn subset_registry(aicr: &Path, work: &Path) -> Result<(PathBuf, Vec<Chart>)> {
             repository: repo.trim_end_matches('/').to_string(),
             chart: chart.rsplit('/').next().unwrap_or(&chart).to_string(),
             version: yaml_str(&c["helm"], "defaultVersion"),
+            namespace: Some(yaml_str(&c["helm"], "defaultNamespace"))
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| "default".into()),
             values: values.is_file().then_some(values),
         });
         true
@@ -482,7 +486,8 @@ fn bench_aicr_way(env: &Env, refs: &[String]) -> Result<Measured> {
             cmd.arg(&c.chart);
         }
         cmd.arg(&c.version)
-            .arg(env.work.join(format!("aicr-{}.yaml", c.component)));
+            .arg(env.work.join(format!("aicr-{}.yaml", c.component)))
+            .arg(&c.namespace);
         if let Some(v) = &c.values {
             cmd.arg(v);
         }
