@@ -3,9 +3,12 @@
 //!
 //! Reads CycloneDX and SPDX JSON, ours or another tool's: images are recognised by their
 //! `pkg:oci` or `pkg:docker` purls, so a BOM from any tool that writes those compares too.
+//! An [`Inventory`] is summarised directly ([`summary_of`]), as its CycloneDX BOM would read,
+//! and a union BOM or inventory can be narrowed to one of its variants.
 
 use crate::EmitError;
-use imagebom_model::purl::parse as parse_purl;
+use imagebom_model::purl::{oci_purl, parse as parse_purl};
+use imagebom_model::Inventory;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -109,13 +112,102 @@ fn image_from_purl(purl: &str) -> Option<BomImage> {
     })
 }
 
+/// What `inv` holds, for comparison: the summary [`summarize`] reads from its CycloneDX BOM,
+/// made without writing one. With `variant`, only the images that variant deploys.
+pub fn summary_of(inv: &Inventory, variant: Option<&str>) -> BomSummary {
+    let mut s = BomSummary::default();
+    // Reverse key order: where two keys share an id, the first one wins, as in the BOM.
+    for (key, e) in inv.images.iter().rev() {
+        if variant.is_some_and(|v| !inv.image_variants(key).contains(v)) {
+            continue;
+        }
+        let Some(mut img) = image_from_purl(&oci_purl(&e.reference, e.digest())) else {
+            continue;
+        };
+        if let Some(res) = &e.resolution {
+            img.platforms = res
+                .platforms
+                .iter()
+                .map(|p| format!("{} {}", p.spec(), p.digest))
+                .collect();
+        }
+        s.images.insert(img.id.clone(), img);
+    }
+    for c in inv.components.iter().rev() {
+        if let Some(ch) = c.chart.as_ref().filter(|ch| !ch.version.is_empty()) {
+            s.components.insert(c.name.clone(), ch.version.clone());
+        }
+    }
+    s
+}
+
+/// The variants a CycloneDX or SPDX document's images name (`imagebom:variant`), sorted.
+fn variants_in(doc: &Value) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut stack: Vec<&Value> = doc["components"].as_array().into_iter().flatten().collect();
+    while let Some(c) = stack.pop() {
+        stack.extend(c["components"].as_array().into_iter().flatten());
+        out.extend(image_variants(c));
+    }
+    for p in doc["packages"].as_array().into_iter().flatten() {
+        out.extend(image_variants(p));
+    }
+    out
+}
+
+/// The variants of one CycloneDX component (`imagebom:variant` properties) or SPDX package
+/// (`imagebom:variant=NAME` annotations).
+fn image_variants(c: &Value) -> Vec<String> {
+    let props = c["properties"].as_array().into_iter().flatten();
+    let from_props = props
+        .filter(|p| p["name"] == "imagebom:variant")
+        .filter_map(|p| p["value"].as_str());
+    let notes = c["annotations"].as_array().into_iter().flatten();
+    let from_notes = notes.filter_map(|a| a["comment"].as_str()?.strip_prefix("imagebom:variant="));
+    from_props.chain(from_notes).map(str::to_string).collect()
+}
+
+/// [`summarize`] narrowed to the images of `variant` in a union BOM (written by `generate
+/// --union`); a document that does not name the variant is an error listing those it does.
+pub fn summarize_variant(name: &str, text: &str, variant: &str) -> Result<BomSummary, EmitError> {
+    let doc: Value = serde_json::from_str(text).map_err(|e| EmitError::Bom {
+        file: name.to_string(),
+        message: e.to_string(),
+    })?;
+    let known = variants_in(&doc);
+    if !known.contains(variant) {
+        let list: Vec<&str> = known.iter().map(String::as_str).collect();
+        return Err(EmitError::Bom {
+            file: name.to_string(),
+            message: format!(
+                "no variant {variant:?} in this BOM (variants: {})",
+                if list.is_empty() {
+                    "none".to_string()
+                } else {
+                    list.join(", ")
+                }
+            ),
+        });
+    }
+    summarize_doc(name, &doc, Some(variant))
+}
+
 /// Reads a CycloneDX or SPDX JSON document; `name` is used in errors.
 pub fn summarize(name: &str, text: &str) -> Result<BomSummary, EmitError> {
+    let doc: Value = serde_json::from_str(text).map_err(|e| EmitError::Bom {
+        file: name.to_string(),
+        message: e.to_string(),
+    })?;
+    summarize_doc(name, &doc, None)
+}
+
+/// [`summarize`] of a parsed document; with `variant`, only the images naming it.
+fn summarize_doc(name: &str, doc: &Value, variant: Option<&str>) -> Result<BomSummary, EmitError> {
     let bad = |message: String| EmitError::Bom {
         file: name.to_string(),
         message,
     };
-    let doc: Value = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+    let wanted = |c: &Value| variant.is_none_or(|v| image_variants(c).iter().any(|x| x == v));
     let mut s = BomSummary::default();
     if doc.get("bomFormat").and_then(Value::as_str) == Some("CycloneDX") {
         let mut stack: Vec<&Value> = doc["components"].as_array().into_iter().flatten().collect();
@@ -127,6 +219,9 @@ pub fn summarize(name: &str, text: &str) -> Result<BomSummary, EmitError> {
                 stack.extend(c["components"].as_array().into_iter().flatten());
             }
             if let Some(mut img) = image {
+                if !wanted(c) {
+                    continue;
+                }
                 for p in c["properties"].as_array().into_iter().flatten() {
                     if p["name"] == "imagebom:platform" {
                         if let Some(v) = p["value"].as_str() {
@@ -150,7 +245,7 @@ pub fn summarize(name: &str, text: &str) -> Result<BomSummary, EmitError> {
                 .find(|r| r["referenceType"] == "purl")
                 .and_then(|r| r["referenceLocator"].as_str());
             match purl.and_then(image_from_purl) {
-                Some(img) => {
+                Some(img) if wanted(p) => {
                     s.images.insert(img.id.clone(), img);
                 }
                 None if p["primaryPackagePurpose"] == "APPLICATION" => {
@@ -158,7 +253,7 @@ pub fn summarize(name: &str, text: &str) -> Result<BomSummary, EmitError> {
                         s.components.insert(n.to_string(), v.to_string());
                     }
                 }
-                None => {}
+                _ => {}
             }
         }
     } else {

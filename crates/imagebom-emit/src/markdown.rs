@@ -90,7 +90,22 @@ fn shows_provenance(inv: &Inventory) -> bool {
     })
 }
 
-fn row(out: &mut String, key: &str, e: &ImageEntry, provenance: bool) {
+/// The variants cell of image `key` in a union of several variants: `every variant`, or the
+/// variants that deploy it.
+fn variants_cell(inv: &Inventory, key: &str) -> String {
+    let vs = inv.image_variants(key);
+    if vs.len() == inv.variants.len() {
+        return "every variant".to_string();
+    }
+    vs.iter().map(|v| code(v)).collect::<Vec<_>>().join(", ")
+}
+
+/// Whether the image tables get a variants column: a union of more than one variant.
+fn shows_variants(inv: &Inventory) -> bool {
+    inv.variants.len() > 1
+}
+
+fn row(out: &mut String, inv: &Inventory, key: &str, e: &ImageEntry, provenance: bool) {
     let r = &e.reference;
     let digest = match digest_of(e) {
         Some(d) => code(&d.to_string()),
@@ -128,6 +143,54 @@ fn row(out: &mut String, key: &str, e: &ImageEntry, provenance: bool) {
             String::new()
         }
     );
+    if shows_variants(inv) {
+        out.pop();
+        let _ = writeln!(out, " {} |", variants_cell(inv, key));
+    }
+}
+
+/// The variants section of a union: per variant, its images and those no other variant has.
+fn variants_section(out: &mut String, inv: &Inventory) {
+    let _ = writeln!(
+        out,
+        "## Variants
+
+| variant | images | only in this variant |
+|---|---|---|"
+    );
+    let mut names = inv.variants.clone();
+    names.sort_unstable();
+    for v in &names {
+        let (mut all, mut only) = (0, 0);
+        for key in inv.images.keys() {
+            let vs = inv.image_variants(key);
+            if vs.contains(v.as_str()) {
+                all += 1;
+                only += usize::from(vs.len() == 1);
+            }
+        }
+        let _ = writeln!(out, "| {} | {all} | {only} |", code(v));
+    }
+    out.push('\n');
+}
+
+/// The header of the image tables: the provenance and variants columns when shown.
+fn table_header(provenance: bool, variants: bool) -> String {
+    let mut names = vec![
+        "image",
+        "tag",
+        "digest",
+        "resolution",
+        "platforms",
+        "found as",
+    ];
+    if provenance {
+        names.extend(["signature", "attestation", "SBOM", "referrers"]);
+    }
+    if variants {
+        names.push("variants");
+    }
+    format!("| {} |\n|{}", names.join(" | "), "---|".repeat(names.len()))
 }
 
 /// Renders the inventory as a markdown page: a summary, one table of images per component,
@@ -213,6 +276,11 @@ pub fn markdown_body(inv: &Inventory) -> String {
         charts.iter().filter(|c| c.pinned).count(),
         charts.len()
     );
+    if !inv.variants.is_empty() {
+        let mut names: Vec<String> = inv.variants.iter().map(|v| code(v)).collect();
+        names.sort_unstable();
+        let _ = writeln!(out, "| variants | {} |", names.join(", "));
+    }
     if shows_provenance(inv) {
         let checked: Vec<&imagebom_model::Provenance> = inv
             .images
@@ -250,6 +318,9 @@ pub fn markdown_body(inv: &Inventory) -> String {
     }
     let _ = writeln!(out, "| warnings | {} |\n", inv.warnings.len());
 
+    if shows_variants(inv) {
+        variants_section(&mut out, inv);
+    }
     let _ = writeln!(out, "## Registries\n\n| registry | images |\n|---|---|");
     for (r, n) in &registries {
         let _ = writeln!(out, "| {} | {n} |", code(r));
@@ -289,11 +360,7 @@ pub fn markdown_body(inv: &Inventory) -> String {
              `Y` found, `–` none, `?` could not be checked.\n"
         );
     }
-    let header = if provenance {
-        "| image | tag | digest | resolution | platforms | found as | signature | attestation | SBOM | referrers |\n|---|---|---|---|---|---|---|---|---|---|"
-    } else {
-        "| image | tag | digest | resolution | platforms | found as |\n|---|---|---|---|---|---|"
-    };
+    let header = table_header(provenance, shows_variants(inv));
     for c in &inv.components {
         let title = c.display_name.as_deref().unwrap_or(&c.name);
         let _ = writeln!(out, "## {} ({})\n", cell(title), code(&c.name));
@@ -317,7 +384,7 @@ pub fn markdown_body(inv: &Inventory) -> String {
         }
         let _ = writeln!(out, "{header}");
         for (k, e) in images {
-            row(&mut out, k, e, provenance);
+            row(&mut out, inv, k, e, provenance);
         }
         out.push('\n');
     }
@@ -325,7 +392,7 @@ pub fn markdown_body(inv: &Inventory) -> String {
     if !orphans.is_empty() {
         let _ = writeln!(out, "## Images outside any component\n\n{header}");
         for (k, e) in orphans {
-            row(&mut out, k, e, provenance);
+            row(&mut out, inv, k, e, provenance);
         }
         out.push('\n');
     }

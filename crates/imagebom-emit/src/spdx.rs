@@ -227,12 +227,64 @@ fn sbom_refs(
         .collect()
 }
 
-fn image_package(
+/// The variants that deploy image `key` as package annotations: `imagebom:variant=NAME` per
+/// variant, then `imagebom:occurrence-variants=V1,V2|component|source|kind/name|path|category`
+/// per occurrence (as the CycloneDX properties). `None` without variants.
+fn variant_annotations(
+    inv: &Inventory,
     key: &str,
     e: &ImageEntry,
+    cx: &EmitContext,
+) -> Option<Vec<spdx::SpdxItemPackagesItemAnnotations>> {
+    let mut notes: Vec<String> = inv
+        .image_variants(key)
+        .into_iter()
+        .map(|v| format!("imagebom:variant={v}"))
+        .collect();
+    for o in &e.occurrences {
+        let vs = inv.variants_of(key, o);
+        if !vs.is_empty() {
+            notes.push(format!(
+                "imagebom:occurrence-variants={}|{}|{}|{}/{}|{}|{}",
+                vs.join(","),
+                o.component,
+                o.source,
+                o.kind,
+                o.name,
+                o.path,
+                o.category
+            ));
+        }
+    }
+    (!notes.is_empty()).then(|| notes.into_iter().map(|n| annotation(n, cx)).collect())
+}
+
+/// An annotation by the tool at the document's time.
+fn annotation(comment: String, cx: &EmitContext) -> spdx::SpdxItemPackagesItemAnnotations {
+    spdx::SpdxItemPackagesItemAnnotations {
+        annotation_date: cx.timestamp.clone(),
+        annotation_type: "OTHER".into(),
+        annotator: format!("Tool: {}-{}", cx.tool_name, cx.tool_version),
+        comment,
+    }
+}
+
+fn image_package(
     inv: &Inventory,
+    key: &str,
+    e: &ImageEntry,
     cx: &EmitContext,
 ) -> spdx::SpdxItemPackages {
+    let annotations = match (
+        provenance_annotations(e, cx),
+        variant_annotations(inv, key, e, cx),
+    ) {
+        (Some(mut a), Some(b)) => {
+            a.extend(b);
+            Some(a)
+        }
+        (a, b) => a.or(b),
+    };
     let r = &e.reference;
     let digest = digest_of(e);
     let mut categories: Vec<&str> = e.categories().iter().map(|c| c.as_str()).collect();
@@ -254,7 +306,7 @@ fn image_package(
             "reference: {key}; found as: {}",
             categories.join(", ")
         )),
-        annotations: provenance_annotations(e, cx),
+        annotations,
     })
 }
 
@@ -336,7 +388,7 @@ fn document(inv: &Inventory, cx: &EmitContext, namespace: String) -> spdx::Spdx 
             relationships.push(rel(&id, "DEPENDS_ON", &image_ids[k]));
         }
     }
-    packages.extend(inv.images.iter().map(|(k, e)| image_package(k, e, inv, cx)));
+    packages.extend(inv.images.iter().map(|(k, e)| image_package(inv, k, e, cx)));
     let mut doc_refs = Vec::new();
     for (k, e) in &inv.images {
         for (d, r) in sbom_refs(&image_ids[k], e) {

@@ -1,6 +1,6 @@
 //! `imagebom check`: release gates.
 
-use crate::cli::{CheckArgs, CheckFormat, DiffArgs, DiffFormat};
+use crate::cli::{CheckArgs, CheckFormat};
 use crate::failure::{Failure, WithCode, EXIT_FINDING, EXIT_INPUT, EXIT_OK};
 use crate::pipeline;
 use anyhow::{anyhow, Context};
@@ -99,33 +99,4 @@ fn fill_lines(findings: &mut [Finding]) {
         };
         f.line = text.lines().position(|l| l.contains(needle)).map(|i| i + 1);
     }
-}
-
-/// Runs `diff`.
-pub fn diff(args: &DiffArgs) -> Result<u8, Failure> {
-    use imagebom_emit::diff::{diff, drift_markdown, summarize};
-    let read = |p: &std::path::Path| {
-        let text = read_limited(p, 256 << 20)
-            .with_context(|| format!("{}: cannot read", p.display()))
-            .code(EXIT_INPUT)?
-            .ok_or_else(|| anyhow!("{}: larger than 256 MiB", p.display()))
-            .code(EXIT_INPUT)?;
-        let text = String::from_utf8(text)
-            .map_err(|_| anyhow!("{}: not UTF-8", p.display()))
-            .code(EXIT_INPUT)?;
-        summarize(&p.display().to_string(), &text).code(EXIT_INPUT)
-    };
-    let drift = diff(&read(&args.old)?, &read(&args.new)?);
-    match args.format {
-        DiffFormat::Markdown => print!("{}", drift_markdown(&drift)),
-        DiffFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&drift).unwrap_or_default()
-        ),
-    }
-    Ok(if drift.is_empty() {
-        EXIT_OK
-    } else {
-        EXIT_FINDING
-    })
 }

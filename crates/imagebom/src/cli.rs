@@ -92,14 +92,23 @@ Exit codes:
   2  bad input
   3  a registry failed")]
     Refresh(RefreshArgs),
-    /// Drift between two BOMs (CycloneDX or SPDX JSON; any tool writing pkg:oci or pkg:docker purls).
+    /// Drift between two BOMs (CycloneDX or SPDX JSON; any tool writing pkg:oci or pkg:docker
+    /// purls), two variants of a union BOM, or two variants of a recipe.
     #[command(after_help = "\
 Examples:
   imagebom diff old/bom.cdx.json dist/bom.cdx.json
   imagebom diff --format json old/bom.spdx.json dist/bom.spdx.json
+  imagebom diff --recipe recipes/registry.yaml --variant cpu --variant gpu
+  imagebom diff dist/bom.cdx.json --variant cpu --variant gpu
+  imagebom diff old/bom.cdx.json dist/bom.cdx.json --variant gpu
 
 Reports images added and removed, digests changed under the same tag, platforms changed and
 component (chart) versions changed. Markdown output fits a pull-request body.
+
+Variants: with --recipe, the two variants are built as `generate --variant` builds them (with
+the recipe's lock; --offline for cached and local charts only) and nothing is written; with one BOM (a `generate
+--union` BOM), its images of the first variant are compared with those of the second; with
+two BOMs, one --variant narrows both to it, two narrow OLD to the first and NEW to the second.
 
 Exit codes:
   0  no drift
@@ -457,13 +466,24 @@ pub struct RefreshArgs {
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
-    /// The earlier BOM.
-    pub old: PathBuf,
+    /// The earlier BOM (or, alone with two --variant, a union BOM).
+    pub old: Option<PathBuf>,
     /// The later BOM.
-    pub new: PathBuf,
+    pub new: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "markdown")]
     pub format: DiffFormat,
+    /// Compare variants of this recipe instead of BOMs (two --variant).
+    #[arg(long, conflicts_with_all = ["old", "new"])]
+    pub recipe: Option<PathBuf>,
+    /// Lock file, with --recipe (default: imagebom.lock beside the recipe).
+    #[arg(long, requires = "recipe")]
+    pub lock: Option<PathBuf>,
+    /// A variant to compare (repeatable, at most twice): the old side first, then the new.
+    #[arg(long, value_name = "NAME")]
+    pub variant: Vec<String>,
+    #[command(flatten)]
+    pub render: RenderArgs,
 }
 
 #[derive(Debug, Args)]

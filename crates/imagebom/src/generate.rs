@@ -291,27 +291,19 @@ fn write_outputs(
 /// Runs `refresh`: re-resolves every image, reports drift against the lock, and writes the
 /// lock and outputs only with `--write`.
 pub fn refresh(args: &RefreshArgs, quiet: bool) -> Result<u8, Failure> {
-    use imagebom_emit::diff::{diff, drift_markdown, summarize};
+    use imagebom_emit::diff::{diff, drift_markdown, summary_of};
     let timestamp = timestamp()?;
     let mut built = pipeline::build_complete(
         &args.recipe,
         args.lock.as_deref(),
         &pipeline::render_options(&args.render, &args.registry.insecure_registry),
     )?;
-    let cx = EmitContext {
-        timestamp: timestamp.clone(),
-        tool_name: "imagebom".into(),
-        tool_version: env!("CARGO_PKG_VERSION").into(),
-    };
-    let before = imagebom_emit::cyclonedx_json(&built.inventory, &cx).code(EXIT_INPUT)?;
+    // The drift is between the inventory as locked and as re-resolved, no BOM written.
+    let before = summary_of(&built.inventory, None);
     let mut registry = args.registry.clone();
     registry.refresh = true;
     resolve(&registry, &args.render, &mut built.inventory, quiet)?;
-    let after = imagebom_emit::cyclonedx_json(&built.inventory, &cx).code(EXIT_INPUT)?;
-    let drift = diff(
-        &summarize("lock", &before).code(EXIT_INPUT)?,
-        &summarize("registries", &after).code(EXIT_INPUT)?,
-    );
+    let drift = diff(&before, &summary_of(&built.inventory, None));
     match args.report {
         crate::cli::DiffFormat::Markdown => print!("{}", drift_markdown(&drift)),
         crate::cli::DiffFormat::Json => println!(

@@ -3,6 +3,7 @@
 
 mod check;
 mod cli;
+mod diff;
 mod export;
 mod failure;
 mod generate;
@@ -37,7 +38,7 @@ fn main() -> ExitCode {
         cli::Command::Lock(args) => generate::lock(args, cli.quiet),
         cli::Command::Mirror(args) => mirror::run(args, cli.quiet),
         cli::Command::Check(args) => check::run(args, cli.quiet),
-        cli::Command::Diff(args) => check::diff(args),
+        cli::Command::Diff(args) => diff::run(args),
         cli::Command::Merge(args) => merge::run(args, cli.quiet),
         cli::Command::Refresh(args) => generate::refresh(args, cli.quiet),
         cli::Command::Sboms(args) => sboms::run(args, cli.quiet),
