@@ -73,6 +73,7 @@ fn rich() -> Inventory {
                     rendered: None,
                 }),
                 manifests: vec![],
+                trust: None,
             },
             ComponentInfo {
                 name: "ops".into(),
@@ -80,6 +81,7 @@ fn rich() -> Inventory {
                 namespace: None,
                 chart: None,
                 manifests: vec!["manifests/*.yaml".into()],
+                trust: None,
             },
         ],
         ..Inventory::default()
@@ -126,6 +128,7 @@ fn rich() -> Inventory {
                 "application/vnd.dev.sigstore.bundle.v0.3+json".into(),
                 "application/vnd.example|sbom".into(),
             ]),
+            verification: None,
         }),
     });
     inv.warnings.push(Warning {

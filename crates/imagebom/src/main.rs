@@ -1,6 +1,7 @@
 //! `imagebom`: which container images a Kubernetes distribution deploys, pinned to digests,
 //! as CycloneDX 1.6, SPDX 2.3 and a markdown inventory.
 
+mod admission;
 mod check;
 mod cli;
 mod failure;
@@ -34,6 +35,7 @@ fn main() -> ExitCode {
         cli::Command::Lock(args) => generate::lock(args, cli.quiet),
         cli::Command::Mirror(args) => generate::mirror(args, cli.quiet),
         cli::Command::Check(args) => check::run(args, cli.quiet),
+        cli::Command::Policy(args) => admission::run(args, cli.quiet),
         cli::Command::Diff(args) => check::diff(args),
         cli::Command::Merge(args) => merge::run(args, cli.quiet),
         cli::Command::Refresh(args) => generate::refresh(args, cli.quiet),

@@ -1,0 +1,416 @@
+//! Admission policies that enforce the BOM at deploy time: Kyverno `ClusterPolicy`
+//! (`verifyImages`) and Sigstore policy-controller `ClusterImagePolicy`.
+//!
+//! Images are grouped by the trust policy the recipe gives them (its identities, keys and
+//! provenance requirement): one Kyverno rule, or one `ClusterImagePolicy`, per group, in recipe
+//! component order. Each group lists its images as **repository patterns**, not exact
+//! references: a signature covers a digest, and the admission controller rewrites tags to
+//! digests (`mutateDigest`), so a pattern per tag would stop matching the rewritten spelling.
+//! Kyverno gets `<repository>:*` and `<repository>@*` (its `*` crosses every character; a Docker
+//! Hub official image also gets its `docker.io/<name>` spelling, the one Kyverno prints);
+//! policy-controller gets `<repository>:**` and `<repository>*sha256:**` (its glob alphabet has
+//! no `@`, so `*` stands for it; its Docker Hub host is `index.docker.io`).
+//!
+//! Images without a signer in the recipe (only an `owner` or an `admissionPolicy`, or nothing)
+//! are not enforced: they are listed with their reason in a comment block at the top and in the
+//! `imagebom.dev/not-enforced` annotation of every policy, never dropped silently.
+
+use crate::EmitError;
+use imagebom_model::{
+    ImageRef, Inventory, ProvenanceRequirement, TrustPolicy, TrustedIdentity, TrustedKey,
+};
+use serde_json::{json, Map, Value};
+
+/// Rekor, the public-good transparency log.
+pub const REKOR_URL: &str = "https://rekor.sigstore.dev";
+/// Fulcio, the public-good certificate authority.
+pub const FULCIO_URL: &str = "https://fulcio.sigstore.dev";
+/// SLSA provenance v0.2, whose builder sits at `builder.id`.
+const SLSA_V02: &str = "https://slsa.dev/provenance/v0.2";
+
+/// Which admission controller to write for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdmissionFormat {
+    /// Kyverno `kyverno.io/v1` `ClusterPolicy`.
+    Kyverno,
+    /// Sigstore policy-controller `policy.sigstore.dev/v1beta1` `ClusterImagePolicy`.
+    PolicyController,
+}
+
+/// Settings of the written policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdmissionOptions {
+    /// `metadata.name` (policy-controller: the prefix of every policy's name).
+    pub name: String,
+    /// Kyverno `failureAction`: `Enforce` or `Audit`.
+    pub audit: bool,
+}
+
+/// The policy of a component without one.
+static NO_POLICY: TrustPolicy = TrustPolicy {
+    identities: Vec::new(),
+    keys: Vec::new(),
+    provenance: None,
+    owner: None,
+    admission_policy: None,
+};
+
+/// Images sharing one trust policy.
+struct Group<'a> {
+    components: Vec<String>,
+    policy: &'a TrustPolicy,
+    images: Vec<&'a ImageRef>,
+}
+
+/// The signer part of a policy, which groups images.
+fn signers(
+    p: &TrustPolicy,
+) -> (
+    &[TrustedIdentity],
+    &[TrustedKey],
+    &Option<ProvenanceRequirement>,
+) {
+    (&p.identities, &p.keys, &p.provenance)
+}
+
+/// Groups the inventory's images by trust policy; the rest come back with their reasons.
+fn group(inv: &Inventory) -> (Vec<Group<'_>>, Vec<String>) {
+    let mut groups: Vec<Group> = Vec::new();
+    let mut skipped = Vec::new();
+    for c in &inv.components {
+        for (_, e) in inv.images_of(&c.name) {
+            let policy = c
+                .trust
+                .as_ref()
+                .map_or(&NO_POLICY, |t| t.policy_for(&e.reference));
+            let image = e.reference.normalized();
+            if !policy.verifies() {
+                skipped.push(format!(
+                    "{image}: component {:?}: {}",
+                    c.name,
+                    reason(policy)
+                ));
+                continue;
+            }
+            let at = groups
+                .iter()
+                .position(|g| signers(g.policy) == signers(policy));
+            let g = match at {
+                Some(i) => &mut groups[i],
+                None => {
+                    groups.push(Group {
+                        components: Vec::new(),
+                        policy,
+                        images: Vec::new(),
+                    });
+                    groups.last_mut().expect("just pushed")
+                }
+            };
+            if !g.components.contains(&c.name) {
+                g.components.push(c.name.clone());
+            }
+            if !g
+                .images
+                .iter()
+                .any(|r| r.qualified_name() == e.reference.qualified_name())
+            {
+                g.images.push(&e.reference);
+            }
+        }
+    }
+    for (key, _) in inv.orphans() {
+        skipped.push(format!("{key}: in no recipe component"));
+    }
+    skipped.sort();
+    skipped.dedup();
+    (groups, skipped)
+}
+
+/// Why an image without signers is not enforced.
+fn reason(p: &TrustPolicy) -> String {
+    let mut parts = Vec::new();
+    if let Some(o) = &p.owner {
+        parts.push(format!("owner {o}"));
+    }
+    if let Some(a) = &p.admission_policy {
+        parts.push(format!("covered by {} {}", a.kind, a.name));
+    }
+    if parts.is_empty() {
+        "no trusted signer in the recipe (no owner, no admission policy)".into()
+    } else {
+        format!("no trusted signer in the recipe; {}", parts.join("; "))
+    }
+}
+
+/// The admission policy for `inv` in `format`: YAML, byte-identical for the same inventory.
+pub fn admission_policy(
+    inv: &Inventory,
+    format: AdmissionFormat,
+    opts: &AdmissionOptions,
+) -> Result<String, EmitError> {
+    let (groups, skipped) = group(inv);
+    if groups.is_empty() {
+        return Err(EmitError::NothingToEnforce {
+            skipped: skipped.len(),
+        });
+    }
+    let docs = match format {
+        AdmissionFormat::Kyverno => vec![kyverno(&groups, &skipped, opts)],
+        AdmissionFormat::PolicyController => groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| cluster_image_policy(i, g, &skipped, opts))
+            .collect(),
+    };
+    let mut out = header(inv, &groups, &skipped);
+    for (i, d) in docs.iter().enumerate() {
+        if i > 0 {
+            out.push_str("---\n");
+        }
+        out.push_str(
+            &serde_yaml_ng::to_string(d).map_err(|e| EmitError::Serialize {
+                format: "admission policy",
+                message: e.to_string(),
+            })?,
+        );
+    }
+    Ok(out)
+}
+
+fn header(inv: &Inventory, groups: &[Group], skipped: &[String]) -> String {
+    let enforced: usize = groups.iter().map(|g| g.images.len()).sum();
+    let mut s = format!(
+        "# Admission policy for recipe {} {}, written by imagebom from its BOM.\n# {enforced} repositories enforced, {} image(s) not enforced.\n",
+        inv.recipe.name,
+        inv.recipe.version,
+        skipped.len()
+    );
+    if !skipped.is_empty() {
+        s.push_str("# Not enforced (no signer in the recipe's trust policy):\n");
+        for line in skipped {
+            s.push_str(&format!("#   {line}\n"));
+        }
+    }
+    s
+}
+
+fn metadata(name: &str, skipped: &[String]) -> Value {
+    let mut annotations = Map::new();
+    annotations.insert("imagebom.dev/generated-by".into(), json!("imagebom"));
+    if !skipped.is_empty() {
+        annotations.insert(
+            "imagebom.dev/not-enforced".into(),
+            json!(format!("{}\n", skipped.join("\n"))),
+        );
+    }
+    json!({ "name": name, "annotations": annotations })
+}
+
+/// A DNS-1123 label from `s`, at most `max` characters.
+fn label(s: &str, max: usize) -> String {
+    let mut out: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    out.truncate(max);
+    out.trim_matches('-').to_string()
+}
+
+/// The Kyverno (`docker.io/<path>`) spellings of a repository.
+fn kyverno_names(r: &ImageRef) -> Vec<String> {
+    let q = r.qualified_name();
+    match q.strip_prefix("docker.io/library/") {
+        Some(short) => vec![q.clone(), format!("docker.io/{short}")],
+        None => vec![q],
+    }
+}
+
+fn kyverno_identity(id: &TrustedIdentity) -> Value {
+    let mut k = Map::new();
+    if let Some(s) = &id.subject {
+        k.insert("subject".into(), json!(s));
+    }
+    if let Some(s) = &id.subject_reg_exp {
+        k.insert("subjectRegExp".into(), json!(s));
+    }
+    if let Some(s) = &id.issuer {
+        k.insert("issuer".into(), json!(s));
+    }
+    if let Some(s) = &id.issuer_reg_exp {
+        k.insert("issuerRegExp".into(), json!(s));
+    }
+    k.insert("rekor".into(), json!({ "url": REKOR_URL }));
+    json!({ "keyless": k })
+}
+
+fn kyverno_attestors(p: &TrustPolicy) -> Value {
+    let mut entries: Vec<Value> = p.identities.iter().map(kyverno_identity).collect();
+    entries.extend(
+        p.keys
+            .iter()
+            .map(|k| json!({ "keys": { "publicKeys": k.pem } })),
+    );
+    json!([{ "count": 1, "entries": entries }])
+}
+
+fn kyverno_rule(name: String, g: &Group, opts: &AdmissionOptions) -> Value {
+    let mut refs = Vec::new();
+    for r in &g.images {
+        for n in kyverno_names(r) {
+            refs.push(format!("{n}:*"));
+            refs.push(format!("{n}@*"));
+        }
+    }
+    let mut verify = Map::new();
+    verify.insert("imageReferences".into(), json!(refs));
+    verify.insert(
+        "failureAction".into(),
+        json!(if opts.audit { "Audit" } else { "Enforce" }),
+    );
+    verify.insert("verifyDigest".into(), json!(true));
+    verify.insert("mutateDigest".into(), json!(true));
+    verify.insert("required".into(), json!(true));
+    verify.insert("attestors".into(), kyverno_attestors(g.policy));
+    if let Some(p) = &g.policy.provenance {
+        let mut att = json!({ "type": p.predicate_type, "attestors": kyverno_attestors(g.policy) });
+        if let Some(b) = &p.builder_id {
+            let key = if p.predicate_type == SLSA_V02 {
+                "{{ builder.id }}"
+            } else {
+                "{{ runDetails.builder.id }}"
+            };
+            att["conditions"] =
+                json!([{ "all": [{ "key": key, "operator": "Equals", "value": b }] }]);
+        }
+        verify.insert("attestations".into(), json!([att]));
+    }
+    json!({
+        "name": name,
+        "match": { "any": [{ "resources": { "kinds": ["Pod"] } }] },
+        "verifyImages": [verify],
+    })
+}
+
+/// Unique rule or policy names: `verify-<components>`, numbered on collision.
+fn names(groups: &[Group], max: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for g in groups {
+        let base = label(&format!("verify-{}", g.components.join("-")), max - 3);
+        let mut name = base.clone();
+        let mut n = 2;
+        while out.contains(&name) {
+            name = format!("{base}-{n}");
+            n += 1;
+        }
+        out.push(name);
+    }
+    out
+}
+
+fn kyverno(groups: &[Group], skipped: &[String], opts: &AdmissionOptions) -> Value {
+    let rules: Vec<Value> = names(groups, 63)
+        .into_iter()
+        .zip(groups)
+        .map(|(n, g)| kyverno_rule(n, g, opts))
+        .collect();
+    json!({
+        "apiVersion": "kyverno.io/v1",
+        "kind": "ClusterPolicy",
+        "metadata": metadata(&label(&opts.name, 253), skipped),
+        "spec": {
+            "background": false,
+            "webhookTimeoutSeconds": 30,
+            "rules": rules,
+        },
+    })
+}
+
+/// policy-controller's spelling of a repository (`index.docker.io` for Docker Hub).
+fn pc_name(r: &ImageRef) -> String {
+    let q = r.qualified_name();
+    match q.strip_prefix("docker.io/") {
+        Some(rest) => format!("index.docker.io/{rest}"),
+        None => q,
+    }
+}
+
+fn pc_attestations(p: &TrustPolicy) -> Option<Value> {
+    let prov = p.provenance.as_ref()?;
+    let mut att = json!({ "name": "slsa-provenance", "predicateType": prov.predicate_type });
+    if let Some(b) = &prov.builder_id {
+        let quoted = serde_json::to_string(b).unwrap_or_default();
+        let data = if prov.predicate_type == SLSA_V02 {
+            format!("predicate: builder: id: {quoted}\n")
+        } else {
+            format!("predicate: runDetails: builder: id: {quoted}\n")
+        };
+        att["policy"] = json!({ "type": "cue", "data": data });
+    }
+    Some(json!([att]))
+}
+
+fn cluster_image_policy(i: usize, g: &Group, skipped: &[String], opts: &AdmissionOptions) -> Value {
+    let mut images = Vec::new();
+    for r in &g.images {
+        let n = pc_name(r);
+        images.push(json!({ "glob": format!("{n}:**") }));
+        images.push(json!({ "glob": format!("{n}*sha256:**") }));
+    }
+    let attestations = pc_attestations(g.policy);
+    let mut authorities = Vec::new();
+    if !g.policy.identities.is_empty() {
+        let ids: Vec<Value> = g
+            .policy
+            .identities
+            .iter()
+            .map(|id| {
+                let mut m = Map::new();
+                for (k, v) in [
+                    ("issuer", &id.issuer),
+                    ("issuerRegExp", &id.issuer_reg_exp),
+                    ("subject", &id.subject),
+                    ("subjectRegExp", &id.subject_reg_exp),
+                ] {
+                    if let Some(v) = v {
+                        m.insert(k.into(), json!(v));
+                    }
+                }
+                Value::Object(m)
+            })
+            .collect();
+        let mut a = json!({
+            "name": "keyless",
+            "keyless": { "url": FULCIO_URL, "identities": ids },
+            "ctlog": { "url": REKOR_URL },
+        });
+        if let Some(att) = &attestations {
+            a["attestations"] = att.clone();
+        }
+        authorities.push(a);
+    }
+    for (k, key) in g.policy.keys.iter().enumerate() {
+        let mut a = json!({
+            "name": format!("key-{}", k + 1),
+            "key": { "data": key.pem, "hashAlgorithm": "sha256" },
+            "ctlog": { "url": REKOR_URL },
+        });
+        if let Some(att) = &attestations {
+            a["attestations"] = att.clone();
+        }
+        authorities.push(a);
+    }
+    let name = names(std::slice::from_ref(g), 200).remove(0);
+    let name = label(&format!("{}-{name}-{}", opts.name, i + 1), 253);
+    json!({
+        "apiVersion": "policy.sigstore.dev/v1beta1",
+        "kind": "ClusterImagePolicy",
+        "metadata": metadata(&name, skipped),
+        "spec": { "images": images, "authorities": authorities },
+    })
+}
