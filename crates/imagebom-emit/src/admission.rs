@@ -126,6 +126,16 @@ fn group(inv: &Inventory) -> (Vec<Group<'_>>, Vec<String>) {
     (groups, skipped)
 }
 
+/// How many distinct images the not-enforced lines (`<image>: <why>`) name.
+fn distinct(skipped: &[String]) -> usize {
+    let mut images: Vec<&str> = skipped
+        .iter()
+        .map(|l| l.split_once(": ").map_or(l.as_str(), |(i, _)| i))
+        .collect();
+    images.dedup();
+    images.len()
+}
+
 /// Why an image without signers is not enforced.
 fn reason(p: &TrustPolicy) -> String {
     let mut parts = Vec::new();
@@ -151,7 +161,7 @@ pub fn admission_policy(
     let (groups, skipped) = group(inv);
     if groups.is_empty() {
         return Err(EmitError::NothingToEnforce {
-            skipped: skipped.len(),
+            skipped: distinct(&skipped),
         });
     }
     let docs = match format {
@@ -183,7 +193,7 @@ fn header(inv: &Inventory, groups: &[Group], skipped: &[String]) -> String {
         "# Admission policy for recipe {} {}, written by imagebom from its BOM.\n# {enforced} repositories enforced, {} image(s) not enforced.\n",
         inv.recipe.name,
         inv.recipe.version,
-        skipped.len()
+        distinct(skipped)
     );
     if !skipped.is_empty() {
         s.push_str("# Not enforced (no signer in the recipe's trust policy):\n");
@@ -231,20 +241,45 @@ fn kyverno_names(r: &ImageRef) -> Vec<String> {
     }
 }
 
+/// `^…$` matching exactly `s`.
+fn exact_regexp(s: &str) -> String {
+    let mut out = String::from("^");
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('$');
+    out
+}
+
+/// Kyverno's `subject`/`issuer` take `*` and `?` as wildcards: an exact value holding one is
+/// written as an anchored, escaped `…RegExp` so it stays exact.
+fn kyverno_match(
+    k: &mut Map<String, Value>,
+    field: &str,
+    exact: &Option<String>,
+    re: &Option<String>,
+) {
+    match (exact, re) {
+        (Some(s), _) if s.contains(['*', '?']) => {
+            k.insert(format!("{field}RegExp"), json!(exact_regexp(s)));
+        }
+        (Some(s), _) => {
+            k.insert(field.into(), json!(s));
+        }
+        (None, Some(r)) => {
+            k.insert(format!("{field}RegExp"), json!(r));
+        }
+        (None, None) => {}
+    }
+}
+
 fn kyverno_identity(id: &TrustedIdentity) -> Value {
     let mut k = Map::new();
-    if let Some(s) = &id.subject {
-        k.insert("subject".into(), json!(s));
-    }
-    if let Some(s) = &id.subject_reg_exp {
-        k.insert("subjectRegExp".into(), json!(s));
-    }
-    if let Some(s) = &id.issuer {
-        k.insert("issuer".into(), json!(s));
-    }
-    if let Some(s) = &id.issuer_reg_exp {
-        k.insert("issuerRegExp".into(), json!(s));
-    }
+    kyverno_match(&mut k, "subject", &id.subject, &id.subject_reg_exp);
+    kyverno_match(&mut k, "issuer", &id.issuer, &id.issuer_reg_exp);
     k.insert("rekor".into(), json!({ "url": REKOR_URL }));
     json!({ "keyless": k })
 }
@@ -413,4 +448,115 @@ fn cluster_image_policy(i: usize, g: &Group, skipped: &[String], opts: &Admissio
         "metadata": metadata(&name, skipped),
         "spec": { "images": images, "authorities": authorities },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use imagebom_model::{
+        Category, ComponentInfo, ComponentTrust, ImageTrust, Occurrence, TrustPolicy,
+    };
+
+    fn inv() -> Inventory {
+        let id = TrustedIdentity {
+            issuer: Some("https://accounts.google.com".into()),
+            subject: Some("ci*@example.com".into()),
+            ..Default::default()
+        };
+        let signed = TrustPolicy {
+            identities: vec![id],
+            ..Default::default()
+        };
+        let mut inv = Inventory::default();
+        for (name, refs) in [
+            ("a", ["ghcr.io/x/one:1", "busybox:1"]),
+            ("b", ["ghcr.io/x/two:2", "ghcr.io/x/one:1"]),
+        ] {
+            inv.components.push(ComponentInfo {
+                name: name.into(),
+                display_name: None,
+                namespace: None,
+                chart: None,
+                manifests: vec![],
+                trust: Some(ComponentTrust {
+                    policy: signed.clone(),
+                    images: vec![ImageTrust {
+                        pattern: "docker.io/**".into(),
+                        policy: TrustPolicy::default(),
+                    }],
+                }),
+            });
+            for r in refs {
+                inv.add(
+                    ImageRef::parse(r).unwrap(),
+                    Occurrence {
+                        component: name.into(),
+                        source: "m.yaml".into(),
+                        kind: "Pod".into(),
+                        name: "p".into(),
+                        path: "x".into(),
+                        category: Category::Pod,
+                        original: r.into(),
+                        reason: None,
+                    },
+                );
+            }
+        }
+        inv
+    }
+
+    #[test]
+    fn one_rule_per_trust_policy_exact_subjects_stay_exact() {
+        let opts = AdmissionOptions {
+            name: "Demo Policy".into(),
+            audit: true,
+        };
+        let text = admission_policy(&inv(), AdmissionFormat::Kyverno, &opts).unwrap();
+        assert_eq!(
+            text,
+            admission_policy(&inv(), AdmissionFormat::Kyverno, &opts).unwrap()
+        );
+        let doc: Value = serde_yaml_ng::from_str(&text).unwrap();
+        assert_eq!(doc["metadata"]["name"], "demo-policy");
+        let rules = doc["spec"]["rules"].as_array().unwrap();
+        assert_eq!(rules.len(), 1, "both components share one trust policy");
+        assert_eq!(rules[0]["name"], "verify-a-b");
+        let v = &rules[0]["verifyImages"][0];
+        assert_eq!(v["failureAction"], "Audit");
+        assert_eq!(
+            v["imageReferences"],
+            json!([
+                "ghcr.io/x/one:*",
+                "ghcr.io/x/one@*",
+                "ghcr.io/x/two:*",
+                "ghcr.io/x/two@*"
+            ])
+        );
+        let k = &v["attestors"][0]["entries"][0]["keyless"];
+        assert_eq!(k["subjectRegExp"], "^ci\\*@example\\.com$");
+        assert!(k.get("subject").is_none());
+        assert!(
+            text.contains("#   docker.io/library/busybox:1: component \"a\": no trusted signer")
+        );
+        let pc = admission_policy(&inv(), AdmissionFormat::PolicyController, &opts).unwrap();
+        let doc: Value = serde_yaml_ng::from_str(&pc).unwrap();
+        assert_eq!(
+            doc["spec"]["authorities"][0]["keyless"]["identities"][0]["subject"],
+            "ci*@example.com"
+        );
+    }
+
+    #[test]
+    fn nothing_to_enforce() {
+        let mut i = inv();
+        for c in &mut i.components {
+            c.trust = None;
+        }
+        let opts = AdmissionOptions {
+            name: "x".into(),
+            audit: false,
+        };
+        let e = admission_policy(&i, AdmissionFormat::Kyverno, &opts).unwrap_err();
+        assert!(e.to_string().contains("3 image(s) not enforced"), "{e}");
+    }
 }
