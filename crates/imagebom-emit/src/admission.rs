@@ -210,10 +210,32 @@ fn metadata(name: &str, skipped: &[String]) -> Value {
     if !skipped.is_empty() {
         annotations.insert(
             "imagebom.dev/not-enforced".into(),
-            json!(format!("{}\n", skipped.join("\n"))),
+            json!(not_enforced(skipped)),
         );
     }
     json!({ "name": name, "annotations": annotations })
+}
+
+/// Largest `imagebom.dev/not-enforced` value: Kubernetes caps all annotations of an object at
+/// 256 KiB together.
+const MAX_NOTE_BYTES: usize = 64 << 10;
+
+/// The not-enforced lines for the annotation, cut at [`MAX_NOTE_BYTES`] with a count of the rest
+/// (the header comment always lists every one).
+fn not_enforced(skipped: &[String]) -> String {
+    let mut out = String::new();
+    for (i, line) in skipped.iter().enumerate() {
+        if out.len() + line.len() + 1 > MAX_NOTE_BYTES {
+            out.push_str(&format!(
+                "… and {} more, listed in the policy file's header comment\n",
+                skipped.len() - i
+            ));
+            break;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }
 
 /// A DNS-1123 label from `s`, at most `max` characters.
@@ -543,6 +565,24 @@ mod tests {
         assert_eq!(
             doc["spec"]["authorities"][0]["keyless"]["identities"][0]["subject"],
             "ci*@example.com"
+        );
+    }
+
+    #[test]
+    fn long_not_enforced_lists_are_cut_in_the_annotation_only() {
+        let lines: Vec<String> = (0..5000)
+            .map(|i| format!("r.example/img-{i:05}:1: component \"c\": why"))
+            .collect();
+        let note = not_enforced(&lines);
+        assert!(note.len() <= MAX_NOTE_BYTES + 100);
+        assert!(
+            note.ends_with("more, listed in the policy file's header comment\n"),
+            "{}",
+            &note[note.len() - 80..]
+        );
+        assert_eq!(
+            not_enforced(&lines[..2]),
+            format!("{}\n{}\n", lines[0], lines[1])
         );
     }
 
