@@ -333,3 +333,16 @@ def test_nothing_to_enforce_is_exit_2(tmp_path):
                  "components:\n  - name: c\n    manifests: [m.yaml]\n    owner: ops\n")
     p = run(["policy", "--recipe", str(r), "--format", "kyverno"], check=False)
     assert p.returncode == 2 and "nothing to enforce" in p.stderr and str(r) in p.stderr, p.stderr
+
+
+def test_policy_name_audit_and_out(tmp_path):
+    recipe, _ = fixture(tmp_path, {})
+    out = tmp_path / "policy.yaml"
+    run(["policy", "--recipe", str(recipe), "--format", "kyverno", "--name", "Shop.Images", "--audit",
+         "--out", str(out)])
+    doc = yaml.safe_load(out.read_text())
+    assert doc["metadata"]["name"] == "shop-images"
+    assert {r["verifyImages"][0]["failureAction"] for r in doc["spec"]["rules"]} == {"Audit"}
+    validate([doc])
+    p = run(["policy", "--recipe", str(recipe), "--format", "kyverno", "--name", "..."], check=False)
+    assert p.returncode == 2 and "a policy name needs a letter or digit" in p.stderr, p.stderr

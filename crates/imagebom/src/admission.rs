@@ -17,6 +17,14 @@ pub fn run(args: &AdmissionArgs, quiet: bool) -> Result<u8, Failure> {
         AdmissionFormat::Kyverno => F::Kyverno,
         AdmissionFormat::PolicyController => F::PolicyController,
     };
+    if let Some(n) = &args.name {
+        if !n.chars().any(|c| c.is_ascii_alphanumeric()) {
+            return Err(anyhow::anyhow!(
+                "--name {n:?}: a policy name needs a letter or digit (it becomes a DNS-1123 name)"
+            ))
+            .code(EXIT_INPUT);
+        }
+    }
     let opts = AdmissionOptions {
         name: args
             .name
