@@ -140,4 +140,7 @@ fn schema_knows_the_trust_fields() {
     let mut bad = doc.clone();
     bad["components"][0]["verify"]["identities"][0]["subject"] = "x".into();
     assert!(!s.is_valid(&bad), "subject and subjectRegExp together");
+    let mut empty = doc.clone();
+    empty["components"][0]["verify"] = serde_json::json!({});
+    assert!(!s.is_valid(&empty), "verify without identity or key");
 }
