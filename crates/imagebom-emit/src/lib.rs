@@ -5,6 +5,7 @@
 //! - [`markdown`]: a human-readable inventory page;
 //! - [`diff::diff`]: drift between two BOMs (CycloneDX or SPDX, any tool's `pkg:oci`/`pkg:docker`);
 //! - [`policy::check`]: release gates, as text or SARIF;
+//! - [`admission::admission_policy`]: Kyverno / policy-controller policies enforcing the BOM;
 //! - [`mirror::mirror`]: air-gap mirror lists (plain, registries, `skopeo sync`, `skopeo copy`, mapping);
 //! - [`merge::merge`]: partial BOMs of one recipe joined into one, deterministically;
 //! - [`export`]: scanner inputs (CI matrix, `repo@digest` lines, a Dependency-Track layout).
@@ -34,6 +35,7 @@
 //! SPDX 2.3 has no properties: the provenance of an image is written as package
 //! `annotations` (`annotationType: OTHER`, by the tool) whose comment is `name=value`.
 
+pub mod admission;
 mod cyclonedx;
 pub mod diff;
 pub mod export;
@@ -92,6 +94,9 @@ pub enum EmitError {
         platforms: String,
         images: Vec<String>,
     },
+    /// No image has a trusted signer in the recipe, so no admission policy can be written.
+    #[error("no image has a signer in the recipe's trust policy (`verify`), nothing to enforce ({skipped} image(s) not enforced)")]
+    NothingToEnforce { skipped: usize },
 }
 
 /// Formats seconds since the Unix epoch as RFC 3339 UTC (`1970-01-01T00:00:00Z`).

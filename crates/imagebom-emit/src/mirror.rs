@@ -822,6 +822,7 @@ mod tests {
                 namespace: Some("ns".into()),
                 chart: Some(ch),
                 manifests: vec![],
+                trust: None,
             });
         }
         inv

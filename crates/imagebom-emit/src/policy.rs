@@ -8,12 +8,21 @@
 //! | `stale-exemption` | warning | an exemption that matches no image |
 //! | `latest-tag` | off | an image tagged `latest` |
 //! | `registry-allowlist` | off (on when a list is given) | an image from a registry not on the list |
+//! | `signature-verified` | error (on when the recipe has a trust policy) | a signature or attestation that failed verification; a verified signature by a signer the recipe does not trust; a signature never checked (unknown: a warning at most) |
+//! | `signature-covered` | warning (on when the recipe has a trust policy) | an image without a verified signature from a trusted signer and with neither an `owner` nor an `admissionPolicy` |
+//!
+//! The signature rules read the lock's verification record
+//! ([`imagebom_model::SignatureVerdict`]) against the recipe's trust policy
+//! ([`imagebom_model::TrustPolicy`]); naming them in the policy configuration turns them on for a
+//! recipe without one.
 //!
 //! Only images a workload or custom resource declares (and recipe images) are gated; images seen
 //! only in env values, args, embedded documents or a chart's `Chart.yaml` annotations are
 //! evidence, not deployments.
 
-use imagebom_model::{ImageEntry, ImageRef, Inventory};
+use imagebom_model::{
+    ImageEntry, ImageRef, Inventory, SignatureKind, SignatureVerdict, TrustPolicy, Verdict,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -33,17 +42,23 @@ pub enum Rule {
     LatestTag,
     /// Images come from allowed registries.
     RegistryAllowlist,
+    /// Signatures verify, by a signer the recipe trusts.
+    SignatureVerified,
+    /// Images without a trusted signature have an owner or an admission policy.
+    SignatureCovered,
 }
 
 impl Rule {
     /// All rules.
-    pub const ALL: [Rule; 6] = [
+    pub const ALL: [Rule; 8] = [
         Rule::ChartPinned,
         Rule::DigestPinned,
         Rule::NoTagOrDigest,
         Rule::StaleExemption,
         Rule::LatestTag,
         Rule::RegistryAllowlist,
+        Rule::SignatureVerified,
+        Rule::SignatureCovered,
     ];
 
     /// The rule's id (`digest-pinned`).
@@ -55,6 +70,8 @@ impl Rule {
             Rule::StaleExemption => "stale-exemption",
             Rule::LatestTag => "latest-tag",
             Rule::RegistryAllowlist => "registry-allowlist",
+            Rule::SignatureVerified => "signature-verified",
+            Rule::SignatureCovered => "signature-covered",
         }
     }
 
@@ -67,13 +84,22 @@ impl Rule {
             Rule::StaleExemption => "Every digest-pin exemption still matches an image",
             Rule::LatestTag => "No image is tagged latest",
             Rule::RegistryAllowlist => "Images come from allowed registries",
+            Rule::SignatureVerified => {
+                "Image signatures verify, by a signer the recipe trusts (never-checked ones are reported)"
+            }
+            Rule::SignatureCovered => {
+                "Images without a trusted signature have an owner or a deploy-time admission policy"
+            }
         }
     }
 
     fn default_severity(self) -> Severity {
         match self {
-            Rule::ChartPinned | Rule::DigestPinned | Rule::NoTagOrDigest => Severity::Error,
-            Rule::StaleExemption => Severity::Warning,
+            Rule::ChartPinned
+            | Rule::DigestPinned
+            | Rule::NoTagOrDigest
+            | Rule::SignatureVerified => Severity::Error,
+            Rule::StaleExemption | Rule::SignatureCovered => Severity::Warning,
             Rule::LatestTag | Rule::RegistryAllowlist => Severity::Off,
         }
     }
@@ -268,8 +294,169 @@ pub fn check(
             );
         }
     }
+    let trust_declared = inv.components.iter().any(|c| c.trust.is_some());
+    for rule in [Rule::SignatureVerified, Rule::SignatureCovered] {
+        if !trust_declared && !config.rules.contains_key(&rule) {
+            continue;
+        }
+        let severity = config.severity(rule);
+        if severity != Severity::Off {
+            out.extend(signature_findings(inv, rule, severity));
+        }
+    }
     out.sort();
     out.dedup();
+    out
+}
+
+/// What the verification record says about one image under one trust policy.
+#[derive(Debug, Default)]
+struct SignatureState {
+    /// A verified signature by a trusted signer.
+    trusted: bool,
+    /// Signatures and attestations that failed, with why.
+    failed: Vec<String>,
+    /// Verified signers the policy does not trust.
+    untrusted: Vec<String>,
+    /// `None`: never verified; `Some(n)`: n signatures found.
+    found: Option<usize>,
+}
+
+fn matcher(exact: &Option<String>, re: &Option<String>) -> Option<imagebom_verify::Matcher> {
+    match (exact, re) {
+        (Some(s), _) => Some(imagebom_verify::Matcher::Exact(s.clone())),
+        (None, Some(r)) => imagebom_verify::Matcher::regex(r).ok(),
+        (None, None) => None,
+    }
+}
+
+/// Whether `v` (a verified signature) was made by a signer `policy` trusts.
+fn trusts(policy: &TrustPolicy, v: &SignatureVerdict) -> bool {
+    if let Some(k) = &v.key_id {
+        return policy.keys.iter().any(|t| t.key_id.eq_ignore_ascii_case(k));
+    }
+    let (Some(subject), Some(issuer)) = (&v.subject, &v.issuer) else {
+        return false;
+    };
+    policy.identities.iter().any(|id| {
+        let s = matcher(&id.subject, &id.subject_reg_exp);
+        let i = matcher(&id.issuer, &id.issuer_reg_exp);
+        s.is_some_and(|m| m.matches(subject)) && i.is_some_and(|m| m.matches(issuer))
+    })
+}
+
+fn signer_of(v: &SignatureVerdict) -> String {
+    match (&v.key_id, &v.subject, &v.issuer) {
+        (Some(k), _, _) => format!("key {k}"),
+        (None, Some(s), Some(i)) => format!("{s} (issuer {i})"),
+        (None, Some(s), None) => s.clone(),
+        _ => "an unnamed signer".into(),
+    }
+}
+
+fn signature_state(e: &ImageEntry, policy: &TrustPolicy) -> SignatureState {
+    let record = e
+        .resolution
+        .as_ref()
+        .and_then(|r| r.provenance.as_ref())
+        .and_then(|p| p.verification.as_ref());
+    let Some(record) = record else {
+        return SignatureState::default();
+    };
+    let mut st = SignatureState {
+        found: Some(
+            record
+                .iter()
+                .filter(|v| v.kind == SignatureKind::Signature)
+                .count(),
+        ),
+        ..SignatureState::default()
+    };
+    for v in record {
+        let what = match v.kind {
+            SignatureKind::Signature => "signature",
+            SignatureKind::Attestation => "attestation",
+        };
+        match v.verdict {
+            Verdict::Unverified => st.failed.push(format!(
+                "{what} ({}) failed verification: {}",
+                v.source,
+                v.reason.as_deref().unwrap_or("no reason recorded")
+            )),
+            Verdict::Verified if v.kind == SignatureKind::Signature => {
+                if trusts(policy, v) {
+                    st.trusted = true;
+                } else if policy.verifies() {
+                    st.untrusted.push(signer_of(v));
+                }
+            }
+            Verdict::Verified => {}
+        }
+    }
+    st
+}
+
+/// The signature rule `rule`'s findings for every declared image, per component using it.
+fn signature_findings(inv: &Inventory, rule: Rule, severity: Severity) -> Vec<Finding> {
+    let none = TrustPolicy::default();
+    let mut out = Vec::new();
+    for e in inv.images.values() {
+        let Some(o) = declared(e) else { continue };
+        let subject = e.reference.original().to_string();
+        for name in e.components() {
+            let comp = inv.components.iter().find(|c| c.name == name);
+            let policy = comp
+                .and_then(|c| c.trust.as_ref())
+                .map_or(&none, |t| t.policy_for(&e.reference));
+            let st = signature_state(e, policy);
+            let at = |severity, message| Finding {
+                rule,
+                severity,
+                file: o.source.clone(),
+                line: None,
+                subject: subject.clone(),
+                message,
+            };
+            let ctx = format!("{subject} (component {name:?})");
+            if rule == Rule::SignatureVerified {
+                if st.trusted {
+                    continue;
+                }
+                for f in &st.failed {
+                    out.push(at(severity, format!("{ctx}: {f}")));
+                }
+                if !st.untrusted.is_empty() {
+                    out.push(at(
+                        severity,
+                        format!(
+                            "{ctx}: signed by {}, which the recipe does not trust",
+                            st.untrusted.join("; ")
+                        ),
+                    ));
+                }
+                if st.found.is_none() && policy.verifies() {
+                    out.push(at(
+                        severity.max(Severity::Warning),
+                        format!("{ctx}: signature status unknown: never verified (no verification record in the lock)"),
+                    ));
+                }
+                continue;
+            }
+            if st.trusted || policy.owner.is_some() || policy.admission_policy.is_some() {
+                continue;
+            }
+            let state = match st.found {
+                None => "signature status unknown (never verified)",
+                Some(0) => "no signature found",
+                Some(_) if !policy.verifies() => "the recipe trusts no signer for it",
+                Some(_) => "no signature by a trusted signer",
+            };
+            out.push(at(
+                severity,
+                format!("{ctx}: {state}, and it has neither an owner nor an admission policy"),
+            ));
+        }
+    }
     out
 }
 
@@ -356,6 +543,7 @@ mod tests {
                     rendered: None,
                 }),
                 manifests: vec![],
+                trust: None,
             }],
             ..Inventory::default()
         };
@@ -426,5 +614,166 @@ mod tests {
         let s: serde_json::Value = serde_json::from_str(&sarif(&f, "0.1.0")).unwrap();
         assert_eq!(s["runs"][0]["results"].as_array().unwrap().len(), f.len());
         assert_eq!(s["runs"][0]["results"][4]["level"], "warning");
+    }
+
+    fn verdict(verdict: Verdict, subject: &str, key_id: Option<&str>) -> SignatureVerdict {
+        SignatureVerdict {
+            kind: SignatureKind::Signature,
+            source: "referrer".into(),
+            verdict,
+            subject: key_id.is_none().then(|| subject.to_string()),
+            issuer: key_id
+                .is_none()
+                .then(|| "https://token.actions.githubusercontent.com".into()),
+            key_id: key_id.map(str::to_string),
+            predicate_type: None,
+            reason: (verdict == Verdict::Unverified).then(|| "bad signature".into()),
+        }
+    }
+
+    /// One component `c` with `trust`, images `refs` each with its verification record.
+    fn trusted_inv(
+        trust: imagebom_model::ComponentTrust,
+        refs: &[(&str, Option<Vec<SignatureVerdict>>)],
+    ) -> Inventory {
+        let mut i = inv(&[]);
+        i.components[0].chart = None;
+        i.components[0].trust = Some(trust);
+        for (r, record) in refs {
+            let reference = ImageRef::parse(r).unwrap();
+            let key = reference.normalized();
+            i.add(
+                reference,
+                Occurrence {
+                    component: "c".into(),
+                    source: "m.yaml".into(),
+                    kind: "Pod".into(),
+                    name: "p".into(),
+                    path: "x".into(),
+                    category: Category::Pod,
+                    original: r.to_string(),
+                    reason: None,
+                },
+            );
+            i.images.get_mut(&key).unwrap().resolution = Some(imagebom_model::Resolution {
+                digest: Digest::sha256_of(r.as_bytes()),
+                source: imagebom_model::ResolutionSource::Registry,
+                media_type: None,
+                size: None,
+                platforms: vec![],
+                artifact_type: None,
+                provenance: Some(imagebom_model::Provenance {
+                    verification: record.clone(),
+                    ..Default::default()
+                }),
+                sboms: Vec::new(),
+            });
+        }
+        i
+    }
+
+    #[test]
+    fn signature_rules() {
+        use imagebom_model::{ComponentTrust, ImageTrust, TrustedIdentity, TrustedKey};
+        let trust = ComponentTrust {
+            policy: TrustPolicy {
+                identities: vec![TrustedIdentity {
+                    issuer: Some("https://token.actions.githubusercontent.com".into()),
+                    subject_reg_exp: Some("^https://github\\.com/acme/".into()),
+                    ..Default::default()
+                }],
+                keys: vec![TrustedKey {
+                    source: "k.pub".into(),
+                    pem: String::new(),
+                    key_id: "ab".repeat(32),
+                }],
+                ..Default::default()
+            },
+            images: vec![ImageTrust {
+                pattern: "quay.io/owned/*".into(),
+                policy: TrustPolicy {
+                    owner: Some("ops".into()),
+                    ..Default::default()
+                },
+            }],
+        };
+        let acme = "https://github.com/acme/app/.github/workflows/r.yml@refs/tags/v1";
+        let evil = "https://github.com/evil/app/.github/workflows/r.yml@refs/tags/v1";
+        let i = trusted_inv(
+            trust,
+            &[
+                (
+                    "quay.io/a/trusted:1",
+                    Some(vec![verdict(Verdict::Verified, acme, None)]),
+                ),
+                (
+                    "quay.io/a/keyed:1",
+                    Some(vec![verdict(Verdict::Verified, "", Some(&"AB".repeat(32)))]),
+                ),
+                (
+                    "quay.io/a/evil:1",
+                    Some(vec![verdict(Verdict::Verified, evil, None)]),
+                ),
+                (
+                    "quay.io/a/broken:1",
+                    Some(vec![verdict(Verdict::Unverified, "", None)]),
+                ),
+                ("quay.io/a/none:1", Some(vec![])),
+                ("quay.io/a/unknown:1", None),
+                ("quay.io/owned/x:1", None),
+            ],
+        );
+        let f = check(&i, "recipe.yaml", &[], &PolicyConfig::default());
+        let got: Vec<(&str, Severity, &str)> = f
+            .iter()
+            .filter(|f| matches!(f.rule, Rule::SignatureVerified | Rule::SignatureCovered))
+            .map(|f| (f.rule.id(), f.severity, f.subject.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("signature-verified", Severity::Error, "quay.io/a/broken:1"),
+                ("signature-verified", Severity::Error, "quay.io/a/evil:1"),
+                (
+                    "signature-verified",
+                    Severity::Warning,
+                    "quay.io/a/unknown:1"
+                ),
+                ("signature-covered", Severity::Warning, "quay.io/a/broken:1"),
+                ("signature-covered", Severity::Warning, "quay.io/a/evil:1"),
+                ("signature-covered", Severity::Warning, "quay.io/a/none:1"),
+                (
+                    "signature-covered",
+                    Severity::Warning,
+                    "quay.io/a/unknown:1"
+                ),
+            ]
+        );
+        let text = human(&f);
+        assert!(text.contains(&format!("signed by {evil} (issuer https://token.actions.githubusercontent.com), which the recipe does not trust")), "{text}");
+        assert!(
+            text.contains("signature (referrer) failed verification: bad signature"),
+            "{text}"
+        );
+        assert!(text.contains("quay.io/a/unknown:1 (component \"c\"): signature status unknown (never verified), and it has neither an owner nor an admission policy"), "{text}");
+        // Without any trust policy the rules stay quiet unless the configuration names them.
+        let mut plain = i.clone();
+        plain.components[0].trust = None;
+        assert!(check(&plain, "r", &[], &PolicyConfig::default())
+            .iter()
+            .all(|f| !matches!(f.rule, Rule::SignatureVerified | Rule::SignatureCovered)));
+        let cfg = PolicyConfig {
+            rules: [(Rule::SignatureCovered, Severity::Error)].into(),
+            ..Default::default()
+        };
+        let named = check(&plain, "r", &[], &cfg);
+        assert_eq!(
+            named
+                .iter()
+                .filter(|f| f.rule == Rule::SignatureCovered)
+                .count(),
+            7
+        );
+        assert!(named.iter().all(|f| f.rule != Rule::SignatureVerified));
     }
 }

@@ -95,6 +95,7 @@ fn rich() -> Inventory {
                     rendered: None,
                 }),
                 manifests: vec![],
+                trust: None,
             },
             ComponentInfo {
                 name: "ops".into(),
@@ -102,6 +103,7 @@ fn rich() -> Inventory {
                 namespace: None,
                 chart: None,
                 manifests: vec!["manifests/*.yaml".into()],
+                trust: None,
             },
         ],
         ..Inventory::default()
@@ -148,6 +150,7 @@ fn rich() -> Inventory {
                 "application/vnd.dev.sigstore.bundle.v0.3+json".into(),
                 "application/vnd.example|sbom".into(),
             ]),
+            verification: None,
         }),
         sboms: vec![
             sbom(Digest::sha256_of(b"index"), SbomFormat::Cyclonedx, None),

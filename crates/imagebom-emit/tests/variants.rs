@@ -54,6 +54,7 @@ fn variant(name: &str, refs: &[&str]) -> Inventory {
                 rendered: None,
             }),
             manifests: vec![],
+            trust: None,
         }],
         ..Inventory::default()
     };

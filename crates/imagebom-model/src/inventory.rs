@@ -258,6 +258,149 @@ pub struct ComponentInfo {
     /// Manifest paths or globs, as written in the recipe.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub manifests: Vec<String>,
+    /// Whom the recipe trusts for this component's images; `None` when it says nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust: Option<ComponentTrust>,
+}
+
+/// A recipe's trust policy for one component: a default and per-image overrides.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ComponentTrust {
+    /// What applies to every image of the component no override matches.
+    #[serde(default)]
+    pub policy: TrustPolicy,
+    /// Overrides, first match wins.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<ImageTrust>,
+}
+
+impl ComponentTrust {
+    /// The policy for `image`: the first override matching it, else the component's.
+    pub fn policy_for(&self, image: &ImageRef) -> &TrustPolicy {
+        self.images
+            .iter()
+            .find(|o| o.matches(image))
+            .map_or(&self.policy, |o| &o.policy)
+    }
+}
+
+/// A per-image override of a component's trust policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageTrust {
+    /// A repository glob (`ghcr.io/acme/*`, matched against the fully qualified repository)
+    /// or, when it has a tag or digest, a reference glob (matched against the normalised
+    /// reference). `*` stays inside one path segment, `**` crosses `/`.
+    pub pattern: String,
+    /// The policy for the images it matches.
+    pub policy: TrustPolicy,
+}
+
+impl ImageTrust {
+    /// Whether the override covers `image`.
+    pub fn matches(&self, image: &ImageRef) -> bool {
+        let p = self.pattern.as_str();
+        let last = p.rsplit('/').next().unwrap_or(p);
+        let subject = if p.contains('@') || last.contains(':') {
+            image.normalized()
+        } else {
+            image.qualified_name()
+        };
+        glob_match(p.as_bytes(), subject.as_bytes())
+    }
+}
+
+/// `*` matches within one `/`-separated segment, `**` across segments.
+fn glob_match(p: &[u8], s: &[u8]) -> bool {
+    match p {
+        [] => s.is_empty(),
+        [b'*', b'*', rest @ ..] => (0..=s.len()).any(|i| glob_match(rest, &s[i..])),
+        [b'*', rest @ ..] => (0..=s.len())
+            .take_while(|&i| i == 0 || s[i - 1] != b'/')
+            .any(|i| glob_match(rest, &s[i..])),
+        [c, rest @ ..] => s.first() == Some(c) && glob_match(rest, &s[1..]),
+    }
+}
+
+/// Whom a recipe trusts to sign images, and who answers for what cannot be verified.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrustPolicy {
+    /// Trusted keyless signers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub identities: Vec<TrustedIdentity>,
+    /// Trusted public keys.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<TrustedKey>,
+    /// An SLSA provenance attestation the admission policy requires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<ProvenanceRequirement>,
+    /// Team or person answering for the images when they cannot be verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// The deploy-time policy that covers the images.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admission_policy: Option<AdmissionPolicyRef>,
+}
+
+impl TrustPolicy {
+    /// Whether it names any signer (identity or key).
+    pub fn verifies(&self) -> bool {
+        !self.identities.is_empty() || !self.keys.is_empty()
+    }
+}
+
+/// A keyless signer: certificate SAN and OIDC issuer, each exact or a regular expression
+/// (cosign's `--certificate-identity[-regexp]` / `--certificate-oidc-issuer[-regexp]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TrustedIdentity {
+    /// Exact OIDC issuer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// OIDC issuer regular expression.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_reg_exp: Option<String>,
+    /// Exact SAN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// SAN regular expression.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_reg_exp: Option<String>,
+}
+
+/// A trusted public key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrustedKey {
+    /// Where the recipe names it: the file path as written, or `inline`.
+    pub source: String,
+    /// The PEM `PUBLIC KEY` block.
+    pub pem: String,
+    /// Sigstore key ID: hex SHA-256 of the DER SubjectPublicKeyInfo.
+    pub key_id: String,
+}
+
+/// An SLSA provenance attestation to require at admission.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProvenanceRequirement {
+    /// `https://slsa.dev/provenance/v1` (default) or `https://slsa.dev/provenance/v0.2`.
+    pub predicate_type: String,
+    /// The builder ID the provenance must name, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builder_id: Option<String>,
+}
+
+/// A deploy-time policy that covers images (e.g. a Kyverno `ClusterPolicy`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdmissionPolicyRef {
+    /// Its kind (`ClusterPolicy`, `ClusterImagePolicy`, …).
+    pub kind: String,
+    /// Its name.
+    pub name: String,
 }
 
 /// Everything the pipeline knows after extraction (and, later, resolution).
@@ -441,6 +584,22 @@ mod tests {
         assert_eq!(e.reference.original(), "docker.io/library/nginx:latest");
         assert_eq!(e.occurrences.len(), 3);
         assert!(inv.warnings.is_empty());
+    }
+
+    #[test]
+    fn image_trust_patterns() {
+        let o = |p: &str| ImageTrust {
+            pattern: p.into(),
+            policy: TrustPolicy::default(),
+        };
+        let img = ImageRef::parse("ghcr.io/acme/tools/app:1.2").unwrap();
+        assert!(o("ghcr.io/acme/**").matches(&img));
+        assert!(!o("ghcr.io/acme/*").matches(&img));
+        assert!(o("ghcr.io/acme/*/app").matches(&img));
+        assert!(o("ghcr.io/acme/tools/app:1.*").matches(&img));
+        assert!(!o("ghcr.io/acme/tools/app:2").matches(&img));
+        let hub = ImageRef::parse("busybox:1").unwrap();
+        assert!(o("docker.io/library/busybox").matches(&hub));
     }
 
     #[test]

@@ -19,9 +19,13 @@ pub mod reference;
 pub mod url;
 
 pub use inventory::{
-    Category, ChartInfo, ComponentInfo, ImageEntry, Inventory, Occurrence, RecipeInfo,
-    RenderedChartInfo, Warning,
+    AdmissionPolicyRef, Category, ChartInfo, ComponentInfo, ComponentTrust, ImageEntry, ImageTrust,
+    Inventory, Occurrence, ProvenanceRequirement, RecipeInfo, RenderedChartInfo, TrustPolicy,
+    TrustedIdentity, TrustedKey, Warning,
 };
-pub use lock::{Lock, Platform, Provenance, Resolution, ResolutionSource};
+pub use lock::{
+    Lock, Platform, Provenance, Resolution, ResolutionSource, SignatureKind, SignatureVerdict,
+    Verdict,
+};
 pub use reference::{Digest, ImageRef, RefError};
 pub use url::redact_url;

@@ -165,6 +165,59 @@ pub struct Provenance {
     /// referrers tag schema index), sorted and de-duplicated.
     #[serde(default)]
     pub referrers: Option<Vec<String>>,
+    /// The verdict on every signature and attestation found, in discovery order; absent
+    /// (unknown) when they were never verified, empty when verification found none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<Vec<SignatureVerdict>>,
+}
+
+/// What a verification record is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignatureKind {
+    /// A signature over the image digest (cosign `.sig` layer or a message-signature bundle).
+    Signature,
+    /// A DSSE attestation whose in-toto subject is the image digest.
+    Attestation,
+}
+
+/// The outcome of verifying one signature or attestation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Cryptographically verified (chain, log, digest); the signer is recorded, whether
+    /// the recipe trusts it is `check`'s decision.
+    Verified,
+    /// Present but not verified; `reason` says why.
+    Unverified,
+}
+
+/// One signature or attestation found for an image digest, and its verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SignatureVerdict {
+    /// Signature or attestation.
+    pub kind: SignatureKind,
+    /// Where it was found: `tag` (cosign's `sha256-<hex>.sig` / `.att`) or `referrer` (an
+    /// OCI 1.1 referrer holding a Sigstore bundle).
+    pub source: String,
+    /// The outcome.
+    pub verdict: Verdict,
+    /// Keyless signer: the certificate's SAN (verified only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// Keyless signer: the certificate's OIDC issuer (verified only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// Keyed signer: the Sigstore key ID, hex SHA-256 of the SubjectPublicKeyInfo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    /// The in-toto predicate type, for attestations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicate_type: Option<String>,
+    /// Why it is not verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 impl Provenance {
@@ -287,6 +340,19 @@ mod tests {
                     attestation: Some(false),
                     sbom: None,
                     referrers: Some(vec!["application/vnd.example+json".into()]),
+                    verification: Some(vec![SignatureVerdict {
+                        kind: SignatureKind::Signature,
+                        source: "referrer".into(),
+                        verdict: Verdict::Verified,
+                        subject: Some(
+                            "https://github.com/acme/app/.github/workflows/r.yml@refs/tags/v1"
+                                .into(),
+                        ),
+                        issuer: Some("https://token.actions.githubusercontent.com".into()),
+                        key_id: None,
+                        predicate_type: None,
+                        reason: None,
+                    }]),
                 }),
                 sboms: vec![SbomRecord {
                     subject: Digest::sha256_of(b"x"),
@@ -342,5 +408,12 @@ mod tests {
             .unwrap();
         assert_eq!(p.signature, Some(true));
         assert!(p.attestation.is_none() && !p.is_complete());
+        assert!(p.verification.is_none(), "absent means never verified");
+        let bad = text.replace(
+            "\"pinned\"}",
+            "\"pinned\", \"provenance\": {\"verification\": [{\"kind\": \"signature\", \"source\": \"tag\", \"verdict\": \"verified\", \"who\": 1}]}}",
+        );
+        let e = Lock::from_json("imagebom.lock", &bad).unwrap_err();
+        assert!(e.to_string().contains("unknown field `who`"), "{e}");
     }
 }

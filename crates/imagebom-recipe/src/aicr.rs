@@ -219,6 +219,7 @@ fn component(
         images: Vec::new(),
         manifests_are: Some(ManifestsAre::Templates),
         manifest_values: None,
+        ..Component::default()
     })
 }
 

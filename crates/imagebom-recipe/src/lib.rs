@@ -25,9 +25,10 @@
 
 pub mod aicr;
 pub mod overlay;
+pub mod trust;
 pub mod variants;
 
-use imagebom_model::{ChartInfo, ComponentInfo, ImageRef, RecipeInfo};
+use imagebom_model::{ChartInfo, ComponentInfo, ComponentTrust, ImageRef, RecipeInfo};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -186,7 +187,7 @@ pub struct Exemption {
 }
 
 /// One component of the distribution.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Component {
     /// Unique name: lower-case letters, digits and `-`.
@@ -212,6 +213,21 @@ pub struct Component {
     /// The values templated manifests see when the component has no chart (set by variants).
     #[serde(skip)]
     pub manifest_values: Option<ValuesLayers>,
+    /// Whom the recipe trusts to sign the component's images ([`trust`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<trust::VerifySpec>,
+    /// Who answers for images that cannot be verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// The deploy-time policy that covers images that cannot be verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admission_policy: Option<trust::AdmissionPolicySpec>,
+    /// Per-image overrides of `verify`, `owner` and `admissionPolicy`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub image_policies: Vec<trust::ImagePolicySpec>,
+    /// The validated trust policy (keys read), set by [`Recipe::load`].
+    #[serde(skip)]
+    pub trust: Option<ComponentTrust>,
 }
 
 /// An inline values document (YAML).
@@ -334,7 +350,14 @@ impl Recipe {
         checks.components()?;
         checks.exemptions()?;
         checks.settings()?;
-        recipe.manifest_files = checks.manifest_files()?;
+        let files = checks.manifest_files()?;
+        let trusts = (0..recipe.components.len())
+            .map(|i| trust::resolve(&recipe, i, checks.component_line(i)))
+            .collect::<Result<Vec<_>, _>>()?;
+        recipe.manifest_files = files;
+        for (c, t) in recipe.components.iter_mut().zip(trusts) {
+            c.trust = t;
+        }
         recipe.check_variants()?;
         Ok(recipe)
     }
@@ -386,6 +409,7 @@ impl Recipe {
                     rendered: None,
                 }),
                 manifests: c.manifests.clone(),
+                trust: c.trust.clone(),
             })
             .collect()
     }

@@ -427,6 +427,7 @@ impl Catalog {
             images: Vec::new(),
             manifests_are: Some(crate::ManifestsAre::Templates),
             manifest_values,
+            ..crate::Component::default()
         })
     }
 

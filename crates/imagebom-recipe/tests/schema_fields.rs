@@ -140,6 +140,19 @@ components:
     images:
       - ref: busybox:1.37
         reason: debug sidecar
+    verify:
+      identities:
+        - { issuer: https://token.actions.githubusercontent.com, subjectRegExp: '^https://github\\.com/acme/' }
+        - { issuerRegExp: '^https://accounts\\.google\\.com$', subject: ci@example.com }
+      keys: [k.pub]
+      provenance: { predicateType: https://slsa.dev/provenance/v1, builderId: https://builder.example/v1 }
+    owner: web-team
+    admissionPolicy: { kind: ClusterPolicy, name: web-images }
+    imagePolicies:
+      - match: docker.io/library/*
+        verify: { keys: [k.pub] }
+        owner: platform-team
+        admissionPolicy: { kind: ClusterPolicy, name: hub-images }
 variants:
   - name: gpu
     description: with GPUs
@@ -167,6 +180,11 @@ fn full_dir() -> tempfile::TempDir {
         std::fs::create_dir_all(p.join(dir)).unwrap();
     }
     std::fs::write(p.join("m/a.yaml"), "kind: Pod\n").unwrap();
+    std::fs::write(
+        p.join("k.pub"),
+        "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEOc6HkISHzVdUbtUsdjYtPuyPYBeg\n4FCemyVurIM4KEORQk4OAu8ZNwxvGSoY3eAabYaFIPPQ8ROAjrbdPwNdJw==\n-----END PUBLIC KEY-----\n",
+    )
+    .unwrap();
     std::fs::write(p.join("v/web.yaml"), "a: 1\n").unwrap();
     std::fs::write(p.join("v/gpu.yaml"), "b: 1\n").unwrap();
     std::fs::write(
@@ -270,7 +288,7 @@ fn an_unknown_field_anywhere_is_rejected_by_both() {
     let doc: Value = serde_yaml_ng::from_str(FULL).unwrap();
     let mut paths = Vec::new();
     mappings(&doc, Vec::new(), &mut paths);
-    assert_eq!(paths.len(), 9, "{paths:?}");
+    assert_eq!(paths.len(), 17, "{paths:?}");
     let d = full_dir();
     let file = d.path().join("recipe.yaml");
     for p in paths {

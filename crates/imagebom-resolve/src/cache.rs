@@ -185,6 +185,7 @@ mod tests {
             attestation: Some(false),
             sbom: Some(false),
             referrers: Some(vec!["application/vnd.example+json".into()]),
+            verification: None,
         };
         let key = "provenance:r.example/a@sha256:00";
         assert!(c.get_provenance(key).is_none());

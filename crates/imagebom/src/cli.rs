@@ -143,6 +143,11 @@ Rules (severity error, warning or off, set in the policy file):
   stale-exemption     every exemption still matches an image               (warning)
   latest-tag          no image is tagged latest                            (off)
   registry-allowlist  images come from allowedRegistries                   (off; error with a list)
+  signature-verified  signatures verify, by a signer the recipe trusts     (error*)
+  signature-covered   unverified images have an owner or admission policy  (warning*)
+  * on once the recipe has a trust policy (verify, owner, admissionPolicy) or the policy
+    file names the rule. They read the lock's verification record: an image never verified
+    is reported as unknown (a warning at most), never passed.
 
 Policy file:
   rules: {latest-tag: error, stale-exemption: error}
@@ -193,6 +198,23 @@ Exit codes:
   1  an image has no platform matching --platform
   2  bad input (recipe, lock, missing --target)")]
     Mirror(MirrorArgs),
+    /// Admission policies that enforce the BOM at deploy time (Kyverno, policy-controller).
+    #[command(after_help = "\
+Examples:
+  imagebom policy --format kyverno --out verify-images.yaml
+  imagebom policy --format policy-controller | kubectl apply -f -
+
+Every image whose component (or imagePolicies entry) has `verify` identities or keys is
+enforced: its repository must be signed by one of them (Kyverno: verifyImages with
+verifyDigest, mutateDigest and required; policy-controller: keyless / key authorities), and
+with `verify.provenance` carry an SLSA provenance attestation from the same signers. Images
+without signers are listed with their reason in the header comment and the
+imagebom.dev/not-enforced annotation.
+
+Exit codes:
+  0  success
+  2  bad input (recipe, lock), or no image has a signer to enforce")]
+    Policy(AdmissionArgs),
     /// Write the lock file (imagebom.lock beside the recipe), optionally resolving against registries.
     #[command(after_help = "\
 Examples:
@@ -596,6 +618,39 @@ pub struct MirrorArgs {
 
 fn parse_platform(s: &str) -> Result<imagebom_emit::mirror::platform::PlatformSpec, String> {
     s.parse()
+}
+
+/// Formats of `policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AdmissionFormat {
+    /// Kyverno `kyverno.io/v1` ClusterPolicy with verifyImages.
+    Kyverno,
+    /// Sigstore policy-controller `policy.sigstore.dev/v1beta1` ClusterImagePolicy.
+    PolicyController,
+}
+
+#[derive(Debug, Args)]
+pub struct AdmissionArgs {
+    /// The recipe.
+    #[arg(long, default_value = "recipes/registry.yaml")]
+    pub recipe: PathBuf,
+    /// Lock file (default: imagebom.lock beside the recipe).
+    #[arg(long)]
+    pub lock: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum)]
+    pub format: AdmissionFormat,
+    /// Policy name (default: imagebom-<recipe name>).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Kyverno: audit violations instead of rejecting the pod.
+    #[arg(long)]
+    pub audit: bool,
+    /// Write to this file (atomically) instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub render: RenderArgs,
 }
 
 #[derive(Debug, Args)]

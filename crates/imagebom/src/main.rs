@@ -1,6 +1,7 @@
 //! `imagebom`: which container images a Kubernetes distribution deploys, pinned to digests,
 //! as CycloneDX 1.6, SPDX 2.3 and a markdown inventory.
 
+mod admission;
 mod check;
 mod cli;
 mod diff;
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
         cli::Command::Lock(args) => generate::lock(args, cli.quiet),
         cli::Command::Mirror(args) => mirror::run(args, cli.quiet),
         cli::Command::Check(args) => check::run(args, cli.quiet),
+        cli::Command::Policy(args) => admission::run(args, cli.quiet),
         cli::Command::Diff(args) => diff::run(args),
         cli::Command::Merge(args) => merge::run(args, cli.quiet),
         cli::Command::Refresh(args) => generate::refresh(args, cli.quiet),
