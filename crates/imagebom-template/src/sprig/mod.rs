@@ -85,14 +85,6 @@ pub(crate) fn want(name: &str, args: &[Value], n: usize) -> Result<()> {
     }
 }
 
-/// Go's error for a variadic call given too few arguments.
-pub(crate) fn want_at_least(name: &str, args: &[Value], n: usize) -> Result<()> {
-    match args.len() {
-        got if got < n => Err(arg_count(name, true, n, got)),
-        _ => Ok(()),
-    }
-}
-
 fn arg_count(name: &str, at_least: bool, expected: usize, got: usize) -> TemplateError {
     TemplateError::ArgCount {
         name: name.to_string(),
