@@ -171,7 +171,7 @@ impl IntoValue for Vec<Value> {
     }
 }
 
-/// A closure callable as a template function; `Args` tells the parameter
+/// A closure of 0–6 parameters callable as a template function; `Args` tells the parameter
 /// shapes apart (a tuple, or [`Variadic`] for a [`Rest`] tail).
 pub(crate) trait Function<Args>: Send + Sync + 'static {
     /// Checks and converts `args`, then runs the function.
@@ -236,6 +236,8 @@ impl_function!(1; A 0);
 impl_function!(2; A 0, B 1);
 impl_function!(3; A 0, B 1, C 2);
 impl_function!(4; A 0, B 1, C 2, D 3);
+impl_function!(5; A 0, B 1, C 2, D 3, E 4);
+impl_function!(6; A 0, B 1, C 2, D 3, E 4, G 5);
 
 /// The [`ValueFunc`] of a typed function named `name` (the name its errors give).
 pub(crate) fn typed<Args: 'static>(name: &'static str, f: impl Function<Args>) -> ValueFunc {

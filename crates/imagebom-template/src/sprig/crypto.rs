@@ -5,7 +5,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::{MAX_STRING_BYTES, err, i_arg, reg, s_arg, vstr, want};
+use super::{MAX_STRING_BYTES, err, vstr};
 use crate::FuncMap;
 use crate::error::Result;
 use crate::function::add_fn;
@@ -396,13 +396,15 @@ fn passwords_and_keys(m: &mut FuncMap) {
             .map(|h| format!("{user}:{}", h.format_for_version(bcrypt::Version::TwoA)))
             .map_err(|e| err(format!("htpasswd: {e}")))
     });
-    reg(m, "derivePassword", |a| {
-        want("derivePassword", a, 5)?;
-        let counter = u32::try_from(i_arg(a, 0)?)
-            .map_err(|_| err("wrong type for value; expected uint32"))?;
-        let (kind, pw, user, site) = (s_arg(a, 1)?, s_arg(a, 2)?, s_arg(a, 3)?, s_arg(a, 4)?);
-        Ok(vstr(derive_password(counter, &kind, &pw, &user, &site)))
-    });
+    add_fn(
+        m,
+        "derivePassword",
+        |counter: i64, kind: String, pw: String, user: String, site: String| {
+            let counter =
+                u32::try_from(counter).map_err(|_| err("wrong type for value; expected uint32"))?;
+            Ok(derive_password(counter, &kind, &pw, &user, &site))
+        },
+    );
     add_fn(m, "encryptAES", |pw: String, text: String| {
         Ok(encrypt_aes(&pw, text.as_bytes()))
     });
