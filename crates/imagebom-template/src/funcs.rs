@@ -1,7 +1,7 @@
 //! Built-in template functions, matching Go's `text/template` builtins.
 //!
 //! In Go, template functions live in a `FuncMap` and are called via
-//! reflection. Here they are boxed closures with the signature [`ValueFunc`].
+//! reflection. Here they are typed closures (`crate::function`) boxed as [`ValueFunc`]s.
 //! Built-ins are registered automatically when creating a
 //! [`Template`](crate::Template); custom functions can be added via
 //! [`Template::func`](crate::Template::func).
@@ -36,12 +36,13 @@
 use alloc::borrow::Cow;
 use alloc::collections::BTreeMap;
 use alloc::format;
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt::Write;
 
 use crate::error::{Result, TemplateError};
+use crate::function::{Rest, add_fn};
 use crate::go;
 use crate::value::{Value, ValueFunc};
 
@@ -75,218 +76,97 @@ pub fn builtins() -> BTreeMap<String, ValueFunc> {
 }
 
 fn comparisons(m: &mut BTreeMap<String, ValueFunc>) {
-    // Comparison operators
     // Go's eq can take 2+ args: eq x y z means x==y || x==z
-
-    m.insert(
-        "eq".into(),
-        Arc::new(|args: &[Value]| {
-            let Some((first, rest)) = args.split_first() else {
-                return Err(TemplateError::Exec(
-                    "missing argument for comparison".into(),
-                ));
-            };
-            if rest.is_empty() {
-                return Err(TemplateError::Exec(
-                    "missing argument for comparison".into(),
-                ));
+    add_fn(m, "eq", |first: Value, Rest(rest): Rest<Value>| {
+        if rest.is_empty() {
+            return Err(TemplateError::Exec(
+                "missing argument for comparison".into(),
+            ));
+        }
+        for arg in &rest {
+            if compare_eq(&first, arg)? {
+                return Ok(true);
             }
-            for arg in rest {
-                if compare_eq(first, arg)? {
-                    return Ok(Value::Bool(true));
-                }
-            }
-            Ok(Value::Bool(false))
-        }),
-    );
-
-    m.insert(
-        "ne".into(),
-        Arc::new(|args: &[Value]| {
-            check_args("ne", args, 2)?;
-            Ok(Value::Bool(!compare_eq(&args[0], &args[1])?))
-        }),
-    );
-
-    m.insert(
-        "lt".into(),
-        Arc::new(|args: &[Value]| {
-            check_args("lt", args, 2)?;
-            Ok(Value::Bool(go_lt(&args[0], &args[1])?))
-        }),
-    );
-    m.insert(
-        "le".into(),
-        Arc::new(|args: &[Value]| {
-            check_args("le", args, 2)?;
-            Ok(Value::Bool(go_le(&args[0], &args[1])?))
-        }),
-    );
-    m.insert(
-        "gt".into(),
-        Arc::new(|args: &[Value]| {
-            check_args("gt", args, 2)?;
-            Ok(Value::Bool(!go_le(&args[0], &args[1])?))
-        }),
-    );
-    m.insert(
-        "ge".into(),
-        Arc::new(|args: &[Value]| {
-            check_args("ge", args, 2)?;
-            Ok(Value::Bool(!go_lt(&args[0], &args[1])?))
-        }),
-    );
+        }
+        Ok(false)
+    });
+    add_fn(m, "ne", |a: Value, b: Value| Ok(!compare_eq(&a, &b)?));
+    add_fn(m, "lt", |a: Value, b: Value| go_lt(&a, &b));
+    add_fn(m, "le", |a: Value, b: Value| go_le(&a, &b));
+    add_fn(m, "gt", |a: Value, b: Value| Ok(!go_le(&a, &b)?));
+    add_fn(m, "ge", |a: Value, b: Value| Ok(!go_lt(&a, &b)?));
 }
 
 fn logic_and_printing(m: &mut BTreeMap<String, ValueFunc>) {
-    // Logic
-    // and: returns first falsy arg, or last arg if all truthy
-    // or:  returns first truthy arg, or last arg if all falsy
-    //
-    // NOTE: and/or are special-cased in the executor for short-circuit
-    // evaluation. These implementations are kept as fallbacks but the
-    // executor calls them with pre-evaluated args only when not
-    // short-circuiting (which shouldn't happen in normal flow).
-
-    m.insert(
-        "and".into(),
-        Arc::new(|args: &[Value]| {
-            check_min_args("and", args, 1)?;
-            for arg in args {
-                if !arg.is_truthy() {
-                    return Ok(arg.clone());
-                }
-            }
-            Ok(args.last().cloned().unwrap_or(Value::Nil))
-        }),
-    );
-
-    m.insert(
-        "or".into(),
-        Arc::new(|args: &[Value]| {
-            check_min_args("or", args, 1)?;
-            for arg in args {
-                if arg.is_truthy() {
-                    return Ok(arg.clone());
-                }
-            }
-            Ok(args.last().cloned().unwrap_or(Value::Nil))
-        }),
-    );
-
-    m.insert(
-        "not".into(),
-        Arc::new(|args: &[Value]| {
-            check_args("not", args, 1)?;
-            Ok(Value::Bool(!args[0].is_truthy()))
-        }),
-    );
-
-    // Output formatting
-    m.insert(
-        "print".into(),
-        Arc::new(|args: &[Value]| Ok(Value::String(join_print(args, false)))),
-    );
-
-    m.insert(
-        "println".into(),
-        Arc::new(|args: &[Value]| Ok(Value::String(join_print(args, true)))),
-    );
-
-    m.insert(
-        "printf".into(),
-        Arc::new(|args: &[Value]| {
-            check_min_args("printf", args, 1)?;
-            let fmt_str: &str = match &args[0] {
-                Value::String(s) => s,
-                other => {
-                    return Err(TemplateError::Exec(format!(
-                        "printf: first arg must be string, got {}",
-                        other
-                    )));
-                }
-            };
-            let result = go::sprintf(fmt_str, &args[1..])?;
-            Ok(Value::String(Arc::from(result.into_boxed_str())))
-        }),
-    );
+    // and/or are special-cased in the executor for short-circuit evaluation;
+    // these are the fallbacks for pre-evaluated arguments.
+    // and: the first falsy argument, or the last; or: the first truthy one, or the last.
+    add_fn(m, "and", |first: Value, Rest(rest): Rest<Value>| {
+        Ok(core::iter::once(&first)
+            .chain(&rest)
+            .find(|a| !a.is_truthy())
+            .or(rest.last())
+            .unwrap_or(&first)
+            .clone())
+    });
+    add_fn(m, "or", |first: Value, Rest(rest): Rest<Value>| {
+        Ok(core::iter::once(&first)
+            .chain(&rest)
+            .find(|a| a.is_truthy())
+            .or(rest.last())
+            .unwrap_or(&first)
+            .clone())
+    });
+    add_fn(m, "not", |v: Value| Ok(!v.is_truthy()));
+    add_fn(m, "print", |Rest(a): Rest<Value>| Ok(join_print(&a, false)));
+    add_fn(m, "println", |Rest(a): Rest<Value>| {
+        Ok(join_print(&a, true))
+    });
+    add_fn(m, "printf", |format: Value, Rest(args): Rest<Value>| {
+        let Value::String(fmt_str) = &format else {
+            return Err(TemplateError::Exec(format!(
+                "printf: first arg must be string, got {format}"
+            )));
+        };
+        go::sprintf(fmt_str, &args)
+    });
 }
 
 fn indexing_and_escapers(m: &mut BTreeMap<String, ValueFunc>) {
-    // Data access
-    m.insert(
-        "len".into(),
-        Arc::new(|args: &[Value]| {
-            check_args("len", args, 1)?;
-            match &args[0] {
-                Value::Nil => Err(TemplateError::NilPointer("len")),
-                v => match v.len() {
-                    Some(n) => Ok(Value::Int(n as i64)),
-                    None => Err(TemplateError::Exec(format!(
-                        "len of type {}",
-                        v.type_name()
-                    ))),
-                },
-            }
-        }),
-    );
-
-    m.insert(
-        "index".into(),
-        Arc::new(|args: &[Value]| {
-            check_min_args("index", args, 1)?;
-            go_index(&args[0], &args[1..])
-        }),
-    );
-
-    m.insert(
-        "slice".into(),
-        Arc::new(|args: &[Value]| {
-            check_min_args("slice", args, 1)?;
-            go_slice(&args[0], &args[1..])
-        }),
-    );
-
+    add_fn(m, "len", |v: Value| match &v {
+        Value::Nil => Err(TemplateError::NilPointer("len")),
+        v => match v.len() {
+            Some(n) => Ok(n as i64),
+            None => Err(TemplateError::Exec(format!(
+                "len of type {}",
+                v.type_name()
+            ))),
+        },
+    });
+    add_fn(m, "index", |v: Value, Rest(i): Rest<Value>| {
+        go_index(&v, &i)
+    });
+    add_fn(m, "slice", |v: Value, Rest(i): Rest<Value>| {
+        go_slice(&v, &i)
+    });
     // call: invoke a function-typed value
-    m.insert(
-        "call".into(),
-        Arc::new(|args: &[Value]| {
-            check_min_args("call", args, 1)?;
-            match &args[0] {
-                Value::Function(f) => f(&args[1..]),
-                Value::Nil => Err(TemplateError::Exec("call of nil".into())),
-                other => Err(TemplateError::Exec(format!(
-                    "non-function of type {}",
-                    other.type_name()
-                ))),
-            }
-        }),
-    );
-
-    // HTML/JS/URL escaping
-    m.insert(
-        "html".into(),
-        Arc::new(|args: &[Value]| {
-            let s = escaper_args(args);
-            Ok(Value::String(Arc::from(go::html_escape(&s))))
-        }),
-    );
-
-    m.insert(
-        "js".into(),
-        Arc::new(|args: &[Value]| {
-            let s = escaper_args(args);
-            Ok(Value::String(Arc::from(go::js_escape(&s))))
-        }),
-    );
-
-    m.insert(
-        "urlquery".into(),
-        Arc::new(|args: &[Value]| {
-            let s = escaper_args(args);
-            Ok(Value::String(Arc::from(go::url_encode(&s))))
-        }),
-    );
+    add_fn(m, "call", |f: Value, Rest(args): Rest<Value>| match &f {
+        Value::Function(f) => f(&args),
+        Value::Nil => Err(TemplateError::Exec("call of nil".into())),
+        other => Err(TemplateError::Exec(format!(
+            "non-function of type {}",
+            other.type_name()
+        ))),
+    });
+    add_fn(m, "html", |Rest(a): Rest<Value>| {
+        Ok(go::html_escape(&escaper_args(&a)))
+    });
+    add_fn(m, "js", |Rest(a): Rest<Value>| {
+        Ok(go::js_escape(&escaper_args(&a)))
+    });
+    add_fn(m, "urlquery", |Rest(a): Rest<Value>| {
+        Ok(go::url_encode(&escaper_args(&a)))
+    });
 }
 
 /// Body shared by the `print` and `println` builtins. When `as_println` is
@@ -338,31 +218,6 @@ fn stringify_for_escaper(v: &Value) -> Cow<'_, str> {
         Value::String(s) => Cow::Borrowed(s.as_ref()),
         _ => Cow::Owned(format!("{}", v)),
     }
-}
-
-// Argument validation helpers
-fn check_args(name: &str, args: &[Value], expected: usize) -> Result<()> {
-    if args.len() != expected {
-        return Err(TemplateError::ArgCount {
-            name: name.to_string(),
-            at_least: false,
-            expected,
-            got: args.len(),
-        });
-    }
-    Ok(())
-}
-
-fn check_min_args(name: &str, args: &[Value], min: usize) -> Result<()> {
-    if args.len() < min {
-        return Err(TemplateError::ArgCount {
-            name: name.to_string(),
-            at_least: true,
-            expected: min,
-            got: args.len(),
-        });
-    }
-    Ok(())
 }
 
 /// Go's `basicKind` classes for comparison.

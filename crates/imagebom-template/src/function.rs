@@ -5,7 +5,7 @@
 //! parameters already converted.
 //!
 //! - A parameter type implements [`FromArg`]: [`Value`] (Go's `interface{}`),
-//!   `String`, `i64` (Go's `int`), `bool`, `f64`.
+//!   `String`, `i64` (Go's `int`), `bool`, `f64`, [`GoMap`] (`map[string]interface{}`).
 //! - A last parameter [`Rest<T>`] takes the variadic tail (`...T`).
 //! - The result implements [`IntoValue`].
 
@@ -15,7 +15,7 @@ use alloc::vec::Vec;
 
 use crate::FuncMap;
 use crate::error::{Result, TemplateError};
-use crate::value::{Value, ValueFunc};
+use crate::value::{Dict, Value, ValueFunc};
 
 /// A parameter type: how argument `index` (0-based) converts from a [`Value`],
 /// with Go's type-check error when it does not.
@@ -34,15 +34,53 @@ pub(crate) trait IntoValue {
 pub(crate) struct Rest<T>(pub Vec<T>);
 
 /// Go's type-check failure of argument `index` for a parameter of type
-/// `expected` (Helm v4's wording: a missing value is `got interface {}`).
+/// `expected` (`validateType`). A nil given for a type that cannot be nil is
+/// Go's `invalid value; expected T`, which the executor words `got interface {}`
+/// where the nil was held in an interface (a missing or null key); for a map or
+/// slice the nil is `got interface {}` here, which the executor turns into the
+/// type's nil value where Go does.
 pub(crate) fn wrong_type(index: usize, expected: &str, v: &Value) -> TemplateError {
-    let got = match v {
-        Value::Nil => "interface {}",
-        other => crate::go::type_name(other),
+    let message = match v {
+        Value::Nil if !can_be_nil(expected) => alloc::format!("invalid value; expected {expected}"),
+        Value::Nil => {
+            alloc::format!("wrong type for value; expected {expected}; got interface {{}}")
+        }
+        other => alloc::format!(
+            "wrong type for value; expected {expected}; got {}",
+            crate::go::type_name(other)
+        ),
     };
-    TemplateError::BadArg {
-        index,
-        message: alloc::format!("wrong type for value; expected {expected}; got {got}"),
+    TemplateError::BadArg { index, message }
+}
+
+/// Go's `canBeNil` for the parameter types functions declare.
+fn can_be_nil(go_type: &str) -> bool {
+    ["map[", "[]", "*", "interface", "func"]
+        .iter()
+        .any(|p| go_type.starts_with(p))
+}
+
+/// A `map[string]interface{}` parameter as given: a map, possibly Go's nil map
+/// (a nil interface is Go's type error, `got interface {}`).
+#[derive(Clone)]
+pub(crate) struct GoMap(pub Value);
+
+impl GoMap {
+    /// The map to read or write; `None` for a nil map.
+    pub(crate) fn dict(&self) -> Option<Dict> {
+        match &self.0 {
+            Value::Map(d) if !d.is_nil_map() => Some(d.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl FromArg for GoMap {
+    fn from_arg(v: &Value, index: usize) -> Result<Self> {
+        match v {
+            Value::Map(_) => Ok(GoMap(v.clone())),
+            other => Err(wrong_type(index, "map[string]interface {}", other)),
+        }
     }
 }
 
@@ -133,7 +171,7 @@ impl IntoValue for Vec<Value> {
     }
 }
 
-/// A closure callable as a template function; `Args` tells the parameter
+/// A closure of 0–6 parameters callable as a template function; `Args` tells the parameter
 /// shapes apart (a tuple, or [`Variadic`] for a [`Rest`] tail).
 pub(crate) trait Function<Args>: Send + Sync + 'static {
     /// Checks and converts `args`, then runs the function.
@@ -198,6 +236,8 @@ impl_function!(1; A 0);
 impl_function!(2; A 0, B 1);
 impl_function!(3; A 0, B 1, C 2);
 impl_function!(4; A 0, B 1, C 2, D 3);
+impl_function!(5; A 0, B 1, C 2, D 3, E 4);
+impl_function!(6; A 0, B 1, C 2, D 3, E 4, G 5);
 
 /// The [`ValueFunc`] of a typed function named `name` (the name its errors give).
 pub(crate) fn typed<Args: 'static>(name: &'static str, f: impl Function<Args>) -> ValueFunc {
@@ -234,10 +274,7 @@ mod tests {
         );
         match f(&[Value::String("x".into()), Value::Nil]) {
             Err(TemplateError::BadArg { index: 1, message }) => {
-                assert_eq!(
-                    message,
-                    "wrong type for value; expected int; got interface {}"
-                )
+                assert_eq!(message, "invalid value; expected int")
             }
             other => panic!("{other:?}"),
         }

@@ -16,26 +16,12 @@ use core::cmp::Ordering;
 
 use crate::FuncMap;
 use crate::error::{Result, TemplateError};
-use crate::sprig::{json, want};
+use crate::function::add_fn;
+use crate::sprig::json;
 use crate::value::{Dict, Value};
-
-fn reg(m: &mut FuncMap, name: &str, f: impl Fn(&[Value]) -> Result<Value> + Send + Sync + 'static) {
-    m.insert(name.to_string(), Arc::new(f));
-}
 
 fn err(msg: impl Into<String>) -> TemplateError {
     TemplateError::Exec(msg.into())
-}
-
-fn s_arg(a: &[Value], i: usize, _name: &str) -> Result<String> {
-    match a.get(i) {
-        Some(Value::String(s)) => Ok(s.to_string()),
-        Some(Value::Nil) | None => Err(err("invalid value; expected string")),
-        Some(other) => Err(err(format!(
-            "wrong type for value; expected string; got {}",
-            crate::sprig::go_type(other)
-        ))),
-    }
 }
 
 /// Sprig + Helm's functions as `helm template` registers them (minus the engine's
@@ -56,109 +42,82 @@ fn build_helm_funcmap() -> FuncMap {
 }
 
 fn serializers(m: &mut FuncMap) {
-    reg(m, "toYaml", |a| {
-        want("toYaml", a, 1)?;
-        Ok(Value::String(to_yaml(&a[0]).unwrap_or_default().into()))
+    add_fn(m, "toYaml", |v: Value| Ok(to_yaml(&v).unwrap_or_default()));
+    add_fn(m, "mustToYaml", |v: Value| {
+        to_yaml(&v).map_err(|e| err(e.to_string()))
     });
-    reg(m, "mustToYaml", |a| {
-        want("mustToYaml", a, 1)?;
-        to_yaml(&a[0])
-            .map(|s| Value::String(s.into()))
-            .map_err(|e| err(e.to_string()))
+    add_fn(m, "toYamlPretty", |v: Value| {
+        Ok(to_yaml_pretty(&v).unwrap_or_default())
     });
-    reg(m, "toYamlPretty", |a| {
-        want("toYamlPretty", a, 1)?;
-        Ok(Value::String(
-            to_yaml_pretty(&a[0]).unwrap_or_default().into(),
-        ))
+    add_fn(m, "fromYaml", |s: String| Ok(from_yaml_map(&s)));
+    add_fn(m, "fromYamlArray", |s: String| Ok(from_yaml_array(&s)));
+    add_fn(m, "toJson", |v: Value| {
+        Ok(json::encode(&v, true, None).unwrap_or_default())
     });
-    reg(m, "fromYaml", |a| {
-        want("fromYaml", a, 1)?;
-        Ok(from_yaml_map(&s_arg(a, 0, "fromYaml")?))
+    add_fn(m, "mustToJson", |v: Value| {
+        json::encode(&v, true, None).map_err(|e| err(e.0))
     });
-    reg(m, "fromYamlArray", |a| {
-        want("fromYamlArray", a, 1)?;
-        Ok(from_yaml_array(&s_arg(a, 0, "fromYamlArray")?))
-    });
-    reg(m, "toJson", |a| {
-        want("toJson", a, 1)?;
-        Ok(Value::String(
-            json::encode(&a[0], true, None).unwrap_or_default().into(),
-        ))
-    });
-    reg(m, "mustToJson", |a| {
-        want("mustToJson", a, 1)?;
-        json::encode(&a[0], true, None)
-            .map(|s| Value::String(s.into()))
-            .map_err(|e| err(e.0))
-    });
-    reg(m, "fromJson", |a| {
-        want("fromJson", a, 1)?;
-        let s = s_arg(a, 0, "fromJson")?;
-        Ok(match json::decode(&s) {
-            Ok(Value::Map(d)) => Value::Map(d),
-            Ok(Value::Nil) => Value::Map(Dict::new()),
-            Ok(other) => error_map(format!(
-                "json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
-                json_kind(&other)
-            )),
-            Err(e) => error_map(e),
-        })
-    });
-    reg(m, "fromJsonArray", |a| {
-        want("fromJsonArray", a, 1)?;
-        let s = s_arg(a, 0, "fromJsonArray")?;
-        Ok(match json::decode(&s) {
-            Ok(Value::List(l)) => Value::List(l),
-            Ok(Value::Nil) => Value::List(Vec::new().into()),
-            Ok(other) => Value::List(
-                alloc::vec![Value::String(
-                    format!(
-                        "json: cannot unmarshal {} into Go value of type []interface {{}}",
-                        json_kind(&other)
-                    )
-                    .into()
-                )]
-                .into(),
-            ),
-            Err(e) => Value::List(alloc::vec![Value::String(e.into())].into()),
-        })
-    });
-    reg(m, "toToml", |a| {
-        want("toToml", a, 1)?;
-        if matches!(a[0], Value::Nil) {
+    add_fn(m, "fromJson", |s: String| Ok(from_json_map(&s)));
+    add_fn(m, "fromJsonArray", |s: String| Ok(from_json_array(&s)));
+    add_fn(m, "toToml", |v: Value| {
+        if matches!(v, Value::Nil) {
             return Err(err("reflect: call of reflect.Value.Type on zero Value"));
         }
-        Ok(Value::String(to_toml(&a[0]).into()))
+        Ok(to_toml(&v))
     });
 }
 
+/// Helm's `fromJson`: a map, or a map holding the decoding error under `Error`.
+fn from_json_map(s: &str) -> Value {
+    match json::decode(s) {
+        Ok(Value::Map(d)) => Value::Map(d),
+        Ok(Value::Nil) => Value::Map(Dict::new()),
+        Ok(other) => error_map(format!(
+            "json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+            json_kind(&other)
+        )),
+        Err(e) => error_map(e),
+    }
+}
+
+/// Helm's `fromJsonArray`: a list, or a list of the decoding error.
+fn from_json_array(s: &str) -> Value {
+    match json::decode(s) {
+        Ok(Value::List(l)) => Value::List(l),
+        Ok(Value::Nil) => Value::List(Vec::new().into()),
+        Ok(other) => Value::List(
+            alloc::vec![Value::String(
+                format!(
+                    "json: cannot unmarshal {} into Go value of type []interface {{}}",
+                    json_kind(&other)
+                )
+                .into()
+            )]
+            .into(),
+        ),
+        Err(e) => Value::List(alloc::vec![Value::String(e.into())].into()),
+    }
+}
+
 fn toml_and_failures(m: &mut FuncMap) {
-    reg(m, "fromToml", |a| {
-        want("fromToml", a, 1)?;
-        Ok(from_toml(&s_arg(a, 0, "fromToml")?))
-    });
-    reg(m, "required", |a| {
-        want("required", a, 2)?;
+    add_fn(m, "fromToml", |s: String| Ok(from_toml(&s)));
+    add_fn(m, "required", |warn: String, v: Value| {
         // Helm wraps the message so its error clean-up can find it.
-        let msg = format!("HELM_ERR_START{}HELM_ERR_END", s_arg(a, 0, "required")?);
-        match &a[1] {
+        let msg = format!("HELM_ERR_START{warn}HELM_ERR_END");
+        match v {
             Value::Nil => Err(TemplateError::Fail(msg)),
             Value::String(s) if s.is_empty() => Err(TemplateError::Fail(msg)),
-            v => Ok(v.clone()),
+            v => Ok(v),
         }
     });
-    reg(m, "fail", |a| {
-        want("fail", a, 1)?;
-        Err(TemplateError::Fail(s_arg(a, 0, "fail")?))
+    add_fn(m, "fail", |msg: String| -> Result<Value> {
+        Err(TemplateError::Fail(msg))
     });
-    reg(m, "lookup", |a| {
-        want("lookup", a, 4)?;
-        for i in 0..4 {
-            s_arg(a, i, "lookup")?;
-        }
-        Ok(Value::Map(Dict::new()))
-    });
+    add_fn(
+        m,
+        "lookup",
+        |_api: String, _kind: String, _ns: String, _name: String| Ok(Value::Map(Dict::new())),
+    );
 }
 
 fn json_kind(v: &Value) -> &'static str {

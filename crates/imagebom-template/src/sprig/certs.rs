@@ -16,9 +16,10 @@ use core::net::IpAddr;
 use rcgen::{KeyPair, PublicKeyData, SigningKey};
 use sha2::Digest;
 
-use super::{err, i_arg, reg, s_arg, strval, vstr, want};
+use super::{err, strval, vstr};
 use crate::FuncMap;
 use crate::error::{Result, TemplateError};
+use crate::function::add_fn;
 use crate::value::{Dict, Value};
 
 /// Longest validity accepted either way (Go's time.Duration overflows after ~292 years).
@@ -240,8 +241,8 @@ fn parse_key(pem_text: &str) -> Result<KeyPair> {
 }
 
 /// The key argument of the `…WithKey` functions.
-fn given_key(a: &[Value], i: usize) -> Result<KeyPair> {
-    parse_key_as(&s_arg(a, i)?, "parsing private key")
+fn given_key(pem: &str) -> Result<KeyPair> {
+    parse_key_as(pem, "parsing private key")
 }
 
 fn days(v: i64) -> Result<time::Duration> {
@@ -274,15 +275,15 @@ impl Spec {
         }
     }
 
-    fn with_sans(a: &[Value]) -> Result<Self> {
-        let mut spec = Spec::new(s_arg(a, 0)?, i_arg(a, 3)?, false);
-        for ip in san_items(&a[1], "ips", "error parsing ip")? {
+    fn with_sans(cn: String, ips: &Value, dns: &Value, days: i64) -> Result<Self> {
+        let mut spec = Spec::new(cn, days, false);
+        for ip in san_items(ips, "ips", "error parsing ip")? {
             let addr = ip
                 .parse()
                 .map_err(|_| err(format!("error parsing ip: {ip}")))?;
             spec.ips.push(addr);
         }
-        spec.dns = san_items(&a[2], "alternateDNS", "error processing alternate dns name")?;
+        spec.dns = san_items(dns, "alternateDNS", "error processing alternate dns name")?;
         Ok(spec)
     }
 }
@@ -609,72 +610,91 @@ fn gen_ca(cn: &str, days_valid: i64, key: KeyPair) -> Result<Value> {
     Ok(cert_value(cert, key_pem(&key)))
 }
 
-fn gen_self_signed(a: &[Value], key: KeyPair) -> Result<Value> {
-    let cert = create_cert(&Spec::with_sans(a)?, &key, None)?;
+fn gen_self_signed(spec: Spec, key: KeyPair) -> Result<Value> {
+    let cert = create_cert(&spec, &key, None)?;
     Ok(cert_value(cert, key_pem(&key)))
 }
 
-fn gen_signed(a: &[Value], key: KeyPair) -> Result<Value> {
-    let parent = parse_parent(&a[4])?;
-    let cert = create_cert(&Spec::with_sans(a)?, &key, Some(&parent))?;
+fn gen_signed(spec: impl FnOnce() -> Result<Spec>, ca: &Value, key: KeyPair) -> Result<Value> {
+    let parent = parse_parent(ca)?;
+    let cert = create_cert(&spec()?, &key, Some(&parent))?;
     Ok(cert_value(cert, key_pem(&key)))
+}
+
+/// Sprig's `genPrivateKey`: a PEM key, or Sprig's text for an unknown type.
+fn gen_private_key(typ: &str) -> Result<String> {
+    let k = match typ {
+        "" | "rsa" => rsa_key(rcgen::RsaKeySize::_4096)?,
+        "ecdsa" => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+            .map_err(|e| cert_err("error generating key", e))?,
+        "ed25519" => KeyPair::generate_for(&rcgen::PKCS_ED25519)
+            .map_err(|e| cert_err("error generating key", e))?,
+        other => return Ok(format!("Unknown type {other}")),
+    };
+    Ok(key_pem(&k))
+}
+
+/// Sprig's `buildCustomCert`: Go's base64, the first PEM block parsed as a
+/// certificate, the key read.
+fn build_custom_cert(b64_cert: &str, b64_key: &str) -> Result<Value> {
+    let dec = |s: &str, what: &str| -> Result<String> {
+        let b = super::crypto::go_b64_decode(s.as_bytes())
+            .map_err(|_| err(format!("unable to decode base64 {what}")))?;
+        Ok(String::from_utf8_lossy(&b).into_owned())
+    };
+    let cert = dec(b64_cert, "certificate")?;
+    let key = dec(b64_key, "private key")?;
+    let (_, der) = pem_decode(&cert).ok_or_else(|| err("unable to decode certificate"))?;
+    ca_fields(&der).ok_or_else(|| {
+        err("error parsing certificate: decodedCert.Bytes: x509: malformed certificate")
+    })?;
+    parse_key(&key)?;
+    Ok(cert_value(cert, key))
 }
 
 pub(super) fn register(m: &mut FuncMap) {
-    reg(m, "genPrivateKey", |a| {
-        want("genPrivateKey", a, 1)?;
-        let typ = s_arg(a, 0)?;
-        let k = match typ.as_str() {
-            "" | "rsa" => rsa_key(rcgen::RsaKeySize::_4096)?,
-            "ecdsa" => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
-                .map_err(|e| cert_err("error generating key", e))?,
-            "ed25519" => KeyPair::generate_for(&rcgen::PKCS_ED25519)
-                .map_err(|e| cert_err("error generating key", e))?,
-            // Sprig returns the error text for an unknown type.
-            other => return Ok(vstr(format!("Unknown type {other}"))),
-        };
-        Ok(vstr(key_pem(&k)))
+    add_fn(m, "genPrivateKey", |typ: String| gen_private_key(&typ));
+    add_fn(m, "genCA", |cn: String, days: i64| {
+        gen_ca(&cn, days, new_key()?)
     });
-    reg(m, "genCA", |a| {
-        want("genCA", a, 2)?;
-        gen_ca(&s_arg(a, 0)?, i_arg(a, 1)?, new_key()?)
+    add_fn(m, "genCAWithKey", |cn: String, days: i64, pem: String| {
+        gen_ca(&cn, days, given_key(&pem)?)
     });
-    reg(m, "genCAWithKey", |a| {
-        want("genCAWithKey", a, 3)?;
-        gen_ca(&s_arg(a, 0)?, i_arg(a, 1)?, given_key(a, 2)?)
-    });
-    reg(m, "genSelfSignedCert", |a| {
-        want("genSelfSignedCert", a, 4)?;
-        gen_self_signed(a, new_key()?)
-    });
-    reg(m, "genSelfSignedCertWithKey", |a| {
-        want("genSelfSignedCertWithKey", a, 5)?;
-        gen_self_signed(a, given_key(a, 4)?)
-    });
-    reg(m, "genSignedCert", |a| {
-        want("genSignedCert", a, 5)?;
-        gen_signed(a, new_key()?)
-    });
-    reg(m, "genSignedCertWithKey", |a| {
-        want("genSignedCertWithKey", a, 6)?;
-        gen_signed(a, given_key(a, 5)?)
-    });
-    reg(m, "buildCustomCert", |a| {
-        want("buildCustomCert", a, 2)?;
-        // As Sprig: Go's base64, the first PEM block parsed as a certificate, the key read.
-        let dec = |s: String, what: &str| -> Result<String> {
-            let b = super::crypto::go_b64_decode(s.as_bytes())
-                .map_err(|_| err(format!("unable to decode base64 {what}")))?;
-            Ok(String::from_utf8_lossy(&b).into_owned())
-        };
-        let cert = dec(s_arg(a, 0)?, "certificate")?;
-        let key = dec(s_arg(a, 1)?, "private key")?;
-        let (_, der) = pem_decode(&cert).ok_or_else(|| err("unable to decode certificate"))?;
-        ca_fields(&der).ok_or_else(|| {
-            err("error parsing certificate: decodedCert.Bytes: x509: malformed certificate")
-        })?;
-        parse_key(&key)?;
-        Ok(cert_value(cert, key))
+    add_fn(
+        m,
+        "genSelfSignedCert",
+        |cn: String, ips: Value, dns: Value, days: i64| {
+            let key = new_key()?;
+            gen_self_signed(Spec::with_sans(cn, &ips, &dns, days)?, key)
+        },
+    );
+    add_fn(
+        m,
+        "genSelfSignedCertWithKey",
+        |cn: String, ips: Value, dns: Value, days: i64, pem: String| {
+            let key = given_key(&pem)?;
+            gen_self_signed(Spec::with_sans(cn, &ips, &dns, days)?, key)
+        },
+    );
+    add_fn(
+        m,
+        "genSignedCert",
+        |cn: String, ips: Value, dns: Value, days: i64, ca: Value| {
+            let spec = || Spec::with_sans(cn, &ips, &dns, days);
+            gen_signed(spec, &ca, new_key()?)
+        },
+    );
+    add_fn(
+        m,
+        "genSignedCertWithKey",
+        |cn: String, ips: Value, dns: Value, days: i64, ca: Value, pem: String| {
+            let key = given_key(&pem)?;
+            let spec = || Spec::with_sans(cn, &ips, &dns, days);
+            gen_signed(spec, &ca, key)
+        },
+    );
+    add_fn(m, "buildCustomCert", |cert: String, key: String| {
+        build_custom_cert(&cert, &key)
     });
 }
 
@@ -682,14 +702,12 @@ pub(super) fn register(m: &mut FuncMap) {
 mod tests {
     use super::*;
 
-    fn leaf_args(ca: Value) -> [Value; 5] {
-        [
-            vstr("svc.ns.svc"),
-            Value::List(alloc::vec![vstr("10.0.0.1")].into()),
-            Value::List(alloc::vec![vstr("svc"), vstr("svc.ns")].into()),
-            Value::Int(30),
-            ca,
-        ]
+    /// `genSignedCert "svc.ns.svc" (list "10.0.0.1") (list "svc" "svc.ns") 30 CA`.
+    fn signed_leaf(ca: Value) -> Result<Value> {
+        let ips = Value::List(alloc::vec![vstr("10.0.0.1")].into());
+        let dns = Value::List(alloc::vec![vstr("svc"), vstr("svc.ns")].into());
+        let spec = || Spec::with_sans("svc.ns.svc".into(), &ips, &dns, 30);
+        gen_signed(spec, &ca, new_key()?)
     }
 
     #[test]
@@ -698,7 +716,7 @@ mod tests {
         let (cert, key) = ca_arg(&ca).unwrap();
         assert!(cert.starts_with("-----BEGIN CERTIFICATE-----\n"));
         assert!(key.starts_with("-----BEGIN RSA PRIVATE KEY-----\n"));
-        let leaf = gen_signed(&leaf_args(ca), new_key().unwrap()).unwrap();
+        let leaf = signed_leaf(ca).unwrap();
         let (leaf_cert, _) = ca_arg(&leaf).unwrap();
         assert!(leaf_cert.contains("BEGIN CERTIFICATE"));
         assert!(parse_key(&key).is_ok());
@@ -714,7 +732,7 @@ mod tests {
         d.insert("Cert", vstr(cert));
         d.insert("Key", vstr(other));
         let ca = Value::Map(d.with_type_name("sprig.certificate"));
-        let e = gen_signed(&leaf_args(ca), new_key().unwrap()).unwrap_err();
+        let e = signed_leaf(ca).unwrap_err();
         assert!(
             e.to_string().contains("doesn't match parent's PublicKey"),
             "{e}"

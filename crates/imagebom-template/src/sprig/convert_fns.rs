@@ -2,8 +2,11 @@
 
 use alloc::format;
 
-use super::{go_kind, go_type, is_empty, reg, s_arg, vstr, want, want_at_least};
+use alloc::string::String;
+
+use super::{go_kind, go_type, is_empty, vstr};
 use crate::FuncMap;
+use crate::function::{Rest, add_fn};
 use crate::value::Value;
 
 /// `spf13/cast`'s `trimZeroDecimal`: `"1.00"` → `"1"`.
@@ -98,103 +101,57 @@ pub(super) fn register(m: &mut FuncMap) {
 }
 
 fn conversions_and_types(m: &mut FuncMap) {
-    reg(m, "atoi", |a| {
-        want("atoi", a, 1)?;
-        let s = s_arg(a, 0)?;
-        let t = s.strip_prefix('+').unwrap_or(&s);
-        let ok = !t.is_empty()
-            && t.trim_start_matches('-')
-                .bytes()
-                .all(|b| b.is_ascii_digit())
-            && t.matches('-').count() <= 1
-            && !t[1.min(t.len())..].contains('-');
-        Ok(Value::Int(if ok {
-            s.parse::<i64>().unwrap_or(0)
-        } else {
-            0
-        }))
-    });
-    reg(m, "int", |a| {
-        want("int", a, 1)?;
-        Ok(Value::Int(to_int64(&a[0])))
-    });
-    reg(m, "int64", |a| {
-        want("int64", a, 1)?;
-        Ok(super::math::int64(to_int64(&a[0])))
-    });
-    reg(m, "float64", |a| {
-        want("float64", a, 1)?;
-        Ok(Value::Float(to_float64(&a[0])))
-    });
-    reg(m, "toDecimal", |a| {
-        want("toDecimal", a, 1)?;
-        let s = crate::go::sprint_value(&a[0]);
+    add_fn(m, "atoi", |s: String| Ok(atoi(&s)));
+    add_fn(m, "int", |v: Value| Ok(to_int64(&v)));
+    add_fn(m, "int64", |v: Value| Ok(super::math::int64(to_int64(&v))));
+    add_fn(m, "float64", |v: Value| Ok(to_float64(&v)));
+    add_fn(m, "toDecimal", |v: Value| {
+        let s = crate::go::sprint_value(&v);
         Ok(super::math::int64(i64::from_str_radix(&s, 8).unwrap_or(0)))
     });
-    reg(m, "typeOf", |a| {
-        want("typeOf", a, 1)?;
-        Ok(vstr(go_type(&a[0])))
+    add_fn(m, "typeOf", |v: Value| Ok(vstr(go_type(&v))));
+    add_fn(m, "typeIs", |t: String, v: Value| Ok(t == go_type(&v)));
+    add_fn(m, "typeIsLike", |t: String, v: Value| {
+        let got = go_type(&v);
+        Ok(t == got || format!("*{t}") == got)
     });
-    reg(m, "typeIs", |a| {
-        want("typeIs", a, 2)?;
-        Ok(Value::Bool(s_arg(a, 0)? == go_type(&a[1])))
-    });
-    reg(m, "typeIsLike", |a| {
-        want("typeIsLike", a, 2)?;
-        let t = s_arg(a, 0)?;
-        let got = go_type(&a[1]);
-        Ok(Value::Bool(t == got || format!("*{t}") == got))
-    });
-    reg(m, "kindOf", |a| {
-        want("kindOf", a, 1)?;
-        Ok(vstr(go_kind(&a[0])))
-    });
-    reg(m, "kindIs", |a| {
-        want("kindIs", a, 2)?;
-        Ok(Value::Bool(s_arg(a, 0)? == go_kind(&a[1])))
-    });
-    reg(m, "default", |a| {
-        want_at_least("default", a, 1)?;
-        match a.get(1) {
-            Some(given) if !is_empty(given) => Ok(given.clone()),
-            _ => Ok(a[0].clone()),
-        }
-    });
-    reg(m, "empty", |a| {
-        want("empty", a, 1)?;
-        Ok(Value::Bool(is_empty(&a[0])))
-    });
-    reg(m, "coalesce", |a| {
-        Ok(a.iter()
-            .find(|v| !is_empty(v))
-            .cloned()
-            .unwrap_or(Value::Nil))
-    });
-    reg(m, "all", |a| {
-        Ok(Value::Bool(a.iter().all(|v| !is_empty(v))))
-    });
+    add_fn(m, "kindOf", |v: Value| Ok(vstr(go_kind(&v))));
+    add_fn(m, "kindIs", |t: String, v: Value| Ok(t == go_kind(&v)));
+}
+
+/// `strconv.Atoi` with errors as 0.
+fn atoi(s: &str) -> i64 {
+    let t = s.strip_prefix('+').unwrap_or(s);
+    let ok = !t.is_empty()
+        && t.trim_start_matches('-')
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+        && t.matches('-').count() <= 1
+        && !t[1.min(t.len())..].contains('-');
+    if ok { s.parse::<i64>().unwrap_or(0) } else { 0 }
 }
 
 fn choices(m: &mut FuncMap) {
-    reg(m, "any", |a| {
-        Ok(Value::Bool(a.iter().any(|v| !is_empty(v))))
+    add_fn(m, "default", |d: Value, Rest(given): Rest<Value>| {
+        Ok(match given.into_iter().next() {
+            Some(given) if !is_empty(&given) => given,
+            _ => d,
+        })
     });
-    reg(m, "ternary", |a| {
-        want("ternary", a, 3)?;
-        match &a[2] {
-            Value::Bool(b) => Ok(if *b { a[0].clone() } else { a[1].clone() }),
-            // The third argument (`v bool`) is the one Go's check names.
-            Value::Nil => Err(crate::error::TemplateError::BadArg {
-                index: 2,
-                message: "invalid value; expected bool".into(),
-            }),
-            other => Err(super::wrong_type(2, "bool", other)),
-        }
+    add_fn(m, "empty", |v: Value| Ok(is_empty(&v)));
+    add_fn(m, "coalesce", |Rest(a): Rest<Value>| {
+        Ok(a.into_iter().find(|v| !is_empty(v)).unwrap_or(Value::Nil))
     });
-    reg(m, "deepEqual", |a| {
-        want("deepEqual", a, 2)?;
-        Ok(Value::Bool(a[0] == a[1]))
+    add_fn(m, "all", |Rest(a): Rest<Value>| {
+        Ok(a.iter().all(|v| !is_empty(v)))
     });
+    add_fn(m, "any", |Rest(a): Rest<Value>| {
+        Ok(a.iter().any(|v| !is_empty(v)))
+    });
+    add_fn(m, "ternary", |vt: Value, vf: Value, v: bool| {
+        Ok(if v { vt } else { vf })
+    });
+    add_fn(m, "deepEqual", |x: Value, y: Value| Ok(x == y));
 }
 
 #[cfg(test)]

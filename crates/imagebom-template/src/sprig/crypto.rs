@@ -5,7 +5,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::{MAX_STRING_BYTES, err, i_arg, reg, s_arg, vstr, want};
+use super::{MAX_STRING_BYTES, err, vstr};
 use crate::FuncMap;
 use crate::error::Result;
 use crate::function::add_fn;
@@ -371,64 +371,48 @@ fn encodings_and_hashes(m: &mut FuncMap) {
         let printable: alloc::vec::Vec<u8> = (32u8..=126).collect();
         Ok(vstr(random_from(&printable, n)?))
     });
-    reg(m, "randBytes", |a| {
-        want("randBytes", a, 1)?;
-        let n = i_arg(a, 0)?;
+    add_fn(m, "randBytes", |n: i64| {
         if !(0..=MAX_STRING_BYTES as i64).contains(&n) {
             return Err(err(format!("randBytes: count {n} out of range")));
         }
         use rand::RngExt;
         let mut rng = rand::rng();
         let bytes: alloc::vec::Vec<u8> = (0..n).map(|_| rng.random::<u8>()).collect();
-        Ok(vstr(data_encoding::BASE64.encode(&bytes)))
+        Ok(data_encoding::BASE64.encode(&bytes))
     });
 }
 
 fn passwords_and_keys(m: &mut FuncMap) {
-    reg(m, "bcrypt", |a| {
-        want("bcrypt", a, 1)?;
-        bcrypt::hash_with_result(s_arg(a, 0)?, 10)
-            .map(|h| vstr(h.format_for_version(bcrypt::Version::TwoA)))
+    add_fn(m, "bcrypt", |s: String| {
+        bcrypt::hash_with_result(s, 10)
+            .map(|h| h.format_for_version(bcrypt::Version::TwoA))
             .map_err(|e| err(format!("bcrypt: {e}")))
     });
-    reg(m, "htpasswd", |a| {
-        want("htpasswd", a, 2)?;
-        let (user, pass) = (s_arg(a, 0)?, s_arg(a, 1)?);
+    add_fn(m, "htpasswd", |user: String, pass: String| {
         if user.contains(':') {
-            return Ok(vstr(format!("invalid username: {user}")));
+            return Ok(format!("invalid username: {user}"));
         }
         bcrypt::hash_with_result(pass, 10)
-            .map(|h| {
-                vstr(format!(
-                    "{user}:{}",
-                    h.format_for_version(bcrypt::Version::TwoA)
-                ))
-            })
+            .map(|h| format!("{user}:{}", h.format_for_version(bcrypt::Version::TwoA)))
             .map_err(|e| err(format!("htpasswd: {e}")))
     });
-    reg(m, "derivePassword", |a| {
-        want("derivePassword", a, 5)?;
-        let counter = u32::try_from(i_arg(a, 0)?)
-            .map_err(|_| err("wrong type for value; expected uint32"))?;
-        let (kind, pw, user, site) = (s_arg(a, 1)?, s_arg(a, 2)?, s_arg(a, 3)?, s_arg(a, 4)?);
-        Ok(vstr(derive_password(counter, &kind, &pw, &user, &site)))
+    add_fn(
+        m,
+        "derivePassword",
+        |counter: i64, kind: String, pw: String, user: String, site: String| {
+            let counter =
+                u32::try_from(counter).map_err(|_| err("wrong type for value; expected uint32"))?;
+            Ok(derive_password(counter, &kind, &pw, &user, &site))
+        },
+    );
+    add_fn(m, "encryptAES", |pw: String, text: String| {
+        Ok(encrypt_aes(&pw, text.as_bytes()))
     });
-    reg(m, "encryptAES", |a| {
-        want("encryptAES", a, 2)?;
-        let (pw, text) = (s_arg(a, 0)?, s_arg(a, 1)?);
-        Ok(vstr(encrypt_aes(&pw, text.as_bytes())))
-    });
-    reg(m, "decryptAES", |a| {
-        want("decryptAES", a, 2)?;
-        let (pw, b64) = (s_arg(a, 0)?, s_arg(a, 1)?);
-        decrypt_aes(&pw, &b64).map(vstr)
+    add_fn(m, "decryptAES", |pw: String, b64: String| {
+        decrypt_aes(&pw, &b64)
     });
     // No network while rendering: an empty answer, as the Helm SDK gives offline.
-    reg(m, "getHostByName", |a| {
-        want("getHostByName", a, 1)?;
-        s_arg(a, 0)?;
-        Ok(vstr(""))
-    });
+    add_fn(m, "getHostByName", |_name: String| Ok(String::new()));
 }
 
 #[cfg(test)]

@@ -8,9 +8,10 @@ use alloc::string::{String, ToString};
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDateTime, Offset, TimeZone, Timelike, Utc};
 
-use super::{err, reg, s_arg, vstr, want};
+use super::{err, vstr};
 use crate::FuncMap;
 use crate::error::Result;
+use crate::function::add_fn;
 use crate::value::Value;
 
 const GO_STRING_LAYOUT: &str = "2006-01-02 15:04:05.999999999 -0700 MST";
@@ -378,101 +379,91 @@ pub(super) fn register(m: &mut FuncMap) {
 }
 
 fn date_formatting(m: &mut FuncMap) {
-    reg(m, "now", |a| {
-        want("now", a, 0)?;
-        Ok(time_value(&now()))
+    add_fn(m, "now", || Ok(time_value(&now())));
+    add_fn(m, "date", |layout: String, t: Value| {
+        Ok(date_in(&layout, &t, "UTC"))
     });
-    for name in ["date", "dateInZone", "date_in_zone"] {
-        reg(m, name, move |a| {
-            let zoned = name != "date";
-            want(name, a, if zoned { 3 } else { 2 })?;
-            let layout = s_arg(a, 0)?;
-            let z = if zoned { s_arg(a, 2)? } else { "UTC".into() };
-            let (t, abbrev) = in_zone(&to_time(&a[1]), &z);
-            Ok(vstr(format_in(&layout, &t, abbrev.as_deref())))
+    for name in ["dateInZone", "date_in_zone"] {
+        add_fn(m, name, |layout: String, t: Value, zone: String| {
+            Ok(date_in(&layout, &t, &zone))
         });
     }
-    reg(m, "htmlDate", |a| {
-        want("htmlDate", a, 1)?;
-        Ok(vstr(format_layout("2006-01-02", &to_time(&a[0]))))
+    add_fn(m, "htmlDate", |t: Value| {
+        Ok(vstr(format_layout("2006-01-02", &to_time(&t))))
     });
-    reg(m, "htmlDateInZone", |a| {
-        want("htmlDateInZone", a, 2)?;
-        let (t, _) = in_zone(&to_time(&a[0]), &s_arg(a, 1)?);
+    add_fn(m, "htmlDateInZone", |t: Value, zone: String| {
+        let (t, _) = in_zone(&to_time(&t), &zone);
         Ok(vstr(format_layout("2006-01-02", &t)))
     });
-    for must in [false, true] {
-        let name = if must { "mustToDate" } else { "toDate" };
-        reg(m, name, move |a| {
-            want(name, a, 2)?;
-            let (layout, s) = (s_arg(a, 0)?, s_arg(a, 1)?);
-            match parse_layout(&layout, &s) {
-                Some(t) => Ok(time_value(&t)),
-                None if must => {
-                    // Go names the first layout element it could not read; report
-                    // the first one (right when the text fails from the start).
-                    let elem = TOKENS
-                        .iter()
-                        .enumerate()
-                        .filter_map(|(rank, t)| layout.find(t).map(|i| (i, rank, *t)))
-                        .min()
-                        .map_or(layout.as_str(), |(_, _, t)| t);
-                    Err(err(format!(
-                        "parsing time {s:?} as {layout:?}: cannot parse {s:?} as {elem:?}"
-                    )))
-                }
-                None => Ok(time_value(
-                    &DateTime::from_timestamp(-62135596800, 0)
-                        .unwrap_or_default()
-                        .fixed_offset(),
-                )),
-            }
-        });
-    }
-    reg(m, "unixEpoch", |a| {
-        want("unixEpoch", a, 1)?;
-        Ok(vstr(to_time(&a[0]).timestamp().to_string()))
+    add_fn(m, "toDate", |layout: String, s: String| {
+        to_date(&layout, &s, false)
+    });
+    add_fn(m, "mustToDate", |layout: String, s: String| {
+        to_date(&layout, &s, true)
+    });
+    add_fn(m, "unixEpoch", |t: Value| {
+        Ok(vstr(to_time(&t).timestamp().to_string()))
     });
 }
 
-fn date_arithmetic(m: &mut FuncMap) {
-    for must in [false, true] {
-        let name = if must { "mustDateModify" } else { "dateModify" };
-        let f = move |a: &[Value]| -> Result<Value> {
-            want(name, a, 2)?;
-            let d = s_arg(a, 0)?;
-            let t = to_time(&a[1]);
-            match parse_duration(&d) {
-                Some(n) => Ok(time_value(
-                    &(t + chrono::Duration::nanoseconds(
-                        n.clamp(i64::MIN as i128, i64::MAX as i128) as i64,
-                    )),
-                )),
-                None if must => Err(err(format!("time: invalid duration {d:?}"))),
-                None => Ok(time_value(&t)),
-            }
-        };
-        reg(m, name, f);
-        reg(
-            m,
-            if must {
-                "must_date_modify"
-            } else {
-                "date_modify"
-            },
-            f,
-        );
+/// Sprig's `dateInZone`: `t` formatted with Go's `layout` in `zone`.
+fn date_in(layout: &str, t: &Value, zone: &str) -> Value {
+    let (t, abbrev) = in_zone(&to_time(t), zone);
+    vstr(format_in(layout, &t, abbrev.as_deref()))
+}
+
+/// Sprig's `toDate`/`mustToDate` (`must`: a parse failure is Go's error, else the zero time).
+fn to_date(layout: &str, s: &str, must: bool) -> Result<Value> {
+    match parse_layout(layout, s) {
+        Some(t) => Ok(time_value(&t)),
+        None if must => {
+            // Go names the first layout element it could not read; report
+            // the first one (right when the text fails from the start).
+            let elem = TOKENS
+                .iter()
+                .enumerate()
+                .filter_map(|(rank, t)| layout.find(t).map(|i| (i, rank, *t)))
+                .min()
+                .map_or(layout, |(_, _, t)| t);
+            Err(err(format!(
+                "parsing time {s:?} as {layout:?}: cannot parse {s:?} as {elem:?}"
+            )))
+        }
+        None => Ok(time_value(
+            &DateTime::from_timestamp(-62135596800, 0)
+                .unwrap_or_default()
+                .fixed_offset(),
+        )),
     }
-    reg(m, "ago", |a| {
-        want("ago", a, 1)?;
-        let t = to_time(&a[0]);
-        let secs = (now() - t).num_seconds();
+}
+
+/// Sprig's `dateModify`/`mustDateModify` (`must`: a bad duration is Go's error,
+/// else the time unchanged).
+fn date_modify(d: &str, t: &Value, must: bool) -> Result<Value> {
+    let t = to_time(t);
+    match parse_duration(d) {
+        Some(n) => Ok(time_value(
+            &(t + chrono::Duration::nanoseconds(n.clamp(i64::MIN as i128, i64::MAX as i128) as i64)),
+        )),
+        None if must => Err(err(format!("time: invalid duration {d:?}"))),
+        None => Ok(time_value(&t)),
+    }
+}
+
+fn date_arithmetic(m: &mut FuncMap) {
+    for name in ["dateModify", "date_modify"] {
+        add_fn(m, name, |d: String, t: Value| date_modify(&d, &t, false));
+    }
+    for name in ["mustDateModify", "must_date_modify"] {
+        add_fn(m, name, |d: String, t: Value| date_modify(&d, &t, true));
+    }
+    add_fn(m, "ago", |t: Value| {
+        let secs = (now() - to_time(&t)).num_seconds();
         Ok(vstr(go_duration(i128::from(secs) * 1_000_000_000)))
     });
-    reg(m, "duration", |a| {
-        want("duration", a, 1)?;
+    add_fn(m, "duration", |v: Value| {
         // Sprig takes only strings and int64 (an `int` argument gives 0s).
-        let n: i64 = match &a[0] {
+        let n: i64 = match &v {
             Value::String(s) => s.parse().unwrap_or(0),
             Value::Typed(t) if t.go_type == "int64" => t.value.as_int().unwrap_or(0),
             _ => 0,
@@ -482,11 +473,10 @@ fn date_arithmetic(m: &mut FuncMap) {
 }
 
 fn duration_rounding(m: &mut FuncMap) {
-    reg(m, "durationRound", |a| {
-        want("durationRound", a, 1)?;
+    add_fn(m, "durationRound", |v: Value| {
         // Sprig reads strings, int64 (nanoseconds) and a time.Time (the time
         // since it); an `int` argument gives 0s.
-        let nanos: i128 = match &a[0] {
+        let nanos: i128 = match &v {
             Value::String(s) => parse_duration(s).unwrap_or(0),
             Value::Typed(t) if t.go_type == "int64" => i128::from(t.value.as_int().unwrap_or(0)),
             Value::Typed(t) if t.go_type == "time.Time" => (now() - to_time(&t.value))

@@ -5,25 +5,15 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::{err, go_type, is_empty, reg, s_arg, strval, vlist, vstr, want, want_at_least};
+use super::{err, go_type, is_empty, strval, vlist, vstr};
 use crate::FuncMap;
 use crate::error::Result;
+use crate::function::{GoMap, Rest, add_fn};
 use crate::value::{Dict, Value};
 
 /// Deepest map nesting `merge`/`mergeOverwrite` walk (mergo has no limit; cycles
 /// cannot occur in values built from YAML, but `set` can build them).
 pub(crate) const MAX_MERGE_DEPTH: usize = 256;
-
-/// A `map[string]interface{}` parameter; nil is a nil map.
-fn map_arg(a: &[Value], i: usize) -> Result<Option<Dict>> {
-    match a.get(i) {
-        // A nil map (Go's zero value given for a nil argument) reads as empty, refuses writes.
-        Some(Value::Map(d)) if d.is_nil_map() => Ok(None),
-        Some(Value::Map(d)) => Ok(Some(d.clone())),
-        None => Ok(None),
-        Some(other) => Err(super::wrong_type(i, "map[string]interface {}", other)),
-    }
-}
 
 fn nil_map_write() -> crate::error::TemplateError {
     err("assignment to entry in nil map")
@@ -122,17 +112,12 @@ fn deep_copy(v: &Value, depth: usize) -> Result<Value> {
     })
 }
 
-fn merge_fn(name: &'static str, overwrite: bool) -> impl Fn(&[Value]) -> Result<Value> {
-    move |a: &[Value]| {
-        want_at_least(name, a, 1)?;
-        let dst = match map_arg(a, 0)? {
-            Some(d) => d,
-            None => Dict::new(),
-        };
-        for i in 1..a.len() {
-            if let Some(src) = map_arg(a, i)? {
-                mergo(&dst, &src, overwrite, 0)?;
-            }
+/// Sprig's `merge`/`mergeOverwrite DST SRCS...`.
+fn merge_fn(overwrite: bool) -> impl Fn(GoMap, Rest<GoMap>) -> Result<Value> + Clone {
+    move |dst: GoMap, Rest(srcs): Rest<GoMap>| {
+        let dst = dst.dict().unwrap_or_default();
+        for src in srcs.iter().filter_map(GoMap::dict) {
+            mergo(&dst, &src, overwrite, 0)?;
         }
         Ok(Value::Map(dst))
     }
@@ -167,64 +152,41 @@ pub(super) fn register(m: &mut FuncMap) {
 }
 
 fn dict_access(m: &mut FuncMap) {
-    reg(m, "dict", |a| {
+    add_fn(m, "dict", |Rest(a): Rest<Value>| {
         let d = Dict::new();
-        let mut i = 0;
-        while i < a.len() {
-            let k = strval(&a[i]);
-            let v = a.get(i + 1).cloned().unwrap_or_else(|| vstr(""));
-            d.insert(k, v);
-            i += 2;
+        for pair in a.chunks(2) {
+            let v = pair.get(1).cloned().unwrap_or_else(|| vstr(""));
+            d.insert(strval(&pair[0]), v);
         }
         Ok(Value::Map(d))
     });
-    reg(m, "get", |a| {
-        want("get", a, 2)?;
-        let k = s_arg(a, 1)?;
-        Ok(map_arg(a, 0)?
-            .and_then(|d| d.get(&k))
-            .unwrap_or_else(|| vstr("")))
+    add_fn(m, "get", |d: GoMap, k: String| {
+        Ok(d.dict().and_then(|d| d.get(&k)).unwrap_or_else(|| vstr("")))
     });
-    reg(m, "set", |a| {
-        want("set", a, 3)?;
-        let k = s_arg(a, 1)?;
-        let d = map_arg(a, 0)?.ok_or_else(nil_map_write)?;
-        d.insert(k, a[2].clone());
+    add_fn(m, "set", |d: GoMap, k: String, v: Value| {
+        let d = d.dict().ok_or_else(nil_map_write)?;
+        d.insert(k, v);
         Ok(Value::Map(d))
     });
-    reg(m, "unset", |a| {
-        want("unset", a, 2)?;
-        let k = s_arg(a, 1)?;
-        match map_arg(a, 0)? {
-            Some(d) => {
-                d.remove(&k);
-                Ok(Value::Map(d))
-            }
-            None => Ok(a[0].clone()),
+    add_fn(m, "unset", |d: GoMap, k: String| {
+        if let Some(dict) = d.dict() {
+            dict.remove(&k);
         }
+        Ok(d.0)
     });
-    reg(m, "hasKey", |a| {
-        want("hasKey", a, 2)?;
-        let k = s_arg(a, 1)?;
-        Ok(Value::Bool(
-            map_arg(a, 0)?.is_some_and(|d| d.contains_key(&k)),
-        ))
+    add_fn(m, "hasKey", |d: GoMap, k: String| {
+        Ok(d.dict().is_some_and(|d| d.contains_key(&k)))
     });
-    reg(m, "pluck", |a| {
-        want_at_least("pluck", a, 1)?;
-        let k = s_arg(a, 0)?;
-        let mut out = Vec::new();
-        for i in 1..a.len() {
-            if let Some(v) = map_arg(a, i)?.and_then(|d| d.get(&k)) {
-                out.push(v);
-            }
-        }
-        Ok(vlist(out))
+    add_fn(m, "pluck", |k: String, Rest(ds): Rest<GoMap>| {
+        Ok(ds
+            .iter()
+            .filter_map(|d| d.dict()?.get(&k))
+            .collect::<Vec<_>>())
     });
 }
 
 fn dict_lookup(m: &mut FuncMap) {
-    reg(m, "dig", |a| {
+    add_fn(m, "dig", |Rest(a): Rest<Value>| {
         if a.len() < 3 {
             return Err(err("dig needs at least three arguments"));
         }
@@ -245,8 +207,9 @@ fn dict_lookup(m: &mut FuncMap) {
             }
         };
         let def = a[a.len() - 2].clone();
-        let keys = (0..a.len() - 2)
-            .map(|i| match &a[i] {
+        let keys = a[..a.len() - 2]
+            .iter()
+            .map(|k| match k {
                 Value::String(s) => Ok(String::from(&**s)),
                 other => Err(err(format!(
                     "interface conversion: interface {{}} is {}, not string",
@@ -256,29 +219,24 @@ fn dict_lookup(m: &mut FuncMap) {
             .collect::<Result<Vec<_>>>()?;
         dig(&d, &keys, &def)
     });
-    reg(m, "keys", |a| {
-        let mut out = Vec::new();
-        for i in 0..a.len() {
-            if let Some(d) = map_arg(a, i)? {
-                out.extend(d.keys().into_iter().map(Value::String));
-            }
-        }
+    add_fn(m, "keys", |Rest(ds): Rest<GoMap>| {
+        let out = ds
+            .iter()
+            .filter_map(GoMap::dict)
+            .flat_map(|d| d.keys())
+            .map(Value::String)
+            .collect::<Vec<_>>();
         Ok(Value::typed("[]string", "slice", vlist(out)))
     });
-    reg(m, "values", |a| {
-        want("values", a, 1)?;
-        Ok(vlist(
-            map_arg(a, 0)?
-                .map(|d| d.entries().into_iter().map(|(_, v)| v).collect())
-                .unwrap_or_default(),
-        ))
+    add_fn(m, "values", |d: GoMap| {
+        Ok(d.dict()
+            .map(|d| d.entries().into_iter().map(|(_, v)| v).collect::<Vec<_>>())
+            .unwrap_or_default())
     });
-    reg(m, "pick", |a| {
-        want_at_least("pick", a, 1)?;
-        let src = map_arg(a, 0)?;
+    add_fn(m, "pick", |src: GoMap, Rest(keys): Rest<String>| {
+        let src = src.dict();
         let out = Dict::new();
-        for i in 1..a.len() {
-            let k = s_arg(a, i)?;
+        for k in keys {
             if let Some(v) = src.as_ref().and_then(|d| d.get(&k)) {
                 out.insert(k, v);
             }
@@ -288,14 +246,9 @@ fn dict_lookup(m: &mut FuncMap) {
 }
 
 fn dict_merge(m: &mut FuncMap) {
-    reg(m, "omit", |a| {
-        want_at_least("omit", a, 1)?;
-        let src = map_arg(a, 0)?;
-        let drop = (1..a.len())
-            .map(|i| s_arg(a, i))
-            .collect::<Result<Vec<_>>>()?;
+    add_fn(m, "omit", |src: GoMap, Rest(drop): Rest<String>| {
         let out = Dict::new();
-        if let Some(d) = src {
+        if let Some(d) = src.dict() {
             for (k, v) in d.entries() {
                 if !drop.iter().any(|x| **x == *k) {
                     out.insert(k, v);
@@ -304,26 +257,16 @@ fn dict_merge(m: &mut FuncMap) {
         }
         Ok(Value::Map(out))
     });
-    reg(m, "merge", merge_fn("merge", false));
-    reg(m, "mustMerge", merge_fn("mustMerge", false));
-    reg(m, "mergeOverwrite", merge_fn("mergeOverwrite", true));
-    reg(
-        m,
-        "mustMergeOverwrite",
-        merge_fn("mustMergeOverwrite", true),
-    );
-    reg(m, "deepCopy", |a| {
-        want("deepCopy", a, 1)?;
-        if matches!(a[0], Value::Nil) {
-            return Err(err("reflect: call of reflect.Value.Type on zero Value"));
-        }
-        deep_copy(&a[0], 0)
-    });
-    reg(m, "mustDeepCopy", |a| {
-        want("mustDeepCopy", a, 1)?;
-        if matches!(a[0], Value::Nil) {
-            return Err(err("reflect: call of reflect.Value.Type on zero Value"));
-        }
-        deep_copy(&a[0], 0)
-    });
+    add_fn(m, "merge", merge_fn(false));
+    add_fn(m, "mustMerge", merge_fn(false));
+    add_fn(m, "mergeOverwrite", merge_fn(true));
+    add_fn(m, "mustMergeOverwrite", merge_fn(true));
+    for name in ["deepCopy", "mustDeepCopy"] {
+        add_fn(m, name, |v: Value| {
+            if matches!(v, Value::Nil) {
+                return Err(err("reflect: call of reflect.Value.Type on zero Value"));
+            }
+            deep_copy(&v, 0)
+        });
+    }
 }

@@ -3,8 +3,9 @@
 use alloc::format;
 use alloc::string::{String, ToString};
 
-use super::{err, reg, s_arg, vstr, want};
+use super::err;
 use crate::FuncMap;
+use crate::function::add_fn;
 use crate::value::Value;
 
 /// Why a value cannot be encoded (Go's `json.UnsupportedValueError` / `TypeError`).
@@ -237,40 +238,27 @@ fn go_json_error(text: &str, e: &serde_json::Error) -> String {
 }
 
 pub(super) fn register(m: &mut FuncMap) {
-    reg(m, "toJson", |a| {
-        want("toJson", a, 1)?;
-        Ok(vstr(encode(&a[0], true, None).unwrap_or_default()))
+    add_fn(m, "toJson", |v: Value| {
+        Ok(encode(&v, true, None).unwrap_or_default())
     });
-    reg(m, "mustToJson", |a| {
-        want("mustToJson", a, 1)?;
-        encode(&a[0], true, None).map(vstr).map_err(|e| err(e.0))
+    add_fn(m, "mustToJson", |v: Value| {
+        encode(&v, true, None).map_err(|e| err(e.0))
     });
-    reg(m, "toPrettyJson", |a| {
-        want("toPrettyJson", a, 1)?;
-        Ok(vstr(encode(&a[0], true, Some("  ")).unwrap_or_default()))
+    add_fn(m, "toPrettyJson", |v: Value| {
+        Ok(encode(&v, true, Some("  ")).unwrap_or_default())
     });
-    reg(m, "mustToPrettyJson", |a| {
-        want("mustToPrettyJson", a, 1)?;
-        encode(&a[0], true, Some("  "))
-            .map(vstr)
-            .map_err(|e| err(e.0))
+    add_fn(m, "mustToPrettyJson", |v: Value| {
+        encode(&v, true, Some("  ")).map_err(|e| err(e.0))
     });
-    reg(m, "toRawJson", |a| {
-        want("toRawJson", a, 1)?;
-        encode(&a[0], false, None).map(vstr).map_err(|e| err(e.0))
+    for name in ["toRawJson", "mustToRawJson"] {
+        add_fn(m, name, |v: Value| {
+            encode(&v, false, None).map_err(|e| err(e.0))
+        });
+    }
+    add_fn(m, "fromJson", |s: String| {
+        Ok(decode(&s).unwrap_or(Value::Nil))
     });
-    reg(m, "mustToRawJson", |a| {
-        want("mustToRawJson", a, 1)?;
-        encode(&a[0], false, None).map(vstr).map_err(|e| err(e.0))
-    });
-    reg(m, "fromJson", |a| {
-        want("fromJson", a, 1)?;
-        Ok(decode(&s_arg(a, 0)?).unwrap_or(Value::Nil))
-    });
-    reg(m, "mustFromJson", |a| {
-        want("mustFromJson", a, 1)?;
-        decode(&s_arg(a, 0)?).map_err(err)
-    });
+    add_fn(m, "mustFromJson", |s: String| decode(&s).map_err(err));
 }
 
 #[cfg(test)]

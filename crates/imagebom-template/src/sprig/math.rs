@@ -6,7 +6,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use super::convert_fns::{to_float64, to_int64};
-use super::{MAX_LIST_LEN, err, i_arg, reg, vlist, vstr, want, want_at_least};
+use super::{MAX_LIST_LEN, err, vlist};
 use crate::FuncMap;
 use crate::error::Result;
 use crate::function::{Rest, add_fn};
@@ -310,64 +310,44 @@ fn nonzero(d: i64) -> Result<i64> {
 }
 
 fn float_and_random_math(m: &mut FuncMap) {
-    reg(m, "round", |a| {
-        want_at_least("round", a, 2)?;
-        let p = i_arg(a, 1)?;
-        let on = match a.get(2) {
+    add_fn(m, "round", |v: Value, p: i64, Rest(opt): Rest<Value>| {
+        let on = match opt.first() {
             Some(Value::Float(f)) => *f,
             Some(Value::Int(n)) => *n as f64,
             Some(_) => return Err(err("wrong type for value; expected float64")),
             None => 0.5,
         };
-        Ok(Value::Float(go_round(to_float64(&a[0]), p as f64, on)))
+        Ok(go_round(to_float64(&v), p as f64, on))
     });
-    reg(m, "add1f", |a| {
-        want("add1f", a, 1)?;
-        Ok(Value::Float(decimal_op(
-            &a[0],
-            &[Value::Int(1)],
-            DecOp::Add,
-        )?))
+    add_fn(m, "add1f", |v: Value| {
+        decimal_op(&v, &[Value::Int(1)], DecOp::Add)
     });
-    reg(m, "addf", |a| {
-        Ok(Value::Float(decimal_op(&Value::Float(0.0), a, DecOp::Add)?))
+    add_fn(m, "addf", |Rest(a): Rest<Value>| {
+        decimal_op(&Value::Float(0.0), &a, DecOp::Add)
     });
-    reg(m, "subf", |a| {
-        want_at_least("subf", a, 1)?;
-        Ok(Value::Float(decimal_op(&a[0], &a[1..], DecOp::Sub)?))
+    add_fn(m, "subf", |v: Value, Rest(a): Rest<Value>| {
+        decimal_op(&v, &a, DecOp::Sub)
     });
-    reg(m, "mulf", |a| {
-        want_at_least("mulf", a, 1)?;
-        Ok(Value::Float(decimal_op(&a[0], &a[1..], DecOp::Mul)?))
+    add_fn(m, "mulf", |v: Value, Rest(a): Rest<Value>| {
+        decimal_op(&v, &a, DecOp::Mul)
     });
-    reg(m, "divf", |a| {
-        want_at_least("divf", a, 1)?;
-        Ok(Value::Float(decimal_op(&a[0], &a[1..], DecOp::Div)?))
+    add_fn(m, "divf", |v: Value, Rest(a): Rest<Value>| {
+        decimal_op(&v, &a, DecOp::Div)
     });
-    reg(m, "until", |a| {
-        want("until", a, 1)?;
-        let n = i_arg(a, 0)?;
+    add_fn(m, "until", |n: i64| {
         let step = if n < 0 { -1 } else { 1 };
         Ok(ints(until_step(0, n, step)?))
     });
-    reg(m, "untilStep", |a| {
-        want("untilStep", a, 3)?;
-        Ok(ints(until_step(i_arg(a, 0)?, i_arg(a, 1)?, i_arg(a, 2)?)?))
+    add_fn(m, "untilStep", |start: i64, stop: i64, step: i64| {
+        Ok(ints(until_step(start, stop, step)?))
     });
-    reg(m, "seq", |a| {
-        let p = (0..a.len())
-            .map(|i| i_arg(a, i))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(vstr(seq(&p)?))
-    });
-    reg(m, "randInt", |a| {
-        want("randInt", a, 2)?;
-        let (lo, hi) = (i_arg(a, 0)?, i_arg(a, 1)?);
+    add_fn(m, "seq", |Rest(p): Rest<i64>| seq(&p));
+    add_fn(m, "randInt", |lo: i64, hi: i64| {
         if hi <= lo {
             return Err(err("invalid argument to Intn"));
         }
         use rand::RngExt;
-        Ok(Value::Int(rand::rng().random_range(lo..hi)))
+        Ok(rand::rng().random_range(lo..hi))
     });
 }
 

@@ -65,65 +65,11 @@ pub(crate) fn sprig_funcmap() -> FuncMap {
     m
 }
 
-pub(crate) fn reg(
-    m: &mut FuncMap,
-    name: &str,
-    f: impl Fn(&[Value]) -> Result<Value> + Send + Sync + 'static,
-) {
-    m.insert(name.to_string(), Arc::new(f));
-}
-
 pub(crate) fn err(msg: impl Into<String>) -> TemplateError {
     TemplateError::Exec(msg.into())
 }
 
-/// Go's error for a call with the wrong number of arguments.
-pub(crate) fn want(name: &str, args: &[Value], n: usize) -> Result<()> {
-    match args.len() {
-        got if got != n => Err(arg_count(name, false, n, got)),
-        _ => Ok(()),
-    }
-}
-
-/// Go's error for a variadic call given too few arguments.
-pub(crate) fn want_at_least(name: &str, args: &[Value], n: usize) -> Result<()> {
-    match args.len() {
-        got if got < n => Err(arg_count(name, true, n, got)),
-        _ => Ok(()),
-    }
-}
-
-fn arg_count(name: &str, at_least: bool, expected: usize, got: usize) -> TemplateError {
-    TemplateError::ArgCount {
-        name: name.to_string(),
-        at_least,
-        expected,
-        got,
-    }
-}
-
 pub(crate) use crate::go::{kind_name as go_kind, type_name as go_type};
-
-pub(crate) use crate::function::wrong_type;
-
-/// A `string` parameter.
-pub(crate) fn s_arg(args: &[Value], i: usize) -> Result<String> {
-    match args.get(i) {
-        Some(Value::String(s)) => Ok(s.to_string()),
-        Some(v) => Err(wrong_type(i, "string", v)),
-        None => Err(err("missing argument")),
-    }
-}
-
-/// An `int` parameter: integers only (as Go's `reflect` assignability).
-pub(crate) fn i_arg(args: &[Value], i: usize) -> Result<i64> {
-    match args.get(i) {
-        Some(Value::Int(n)) => Ok(*n),
-        Some(Value::Uint(n)) => i64::try_from(*n).map_err(|_| err("integer overflow")),
-        Some(v) => Err(wrong_type(i, "int", v)),
-        None => Err(err("missing argument")),
-    }
-}
 
 pub(crate) fn vstr(s: impl Into<Arc<str>>) -> Value {
     Value::String(s.into())

@@ -4,7 +4,7 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use super::{check_len, err, i_arg, reg, s_arg, strslice, strval, vlist, vstr, want};
+use super::{check_len, err, strslice, strval, vlist, vstr};
 use crate::FuncMap;
 use crate::error::Result;
 use crate::function::{Rest, add_fn};
@@ -376,23 +376,19 @@ fn shorten_and_quote(m: &mut FuncMap) {
     add_fn(m, "hasSuffix", |suf: String, s: String| {
         Ok(s.ends_with(suf.as_str()))
     });
-    reg(m, "quote", |a| {
-        Ok(vstr(
-            a.iter()
-                .filter(|v| !matches!(v, Value::Nil))
-                .map(|v| crate::go::go_quote(&strval(v)))
-                .collect::<Vec<_>>()
-                .join(" "),
-        ))
+    add_fn(m, "quote", |Rest(a): Rest<Value>| {
+        Ok(a.iter()
+            .filter(|v| !matches!(v, Value::Nil))
+            .map(|v| crate::go::go_quote(&strval(v)))
+            .collect::<Vec<_>>()
+            .join(" "))
     });
-    reg(m, "squote", |a| {
-        Ok(vstr(
-            a.iter()
-                .filter(|v| !matches!(v, Value::Nil))
-                .map(|v| format!("'{}'", strval(v)))
-                .collect::<Vec<_>>()
-                .join(" "),
-        ))
+    add_fn(m, "squote", |Rest(a): Rest<Value>| {
+        Ok(a.iter()
+            .filter(|v| !matches!(v, Value::Nil))
+            .map(|v| format!("'{}'", strval(v)))
+            .collect::<Vec<_>>()
+            .join(" "))
     });
 }
 
@@ -433,16 +429,14 @@ fn layout(m: &mut FuncMap) {
     add_fn(m, "kebabcase", |s: String| Ok(join_lower(&s, "-")));
     add_fn(m, "camelcase", |s: String| Ok(camelcase(&s)));
     add_fn(m, "swapcase", |s: String| Ok(swapcase(&s)));
-    reg(m, "shuffle", |a| {
-        want("shuffle", a, 1)?;
+    add_fn(m, "shuffle", |s: String| {
         use rand::seq::SliceRandom;
-        let mut cs: Vec<char> = s_arg(a, 0)?.chars().collect();
+        let mut cs: Vec<char> = s.chars().collect();
         cs.shuffle(&mut rand::rng());
-        Ok(vstr(cs.into_iter().collect::<String>()))
+        Ok(cs.into_iter().collect::<String>())
     });
-    reg(m, "wrap", |a| {
-        want("wrap", a, 2)?;
-        Ok(vstr(wrap_custom(&s_arg(a, 1)?, i_arg(a, 0)?, "\n", false)))
+    add_fn(m, "wrap", |n: i64, s: String| {
+        Ok(wrap_custom(&s, n, "\n", false))
     });
 }
 

@@ -3,8 +3,9 @@
 use alloc::format;
 use alloc::string::{String, ToString};
 
-use super::{err, reg, s_arg, vstr, want};
+use super::{err, vstr};
 use crate::FuncMap;
+use crate::function::{GoMap, add_fn};
 use crate::value::{Dict, Value};
 
 #[derive(Default)]
@@ -151,9 +152,7 @@ fn to_string(u: &GoUrl) -> String {
 }
 
 pub(super) fn register(m: &mut FuncMap) {
-    reg(m, "urlParse", |a| {
-        want("urlParse", a, 1)?;
-        let raw = s_arg(a, 0)?;
+    add_fn(m, "urlParse", |raw: String| {
         let u = parse(&raw).map_err(|e| err(format!("unable to parse url: {e}")))?;
         let d = Dict::new();
         d.insert("scheme", vstr(u.scheme.as_str()));
@@ -166,16 +165,10 @@ pub(super) fn register(m: &mut FuncMap) {
         d.insert("userinfo", vstr(u.userinfo.clone().unwrap_or_default()));
         Ok(Value::Map(d))
     });
-    reg(m, "urlJoin", |a| {
-        want("urlJoin", a, 1)?;
-        let Value::Map(d) = &a[0] else {
-            return Err(err(format!(
-                "wrong type for value; expected map[string]interface {{}}; got {}",
-                super::go_type(&a[0])
-            )));
-        };
+    add_fn(m, "urlJoin", |d: GoMap| {
+        let d = d.dict();
         let get = |k: &str| -> Result<String, crate::error::TemplateError> {
-            match d.get(k) {
+            match d.as_ref().and_then(|d| d.get(k)) {
                 None => Ok(String::new()),
                 Some(Value::String(s)) => Ok(s.to_string()),
                 Some(other) => Err(err(format!(
