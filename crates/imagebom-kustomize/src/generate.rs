@@ -75,7 +75,7 @@ fn generated(
     let mut data = Mapping::new();
     for (key, value) in pairs {
         let value = if kind == "Secret" {
-            base64::engine::general_purpose::STANDARD.encode(value.as_bytes())
+            wrapped_base64(value.as_bytes())
         } else {
             value
         };
@@ -99,9 +99,7 @@ fn generated(
     doc.insert("apiVersion".into(), "v1".into());
     doc.insert("kind".into(), kind.into());
     doc.insert("metadata".into(), Value::Mapping(meta));
-    if !data.is_empty() {
-        doc.insert("data".into(), Value::Mapping(data));
-    }
+    doc.insert("data".into(), Value::Mapping(data));
     if kind == "Secret" {
         let t = get_str(g, &["type"]).unwrap_or("Opaque");
         doc.insert("type".into(), t.into());
@@ -134,13 +132,18 @@ fn collect_pairs(k: &Kustomization, g: &Value) -> Result<Vec<(String, String)>, 
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let Some((key, value)) = line.split_once('=') else {
+            // A bare KEY takes its value from the environment, as Kustomize does.
+            let (key, value) = match line.split_once('=') {
+                Some((k, v)) => (k.trim_end().to_string(), v.to_string()),
+                None => (line.to_string(), std::env::var(line).unwrap_or_default()),
+            };
+            if key.is_empty() {
                 return Err(KustomizeError::invalid(
                     &file,
-                    format!("line {line:?} is not KEY=VALUE (reading variables from the environment is not supported)"),
+                    format!("line {line:?} has no key"),
                 ));
-            };
-            out.push((key.trim_end().to_string(), value.to_string()));
+            }
+            out.push((key, value));
         }
     }
     for lit in list("literals") {
@@ -165,6 +168,21 @@ fn collect_pairs(k: &Kustomization, g: &Value) -> Result<Vec<(String, String)>, 
         out.push((key, text));
     }
     Ok(out)
+}
+
+/// Base64 as Kustomize writes Secret data: once it reaches 70 characters, in lines of 70, each
+/// ended by a newline.
+fn wrapped_base64(bytes: &[u8]) -> String {
+    let enc = base64::engine::general_purpose::STANDARD.encode(bytes);
+    if enc.len() < 70 {
+        return enc;
+    }
+    let mut out = String::with_capacity(enc.len() + enc.len() / 70 + 1);
+    for chunk in enc.as_bytes().chunks(70) {
+        out.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+        out.push('\n');
+    }
+    out
 }
 
 /// A literal's value without one pair of matching surrounding quotes.
@@ -193,21 +211,6 @@ fn place(
             && (new.namespace.is_empty() || i.namespace == new.namespace)
     });
     match (behavior, existing) {
-        ("create" | "", None) => {
-            let mut o = k.object(doc, &k.file);
-            o.hash = !opts.no_hash;
-            o.generated = true;
-            objects.push(o);
-        }
-        ("create" | "", Some(_)) => {
-            return Err(KustomizeError::invalid(
-                &k.file,
-                format!(
-                    "merging from generator: cannot add {} {:?}: it already exists (use behavior merge or replace)",
-                    new.kind, new.name
-                ),
-            ))
-        }
         ("merge" | "replace", Some(old)) => {
             merge_into(&mut old.doc, doc, behavior == "replace");
             old.hash = !opts.no_hash;
@@ -218,10 +221,20 @@ fn place(
                 format!("id {:?} does not exist; cannot merge or replace", new.name),
             ))
         }
-        (other, _) => {
+        // Kustomize treats any other behavior as `create`.
+        (_, None) => {
+            let mut o = k.object(doc, &k.file);
+            o.hash = !opts.no_hash;
+            o.generated = true;
+            objects.push(o);
+        }
+        (_, Some(_)) => {
             return Err(KustomizeError::invalid(
                 &k.file,
-                format!("unknown generator behavior {other:?}"),
+                format!(
+                    "merging from generator: cannot add {} {:?}: it already exists (use behavior merge or replace)",
+                    new.kind, new.name
+                ),
             ))
         }
     }

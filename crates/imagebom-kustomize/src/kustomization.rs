@@ -237,7 +237,20 @@ impl Kustomization {
         Ok((file, text))
     }
 
-    pub fn object(&self, doc: Value, source: &Path) -> Object {
+    pub fn object(&self, mut doc: Value, source: &Path) -> Object {
+        // Kustomize drops empty or null `labels` and `annotations` from what it reads.
+        if let Some(Value::Mapping(meta)) = doc.get_mut("metadata") {
+            for f in ["labels", "annotations"] {
+                let empty = match meta.get(f) {
+                    Some(Value::Null) => true,
+                    Some(Value::Mapping(m)) => m.is_empty(),
+                    _ => false,
+                };
+                if empty {
+                    meta.remove(f);
+                }
+            }
+        }
         let id = crate::id(&doc);
         Object {
             doc,

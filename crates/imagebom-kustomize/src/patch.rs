@@ -221,20 +221,29 @@ fn merge_list(ds: &mut Vec<Value>, ps: &[Value], kind: &str, path: &str) {
         }
         return;
     }
+    // Kustomize merges with its "prepend" option: the patch's elements first, in its order
+    // (merged into the matching element where there is one), then the others in theirs.
     let key_v = Value::from(key);
+    let mut rest: Vec<Option<Value>> = std::mem::take(ds).into_iter().map(Some).collect();
+    let mut head = Vec::new();
     for p in ps {
         let pk = p.get(&key_v);
-        let pos = pk.and_then(|pk| ds.iter().position(|d| d.get(&key_v) == Some(pk)));
+        let pos = pk.and_then(|pk| {
+            rest.iter()
+                .position(|d| d.as_ref().is_some_and(|d| d.get(&key_v) == Some(pk)))
+        });
         let delete = get_str(p, &["$patch"]) == Some("delete");
-        match (pos, delete) {
-            (Some(i), true) => {
-                ds.remove(i);
+        match (pos.and_then(|i| rest[i].take()), delete) {
+            (Some(_), true) | (None, true) => {}
+            (Some(mut d), false) => {
+                merge(&mut d, p, kind, path);
+                head.push(d);
             }
-            (Some(i), false) => merge(&mut ds[i], p, kind, path),
-            (None, true) => {}
-            (None, false) => ds.push(strip_directives(p)),
+            (None, false) => head.push(strip_directives(p)),
         }
     }
+    head.extend(rest.into_iter().flatten());
+    *ds = head;
 }
 
 fn strip_directives(v: &Value) -> Value {
