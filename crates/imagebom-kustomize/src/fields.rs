@@ -382,6 +382,14 @@ pub(crate) fn replicas(k: &Kustomization, objects: &mut [Object]) -> Result<(), 
     Ok(())
 }
 
+/// The image fields of Kustomize's `images` field specs (any kind).
+const IMAGE_PATHS: [&str; 4] = [
+    "spec/containers/image",
+    "spec/initContainers/image",
+    "spec/template/spec/containers/image",
+    "spec/template/spec/initContainers/image",
+];
+
 /// One `images` entry.
 struct ImageRule {
     pattern: regex::Regex,
@@ -417,6 +425,16 @@ pub(crate) fn images(k: &Kustomization, objects: &mut [Object]) -> Result<(), Ku
         for o in objects.iter_mut() {
             if id(&o.doc).kind != "CustomResourceDefinition" {
                 walk_containers(&mut o.doc, &rule);
+            }
+            // Kustomize then runs its field-spec filter over these paths too, so a
+            // `tagSuffix` lands twice on them.
+            for path in IMAGE_PATHS {
+                let path: Vec<&str> = path.split('/').collect();
+                visit(&mut o.doc, &path, false, &mut |leaf| {
+                    if let Some(new) = leaf.as_str().and_then(|img| retag(img, &rule)) {
+                        *leaf = new.into();
+                    }
+                });
             }
         }
     }
