@@ -8,9 +8,8 @@ use std::path::{Path, PathBuf};
 const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// Fields this increment refuses rather than ignores (ignoring them would give wrong output).
-const UNSUPPORTED: [&str; 9] = [
+const UNSUPPORTED: [&str; 8] = [
     "vars",
-    "replacements",
     "configurations",
     "crds",
     "openapi",
@@ -170,6 +169,7 @@ impl Kustomization {
         patch::json6902_legacy(self, objects)?;
         fields::replicas(self, objects)?;
         fields::images(self, objects)?;
+        crate::replace::run(self, objects)?;
         Ok(())
     }
 

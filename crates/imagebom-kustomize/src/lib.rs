@@ -12,6 +12,7 @@ mod fields;
 mod generate;
 mod kustomization;
 mod patch;
+mod replace;
 mod schema;
 mod sort;
 

@@ -296,6 +296,17 @@ fn matches(o: &Object, target: Option<&Value>) -> bool {
         )
 }
 
+/// Whether `doc`'s labels (`labelSelector`) or annotations (`annotationSelector`) match the
+/// selector in `t[field]` (absent: yes).
+pub(crate) fn selector_matches(t: &Value, field: &str, doc: &Value) -> bool {
+    let map = if field == "labelSelector" {
+        "labels"
+    } else {
+        "annotations"
+    };
+    selector(t, field, doc.get("metadata").and_then(|m| m.get(map)))
+}
+
 /// An equality-based selector (`a=b,c!=d,e`) over a labels map.
 fn selector(t: &Value, field: &str, labels: Option<&Value>) -> bool {
     let Some(sel) = get_str(t, &[field]) else {
