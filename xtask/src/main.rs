@@ -20,6 +20,8 @@
 //!   the real Go `text/template` and Helm (see `conformance.rs`); `--check` fails on any difference.
 //! - `fuzz [--seconds N] [TARGET...]`: run the cargo-fuzz targets in `fuzz/` for N seconds each
 //!   (default 60); fails on a crash (see `fuzz.rs`).
+//! - `kustomize-schema [--check]`: regenerate `imagebom-kustomize`'s strategic-merge table from
+//!   the Kubernetes OpenAPI schema in the venv's `kubernetes-validate` (see `kustomize_schema.rs`).
 //! - `scale [--images N]...`: generate a synthetic recipe of up to 5,000 images and a local
 //!   registry holding them, then time `generate --resolve` end to end (see `scale.rs`).
 //! - `repro [--head] [--keep]`: build the static release binary twice, from two copies of the
@@ -35,6 +37,7 @@ mod bench_recipe;
 mod bench_render;
 mod conformance;
 mod fuzz;
+mod kustomize_schema;
 mod proxy;
 mod release;
 mod scale;
@@ -55,11 +58,12 @@ fn main() -> Result<()> {
         Some("bench-render") => bench_render::run(&root(), &args[1..]),
         Some("conformance") => conformance::run(&root(), args.iter().any(|a| a == "--update")),
         Some("fuzz") => fuzz::run(&root(), &args[1..]),
+        Some("kustomize-schema") => kustomize_schema::run(&root(), &args[1..]),
         Some("scale") => scale::run(&root(), &args[1..]),
         Some("repro") => release::repro(&root(), &args[1..]),
         Some("sbom") => release::sbom(&root(), &args[1..]),
         Some("latency-proxy") => proxy::run(&args[1..]),
-        _ => bail!("usage: cargo xtask schemas [--update] | bench-resolve | bench-recipe [--bin PATH] [--latency-ms N] | bench-render [--reps N] [--rounds R] | conformance [--update|--check] | fuzz [--seconds N] [TARGET...] | scale [--images N]... | repro [--head] [--keep] | sbom [--out FILE] | latency-proxy UPSTREAM [--latency-ms N]"),
+        _ => bail!("usage: cargo xtask schemas [--update] | bench-resolve | bench-recipe [--bin PATH] [--latency-ms N] | bench-render [--reps N] [--rounds R] | conformance [--update|--check] | fuzz [--seconds N] [TARGET...] | kustomize-schema [--check] | scale [--images N]... | repro [--head] [--keep] | sbom [--out FILE] | latency-proxy UPSTREAM [--latency-ms N]"),
     }
 }
 

@@ -216,6 +216,7 @@ fn component(
         namespace: (!h.default_namespace.is_empty()).then_some(h.default_namespace),
         helm,
         manifests,
+        kustomize: None,
         images: Vec::new(),
         manifests_are: Some(ManifestsAre::Templates),
         manifest_values: None,

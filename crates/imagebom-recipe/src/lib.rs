@@ -204,6 +204,9 @@ pub struct Component {
     /// Manifest files or globs, relative to the recipe.
     #[serde(default)]
     pub manifests: Vec<String>,
+    /// A kustomization directory, built as `kustomize build` does (after the manifests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kustomize: Option<KustomizeSource>,
     /// Images the component deploys that no manifest names.
     #[serde(default)]
     pub images: Vec<ExtraImage>,
@@ -228,6 +231,14 @@ pub struct Component {
     /// The validated trust policy (keys read), set by [`Recipe::load`].
     #[serde(skip)]
     pub trust: Option<ComponentTrust>,
+}
+
+/// A component's kustomization.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KustomizeSource {
+    /// The kustomization directory, relative to the recipe.
+    pub path: String,
 }
 
 /// An inline values document (YAML).
@@ -618,13 +629,14 @@ impl Checker<'_> {
             }
             if c.helm.is_none()
                 && c.manifests.is_empty()
+                && c.kustomize.is_none()
                 && c.images.is_empty()
                 && self.recipe.format == Format::Imagebom
             {
                 return Err(self.invalid(
                     line,
                     format!("components[{i}]"),
-                    "component has no `helm`, `manifests` or `images`",
+                    "component has no `helm`, `manifests`, `kustomize` or `images`",
                 ));
             }
             if let Some(h) = &c.helm {

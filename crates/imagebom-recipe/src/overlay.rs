@@ -424,6 +424,7 @@ impl Catalog {
             namespace: (!namespace.is_empty()).then_some(namespace),
             helm,
             manifests,
+            kustomize: None,
             images: Vec::new(),
             manifests_are: Some(crate::ManifestsAre::Templates),
             manifest_values,

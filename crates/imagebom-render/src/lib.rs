@@ -128,6 +128,13 @@ pub enum RenderError {
         #[source]
         source: Box<HelmError>,
     },
+    /// A kustomization could not be built (the error names the file).
+    #[error("component {component:?}: kustomize: {source}")]
+    Kustomize {
+        component: String,
+        #[source]
+        source: Box<imagebom_kustomize::KustomizeError>,
+    },
     /// A templated manifest could not be rendered.
     #[error("{path}: component {component:?}: manifest template: {source}")]
     Template {
@@ -324,6 +331,10 @@ fn render_component(recipe: &Recipe, i: usize, opts: &Options) -> Result<Rendere
             Err(e) => failed(e)?,
         }
     }
+    match render_kustomization(recipe, i) {
+        Ok(s) => streams.extend(s),
+        Err(e) => failed(e)?,
+    }
     tracing::debug!(streams = streams.len(), "rendered");
     Ok(Rendered {
         streams,
@@ -461,6 +472,32 @@ pub fn render_manifests(recipe: &Recipe, i: usize) -> Result<Vec<Stream>, Render
         .iter()
         .map(|f| render_manifest(recipe, i, f, &mut context))
         .collect()
+}
+
+/// Component `i`'s kustomization, built natively: one stream per object, named after the
+/// kustomization and the resource file it came from (relative to the recipe).
+fn render_kustomization(recipe: &Recipe, i: usize) -> Result<Vec<Stream>, RenderError> {
+    let component = &recipe.components[i];
+    let Some(k) = &component.kustomize else {
+        return Ok(Vec::new());
+    };
+    let base = recipe.base_dir();
+    let objects =
+        imagebom_kustomize::build(&base.join(&k.path)).map_err(|e| RenderError::Kustomize {
+            component: component.name.clone(),
+            source: Box::new(e),
+        })?;
+    let root = base.canonicalize().unwrap_or(base);
+    let rel = |p: &Path| p.strip_prefix(&root).unwrap_or(p).display().to_string();
+    Ok(objects
+        .iter()
+        .map(|o| Stream {
+            component: component.name.clone(),
+            file: format!("{} ({})", rel(&o.kustomization), rel(&o.source)),
+            text: imagebom_kustomize::to_yaml(std::slice::from_ref(o)),
+            from_chart: false,
+        })
+        .collect())
 }
 
 /// The template context of a component's manifests, built on first use.
@@ -676,6 +713,37 @@ mod tests {
             offline: true,
             ..Options::default()
         }
+    }
+
+    #[test]
+    fn renders_a_kustomization_component_natively() {
+        let d = tempfile::tempdir().unwrap();
+        let k = d.path().join("app");
+        std::fs::create_dir(&k).unwrap();
+        std::fs::write(
+            k.join("kustomization.yaml"),
+            "resources: [deploy.yaml]\nnamePrefix: p-\nimages:\n- name: nginx\n  newTag: \"1.27\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            k.join("deploy.yaml"),
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: web\n    image: nginx:1.25\n",
+        )
+        .unwrap();
+        let recipe = d.path().join("r.yaml");
+        let comp = "components:\n  - name: c\n    kustomize: {path: app}\n";
+        std::fs::write(&recipe, format!("{HEAD}{comp}")).unwrap();
+        let r = Recipe::load(&recipe).unwrap();
+        let s = render_with(&r, &opts(d.path())).unwrap().streams;
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].file, "app/kustomization.yaml (app/deploy.yaml)");
+        assert!(s[0].text.contains("image: nginx:1.27") && s[0].text.contains("name: p-web"));
+        std::fs::write(k.join("kustomization.yaml"), "resources: [gone.yaml]\n").unwrap();
+        let e = render_with(&r, &opts(d.path())).unwrap_err().to_string();
+        assert!(
+            e.contains("component \"c\": kustomize:") && e.contains("gone.yaml"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -1,0 +1,356 @@
+//! Reading a kustomization and accumulating its resources, generators and transformers in
+//! Kustomize v5's order.
+
+use crate::{fields, generate, patch, sort, KustomizeError, Object};
+use serde_yaml_ng::Value;
+use std::path::{Path, PathBuf};
+
+const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// Fields this increment refuses rather than ignores (ignoring them would give wrong output).
+const UNSUPPORTED: [&str; 8] = [
+    "vars",
+    "configurations",
+    "crds",
+    "openapi",
+    "helmCharts",
+    "generators",
+    "transformers",
+    "validators",
+];
+
+/// `kustomize build DIR`: the objects in Kustomize's output order.
+pub fn build(dir: &Path) -> Result<Vec<Object>, KustomizeError> {
+    let k = Kustomization::load(dir)?;
+    if k.is_component() {
+        return Err(KustomizeError::invalid(
+            &k.file,
+            "a Component cannot be built directly; list it under `components` of a Kustomization",
+        ));
+    }
+    let mut objects = k.accumulate(Vec::new())?;
+    generate::add_hashes(&mut objects);
+    fields::fix_name_references(&mut objects);
+    objects.retain(|o| !is_local_config(&o.doc));
+    sort::order(&mut objects, k.value.get("sortOptions"), &k.file)?;
+    Ok(objects)
+}
+
+fn is_local_config(doc: &Value) -> bool {
+    crate::get_str(
+        doc,
+        &[
+            "metadata",
+            "annotations",
+            "config.kubernetes.io/local-config",
+        ],
+    ) == Some("true")
+}
+
+/// A loaded kustomization file.
+pub(crate) struct Kustomization {
+    /// Its directory (canonical).
+    pub dir: PathBuf,
+    /// The file.
+    pub file: PathBuf,
+    /// Its parsed content.
+    pub value: Value,
+}
+
+impl Kustomization {
+    fn load(dir: &Path) -> Result<Self, KustomizeError> {
+        let dir = dir.canonicalize().map_err(|source| KustomizeError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let Some(file) = FILE_NAMES.iter().map(|n| dir.join(n)).find(|p| p.is_file()) else {
+            return Err(KustomizeError::invalid(
+                &dir,
+                format!(
+                    "unable to find one of 'kustomization.yaml', 'kustomization.yml' or \
+                     'Kustomization' in directory '{}'",
+                    dir.display()
+                ),
+            ));
+        };
+        let text = read(&file)?;
+        let name = file.file_name().unwrap_or_default().to_string_lossy();
+        if text.trim().is_empty() {
+            return Err(KustomizeError::invalid(&file, format!("{name} is empty")));
+        }
+        let value: Value = serde_yaml_ng::from_str(&text).map_err(|e| KustomizeError::Yaml {
+            path: file.clone(),
+            message: e.to_string(),
+        })?;
+        if !value.is_mapping() {
+            return Err(KustomizeError::invalid(
+                &file,
+                format!("{name} is not a map"),
+            ));
+        }
+        for f in UNSUPPORTED {
+            if value.get(f).is_some_and(|v| !v.is_null()) {
+                return Err(KustomizeError::Unsupported {
+                    path: file,
+                    feature: format!("`{f}`"),
+                });
+            }
+        }
+        Ok(Kustomization { dir, file, value })
+    }
+
+    fn is_component(&self) -> bool {
+        crate::get_str(&self.value, &["kind"]) == Some("Component")
+    }
+
+    /// The strings of a list field.
+    pub fn strings(&self, field: &str) -> Vec<String> {
+        self.list(field)
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    }
+
+    /// The items of a list field (empty when absent).
+    pub fn list(&self, field: &str) -> Vec<Value> {
+        match self.value.get(field) {
+            Some(Value::Sequence(s)) => s.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// A string field.
+    pub fn string(&self, field: &str) -> Option<String> {
+        self.value.get(field)?.as_str().map(str::to_string)
+    }
+
+    /// Resources, generators, components, then transformers, on top of `objects` (empty for a
+    /// Kustomization, the parent's objects for a Component).
+    fn accumulate(&self, mut objects: Vec<Object>) -> Result<Vec<Object>, KustomizeError> {
+        let mut entries = self.strings("bases");
+        entries.extend(self.strings("resources"));
+        for entry in entries {
+            let found = self.resource(&entry)?;
+            append(&mut objects, found, &self.file)?;
+        }
+        generate::run(self, &mut objects)?;
+        for entry in self.strings("components") {
+            let path = self.dir.join(&entry);
+            let comp = Kustomization::load(&path)?;
+            if !comp.is_component() {
+                return Err(KustomizeError::invalid(
+                    &comp.file,
+                    format!(
+                        "accumulating components: expected kind 'Component' for path '{}' but got '{}'",
+                        path.display(),
+                        comp.string("kind").unwrap_or_else(|| "Kustomization".into())
+                    ),
+                ));
+            }
+            objects = comp.accumulate(objects)?;
+        }
+        self.transform(&mut objects)?;
+        // A `$patch: delete` leaves a null document behind.
+        objects.retain(|o| !o.doc.is_null());
+        Ok(objects)
+    }
+
+    fn transform(&self, objects: &mut [Object]) -> Result<(), KustomizeError> {
+        patch::strategic_merge_legacy(self, objects)?;
+        patch::patches(self, objects)?;
+        if let Some(ns) = self.string("namespace").filter(|s| !s.is_empty()) {
+            fields::set_namespace(objects, &ns);
+        }
+        let prefix = self.string("namePrefix").unwrap_or_default();
+        let suffix = self.string("nameSuffix").unwrap_or_default();
+        fields::prefix_suffix(objects, &prefix, &suffix);
+        fields::labels(self, objects)?;
+        fields::annotations(self, objects);
+        patch::json6902_legacy(self, objects)?;
+        fields::replicas(self, objects)?;
+        fields::images(self, objects)?;
+        crate::replace::run(self, objects)?;
+        Ok(())
+    }
+
+    /// One `resources` entry: a file of documents or a kustomization directory.
+    fn resource(&self, entry: &str) -> Result<Vec<Object>, KustomizeError> {
+        if entry.contains("://") || entry.starts_with("github.com/") || entry.starts_with("git@") {
+            return Err(KustomizeError::invalid(
+                &self.file,
+                format!("remote resource {entry:?} needs the network, which imagebom does not use"),
+            ));
+        }
+        let path = self.dir.join(entry);
+        if path.is_dir() {
+            let sub = Kustomization::load(&path)?;
+            if sub.is_component() {
+                return Err(KustomizeError::invalid(
+                    &sub.file,
+                    format!(
+                        "accumulating resources: expected kind != 'Component' for path '{}'",
+                        path.display()
+                    ),
+                ));
+            }
+            return sub.accumulate(Vec::new());
+        }
+        let file = self.restricted(&path)?;
+        let text = read(&file)?;
+        parse_documents(&text, &file)?
+            .into_iter()
+            .map(|doc| Ok(self.object(doc, &file)))
+            .collect()
+    }
+
+    /// `path` if it is in or below this kustomization's directory (Kustomize's default load
+    /// restrictor), canonical.
+    pub fn restricted(&self, path: &Path) -> Result<PathBuf, KustomizeError> {
+        let real = path.canonicalize().map_err(|e| {
+            KustomizeError::invalid(
+                &self.file,
+                format!(
+                    "accumulating resources: accumulation err='accumulating resources from '{}': \
+                     evalsymlink failure on '{}' : {e}'",
+                    path.strip_prefix(&self.dir).unwrap_or(path).display(),
+                    path.display()
+                ),
+            )
+        })?;
+        if !real.starts_with(&self.dir) {
+            return Err(KustomizeError::invalid(
+                &self.file,
+                format!(
+                    "security; file '{}' is not in or below '{}'",
+                    real.display(),
+                    self.dir.display()
+                ),
+            ));
+        }
+        Ok(real)
+    }
+
+    /// A file read through the load restrictor.
+    pub fn read_restricted(&self, rel: &str) -> Result<(PathBuf, String), KustomizeError> {
+        let file = self.restricted(&self.dir.join(rel))?;
+        let text = read(&file)?;
+        Ok((file, text))
+    }
+
+    pub fn object(&self, mut doc: Value, source: &Path) -> Object {
+        // Kustomize drops empty or null `labels` and `annotations` from what it reads.
+        if let Some(Value::Mapping(meta)) = doc.get_mut("metadata") {
+            for f in ["labels", "annotations"] {
+                let empty = match meta.get(f) {
+                    Some(Value::Null) => true,
+                    Some(Value::Mapping(m)) => m.is_empty(),
+                    _ => false,
+                };
+                if empty {
+                    meta.remove(f);
+                }
+            }
+        }
+        let id = crate::id(&doc);
+        Object {
+            doc,
+            kustomization: self.file.clone(),
+            source: source.to_path_buf(),
+            original: (id.kind, id.name, id.namespace),
+            hash: false,
+            generated: false,
+        }
+    }
+}
+
+/// Appends `found` to `objects`, refusing a second object with the same id as Kustomize does.
+fn append(
+    objects: &mut Vec<Object>,
+    found: Vec<Object>,
+    file: &Path,
+) -> Result<(), KustomizeError> {
+    for o in found {
+        let a = crate::id(&o.doc);
+        if objects.iter().any(|p| {
+            let b = crate::id(&p.doc);
+            a.kind == b.kind && a.group == b.group && a.name == b.name && a.namespace == b.namespace
+        }) {
+            return Err(KustomizeError::invalid(
+                file,
+                format!(
+                    "accumulating resources: may not add resource with an already registered id: {}",
+                    describe(&a)
+                ),
+            ));
+        }
+        objects.push(o);
+    }
+    Ok(())
+}
+
+/// Kustomize's `Kind.version.group/name.namespace` rendering of an id.
+pub(crate) fn describe(id: &crate::Id) -> String {
+    let mut s = id.kind.clone();
+    if !id.version.is_empty() {
+        s.push('.');
+        s.push_str(&id.version);
+    }
+    if !id.group.is_empty() {
+        s.push('.');
+        s.push_str(&id.group);
+    }
+    let ns = if id.namespace.is_empty() {
+        "[noNs]"
+    } else {
+        &id.namespace
+    };
+    format!("{s}/{}.{ns}", id.name)
+}
+
+pub(crate) fn read(path: &Path) -> Result<String, KustomizeError> {
+    std::fs::read_to_string(path).map_err(|source| KustomizeError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// The non-empty documents of a YAML stream; a `List` is expanded into its items.
+pub(crate) fn parse_documents(text: &str, file: &Path) -> Result<Vec<Value>, KustomizeError> {
+    let mut out = Vec::new();
+    for de in serde_yaml_ng::Deserializer::from_str(text) {
+        let doc = Value::deserialize(de).map_err(|e| KustomizeError::Yaml {
+            path: file.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        match doc {
+            Value::Null => {}
+            Value::Mapping(_) => {
+                let is_list = crate::get_str(&doc, &["kind"]).is_some_and(|k| {
+                    k == "List" || k.ends_with("List") && doc.get("items").is_some()
+                });
+                if is_list {
+                    if let Some(Value::Sequence(items)) = doc.get("items") {
+                        out.extend(items.iter().cloned());
+                        continue;
+                    }
+                }
+                if doc.get("kind").is_none() {
+                    return Err(KustomizeError::invalid(
+                        file,
+                        "missing Resource metadata: kind is required",
+                    ));
+                }
+                out.push(doc);
+            }
+            _ => {
+                return Err(KustomizeError::invalid(
+                    file,
+                    "a resource document must be a map",
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+use serde::Deserialize as _;
