@@ -64,16 +64,33 @@ pub fn run(args: &GenerateArgs, quiet: bool) -> Result<u8, Failure> {
         ))
         .code(EXIT_INPUT);
     }
+    // Each variant into its own directory; with --keep-going a failing variant does not stop
+    // the others (its BOMs hold what did render), and the run fails with the last failure
+    // after the others are reported.
     let mut code = EXIT_OK;
+    let mut failures: Vec<Failure> = Vec::new();
     for v in &selected {
-        code = code.max(run_one(
-            args,
-            &args.out.join(v),
-            std::slice::from_ref(v),
-            quiet,
-        )?);
+        match run_one(args, &args.out.join(v), std::slice::from_ref(v), quiet) {
+            Ok(c) => code = code.max(c),
+            Err(f) if args.render.keep_going => failures.push(Failure {
+                code: f.code,
+                error: f.error.context(format!("variant {v}")),
+            }),
+            Err(f) => return Err(f),
+        }
     }
-    Ok(code)
+    match failures.pop() {
+        Some(last) => {
+            for f in &failures {
+                eprintln!("error: {}", crate::message(&f.error));
+            }
+            Err(Failure {
+                code: failures.iter().map(|f| f.code).fold(last.code, u8::max),
+                error: last.error,
+            })
+        }
+        None => Ok(code),
+    }
 }
 
 /// `generate` of the union of `variants` (none: the recipe as written) into `out`.

@@ -101,6 +101,44 @@ fn one_variant_each_variant_and_their_union() {
     );
 }
 
+/// With `--keep-going` a variant that fails to render does not stop the others: every variant
+/// gets its BOMs (the failing one of what did render), and the run still fails.
+#[test]
+fn keep_going_builds_every_variant() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(d.path().join("m")).unwrap();
+    std::fs::write(d.path().join("m/web.yaml"), pod("nginx:1.27")).unwrap();
+    std::fs::write(d.path().join("m/bad.yaml"), "kind: [unclosed\n").unwrap();
+    std::fs::write(d.path().join("m/gpu.yaml"), pod("nvcr.io/nvidia/cuda:12.4")).unwrap();
+    std::fs::write(
+        d.path().join("recipe.yaml"),
+        concat!(
+            "apiVersion: imagebom.dev/v1alpha1\nkind: Recipe\nmetadata: { name: d, version: 1.0.0 }\n",
+            "components:\n  - name: web\n    manifests: [m/web.yaml]\n",
+            "variants:\n  - name: a-broken\n    components:\n      - name: web\n        manifests: [m/bad.yaml]\n",
+            "  - name: b-gpu\n    components:\n      - name: web\n        manifests: [m/gpu.yaml]\n",
+        ),
+    )
+    .unwrap();
+    let o = generate(
+        d.path(),
+        &["--all-variants", "--keep-going", "--out", "each"],
+    );
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("m/bad.yaml"), "{e}");
+    assert_eq!(
+        images(&d.path().join("each/a-broken/bom.cdx.json")).len(),
+        1,
+        "{e}"
+    );
+    assert_eq!(
+        images(&d.path().join("each/b-gpu/bom.cdx.json")).len(),
+        2,
+        "{e}"
+    );
+}
+
 /// AICR overlays merged as AICR's `pkg/recipe` does (expected sets checked by hand against
 /// its `Merge`, `mergeComponentRef`, `FindMatchingOverlays` and `mergeMixins`).
 #[test]
