@@ -70,6 +70,19 @@ impl PlanChart {
     }
 }
 
+/// The kind of `sub`, a subchart of `parent`: one vendored in the parent's `charts/` (its
+/// source is under the parent's) travels inside the parent, nothing of its own to copy,
+/// whatever the parent's scheme; a fetched one is where it was fetched from.
+fn sub_kind(parent: &RenderedChartInfo, sub: &RenderedChartInfo) -> ChartKind {
+    match sub
+        .source
+        .starts_with(&format!("{}/charts/", parent.source))
+    {
+        true => ChartKind::Local,
+        false => kind_of(&sub.source),
+    }
+}
+
 fn kind_of(location: &str) -> ChartKind {
     let l = location.trim().to_ascii_lowercase();
     if l.starts_with("oci://") {
@@ -155,7 +168,7 @@ fn top(info: &ChartInfo, component: &str, namespace: Option<String>, out: &mut V
                 remote_subcharts: r
                     .subcharts
                     .iter()
-                    .any(|s| kind_of(&s.source) != ChartKind::Local),
+                    .any(|s| sub_kind(r, s) != ChartKind::Local),
                 namespace,
             });
             subcharts(r, component, out);
@@ -182,7 +195,7 @@ fn top(info: &ChartInfo, component: &str, namespace: Option<String>, out: &mut V
 
 fn subcharts(parent: &RenderedChartInfo, component: &str, out: &mut Vec<PlanChart>) {
     for s in &parent.subcharts {
-        let kind = kind_of(&s.source);
+        let kind = sub_kind(parent, s);
         out.push(PlanChart {
             name: s.name.clone(),
             version: s.version.clone(),
@@ -197,7 +210,7 @@ fn subcharts(parent: &RenderedChartInfo, component: &str, out: &mut Vec<PlanChar
             remote_subcharts: s
                 .subcharts
                 .iter()
-                .any(|x| kind_of(&x.source) != ChartKind::Local),
+                .any(|x| sub_kind(s, x) != ChartKind::Local),
             namespace: None,
         });
         subcharts(s, component, out);
