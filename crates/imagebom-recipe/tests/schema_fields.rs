@@ -137,6 +137,7 @@ components:
       includeCrds: true
     manifests: [m/*.yaml]
     manifestsAre: templates
+    kustomize: { path: kz }
     images:
       - ref: busybox:1.37
         reason: debug sidecar
@@ -176,10 +177,11 @@ settings:
 fn full_dir() -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
     let p = d.path();
-    for dir in ["m", "v", "chart/templates", "mirror"] {
+    for dir in ["m", "v", "chart/templates", "mirror", "kz"] {
         std::fs::create_dir_all(p.join(dir)).unwrap();
     }
     std::fs::write(p.join("m/a.yaml"), "kind: Pod\n").unwrap();
+    std::fs::write(p.join("kz/kustomization.yaml"), "resources: []\n").unwrap();
     std::fs::write(
         p.join("k.pub"),
         "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEOc6HkISHzVdUbtUsdjYtPuyPYBeg\n4FCemyVurIM4KEORQk4OAu8ZNwxvGSoY3eAabYaFIPPQ8ROAjrbdPwNdJw==\n-----END PUBLIC KEY-----\n",
@@ -288,7 +290,7 @@ fn an_unknown_field_anywhere_is_rejected_by_both() {
     let doc: Value = serde_yaml_ng::from_str(FULL).unwrap();
     let mut paths = Vec::new();
     mappings(&doc, Vec::new(), &mut paths);
-    assert_eq!(paths.len(), 17, "{paths:?}");
+    assert_eq!(paths.len(), 18, "{paths:?}");
     let d = full_dir();
     let file = d.path().join("recipe.yaml");
     for p in paths {
