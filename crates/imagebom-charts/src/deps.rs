@@ -464,18 +464,11 @@ fn repository_url(chart: &str, repo: &str) -> Result<String, ChartError> {
         })
 }
 
-/// `(name, url)` of each repository in Helm's `repositories.yaml` (`$HELM_REPOSITORY_CONFIG`,
-/// else `$XDG_CONFIG_HOME/helm/repositories.yaml`, else `~/.config/helm/repositories.yaml`).
+/// `(name, url)` of each repository in Helm's `repositories.yaml`
+/// ([`imagebom_registry::creds::repositories_file`], where its credentials are read too).
 fn named_repositories() -> Vec<(String, String)> {
-    let path = match std::env::var_os("HELM_REPOSITORY_CONFIG") {
-        Some(p) => PathBuf::from(p),
-        None => match std::env::var_os("XDG_CONFIG_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
-        {
-            Some(c) => c.join("helm/repositories.yaml"),
-            None => return Vec::new(),
-        },
+    let Some(path) = imagebom_registry::creds::repositories_file() else {
+        return Vec::new();
     };
     let Ok(Some(bytes)) = imagebom_model::fsutil::read_limited(&path, MAX_META_BYTES) else {
         return Vec::new();

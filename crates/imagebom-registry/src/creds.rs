@@ -177,8 +177,9 @@ struct RepoEntry {
     password: Option<String>,
 }
 
-/// Where Helm keeps its repositories file.
-fn repositories_file() -> Option<PathBuf> {
+/// Where Helm keeps its repositories file (`$HELM_REPOSITORY_CONFIG`, else
+/// `$XDG_CONFIG_HOME/helm/repositories.yaml`, else `~/.config/helm/repositories.yaml`).
+pub fn repositories_file() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("HELM_REPOSITORY_CONFIG") {
         return Some(PathBuf::from(p));
     }
