@@ -628,6 +628,7 @@ mod tests {
             key_id: key_id.map(str::to_string),
             predicate_type: None,
             reason: (verdict == Verdict::Unverified).then(|| "bad signature".into()),
+            build: None,
         }
     }
 

@@ -24,8 +24,8 @@ pub use inventory::{
     TrustedIdentity, TrustedKey, Warning,
 };
 pub use lock::{
-    Lock, Platform, Provenance, Resolution, ResolutionSource, SignatureKind, SignatureVerdict,
-    Verdict,
+    BuildProvenance, Lock, Platform, Provenance, Resolution, ResolutionSource, SignatureKind,
+    SignatureVerdict, Verdict,
 };
 pub use reference::{Digest, ImageRef, RefError};
 pub use url::redact_url;

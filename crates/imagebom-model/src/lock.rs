@@ -218,6 +218,30 @@ pub struct SignatureVerdict {
     /// Why it is not verified.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// What a verified SLSA provenance attestation says about the build.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<BuildProvenance>,
+}
+
+/// The build an SLSA provenance attestation (v0.2 or v1) describes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BuildProvenance {
+    /// `builder.id` (v0.2) or `runDetails.builder.id` (v1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builder_id: Option<String>,
+    /// `buildType` (v0.2) or `buildDefinition.buildType` (v1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_type: Option<String>,
+    /// The source repository (without the `git+` scheme prefix and `@ref`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_repository: Option<String>,
+    /// The ref the source was built from (`refs/tags/v1.0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_ref: Option<String>,
+    /// The source commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_commit: Option<String>,
 }
 
 impl Provenance {
@@ -340,19 +364,39 @@ mod tests {
                     attestation: Some(false),
                     sbom: None,
                     referrers: Some(vec!["application/vnd.example+json".into()]),
-                    verification: Some(vec![SignatureVerdict {
-                        kind: SignatureKind::Signature,
-                        source: "referrer".into(),
-                        verdict: Verdict::Verified,
-                        subject: Some(
-                            "https://github.com/acme/app/.github/workflows/r.yml@refs/tags/v1"
-                                .into(),
-                        ),
-                        issuer: Some("https://token.actions.githubusercontent.com".into()),
-                        key_id: None,
-                        predicate_type: None,
-                        reason: None,
-                    }]),
+                    verification: Some(vec![
+                        SignatureVerdict {
+                            kind: SignatureKind::Signature,
+                            source: "referrer".into(),
+                            verdict: Verdict::Verified,
+                            subject: Some(
+                                "https://github.com/acme/app/.github/workflows/r.yml@refs/tags/v1"
+                                    .into(),
+                            ),
+                            issuer: Some("https://token.actions.githubusercontent.com".into()),
+                            key_id: None,
+                            predicate_type: None,
+                            reason: None,
+                            build: None,
+                        },
+                        SignatureVerdict {
+                            kind: SignatureKind::Attestation,
+                            source: "tag".into(),
+                            verdict: Verdict::Verified,
+                            subject: None,
+                            issuer: None,
+                            key_id: Some("9f".into()),
+                            predicate_type: Some("https://slsa.dev/provenance/v1".into()),
+                            reason: None,
+                            build: Some(BuildProvenance {
+                                builder_id: Some("https://github.com/actions/runner".into()),
+                                build_type: None,
+                                source_repository: Some("https://github.com/acme/app".into()),
+                                source_ref: Some("refs/tags/v1".into()),
+                                source_commit: Some("abc123".into()),
+                            }),
+                        },
+                    ]),
                 }),
                 sboms: vec![SbomRecord {
                     subject: Digest::sha256_of(b"x"),
