@@ -4,6 +4,7 @@
 //! The field-spec tables restate, as data of our own, which fields Kustomize v5's built-in
 //! configurations touch (`api/internal/konfig/builtinpluginconsts`).
 
+use crate::config::{Config, FieldSpec};
 use crate::kustomization::Kustomization;
 use crate::{get_str, id, Id, KustomizeError, Object};
 use serde_yaml_ng::{Mapping, Value};
@@ -235,9 +236,17 @@ fn apply_specs(o: &mut Object, specs: &[Spec], f: &mut dyn FnMut(&mut Value)) {
     }
 }
 
-/// Merges `pairs` into the map at each spec'd field.
-fn add_pairs(o: &mut Object, specs: &[Spec], pairs: &Mapping) {
-    apply_specs(o, specs, &mut |leaf| {
+/// Calls `f` on every field a configured spec selects in `o`.
+fn apply_config_specs(o: &mut Object, specs: &[FieldSpec], f: &mut dyn FnMut(&mut Value)) {
+    let i = id(&o.doc);
+    for spec in specs.iter().filter(|s| s.selects(&i)) {
+        visit(&mut o.doc, &spec.segments(), spec.create, f);
+    }
+}
+
+/// Merges `pairs` into the map at each spec'd field, built-in and configured.
+fn add_pairs(o: &mut Object, specs: &[Spec], extra: &[FieldSpec], pairs: &Mapping) {
+    let mut add = |leaf: &mut Value| {
         if leaf.is_null() {
             *leaf = Value::Mapping(Mapping::new());
         }
@@ -246,7 +255,9 @@ fn add_pairs(o: &mut Object, specs: &[Spec], pairs: &Mapping) {
                 m.insert(k.clone(), string_value(v));
             }
         }
-    });
+    };
+    apply_specs(o, specs, &mut add);
+    apply_config_specs(o, extra, &mut add);
 }
 
 /// Label and annotation values are strings, whatever YAML type they were written as.
@@ -260,8 +271,9 @@ fn string_value(v: &Value) -> Value {
     }
 }
 
-pub(crate) fn set_namespace(objects: &mut [Object], ns: &str) {
+pub(crate) fn set_namespace(objects: &mut [Object], ns: &str, extra: &[FieldSpec]) {
     for o in objects {
+        apply_config_specs(o, extra, &mut |leaf| *leaf = ns.into());
         let i = id(&o.doc);
         if let Value::Mapping(m) = &mut o.doc {
             if !CLUSTER_SCOPED.contains(&i.kind.as_str()) {
@@ -325,11 +337,15 @@ pub(crate) fn prefix_suffix(objects: &mut [Object], prefix: &str, suffix: &str) 
     }
 }
 
-pub(crate) fn labels(k: &Kustomization, objects: &mut [Object]) -> Result<(), KustomizeError> {
+pub(crate) fn labels(
+    k: &Kustomization,
+    objects: &mut [Object],
+    cfg: &Config,
+) -> Result<(), KustomizeError> {
     if let Some(Value::Mapping(common)) = k.value.get("commonLabels") {
         let specs = selector_specs();
         for o in objects.iter_mut() {
-            add_pairs(o, &specs, common);
+            add_pairs(o, &specs, &cfg.common_labels, common);
         }
     }
     for entry in k.list("labels") {
@@ -343,7 +359,9 @@ pub(crate) fn labels(k: &Kustomization, objects: &mut [Object]) -> Result<(), Ku
             });
         }
         let flag = |f: &str| entry.get(f).and_then(Value::as_bool).unwrap_or(false);
-        let specs: Vec<Spec> = if flag("includeSelectors") {
+        let selectors = flag("includeSelectors");
+        let extra: &[FieldSpec] = if selectors { &cfg.common_labels } else { &[] };
+        let specs: Vec<Spec> = if selectors {
             selector_specs()
         } else if flag("includeTemplates") {
             TEMPLATE_LABELS.to_vec()
@@ -351,16 +369,16 @@ pub(crate) fn labels(k: &Kustomization, objects: &mut [Object]) -> Result<(), Ku
             TEMPLATE_LABELS[..1].to_vec()
         };
         for o in objects.iter_mut() {
-            add_pairs(o, &specs, pairs);
+            add_pairs(o, &specs, extra, pairs);
         }
     }
     Ok(())
 }
 
-pub(crate) fn annotations(k: &Kustomization, objects: &mut [Object]) {
+pub(crate) fn annotations(k: &Kustomization, objects: &mut [Object], cfg: &Config) {
     if let Some(Value::Mapping(pairs)) = k.value.get("commonAnnotations") {
         for o in objects.iter_mut() {
-            add_pairs(o, ANNOTATIONS, pairs);
+            add_pairs(o, ANNOTATIONS, &cfg.common_annotations, pairs);
         }
     }
 }
@@ -622,7 +640,7 @@ struct Target {
 }
 
 /// After prefixes, suffixes and hashes, points every reference at the renamed object.
-pub(crate) fn fix_name_references(objects: &mut [Object]) {
+pub(crate) fn fix_name_references(objects: &mut [Object], cfg: &Config) {
     let targets: Vec<Target> = objects
         .iter()
         .map(|o| {
@@ -673,6 +691,11 @@ pub(crate) fn fix_name_references(objects: &mut [Object]) {
         for (kind, referrer, rel) in OTHER_REFS {
             if *referrer == i.kind {
                 fix(kind, rel.split('/').collect(), &mut o.doc);
+            }
+        }
+        for nr in &cfg.name_refs {
+            for spec in nr.specs.iter().filter(|s| s.selects(&i)) {
+                fix(&nr.kind, spec.segments(), &mut o.doc);
             }
         }
         fix_role_refs(&mut o.doc, &i, &resolve, &targets);

@@ -1,6 +1,7 @@
 //! Reading a kustomization and accumulating its resources, generators and transformers in
 //! Kustomize v5's order.
 
+use crate::config::Config;
 use crate::{fields, generate, patch, sort, KustomizeError, Object};
 use serde_yaml_ng::Value;
 use std::path::{Path, PathBuf};
@@ -8,9 +9,8 @@ use std::path::{Path, PathBuf};
 const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// Fields this increment refuses rather than ignores (ignoring them would give wrong output).
-const UNSUPPORTED: [&str; 8] = [
+const UNSUPPORTED: [&str; 7] = [
     "vars",
-    "configurations",
     "crds",
     "openapi",
     "helmCharts",
@@ -28,9 +28,10 @@ pub fn build(dir: &Path) -> Result<Vec<Object>, KustomizeError> {
             "a Component cannot be built directly; list it under `components` of a Kustomization",
         ));
     }
-    let mut objects = k.accumulate(Vec::new())?;
+    let mut cfg = Config::default();
+    let mut objects = k.accumulate(Vec::new(), &mut cfg)?;
     generate::add_hashes(&mut objects);
-    fields::fix_name_references(&mut objects);
+    fields::fix_name_references(&mut objects, &cfg);
     objects.retain(|o| !is_local_config(&o.doc));
     sort::order(&mut objects, k.value.get("sortOptions"), &k.file)?;
     Ok(objects)
@@ -126,11 +127,17 @@ impl Kustomization {
 
     /// Resources, generators, components, then transformers, on top of `objects` (empty for a
     /// Kustomization, the parent's objects for a Component).
-    fn accumulate(&self, mut objects: Vec<Object>) -> Result<Vec<Object>, KustomizeError> {
+    /// `cfg` gathers the transformer configurations of this kustomization and all it includes.
+    fn accumulate(
+        &self,
+        mut objects: Vec<Object>,
+        cfg: &mut Config,
+    ) -> Result<Vec<Object>, KustomizeError> {
+        cfg.merge(Config::load(self)?);
         let mut entries = self.strings("bases");
         entries.extend(self.strings("resources"));
         for entry in entries {
-            let found = self.resource(&entry)?;
+            let found = self.resource(&entry, cfg)?;
             append(&mut objects, found, &self.file)?;
         }
         generate::run(self, &mut objects)?;
@@ -147,25 +154,25 @@ impl Kustomization {
                     ),
                 ));
             }
-            objects = comp.accumulate(objects)?;
+            objects = comp.accumulate(objects, cfg)?;
         }
-        self.transform(&mut objects)?;
+        self.transform(&mut objects, cfg)?;
         // A `$patch: delete` leaves a null document behind.
         objects.retain(|o| !o.doc.is_null());
         Ok(objects)
     }
 
-    fn transform(&self, objects: &mut [Object]) -> Result<(), KustomizeError> {
+    fn transform(&self, objects: &mut [Object], cfg: &Config) -> Result<(), KustomizeError> {
         patch::strategic_merge_legacy(self, objects)?;
         patch::patches(self, objects)?;
         if let Some(ns) = self.string("namespace").filter(|s| !s.is_empty()) {
-            fields::set_namespace(objects, &ns);
+            fields::set_namespace(objects, &ns, &cfg.namespace);
         }
         let prefix = self.string("namePrefix").unwrap_or_default();
         let suffix = self.string("nameSuffix").unwrap_or_default();
         fields::prefix_suffix(objects, &prefix, &suffix);
-        fields::labels(self, objects)?;
-        fields::annotations(self, objects);
+        fields::labels(self, objects, cfg)?;
+        fields::annotations(self, objects, cfg);
         patch::json6902_legacy(self, objects)?;
         fields::replicas(self, objects)?;
         fields::images(self, objects)?;
@@ -174,7 +181,7 @@ impl Kustomization {
     }
 
     /// One `resources` entry: a file of documents or a kustomization directory.
-    fn resource(&self, entry: &str) -> Result<Vec<Object>, KustomizeError> {
+    fn resource(&self, entry: &str, cfg: &mut Config) -> Result<Vec<Object>, KustomizeError> {
         if entry.contains("://") || entry.starts_with("github.com/") || entry.starts_with("git@") {
             return Err(KustomizeError::invalid(
                 &self.file,
@@ -193,7 +200,10 @@ impl Kustomization {
                     ),
                 ));
             }
-            return sub.accumulate(Vec::new());
+            let mut sub_cfg = Config::default();
+            let found = sub.accumulate(Vec::new(), &mut sub_cfg)?;
+            cfg.merge(sub_cfg);
+            return Ok(found);
         }
         let file = self.restricted(&path)?;
         let text = read(&file)?;

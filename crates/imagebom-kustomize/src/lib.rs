@@ -8,6 +8,7 @@
 //! `secretGenerator`, `generatorOptions` (with Kustomize's hash suffixes), `patches`,
 //! `patchesStrategicMerge`, `patchesJson6902`, `sortOptions` and the legacy output order.
 
+mod config;
 mod fields;
 mod generate;
 mod kustomization;
