@@ -138,22 +138,33 @@ fn brief(sel: &Value) -> String {
         .replace('\n', ", ")
 }
 
-/// A field path split on dots outside `[...]`.
+/// A field path split on dots outside `[...]`, as kyaml's smarter path splitter does: a
+/// bracketed segment without `=` is a map key (brackets dropped), empty segments (a leading
+/// `.`) are skipped.
 fn split(path: &str) -> Vec<String> {
     let (mut out, mut cur, mut depth) = (Vec::new(), String::new(), 0);
+    let push = |seg: String, out: &mut Vec<String>| {
+        if seg.is_empty() {
+            return;
+        }
+        match seg.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+            Some(key) if !key.contains('=') => out.push(key.to_string()),
+            _ => out.push(seg),
+        }
+    };
     for c in path.chars() {
         match c {
             '[' => depth += 1,
             ']' => depth -= 1,
             '.' if depth == 0 => {
-                out.push(std::mem::take(&mut cur));
+                push(std::mem::take(&mut cur), &mut out);
                 continue;
             }
             _ => {}
         }
         cur.push(c);
     }
-    out.push(cur);
+    push(cur, &mut out);
     out
 }
 
