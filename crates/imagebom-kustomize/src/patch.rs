@@ -374,9 +374,20 @@ fn json6902(doc: &mut Value, ops: &[Op], file: &Path) -> Result<(), KustomizeErr
                 remove(doc, &op.path).ok_or_else(|| fail("unable to remove nonexistent key"))?;
             }
             "replace" => {
-                let slot = pointer(doc, &op.path)
-                    .ok_or_else(|| fail("replace operation does not apply: doc is missing key"))?;
-                *slot = op.value.clone().unwrap_or(Value::Null);
+                // As Kustomize's JSON patch library does: replacing a missing key of an
+                // existing map adds it; a missing list index or parent is an error.
+                let value = op.value.clone().unwrap_or(Value::Null);
+                match parent(doc, &op.path) {
+                    Some((Value::Mapping(m), last)) => {
+                        m.insert(Value::from(last), value);
+                    }
+                    _ => {
+                        let slot = pointer(doc, &op.path).ok_or_else(|| {
+                            fail("replace operation does not apply: doc is missing key")
+                        })?;
+                        *slot = value;
+                    }
+                }
             }
             "move" => {
                 let v = remove(doc, &op.from).ok_or_else(|| fail("missing from"))?;
