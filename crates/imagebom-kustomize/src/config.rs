@@ -62,6 +62,9 @@ pub(crate) struct Config {
     pub common_annotations: Vec<FieldSpec>,
     pub images: Vec<FieldSpec>,
     pub name_prefix: Vec<FieldSpec>,
+    /// The legacy vars declared so far (not a configuration file section, but merged up the
+    /// same way).
+    pub vars: Vec<crate::vars::Var>,
 }
 
 /// The sections of a configuration file this build reads; any other is refused.
@@ -151,8 +154,9 @@ impl Config {
         }
     }
 
-    /// Adds another kustomization's configuration to this one.
-    pub fn merge(&mut self, other: Config) {
+    /// Adds another kustomization's configuration to this one; a var declared twice is an
+    /// error of `file`.
+    pub fn merge(&mut self, other: Config, file: &Path) -> Result<(), KustomizeError> {
         for nr in other.name_refs {
             self.merge_name_ref(nr);
         }
@@ -162,6 +166,7 @@ impl Config {
         add_all(&mut self.common_annotations, other.common_annotations);
         add_all(&mut self.images, other.images);
         add_all(&mut self.name_prefix, other.name_prefix);
+        crate::vars::merge(&mut self.vars, other.vars, file)
     }
 }
 

@@ -9,8 +9,7 @@ use std::path::{Path, PathBuf};
 const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// Fields this increment refuses rather than ignores (ignoring them would give wrong output).
-const UNSUPPORTED: [&str; 7] = [
-    "vars",
+const UNSUPPORTED: [&str; 6] = [
     "crds",
     "openapi",
     "helmCharts",
@@ -32,6 +31,7 @@ pub fn build(dir: &Path) -> Result<Vec<Object>, KustomizeError> {
     let mut objects = k.accumulate(Vec::new(), &mut cfg)?;
     generate::add_hashes(&mut objects);
     fields::fix_name_references(&mut objects, &cfg);
+    crate::vars::resolve(&mut objects, &cfg.vars, &cfg.var_refs)?;
     objects.retain(|o| !is_local_config(&o.doc));
     sort::order(&mut objects, k.value.get("sortOptions"), &k.file)?;
     Ok(objects)
@@ -133,7 +133,7 @@ impl Kustomization {
         mut objects: Vec<Object>,
         cfg: &mut Config,
     ) -> Result<Vec<Object>, KustomizeError> {
-        cfg.merge(Config::load(self)?);
+        cfg.merge(Config::load(self)?, &self.file)?;
         let mut entries = self.strings("bases");
         entries.extend(self.strings("resources"));
         for entry in entries {
@@ -159,6 +159,8 @@ impl Kustomization {
         self.transform(&mut objects, cfg)?;
         // A `$patch: delete` leaves a null document behind.
         objects.retain(|o| !o.doc.is_null());
+        let declared = crate::vars::declare(self, &mut objects)?;
+        crate::vars::merge(&mut cfg.vars, declared, &self.file)?;
         Ok(objects)
     }
 
@@ -202,7 +204,7 @@ impl Kustomization {
             }
             let mut sub_cfg = Config::default();
             let found = sub.accumulate(Vec::new(), &mut sub_cfg)?;
-            cfg.merge(sub_cfg);
+            cfg.merge(sub_cfg, &self.file)?;
             return Ok(found);
         }
         let file = self.restricted(&path)?;
@@ -269,6 +271,7 @@ impl Kustomization {
             original: (id.kind, id.name, id.namespace),
             hash: false,
             generated: false,
+            vars: Vec::new(),
         }
     }
 }

@@ -16,6 +16,7 @@ mod patch;
 mod replace;
 mod schema;
 mod sort;
+mod vars;
 
 use serde_yaml_ng::Value;
 use std::path::{Path, PathBuf};
@@ -37,6 +38,8 @@ pub struct Object {
     pub(crate) hash: bool,
     /// How a later generator with the same name combines with it.
     pub(crate) generated: bool,
+    /// The legacy vars bound to it.
+    pub(crate) vars: Vec<String>,
 }
 
 /// Why a build failed; every variant names the file.

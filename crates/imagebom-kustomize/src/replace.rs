@@ -141,7 +141,7 @@ fn brief(sel: &Value) -> String {
 /// A field path split on dots outside `[...]`, as kyaml's smarter path splitter does: a
 /// bracketed segment without `=` is a map key (brackets dropped), empty segments (a leading
 /// `.`) are skipped.
-fn split(path: &str) -> Vec<String> {
+pub(crate) fn split(path: &str) -> Vec<String> {
     let (mut out, mut cur, mut depth) = (Vec::new(), String::new(), 0);
     let push = |seg: String, out: &mut Vec<String>| {
         if seg.is_empty() {
@@ -218,7 +218,7 @@ fn matcher(seg: &str) -> Option<(&str, &str)> {
     seg.strip_prefix('[')?.strip_suffix(']')?.split_once('=')
 }
 
-fn lookup<'a>(v: &'a Value, path: &[String]) -> Option<&'a Value> {
+pub(crate) fn lookup<'a>(v: &'a Value, path: &[String]) -> Option<&'a Value> {
     let Some((seg, rest)) = path.split_first() else {
         return Some(v);
     };
