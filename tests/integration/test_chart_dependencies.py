@@ -239,3 +239,122 @@ def test_an_unreachable_dependency_repository_is_a_network_failure(tmp_path):
     p = imagebom_render(chart, tmp_path / "cache", "--retries", "0", check=False)
     assert p.returncode == 3, p.stderr
     assert p.stderr.startswith(f'error: chart {PARENT}: dependency "{DEP}": chart "{DEP}" version "0.19.0" from {url}'), p.stderr
+
+
+# --- Chart mirrors for fetched dependencies (issue 15 §4 + §5) -------------------------------
+
+@pytest.fixture(scope="module")
+def canonical(tmp_path_factory):
+    """A parent chart as git ships it (no charts/), its dependency's canonical repository an
+    HTTP repository that served Helm's `dependency update` (hence its Chart.lock) and is now
+    gone (a closed port); plus Helm's build of it and the packaged dependency."""
+    tmp = tmp_path_factory.mktemp("canonical")
+    archive = package_dependency(tmp)
+    repo = tmp / "repo"
+    repo.mkdir()
+    shutil.copy(archive, repo)
+    server, url = serve(repo)
+    helm.repo_index_generate(repo, base_url=url)
+    chart = parent_without_charts(tmp, "ours", url)
+    built = helm_built(chart, tmp, "helm")
+    server.shutdown()
+    server.server_close()
+    shutil.copy(built / "Chart.lock", chart / "Chart.lock")
+    return url, chart, built, archive
+
+
+def test_dependency_from_a_directory_mirror_matches_helm(canonical, tmp_path):
+    url, chart, built, archive = canonical
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    shutil.copy(archive, mirror)
+    # Without the mirror the canonical repository is unreachable.
+    p = imagebom_render(chart, tmp_path / "cache0", "--retries", "0", check=False)
+    assert p.returncode == 3 and url in p.stderr, p.stderr
+    check_fetched(chart, built, tmp_path, tmp_path / "cache", "--chart-mirror", f"{url}={mirror}")
+
+
+def test_dependency_from_an_http_mirror_matches_helm(canonical, tmp_path):
+    url, chart, built, archive = canonical
+    repo = tmp_path / "mirror"
+    repo.mkdir()
+    shutil.copy(archive, repo)
+    server, mirror = serve(repo)
+    helm.repo_index_generate(repo, base_url=mirror)
+    try:
+        QuietHandler.requests.clear()
+        check_fetched(chart, built, tmp_path, tmp_path / "cache", "--chart-mirror", f"{url}={mirror}")
+        assert "/index.yaml" in QuietHandler.requests, QuietHandler.requests
+    finally:
+        server.shutdown()
+
+
+def test_dependency_from_an_oci_mirror_matches_helm(canonical, tmp_path):
+    url, chart, built, archive = canonical
+    reg = Registry(tmp_path / "registry")
+    try:
+        helm.push(archive, f"oci://{reg.host}/mirror/charts", plain_http=True)
+        check_fetched(chart, built, tmp_path, tmp_path / "cache", "--insecure-registry", reg.host,
+                      "--chart-mirror", f"{url}=oci://{reg.host}/mirror/charts")
+    finally:
+        reg.stop()
+
+
+def test_a_mirror_without_the_pinned_version_is_an_error(canonical, tmp_path):
+    url, chart, _, _ = canonical
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    p = imagebom_render(chart, tmp_path / "cache", "--chart-mirror", f"{url}={empty}", check=False)
+    assert p.returncode == 2, p.stderr
+    assert (f'chart {PARENT}: dependency "{DEP}": chart mirror {empty}: no chart "{DEP}" 0.19.0 at {empty}'
+            in p.stderr), p.stderr
+    assert f"{DEP}-0.19.0.tgz" in p.stderr, p.stderr
+    # A folder holding another version of the chart is refused, naming both versions.
+    other = tmp_path / "other"
+    shutil.copytree(shared("corpus", "charts", PARENT, "charts", DEP), other / DEP)
+    meta = yaml.safe_load((other / DEP / "Chart.yaml").read_text())
+    meta["version"] = "0.18.9"
+    (other / DEP / "Chart.yaml").write_text(yaml.safe_dump(meta, sort_keys=False))
+    p = imagebom_render(chart, tmp_path / "cache", "--chart-mirror", f"{url}={other}", check=False)
+    assert p.returncode == 2, p.stderr
+    assert f"serves {DEP} version 0.18.9, not 0.19.0 (pinned by the lock)" in p.stderr, p.stderr
+    # An HTTP mirror whose index lacks the version: the repository's own error, naming the mirror.
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    server, mirror = serve(repo)
+    (repo / "index.yaml").write_text(yaml.safe_dump({"apiVersion": "v1", "entries": {}}))
+    try:
+        p = imagebom_render(chart, tmp_path / "cache", "--chart-mirror", f"{url}={mirror}", check=False)
+    finally:
+        server.shutdown()
+    assert p.returncode == 2, p.stderr
+    assert f'dependency "{DEP}": chart "{DEP}" version "0.19.0" from {mirror}' in p.stderr, p.stderr
+
+
+def test_the_bom_keeps_the_canonical_repository_of_a_mirrored_dependency(canonical, tmp_path):
+    url, chart, _, archive = canonical
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    shutil.copy(archive, mirror)
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(yaml.safe_dump({
+        "apiVersion": "imagebom.dev/v1alpha1", "kind": "Recipe",
+        "metadata": {"name": "deps", "version": "1"},
+        "settings": {"chartMirrors": {url: "mirror"}},
+        "components": [{"name": "gpu", "helm": {"repository": str(chart), "chart": PARENT, "version": ""}}],
+    }))
+    out = tmp_path / "out"
+    run(["generate", "--recipe", str(recipe), "--chart-cache", str(tmp_path / "cache"),
+         "--out", str(out), "--format", "cyclonedx,spdx"])
+    bom = json.loads((out / "bom.cdx.json").read_text())
+    comp = next(c for c in bom["components"] if c.get("bom-ref") == "component:gpu")
+    sub = {c["name"]: c for c in comp.get("components", [])}[DEP]
+    digest = helm.digest(archive).removeprefix("sha256:")
+    assert sub["version"] == "0.19.0"
+    assert sub["hashes"] == [{"alg": "SHA-256", "content": digest}]
+    assert sub["externalReferences"][0]["url"] == f"{url}/{DEP}", sub
+    assert str(mirror) not in (out / "bom.cdx.json").read_text()
+    spdx = json.loads((out / "bom.spdx.json").read_text())
+    pkg = next(p for p in spdx["packages"] if p["name"] == DEP)
+    assert f"from {url}/{DEP}" in pkg["comment"], pkg
+    assert str(mirror) not in (out / "bom.spdx.json").read_text()

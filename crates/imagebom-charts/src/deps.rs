@@ -13,6 +13,10 @@
 //! - `@NAME` / `alias:NAME` name a repository of Helm's `repositories.yaml`;
 //!   `http(s)://` and `oci://` repositories are fetched through [`fetch_chart`] (the same
 //!   cache, credentials, limits and offline mode as chart sources);
+//! - a chart mirror of [`FetchOptions::mirrors`] that applies to a dependency's repository
+//!   serves it instead (see [`crate::mirror`]): the version the lock pins (or the constraint
+//!   allows) must be there; the dependency's [`FetchedDependency::source`] stays the canonical
+//!   `<repository>/<chart>`;
 //! - offline, a dependency the cache does not hold is an error naming it and saying how to
 //!   fetch it.
 
@@ -95,6 +99,13 @@ pub enum ChartError {
         "chart {chart}: no repository definition for {repository}. Please add them via 'helm repo add'"
     )]
     NoRepository { chart: String, repository: String },
+    /// The chart mirror that applies to a dependency's repository cannot serve it.
+    #[error("chart {chart}: dependency {dependency:?}: {error}")]
+    Mirror {
+        chart: String,
+        dependency: String,
+        error: crate::MirrorError,
+    },
     /// A `file://` dependency cannot be used.
     #[error("chart {chart}: dependency {dependency:?}: {detail}")]
     Local {
@@ -353,6 +364,7 @@ fn fetch_dependency(
         return local_dependency(chart, source, dep, path, opts);
     }
     let url = repository_url(chart, repo)?;
+    let pinned_by_lock = pinned.is_some();
     let version = pinned.unwrap_or_else(|| dep.version.clone());
     let base_dir = match source {
         ChartSource::Directory(d) => d.to_path_buf(),
@@ -364,21 +376,51 @@ fn fetch_dependency(
         version: version.clone(),
         base_dir,
     };
-    let fetched = fetch_chart(&req, opts).map_err(|error| match *error.kind {
-        FetchErrorKind::NotCached { cache } => ChartError::Offline {
-            chart: chart.to_string(),
-            dependency: dep.name.clone(),
-            repository: crate::redact(&url),
-            version: version.clone(),
-            cache,
-        },
-        _ => ChartError::Fetch {
-            chart: chart.to_string(),
-            dependency: dep.name.clone(),
-            error: Box::new(error),
-        },
-    })?;
-    loaded(dep, fetched)
+    let mirror_err = |error| ChartError::Mirror {
+        chart: chart.to_string(),
+        dependency: dep.name.clone(),
+        error,
+    };
+    let mirrored = crate::mirror::mirrored(&opts.mirrors, &req).map_err(mirror_err)?;
+    let fetched =
+        fetch_chart(mirrored.as_ref().unwrap_or(&req), opts).map_err(|error| {
+            match *error.kind {
+                FetchErrorKind::NotCached { cache } => ChartError::Offline {
+                    chart: chart.to_string(),
+                    dependency: dep.name.clone(),
+                    repository: crate::redact(&url),
+                    version: version.clone(),
+                    cache,
+                },
+                _ => ChartError::Fetch {
+                    chart: chart.to_string(),
+                    dependency: dep.name.clone(),
+                    error: Box::new(error),
+                },
+            }
+        })?;
+    let Some(served) = mirrored else {
+        return loaded(dep, fetched);
+    };
+    let (sub, mut info) = loaded(dep, fetched)?;
+    // A local mirror holds whatever it holds: the version must still be the one asked for.
+    if !matches!(version::select(&version, &[&info.version]), Ok(Some(_))) {
+        return Err(mirror_err(crate::MirrorError {
+            target: served.repository,
+            message: format!(
+                "serves {} version {}, not {version} ({})",
+                dep.name,
+                info.version,
+                if pinned_by_lock {
+                    "pinned by the lock"
+                } else {
+                    "the constraint"
+                }
+            ),
+        }));
+    }
+    info.source = crate::mirror::canonical_location(&url, &dep.name, &info.version);
+    Ok((sub, info))
 }
 
 /// A `file://` dependency, relative to the chart's directory.

@@ -22,7 +22,8 @@
 //!   [`FetchOptions::insecure_registries`].
 //!
 //! - **Dependencies**: [`load_chart`] loads a fetched chart and fetches the dependencies its
-//!   `charts/` lacks, as `helm dependency build` does (see `deps`).
+//!   `charts/` lacks, as `helm dependency build` does (see `deps`), through the chart
+//!   mirrors of [`FetchOptions::mirrors`] (see [`mirror`]).
 //!
 //! Online, the repository is always asked which archive a version is (so a republished chart
 //! is noticed); the download is skipped when the cache already holds that digest. Offline,
@@ -37,6 +38,7 @@ mod creds;
 mod deps;
 mod http;
 mod local;
+pub mod mirror;
 mod oci;
 mod version;
 
@@ -46,6 +48,7 @@ use std::time::Duration;
 
 pub use cache::ChartCache;
 pub use deps::{load_chart, ChartError, FetchedDependency, LoadedChart};
+pub use mirror::{ChartMirror, MirrorError};
 
 /// One chart to fetch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +83,9 @@ pub struct FetchOptions {
     pub retries: u32,
     /// First delay before a retry; doubles each time (with jitter, at most 10 s).
     pub backoff: Duration,
+    /// Chart mirrors applied to the dependencies [`load_chart`] fetches (see [`mirror`]);
+    /// [`fetch_chart`] itself fetches what it is asked.
+    pub mirrors: Vec<ChartMirror>,
 }
 
 impl FetchOptions {
@@ -96,6 +102,7 @@ impl FetchOptions {
             timeout: Duration::from_secs(30),
             retries: 4,
             backoff: Duration::from_millis(200),
+            mirrors: Vec::new(),
         }
     }
 }

@@ -11,12 +11,12 @@ use imagebom_helm::archive::ChartFiles;
 use imagebom_testkit::Need;
 use sha2::Digest;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// What these tests need beyond the repository (imagebom-testkit: said and skipped when
 /// missing, a failure under `CI=true`).
@@ -615,88 +615,7 @@ fn local_directory_and_archive() {
 // ---------------------------------------------------------------------------------------------
 // OCI: a real docker-registry filled by skopeo
 
-const REGISTRY: &str = "/usr/bin/docker-registry";
-const SKOPEO: &str = "/usr/bin/skopeo";
-
-struct Registry {
-    child: Child,
-    host: String,
-    _root: tempfile::TempDir,
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-impl Registry {
-    fn start() -> Registry {
-        Registry::start_with(None)
-    }
-
-    /// With `htpasswd`: basic auth (docker-registry's htpasswd, bcrypt hashes).
-    fn start_with(htpasswd: Option<&str>) -> Registry {
-        assert!(
-            Path::new(REGISTRY).exists(),
-            "{REGISTRY} is not installed (apt-get install docker-registry); this test needs it"
-        );
-        assert!(
-            Path::new(SKOPEO).exists(),
-            "{SKOPEO} is not installed (apt-get install skopeo); this test needs it"
-        );
-        let root = tempfile::tempdir().unwrap();
-        let host = format!("127.0.0.1:{}", free_port());
-        let mut config = serde_json::json!({
-            "version": 0.1,
-            "log": {"level": "error"},
-            "storage": {"filesystem": {"rootdirectory": root.path().join("data")}},
-            "http": {"addr": host},
-        });
-        if let Some(line) = htpasswd {
-            let file = root.path().join("htpasswd");
-            std::fs::write(&file, format!("{line}\n")).unwrap();
-            config["auth"] =
-                serde_json::json!({"htpasswd": {"realm": "imagebom-test", "path": file}});
-        }
-        let cfg = root.path().join("config.yml");
-        std::fs::write(&cfg, config.to_string()).unwrap();
-        let child = Command::new(REGISTRY)
-            .arg("serve")
-            .arg(&cfg)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let reg = Registry {
-            child,
-            host,
-            _root: root,
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(mut s) = TcpStream::connect(&reg.host) {
-                let _ = write!(s, "GET /v2/ HTTP/1.0\r\n\r\n");
-                let mut answer = String::new();
-                let _ = s.read_to_string(&mut answer);
-                if answer.starts_with("HTTP/1.") {
-                    return reg;
-                }
-            }
-            assert!(Instant::now() < deadline, "docker-registry did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
+use imagebom_testkit::registry::{skopeo_copy, skopeo_raw, Registry, HTPASSWD};
 
 /// An OCI layout with one artifact tagged `tag`: `config_type` config and `layers`.
 struct Layout {
@@ -749,17 +668,11 @@ impl Layout {
     }
 
     fn push_as(&self, reg: &Registry, tag: &str, repo: &str, creds: Option<&str>) {
-        let out = Command::new(SKOPEO)
-            .args(["copy", "--quiet", "--dest-tls-verify=false"])
-            .args(creds.map(|c| format!("--dest-creds={c}")))
-            .arg(format!("oci:{}:{tag}", self.dir.path().display()))
-            .arg(format!("docker://{}/{repo}:{tag}", reg.host))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "skopeo copy failed: {}",
-            String::from_utf8_lossy(&out.stderr)
+        let creds = creds.map(|c| format!("--dest-creds={c}"));
+        skopeo_copy(
+            &creds.iter().map(String::as_str).collect::<Vec<_>>(),
+            &format!("oci:{}:{tag}", self.dir.path().display()),
+            &format!("docker://{}/{repo}:{tag}", reg.host),
         );
     }
 }
@@ -772,7 +685,7 @@ fn oci_chart_from_a_real_registry_then_offline() {
     if !imagebom_testkit::ready(NEEDS) {
         return;
     }
-    let reg = Registry::start();
+    let reg = Registry::start(None);
     let mut layout = Layout::new();
     let chart = pack("mychart", "1.2.3");
     let config = br#"{"apiVersion":"v2","name":"mychart","version":"1.2.3"}"#;
@@ -806,17 +719,8 @@ fn oci_chart_from_a_real_registry_then_offline() {
         format!("oci://{}/charts/mychart:1.2.3", reg.host)
     );
     // The manifest digest, as skopeo (the oracle) sees the manifest.
-    let raw = Command::new(SKOPEO)
-        .args(["inspect", "--raw", "--tls-verify=false"])
-        .arg(format!("docker://{}/charts/mychart:1.2.3", reg.host))
-        .output()
-        .unwrap();
-    assert!(
-        raw.status.success(),
-        "{}",
-        String::from_utf8_lossy(&raw.stderr)
-    );
-    let manifest_digest = format!("sha256:{}", sha(&raw.stdout));
+    let raw = skopeo_raw(&[], &format!("{}/charts/mychart:1.2.3", reg.host));
+    let manifest_digest = format!("sha256:{}", sha(&raw));
     assert_eq!(
         got.manifest_digest.as_deref(),
         Some(manifest_digest.as_str())
@@ -898,7 +802,7 @@ fn oci_layer_digest_and_shape_are_checked() {
     if !imagebom_testkit::ready(NEEDS) {
         return;
     }
-    let reg = Registry::start();
+    let reg = Registry::start(None);
     let mut layout = Layout::new();
     let config = br#"{"apiVersion":"v2","name":"mychart","version":"1.0.0"}"#;
     let a = pack("mychart", "1.0.0");
@@ -950,7 +854,6 @@ fn oci_layer_digest_and_shape_are_checked() {
 }
 
 /// `chart-user:chart-secret`, bcrypt-hashed (cost 4) for docker-registry's htpasswd.
-const HTPASSWD: &str = "chart-user:$2b$04$XZkqlKFLnwThEIX.7syE2upXoWiD10LVANFbyKjyH4FGjlFctCQZu";
 const CHILD_ENV: &str = "IMAGEBOM_TEST_OCI_AUTH";
 
 /// Credentials come from the Docker config (`$DOCKER_CONFIG/config.json`), read by the same
@@ -961,7 +864,7 @@ fn oci_credentials_from_the_docker_config() {
     if !imagebom_testkit::ready(NEEDS) {
         return;
     }
-    let reg = Registry::start_with(Some(HTPASSWD));
+    let reg = Registry::start(Some(HTPASSWD));
     let mut layout = Layout::new();
     let chart = pack("private", "0.1.0");
     let config = br#"{"apiVersion":"v2","name":"private","version":"0.1.0"}"#;

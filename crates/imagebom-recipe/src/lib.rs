@@ -213,7 +213,16 @@ pub struct Component {
     /// How this component's manifest files are read (`settings.manifestsAre` when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub manifests_are: Option<ManifestsAre>,
-    /// The values templated manifests see when the component has no chart (set by variants).
+    /// Values files (relative to the recipe, in order) for the templated manifests of a
+    /// component without a chart (a chart's are `helm.valuesFiles`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values_files: Vec<String>,
+    /// Inline values for the templated manifests of a component without a chart, applied
+    /// after `valuesFiles` (a chart's are `helm.values`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<serde_yaml_ng::Value>,
+    /// The values templated manifests see when the component has no chart: its `valuesFiles`
+    /// and `values`, then those of a variant.
     #[serde(skip)]
     pub manifest_values: Option<ValuesLayers>,
     /// Whom the recipe trusts to sign the component's images ([`trust`]).
@@ -368,6 +377,12 @@ impl Recipe {
         recipe.manifest_files = files;
         for (c, t) in recipe.components.iter_mut().zip(trusts) {
             c.trust = t;
+            if c.helm.is_none() && (!c.values_files.is_empty() || c.values.is_some()) {
+                c.manifest_values = Some(ValuesLayers {
+                    files: c.values_files.clone(),
+                    inline: c.values.clone(),
+                });
+            }
         }
         recipe.check_variants()?;
         Ok(recipe)
@@ -671,6 +686,28 @@ impl Checker<'_> {
                             format!("values file {} does not exist", p.display()),
                         ));
                     }
+                }
+            }
+            if c.helm.is_some() && (!c.values_files.is_empty() || c.values.is_some()) {
+                let (key, f) = if c.values.is_some() {
+                    ("values:", "values")
+                } else {
+                    ("valuesFiles:", "valuesFiles")
+                };
+                return Err(self.invalid(
+                    self.recipe.line_of(key, line),
+                    field(f),
+                    format!("a component with a chart takes its values in `helm.{f}`"),
+                ));
+            }
+            for (j, f) in c.values_files.iter().enumerate() {
+                let p = self.recipe.base_dir().join(f);
+                if !p.is_file() {
+                    return Err(self.invalid(
+                        self.recipe.line_of(f, line),
+                        field(&format!("valuesFiles[{j}]")),
+                        format!("values file {} does not exist", p.display()),
+                    ));
                 }
             }
             for (j, img) in c.images.iter().enumerate() {

@@ -154,6 +154,11 @@ components:
         verify: { keys: [k.pub] }
         owner: platform-team
         admissionPolicy: { kind: ClusterPolicy, name: hub-images }
+  - name: addons
+    manifests: [m/t.yaml]
+    manifestsAre: templates
+    valuesFiles: [v/addons.yaml]
+    values: { replicas: 3 }
 variants:
   - name: gpu
     description: with GPUs
@@ -189,6 +194,12 @@ fn full_dir() -> tempfile::TempDir {
     .unwrap();
     std::fs::write(p.join("v/web.yaml"), "a: 1\n").unwrap();
     std::fs::write(p.join("v/gpu.yaml"), "b: 1\n").unwrap();
+    std::fs::write(p.join("v/addons.yaml"), "image: busybox:1.37\n").unwrap();
+    std::fs::write(
+        p.join("m/t.yaml"),
+        "kind: Pod\nspec: {containers: [{image: '{{ .Values.image }}', replicas: {{ .Values.replicas }}}]}\n",
+    )
+    .unwrap();
     std::fs::write(
         p.join("chart/Chart.yaml"),
         "apiVersion: v2\nname: web\nversion: 1.0.0\n",
@@ -241,6 +252,9 @@ fn a_recipe_with_every_field_validates_and_loads() {
     let path = d.path().join("recipe.yaml");
     std::fs::write(&path, FULL).unwrap();
     let r = Recipe::load(&path).unwrap();
+    let addons = r.components[1].manifest_values.as_ref().unwrap();
+    assert_eq!(addons.files, ["v/addons.yaml"]);
+    assert!(addons.inline.is_some());
     assert_eq!(r.variant_names(), ["gpu"]);
     r.variant("gpu").unwrap();
 }
@@ -290,7 +304,7 @@ fn an_unknown_field_anywhere_is_rejected_by_both() {
     let doc: Value = serde_yaml_ng::from_str(FULL).unwrap();
     let mut paths = Vec::new();
     mappings(&doc, Vec::new(), &mut paths);
-    assert_eq!(paths.len(), 18, "{paths:?}");
+    assert_eq!(paths.len(), 19, "{paths:?}");
     let d = full_dir();
     let file = d.path().join("recipe.yaml");
     for p in paths {
@@ -303,5 +317,32 @@ fn an_unknown_field_anywhere_is_rejected_by_both() {
         std::fs::write(&file, serde_yaml_ng::to_string(&bad).unwrap()).unwrap();
         let e = Recipe::load(&file).expect_err(&format!("loads with bogusField at {p:?}"));
         assert!(e.to_string().contains("bogusField"), "{p:?}: {e}");
+    }
+}
+
+/// `valuesFiles` / `values` beside `helm` are refused by both, the reader naming the field.
+#[test]
+fn component_values_beside_a_chart_are_rejected_by_both() {
+    let s = schema();
+    let d = full_dir();
+    let file = d.path().join("recipe.yaml");
+    for (key, value) in [("values", "{ a: 1 }"), ("valuesFiles", "[v/web.yaml]")] {
+        let text = FULL.replacen(
+            "    manifests: [m/*.yaml]\n",
+            &format!("    manifests: [m/*.yaml]\n    {key}: {value}\n"),
+            1,
+        );
+        let doc: Value = serde_yaml_ng::from_str(&text).unwrap();
+        assert!(
+            !errors(&s, &doc).is_empty(),
+            "schema accepts {key} beside helm"
+        );
+        std::fs::write(&file, &text).unwrap();
+        let e = Recipe::load(&file).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("components[0].{key}"))
+                && e.contains(&format!("takes its values in `helm.{key}`")),
+            "{e}"
+        );
     }
 }

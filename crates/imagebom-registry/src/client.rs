@@ -404,6 +404,31 @@ impl Client {
         .await
     }
 
+    /// The request for the manifest `reference` names (shown as `shown`): a `GET` reading at
+    /// most `max` bytes of body, or with `None` a `HEAD`.
+    fn manifest_call<'a>(
+        &self,
+        shown: &'a str,
+        reference: &'a Reference,
+        accept: &[&str],
+        max: Option<u64>,
+    ) -> Call<'a> {
+        Call {
+            shown,
+            repository: &reference.repository,
+            url: format!(
+                "{}/manifests/{}",
+                self.base(&reference.repository),
+                reference.target()
+            ),
+            head: max.is_none(),
+            accept: accept.join(", "),
+            limit: max.unwrap_or(0),
+            what: "manifest",
+            limit_name: "MAX_MANIFEST_BYTES",
+        }
+    }
+
     /// The manifest `reference` names, asking for the media types of `accept`, at most
     /// `max` bytes; verified against `Docker-Content-Digest` and the reference's digest.
     pub async fn manifest(
@@ -413,20 +438,7 @@ impl Client {
         max: u64,
     ) -> Result<Manifest, RegistryError> {
         let shown = reference.to_string();
-        let call = Call {
-            shown: &shown,
-            repository: &reference.repository,
-            url: format!(
-                "{}/manifests/{}",
-                self.base(&reference.repository),
-                reference.target()
-            ),
-            head: false,
-            accept: accept.join(", "),
-            limit: max,
-            what: "manifest",
-            limit_name: "MAX_MANIFEST_BYTES",
-        };
+        let call = self.manifest_call(&shown, reference, accept, Some(max));
         let a = self.call(&call).await?;
         let header = header_str(&a.headers, "docker-content-digest");
         let digest = verify_manifest(&shown, &a.body, header, reference.digest.as_ref())?;
@@ -444,20 +456,7 @@ impl Client {
         accept: &[&str],
     ) -> Result<Head, RegistryError> {
         let shown = reference.to_string();
-        let call = Call {
-            shown: &shown,
-            repository: &reference.repository,
-            url: format!(
-                "{}/manifests/{}",
-                self.base(&reference.repository),
-                reference.target()
-            ),
-            head: true,
-            accept: accept.join(", "),
-            limit: 0,
-            what: "manifest",
-            limit_name: "MAX_MANIFEST_BYTES",
-        };
+        let call = self.manifest_call(&shown, reference, accept, None);
         let a = self.call(&call).await?;
         Ok(Head {
             digest: header_str(&a.headers, "docker-content-digest")

@@ -6,83 +6,28 @@ use imagebom_model::Digest;
 use imagebom_registry::{
     Client, ClientOptions, Credential, ErrorCode, ErrorKind, Reference, Repository, RetryPolicy,
 };
-use imagebom_testkit::{ready, Need};
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use imagebom_testkit::{ready, registry, Need};
+use std::time::Duration;
 
 const NEEDS: &[Need] = &[Need::REGISTRY, Need::SKOPEO];
-const REGISTRY: &str = "/usr/bin/docker-registry";
-const SKOPEO: &str = "/usr/bin/skopeo";
 const INDEX: &str = "application/vnd.oci.image.index.v1+json";
 const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const SBOM: &str = "application/vnd.example.sbom+json";
-/// `chart-user:chart-secret`, bcrypt-hashed (cost 4) for docker-registry's htpasswd.
-const HTPASSWD: &str = "chart-user:$2b$04$XZkqlKFLnwThEIX.7syE2upXoWiD10LVANFbyKjyH4FGjlFctCQZu";
-
+/// A real registry ([`imagebom_testkit::registry`]) and the user it asks for, if any.
 struct Registry {
-    child: Child,
+    _reg: registry::Registry,
     host: String,
     auth: Option<(String, String)>,
-    _root: tempfile::TempDir,
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl Registry {
-    /// A registry; with `basic`, docker-registry's htpasswd auth for that user.
+    /// A registry; with `basic`, docker-registry's htpasswd auth for the testkit's user.
     fn start(basic: bool) -> Registry {
-        let root = tempfile::tempdir().unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let host = format!("127.0.0.1:{port}");
-        let mut config = serde_json::json!({
-            "version": 0.1,
-            "log": {"level": "error", "accesslog": {"disabled": true}},
-            "storage": {"filesystem": {"rootdirectory": root.path().join("data")}},
-            "http": {"addr": host},
-        });
-        if basic {
-            let file = root.path().join("htpasswd");
-            std::fs::write(&file, format!("{HTPASSWD}\n")).unwrap();
-            config["auth"] = serde_json::json!({"htpasswd": {"realm": "test", "path": file}});
-        }
-        let cfg = root.path().join("config.yml");
-        std::fs::write(&cfg, config.to_string()).unwrap();
-        let child = Command::new(REGISTRY)
-            .arg("serve")
-            .arg(&cfg)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let reg = Registry {
-            child,
-            host,
-            auth: basic.then(|| ("chart-user".into(), "chart-secret".into())),
-            _root: root,
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(mut s) = TcpStream::connect(&reg.host) {
-                let _ = write!(s, "GET /v2/ HTTP/1.0\r\n\r\n");
-                let mut answer = String::new();
-                let _ = s.read_to_string(&mut answer);
-                if answer.starts_with("HTTP/1.") {
-                    return reg;
-                }
-            }
-            assert!(Instant::now() < deadline, "docker-registry did not start");
-            std::thread::sleep(Duration::from_millis(100));
+        let reg = registry::Registry::start(basic.then_some(registry::HTPASSWD));
+        Registry {
+            host: reg.host.clone(),
+            _reg: reg,
+            auth: basic.then(|| (registry::USER.into(), registry::PASSWORD.into())),
         }
     }
 
@@ -94,34 +39,21 @@ impl Registry {
     }
 
     fn push(&self, layout: &Layout, tag: &str, repo: &str) {
-        let out = Command::new(SKOPEO)
-            .args(["copy", "--all", "--quiet", "--dest-tls-verify=false"])
-            .args(self.creds("--dest-creds"))
-            .arg(format!("oci:{}:{tag}", layout.dir.path().display()))
-            .arg(format!("docker://{}/{repo}:{tag}", self.host))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "skopeo copy: {}",
-            String::from_utf8_lossy(&out.stderr)
+        let creds = self.creds("--dest-creds");
+        let mut extra = vec!["--all"];
+        extra.extend(creds.iter().map(String::as_str));
+        registry::skopeo_copy(
+            &extra,
+            &format!("oci:{}:{tag}", layout.dir.path().display()),
+            &format!("docker://{}/{repo}:{tag}", self.host),
         );
     }
 
     /// What skopeo reads as the manifest of `reference`: the oracle.
     fn raw(&self, reference: &str) -> Vec<u8> {
-        let out = Command::new(SKOPEO)
-            .args(["inspect", "--raw", "--tls-verify=false"])
-            .args(self.creds("--creds"))
-            .arg(format!("docker://{}/{reference}", self.host))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "skopeo inspect: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
+        let creds = self.creds("--creds");
+        let extra: Vec<&str> = creds.iter().map(String::as_str).collect();
+        registry::skopeo_raw(&extra, &format!("{}/{reference}", self.host))
     }
 
     fn client(&self) -> Client {

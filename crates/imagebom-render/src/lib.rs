@@ -367,6 +367,7 @@ fn render_chart(
         insecure_registries: opts.insecure_registries.clone(),
         timeout: opts.timeout,
         retries: opts.retries,
+        mirrors: mirror::mirrors(recipe, &opts.chart_mirrors),
         ..FetchOptions::new(&opts.cache_dir)
     };
     let fetched = fetch_chart(&request, &fetch_opts).map_err(|error| RenderError::Fetch {
@@ -453,13 +454,7 @@ fn canonical_source(
     if request.repository == h.repository {
         return imagebom_model::redact_url(&fetched.source);
     }
-    let location = format!("{}/{}", h.repository.trim().trim_end_matches('/'), h.chart);
-    let location = if location.to_ascii_lowercase().starts_with("oci://") {
-        format!("{location}:{}", version.replace('+', "_"))
-    } else {
-        location
-    };
-    imagebom_model::redact_url(&location)
+    imagebom_charts::mirror::canonical_location(&h.repository, &h.chart, version)
 }
 
 /// The manifest streams of component `i`, in file order: each file as it is, or rendered

@@ -13,14 +13,36 @@
 //!   adds, if any).
 //!
 //! Local charts (a repository that is a path) are never mapped.
+//!
+//! The mapping itself is [`imagebom_charts::mirror`]; the same mirrors apply to the dependencies
+//! fetched for a chart ([`imagebom_charts::FetchOptions::mirrors`]).
 
-use imagebom_charts::ChartRequest;
+use imagebom_charts::{ChartMirror, ChartRequest};
 use imagebom_recipe::{HelmSource, Recipe};
 use std::path::{Path, PathBuf};
 
-/// The request that fetches `h`, mapped through the first matching mirror of `cli` (local
-/// targets relative to the current directory), then of the recipe's `settings.chartMirrors`
-/// (relative to the recipe). The error is `(target, message)`.
+/// The mirrors of `cli` (local targets relative to the current directory), then of the
+/// recipe's `settings.chartMirrors` (relative to the recipe): at equal length the first wins.
+pub fn mirrors(recipe: &Recipe, cli: &[(String, String)]) -> Vec<ChartMirror> {
+    let base = recipe.base_dir();
+    let from_cli = cli.iter().map(|(s, t)| (s, t, Path::new(".")));
+    let from_recipe = recipe
+        .settings
+        .chart_mirrors
+        .iter()
+        .map(|(s, t)| (s, t, base.as_path()));
+    from_cli
+        .chain(from_recipe)
+        .map(|(source, target, dir)| ChartMirror {
+            source: source.clone(),
+            target: target.clone(),
+            base_dir: dir.to_path_buf(),
+        })
+        .collect()
+}
+
+/// The request that fetches `h`, mapped through the mirror of `cli`, then of the recipe's
+/// `settings.chartMirrors`, that applies (see [`mirrors`]). The error is `(target, message)`.
 pub fn request(
     recipe: &Recipe,
     h: &HelmSource,
@@ -32,92 +54,18 @@ pub fn request(
         version: h.version.clone(),
         base_dir: recipe.base_dir(),
     };
-    if !is_remote(&h.repository) {
-        return Ok(canonical);
-    }
-    let location = format!("{}/{}", h.repository.trim().trim_end_matches('/'), h.chart);
-    let base = recipe.base_dir();
-    let from_cli = cli.iter().map(|(s, t)| (s, t, Path::new(".")));
-    let from_recipe = recipe
-        .settings
-        .chart_mirrors
-        .iter()
-        .map(|(s, t)| (s, t, base.as_path()));
-    let mut best: Option<(usize, &str, &String, &Path)> = None;
-    for (source, target, dir) in from_cli.chain(from_recipe) {
-        let s = source.trim().trim_end_matches('/');
-        let hit = location == s || location.starts_with(&format!("{s}/"));
-        if hit && best.is_none_or(|(n, ..)| s.len() > n) {
-            best = Some((s.len(), s, target, dir));
+    match imagebom_charts::mirror::mirrored(&mirrors(recipe, cli), &canonical) {
+        Ok(Some(mut mapped)) => {
+            if imagebom_charts::mirror::is_remote(&mapped.repository) {
+                mapped.base_dir = recipe.base_dir();
+            } else {
+                mapped.base_dir = PathBuf::from(".");
+            }
+            Ok(mapped)
         }
+        Ok(None) => Ok(canonical),
+        Err(e) => Err((e.target, e.message)),
     }
-    let Some((_, source, target, dir)) = best else {
-        return Ok(canonical);
-    };
-    let rest = &location[source.len()..];
-    tracing::debug!(%location, %target, "chart mirror");
-    if is_remote(target) {
-        let mapped = format!("{}{rest}", target.trim().trim_end_matches('/'));
-        let Some((repository, chart)) = mapped.rsplit_once('/') else {
-            return Err((target.clone(), format!("{mapped:?} names no chart")));
-        };
-        return Ok(ChartRequest {
-            repository: repository.to_string(),
-            chart: chart.to_string(),
-            version: h.version.clone(),
-            base_dir: base,
-        });
-    }
-    let root = dir.join(target.trim());
-    let sub = rest
-        .trim_start_matches('/')
-        .rsplit_once('/')
-        .map_or("", |(d, _)| d);
-    let dir = if sub.is_empty() { root } else { root.join(sub) };
-    let path = local_chart(&dir, &h.chart, &h.version).ok_or_else(|| {
-        (
-            target.clone(),
-            format!(
-                "no chart {:?} {} at {} (looked for the chart itself, {}/ and {}-{}.tgz)",
-                h.chart,
-                h.version,
-                dir.display(),
-                h.chart,
-                h.chart,
-                h.version
-            ),
-        )
-    })?;
-    Ok(ChartRequest {
-        repository: path.display().to_string(),
-        chart: h.chart.clone(),
-        version: h.version.clone(),
-        base_dir: PathBuf::from("."),
-    })
-}
-
-fn is_remote(repository: &str) -> bool {
-    let l = repository.trim().to_ascii_lowercase();
-    ["https://", "http://", "oci://"]
-        .iter()
-        .any(|p| l.starts_with(p))
-}
-
-/// The chart in `dir`: `dir` itself (a chart directory or archive), `dir/<chart>/`, or
-/// `dir/<chart>-<version>.tgz` (the version with and without its leading `v`).
-fn local_chart(dir: &Path, chart: &str, version: &str) -> Option<PathBuf> {
-    if dir.is_file() || dir.join("Chart.yaml").is_file() {
-        return Some(dir.to_path_buf());
-    }
-    if dir.join(chart).join("Chart.yaml").is_file() {
-        return Some(dir.join(chart));
-    }
-    let bare = version.trim_start_matches('v');
-    [version.to_string(), bare.to_string(), format!("v{bare}")]
-        .iter()
-        .filter(|v| !v.is_empty())
-        .map(|v| dir.join(format!("{chart}-{v}.tgz")))
-        .find(|p| p.is_file())
 }
 
 #[cfg(test)]

@@ -13,6 +13,9 @@
 //! };
 //! ```
 //!
+//! [`registry`] starts a real `docker-registry` and fills it with skopeo, for every suite that
+//! needs one.
+//!
 //! A suite whose helpers find the paths themselves guards each test with [`ready`]:
 //!
 //! ```no_run
@@ -22,6 +25,8 @@
 //!     return;
 //! }
 //! ```
+
+pub mod registry;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};

@@ -5,11 +5,10 @@
 //! image it names and for no other.
 
 use std::collections::BTreeMap;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
+use imagebom_testkit::registry::{skopeo_copy, Registry};
 use imagebom_testkit::{ready, Need};
 use imagebom_verify::cosign::{self, Image, Layer};
 use imagebom_verify::{dsse, Options, Policy, PublicKey, TrustedRoot};
@@ -21,49 +20,6 @@ const NEEDS: &[Need] = &[
     Need::SKOPEO,
     Need::Program("/usr/bin/openssl", "openssl"),
 ];
-
-/// A docker-registry this test started; stopped when dropped.
-struct Registry {
-    child: Child,
-    host: String,
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_registry(dir: &Path) -> Registry {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let host = format!("127.0.0.1:{port}");
-    let config = json!({
-        "version": 0.1,
-        "log": {"level": "error", "accesslog": {"disabled": true}},
-        "storage": {"filesystem": {"rootdirectory": dir.join("data")}},
-        "http": {"addr": host},
-    });
-    std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(dir.join("config.yml"), config.to_string()).unwrap();
-    let child = Command::new("/usr/bin/docker-registry")
-        .arg("serve")
-        .arg(dir.join("config.yml"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(&host).is_err() {
-        assert!(Instant::now() < deadline, "docker-registry did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Registry { child, host }
-}
 
 fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
@@ -109,14 +65,7 @@ fn skopeo(args: &[&str]) -> Vec<u8> {
 
 fn push(layout: &Path, dest: &str) {
     let src = format!("oci:{}:latest", layout.display());
-    skopeo(&[
-        "copy",
-        "--quiet",
-        "--preserve-digests",
-        "--dest-tls-verify=false",
-        &src,
-        &format!("docker://{dest}"),
-    ]);
+    skopeo_copy(&["--preserve-digests"], &src, &format!("docker://{dest}"));
 }
 
 /// Reads a `.sig`/`.att` manifest back from the registry: its first layer's media type,
@@ -176,7 +125,7 @@ fn cosign_layouts_through_a_real_registry() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let work = tmp.path();
-    let registry = start_registry(&work.join("registry"));
+    let registry = Registry::start(None);
     openssl(
         work,
         &[

@@ -55,6 +55,16 @@ pub fn render_chart_with(
         insecure_registries: args.insecure_registry.clone(),
         timeout: std::time::Duration::from_secs(args.render.timeout),
         retries: args.render.retries,
+        mirrors: args
+            .render
+            .chart_mirror
+            .iter()
+            .map(|(source, target)| imagebom_charts::ChartMirror {
+                source: source.clone(),
+                target: target.clone(),
+                base_dir: PathBuf::from("."),
+            })
+            .collect(),
         ..FetchOptions::new(
             args.render
                 .chart_cache
@@ -62,6 +72,13 @@ pub fn render_chart_with(
                 .unwrap_or_else(imagebom_render::default_cache_dir),
         )
     };
+    // The chart itself goes through the mirrors too (its dependencies do in `load_chart`).
+    let request = imagebom_charts::mirror::mirrored(&opts.mirrors, &request)
+        .map_err(|e| Failure {
+            code: EXIT_INPUT,
+            error: e.into(),
+        })?
+        .unwrap_or(request);
     let fetched = fetch_chart(&request, &opts).map_err(|e| {
         let code = if e.is_network() {
             EXIT_REGISTRY

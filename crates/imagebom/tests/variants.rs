@@ -4,24 +4,8 @@ use assert_cmd::Command;
 use serde_json::Value;
 use std::path::Path;
 
-fn pod(image: &str) -> String {
-    format!("apiVersion: v1\nkind: Pod\nmetadata: {{ name: p }}\nspec:\n  containers:\n    - name: c\n      image: {image}\n")
-}
-
-fn setup(dir: &Path) {
-    std::fs::create_dir_all(dir.join("m")).unwrap();
-    std::fs::write(dir.join("m/web.yaml"), pod("nginx:1.27")).unwrap();
-    std::fs::write(dir.join("m/gpu.yaml"), pod("nvcr.io/nvidia/cuda:12.4")).unwrap();
-    std::fs::write(
-        dir.join("recipe.yaml"),
-        concat!(
-            "apiVersion: imagebom.dev/v1alpha1\nkind: Recipe\nmetadata: { name: d, version: 1.0.0 }\n",
-            "components:\n  - name: web\n    manifests: [m/web.yaml]\n",
-            "variants:\n  - name: cpu\n  - name: gpu\n    components:\n      - name: web\n        manifests: [m/gpu.yaml]\n",
-        ),
-    )
-    .unwrap();
-}
+mod common;
+use common::{pod, setup};
 
 fn generate(dir: &Path, args: &[&str]) -> std::process::Output {
     Command::cargo_bin("imagebom")
