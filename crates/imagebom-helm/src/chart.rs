@@ -498,6 +498,9 @@ fn walk(
             });
         }
         if served_only(&n) {
+            // Read later, but Helm reads every file at load: one that cannot be opened
+            // fails the load here, as in Helm's `LoadDir`.
+            std::fs::File::open(&target).map_err(|e| io(&target, e))?;
             files.deferred.insert(n, target);
             continue;
         }

@@ -567,9 +567,6 @@ fn sort_templates<'a>(names: impl Iterator<Item = &'a String>) -> Vec<String> {
     keys
 }
 
-const WARN_START: &str = "HELM_ERR_START";
-const WARN_END: &str = "HELM_ERR_END";
-
 /// Helm's function set with the builtins, built once per process.
 fn shared_helm_funcs() -> Arc<imagebom_template::FuncMap> {
     static FUNCS: std::sync::LazyLock<Arc<imagebom_template::FuncMap>> =
@@ -577,142 +574,100 @@ fn shared_helm_funcs() -> Arc<imagebom_template::FuncMap> {
     FUNCS.clone()
 }
 
+/// Helm's functions: the engine's (`required` and `fail` typed as Helm's
+/// `func(string, interface{})` and `func(string)`), with `getHostByName` offline.
 fn helm_funcs() -> imagebom_template::FuncMap {
     let mut fm = imagebom_template::helm_funcmap();
-    fm.insert(
-        "fail".into(),
-        Arc::new(|args: &[Value]| {
-            Err(TemplateError::Exec(format!(
-                "{WARN_START}{}{WARN_END}",
-                arg_str(args, 0)
-            )))
-        }),
-    );
-    fm.insert(
-        "required".into(),
-        Arc::new(|args: &[Value]| {
-            let val = args.get(1).cloned().unwrap_or(Value::Nil);
-            let missing = match &val {
-                Value::Nil => true,
-                Value::String(s) => s.is_empty(),
-                _ => false,
-            };
-            if missing {
-                return Err(TemplateError::Exec(format!(
-                    "{WARN_START}{}{WARN_END}",
-                    arg_str(args, 0)
-                )));
-            }
-            Ok(val)
-        }),
-    );
     fm.insert("getHostByName".into(), Arc::new(|_: &[Value]| Ok(s(""))));
     fm
 }
 
-/// Helm's `cleanupParseError`: `parse error at (LOCATION): MESSAGE`.
-fn parse_error(filename: &str, text: &str) -> HelmError {
-    let tokens: Vec<&str> = text.split(": ").collect();
-    if tokens.len() == 1 {
-        return HelmError::Parse {
-            location: filename.to_string(),
-            message: text.to_string(),
-        };
-    }
-    HelmError::Parse {
-        location: tokens[1].to_string(),
-        message: tokens[tokens.len() - 1].to_string(),
+/// Helm's `cleanupParseError`: `parse error at (LOCATION): MESSAGE`, where Helm keeps the
+/// text after the last `": "` of Go's message.
+fn parse_error(filename: &str, e: &TemplateError) -> HelmError {
+    let last = |m: &str| m.rsplit(": ").next().unwrap_or(m).to_string();
+    match e {
+        TemplateError::Parse {
+            name,
+            line,
+            message,
+            ..
+        }
+        | TemplateError::Lex {
+            name,
+            line,
+            message,
+            ..
+        } => HelmError::Parse {
+            location: format!("{}:{line}", name.as_deref().unwrap_or("")),
+            message: last(message),
+        },
+        // Not Go's located text (a source limit): Helm's split of an unlocated message.
+        other => {
+            let text = other.to_string();
+            match text.split_once(": ") {
+                None => HelmError::Parse {
+                    location: filename.to_string(),
+                    message: text,
+                },
+                Some((_, rest)) => HelmError::Parse {
+                    location: rest.split(": ").next().unwrap_or(rest).to_string(),
+                    message: last(&text),
+                },
+            }
+        }
     }
 }
 
-/// Helm v4's `reformatExecErrorMsg`: `fail`/`required` messages become `execution error at
-/// (LOCATION): MESSAGE`; other errors read `LOCATION\n  executing "NAME" at <NODE>:\n    MESSAGE`
-/// per template of the include chain, unless the chain wraps a plain Go error (a function's
-/// own error, `tpl`'s): Helm then prints Go's one-line text.
-fn exec_error(filename: &str, text: &str) -> HelmError {
+/// Helm v4's `reformatExecErrorMsg` over the engine's typed error: `fail`/`required`
+/// messages become `execution error at (LOCATION): MESSAGE`; other errors read
+/// `LOCATION\n  executing "NAME" at <NODE>:\n    MESSAGE` per template of the include chain,
+/// unless the chain wraps a plain Go error (a function's own error, `tpl`'s): Helm then
+/// prints Go's one-line text.
+fn exec_error(filename: &str, err: &TemplateError) -> HelmError {
     let render = |t: String| HelmError::Render {
         template: filename.to_string(),
         text: t,
     };
-    let tokens: Vec<&str> = text.splitn(3, ": ").collect();
-    if tokens.len() != 3 || tokens[0] != "template" {
-        return render(format!("execution error in ({filename}): {text}"));
+    let Some(top) = err.exec_error() else {
+        return render(format!("execution error in ({filename}): {err}"));
+    };
+    if let Some(msg) = err.fail_message() {
+        return render(format!(
+            "execution error at ({}): {msg}",
+            top.location_text()
+        ));
     }
-    let location = tokens[1];
-    if let Some(start) = text.find(WARN_START) {
-        let rest = &text[start + WARN_START.len()..];
-        if let Some(end) = rest.rfind(WARN_END) {
-            return render(format!("execution error at ({location}): {}", &rest[..end]));
-        }
-    }
-    // Split the chain "template: LOC: executing "NAME" at <NODE>: MSG" (MSG may hold the next
-    // link after "error calling X: ").
     let mut out = String::new();
-    let mut rest = text;
+    let mut link = top;
     loop {
-        let Some(body) = rest.strip_prefix("template: ") else {
-            out.push_str(&format!("    {rest}\n"));
+        let Some(executing) = link.executing() else {
+            out.push_str(&format!("{}\n    {}\n", link.template, link.message));
             break;
         };
-        let Some((loc, after)) = body.split_once(": ") else {
-            out.push_str(&format!("    {rest}\n"));
+        out.push_str(&format!("{}\n  {executing}:\n", link.location_text()));
+        let Some(call) = &link.call else {
+            out.push_str(&format!("    {}\n", link.message));
             break;
         };
-        if let Some(exec) = after.strip_prefix("executing ") {
-            if let Some(idx) = exec.find(">: ") {
-                let func = &exec[..idx + 1];
-                let msg = &exec[idx + 3..];
-                out.push_str(&format!("{loc}\n  executing {func}:\n"));
-                if let Some(pos) = next_exec_link(msg) {
-                    if call_name(&msg[..pos]).is_none_or(|(_, r)| r.is_some()) {
-                        // A plain Go error between two links: Helm prints Go's text.
-                        return render(text.to_string());
-                    }
-                    out.push_str(&format!("    {}:\n", &msg[..pos]));
-                    rest = &msg[pos + 2..];
-                    continue;
-                }
-                match call_name(msg) {
-                    Some((call, Some(inner))) if inner.starts_with("template: no template ") => {
-                        out.push_str(&format!("    {call}:\n{inner}\n"));
-                    }
-                    // A function's plain Go error (wrapped by `error calling`): Go's one line.
-                    Some((_, Some(_))) => return render(text.to_string()),
-                    _ => out.push_str(&format!("    {msg}\n")),
-                }
+        match &*call.cause {
+            // The next template of an include chain.
+            TemplateError::Execution(next) if next.location.is_some() => {
+                out.push_str(&format!("    error calling {}:\n", call.function));
+                link = next;
+            }
+            undefined @ TemplateError::UndefinedTemplate { .. } => {
+                out.push_str(&format!(
+                    "    error calling {}:\n{undefined}\n",
+                    call.function
+                ));
                 break;
             }
+            // A function's plain Go error: Go's one line.
+            _ => return render(err.to_string()),
         }
-        out.push_str(&format!("{loc}\n    {after}\n"));
-        break;
     }
     render(out.trim().to_string())
-}
-
-/// `error calling NAME[: INNER]` split as (`error calling NAME`, INNER).
-fn call_name(msg: &str) -> Option<(&str, Option<&str>)> {
-    let name = msg.strip_prefix("error calling ")?;
-    Some(match name.split_once(": ") {
-        Some((n, inner)) => (&msg[..msg.len() - name.len() + n.len()], Some(inner)),
-        None => (msg, None),
-    })
-}
-
-/// Where the next `: template: LOC: executing ` link of an error chain starts in `msg`.
-fn next_exec_link(msg: &str) -> Option<usize> {
-    let mut from = 0;
-    while let Some(i) = msg[from..].find(": template: ") {
-        let pos = from + i;
-        let after = &msg[pos + ": template: ".len()..];
-        if after
-            .split_once(": ")
-            .is_some_and(|(_, rest)| rest.starts_with("executing "))
-        {
-            return Some(pos);
-        }
-        from = pos + 2;
-    }
-    None
 }
 
 /// Renders `chart` as `helm template` (Helm v4 SDK semantics) would.
@@ -779,7 +734,7 @@ pub fn render(chart: &Chart, opts: &RenderOptions) -> Result<Rendered> {
         );
         let out = t
             .execute_template_to_string(name, &Value::Map(r.scope.clone()))
-            .map_err(|e| load_error(&c).unwrap_or_else(|| exec_error(name, &e.to_string())))?;
+            .map_err(|e| load_error(&c).unwrap_or_else(|| exec_error(name, &e)))?;
         let out = if out.contains("<no value>") {
             out.replace("<no value>", "")
         } else {
@@ -851,10 +806,10 @@ pub fn render_file(
         .go_semantics(GoSemantics::Helm)
         .with_shared_funcs(shared_helm_funcs());
     t.add_templates(&[(name, text)])
-        .map_err(|(_, e)| parse_error(name, &e.to_string()))?;
+        .map_err(|(_, e)| parse_error(name, &e))?;
     let out = t
         .execute_template_to_string(name, &Value::Map(scope))
-        .map_err(|e| exec_error(name, &e.to_string()))?;
+        .map_err(|e| exec_error(name, &e))?;
     Ok(out.replace("<no value>", ""))
 }
 
@@ -921,7 +876,7 @@ fn parse_chart(
         .map(|name| (name.as_str(), &*tpls[name].src))
         .collect();
     t.add_templates(&items)
-        .map_err(|(i, e)| parse_error(&keys[i], &e.to_string()))?;
+        .map_err(|(i, e)| parse_error(&keys[i], &e))?;
     Ok((t, tpls, keys))
 }
 
@@ -1003,23 +958,64 @@ mod tests {
         assert!(parse_kube_version("one").is_err());
     }
 
+    /// Executes `src` as Helm does and formats its error as Helm's.
+    fn helm_error(name: &str, src: &str, values: Value) -> String {
+        let mut t = Template::new("gotpl")
+            .missing_key(MissingKey::ZeroValue)
+            .go_semantics(GoSemantics::Helm)
+            .with_shared_funcs(shared_helm_funcs());
+        if let Err((_, e)) = t.add_templates(&[(name, src)]) {
+            return parse_error(name, &e).to_string();
+        }
+        let data = Value::Map(dict(vec![("Values", values)]));
+        let e = t.execute_template_to_string(name, &data).unwrap_err();
+        exec_error(name, &e).to_string()
+    }
+
+    /// The texts are the Helm v4 SDK's for the same templates (checked with
+    /// tests/oracle/helm_oracle.py; the conformance vectors pin many more).
     #[test]
     fn exec_error_texts() {
-        let e = exec_error(
-            "c/templates/NOTES.txt",
-            "template: c/templates/NOTES.txt:2:3: executing \"c/templates/NOTES.txt\" at <fail \"x\">: error calling fail: HELM_ERR_START[ERROR] x must be setHELM_ERR_END",
+        assert_eq!(
+            helm_error(
+                "c/templates/NOTES.txt",
+                "\n  {{ fail \"[ERROR] x must be set\" }}",
+                Value::Nil
+            ),
+            "execution error at (c/templates/NOTES.txt:2:5): [ERROR] x must be set"
+        );
+        // Through include and tpl, `fail` is located at the outermost call.
+        let src = "{{ define \"d\" }}{{ tpl \"{{ required \\\"need x\\\" .x }}\" . }}{{ end }}{{ include \"d\" . }}";
+        assert_eq!(
+            helm_error("c/templates/a.yaml", src, Value::Nil),
+            "execution error at (c/templates/a.yaml:1:70): need x"
         );
         assert_eq!(
-            e.to_string(),
-            "execution error at (c/templates/NOTES.txt:2:3): [ERROR] x must be set"
+            helm_error(
+                "c/templates/a.yaml",
+                "{{ .Values.a.enabled }}",
+                Value::Map(Dict::new())
+            ),
+            "c/templates/a.yaml:1:10\n  executing \"c/templates/a.yaml\" at <.Values.a.enabled>:\n    nil pointer evaluating interface {}.enabled"
         );
-        let e = exec_error(
-            "c/templates/a.yaml",
-            "template: c/templates/a.yaml:43:55: executing \"c/templates/a.yaml\" at <\"x\">: nil pointer evaluating interface {}.enabled",
+        // An include chain: one block per template.
+        let src = "{{ define \"d\" }}{{ .a.b }}{{ end }}{{ include \"d\" .Values }}";
+        assert_eq!(
+            helm_error("c/templates/a.yaml", src, Value::Map(Dict::new())),
+            "c/templates/a.yaml:1:38\n  executing \"c/templates/a.yaml\" at <include \"d\" .Values>:\n    error calling include:\nc/templates/a.yaml:1:21\n  executing \"d\" at <.a.b>:\n    nil pointer evaluating interface {}.b"
+        );
+        // A function's own error: Go's one line.
+        assert_eq!(
+            helm_error("c/templates/a.yaml", "{{ include \"nope\" . }}", Value::Nil),
+            "c/templates/a.yaml:1:3\n  executing \"c/templates/a.yaml\" at <include \"nope\" .>:\n    error calling include:\ntemplate: no template \"nope\" associated with template \"gotpl\""
         );
         assert_eq!(
-            e.to_string(),
-            "c/templates/a.yaml:43:55\n  executing \"c/templates/a.yaml\" at <\"x\">:\n    nil pointer evaluating interface {}.enabled"
+            helm_error("c/templates/a.yaml", "{{ fromYaml 1 }}", Value::Nil),
+            "c/templates/a.yaml:1:12\n  executing \"c/templates/a.yaml\" at <1>:\n    expected string; found 1"
+        );
+        assert_eq!(
+            helm_error("c/templates/a.yaml", "x\n{{ if }}", Value::Nil),
+            "parse error at (c/templates/a.yaml:2): missing value for if"
         );
     }
 

@@ -124,6 +124,28 @@ pub enum TemplateError {
     #[error("{0}")]
     Fail(String),
 
+    /// Helm's `tpl` of a text that does not parse (`cannot parse template "TEXT": CAUSE`).
+    #[error("cannot parse template {}: {cause}", crate::go::go_quote(text))]
+    TplParse {
+        /// The text given to `tpl`.
+        text: String,
+        /// The parse error.
+        cause: alloc::boxed::Box<TemplateError>,
+    },
+
+    /// Helm's `tpl` of a text whose execution failed
+    /// (`error during tpl function execution for "TEXT": CAUSE`).
+    #[error(
+        "error during tpl function execution for {}: {cause}",
+        crate::go::go_quote(text)
+    )]
+    Tpl {
+        /// The text given to `tpl`.
+        text: String,
+        /// The execution error.
+        cause: alloc::boxed::Box<TemplateError>,
+    },
+
     /// Helm's `include` of a name already being included too many times.
     #[error("rendering template has a nested reference name: {0}: unable to execute template")]
     IncludeRecursion(String),
@@ -220,6 +242,48 @@ pub struct ExecError {
     /// The message after the location, e.g. `error calling fail: boom` or
     /// `nil pointer evaluating interface {}.enabled`.
     pub message: String,
+    /// The function call that failed, when the message is Go's `error calling NAME: …`.
+    pub call: Option<FailedCall>,
+}
+
+/// A function's own error, as Go's `evalCall` wraps it (`error calling NAME: CAUSE`).
+#[derive(Debug, Clone)]
+pub struct FailedCall {
+    /// The function's name.
+    pub function: String,
+    /// What the function returned (for `include`, the included template's located error;
+    /// for `tpl`, [`TemplateError::Tpl`]; for `fail`/`required`, [`TemplateError::Fail`]).
+    pub cause: alloc::sync::Arc<TemplateError>,
+}
+
+impl PartialEq for FailedCall {
+    fn eq(&self, other: &Self) -> bool {
+        self.function == other.function
+            && alloc::string::ToString::to_string(&self.cause)
+                == alloc::string::ToString::to_string(&other.cause)
+    }
+}
+
+impl Eq for FailedCall {}
+
+impl ExecError {
+    /// Go's location text of the error: `FILE:LINE:COL`, or the template's name when the
+    /// node is unknown.
+    pub fn location_text(&self) -> String {
+        match &self.location {
+            Some(l) => format!("{}:{}:{}", l.parse_name, l.line, l.col),
+            None => self.template.clone(),
+        }
+    }
+    /// Go's `executing "NAME" at <NODE>` part, when the node is known.
+    pub fn executing(&self) -> Option<String> {
+        let l = self.location.as_ref()?;
+        Some(format!(
+            "executing {} at <{}>",
+            crate::go::go_quote(&self.template),
+            l.context
+        ))
+    }
 }
 
 impl core::fmt::Display for ExecError {
@@ -256,6 +320,27 @@ impl TemplateError {
         match self {
             TemplateError::Execution(e) => Some(e),
             _ => None,
+        }
+    }
+
+    /// The error this one wraps: a failed call's cause, or the error inside `tpl`.
+    pub fn cause(&self) -> Option<&TemplateError> {
+        match self {
+            TemplateError::Execution(e) => e.call.as_ref().map(|c| &*c.cause),
+            TemplateError::Tpl { cause, .. } | TemplateError::TplParse { cause, .. } => Some(cause),
+            _ => None,
+        }
+    }
+
+    /// The message of the innermost `fail`/`required` ([`Fail`](Self::Fail)) this error
+    /// wraps, through `include` and `tpl`, if any.
+    pub fn fail_message(&self) -> Option<&str> {
+        let mut e = self;
+        loop {
+            if let TemplateError::Fail(m) = e {
+                return Some(m);
+            }
+            e = e.cause()?;
         }
     }
 }

@@ -298,8 +298,12 @@ pub(crate) struct Executor<'a> {
     alloc_remaining: u64,
     /// Whether the last field chain ended on a nil held in an `interface{}`.
     last_nil_iface: bool,
-    /// Per evaluated argument of the current call: `last_nil_iface` after it.
+    /// Per evaluated argument of the current call: whether it is a nil held in an
+    /// `interface{}` (Go's `len of nil pointer`, `got interface {}`).
     arg_nil_iface: Vec<bool>,
+    /// Per evaluated argument of the current call: the node evaluation stopped at
+    /// (inside a parenthesised pipeline, where Go reports its type error).
+    arg_end: Vec<Option<(Nk, usize)>>,
 }
 
 /// The frame state saved around a call into another template.
@@ -342,6 +346,7 @@ impl<'a> Executor<'a> {
             alloc_remaining: limits.max_alloc_bytes,
             last_nil_iface: false,
             arg_nil_iface: Vec::new(),
+            arg_end: Vec::new(),
         }
     }
 
@@ -376,7 +381,19 @@ impl<'a> Executor<'a> {
 
     /// Go's `state.errorf`: an error located at the current node.
     fn errorf(&self, message: impl Into<String>) -> ExecSignal {
-        let message = message.into();
+        self.error_at(message.into(), None)
+    }
+
+    /// Go's `error calling NAME: MSG` at the current node, keeping the function's error.
+    fn call_error(&self, name: &str, msg: &str, cause: TemplateError) -> ExecSignal {
+        let call = crate::error::FailedCall {
+            function: name.to_string(),
+            cause: Arc::new(cause),
+        };
+        self.error_at(format!("error calling {name}: {msg}"), Some(call))
+    }
+
+    fn error_at(&self, message: String, call: Option<crate::error::FailedCall>) -> ExecSignal {
         let tmpl = &self.tmpl;
         let location = self.node.map(|(kind, offset)| {
             let (line, col) = line_col(&tmpl.src, offset);
@@ -392,6 +409,7 @@ impl<'a> Executor<'a> {
             template: tmpl.name.to_string(),
             location,
             message,
+            call,
         }))))
     }
 
@@ -1105,7 +1123,8 @@ impl<'a> Executor<'a> {
                             return Err(ExecSignal::Err(e));
                         }
                         self.node = Some(node);
-                        Err(self.errorf(format!("error calling {name}: {}", e.function_message())))
+                        let msg = e.function_message();
+                        Err(self.call_error(name, &msg, *e))
                     }
                     Err(other) => Err(other),
                 }
@@ -1167,12 +1186,22 @@ impl<'a> Executor<'a> {
     ) -> ExecResult<Vec<Value>> {
         let mut argv = Vec::with_capacity(args.len() + 1);
         let mut flags = Vec::with_capacity(args.len());
+        let mut ends = Vec::with_capacity(args.len());
         for arg in args.iter().skip(1) {
             self.last_nil_iface = false;
-            argv.push(self.eval_arg(dot, arg)?);
-            flags.push(self.last_nil_iface);
+            let v = self.eval_arg(dot, arg)?;
+            // Go's evalPipeline takes the value out of its interface: a nil from a
+            // parenthesised pipeline is "no value"; dot keeps what it was given.
+            flags.push(match arg {
+                Expr::Pipe(..) => false,
+                Expr::Dot(_) => self.dot_iface && matches!(v, Value::Nil),
+                _ => self.last_nil_iface,
+            });
+            ends.push(self.node);
+            argv.push(v);
         }
         self.arg_nil_iface = flags;
+        self.arg_end = ends;
         if let Some(f) = fin {
             argv.push(f);
         }
@@ -1247,7 +1276,7 @@ impl<'a> Executor<'a> {
                     return Err(located);
                 }
                 self.node = Some(node);
-                Err(self.errorf(format!("error calling {name}: {msg}")))
+                Err(self.call_error(name, &msg, e))
             }
         }
     }
@@ -1350,7 +1379,11 @@ impl<'a> Executor<'a> {
             return Some(self.errorf(msg.to_string()));
         }
         let arg = &args[j + 1];
-        self.at_expr(arg);
+        match arg {
+            // Go validates a pipeline's value where its evaluation stopped.
+            Expr::Pipe(..) => self.node = self.arg_end.get(j).copied().flatten(),
+            _ => self.at_expr(arg),
+        }
         let src = self.tmpl.src.clone();
         let nil_iface = self.arg_nil_iface.get(j).copied().unwrap_or(false);
         let literal_kind = match expected {
@@ -1491,10 +1524,10 @@ impl<'a> Executor<'a> {
         let (root, defines) = match parsed {
             Ok(p) => p,
             Err(e) => {
-                return Err(TemplateError::Exec(format!(
-                    "cannot parse template {}: {e}",
-                    crate::go::go_quote(text)
-                ))
+                return Err(TemplateError::TplParse {
+                    text: text.to_string(),
+                    cause: Box::new(e),
+                }
                 .into());
             }
         };
@@ -1524,10 +1557,10 @@ impl<'a> Executor<'a> {
                 if matches!(*e, TemplateError::Limit(_)) {
                     return Err(ExecSignal::Err(e));
                 }
-                Err(TemplateError::Exec(format!(
-                    "error during tpl function execution for {}: {e}",
-                    crate::go::go_quote(text)
-                ))
+                Err(TemplateError::Tpl {
+                    text: text.to_string(),
+                    cause: e,
+                }
                 .into())
             }
             Err(other) => Err(other),

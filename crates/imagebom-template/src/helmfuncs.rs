@@ -101,14 +101,13 @@ fn from_json_array(s: &str) -> Value {
 
 fn toml_and_failures(m: &mut FuncMap) {
     add_fn(m, "fromToml", |s: String| Ok(from_toml(&s)));
-    add_fn(m, "required", |warn: String, v: Value| {
-        // Helm wraps the message so its error clean-up can find it.
-        let msg = format!("HELM_ERR_START{warn}HELM_ERR_END");
-        match v {
-            Value::Nil => Err(TemplateError::Fail(msg)),
-            Value::String(s) if s.is_empty() => Err(TemplateError::Fail(msg)),
-            v => Ok(v),
-        }
+    // Helm's `required(warn string, val interface{})` and `fail(msg string)`: the
+    // message comes back typed ([`TemplateError::Fail`]), so Helm's error clean-up finds it
+    // without the `HELM_ERR_START…HELM_ERR_END` markers Helm wraps it in.
+    add_fn(m, "required", |msg: String, v: Value| match v {
+        Value::Nil => Err(TemplateError::Fail(msg)),
+        Value::String(s) if s.is_empty() => Err(TemplateError::Fail(msg)),
+        v => Ok(v),
     });
     add_fn(m, "fail", |msg: String| -> Result<Value> {
         Err(TemplateError::Fail(msg))

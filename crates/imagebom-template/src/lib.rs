@@ -33,9 +33,11 @@
 //!   set (its `define`s are visible inside it only), runs it, and drops `<no value>`.
 //! - Errors: [`TemplateError::Execution`] prints Go's text
 //!   (`template: FILE:LINE:COL: executing "NAME" at <NODE>: MSG`) and carries the parts
-//!   ([`ExecError`], [`ErrorLocation`]; the column is Go's 0-based byte column).
-//!   [`helm_cleanup_exec_error`] gives Helm's `execution error at (FILE:LINE:COL): MSG`
-//!   for `fail`/`required` (their message wrapped in `HELM_ERR_START…HELM_ERR_END`).
+//!   ([`ExecError`], [`ErrorLocation`]; the column is Go's 0-based byte column), and a failed
+//!   call keeps the function's own error ([`FailedCall`]: `include`'s located error, `tpl`'s
+//!   [`TemplateError::Tpl`], `fail`/`required`'s [`TemplateError::Fail`]), so callers format
+//!   it without re-parsing text. [`helm_cleanup_exec_error`] gives Helm's
+//!   `execution error at (FILE:LINE:COL): MSG` for `fail`/`required`.
 //! - Missing values: with [`MissingKey::ZeroValue`] (Helm) a missing key prints
 //!   `<no value>` ([`helm_strip_no_value`] applies Helm's fix-up) and a field access on it
 //!   fails with `nil pointer evaluating interface {}.NAME`, as in Helm.
@@ -132,7 +134,7 @@ use alloc::vec::Vec;
 #[cfg(feature = "std")]
 use std::io::Write;
 
-pub use error::{ErrorLocation, ExecError};
+pub use error::{ErrorLocation, ExecError, FailedCall};
 use exec::{Executor, Tree, TreeSet};
 pub use exec::{GoSemantics, Limits, MissingKey};
 use parse::ListNode;
@@ -825,7 +827,7 @@ pub fn helm_strip_no_value(rendered: &str) -> String {
 }
 
 /// Helm's `cleanupExecError` (pkg/engine/engine.go): an execution error whose
-/// message carries a `fail`/`required` message (wrapped in
+/// cause is a `fail`/`required` message ([`TemplateError::Fail`], or wrapped in
 /// `HELM_ERR_START…HELM_ERR_END` as Helm's own functions do, or simply the text
 /// after the innermost `error calling fail: `/`error calling required: `) becomes
 /// `execution error at (FILE:LINE:COL): MSG`, located at the outermost node;
@@ -838,6 +840,9 @@ pub fn helm_cleanup_exec_error(err: &TemplateError) -> String {
     let Some(loc) = &exec.location else {
         return text;
     };
+    if let Some(msg) = err.fail_message() {
+        return format!("execution error at ({}): {msg}", exec.location_text());
+    }
     const START: &str = "HELM_ERR_START";
     const END: &str = "HELM_ERR_END";
     let at = |msg: &str| {
