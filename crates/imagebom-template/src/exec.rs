@@ -1,6 +1,7 @@
 //! Template execution engine: walks the AST and writes output, following Go's
 //! `text/template/exec.go` step by step (including which node an error is
-//! reported at), plus Helm's `include` and `tpl`, which need the template set.
+//! reported at). Functions that need the template set (Helm's `include` and `tpl`) are
+//! registered `StateFunc`s, called with the execution's `State` (`crate::function`).
 //!
 //! # Execution model
 //!
@@ -1075,10 +1076,11 @@ impl<'a> Executor<'a> {
             Some(c) => (Nk::Command, c.pos.offset),
             None => (Nk::Identifier, offset),
         };
-        let native = name == "include" || name == "tpl";
-        if let Some(f) = self.cfg.funcs.get(name)
-            && !native
-        {
+        if let Some(sf) = crate::function::state_func(name) {
+            self.check_arity(name, sf.arity, args, fin.is_some())?;
+            return self.eval_state_call(dot, sf, node, (Nk::Identifier, offset), name, args, fin);
+        }
+        if let Some(f) = self.cfg.funcs.get(name) {
             let f = f.clone();
             if (name == "and" || name == "or") && self.cfg.funcs_are_builtin(name) {
                 return self.eval_and_or(dot, name, args, fin);
@@ -1090,50 +1092,43 @@ impl<'a> Executor<'a> {
             }
             return self.eval_call(dot, &f, node, (Nk::Identifier, offset), name, args, fin);
         }
-        match name {
-            "include" | "tpl" => {
-                self.check_arity(name, (2, Some(2)), args, fin.is_some())?;
-                let has_final = fin.is_some();
-                let argv = self.eval_args(dot, args, fin)?;
-                // Both take a string first (Go checks the type before the call).
-                if !matches!(argv[0], Value::String(_)) {
-                    let msg = match &argv[0] {
-                        Value::Nil => "invalid value; expected string".to_string(),
-                        other => format!(
-                            "wrong type for value; expected string; got {}",
-                            other.type_name()
-                        ),
-                    };
-                    let ident = (Nk::Identifier, offset);
-                    if let Some(located) =
-                        self.locate_type_error(&msg, &argv, args, has_final, ident, Some(0))
-                    {
-                        return Err(located);
-                    }
-                }
-                let r = if name == "include" {
-                    self.include(&argv[0], &argv[1])
-                } else {
-                    self.tpl(&argv[0], &argv[1])
-                };
-                match r {
-                    Ok(v) => Ok(v),
-                    Err(ExecSignal::Err(e)) => {
-                        if matches!(*e, TemplateError::Limit(_)) {
-                            return Err(ExecSignal::Err(e));
-                        }
-                        self.node = Some(node);
-                        let msg = e.function_message();
-                        Err(self.call_error(name, &msg, *e))
-                    }
-                    Err(other) => Err(other),
-                }
-            }
-            _ => Err(self.errorf(format!(
-                "{} is not a defined function",
-                crate::go::go_quote(name)
-            ))),
+        Err(self.errorf(format!(
+            "{} is not a defined function",
+            crate::go::go_quote(name)
+        )))
+    }
+
+    /// [`eval_call`](Self::eval_call) for a function that sees the execution's state
+    /// (`include`, `tpl`): its output counts against the output limit as it is built, and
+    /// a limit it hits stops the execution unwrapped.
+    #[allow(clippy::too_many_arguments)]
+    fn eval_state_call(
+        &mut self,
+        dot: &Value,
+        sf: &crate::function::StateFunc,
+        node: (Nk, usize),
+        ident: (Nk, usize),
+        name: &str,
+        args: &[Expr],
+        fin: Option<Value>,
+    ) -> ExecResult<Value> {
+        let has_final = fin.is_some();
+        let argv = self.eval_args(dot, args, fin)?;
+        let result = (sf.call)(&mut crate::function::State { ex: self }, &argv);
+        let e = match result {
+            Ok(v) => return Ok(v),
+            Err(e @ TemplateError::Limit(_)) => return Err(e.into()),
+            Err(e) => e,
+        };
+        let msg = e.function_message();
+        if let TemplateError::BadArg { index, .. } = &e
+            && let Some(located) =
+                self.locate_type_error(&msg, &argv, args, has_final, ident, Some(*index))
+        {
+            return Err(located);
         }
+        self.node = Some(node);
+        Err(self.call_error(name, &msg, e))
     }
 
     fn check_arity(
@@ -1439,18 +1434,8 @@ impl<'a> Executor<'a> {
     // ----- Helm's include and tpl -----
 
     /// Helm's `include NAME DATA`.
-    fn include(&mut self, name: &Value, data: &Value) -> ExecResult<Value> {
-        let Value::String(name) = name else {
-            return Err(TemplateError::BadArg {
-                index: 0,
-                message: format!(
-                    "wrong type for value; expected string; got {}",
-                    go_type_name(name)
-                ),
-            }
-            .into());
-        };
-        let count = self.included.get(name.as_ref()).copied();
+    fn include(&mut self, name: &str, data: &Value) -> ExecResult<Value> {
+        let count = self.included.get(name).copied();
         match count {
             Some(v) if v > HELM_INCLUDE_RECURSION_MAX => {
                 return Err(TemplateError::IncludeRecursion(name.to_string()).into());
@@ -1463,7 +1448,7 @@ impl<'a> Executor<'a> {
             }
         }
         let r = self.include_inner(name, data);
-        if let Some(c) = self.included.get_mut(name.as_ref()) {
+        if let Some(c) = self.included.get_mut(name) {
             *c = c.saturating_sub(1);
         }
         r
@@ -1492,17 +1477,7 @@ impl<'a> Executor<'a> {
 
     /// Helm's `tpl TEXT DATA`: TEXT is parsed as a template named after the set
     /// in a copy of the current set (its defines do not leak out), then run.
-    fn tpl(&mut self, text: &Value, data: &Value) -> ExecResult<Value> {
-        let Value::String(text) = text else {
-            return Err(TemplateError::BadArg {
-                index: 0,
-                message: format!(
-                    "wrong type for value; expected string; got {}",
-                    go_type_name(text)
-                ),
-            }
-            .into());
-        };
+    fn tpl(&mut self, text: &str, data: &Value) -> ExecResult<Value> {
         if self.tpl_depth >= self.cfg.limits.max_tpl_depth {
             return Err(self.limit_error(format!(
                 "tpl calls nest deeper than the limit of {} (max_tpl_depth)",
@@ -1511,7 +1486,7 @@ impl<'a> Executor<'a> {
         }
         let set_name = self.cfg.set_name;
         let parse_name: Arc<str> = Arc::from(set_name);
-        let src: Arc<str> = Arc::from(text.as_ref());
+        let src: Arc<str> = Arc::from(text);
         let parsed = parse_source(
             set_name,
             &parse_name,
@@ -1564,6 +1539,28 @@ impl<'a> Executor<'a> {
                 .into())
             }
             Err(other) => Err(other),
+        }
+    }
+}
+
+impl crate::function::State<'_, '_> {
+    /// Helm's `include`: the output of template `name` run with `data`.
+    pub(crate) fn include(&mut self, name: &str, data: &Value) -> Result<Value> {
+        self.ex.include(name, data).map_err(signal_error)
+    }
+
+    /// Helm's `tpl`: `text` parsed in a layer over the set and run with `data`.
+    pub(crate) fn tpl(&mut self, text: &str, data: &Value) -> Result<Value> {
+        self.ex.tpl(text, data).map_err(signal_error)
+    }
+}
+
+/// The error a function returns for a signal out of the template it ran.
+fn signal_error(s: ExecSignal) -> TemplateError {
+    match s {
+        ExecSignal::Err(e) => *e,
+        ExecSignal::Break | ExecSignal::Continue => {
+            TemplateError::Exec("unexpected break or continue outside of range".into())
         }
     }
 }
@@ -1880,7 +1877,10 @@ fn check_functions(
 ) -> Result<()> {
     let mut missing: Option<(String, usize)> = None;
     let mut visit = |name: &str, line: usize| {
-        if missing.is_none() && !funcs.contains_key(name) && name != "include" && name != "tpl" {
+        if missing.is_none()
+            && !funcs.contains_key(name)
+            && crate::function::state_func(name).is_none()
+        {
             missing = Some((name.to_string(), line));
         }
     };

@@ -249,6 +249,52 @@ pub(crate) fn add_fn<Args: 'static>(m: &mut FuncMap, name: &'static str, f: impl
     m.insert(name.into(), typed(name, f));
 }
 
+/// What a function that needs the execution sees (as minijinja's `State`): the template
+/// set and the templates being run, with their call depth and limits. `include` and `tpl`
+/// are such functions ([`StateFunc`]); the executor hands them the state of the call.
+pub(crate) struct State<'s, 'a> {
+    pub(crate) ex: &'s mut crate::exec::Executor<'a>,
+}
+
+/// A function called with the execution's [`State`]. Go checks its argument count before
+/// evaluating the arguments (`arity`: the minimum, and the maximum if not variadic), and the
+/// types as for any function ([`FromArg`]).
+pub(crate) struct StateFunc {
+    /// Argument count: `(min, Some(max))`, or `(min, None)` for a variadic one.
+    pub(crate) arity: (usize, Option<usize>),
+    /// The function.
+    pub(crate) call: fn(&mut State<'_, '_>, &[Value]) -> Result<Value>,
+}
+
+/// Helm's `include NAME DATA`: the named template's output, as a string.
+fn include(st: &mut State<'_, '_>, args: &[Value]) -> Result<Value> {
+    let name = String::from_arg(&args[0], 0)?;
+    st.include(&name, &args[1])
+}
+
+/// Helm's `tpl TEXT DATA`: TEXT executed as a template of the current set.
+fn tpl(st: &mut State<'_, '_>, args: &[Value]) -> Result<Value> {
+    let text = String::from_arg(&args[0], 0)?;
+    st.tpl(&text, &args[1])
+}
+
+/// The functions that see the execution's state, by name (every template set has them).
+pub(crate) fn state_func(name: &str) -> Option<&'static StateFunc> {
+    static INCLUDE: StateFunc = StateFunc {
+        arity: (2, Some(2)),
+        call: include,
+    };
+    static TPL: StateFunc = StateFunc {
+        arity: (2, Some(2)),
+        call: tpl,
+    };
+    match name {
+        "include" => Some(&INCLUDE),
+        "tpl" => Some(&TPL),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
