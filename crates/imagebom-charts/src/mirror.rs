@@ -9,7 +9,8 @@
 //!   chart name, the rest the repository);
 //! - any other `TARGET` is a local path (relative to [`ChartMirror::base_dir`]): the chart
 //!   itself (a chart directory or `.tgz`), or a directory holding `<chart>/` or
-//!   `<chart>-<version>.tgz` (below the sub-path the location adds, if any).
+//!   `<chart>-<version>.tgz` (below the sub-path the location adds, if any; for a constraint,
+//!   the highest version there that satisfies it).
 //!
 //! Local charts (a repository that is a path) are never mapped. The same mapping serves the
 //! charts a recipe names and the dependencies [`crate::load_chart`] fetches.
@@ -89,9 +90,14 @@ pub fn mirrored(
     let dir = if sub.is_empty() { root } else { root.join(sub) };
     let (chart, version) = (&canonical.chart, &canonical.version);
     let path = local_chart(&dir, chart, version).ok_or_else(|| {
+        let archive = if crate::version::is_exact(version) || version.trim().is_empty() {
+            format!("{chart}-{version}.tgz")
+        } else {
+            format!("{chart}-<version>.tgz satisfying {version}")
+        };
         err(format!(
             "no chart {chart:?} {version} at {} (looked for the chart itself, {chart}/ and \
-             {chart}-{version}.tgz)",
+             {archive})",
             dir.display(),
         ))
     })?;
@@ -133,9 +139,24 @@ fn local_chart(dir: &Path, chart: &str, version: &str) -> Option<PathBuf> {
         return Some(dir.join(chart));
     }
     let bare = version.trim_start_matches('v');
-    [version.to_string(), bare.to_string(), format!("v{bare}")]
+    let exact = [version.to_string(), bare.to_string(), format!("v{bare}")]
         .iter()
         .filter(|v| !v.is_empty())
         .map(|v| dir.join(format!("{chart}-{v}.tgz")))
-        .find(|p| p.is_file())
+        .find(|p| p.is_file());
+    if exact.is_some() || crate::version::is_exact(version) {
+        return exact;
+    }
+    // A constraint (or no version): the highest `<chart>-<version>.tgz` that satisfies it.
+    let prefix = format!("{chart}-");
+    let names: Vec<String> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .collect();
+    let versions: Vec<&str> = names
+        .iter()
+        .filter_map(|n| n.strip_prefix(&prefix)?.strip_suffix(".tgz"))
+        .collect();
+    let chosen = crate::version::select(version, &versions).ok()??;
+    Some(dir.join(format!("{prefix}{chosen}.tgz")))
 }

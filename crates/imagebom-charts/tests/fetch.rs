@@ -5,7 +5,8 @@
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use imagebom_charts::{
-    fetch_chart, ChartContent, ChartRequest, FetchErrorKind, FetchOptions, Fetched,
+    fetch_chart, load_chart, ChartContent, ChartMirror, ChartRequest, FetchErrorKind, FetchOptions,
+    Fetched,
 };
 use imagebom_helm::archive::ChartFiles;
 use imagebom_testkit::Need;
@@ -944,4 +945,98 @@ fn oci_auth_child() {
         }
         (expect, r) => panic!("expected {expect}, got {r:?}"),
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chart mirrors for fetched dependencies
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A parent chart directory whose dependency `dep` (`version`) lives at `repository`.
+fn parent_chart(dir: &Path, repository: &str, version: &str) -> PathBuf {
+    let parent = dir.join("parent");
+    std::fs::create_dir_all(parent.join("templates")).unwrap();
+    std::fs::write(
+        parent.join("Chart.yaml"),
+        format!(
+            "apiVersion: v2\nname: parent\nversion: 1.0.0\ndependencies:\n  - name: dep\n    version: \"{version}\"\n    repository: {repository}\n"
+        ),
+    )
+    .unwrap();
+    parent
+}
+
+#[test]
+fn a_dependency_comes_from_its_mirror_and_keeps_its_canonical_source() {
+    let d = tempfile::tempdir().unwrap();
+    // Nothing listens there: only the mirror can serve the dependency.
+    let canonical = format!("http://127.0.0.1:{}/charts", free_port());
+    let parent = parent_chart(d.path(), &canonical, "^1.0.0");
+    let mirror = d.path().join("mirror");
+    std::fs::create_dir_all(&mirror).unwrap();
+    // The highest version the constraint allows is chosen (without a lock).
+    let tgz = pack("dep", "1.2.0");
+    std::fs::write(mirror.join("dep-1.2.0.tgz"), &tgz).unwrap();
+    std::fs::write(mirror.join("dep-1.0.0.tgz"), pack("dep", "1.0.0")).unwrap();
+    std::fs::write(mirror.join("dep-2.0.0.tgz"), pack("dep", "2.0.0")).unwrap();
+    let fetched = fetch_chart(
+        &request(parent.to_str().unwrap(), "parent", ""),
+        &options(&d.path().join("cache")),
+    )
+    .unwrap();
+    let mirrored = |target: &Path| FetchOptions {
+        retries: 0,
+        mirrors: vec![ChartMirror {
+            source: canonical.clone(),
+            target: target.display().to_string(),
+            base_dir: PathBuf::from("."),
+        }],
+        ..options(&d.path().join("cache"))
+    };
+    // Without the mirror the canonical repository is asked, and it is not there.
+    let unmirrored = FetchOptions {
+        retries: 0,
+        ..options(&d.path().join("cache"))
+    };
+    let e = load_chart(&fetched, &unmirrored).unwrap_err();
+    assert!(e.is_network(), "{e}");
+    let loaded = load_chart(&fetched, &mirrored(&mirror)).unwrap();
+    assert_eq!(loaded.fetched.len(), 1);
+    let dep = &loaded.fetched[0];
+    assert_eq!(dep.version, "1.2.0");
+    assert_eq!(dep.digest, Some(format!("sha256:{}", sha(&tgz))));
+    assert_eq!(dep.source, format!("{canonical}/dep"));
+    assert_eq!(loaded.chart.dependencies[0].metadata.version, "1.2.0");
+    // A mirror without the chart names what it looked for.
+    let empty = d.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let e = load_chart(&fetched, &mirrored(&empty))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("dependency \"dep\": chart mirror")
+            && e.contains("dep-<version>.tgz satisfying ^1.0.0"),
+        "{e}"
+    );
+    // A mirror folder holding another version is refused, naming both.
+    let other = d.path().join("other/dep");
+    std::fs::create_dir_all(&other).unwrap();
+    for (path, data) in chart_files("dep", "2.0.0") {
+        let p = other.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, data).unwrap();
+    }
+    let e = load_chart(&fetched, &mirrored(&d.path().join("other")))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("serves dep version 2.0.0, not ^1.0.0 (the constraint)"),
+        "{e}"
+    );
 }
