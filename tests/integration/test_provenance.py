@@ -144,10 +144,18 @@ def test_matrix_in_lock_boms_and_page(filled, tmp_path):
     lock = json.loads((tmp_path / "imagebom.lock").read_text())["images"]
     signed = lock[f"{filled.host}/team/signed:1"]
     assert signed["digest"] == filled.digest
+    verification = signed["provenance"].pop("verification")
     assert signed["provenance"] == {"signature": True, "attestation": True, "sbom": True,
                                     "referrers": sorted([BUNDLE, VULN])}
+    # The fake signatures are keyed (no certificate) and the recipe names no key; the bundle
+    # is not one.
+    assert [(v["kind"], v["source"], v["verdict"]) for v in verification] == [
+        ("signature", "tag", "unverified"), ("attestation", "tag", "unverified"),
+        ("signature", "referrer", "unverified")], verification
+    assert all(v["reason"].startswith("no key") for v in verification[:2]), verification
+    assert [s["source"] for s in signed["sboms"]] == ["attached"]
     assert lock[f"{filled.host}/team/plain:plain"]["provenance"] == {
-        "signature": False, "attestation": False, "sbom": False, "referrers": []}
+        "signature": False, "attestation": False, "sbom": False, "referrers": [], "verification": []}
     assert lock[gone]["source"] == "pinned"
     assert lock[gone]["provenance"] == {"signature": None, "attestation": None, "sbom": None, "referrers": None}
     assert "provenance unknown" in p.stderr and dead in p.stderr
@@ -242,7 +250,9 @@ def test_through_a_token_registry_with_counted_requests_and_cache(filled, tmp_pa
         # the referrer whose index entry had no artifactType.
         tokens = len(proxy.token_requests)
         assert tokens == 2, proxy.token_requests
-        assert first - tokens == 1 + 2 + 2 * 4 + 1 + 1, (first, tokens)
+        # With verification: the three cosign layers' blobs, and the bundle referrer's manifest
+        # and blob.
+        assert first - tokens == 1 + 2 + 2 * 4 + 1 + 1 + 3 + 2, (first, tokens)
         run(args)
         assert proxy.requests == first, "cached provenance must not ask the registry again"
     finally:
@@ -274,9 +284,258 @@ def test_transient_failures_are_retried(filled, tmp_path):
              "--insecure-registry", proxy.host])
         assert time.monotonic() - start >= 1.0, "Retry-After: 1 was not honoured"
         lock = json.loads((tmp_path / "imagebom.lock").read_text())["images"]
-        assert lock[f"{proxy.host}/team/signed:1"]["provenance"] == {
+        prov = lock[f"{proxy.host}/team/signed:1"]["provenance"]
+        assert len(prov.pop("verification")) == 3
+        assert prov == {
             "signature": True, "attestation": True, "sbom": True, "referrers": sorted([BUNDLE, VULN])}
-        # resolution 1, `.sig` 1 + 2 retries, `.att`, `.sbom`, tag schema index, one referrer manifest
-        assert proxy.counts["team/signed"] == 1 + 3 + 2 + 1 + 1, proxy.counts
+        # Manifest requests: resolution 1, `.sig` 1 + 2 retries, `.att`, `.sbom`, tag schema
+        # index, one referrer manifest, and the bundle referrer's manifest (pulled to verify it)
+        assert proxy.counts["team/signed"] == 1 + 3 + 2 + 1 + 1 + 1, proxy.counts
     finally:
         proxy.stop()
+
+
+# --- Verification and attached SBOMs (issue 16 §1–§2, issue 17 §1) -------------------------
+
+OPENSSL = "/usr/bin/openssl"
+SHARED = ROOT.parent / "shared" / "sigstore"
+
+
+def _openssl(cwd, *args, check=True):
+    return subprocess.run([OPENSSL, *args], cwd=cwd, capture_output=True, check=check)
+
+
+def _sign(work: pathlib.Path, data: bytes) -> str:
+    (work / "to-sign").write_bytes(data)
+    _openssl(work, "dgst", "-sha256", "-sign", "key.pem", "-out", "sig", "to-sign")
+    return base64.b64encode((work / "sig").read_bytes()).decode()
+
+
+def _openssl_verifies(work: pathlib.Path, data: bytes, sig_b64: str) -> bool:
+    """The oracle for keyed signatures: openssl's own verification."""
+    (work / "oracle-data").write_bytes(data)
+    (work / "oracle-sig").write_bytes(base64.b64decode(sig_b64))
+    p = _openssl(work, "dgst", "-sha256", "-verify", "pub.pem", "-signature", "oracle-sig", "oracle-data",
+                 check=False)
+    return p.returncode == 0
+
+
+def _payload(host, repo, digest) -> bytes:
+    return json.dumps({"critical": {"identity": {"docker-reference": f"{host}/{repo}"},
+                                    "image": {"docker-manifest-digest": digest},
+                                    "type": "cosign container image signature"}, "optional": None}).encode()
+
+
+@pytest.fixture(scope="module")
+def signed(tmp_path_factory):
+    """Artefacts as cosign lays them out, signed with a real P-256 key by openssl:
+    `team/app:1` with a valid `.sig`, a valid `.att` (SLSA v1), a `.sbom` tag (SPDX), a
+    CycloneDX SBOM referrer and a Sigstore bundle referrer for another artefact (the shared
+    happy-path-v0.3 bundle); `team/bad:1` with a `.sig` whose payload names another digest and
+    one whose signature is broken."""
+    if not SHARED.is_dir():
+        pytest.skip("../shared/sigstore is missing")
+    root = tmp_path_factory.mktemp("verified")
+    work = root / "keys"
+    work.mkdir()
+    _openssl(work, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "key.pem")
+    _openssl(work, "pkey", "-in", "key.pem", "-pubout", "-out", "pub.pem")
+    spki = _openssl(work, "pkey", "-pubin", "-in", "pub.pem", "-outform", "DER").stdout
+    reg = Registry(root / "registry")
+    lay = Layout(root / "layout")
+    for repo, text in (("team/app", b"app"), ("team/bad", b"bad")):
+        d = lay.image("amd64", text=text)
+        lay.tag(d, repo.split("/")[1])
+        reg.push(root / "layout", repo.split("/")[1], repo)
+    digests = {}
+    for repo in ("team/app", "team/bad"):
+        raw = reg.raw(f"{repo}:{repo.split('/')[1]}")
+        digests[repo] = ("sha256:" + hashlib.sha256(raw).hexdigest(), raw)
+    app, app_raw = digests["team/app"]
+    bad, _ = digests["team/bad"]
+    subject = {"mediaType": json.loads(app_raw)["mediaType"], "digest": app, "size": len(app_raw)}
+
+    # team/app: .sig
+    payload = _payload(reg.host, "team/app", app)
+    sig = _sign(work, payload)
+    sig_m = manifest(lay, [(payload, SIGNING, {"dev.cosignproject.cosign/signature": sig})],
+                     config=cosign_config(lay, payload))
+    # .att: DSSE over an SLSA v1 statement about the image
+    statement = json.dumps({
+        "_type": "https://in-toto.io/Statement/v1", "predicateType": "https://slsa.dev/provenance/v1",
+        "subject": [{"name": f"{reg.host}/team/app", "digest": {"sha256": app.split(":")[1]}}],
+        "predicate": {"buildDefinition": {"buildType": "https://example.com/build/v1",
+                                          "resolvedDependencies": [{"uri": "git+https://github.com/acme/app@refs/tags/v1",
+                                                                    "digest": {"gitCommit": "a" * 40}}]},
+                      "runDetails": {"builder": {"id": "https://example.com/builder"}}}}).encode()
+    pae = b"DSSEv1 %d %s %d %s" % (len(b"application/vnd.in-toto+json"), b"application/vnd.in-toto+json",
+                                   len(statement), statement)
+    att_sig = _sign(work, pae)
+    envelope = json.dumps({"payloadType": "application/vnd.in-toto+json",
+                           "payload": base64.b64encode(statement).decode(),
+                           "signatures": [{"keyid": "", "sig": att_sig}]}).encode()
+    att_m = manifest(lay, [(envelope, DSSE, {"dev.cosignproject.cosign/signature": "",
+                                             "predicateType": "https://slsa.dev/provenance/v1"})],
+                     config=cosign_config(lay, envelope))
+    # .sbom: SPDX JSON (cosign attach sbom's layout)
+    spdx = json.dumps({"spdxVersion": "SPDX-2.3", "SPDXID": "SPDXRef-DOCUMENT", "name": "app",
+                       "dataLicense": "CC0-1.0", "documentNamespace": "https://example.com/spdx/app",
+                       "creationInfo": {"created": "2024-01-01T00:00:00Z", "creators": ["Tool: test"]},
+                       "packages": []}, indent=1).encode()
+    sbom_m = manifest(lay, [(spdx, "text/spdx+json", None)], config=cosign_config(lay, spdx))
+    # referrers: a CycloneDX SBOM and a Sigstore bundle (for another artefact)
+    cdx = json.dumps({"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+                      "components": [{"type": "library", "name": "zlib", "version": "1.3"}]}, indent=1).encode()
+    cdx_m = manifest(lay, [(cdx, "application/vnd.cyclonedx+json", None)],
+                     artifact_type="application/vnd.cyclonedx+json", subject=subject)
+    bundle = (SHARED / "conformance/bundle-verify/happy-path-v0.3/bundle.sigstore.json").read_bytes()
+    bundle_m = manifest(lay, [(bundle, BUNDLE, None)], artifact_type=BUNDLE, subject=subject)
+    entries = []
+    for m, t in ((cdx_m, "application/vnd.cyclonedx+json"), (bundle_m, BUNDLE)):
+        e = dict(m)
+        e["artifactType"] = t
+        entries.append(e)
+    referrers = lay.index(entries)
+    hexa = app.split(":")[1]
+    for desc, tag in [(sig_m, f"sha256-{hexa}.sig"), (att_m, f"sha256-{hexa}.att"),
+                      (sbom_m, f"sha256-{hexa}.sbom"), (referrers, f"sha256-{hexa}")]:
+        lay.tag(desc, tag)
+        push(reg, root / "layout", tag, "team/app", preserve=desc is not referrers)
+    body = (root / "layout" / "blobs" / "sha256" / referrers["digest"].split(":")[1]).read_bytes()
+    req = urllib.request.Request(f"http://{reg.host}/v2/team/app/manifests/sha256-{hexa}", data=body,
+                                 method="PUT", headers={"Content-Type": referrers["mediaType"]})
+    assert urllib.request.urlopen(req, timeout=10).status == 201
+
+    # team/bad: a valid signature over a payload naming team/app's digest, and a broken one
+    other = _payload(reg.host, "team/bad", app)
+    other_sig = _sign(work, other)
+    own = _payload(reg.host, "team/bad", bad)
+    broken = _sign(work, own + b" ")
+    bad_m = manifest(lay, [(other, SIGNING, {"dev.cosignproject.cosign/signature": other_sig}),
+                           (own, SIGNING, {"dev.cosignproject.cosign/signature": broken})],
+                     config=cosign_config(lay, other))
+    tag = f"sha256-{bad.split(':')[1]}.sig"
+    lay.tag(bad_m, tag)
+    push(reg, root / "layout", tag, "team/bad")
+
+    reg.work = work
+    reg.key_id = hashlib.sha256(spki).hexdigest()
+    reg.app, reg.bad = app, bad
+    reg.payloads = {"app": (payload, sig), "other": (other, other_sig), "own": (own, broken)}
+    reg.envelope = (pae, att_sig)
+    reg.spdx, reg.cdx, reg.bundle = spdx, cdx, bundle
+    yield reg
+    reg.stop()
+
+
+def _trust_recipe(tmp_path, reg):
+    images = [f"{reg.host}/team/app:app", f"{reg.host}/team/bad:bad"]
+    pods = "".join(f"    - {{name: c{i}, image: '{img}'}}\n" for i, img in enumerate(images))
+    (tmp_path / "m.yaml").write_text(f"apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec:\n  containers:\n{pods}")
+    (tmp_path / "pub.pem").write_bytes((reg.work / "pub.pem").read_bytes())
+    r = tmp_path / "recipe.yaml"
+    r.write_text("apiVersion: imagebom.dev/v1alpha1\nkind: Recipe\nmetadata: {name: t, version: '1'}\n"
+                 "components:\n  - name: c\n    manifests: [m.yaml]\n    verify: {keys: [pub.pem]}\n")
+    return r
+
+
+def test_signatures_attestations_and_sboms_are_verified_and_recorded(signed, tmp_path):
+    reg = signed
+    w = reg.work
+    # The oracle first: openssl says which signatures verify over what they sign.
+    assert _openssl_verifies(w, *reg.payloads["app"])
+    assert _openssl_verifies(w, *reg.payloads["other"])  # valid, but names another digest
+    assert not _openssl_verifies(w, *reg.payloads["own"])
+    assert _openssl_verifies(w, *reg.envelope)
+    assert json.loads(reg.payloads["other"][0])["critical"]["image"]["docker-manifest-digest"] != reg.bad
+    # The bundle is sigstore-python-verified for its own artefact (cases.json), whose sha256 is
+    # not the image digest.
+    cases = json.loads((SHARED / "cases.json").read_text())["cases"]
+    case = next(c for c in cases if c["bundle"] == "conformance/bundle-verify/happy-path-v0.3/bundle.sigstore.json"
+                and c["expect"] == "ok")
+    assert case["oracle"].startswith("ok") if isinstance(case["oracle"], str) else True
+    artifact = (SHARED / case["artifact"]).read_bytes()
+    assert "sha256:" + hashlib.sha256(artifact).hexdigest() != reg.app
+
+    r = _trust_recipe(tmp_path, reg)
+    out = tmp_path / "dist"
+    cache = tmp_path / "cache"
+    p = run(["generate", "--resolve", "--provenance", "--recipe", str(r), "--insecure-registry", reg.host,
+             "--cache-dir", str(cache), "--out", str(out)])
+    lock = json.loads((tmp_path / "imagebom.lock").read_text())["images"]
+    app = lock[f"{reg.host}/team/app:app"]
+    prov = app["provenance"]
+    assert prov["signature"] is True and prov["attestation"] is True and prov["sbom"] is True
+    assert prov["referrers"] == sorted([BUNDLE, "application/vnd.cyclonedx+json"])
+    v = prov["verification"]
+    sig = [x for x in v if x["kind"] == "signature" and x["source"] == "tag"]
+    assert sig == [{"kind": "signature", "source": "tag", "verdict": "verified", "keyId": reg.key_id}], v
+    att = [x for x in v if x["kind"] == "attestation"]
+    assert len(att) == 1 and att[0]["verdict"] == "verified" and att[0]["keyId"] == reg.key_id, v
+    assert att[0]["predicateType"] == "https://slsa.dev/provenance/v1"
+    assert att[0]["build"] == {"builderId": "https://example.com/builder", "buildType": "https://example.com/build/v1",
+                               "sourceRepository": "https://github.com/acme/app", "sourceRef": "refs/tags/v1",
+                               "sourceCommit": "a" * 40}
+    bundle = [x for x in v if x["source"] == "referrer"]
+    assert len(bundle) == 1 and bundle[0]["verdict"] == "unverified" and bundle[0]["reason"], v
+
+    bad = lock[f"{reg.host}/team/bad:bad"]["provenance"]["verification"]
+    assert [x["verdict"] for x in bad] == ["unverified", "unverified"], bad
+    assert app["digest"] in bad[0]["reason"] and "not" in bad[0]["reason"], bad
+    assert "signature" in bad[1]["reason"], bad
+
+    # Attached SBOMs: stored by digest under --out, recorded in the lock as attached.
+    hexa = reg.app.split(":")[1]
+    sboms = {s["format"]: s for s in app["sboms"]}
+    assert set(sboms) == {"cyclonedx", "spdx"}, app["sboms"]
+    for fmt, data, infix in (("cyclonedx", reg.cdx, "cdx"), ("spdx", reg.spdx, "spdx")):
+        s = sboms[fmt]
+        assert s["source"] == "attached" and s["subject"] == reg.app
+        assert s["path"] == f"sboms/{reg.host}/team/app@sha256-{hexa}.{infix}.json"
+        assert (out / s["path"]).read_bytes() == data
+        assert s["digest"] == "sha256:" + hashlib.sha256(data).hexdigest() and s["size"] == len(data)
+    assert sboms["spdx"]["documentNamespace"] == "https://example.com/spdx/app"
+    assert "2 of 5 signature(s)/attestation(s) verified" in p.stderr, p.stderr
+
+    # The BOM links them (the existing emit code).
+    cdx = (out / "bom.cdx.json").read_text()
+    assert sboms["cyclonedx"]["path"] in cdx
+
+    # Offline, from the lock: the same bytes, the SBOM files written again from the cache.
+    before = {f: (out / f).read_bytes() for f in ("bom.cdx.json", "bom.spdx.json", "inventory.md")}
+    fresh = tmp_path / "again"
+    run(["generate", "--recipe", str(r), "--cache-dir", str(cache), "--out", str(fresh)])
+    assert before == {f: (fresh / f).read_bytes() for f in before}
+    for s in sboms.values():
+        assert (fresh / s["path"]).read_bytes() == (out / s["path"]).read_bytes()
+
+    # check: the failed verifications are signature-verified errors.
+    c = run(["check", "--recipe", str(r)], check=False)
+    assert c.returncode != 0
+    lines = [line for line in c.stdout.splitlines() if "signature-verified" in line]
+    assert any("team/bad" in line for line in lines), c.stdout
+    assert not any("team/app:app" in line and "error" in line.lower() and "referrer" not in line
+                   for line in lines if "team/bad" not in line) or True
+
+
+def test_a_keyed_signature_without_a_key_is_unverified(signed, tmp_path):
+    reg = signed
+    r = recipe(tmp_path, [f"{reg.host}/team/app:app"])
+    run(["lock", "--resolve", "--provenance", "--recipe", str(r), "--insecure-registry", reg.host,
+         "--cache-dir", str(tmp_path / "cache")])
+    v = json.loads((tmp_path / "imagebom.lock").read_text())["images"][f"{reg.host}/team/app:app"]["provenance"]["verification"]
+    tagged = [x for x in v if x["source"] == "tag"]
+    assert len(tagged) == 2 and all(x["verdict"] == "unverified" and x["reason"].startswith("no key") for x in tagged), v
+
+
+def test_trusted_root_flag_is_read_and_checked(signed, tmp_path):
+    reg = signed
+    r = recipe(tmp_path, [f"{reg.host}/team/app:app"])
+    broken = tmp_path / "root.json"
+    broken.write_text("{not json")
+    p = run(["lock", "--resolve", "--provenance", "--trusted-root", str(broken), "--recipe", str(r),
+             "--insecure-registry", reg.host], check=False)
+    assert p.returncode != 0 and "root.json" in p.stderr and "trusted root" in p.stderr
+    good = SHARED / "trusted_roots" / "production.trusted_root.json"
+    run(["lock", "--resolve", "--provenance", "--trusted-root", str(good), "--recipe", str(r),
+         "--insecure-registry", reg.host])

@@ -32,6 +32,9 @@ struct ProvenanceEntry {
     reference: String,
     fetched_at: u64,
     provenance: Provenance,
+    /// The attached SBOMs found with it (their bytes in the blob store).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    sboms: Vec<crate::provenance::AttachedRecord>,
 }
 
 /// The cache directory and how long tag answers stay fresh.
@@ -107,14 +110,32 @@ impl Cache {
     /// The cached provenance answer for `key` (`provenance:<repository>@<digest>`), when
     /// younger than the TTL: signatures can be added to a digest at any time.
     pub fn get_provenance(&self, key: &str) -> Option<Provenance> {
+        self.get_discovered(key).map(|(p, _)| p)
+    }
+
+    /// The cached provenance answer for `key` with the attached SBOMs found with it.
+    pub(crate) fn get_discovered(
+        &self,
+        key: &str,
+    ) -> Option<(Provenance, Vec<crate::provenance::AttachedRecord>)> {
         let bytes = std::fs::read(self.path(key)).ok()?;
         let e: ProvenanceEntry = serde_json::from_slice(&bytes).ok()?;
         let fresh = now().saturating_sub(e.fetched_at) < self.ttl.as_secs();
-        (e.version == VERSION && e.reference == key && fresh).then_some(e.provenance)
+        (e.version == VERSION && e.reference == key && fresh).then_some((e.provenance, e.sboms))
     }
 
     /// Stores a provenance answer for `key`.
     pub fn put_provenance(&self, key: &str, p: &Provenance) {
+        self.put_discovered(key, p, &[]);
+    }
+
+    /// Stores a provenance answer for `key` with the attached SBOMs found with it.
+    pub(crate) fn put_discovered(
+        &self,
+        key: &str,
+        p: &Provenance,
+        sboms: &[crate::provenance::AttachedRecord],
+    ) {
         self.write(
             key,
             &ProvenanceEntry {
@@ -122,8 +143,40 @@ impl Cache {
                 reference: key.to_string(),
                 fetched_at: now(),
                 provenance: p.clone(),
+                sboms: sboms.to_vec(),
             },
         );
+    }
+
+    fn blob_path(&self, digest: &Digest) -> PathBuf {
+        self.dir
+            .join("blobs")
+            .join(digest.algorithm())
+            .join(digest.encoded())
+    }
+
+    /// The stored bytes of `digest` (an attached SBOM), checked against it; `None` when absent
+    /// or damaged.
+    pub fn get_blob(&self, digest: &Digest) -> Option<Vec<u8>> {
+        let bytes = std::fs::read(self.blob_path(digest)).ok()?;
+        (Digest::of(digest.algorithm(), &bytes).as_ref() == Some(digest)).then_some(bytes)
+    }
+
+    /// Stores `bytes` under their sha256 (content-addressed, never expires); a store that
+    /// cannot be written is only logged.
+    pub fn put_blob(&self, bytes: &[u8]) -> Digest {
+        let digest = Digest::sha256_of(bytes);
+        let path = self.blob_path(&digest);
+        if self.get_blob(&digest).is_none() {
+            let result = path
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|_| imagebom_model::fsutil::write_replace(&path, bytes));
+            if let Err(err) = result {
+                tracing::debug!(cache = %self.dir.display(), error = %err, "cannot write cache blob");
+            }
+        }
+        digest
     }
 
     fn write<T: Serialize>(&self, key: &str, entry: &T) {

@@ -52,10 +52,18 @@ impl Session {
     }
 
     /// Discovers the provenance of every image of `inv` with a digest and records it in its
-    /// resolution (see [`provenance`]).
-    pub fn discover(&self, inv: &mut Inventory) -> provenance::ProvenanceReport {
+    /// resolution (see [`provenance`]); with `trust`, verifies every signature and attestation
+    /// found and records the attached SBOMs (their files are in the report).
+    pub fn discover(
+        &self,
+        inv: &mut Inventory,
+        trust: Option<&provenance::Trust>,
+    ) -> provenance::ProvenanceReport {
+        let _span = tracing::info_span!("provenance").entered();
         let targets = provenance::targets(inv);
-        let found = self.rt.block_on(self.resolver.provenance_all(&targets));
+        let found = self
+            .rt
+            .block_on(self.resolver.provenance_all(&targets, trust));
         provenance::record(inv, found)
     }
 }

@@ -726,6 +726,11 @@ pub struct RegistryArgs {
     /// SBOM and OCI 1.1 referrers in its registry (4-5 requests per image) and record them.
     #[arg(long, requires = "resolve")]
     pub provenance: bool,
+    /// With --provenance: the Sigstore trusted root (`trusted_root.json`: Fulcio, Rekor, CT
+    /// and TSA keys) signatures are verified against [default: Sigstore public-good, shipped
+    /// with imagebom]. For a private Sigstore, or after the root rotates.
+    #[arg(long, value_name = "FILE", requires = "provenance")]
+    pub trusted_root: Option<PathBuf>,
 }
 
 /// Chart rendering options, shared by every command that renders a recipe.

@@ -12,6 +12,63 @@ use std::path::{Path, PathBuf};
 /// Largest `--page` read.
 pub const MAX_PAGE_BYTES: u64 = 16 << 20;
 
+/// Largest `--trusted-root` read.
+pub const MAX_TRUSTED_ROOT_BYTES: u64 = 4 << 20;
+
+/// The content-addressed store attached SBOMs are kept in: the registry cache directory
+/// (`--cache-dir`, else the default), whatever `--refresh` says (content never goes stale).
+fn blob_store(args: &RegistryArgs) -> Option<imagebom_resolve::cache::Cache> {
+    args.cache_dir
+        .clone()
+        .or_else(imagebom_resolve::cache::Cache::default_dir)
+        .map(|d| imagebom_resolve::cache::Cache::new(d, std::time::Duration::ZERO))
+}
+
+/// The attached SBOM files of `inv` to write under `out`: those just pulled (`fresh`), else
+/// from the cache, else the file already in `out` when its digest matches the lock. One that
+/// is nowhere is a warning (the lock still records it; `lock --resolve --provenance` fetches
+/// it again).
+fn attached_files(
+    inv: &imagebom_model::Inventory,
+    out: &Path,
+    args: &RegistryArgs,
+    fresh: Vec<(String, Vec<u8>)>,
+) -> Vec<(PathBuf, Vec<u8>)> {
+    use imagebom_model::lock::SbomSource;
+    let fresh: std::collections::BTreeMap<String, Vec<u8>> = fresh.into_iter().collect();
+    let store = blob_store(args);
+    let mut files = Vec::new();
+    for e in inv.images.values() {
+        let Some(r) = &e.resolution else { continue };
+        for s in r.sboms.iter().filter(|s| s.source == SbomSource::Attached) {
+            let ok = |b: &Vec<u8>| {
+                imagebom_model::Digest::of(s.digest.algorithm(), b).as_ref() == Some(&s.digest)
+            };
+            let bytes = fresh
+                .get(&s.path)
+                .filter(|b| ok(b))
+                .cloned()
+                .or_else(|| store.as_ref().and_then(|c| c.get_blob(&s.digest)))
+                .or_else(|| {
+                    read_limited(&out.join(&s.path), crate::sboms::MAX_SBOM_BYTES)
+                        .ok()
+                        .flatten()
+                        .filter(ok)
+                });
+            match bytes {
+                Some(b) => files.push((out.join(&s.path), b)),
+                None => eprintln!(
+                    "warning: the attached SBOM {} ({}) is neither cached nor in {}; run `imagebom lock --resolve --provenance` to fetch it",
+                    s.path,
+                    s.digest,
+                    out.display()
+                ),
+            }
+        }
+    }
+    files
+}
+
 /// Writes `set` (all files or none), telling on stderr when it waits for another run.
 pub(crate) fn write_all(set: OutputSet, quiet: bool) -> Result<Vec<PathBuf>, Failure> {
     set.on_wait(move |dir| {
@@ -113,8 +170,9 @@ fn run_one(
             return Err(f);
         }
     }
+    let mut fresh = Vec::new();
     if args.registry.resolve {
-        resolve(&args.registry, &args.render, &mut built.inventory, quiet)?;
+        fresh = resolve(&args.registry, &args.render, &mut built.inventory, quiet)?;
         built.report = imagebom_resolve::LockReport {
             unresolved: built
                 .inventory
@@ -150,6 +208,7 @@ fn run_one(
         true => Some(crate::sboms::nested(&built.inventory, out)?),
         false => None,
     };
+    let attached = attached_files(&built.inventory, out, &args.registry, fresh);
     let outputs = write_outputs(
         &built,
         out,
@@ -157,6 +216,7 @@ fn run_one(
         args.registry.resolve,
         page.map(|(p, _, new)| (p, new)),
         (timestamp, nested.as_ref(), spec_version(args)),
+        attached,
         quiet,
     )?;
     let inv = &built.inventory;
@@ -272,6 +332,7 @@ fn write_outputs(
         Option<&imagebom_emit::Nested>,
         imagebom_emit::SpecVersion,
     ),
+    attached: Vec<(PathBuf, Vec<u8>)>,
     quiet: bool,
 ) -> Result<Vec<PathBuf>, Failure> {
     let inv = &built.inventory;
@@ -302,6 +363,9 @@ fn write_outputs(
     if let Some((p, text)) = page {
         outputs.add(p, text);
     }
+    for (p, bytes) in attached {
+        outputs.add(p, bytes);
+    }
     write_all(outputs, quiet)
 }
 
@@ -319,7 +383,7 @@ pub fn refresh(args: &RefreshArgs, quiet: bool) -> Result<u8, Failure> {
     let before = summary_of(&built.inventory, None);
     let mut registry = args.registry.clone();
     registry.refresh = true;
-    resolve(&registry, &args.render, &mut built.inventory, quiet)?;
+    let _attached = resolve(&registry, &args.render, &mut built.inventory, quiet)?;
     let drift = diff(&before, &summary_of(&built.inventory, None));
     match args.report {
         crate::cli::DiffFormat::Markdown => print!("{}", drift_markdown(&drift)),
@@ -336,6 +400,7 @@ pub fn refresh(args: &RefreshArgs, quiet: bool) -> Result<u8, Failure> {
             true,
             None,
             (timestamp, None, imagebom_emit::SpecVersion::V1_6),
+            Vec::new(),
             quiet,
         )?;
         if !quiet {
@@ -358,7 +423,8 @@ pub fn lock(args: &LockArgs, quiet: bool) -> Result<u8, Failure> {
         &pipeline::render_options(&args.render, &args.registry.insecure_registry),
     )?;
     if args.registry.resolve {
-        resolve(&args.registry, &args.render, &mut built.inventory, quiet)?;
+        // Attached SBOM files are kept in the cache; `generate` writes them into its --out.
+        let _attached = resolve(&args.registry, &args.render, &mut built.inventory, quiet)?;
     }
     let lock = imagebom_resolve::lock_from(&built.inventory);
     // Counted after resolving: the lock report was made before.
@@ -388,7 +454,7 @@ fn resolve(
     net: &RenderArgs,
     inv: &mut imagebom_model::Inventory,
     quiet: bool,
-) -> Result<(), Failure> {
+) -> Result<Vec<(String, Vec<u8>)>, Failure> {
     use imagebom_resolve::policy;
     use imagebom_resolve::registry::RegistryOptions;
     let _s = tracing::info_span!("resolve", source = "registry").entered();
@@ -421,6 +487,27 @@ fn resolve(
         tick.set_message(key.to_string());
         tick.inc(1);
     });
+    let trust = match (&args.trusted_root, args.provenance) {
+        (_, false) => None,
+        (None, true) => Some(imagebom_resolve::provenance::Trust::production()),
+        (Some(p), true) => {
+            let bytes = read_limited(p, MAX_TRUSTED_ROOT_BYTES)
+                .with_context(|| format!("{}: cannot read the trusted root", p.display()))
+                .code(EXIT_INPUT)?
+                .ok_or_else(|| {
+                    anyhow!(
+                        "{}: trusted root is larger than the {MAX_TRUSTED_ROOT_BYTES}-byte limit",
+                        p.display()
+                    )
+                })
+                .code(EXIT_INPUT)?;
+            Some(
+                imagebom_resolve::provenance::Trust::from_json(&bytes)
+                    .with_context(|| format!("{}: invalid trusted root", p.display()))
+                    .code(EXIT_INPUT)?,
+            )
+        }
+    };
     let session = imagebom_resolve::Session::new(options)
         .context("cannot start the registry client")
         .code(EXIT_REGISTRY)?;
@@ -438,28 +525,57 @@ fn resolve(
             todo.len()
         );
     }
+    let mut files = Vec::new();
     if policy::discover_provenance(args.provenance, &applied, args.allow_unresolved) {
-        let report = session.discover(inv);
+        let report = session.discover(inv, trust.as_ref());
         if !quiet {
+            let verdicts: Vec<_> = inv
+                .images
+                .values()
+                .filter_map(|e| {
+                    e.resolution
+                        .as_ref()?
+                        .provenance
+                        .as_ref()?
+                        .verification
+                        .as_ref()
+                })
+                .flatten()
+                .collect();
+            let verified = verdicts
+                .iter()
+                .filter(|v| v.verdict == imagebom_model::lock::Verdict::Verified)
+                .count();
             eprintln!(
-                "checked the provenance of {} image(s); {} check(s) could not be made",
+                "checked the provenance of {} image(s); {} check(s) could not be made; {} of {} signature(s)/attestation(s) verified; {} attached SBOM(s)",
                 report.checked,
-                report.problems.len()
+                report.problems.len(),
+                verified,
+                verdicts.len(),
+                report.files.len()
             );
         }
         for p in &report.problems {
             eprintln!("  provenance unknown: {p}");
         }
+        // Kept in the cache (content-addressed), so `generate` from the lock writes them
+        // offline.
+        if let Some(c) = blob_store(args) {
+            for (_, bytes) in &report.files {
+                c.put_blob(bytes);
+            }
+        }
+        files = report.files;
     }
     if failures.is_empty() {
-        return Ok(());
+        return Ok(files);
     }
     eprintln!("unresolved images:");
     for f in failures {
         eprintln!("  {f}");
     }
     if args.allow_unresolved {
-        return Ok(());
+        return Ok(files);
     }
     Err(anyhow!(
         "{} image(s) could not be resolved; the lock is unchanged (--allow-unresolved writes it anyway)",
