@@ -10,20 +10,26 @@ use imagebom_model::{
 };
 use serde_cyclonedx::cyclonedx::v_1_6 as cdx;
 
-/// The provenance of an image as `(property, value)` pairs, in a fixed order: `true`,
-/// `false` or `unknown` (could not be checked) for the cosign signature, attestations and
-/// SBOM; the number of referrers (or `unknown`) and one `imagebom:referrer-artifact-type` per
-/// distinct referrer `artifactType`. Empty when provenance was never checked.
+/// The provenance of an image as `(property, value)` pairs, in the order `merge` writes
+/// them: `true`, `false` or `unknown` for a signature, attestations and an SBOM (derived
+/// from the verification records, the referrers' `artifactType`s and cosign's tags, see
+/// [`crate::provenance`]); the number of referrers (or `unknown`) and one
+/// `imagebom:referrer-artifact-type` per distinct referrer `artifactType`; `imagebom:signed`
+/// (`verified`, `unverified`, `none`, `unknown`); each verified signer's identity, issuer or
+/// key ID; one `imagebom:verification` per distinct record; what verified SLSA provenance
+/// says of the build. Multi-valued properties are sorted by value. Empty when provenance
+/// was never checked.
 pub(crate) fn provenance_properties(p: Option<&Provenance>) -> Vec<(&'static str, String)> {
     let Some(p) = p else { return Vec::new() };
+    let v = crate::provenance::View::new(p);
     let yes_no = |b: Option<bool>| match b {
         Some(b) => b.to_string(),
         None => "unknown".to_string(),
     };
     let mut out = vec![
-        ("imagebom:signature", yes_no(p.signature)),
-        ("imagebom:attestation", yes_no(p.attestation)),
-        ("imagebom:sbom", yes_no(p.sbom)),
+        ("imagebom:signature", yes_no(v.signature())),
+        ("imagebom:attestation", yes_no(v.attestation())),
+        ("imagebom:sbom", yes_no(v.sbom())),
         (
             "imagebom:referrers",
             p.referrers
@@ -33,6 +39,102 @@ pub(crate) fn provenance_properties(p: Option<&Provenance>) -> Vec<(&'static str
     ];
     for t in p.referrers.iter().flatten() {
         out.push(("imagebom:referrer-artifact-type", t.clone()));
+    }
+    out.push(("imagebom:signed", v.signed().as_str().to_string()));
+    let signers = v.signers();
+    let mut multi: Vec<(&'static str, String)> = Vec::new();
+    for s in &signers {
+        match s {
+            crate::provenance::Signer::Identity { subject, issuer } => {
+                multi.extend(subject.map(|x| ("imagebom:signer-identity", x.to_string())));
+                multi.extend(issuer.map(|x| ("imagebom:signer-issuer", x.to_string())));
+            }
+            crate::provenance::Signer::Key(k) => {
+                multi.push(("imagebom:signer-key-id", k.to_string()));
+            }
+        }
+    }
+    for r in v.verification().into_iter().flatten() {
+        multi.push(("imagebom:verification", crate::provenance::verdict_text(r)));
+    }
+    for b in v.builds() {
+        let fields = [
+            ("imagebom:build-builder-id", &b.builder_id),
+            ("imagebom:build-type", &b.build_type),
+            ("imagebom:build-source-repository", &b.source_repository),
+            ("imagebom:build-source-ref", &b.source_ref),
+            ("imagebom:build-source-commit", &b.source_commit),
+        ];
+        for (name, value) in fields {
+            multi.extend(value.as_ref().map(|x| (name, x.clone())));
+        }
+    }
+    let rank = |n: &str| PROVENANCE_ORDER.iter().position(|x| *x == n);
+    multi.sort_by(|a, b| (rank(a.0), &a.1).cmp(&(rank(b.0), &b.1)));
+    multi.dedup();
+    out.extend(multi);
+    out
+}
+
+/// The order of the multi-valued provenance properties (as `merge` ranks them).
+pub(crate) const PROVENANCE_ORDER: &[&str] = &[
+    "imagebom:signer-identity",
+    "imagebom:signer-issuer",
+    "imagebom:signer-key-id",
+    "imagebom:verification",
+    "imagebom:build-builder-id",
+    "imagebom:build-type",
+    "imagebom:build-source-repository",
+    "imagebom:build-source-ref",
+    "imagebom:build-source-commit",
+];
+
+/// Whether `s` may stand as a CycloneDX `externalReferences[].url` (an IRI reference):
+/// non-empty, no whitespace, controls or characters an IRI never holds.
+fn iri_like(s: &str) -> bool {
+    !s.is_empty()
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "\"<>\\^`{|}".contains(c))
+}
+
+/// What verified SLSA provenance says, as `externalReferences`: `vcs` (the source
+/// repository; commit and ref in its `comment`), `build-meta` (the build type, which defines
+/// how the build ran) and `build-system` (the builder).
+fn build_links(p: Option<&Provenance>) -> Vec<cdx::ExternalReference> {
+    let Some(p) = p else { return Vec::new() };
+    let link = |type_: &str, url: &str, comment: String| cdx::ExternalReference {
+        comment: Some(comment),
+        hashes: None,
+        type_: type_.into(),
+        url: serde_json::Value::String(url.to_string()),
+    };
+    let mut out = Vec::new();
+    for b in crate::provenance::View::new(p).builds() {
+        if let Some(repo) = b.source_repository.as_deref().filter(|u| iri_like(u)) {
+            let mut comment = "source of the build (verified SLSA provenance)".to_string();
+            if let Some(c) = &b.source_commit {
+                comment.push_str(&format!("; commit {c}"));
+            }
+            if let Some(r) = &b.source_ref {
+                comment.push_str(&format!("; ref {r}"));
+            }
+            out.push(link("vcs", repo, comment));
+        }
+        if let Some(t) = b.build_type.as_deref().filter(|u| iri_like(u)) {
+            out.push(link(
+                "build-meta",
+                t,
+                "build type (verified SLSA provenance)".to_string(),
+            ));
+        }
+        if let Some(id) = b.builder_id.as_deref().filter(|u| iri_like(u)) {
+            out.push(link(
+                "build-system",
+                id,
+                "builder (verified SLSA provenance)".to_string(),
+            ));
+        }
     }
     out
 }
@@ -278,9 +380,15 @@ fn image(key: &str, e: &ImageEntry, inv: &Inventory, nested: Option<&Nested>) ->
     out.evidence = evidence(e);
     out.properties = Some(props);
     let sboms = e.resolution.as_ref().map_or(&[][..], |r| &r.sboms[..]);
-    if let Some(d) = digest {
-        out.external_references = sbom_links(sboms, d);
-    }
+    let mut links = digest
+        .and_then(|d| sbom_links(sboms, d))
+        .unwrap_or_default();
+    links.extend(build_links(
+        e.resolution.as_ref().and_then(|r| r.provenance.as_ref()),
+    ));
+    sort_canonical(&mut links);
+    links.dedup();
+    out.external_references = (!links.is_empty()).then_some(links);
     let mut children: Vec<cdx::Component> = e
         .resolution
         .iter()

@@ -26,8 +26,12 @@
 //! | `imagebom:media-type` | image | manifest media type, when known |
 //! | `imagebom:platform` | image | one per platform: `os/arch[/variant] digest` |
 //! | `imagebom:reason` | image | why a recipe-declared image is listed |
-//! | `imagebom:signature`, `imagebom:attestation`, `imagebom:sbom` | image | `true`, `false` or `unknown`: a cosign `sha256-<hex>.sig` / `.att` / `.sbom` tag (only once provenance was checked) |
+//! | `imagebom:signature`, `imagebom:attestation`, `imagebom:sbom` | image | `true`, `false` or `unknown`, from verification records, referrer `artifactType`s and cosign's `.sig` / `.att` / `.sbom` tags (only once provenance was checked) |
 //! | `imagebom:referrers`, `imagebom:referrer-artifact-type` | image | number of OCI 1.1 referrers (or `unknown`); one `artifactType` each |
+//! | `imagebom:signed` | image | `verified`, `unverified`, `none` or `unknown` |
+//! | `imagebom:signer-identity`, `imagebom:signer-issuer`, `imagebom:signer-key-id` | image | each verified signer |
+//! | `imagebom:verification` | image | one per record: `kind\|source\|verdict\|signer\|predicateType\|reason` |
+//! | `imagebom:build-builder-id`, `imagebom:build-type`, `imagebom:build-source-{repository,ref,commit}` | image | what verified SLSA provenance says |
 //! | `imagebom:chart-repository`, `imagebom:chart`, `imagebom:chart-version`, `imagebom:chart-pinned` | component | the Helm chart |
 //! | `imagebom:namespace`, `imagebom:manifest` | component | target namespace, manifest globs |
 //! | `imagebom:warning` | metadata | one per extraction warning |
@@ -43,6 +47,7 @@ pub mod markdown;
 pub mod merge;
 pub mod mirror;
 pub mod policy;
+mod provenance;
 mod spdx;
 #[cfg(feature = "schema-validation")]
 pub mod validate;

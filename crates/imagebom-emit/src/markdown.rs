@@ -81,6 +81,104 @@ fn provenance_cells(e: &ImageEntry) -> String {
     )
 }
 
+/// One row of the provenance matrix: image, signed, signer, provenance (builder,
+/// source@commit), SBOM attested. An image never checked says `unknown` throughout.
+fn matrix_row(out: &mut String, key: &str, e: &ImageEntry) {
+    use crate::provenance::{source_text, Signed, Signer, View};
+    let Some(p) = e.resolution.as_ref().and_then(|r| r.provenance.as_ref()) else {
+        let _ = writeln!(out, "| {} | unknown | – | – | unknown |", code(key));
+        return;
+    };
+    let v = View::new(p);
+    let signed = match v.signed() {
+        Signed::Verified => "**verified**",
+        Signed::Unverified => "present, unverified",
+        Signed::None => "none",
+        Signed::Unknown => "unknown",
+    };
+    let signers: Vec<String> = v
+        .signers()
+        .iter()
+        .map(|s| match s {
+            Signer::Identity { subject, issuer } => {
+                let mut t = subject.map(code).unwrap_or_default();
+                if let Some(i) = issuer {
+                    if !t.is_empty() {
+                        t.push(' ');
+                    }
+                    let _ = write!(t, "({})", code(i));
+                }
+                t
+            }
+            Signer::Key(k) => format!("key {}", code(k)),
+        })
+        .collect();
+    let builds: Vec<String> = v
+        .builds()
+        .iter()
+        .map(|b| {
+            let mut parts = Vec::new();
+            if let Some(id) = &b.builder_id {
+                parts.push(format!("builder {}", code(id)));
+            }
+            if let Some(src) = source_text(b) {
+                parts.push(format!("source {}", code(&src)));
+            }
+            if parts.is_empty() {
+                if let Some(t) = &b.build_type {
+                    parts.push(format!("build type {}", code(t)));
+                }
+            }
+            parts.join(", ")
+        })
+        .filter(|t| !t.is_empty())
+        .collect();
+    let sbom = match (v.sbom_attestation(), v.sbom()) {
+        (Some(imagebom_model::lock::Verdict::Verified), _) => "**verified**",
+        (Some(imagebom_model::lock::Verdict::Unverified), _) => "present, unverified",
+        (None, Some(true)) => "attached, not attested",
+        (None, Some(false)) => "none",
+        (None, None) => "unknown",
+    };
+    let or_dash = |v: Vec<String>| {
+        if v.is_empty() {
+            "–".to_string()
+        } else {
+            v.join("; ")
+        }
+    };
+    let _ = writeln!(
+        out,
+        "| {} | {signed} | {} | {} | {sbom} |",
+        code(key),
+        or_dash(signers),
+        or_dash(builds)
+    );
+}
+
+/// The provenance matrix of a component's images.
+fn matrix(out: &mut String, images: &[(&String, &ImageEntry)]) {
+    let _ = writeln!(
+        out,
+        "Provenance:\n\n| image | signed | signer | provenance | SBOM attested |\n|---|---|---|---|---|"
+    );
+    for (k, e) in images {
+        matrix_row(out, k, e);
+    }
+    out.push('\n');
+}
+
+/// The legend of the provenance matrix.
+const MATRIX_LEGEND: &str = "Provenance matrix: **signed** is `verified` when a signature \
+verified (certificate chain, transparency log, digest), `present, unverified` when one is \
+stored but none verified (or verification never ran), `none` when every place was checked \
+and none is there, `unknown` when it was never checked or could not be; **signer** is each \
+verified signer's identity (OIDC issuer) or key ID; **provenance** is what verified SLSA \
+provenance says (builder, source repository@commit); **SBOM attested** is `verified` / \
+`present, unverified` for an SBOM attestation, `attached, not attested` for an SBOM \
+referrer or `.sbom` tag, else `none` / `unknown`. Whether the recipe trusts a signer is \
+`imagebom check`'s decision.\n";
+
 /// Whether any image of `inv` had its provenance checked (then the tables show it).
 fn shows_provenance(inv: &Inventory) -> bool {
     inv.images.values().any(|e| {
@@ -312,6 +410,15 @@ pub fn markdown_body(inv: &Inventory) -> String {
         );
         let _ = writeln!(
             out,
+            "| with a verified signature | {} |",
+            checked
+                .iter()
+                .filter(|p| crate::provenance::View::new(p).signed()
+                    == crate::provenance::Signed::Verified)
+                .count()
+        );
+        let _ = writeln!(
+            out,
             "| provenance not fully checked | {} |",
             count(|p| !p.is_complete())
         );
@@ -359,6 +466,7 @@ pub fn markdown_body(inv: &Inventory) -> String {
              (`.att`), **SBOM** (`.sbom`), **referrers** (OCI 1.1 referrers by `artifactType`); \
              `Y` found, `–` none, `?` could not be checked.\n"
         );
+        let _ = writeln!(out, "{MATRIX_LEGEND}");
     }
     let header = table_header(provenance, shows_variants(inv));
     for c in &inv.components {
@@ -383,18 +491,24 @@ pub fn markdown_body(inv: &Inventory) -> String {
             continue;
         }
         let _ = writeln!(out, "{header}");
-        for (k, e) in images {
+        for (k, e) in &images {
             row(&mut out, inv, k, e, provenance);
         }
         out.push('\n');
+        if provenance {
+            matrix(&mut out, &images);
+        }
     }
     let orphans: Vec<_> = inv.orphans().collect();
     if !orphans.is_empty() {
         let _ = writeln!(out, "## Images outside any component\n\n{header}");
-        for (k, e) in orphans {
+        for (k, e) in &orphans {
             row(&mut out, inv, k, e, provenance);
         }
         out.push('\n');
+        if provenance {
+            matrix(&mut out, &orphans);
+        }
     }
     if !inv.warnings.is_empty() {
         let _ = writeln!(
