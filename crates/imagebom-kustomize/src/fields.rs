@@ -630,6 +630,42 @@ const OTHER_REFS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// Which objects a referrer may name, as Kustomize decides: anything from a cluster-scoped
+/// referrer; else cluster-scoped objects, objects in its namespace (unset counts as
+/// `default`) and, for a RoleBinding, objects in its ServiceAccount subjects' namespaces.
+fn reachable(doc: &Value, i: &Id) -> impl Fn(&Target) -> bool {
+    let scoped = CLUSTER_SCOPED.contains(&i.kind.as_str());
+    let norm = |s: &str| {
+        if s.is_empty() {
+            "default".to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    let ns = norm(&i.namespace);
+    let mut subject_ns = Vec::new();
+    if i.kind == "RoleBinding" {
+        for sub in doc
+            .get("subjects")
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+        {
+            if get_str(sub, &["kind"]) == Some("ServiceAccount") {
+                if let Some(n) = get_str(sub, &["namespace"]) {
+                    subject_ns.push(n.to_string());
+                }
+            }
+        }
+    }
+    move |t: &Target| {
+        scoped
+            || CLUSTER_SCOPED.contains(&t.kind.as_str())
+            || norm(&t.namespace) == ns
+            || subject_ns.contains(&t.namespace)
+    }
+}
+
 /// A referable object: kind, original name and namespace, current name and namespace.
 struct Target {
     kind: String,
@@ -660,10 +696,11 @@ pub(crate) fn fix_name_references(objects: &mut [Object], cfg: &Config) {
     }
     for o in objects.iter_mut() {
         let i = id(&o.doc);
+        let reach = reachable(&o.doc, &i);
         let resolve = |kind: &str, value: &str| -> Option<String> {
             let cands: Vec<&Target> = targets
                 .iter()
-                .filter(|t| t.kind == kind && t.original == value)
+                .filter(|t| t.kind == kind && t.original == value && reach(t))
                 .collect();
             let same_ns = cands.iter().find(|t| t.namespace == i.namespace);
             same_ns
@@ -698,7 +735,7 @@ pub(crate) fn fix_name_references(objects: &mut [Object], cfg: &Config) {
                 fix(&nr.kind, spec.segments(), &mut o.doc);
             }
         }
-        fix_role_refs(&mut o.doc, &i, &resolve, &targets);
+        fix_role_refs(&mut o.doc, &i, &resolve, &targets, &reach);
     }
 }
 
@@ -708,6 +745,7 @@ fn fix_role_refs(
     i: &Id,
     resolve: &dyn Fn(&str, &str) -> Option<String>,
     targets: &[Target],
+    reach: &dyn Fn(&Target) -> bool,
 ) {
     if i.kind != "RoleBinding" && i.kind != "ClusterRoleBinding" {
         return;
@@ -735,7 +773,8 @@ fn fix_role_refs(
             }
         };
         let found = targets.iter().find(|t| {
-            t.kind == "ServiceAccount"
+            reach(t)
+                && t.kind == "ServiceAccount"
                 && t.original == name
                 && (ns.is_empty() || norm(&t.original_ns) == ns || t.namespace == ns)
         });

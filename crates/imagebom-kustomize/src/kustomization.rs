@@ -9,14 +9,7 @@ use std::path::{Path, PathBuf};
 const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// Fields this increment refuses rather than ignores (ignoring them would give wrong output).
-const UNSUPPORTED: [&str; 6] = [
-    "crds",
-    "openapi",
-    "helmCharts",
-    "generators",
-    "transformers",
-    "validators",
-];
+const UNSUPPORTED: [&str; 5] = ["crds", "openapi", "helmCharts", "generators", "validators"];
 
 /// `kustomize build DIR`: the objects in Kustomize's output order.
 pub fn build(dir: &Path) -> Result<Vec<Object>, KustomizeError> {
@@ -179,6 +172,7 @@ impl Kustomization {
         fields::replicas(self, objects)?;
         fields::images(self, objects)?;
         crate::replace::run(self, objects)?;
+        patch::transformers(self, objects)?;
         Ok(())
     }
 
