@@ -177,8 +177,6 @@ const CLUSTER_SCOPED: &[&str] = &[
     "PriorityClass",
     "ValidatingWebhookConfiguration",
     "MutatingWebhookConfiguration",
-    "ValidatingAdmissionPolicy",
-    "ValidatingAdmissionPolicyBinding",
     "APIService",
     "CSIDriver",
     "CSINode",
@@ -187,10 +185,19 @@ const CLUSTER_SCOPED: &[&str] = &[
     "IngressClass",
     "PodSecurityPolicy",
     "CertificateSigningRequest",
-    "FlowSchema",
-    "PriorityLevelConfiguration",
     "ComponentStatus",
 ];
+
+/// Whether an object is cluster-scoped as Kustomize v5.5 decides it: from the Kubernetes
+/// v1.21 schema it embeds, where a type it does not know (say `flowcontrol.apiserver.k8s.io/v1`
+/// or `ValidatingAdmissionPolicy`) counts as namespaced.
+pub(crate) fn cluster_scoped(i: &Id) -> bool {
+    if i.kind == "FlowSchema" || i.kind == "PriorityLevelConfiguration" {
+        return i.group == "flowcontrol.apiserver.k8s.io"
+            && (i.version == "v1alpha1" || i.version == "v1beta1");
+    }
+    CLUSTER_SCOPED.contains(&i.kind.as_str())
+}
 
 fn selected(spec: &Spec, id: &Id) -> bool {
     (spec.kind.is_empty() || spec.kind == id.kind) && (spec.group == ANY || spec.group == id.group)
@@ -276,7 +283,7 @@ pub(crate) fn set_namespace(objects: &mut [Object], ns: &str, extra: &[FieldSpec
         apply_config_specs(o, extra, &mut |leaf| *leaf = ns.into());
         let i = id(&o.doc);
         if let Value::Mapping(m) = &mut o.doc {
-            if !CLUSTER_SCOPED.contains(&i.kind.as_str()) {
+            if !cluster_scoped(&i) {
                 if let Some(Value::Mapping(meta)) = m.get_mut("metadata") {
                     meta.insert("namespace".into(), ns.into());
                 }
@@ -328,7 +335,11 @@ pub(crate) fn prefix_suffix(objects: &mut [Object], prefix: &str, suffix: &str) 
     }
     for o in objects {
         let i = id(&o.doc);
-        if i.kind == "CustomResourceDefinition" || i.kind == "Namespace" && i.group.is_empty() {
+        let api_service = i.kind == "APIService" && i.group == "apiregistration.k8s.io";
+        if i.kind == "CustomResourceDefinition"
+            || i.kind == "Namespace" && i.group.is_empty()
+            || api_service
+        {
             continue;
         }
         if let Some(Value::Mapping(meta)) = o.doc.get_mut("metadata") {
@@ -634,7 +645,7 @@ const OTHER_REFS: &[(&str, &str, &str)] = &[
 /// referrer; else cluster-scoped objects, objects in its namespace (unset counts as
 /// `default`) and, for a RoleBinding, objects in its ServiceAccount subjects' namespaces.
 fn reachable(doc: &Value, i: &Id) -> impl Fn(&Target) -> bool {
-    let scoped = CLUSTER_SCOPED.contains(&i.kind.as_str());
+    let scoped = cluster_scoped(i);
     let norm = |s: &str| {
         if s.is_empty() {
             "default".to_string()
