@@ -9,10 +9,17 @@ use std::path::{Path, PathBuf};
 const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// Fields this increment refuses rather than ignores (ignoring them would give wrong output).
-const UNSUPPORTED: [&str; 5] = ["crds", "openapi", "helmCharts", "generators", "validators"];
+const UNSUPPORTED: [&str; 4] = ["crds", "helmCharts", "generators", "validators"];
 
 /// `kustomize build DIR`: the objects in Kustomize's output order.
 pub fn build(dir: &Path) -> Result<Vec<Object>, KustomizeError> {
+    crate::schema::set_custom(None);
+    let built = build_inner(dir);
+    crate::schema::set_custom(None);
+    built
+}
+
+fn build_inner(dir: &Path) -> Result<Vec<Object>, KustomizeError> {
     let k = Kustomization::load(dir)?;
     if k.is_component() {
         return Err(KustomizeError::invalid(
@@ -90,7 +97,36 @@ impl Kustomization {
                 });
             }
         }
-        Ok(Kustomization { dir, file, value })
+        let k = Kustomization { dir, file, value };
+        k.load_openapi()?;
+        Ok(k)
+    }
+
+    /// `openapi: {path: FILE}`: a schema (JSON or YAML) whose merge keys strategic merge
+    /// patches use for the types it defines, for the rest of the build.
+    fn load_openapi(&self) -> Result<(), KustomizeError> {
+        let Some(openapi) = self.value.get("openapi").filter(|v| !v.is_null()) else {
+            return Ok(());
+        };
+        let Some(path) = crate::get_str(openapi, &["path"]) else {
+            return Err(KustomizeError::Unsupported {
+                path: self.file.clone(),
+                feature: "`openapi` without `path` (a built-in schema version)".into(),
+            });
+        };
+        let (file, text) = self.read_restricted(path)?;
+        let schema: Value = serde_yaml_ng::from_str(&text).map_err(|e| KustomizeError::Yaml {
+            path: file.clone(),
+            message: e.to_string(),
+        })?;
+        if schema.get("definitions").is_none() {
+            return Err(KustomizeError::invalid(
+                &file,
+                "an OpenAPI schema needs `definitions`",
+            ));
+        }
+        crate::schema::set_custom(Some(schema));
+        Ok(())
     }
 
     fn is_component(&self) -> bool {

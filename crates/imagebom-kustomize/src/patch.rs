@@ -300,7 +300,7 @@ fn merge_list(ds: &mut Vec<Value>, ps: &[Value], kind: &str, path: &str) {
     }
     // Kustomize merges with its "prepend" option: the patch's elements first, in its order
     // (merged into the matching element where there is one), then the others in theirs.
-    let key_v = Value::from(key);
+    let key_v = Value::from(key.as_str());
     let mut rest: Vec<Option<Value>> = std::mem::take(ds).into_iter().map(Some).collect();
     let mut head = Vec::new();
     for p in ps {
