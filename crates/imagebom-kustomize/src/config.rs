@@ -20,7 +20,7 @@ pub(crate) struct FieldSpec {
 }
 
 impl FieldSpec {
-    fn parse(v: &Value) -> Self {
+    pub fn parse(v: &Value) -> Self {
         let s = |f: &str| get_str(v, &[f]).unwrap_or("").to_string();
         FieldSpec {
             group: s("group"),

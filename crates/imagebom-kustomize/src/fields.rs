@@ -177,8 +177,6 @@ const CLUSTER_SCOPED: &[&str] = &[
     "PriorityClass",
     "ValidatingWebhookConfiguration",
     "MutatingWebhookConfiguration",
-    "ValidatingAdmissionPolicy",
-    "ValidatingAdmissionPolicyBinding",
     "APIService",
     "CSIDriver",
     "CSINode",
@@ -187,10 +185,19 @@ const CLUSTER_SCOPED: &[&str] = &[
     "IngressClass",
     "PodSecurityPolicy",
     "CertificateSigningRequest",
-    "FlowSchema",
-    "PriorityLevelConfiguration",
     "ComponentStatus",
 ];
+
+/// Whether an object is cluster-scoped as Kustomize v5.5 decides it: from the Kubernetes
+/// v1.21 schema it embeds, where a type it does not know (say `flowcontrol.apiserver.k8s.io/v1`
+/// or `ValidatingAdmissionPolicy`) counts as namespaced.
+pub(crate) fn cluster_scoped(i: &Id) -> bool {
+    if i.kind == "FlowSchema" || i.kind == "PriorityLevelConfiguration" {
+        return i.group == "flowcontrol.apiserver.k8s.io"
+            && (i.version == "v1alpha1" || i.version == "v1beta1");
+    }
+    CLUSTER_SCOPED.contains(&i.kind.as_str())
+}
 
 fn selected(spec: &Spec, id: &Id) -> bool {
     (spec.kind.is_empty() || spec.kind == id.kind) && (spec.group == ANY || spec.group == id.group)
@@ -276,7 +283,7 @@ pub(crate) fn set_namespace(objects: &mut [Object], ns: &str, extra: &[FieldSpec
         apply_config_specs(o, extra, &mut |leaf| *leaf = ns.into());
         let i = id(&o.doc);
         if let Value::Mapping(m) = &mut o.doc {
-            if !CLUSTER_SCOPED.contains(&i.kind.as_str()) {
+            if !cluster_scoped(&i) {
                 if let Some(Value::Mapping(meta)) = m.get_mut("metadata") {
                     meta.insert("namespace".into(), ns.into());
                 }
@@ -328,7 +335,11 @@ pub(crate) fn prefix_suffix(objects: &mut [Object], prefix: &str, suffix: &str) 
     }
     for o in objects {
         let i = id(&o.doc);
-        if i.kind == "CustomResourceDefinition" || i.kind == "Namespace" && i.group.is_empty() {
+        let api_service = i.kind == "APIService" && i.group == "apiregistration.k8s.io";
+        if i.kind == "CustomResourceDefinition"
+            || i.kind == "Namespace" && i.group.is_empty()
+            || api_service
+        {
             continue;
         }
         if let Some(Value::Mapping(meta)) = o.doc.get_mut("metadata") {
@@ -630,6 +641,42 @@ const OTHER_REFS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// Which objects a referrer may name, as Kustomize decides: anything from a cluster-scoped
+/// referrer; else cluster-scoped objects, objects in its namespace (unset counts as
+/// `default`) and, for a RoleBinding, objects in its ServiceAccount subjects' namespaces.
+fn reachable(doc: &Value, i: &Id) -> impl Fn(&Target) -> bool {
+    let scoped = cluster_scoped(i);
+    let norm = |s: &str| {
+        if s.is_empty() {
+            "default".to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    let ns = norm(&i.namespace);
+    let mut subject_ns = Vec::new();
+    if i.kind == "RoleBinding" {
+        for sub in doc
+            .get("subjects")
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+        {
+            if get_str(sub, &["kind"]) == Some("ServiceAccount") {
+                if let Some(n) = get_str(sub, &["namespace"]) {
+                    subject_ns.push(n.to_string());
+                }
+            }
+        }
+    }
+    move |t: &Target| {
+        scoped
+            || CLUSTER_SCOPED.contains(&t.kind.as_str())
+            || norm(&t.namespace) == ns
+            || subject_ns.contains(&t.namespace)
+    }
+}
+
 /// A referable object: kind, original name and namespace, current name and namespace.
 struct Target {
     kind: String,
@@ -660,10 +707,11 @@ pub(crate) fn fix_name_references(objects: &mut [Object], cfg: &Config) {
     }
     for o in objects.iter_mut() {
         let i = id(&o.doc);
+        let reach = reachable(&o.doc, &i);
         let resolve = |kind: &str, value: &str| -> Option<String> {
             let cands: Vec<&Target> = targets
                 .iter()
-                .filter(|t| t.kind == kind && t.original == value)
+                .filter(|t| t.kind == kind && t.original == value && reach(t))
                 .collect();
             let same_ns = cands.iter().find(|t| t.namespace == i.namespace);
             same_ns
@@ -698,7 +746,7 @@ pub(crate) fn fix_name_references(objects: &mut [Object], cfg: &Config) {
                 fix(&nr.kind, spec.segments(), &mut o.doc);
             }
         }
-        fix_role_refs(&mut o.doc, &i, &resolve, &targets);
+        fix_role_refs(&mut o.doc, &i, &resolve, &targets, &reach);
     }
 }
 
@@ -708,6 +756,7 @@ fn fix_role_refs(
     i: &Id,
     resolve: &dyn Fn(&str, &str) -> Option<String>,
     targets: &[Target],
+    reach: &dyn Fn(&Target) -> bool,
 ) {
     if i.kind != "RoleBinding" && i.kind != "ClusterRoleBinding" {
         return;
@@ -735,7 +784,8 @@ fn fix_role_refs(
             }
         };
         let found = targets.iter().find(|t| {
-            t.kind == "ServiceAccount"
+            reach(t)
+                && t.kind == "ServiceAccount"
                 && t.original == name
                 && (ns.is_empty() || norm(&t.original_ns) == ns || t.namespace == ns)
         });

@@ -206,14 +206,18 @@ fn place(
     let new = id(&doc);
     let existing = objects.iter_mut().find(|o| {
         let i = id(&o.doc);
+        // Kustomize matches any of the object's ids: as read or as transformed so far.
         o.original.0 == new.kind
-            && o.original.1 == new.name
-            && (new.namespace.is_empty() || i.namespace == new.namespace)
+            && (o.original.1 == new.name || i.name == new.name)
+            && (new.namespace.is_empty()
+                || i.namespace == new.namespace
+                || o.original.2 == new.namespace)
     });
     match (behavior, existing) {
         ("merge" | "replace", Some(old)) => {
             merge_into(&mut old.doc, doc, behavior == "replace");
-            old.hash = !opts.no_hash;
+            // A merge keeps a base's disabled hash (what `kubectl kustomize` does).
+            old.hash = !opts.no_hash && (behavior == "replace" || old.hash);
         }
         ("merge" | "replace", None) => {
             return Err(KustomizeError::invalid(

@@ -9,17 +9,17 @@ use std::path::{Path, PathBuf};
 const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// Fields this increment refuses rather than ignores (ignoring them would give wrong output).
-const UNSUPPORTED: [&str; 6] = [
-    "crds",
-    "openapi",
-    "helmCharts",
-    "generators",
-    "transformers",
-    "validators",
-];
+const UNSUPPORTED: [&str; 4] = ["crds", "helmCharts", "generators", "validators"];
 
 /// `kustomize build DIR`: the objects in Kustomize's output order.
 pub fn build(dir: &Path) -> Result<Vec<Object>, KustomizeError> {
+    crate::schema::set_custom(None);
+    let built = build_inner(dir);
+    crate::schema::set_custom(None);
+    built
+}
+
+fn build_inner(dir: &Path) -> Result<Vec<Object>, KustomizeError> {
     let k = Kustomization::load(dir)?;
     if k.is_component() {
         return Err(KustomizeError::invalid(
@@ -97,7 +97,36 @@ impl Kustomization {
                 });
             }
         }
-        Ok(Kustomization { dir, file, value })
+        let k = Kustomization { dir, file, value };
+        k.load_openapi()?;
+        Ok(k)
+    }
+
+    /// `openapi: {path: FILE}`: a schema (JSON or YAML) whose merge keys strategic merge
+    /// patches use for the types it defines, for the rest of the build.
+    fn load_openapi(&self) -> Result<(), KustomizeError> {
+        let Some(openapi) = self.value.get("openapi").filter(|v| !v.is_null()) else {
+            return Ok(());
+        };
+        let Some(path) = crate::get_str(openapi, &["path"]) else {
+            return Err(KustomizeError::Unsupported {
+                path: self.file.clone(),
+                feature: "`openapi` without `path` (a built-in schema version)".into(),
+            });
+        };
+        let (file, text) = self.read_restricted(path)?;
+        let schema: Value = serde_yaml_ng::from_str(&text).map_err(|e| KustomizeError::Yaml {
+            path: file.clone(),
+            message: e.to_string(),
+        })?;
+        if schema.get("definitions").is_none() {
+            return Err(KustomizeError::invalid(
+                &file,
+                "an OpenAPI schema needs `definitions`",
+            ));
+        }
+        crate::schema::set_custom(Some(schema));
+        Ok(())
     }
 
     fn is_component(&self) -> bool {
@@ -179,6 +208,7 @@ impl Kustomization {
         fields::replicas(self, objects)?;
         fields::images(self, objects)?;
         crate::replace::run(self, objects)?;
+        patch::transformers(self, objects)?;
         Ok(())
     }
 
@@ -330,11 +360,22 @@ pub(crate) fn read(path: &Path) -> Result<String, KustomizeError> {
 /// The non-empty documents of a YAML stream; a `List` is expanded into its items.
 pub(crate) fn parse_documents(text: &str, file: &Path) -> Result<Vec<Value>, KustomizeError> {
     let mut out = Vec::new();
-    for de in serde_yaml_ng::Deserializer::from_str(text) {
-        let doc = Value::deserialize(de).map_err(|e| KustomizeError::Yaml {
+    // Plain scalars such as `0755` are integers to Kustomize (YAML 1.1, Go's base prefixes)
+    // but strings to our parser; a second parse, only when the text has one, tells a plain
+    // scalar from a quoted one.
+    let legacy = LEGACY_INT
+        .get_or_init(|| regex::Regex::new(r"(?m)[:-][ \t]+[-+]?0[0-7_]+[ \t]*(#.*)?$").unwrap())
+        .is_match(text)
+        .then(|| yaml_rust2::YamlLoader::load_from_str(text).ok())
+        .flatten();
+    for (n, de) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
+        let mut doc = Value::deserialize(de).map_err(|e| KustomizeError::Yaml {
             path: file.to_path_buf(),
             message: e.to_string(),
         })?;
+        if let Some(y) = legacy.as_ref().and_then(|docs| docs.get(n)) {
+            legacy_ints(&mut doc, y);
+        }
         match doc {
             Value::Null => {}
             Value::Mapping(_) => {
@@ -367,3 +408,40 @@ pub(crate) fn parse_documents(text: &str, file: &Path) -> Result<Vec<Value>, Kus
 }
 
 use serde::Deserialize as _;
+
+static LEGACY_INT: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+
+/// Turns the strings that were plain YAML 1.1 octal integers (`0755`) into the integers
+/// Kustomize reads them as, walking the second parse `y` alongside.
+fn legacy_ints(v: &mut Value, y: &yaml_rust2::Yaml) {
+    use yaml_rust2::Yaml;
+    match (v, y) {
+        (Value::Mapping(m), Yaml::Hash(h)) => {
+            for (k, child) in m.iter_mut() {
+                if let Some(yc) = k.as_str().and_then(|k| h.get(&Yaml::String(k.to_string()))) {
+                    legacy_ints(child, yc);
+                }
+            }
+        }
+        (Value::Sequence(s), Yaml::Array(a)) => {
+            for (child, yc) in s.iter_mut().zip(a) {
+                legacy_ints(child, yc);
+            }
+        }
+        (v @ Value::String(_), Yaml::Integer(_) | Yaml::Real(_)) => {
+            let s = v.as_str().unwrap_or_default();
+            let (neg, digits) = match s.as_bytes().first() {
+                Some(b'-') => (true, &s[1..]),
+                Some(b'+') => (false, &s[1..]),
+                _ => (false, s),
+            };
+            let digits = digits.replace('_', "");
+            if digits.len() > 1 && digits.starts_with('0') {
+                if let Ok(n) = i64::from_str_radix(&digits[1..], 8) {
+                    *v = Value::from(if neg { -n } else { n });
+                }
+            }
+        }
+        _ => {}
+    }
+}

@@ -47,6 +47,81 @@ pub(crate) fn patches(k: &Kustomization, objects: &mut [Object]) -> Result<(), K
     Ok(())
 }
 
+/// `transformers`: files of transformer configurations, run after the kustomization's own
+/// transformers. Only Kustomize's builtin `PatchTransformer` (`patch` or `path`, `target`) is
+/// read; any other is refused naming the file.
+pub(crate) fn transformers(
+    k: &Kustomization,
+    objects: &mut [Object],
+) -> Result<(), KustomizeError> {
+    for entry in k.strings("transformers") {
+        let (file, text) = k.read_restricted(&entry)?;
+        for t in parse_documents(&text, &file)? {
+            let api = get_str(&t, &["apiVersion"]).unwrap_or("");
+            let kind = get_str(&t, &["kind"]).unwrap_or("");
+            if api == "builtin"
+                && [
+                    "PrefixSuffixTransformer",
+                    "PrefixTransformer",
+                    "SuffixTransformer",
+                ]
+                .contains(&kind)
+            {
+                prefix_suffix_transformer(&t, objects);
+                continue;
+            }
+            if api != "builtin" || kind != "PatchTransformer" {
+                return Err(KustomizeError::Unsupported {
+                    path: file.clone(),
+                    feature: format!("the transformer {api}/{kind}"),
+                });
+            }
+            let (pfile, ptext) = if let Some(path) = get_str(&t, &["path"]) {
+                k.read_restricted(path)?
+            } else if let Some(p) = get_str(&t, &["patch"]) {
+                (file.clone(), p.to_string())
+            } else {
+                return Err(KustomizeError::invalid(
+                    &file,
+                    "must specify one of patch and path in PatchTransformer",
+                ));
+            };
+            apply_patch(objects, &ptext, &pfile, t.get("target"))?;
+        }
+    }
+    Ok(())
+}
+
+/// A builtin prefix/suffix transformer: `prefix` and `suffix` added to the string fields its
+/// `fieldSpecs` select (CRDs, APIServices and Namespaces skipped, as Kustomize does).
+fn prefix_suffix_transformer(t: &Value, objects: &mut [Object]) {
+    let prefix = get_str(t, &["prefix"]).unwrap_or("");
+    let suffix = get_str(t, &["suffix"]).unwrap_or("");
+    let specs: Vec<crate::config::FieldSpec> = t
+        .get("fieldSpecs")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+        .map(crate::config::FieldSpec::parse)
+        .collect();
+    for o in objects.iter_mut() {
+        let i = id(&o.doc);
+        if i.kind == "CustomResourceDefinition"
+            || i.kind == "Namespace"
+            || i.kind == "APIService" && i.group == "apiregistration.k8s.io"
+        {
+            continue;
+        }
+        for spec in specs.iter().filter(|s| s.selects(&i)) {
+            crate::fields::visit(&mut o.doc, &spec.segments(), spec.create, &mut |leaf| {
+                if let Value::String(v) = leaf {
+                    *v = format!("{prefix}{v}{suffix}");
+                }
+            });
+        }
+    }
+}
+
 /// The legacy `patchesJson6902`: a target and a `path` or inline `patch`.
 pub(crate) fn json6902_legacy(
     k: &Kustomization,
@@ -123,7 +198,9 @@ fn smp_by_id(objects: &mut [Object], p: &Value, file: &Path) -> Result<(), Kusto
             i.kind == pid.kind
                 && i.group == pid.group
                 && name_ok
-                && (pid.namespace.is_empty() || i.namespace == pid.namespace)
+                && (pid.namespace.is_empty()
+                    || i.namespace == pid.namespace
+                    || o.original.2 == pid.namespace)
         })
         .map(|(n, _)| n)
         .collect();
@@ -223,7 +300,7 @@ fn merge_list(ds: &mut Vec<Value>, ps: &[Value], kind: &str, path: &str) {
     }
     // Kustomize merges with its "prepend" option: the patch's elements first, in its order
     // (merged into the matching element where there is one), then the others in theirs.
-    let key_v = Value::from(key);
+    let key_v = Value::from(key.as_str());
     let mut rest: Vec<Option<Value>> = std::mem::take(ds).into_iter().map(Some).collect();
     let mut head = Vec::new();
     for p in ps {
