@@ -8,14 +8,12 @@ use std::path::{Path, PathBuf};
 const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// Fields this increment refuses rather than ignores (ignoring them would give wrong output).
-const UNSUPPORTED: [&str; 7] = [
+const UNSUPPORTED: [&str; 5] = [
     "vars",
     "configurations",
-    "crds",
     "openapi",
     "generators",
     "transformers",
-    "validators",
 ];
 
 /// `kustomize build DIR`: the objects in Kustomize's output order.
@@ -126,6 +124,7 @@ impl Kustomization {
     /// Resources, generators, components, then transformers, on top of `objects` (empty for a
     /// Kustomization, the parent's objects for a Component).
     fn accumulate(&self, mut objects: Vec<Object>) -> Result<Vec<Object>, KustomizeError> {
+        crate::plugins::crds(self)?;
         let mut entries = self.strings("bases");
         entries.extend(self.strings("resources"));
         for entry in entries {
@@ -151,6 +150,7 @@ impl Kustomization {
             objects = comp.accumulate(objects)?;
         }
         self.transform(&mut objects)?;
+        crate::plugins::validators(self)?;
         // A `$patch: delete` leaves a null document behind.
         objects.retain(|o| !o.doc.is_null());
         Ok(objects)

@@ -13,6 +13,7 @@ mod generate;
 mod helm;
 mod kustomization;
 mod patch;
+mod plugins;
 pub mod remote;
 mod replace;
 mod schema;

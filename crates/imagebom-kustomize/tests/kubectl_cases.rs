@@ -212,3 +212,42 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// `validators` are plugins: Kustomize (plugins disabled, its default) and imagebom (which
+/// runs none) both refuse the build, naming the plugin's kind.
+#[test]
+fn validators_fail_as_kustomize_fails_without_plugins() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    std::fs::write(
+        d.join("kustomization.yaml"),
+        "resources: [cm.yaml]\nvalidators: [v.yaml]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("v.yaml"),
+        "apiVersion: example.com/v1\nkind: MyValidator\nmetadata: {name: v}\n",
+    )
+    .unwrap();
+    let err = build(d).unwrap_err().to_string();
+    let want = "external plugins disabled; unable to load external plugin 'MyValidator'";
+    assert!(
+        err.contains(want) && err.contains("kustomization.yaml"),
+        "{err}"
+    );
+    if ready(&[KUBECTL]) {
+        let out = Command::new("/usr/bin/kubectl")
+            .arg("kustomize")
+            .arg(d)
+            .output()
+            .expect("kubectl runs");
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(want), "{stderr}");
+    }
+}
