@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// Fields this increment refuses rather than ignores (ignoring them would give wrong output).
-const UNSUPPORTED: [&str; 4] = ["crds", "helmCharts", "generators", "validators"];
+const UNSUPPORTED: [&str; 1] = ["generators"];
 
 /// `kustomize build DIR`: the objects in Kustomize's output order.
 pub fn build(dir: &Path) -> Result<Vec<Object>, KustomizeError> {
@@ -163,6 +163,7 @@ impl Kustomization {
         cfg: &mut Config,
     ) -> Result<Vec<Object>, KustomizeError> {
         cfg.merge(Config::load(self)?, &self.file)?;
+        crate::plugins::crds(self)?;
         let mut entries = self.strings("bases");
         entries.extend(self.strings("resources"));
         for entry in entries {
@@ -170,6 +171,8 @@ impl Kustomization {
             append(&mut objects, found, &self.file)?;
         }
         generate::run(self, &mut objects)?;
+        let inflated = crate::helm::run(self)?;
+        append(&mut objects, inflated, &self.file)?;
         for entry in self.strings("components") {
             let path = self.dir.join(&entry);
             let comp = Kustomization::load(&path)?;
@@ -186,6 +189,7 @@ impl Kustomization {
             objects = comp.accumulate(objects, cfg)?;
         }
         self.transform(&mut objects, cfg)?;
+        crate::plugins::validators(self)?;
         // A `$patch: delete` leaves a null document behind.
         objects.retain(|o| !o.doc.is_null());
         let declared = crate::vars::declare(self, &mut objects)?;
@@ -214,13 +218,21 @@ impl Kustomization {
 
     /// One `resources` entry: a file of documents or a kustomization directory.
     fn resource(&self, entry: &str, cfg: &mut Config) -> Result<Vec<Object>, KustomizeError> {
-        if entry.contains("://") || entry.starts_with("github.com/") || entry.starts_with("git@") {
-            return Err(KustomizeError::invalid(
-                &self.file,
-                format!("remote resource {entry:?} needs the network, which imagebom does not use"),
-            ));
+        let path = if crate::remote::is_remote(entry) {
+            match crate::remote::resolve(entry).filter(|p| p.exists()) {
+                Some(p) => p,
+                None => return Err(crate::remote::missing("remote resource", entry, &self.file)),
+            }
+        } else {
+            self.dir.join(entry)
+        };
+        if crate::remote::is_remote(entry) && path.is_file() {
+            let text = read(&path)?;
+            return parse_documents(&text, &path)?
+                .into_iter()
+                .map(|doc| Ok(self.object(doc, &path)))
+                .collect();
         }
-        let path = self.dir.join(entry);
         if path.is_dir() {
             let sub = Kustomization::load(&path)?;
             if sub.is_component() {

@@ -11,8 +11,11 @@
 mod config;
 mod fields;
 mod generate;
+mod helm;
 mod kustomization;
 mod patch;
+mod plugins;
+pub mod remote;
 mod replace;
 mod schema;
 mod sort;
@@ -22,6 +25,13 @@ use serde_yaml_ng::Value;
 use std::path::{Path, PathBuf};
 
 pub use kustomization::build;
+pub use remote::Options;
+
+/// [`build`] with remote sources (remote bases, `helmCharts` repositories) resolved through
+/// `opts`' mirrors.
+pub fn build_with(dir: &Path, opts: &Options) -> Result<Vec<Object>, KustomizeError> {
+    remote::with_options(opts, || build(dir))
+}
 
 /// One object of the build's output.
 #[derive(Debug, Clone)]

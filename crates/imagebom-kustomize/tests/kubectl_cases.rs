@@ -95,3 +95,159 @@ fn errors_name_the_file() {
     assert!(err.contains("kustomization.yaml"), "{err}");
     std::fs::remove_dir_all(&tmp).unwrap();
 }
+
+/// `helmCharts` against the real Kustomize: `kubectl kustomize --enable-helm --helm-command
+/// tests/oracle/helm_sdk.py` (Kustomize merges the values, builds the `helm template`
+/// arguments and places the output; the wrapper renders with the real Helm v4 Go SDK).
+/// Cases: the shared `argocd-helm-kube-version` (whose committed oracle output is only the
+/// "must specify --enable-helm" error), `tests/helm-cases/*`, and the corpus chart
+/// `node-feature-discovery` vendored into a temporary `chartHome`.
+#[test]
+fn helm_charts_equal_kubectl_kustomize_with_the_helm_sdk() {
+    const KCORPUS: Need = Need::Shared {
+        name: "kustomize",
+        env: "IMAGEBOM_KUSTOMIZE",
+        marker: "cases.json",
+    };
+    if !ready(&[KUBECTL, Need::Venv, KCORPUS, Need::CORPUS]) {
+        return;
+    }
+    let python = imagebom_testkit::venv_python().expect("venv");
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tmp = tempfile::tempdir().unwrap();
+    let wrapper = tmp.path().join("helm");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nexec {} {} \"$@\"\n",
+            python.display(),
+            manifest.join("tests/oracle/helm_sdk.py").display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+
+    let kroot = imagebom_testkit::shared("kustomize", "IMAGEBOM_KUSTOMIZE", "cases.json")
+        .expect("kustomize corpus");
+    let croot = imagebom_testkit::shared("corpus", "IMAGEBOM_CORPUS", "expected").expect("corpus");
+    // node-feature-discovery from the chart corpus, vendored under chartHome.
+    let nfd = tmp.path().join("nfd");
+    copy_dir(
+        &croot.join("charts/node-feature-discovery"),
+        &nfd.join("vendor/node-feature-discovery"),
+    );
+    std::fs::write(
+        nfd.join("kustomization.yaml"),
+        "namespace: nfd\nhelmGlobals:\n  chartHome: vendor\nhelmCharts:\n- name: node-feature-discovery\n  \
+         releaseName: nfd\n  namespace: nfd\n  valuesInline:\n    worker:\n      tolerations: []\n    \
+         gc:\n      enable: false\nimages:\n- name: registry.k8s.io/nfd/node-feature-discovery\n  \
+         newName: mirror.example.com/nfd\n  newTag: v0.17.0\n",
+    )
+    .unwrap();
+    let mut dirs = vec![kroot.join("cases/argocd-helm-kube-version"), nfd];
+    let mut own: Vec<_> = std::fs::read_dir(manifest.join("tests/helm-cases"))
+        .expect("tests/helm-cases")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    own.sort();
+    assert!(!own.is_empty(), "the helm cases are missing");
+    dirs.extend(own);
+    let mut problems = Vec::new();
+    for dir in &dirs {
+        let name = dir.file_name().unwrap().to_string_lossy().to_string();
+        let out = Command::new("/usr/bin/kubectl")
+            .arg("kustomize")
+            .arg("--enable-helm")
+            .arg("--helm-command")
+            .arg(&wrapper)
+            .arg(dir)
+            .output()
+            .expect("kubectl runs");
+        assert!(
+            out.status.success(),
+            "kubectl kustomize --enable-helm {name} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let theirs_text = String::from_utf8(out.stdout).unwrap();
+        let theirs = parse(&theirs_text);
+        assert!(!theirs.is_empty(), "{name}: the oracle gave no objects");
+        match build(dir) {
+            Err(e) => problems.push(format!("{name}: {e}")),
+            Ok(objects) => {
+                let ours: Vec<Value> = objects.iter().map(|o| o.doc.clone()).collect();
+                if ours != theirs {
+                    problems.push(format!(
+                        "{name}: differs from kubectl kustomize --enable-helm\n--- native\n{}\n--- kubectl\n{theirs_text}",
+                        to_yaml(&objects)
+                    ));
+                } else {
+                    let bytes = to_yaml(&objects) == theirs_text;
+                    eprintln!(
+                        "EQUAL{} {name} ({} objects)",
+                        if bytes { " (bytes)" } else { "" },
+                        ours.len()
+                    );
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        let t = to.join(e.file_name());
+        if p.is_dir() {
+            copy_dir(&p, &t);
+        } else {
+            std::fs::copy(&p, &t).unwrap();
+        }
+    }
+}
+
+/// `validators` are plugins: Kustomize (plugins disabled, its default) and imagebom (which
+/// runs none) both refuse the build, naming the plugin's kind.
+#[test]
+fn validators_fail_as_kustomize_fails_without_plugins() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    std::fs::write(
+        d.join("kustomization.yaml"),
+        "resources: [cm.yaml]\nvalidators: [v.yaml]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("v.yaml"),
+        "apiVersion: example.com/v1\nkind: MyValidator\nmetadata: {name: v}\n",
+    )
+    .unwrap();
+    let err = build(d).unwrap_err().to_string();
+    let want = "external plugins disabled; unable to load external plugin 'MyValidator'";
+    assert!(
+        err.contains(want) && err.contains("kustomization.yaml"),
+        "{err}"
+    );
+    if ready(&[KUBECTL]) {
+        let out = Command::new("/usr/bin/kubectl")
+            .arg("kustomize")
+            .arg(d)
+            .output()
+            .expect("kubectl runs");
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(want), "{stderr}");
+    }
+}
