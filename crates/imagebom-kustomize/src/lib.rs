@@ -6,7 +6,9 @@
 //! `components`, `namespace`, `namePrefix`/`nameSuffix` (with the common name references),
 //! `commonLabels`, `labels`, `commonAnnotations`, `images`, `replicas`, `configMapGenerator`,
 //! `secretGenerator`, `generatorOptions` (with Kustomize's hash suffixes), `patches`,
-//! `patchesStrategicMerge`, `patchesJson6902`, `sortOptions` and the legacy output order.
+//! `patchesStrategicMerge`, `patchesJson6902`, `replacements`, legacy `vars`, `configurations`,
+//! `openapi` (custom merge keys), builtin patch and prefix/suffix `transformers`, `sortOptions`
+//! and the legacy output order.
 
 mod config;
 mod fields;
