@@ -6,7 +6,9 @@
 //! `components`, `namespace`, `namePrefix`/`nameSuffix` (with the common name references),
 //! `commonLabels`, `labels`, `commonAnnotations`, `images`, `replicas`, `configMapGenerator`,
 //! `secretGenerator`, `generatorOptions` (with Kustomize's hash suffixes), `patches`,
-//! `patchesStrategicMerge`, `patchesJson6902`, `sortOptions` and the legacy output order.
+//! `patchesStrategicMerge`, `patchesJson6902`, `replacements`, legacy `vars`, `configurations`,
+//! `openapi` (custom merge keys), builtin patch and prefix/suffix `transformers`, `sortOptions`
+//! and the legacy output order.
 
 mod config;
 mod fields;
@@ -107,9 +109,115 @@ pub fn to_yaml(objects: &[Object]) -> String {
             out.push_str("---\n");
         }
         let sorted = sort::sort_keys(&o.doc);
-        out.push_str(&serde_yaml_ng::to_string(&sorted).unwrap_or_default());
+        out.push_str(&kyaml_quotes(
+            &serde_yaml_ng::to_string(&sorted).unwrap_or_default(),
+        ));
     }
     out
+}
+
+/// Kyaml writes a string that would read back as another type (`"1"`, `"true"`, `""`) in
+/// double quotes, where `serde_yaml_ng` writes single ones: rewrites those scalars, outside
+/// block scalars.
+fn kyaml_quotes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut block: Option<usize> = None;
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches('\n');
+        let indent = body.len() - body.trim_start().len();
+        if let Some(min) = block {
+            if body.trim().is_empty() || indent >= min {
+                out.push_str(line);
+                continue;
+            }
+            block = None;
+        }
+        let trimmed = body.trim_end();
+        if trimmed.ends_with('|')
+            || trimmed.ends_with("|-")
+            || trimmed.ends_with("|+")
+            || trimmed.ends_with('>')
+            || trimmed.ends_with(">-")
+        {
+            // Block content is indented deeper than the line that opens it.
+            block = Some(indent + 1);
+            out.push_str(line);
+            continue;
+        }
+        out.push_str(&requote(body));
+        if line.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Whether a plain scalar is a YAML 1.1 timestamp (`2022-02-03T16:03:17Z`, `2022-02-03`).
+fn regex_lite_timestamp(v: &str) -> bool {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(
+            r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt ][0-9]{1,2}:[0-9]{2}:[0-9]{2}(\.[0-9]*)?(Z|[-+][0-9]{1,2}(:[0-9]{2})?)?)?$",
+        )
+        .unwrap()
+    })
+    .is_match(v)
+}
+
+/// One line with a single-quoted scalar at its end rewritten in double quotes when the
+/// unquoted text would resolve to a number, bool or null.
+fn requote(line: &str) -> String {
+    // A plain timestamp: kyaml quotes it (YAML 1.1 reads it as a time).
+    if let Some((before, value)) = line.rsplit_once(": ") {
+        let ts = regex_lite_timestamp(value);
+        if ts {
+            return format!("{before}: \"{value}\"");
+        }
+    }
+    // A double-quoted string without escapes that needs quoting for its syntax only:
+    // kyaml (like libyaml) prefers single quotes.
+    if let Some(inner) = line.strip_suffix('"') {
+        if let Some(start) = inner.rfind(": \"").map(|i| i + 2) {
+            let content = &inner[start + 1..];
+            let plain_type = content.is_empty()
+                || ["null", "Null", "NULL", "~"].contains(&content)
+                || matches!(
+                    serde_yaml_ng::from_str::<serde_yaml_ng::Value>(content),
+                    Ok(serde_yaml_ng::Value::Number(_) | serde_yaml_ng::Value::Bool(_))
+                );
+            if !content.contains(['\\', '\'', '"']) && !plain_type {
+                return format!("{}'{content}'", &inner[..start]);
+            }
+        }
+    }
+    let Some(inner) = line.strip_suffix('\'') else {
+        return line.to_string();
+    };
+    let Some(start) = inner.rfind(' ').map(|i| i + 1) else {
+        return line.to_string();
+    };
+    if inner.as_bytes().get(start) != Some(&b'\'') {
+        return line.to_string();
+    }
+    let content = &inner[start + 1..];
+    let before = &inner[..start];
+    if content.contains('\'') || content.contains('"') || content.contains('\\') {
+        return line.to_string();
+    }
+    if !(before.ends_with(": ") || before.trim_start().trim_start_matches("- ").is_empty()) {
+        return line.to_string();
+    }
+    let typed = content.is_empty()
+        || matches!(
+            serde_yaml_ng::from_str::<serde_yaml_ng::Value>(content),
+            Ok(serde_yaml_ng::Value::Number(_)
+                | serde_yaml_ng::Value::Bool(_)
+                | serde_yaml_ng::Value::Null)
+        );
+    if !typed {
+        return line.to_string();
+    }
+    format!("{before}\"{content}\"")
 }
 
 /// A string field of a mapping.
