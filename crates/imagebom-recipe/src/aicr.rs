@@ -7,7 +7,10 @@
 //!   the registry) as its values when that file exists;
 //! - `components/<name>/manifests/*.yaml` are the component's manifests, rendered as Go
 //!   templates with AICR's convention (see [`crate::Format::AicrRegistry`]);
-//! - a component with neither chart nor manifests deploys nothing.
+//! - a component with `kustomize.defaultSource` is that kustomization (`defaultPath` in the
+//!   source at `defaultTag`), built natively; a git source comes from a mirror (URL → local
+//!   directory), never the network;
+//! - a component with neither chart, kustomization nor manifests deploys nothing.
 //!
 //! Fields that do not change which images are deployed ([`IGNORED_FIELDS`]) are accepted and
 //! ignored; any other field is an error naming the file and line. The registry has no metadata:
@@ -105,11 +108,38 @@ struct RegistryKustomize {
     #[serde(default)]
     default_source: String,
     #[serde(default)]
-    #[allow(dead_code)]
     default_path: String,
-    #[serde(default)]
-    #[allow(dead_code)]
+    #[serde(default, deserialize_with = "string_or_number")]
     default_tag: String,
+}
+
+/// Where a `kustomize` component's kustomization is: `defaultSource` (a git repository URL, or
+/// a directory relative to the registry), `defaultPath` inside it, `defaultTag` as Kustomize's
+/// `?ref=`. A remote location is resolved at render time through the chart mirrors (URL →
+/// local directory); imagebom never clones it.
+fn kustomize_location(k: &RegistryKustomize) -> String {
+    let source = k.default_source.trim().trim_end_matches('/');
+    let sub = k.default_path.trim().trim_matches('/');
+    let remote =
+        source.contains("://") || source.starts_with("git@") || source.starts_with("github.com/");
+    if !remote {
+        return if sub.is_empty() {
+            source.to_string()
+        } else {
+            format!("{source}/{sub}")
+        };
+    }
+    let mut out = source.to_string();
+    if !sub.is_empty() {
+        out.push_str("//");
+        out.push_str(sub);
+    }
+    let tag = k.default_tag.trim();
+    if !tag.is_empty() {
+        out.push_str("?ref=");
+        out.push_str(tag);
+    }
+    out
 }
 
 pub(crate) fn string_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
@@ -169,19 +199,23 @@ fn component(
     i: usize,
     c: RegistryComponent,
 ) -> Result<Component, RecipeError> {
-    if let Some(k) = &c.kustomize {
-        if !k.default_source.trim().is_empty() {
+    let kustomize = match &c.kustomize {
+        Some(k) if !k.default_source.trim().is_empty() => Some(crate::KustomizeSource {
+            path: kustomize_location(k),
+        }),
+        Some(k) if !k.default_path.trim().is_empty() => {
             return Err(RecipeError::Invalid {
                 path: path.display().to_string(),
-                line: crate::line_of(text, "defaultSource", 1),
-                field: format!("components[{i}].kustomize"),
+                line: crate::line_of(text, "defaultPath", 1),
+                field: format!("components[{i}].kustomize.defaultSource"),
                 message: format!(
-                    "component {:?}: Kustomize components are not supported (render the kustomization and list its output as manifests)",
+                    "component {:?}: a kustomize component needs `defaultSource`",
                     c.name
                 ),
-            });
+            })
         }
-    }
+        _ => None,
+    };
     let h = c.helm.unwrap_or_default();
     let dir = format!("components/{}", c.name);
     let helm = (!h.default_repository.trim().is_empty()).then(|| {
@@ -216,7 +250,7 @@ fn component(
         namespace: (!h.default_namespace.is_empty()).then_some(h.default_namespace),
         helm,
         manifests,
-        kustomize: None,
+        kustomize,
         images: Vec::new(),
         manifests_are: Some(ManifestsAre::Templates),
         manifest_values: None,

@@ -46,7 +46,7 @@ fn a_registry_is_a_recipe() {
 }
 
 #[test]
-fn unknown_fields_and_kustomize_are_errors_with_their_line() {
+fn unknown_fields_are_errors_with_their_line_and_kustomize_is_read() {
     let d = tempfile::tempdir().unwrap();
     let p = write(
         d.path(),
@@ -55,15 +55,25 @@ fn unknown_fields_and_kustomize_are_errors_with_their_line() {
     let e = Recipe::load(&p).unwrap_err().to_string();
     assert!(e.contains("registry.yaml:7:"), "{e}");
     assert!(e.contains("defaultChrt"), "{e}");
+    // The `kustomize` kind: source, path and tag as Kustomize's remote location.
     let p = write(
         d.path(),
         &format!(
-            "{HEAD}  - name: web\n    kustomize:\n      defaultSource: https://github.com/x/y\n"
+            "{HEAD}  - name: web\n    kustomize:\n      defaultSource: https://github.com/x/y\n      defaultPath: config/default\n      defaultTag: v1\n"
         ),
+    );
+    let r = Recipe::load(&p).unwrap();
+    assert_eq!(
+        r.components[0].kustomize.as_ref().map(|k| k.path.as_str()),
+        Some("https://github.com/x/y//config/default?ref=v1")
+    );
+    let p = write(
+        d.path(),
+        &format!("{HEAD}  - name: web\n    kustomize:\n      defaultPath: config/default\n"),
     );
     let e = Recipe::load(&p).unwrap_err().to_string();
     assert!(
-        e.contains("registry.yaml:6:") && e.contains("Kustomize"),
+        e.contains("registry.yaml:6:") && e.contains("defaultSource"),
         "{e}"
     );
     let p = write(

@@ -331,7 +331,7 @@ fn render_component(recipe: &Recipe, i: usize, opts: &Options) -> Result<Rendere
             Err(e) => failed(e)?,
         }
     }
-    match render_kustomization(recipe, i) {
+    match render_kustomization(recipe, i, opts) {
         Ok(s) => streams.extend(s),
         Err(e) => failed(e)?,
     }
@@ -470,15 +470,59 @@ pub fn render_manifests(recipe: &Recipe, i: usize) -> Result<Vec<Stream>, Render
 }
 
 /// Component `i`'s kustomization, built natively: one stream per object, named after the
-/// kustomization and the resource file it came from (relative to the recipe).
-fn render_kustomization(recipe: &Recipe, i: usize) -> Result<Vec<Stream>, RenderError> {
+/// kustomization and the resource file it came from (relative to the recipe). Remote locations
+/// (the component's own, remote bases, `helmCharts` repositories) come from the chart mirrors
+/// with a local target (command line first, then `settings.chartMirrors`).
+fn render_kustomization(
+    recipe: &Recipe,
+    i: usize,
+    opts: &Options,
+) -> Result<Vec<Stream>, RenderError> {
     let component = &recipe.components[i];
     let Some(k) = &component.kustomize else {
         return Ok(Vec::new());
     };
     let base = recipe.base_dir();
+    let _span = tracing::info_span!("kustomize", component = %component.name).entered();
+    let local = |t: &str| !t.contains("://");
+    let mirrors = opts
+        .chart_mirrors
+        .iter()
+        .filter(|(_, t)| local(t))
+        .map(|(s, t)| (s.clone(), PathBuf::from(t)))
+        .chain(
+            recipe
+                .settings
+                .chart_mirrors
+                .iter()
+                .filter(|(_, t)| local(t))
+                .map(|(s, t)| (s.clone(), base.join(t))),
+        )
+        .collect();
+    let kopts = imagebom_kustomize::Options { mirrors };
+    let dir = if imagebom_kustomize::remote::is_remote(&k.path) {
+        match imagebom_kustomize::remote::resolve_in(&kopts, &k.path).filter(|d| d.is_dir()) {
+            Some(d) => d,
+            None => {
+                return Err(RenderError::Kustomize {
+                    component: component.name.clone(),
+                    source: Box::new(imagebom_kustomize::KustomizeError::Invalid {
+                        path: PathBuf::from(&k.path),
+                        message: format!(
+                            "{:?} is not in a local mirror and imagebom does not use the network: \
+                             check it out and map it with --chart-mirror URL=DIR (or \
+                             settings.chartMirrors)",
+                            k.path
+                        ),
+                    }),
+                })
+            }
+        }
+    } else {
+        base.join(&k.path)
+    };
     let objects =
-        imagebom_kustomize::build(&base.join(&k.path)).map_err(|e| RenderError::Kustomize {
+        imagebom_kustomize::build_with(&dir, &kopts).map_err(|e| RenderError::Kustomize {
             component: component.name.clone(),
             source: Box::new(e),
         })?;
