@@ -26,6 +26,12 @@
 //! unexpectedly, or if the SDK does; timing targets are reported, not enforced. Streams are
 //! kept in `target/bench-render/` (`NAME.native.yaml`, `NAME.oracle.yaml`), with the copy of
 //! the release binary that was timed.
+//!
+//! Both in-process sides also report the CPU time of each call (native: the process's
+//! `CLOCK_PROCESS_CPUTIME_ID`, with the bench pinned to one CPU so that a render runs on one
+//! thread; SDK: `time.process_time()`, which charges the Go runtime's threads). On a shared,
+//! loaded machine the CPU-time ratio is the steadier measure; wall time on a quiet machine
+//! stays the reference. The load average before and after is printed with the report.
 
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
@@ -79,6 +85,10 @@ struct Side {
     /// `Err(first line of the error)` when the render failed.
     result: Option<std::result::Result<BTreeMap<String, usize>, String>>,
     time: Stat,
+    /// CPU time per call (in-process sides only).
+    cpu: Stat,
+    /// CPU time of threads other than the calling one during the timed calls (native only).
+    other_threads_cpu_ms: f64,
     rss_kb: Option<u64>,
 }
 
@@ -241,6 +251,10 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     let mut native_ms: Vec<Vec<f64>> = vec![Vec::new(); rows.len()];
     let mut sdk_ms: Vec<Vec<f64>> = vec![Vec::new(); rows.len()];
     let mut parallel_ms = Vec::new();
+    let mut native_cpu: Vec<Vec<f64>> = vec![Vec::new(); rows.len()];
+    let mut sdk_cpu: Vec<Vec<f64>> = vec![Vec::new(); rows.len()];
+    let mut parallel_cpu = Vec::new();
+    let load_before = load_average();
     let mut sdk_version = String::from("?");
     for round in 1..=rounds {
         eprintln!("round {round}/{rounds}: native calls, {reps} per chart …");
@@ -270,6 +284,8 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         for (i, (row, _, _)) in rows.iter_mut().enumerate() {
             let r = find_chart(&report, row.name, "corpus bench")?;
             native_ms[i].extend(ms_of(r));
+            native_cpu[i].extend(ms_of(&r["cpu_ms"]));
+            row.calls.other_threads_cpu_ms += r["other_threads_cpu_ms"].as_f64().unwrap_or(0.0);
             row.calls.result = Some(if r["ok"].as_bool() == Some(true) {
                 Ok(row
                     .native
@@ -282,6 +298,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             });
         }
         parallel_ms.extend(ms_of(&report["parallel_ms"]));
+        parallel_cpu.extend(ms_of(&report["parallel_cpu_ms"]));
 
         eprintln!("round {round}/{rounds}: Helm SDK calls, {reps} per chart in one process …");
         let o = Command::new(&python)
@@ -305,6 +322,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         for (i, (row, _, _)) in rows.iter_mut().enumerate() {
             let r = find_chart(&report["charts"], row.name, "helm_bench.py")?;
             sdk_ms[i].extend(ms_of(&r["ms"]));
+            sdk_cpu[i].extend(ms_of(&r["cpu_ms"]));
             row.sdk.result = Some(if r["ok"].as_bool() == Some(true) {
                 let f = out.join(format!("{}.oracle.yaml", row.name));
                 let text =
@@ -318,8 +336,12 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     for (i, (row, _, _)) in rows.iter_mut().enumerate() {
         row.calls.time = Stat::of(&native_ms[i]);
         row.sdk.time = Stat::of(&sdk_ms[i]);
+        row.calls.cpu = Stat::of(&native_cpu[i]);
+        row.sdk.cpu = Stat::of(&sdk_cpu[i]);
     }
     let parallel = Stat::of(&parallel_ms);
+    let parallel_cpu = Stat::of(&parallel_cpu);
+    let load_after = load_average();
 
     // Helm SDK, a fresh Python process per render.
     eprintln!("Helm SDK: {reps} fresh processes per chart …");
@@ -336,7 +358,74 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     }
 
     let rows: Vec<Row> = rows.into_iter().map(|(r, _, _)| r).collect();
-    print_report(&rows, reps * rounds, parallel, &sdk_version, gnu_time)
+    print_report(&rows, reps * rounds, parallel, &sdk_version, gnu_time)?;
+    print_cpu_report(&rows, parallel_cpu, &load_before, &load_after);
+    Ok(())
+}
+
+/// The first three fields of `/proc/loadavg` (1, 5 and 15 minutes), or `?`.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|t| t.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| "?".to_string())
+}
+
+/// The CPU-time table of the in-process calls: the measure to judge by on a shared machine.
+fn print_cpu_report(rows: &[Row], parallel: Stat, load_before: &str, load_after: &str) {
+    let cell = |t: Stat| format!("{:>6.1} {:>6.1}", t.best, t.median);
+    println!();
+    println!(
+        "CPU time per in-process call, ms best and median (load average before {load_before}, after {load_after})"
+    );
+    println!(
+        "{:<24} {:>13} {:>13} {:>6} {:>6} {:>10}",
+        "chart", "native CPU", "Helm SDK CPU", "×", "× med", "other thr"
+    );
+    let (mut c, mut s) = (Stat::default(), Stat::default());
+    let mut other = 0.0;
+    for r in rows {
+        if r.calls.ok() == r.sdk.ok() {
+            c.best += r.calls.cpu.best;
+            c.median += r.calls.cpu.median;
+            s.best += r.sdk.cpu.best;
+            s.median += r.sdk.cpu.median;
+        }
+        other += r.calls.other_threads_cpu_ms;
+        println!(
+            "{:<24} {} {} {:>5.1}× {:>5.1}× {:>10.1}",
+            r.name,
+            cell(r.calls.cpu),
+            cell(r.sdk.cpu),
+            r.sdk.cpu.best / r.calls.cpu.best,
+            r.sdk.cpu.median / r.calls.cpu.median,
+            r.calls.other_threads_cpu_ms,
+        );
+    }
+    println!(
+        "{:<24} {} {} {:>5.1}× {:>5.1}×",
+        "total",
+        cell(c),
+        cell(s),
+        s.best / c.best,
+        s.median / c.median
+    );
+    println!(
+        "{:<24} {}   (pool of workers; CPU of all its threads)",
+        "whole corpus",
+        cell(parallel)
+    );
+    println!(
+        "target: one chart after another ≥{SPEEDUP_TARGET}× the Helm SDK calls on CPU time: {} ({:.1}× best-of, {:.1}× median)",
+        if s.median / c.median >= SPEEDUP_TARGET { "met" } else { "NOT MET" },
+        s.best / c.best,
+        s.median / c.median
+    );
+    if other > 0.01 * c.median.max(1.0) {
+        println!(
+            "note: {other:.1} ms of CPU time went to threads other than the calling one during the single-threaded calls"
+        );
+    }
 }
 
 /// The entry for chart `name` in a bench report (a list, or an object with `charts`).
@@ -386,6 +475,7 @@ fn time_side(cmd: impl Fn() -> Command, reps: usize, keep: &Path) -> Result<Side
         result: Some(result),
         time: Stat::of(&ms),
         rss_kb: None,
+        ..Side::default()
     })
 }
 
