@@ -321,6 +321,7 @@ fn spec_version(args: &GenerateArgs) -> imagebom_emit::SpecVersion {
 /// Renders the requested formats of `built` (and the lock, when `with_lock`), then writes
 /// them with `page` as one [`OutputSet`]: all of them or, on any error, none. Returns the
 /// paths written.
+#[allow(clippy::too_many_arguments)] // the output set, its options and the attached SBOM files travel together
 fn write_outputs(
     built: &pipeline::Built,
     out: &Path,
