@@ -69,25 +69,13 @@ pub(crate) fn provenance_properties(p: Option<&Provenance>) -> Vec<(&'static str
             multi.extend(value.as_ref().map(|x| (name, x.clone())));
         }
     }
-    let rank = |n: &str| PROVENANCE_ORDER.iter().position(|x| *x == n);
+    // In the order `merge` ranks them, so a merged document equals the whole one.
+    let rank = |n: &str| crate::merge::rank(crate::merge::PROPERTY_ORDER, n);
     multi.sort_by(|a, b| (rank(a.0), &a.1).cmp(&(rank(b.0), &b.1)));
     multi.dedup();
     out.extend(multi);
     out
 }
-
-/// The order of the multi-valued provenance properties (as `merge` ranks them).
-pub(crate) const PROVENANCE_ORDER: &[&str] = &[
-    "imagebom:signer-identity",
-    "imagebom:signer-issuer",
-    "imagebom:signer-key-id",
-    "imagebom:verification",
-    "imagebom:build-builder-id",
-    "imagebom:build-type",
-    "imagebom:build-source-repository",
-    "imagebom:build-source-ref",
-    "imagebom:build-source-commit",
-];
 
 /// Whether `s` may stand as a CycloneDX `externalReferences[].url` (an IRI reference):
 /// non-empty, no whitespace, controls or characters an IRI never holds.

@@ -312,7 +312,7 @@ const SINGLE_VALUED: &[&str] = &[
 ];
 
 /// The order in which the emitter writes `imagebom:*` properties.
-const PROPERTY_ORDER: &[&str] = &[
+pub(crate) const PROPERTY_ORDER: &[&str] = &[
     "imagebom:reference",
     "imagebom:normalized",
     "imagebom:category",
@@ -358,7 +358,7 @@ const CATEGORY_ORDER: &[&str] = &[
     "declared",
 ];
 
-fn rank(list: &[&str], s: &str) -> usize {
+pub(crate) fn rank(list: &[&str], s: &str) -> usize {
     list.iter().position(|x| *x == s).unwrap_or(list.len())
 }
 
