@@ -83,22 +83,9 @@ fn aicr_templated_manifests_render_as_the_helm_sdk_does() {
         (22, 9),
         "22 of the 31 manifest files are templates"
     );
-    let job_file = tmp.path().join("jobs.json");
-    let out_file = tmp.path().join("out.json");
-    std::fs::write(&job_file, serde_json::to_vec(&jobs).unwrap()).unwrap();
-    let script = tmp.path().join("oracle.py");
-    std::fs::write(&script, ORACLE).unwrap();
-    let run = std::process::Command::new(&python)
-        .args([&script, &job_file, &out_file])
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let helm: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(&std::fs::read(&out_file).unwrap()).unwrap();
+    let out =
+        imagebom_testkit::run_oracle_script(&python, ORACLE, &serde_json::to_vec(&jobs).unwrap());
+    let helm: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&out).unwrap();
     for (key, text) in &ours {
         let want = helm[key].as_str().unwrap();
         assert!(!want.trim().is_empty() || text.trim().is_empty(), "{key}");

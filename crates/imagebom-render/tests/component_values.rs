@@ -35,20 +35,8 @@ fn helm_render(
         "chart": chart, "values": values, "release": COMPONENT, "namespace": "skyhook",
         "template": format!("{COMPONENT}/templates/tuning.yaml"),
     });
-    let (job_file, out) = (dir.join("job.json"), dir.join("out.json"));
-    std::fs::write(&job_file, job.to_string()).unwrap();
-    let script = dir.join("oracle.py");
-    std::fs::write(&script, ORACLE).unwrap();
-    let run = std::process::Command::new(python)
-        .args([&script, &job_file, &out])
-        .output()
-        .unwrap();
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap()
+    let out = imagebom_testkit::run_oracle_script(python, ORACLE, job.to_string().as_bytes());
+    serde_json::from_slice(&out).unwrap()
 }
 
 #[test]

@@ -72,6 +72,32 @@ pub fn venv_python() -> Option<PathBuf> {
     ))
 }
 
+/// Runs the oracle `script` (Python source) with `python` as `python SCRIPT INPUT OUTPUT`, `input`
+/// written to the INPUT file; returns what the script wrote to OUTPUT. Panics with the script's
+/// stderr when it fails.
+pub fn run_oracle_script(python: &Path, script: &str, input: &[u8]) -> Vec<u8> {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let (file, input_file, out) = (
+        dir.path().join("oracle.py"),
+        dir.path().join("input.json"),
+        dir.path().join("out.json"),
+    );
+    std::fs::write(&file, script).expect("writing the oracle script");
+    std::fs::write(&input_file, input).expect("writing the oracle's input");
+    let run = std::process::Command::new(python)
+        .arg(&file)
+        .arg(&input_file)
+        .arg(&out)
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", python.display()));
+    assert!(
+        run.status.success(),
+        "oracle script failed: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    std::fs::read(&out).expect("the oracle's output")
+}
+
 /// An installed program at `path` (e.g. `/usr/bin/docker-registry`); `package` names what installs it.
 pub fn program(path: &str, package: &str) -> Option<PathBuf> {
     let p = PathBuf::from(path);
