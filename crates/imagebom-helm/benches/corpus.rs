@@ -23,6 +23,10 @@ use imagebom_helm::{load_values, render, to_stream, Chart, RenderOptions};
 use std::path::Path;
 use std::time::Instant;
 
+/// The allocator the `imagebom` binary uses, so the bench times what it ships.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// CPU time of `clock` (`libc::CLOCK_PROCESS_CPUTIME_ID` or `CLOCK_THREAD_CPUTIME_ID`), in ms.
 fn cpu_ms(clock: libc::clockid_t) -> f64 {
     let mut ts = libc::timespec {

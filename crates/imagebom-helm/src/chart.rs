@@ -414,17 +414,16 @@ fn walk(
         path: p.display().to_string(),
         source: e,
     };
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+    // Sorted by name, as Go's `filepath.Walk` sorts (byte order); comparing the names, not
+    // the whole paths component by component, which was a visible part of a chart's load.
+    let mut entries: Vec<(std::ffi::OsString, PathBuf)> = std::fs::read_dir(dir)
         .map_err(|e| io(dir, e))?
-        .map(|e| e.map(|e| e.path()))
+        .map(|e| e.map(|e| (e.file_name(), e.path())))
         .collect::<std::io::Result<_>>()
         .map_err(|e| io(dir, e))?;
-    entries.sort();
-    for path in entries {
-        let fname = path
-            .file_name()
-            .map(|n| n.to_string_lossy().to_string())
-            .unwrap_or_default();
+    entries.sort_unstable_by(|a, b| a.0.as_encoded_bytes().cmp(b.0.as_encoded_bytes()));
+    for (name, path) in entries {
+        let fname = name.to_string_lossy().into_owned();
         let n = if rel.is_empty() {
             fname.clone()
         } else {

@@ -4,6 +4,9 @@
 #[derive(Debug, Clone)]
 struct Rule {
     pattern: String,
+    /// The pattern's literal head (up to its first metacharacter): a name that does not start
+    /// with it cannot match, which settles most rules without running the matcher.
+    head: String,
     negate: bool,
     must_dir: bool,
     kind: RuleKind,
@@ -70,8 +73,10 @@ impl IgnoreRules {
         } else {
             RuleKind::Base
         };
+        let head_len = r.find(['*', '?', '[', '\\']).unwrap_or(r.len());
         self.rules.push(Rule {
             pattern: r.to_string(),
+            head: r[..head_len].to_string(),
             negate,
             must_dir,
             kind,
@@ -90,7 +95,8 @@ impl IgnoreRules {
                     RuleKind::Base => path.rsplit('/').next().unwrap_or(path),
                     _ => path,
                 };
-                go_match(&r.pattern, name).unwrap_or(false)
+                // Rules are validated when added, so a failed head is a plain mismatch.
+                name.starts_with(r.head.as_str()) && go_match(&r.pattern, name).unwrap_or(false)
             };
             if r.negate {
                 if r.must_dir && !is_dir {

@@ -18,6 +18,12 @@ mod sboms;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// mimalloc instead of the system allocator: a chart render allocates and frees many small
+/// parse nodes and values, and glibc's malloc/free took about a fifth of its instructions
+/// (`cargo xtask bench-render`, docs/benchmarks.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,

@@ -193,6 +193,23 @@ pub struct Lexer<'a> {
     parse_name: Option<&'a str>,
     /// Line where the current action began (0 outside actions).
     action_line: usize,
+    /// Searcher for the left delimiter, built once per template.
+    left_finder: memchr::memmem::Finder<'a>,
+}
+
+/// The number of `\n` bytes in `text`, counted in 64-byte blocks that the compiler
+/// vectorises (templates are mostly text: this runs over nearly every byte of them).
+#[inline]
+fn count_newlines(text: &[u8]) -> usize {
+    let mut blocks = text.chunks_exact(64);
+    let mut n = 0usize;
+    for block in &mut blocks {
+        n += block
+            .iter()
+            .map(|&b| usize::from(b == b'\n'))
+            .sum::<usize>();
+    }
+    n + blocks.remainder().iter().filter(|&&b| b == b'\n').count()
 }
 
 /// Whether `hay[at..]` starts with `prefix`: a byte loop, as delimiters are a few bytes
@@ -211,7 +228,7 @@ impl<'a> Lexer<'a> {
         let actions = if left_delim.is_empty() {
             0
         } else {
-            input.matches(left_delim).count()
+            memchr::memmem::find_iter(input.as_bytes(), left_delim.as_bytes()).count()
         };
         let capacity = actions * 6 + 8;
         Lexer {
@@ -224,6 +241,7 @@ impl<'a> Lexer<'a> {
             line: 1,
             parse_name: None,
             action_line: 0,
+            left_finder: memchr::memmem::Finder::new(left_delim.as_bytes()),
         }
     }
 
@@ -323,8 +341,7 @@ impl<'a> Lexer<'a> {
             self.input.is_char_boundary(target),
             "skip({n}) splits a character"
         );
-        let skipped = &self.input.as_bytes()[self.pos..target];
-        self.line += skipped.iter().filter(|&&b| b == b'\n').count();
+        self.line += count_newlines(&self.input.as_bytes()[self.pos..target]);
         self.pos = target;
     }
 
@@ -449,14 +466,18 @@ impl<'a> Lexer<'a> {
 
             // Plain text up to the next left delimiter (or the end): skip it in one step,
             // counting its newlines, instead of testing every character for a delimiter.
-            let rest = &self.input[self.pos..];
-            let first = rest.chars().next().map_or(1, char::len_utf8);
-            let skip = match rest[first..].find(ld) {
+            let rest = &self.input.as_bytes()[self.pos..];
+            // `rest` starts with no delimiter (checked above); an empty delimiter is
+            // found at once, one character on, as `str::find` would.
+            let first = self.input[self.pos..]
+                .chars()
+                .next()
+                .map_or(1, char::len_utf8);
+            let skip = match self.left_finder.find(&rest[first..]) {
                 Some(i) => i + first,
                 None => rest.len(),
             };
-            let skipped = &rest.as_bytes()[..skip];
-            self.line += skipped.iter().filter(|&&b| b == b'\n').count();
+            self.line += count_newlines(&rest[..skip]);
             self.pos += skip;
         }
     }
