@@ -539,3 +539,118 @@ def test_trusted_root_flag_is_read_and_checked(signed, tmp_path):
     good = SHARED / "trusted_roots" / "production.trusted_root.json"
     run(["lock", "--resolve", "--provenance", "--trusted-root", str(good), "--recipe", str(r),
          "--insecure-registry", reg.host])
+
+
+# --- Per-platform SBOMs (issue 17 §1: "each platform of an index") --------------------------
+
+@pytest.fixture(scope="module")
+def platforms(tmp_path_factory):
+    """`team/multi:1`, an index of linux/amd64 and linux/arm64, whose publisher attached SBOMs
+    to the arm64 manifest only: a CycloneDX referrer (found through the referrers tag schema
+    `sha256-<arm64 hex>`) and an SPDX document under cosign's `sha256-<arm64 hex>.sbom` tag.
+    The index and the amd64 manifest have none."""
+    root = tmp_path_factory.mktemp("platforms")
+    reg = Registry(root / "registry")
+    lay = Layout(root / "layout")
+    amd, arm = lay.image("amd64", text=b"multi"), lay.image("arm64", text=b"multi")
+    idx = lay.index([amd, arm])
+    lay.tag(idx, "1")
+    reg.push(root / "layout", "1", "team/multi")
+    raw = reg.raw("team/multi:1")
+    index = json.loads(raw)
+    by_arch = {m["platform"]["architecture"]: m for m in index["manifests"]}
+    arm_m = by_arch["arm64"]
+    arm_raw = reg.raw(f"team/multi@{arm_m['digest']}")
+    assert "sha256:" + hashlib.sha256(arm_raw).hexdigest() == arm_m["digest"]
+    subject = {"mediaType": arm_m["mediaType"], "digest": arm_m["digest"], "size": arm_m["size"]}
+    cdx = json.dumps({"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+                      "components": [{"type": "library", "name": "musl", "version": "1.2.5"}]}, indent=1).encode()
+    cdx_m = manifest(lay, [(cdx, "application/vnd.cyclonedx+json", None)],
+                     artifact_type="application/vnd.cyclonedx+json", subject=subject)
+    entry = dict(cdx_m)
+    entry["artifactType"] = "application/vnd.cyclonedx+json"
+    referrers = lay.index([entry])
+    spdx = json.dumps({"spdxVersion": "SPDX-2.3", "SPDXID": "SPDXRef-DOCUMENT", "name": "multi-arm64",
+                       "dataLicense": "CC0-1.0", "documentNamespace": "https://example.com/spdx/multi-arm64",
+                       "creationInfo": {"created": "2024-01-01T00:00:00Z", "creators": ["Tool: test"]},
+                       "packages": []}, indent=1).encode()
+    sbom_m = manifest(lay, [(spdx, "text/spdx+json", None)], config=cosign_config(lay, spdx))
+    hexa = arm_m["digest"].split(":")[1]
+    for desc, tag in [(sbom_m, f"sha256-{hexa}.sbom"), (referrers, f"sha256-{hexa}")]:
+        lay.tag(desc, tag)
+        push(reg, root / "layout", tag, "team/multi", preserve=desc is not referrers)
+    body = (root / "layout" / "blobs" / "sha256" / referrers["digest"].split(":")[1]).read_bytes()
+    req = urllib.request.Request(f"http://{reg.host}/v2/team/multi/manifests/sha256-{hexa}", data=body,
+                                 method="PUT", headers={"Content-Type": referrers["mediaType"]})
+    assert urllib.request.urlopen(req, timeout=10).status == 201
+    assert json.loads(reg.raw(f"team/multi@{cdx_m['digest']}"))["subject"]["digest"] == arm_m["digest"]
+    reg.index = "sha256:" + hashlib.sha256(raw).hexdigest()
+    reg.arm, reg.amd = arm_m["digest"], by_arch["amd64"]["digest"]
+    reg.cdx, reg.spdx = cdx, spdx
+    yield reg
+    reg.stop()
+
+
+def test_sboms_attached_to_one_platform_are_found_stored_and_linked(platforms, tmp_path):
+    reg = platforms
+    r = recipe(tmp_path, [f"{reg.host}/team/multi:1"])
+    out, cache = tmp_path / "dist", tmp_path / "cache"
+    p = run(["generate", "--resolve", "--provenance", "--recipe", str(r), "--insecure-registry", reg.host,
+             "--cache-dir", str(cache), "--out", str(out)])
+    assert "1 image(s) and 2 platform manifest(s)" in p.stderr, p.stderr
+    entry = json.loads((tmp_path / "imagebom.lock").read_text())["images"][f"{reg.host}/team/multi:1"]
+    assert entry["digest"] == reg.index
+    assert sorted(pl["digest"] for pl in entry["platforms"]) == sorted([reg.arm, reg.amd])
+    # The index itself has nothing attached.
+    assert entry["provenance"]["sbom"] is False and entry["provenance"]["referrers"] == []
+    hexa = reg.arm.split(":")[1]
+    sboms = {s["format"]: s for s in entry["sboms"]}
+    assert set(sboms) == {"cyclonedx", "spdx"}, entry["sboms"]
+    for fmt, data, infix in (("cyclonedx", reg.cdx, "cdx"), ("spdx", reg.spdx, "spdx")):
+        s = sboms[fmt]
+        assert s["source"] == "attached" and s["subject"] == reg.arm, s
+        assert s["path"] == f"sboms/{reg.host}/team/multi@sha256-{hexa}.{infix}.json"
+        assert (out / s["path"]).read_bytes() == data
+        assert s["digest"] == "sha256:" + hashlib.sha256(data).hexdigest() and s["size"] == len(data)
+
+    # CycloneDX: linked from the arm64 platform's nested container component only.
+    doc = json.loads((out / "bom.cdx.json").read_text())
+    image = next(c for c in doc["components"] if c["type"] == "container")
+    assert not any(x["type"] == "bom" for x in image.get("externalReferences", [])), image
+    nested = {c["version"]: c for c in image["components"]}
+    assert set(nested) == {reg.arm, reg.amd}
+    assert "externalReferences" not in nested[reg.amd], nested[reg.amd]
+    links = {x["url"]: x for x in nested[reg.arm]["externalReferences"]}
+    assert set(links) == {sboms["cyclonedx"]["path"], sboms["spdx"]["path"]}, links
+    for s in sboms.values():
+        x = links[s["path"]]
+        assert x["type"] == "bom" and x["hashes"] == [{"alg": "SHA-256", "content": s["digest"].split(":")[1]}]
+        assert reg.arm in x["comment"]
+    # SPDX: the image package is DESCRIBED_BY the platform's SPDX document, checksum included.
+    spdx = json.loads((out / "bom.spdx.json").read_text())
+    refs = spdx["externalDocumentRefs"]
+    assert [(d["spdxDocument"], d["checksum"]["checksumValue"]) for d in refs] == [
+        ("https://example.com/spdx/multi-arm64", hashlib.sha256(reg.spdx).hexdigest())]
+    rel = [x for x in spdx["relationships"] if x["relationshipType"] == "DESCRIBED_BY"]
+    assert len(rel) == 1 and rel[0]["relatedSpdxElement"] == f"{refs[0]['externalDocumentId']}:SPDXRef-DOCUMENT"
+    assert reg.arm in rel[0]["comment"]
+    validate_strictly(out)
+
+    # Offline from the lock and cache: the same bytes, the platform's SBOMs written again.
+    fresh = tmp_path / "again"
+    run(["generate", "--recipe", str(r), "--cache-dir", str(cache), "--out", str(fresh)])
+    for f in ("bom.cdx.json", "bom.spdx.json", "inventory.md", *(s["path"] for s in sboms.values())):
+        assert (fresh / f).read_bytes() == (out / f).read_bytes(), f
+
+
+def validate_strictly(out: pathlib.Path):
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    from conftest import tool
+    errors = JsonStrictValidator(SchemaVersion.V1_6).validate_str((out / "bom.cdx.json").read_text())
+    assert errors is None, errors
+    p = subprocess.run([tool("pyspdxtools"), "-i", str(out / "bom.spdx.json")], capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0 and "validation" not in (p.stdout + p.stderr).lower(), p.stdout + p.stderr
+

@@ -548,8 +548,9 @@ fn resolve(
                 .filter(|v| v.verdict == imagebom_model::lock::Verdict::Verified)
                 .count();
             eprintln!(
-                "checked the provenance of {} image(s); {} check(s) could not be made; {} of {} signature(s)/attestation(s) verified; {} attached SBOM(s)",
+                "checked the provenance of {} image(s) and {} platform manifest(s); {} check(s) could not be made; {} of {} signature(s)/attestation(s) verified; {} attached SBOM(s)",
                 report.checked,
+                report.platforms,
                 report.problems.len(),
                 verified,
                 verdicts.len(),
