@@ -541,15 +541,45 @@ def test_trusted_root_flag_is_read_and_checked(signed, tmp_path):
          "--insecure-registry", reg.host])
 
 
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _sign_with(work: pathlib.Path, key: str, data: bytes) -> bytes:
+    """ECDSA P-256 over SHA-256 of `data` by openssl with `work/key`: DER signature bytes."""
+    (work / "to-sign").write_bytes(data)
+    _openssl(work, "dgst", "-sha256", "-sign", key, "-out", "sig", "to-sign")
+    return (work / "sig").read_bytes()
+
+
+def _verifies_with(work: pathlib.Path, pub: str, data: bytes, sig: bytes) -> bool:
+    (work / "oracle-data").write_bytes(data)
+    (work / "oracle-sig").write_bytes(sig)
+    return _openssl(work, "dgst", "-sha256", "-verify", pub, "-signature", "oracle-sig", "oracle-data",
+                    check=False).returncode == 0
+
+
+def _p256(work: pathlib.Path, name: str) -> bytes:
+    """A P-256 key pair `name.pem` / `name.pub.pem` made by openssl; its SPKI DER."""
+    _openssl(work, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", f"{name}.pem")
+    _openssl(work, "pkey", "-in", f"{name}.pem", "-pubout", "-out", f"{name}.pub.pem")
+    return _openssl(work, "pkey", "-pubin", "-in", f"{name}.pub.pem", "-outform", "DER").stdout
+
+
 # --- Per-platform SBOMs (issue 17 §1: "each platform of an index") --------------------------
 
 @pytest.fixture(scope="module")
 def platforms(tmp_path_factory):
     """`team/multi:1`, an index of linux/amd64 and linux/arm64, whose publisher attached SBOMs
     to the arm64 manifest only: a CycloneDX referrer (found through the referrers tag schema
-    `sha256-<arm64 hex>`) and an SPDX document under cosign's `sha256-<arm64 hex>.sbom` tag.
-    The index and the amd64 manifest have none."""
+    `sha256-<arm64 hex>`) and an SPDX document under cosign's `sha256-<arm64 hex>.sbom` tag;
+    and signed the arm64 manifest only (`cosign sign --recursive` signs each platform: a `.sig`
+    under `sha256-<arm64 hex>.sig`, made by openssl with a P-256 key). The index and the
+    amd64 manifest have nothing."""
     root = tmp_path_factory.mktemp("platforms")
+    work = root / "keys"
+    work.mkdir()
+    signer_der = _p256(work, "signer")
     reg = Registry(root / "registry")
     lay = Layout(root / "layout")
     amd, arm = lay.image("amd64", text=b"multi"), lay.image("arm64", text=b"multi")
@@ -575,8 +605,14 @@ def platforms(tmp_path_factory):
                        "creationInfo": {"created": "2024-01-01T00:00:00Z", "creators": ["Tool: test"]},
                        "packages": []}, indent=1).encode()
     sbom_m = manifest(lay, [(spdx, "text/spdx+json", None)], config=cosign_config(lay, spdx))
+    payload = _payload(reg.host, "team/multi", arm_m["digest"])
+    sig = _sign_with(work, "signer.pem", payload)
+    assert _verifies_with(work, "signer.pub.pem", payload, sig)
+    sig_m = manifest(lay, [(payload, SIGNING, {"dev.cosignproject.cosign/signature": _b64(sig)})],
+                     config=cosign_config(lay, payload))
     hexa = arm_m["digest"].split(":")[1]
-    for desc, tag in [(sbom_m, f"sha256-{hexa}.sbom"), (referrers, f"sha256-{hexa}")]:
+    for desc, tag in [(sbom_m, f"sha256-{hexa}.sbom"), (sig_m, f"sha256-{hexa}.sig"),
+                      (referrers, f"sha256-{hexa}")]:
         lay.tag(desc, tag)
         push(reg, root / "layout", tag, "team/multi", preserve=desc is not referrers)
     body = (root / "layout" / "blobs" / "sha256" / referrers["digest"].split(":")[1]).read_bytes()
@@ -587,6 +623,7 @@ def platforms(tmp_path_factory):
     reg.index = "sha256:" + hashlib.sha256(raw).hexdigest()
     reg.arm, reg.amd = arm_m["digest"], by_arch["amd64"]["digest"]
     reg.cdx, reg.spdx = cdx, spdx
+    reg.work, reg.key_id = work, hashlib.sha256(signer_der).hexdigest()
     yield reg
     reg.stop()
 
@@ -594,6 +631,8 @@ def platforms(tmp_path_factory):
 def test_sboms_attached_to_one_platform_are_found_stored_and_linked(platforms, tmp_path):
     reg = platforms
     r = recipe(tmp_path, [f"{reg.host}/team/multi:1"])
+    (tmp_path / "pub.pem").write_bytes((reg.work / "signer.pub.pem").read_bytes())
+    r.write_text(r.read_text() + "    verify: {keys: [pub.pem]}\n")
     out, cache = tmp_path / "dist", tmp_path / "cache"
     p = run(["generate", "--resolve", "--provenance", "--recipe", str(r), "--insecure-registry", reg.host,
              "--cache-dir", str(cache), "--out", str(out)])
@@ -603,6 +642,18 @@ def test_sboms_attached_to_one_platform_are_found_stored_and_linked(platforms, t
     assert sorted(pl["digest"] for pl in entry["platforms"]) == sorted([reg.arm, reg.amd])
     # The index itself has nothing attached.
     assert entry["provenance"]["sbom"] is False and entry["provenance"]["referrers"] == []
+    assert entry["provenance"]["signature"] is False and entry["provenance"]["verification"] == []
+    # Each platform has its own record: arm64 signed (verified with the recipe's key, the
+    # signature openssl verified above), its SBOMs present; amd64 nothing.
+    plats = {pl["digest"]: pl["provenance"] for pl in entry["platforms"]}
+    arm, amd = plats[reg.arm], plats[reg.amd]
+    assert arm["signature"] is True and arm["sbom"] is True
+    assert arm["referrers"] == ["application/vnd.cyclonedx+json"]
+    assert arm["verification"] == [{"kind": "signature", "source": "tag", "verdict": "verified",
+                                    "keyId": reg.key_id}], arm
+    assert amd == {"signature": False, "attestation": False, "sbom": False, "referrers": [],
+                   "verification": []}, amd
+    assert "1 of 1 signature(s)/attestation(s) verified" in p.stderr, p.stderr
     hexa = reg.arm.split(":")[1]
     sboms = {s["format"]: s for s in entry["sboms"]}
     assert set(sboms) == {"cyclonedx", "spdx"}, entry["sboms"]
@@ -620,6 +671,12 @@ def test_sboms_attached_to_one_platform_are_found_stored_and_linked(platforms, t
     nested = {c["version"]: c for c in image["components"]}
     assert set(nested) == {reg.arm, reg.amd}
     assert "externalReferences" not in nested[reg.amd], nested[reg.amd]
+    nprops = {c: {(x["name"], x["value"]) for x in nested[c]["properties"]} for c in nested}
+    assert {("imagebom:signed", "verified"), ("imagebom:signer-key-id", reg.key_id),
+            ("imagebom:sbom", "true")} <= nprops[reg.arm], nprops[reg.arm]
+    assert {("imagebom:signed", "none"), ("imagebom:sbom", "false")} <= nprops[reg.amd], nprops[reg.amd]
+    iprops = {(x["name"], x["value"]) for x in image["properties"]}
+    assert ("imagebom:signed", "none") in iprops, iprops
     links = {x["url"]: x for x in nested[reg.arm]["externalReferences"]}
     assert set(links) == {sboms["cyclonedx"]["path"], sboms["spdx"]["path"]}, links
     for s in sboms.values():
@@ -656,31 +713,6 @@ def validate_strictly(out: pathlib.Path):
 
 
 # --- A keyed Sigstore bundle referrer, verified (issue 16 §1, §5) ---------------------------
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode()
-
-
-def _sign_with(work: pathlib.Path, key: str, data: bytes) -> bytes:
-    """ECDSA P-256 over SHA-256 of `data` by openssl with `work/key`: DER signature bytes."""
-    (work / "to-sign").write_bytes(data)
-    _openssl(work, "dgst", "-sha256", "-sign", key, "-out", "sig", "to-sign")
-    return (work / "sig").read_bytes()
-
-
-def _verifies_with(work: pathlib.Path, pub: str, data: bytes, sig: bytes) -> bool:
-    (work / "oracle-data").write_bytes(data)
-    (work / "oracle-sig").write_bytes(sig)
-    return _openssl(work, "dgst", "-sha256", "-verify", pub, "-signature", "oracle-sig", "oracle-data",
-                    check=False).returncode == 0
-
-
-def _p256(work: pathlib.Path, name: str) -> bytes:
-    """A P-256 key pair `name.pem` / `name.pub.pem` made by openssl; its SPKI DER."""
-    _openssl(work, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", f"{name}.pem")
-    _openssl(work, "pkey", "-in", f"{name}.pem", "-pubout", "-out", f"{name}.pub.pem")
-    return _openssl(work, "pkey", "-pubin", "-in", f"{name}.pub.pem", "-outform", "DER").stdout
-
 
 def _logged_bundle(work: pathlib.Path, manifest_bytes: bytes, log_der: bytes) -> bytes:
     """A Sigstore bundle v0.3 as `cosign sign --key --new-bundle-format` makes it for an image:

@@ -12,8 +12,9 @@
 //!
 //! With a [`Trust`], each platform manifest of an index is checked the same way (its own
 //! tags and referrers: SBOMs attached to one platform, `cosign sign --recursive`), so an index
-//! of `n` platforms costs `n + 1` times the requests above; only the attached SBOMs of a
-//! platform are recorded (as [`SbomRecord`]s whose subject is the platform digest).
+//! of `n` platforms costs `n + 1` times the requests above. A platform's record goes to its
+//! [`imagebom_model::lock::Platform::provenance`], its attached SBOMs to the image's
+//! [`SbomRecord`]s with the platform digest as subject.
 //!
 //! A referrer whose index entry has no `artifactType` costs one more manifest `GET`; with a
 //! [`Trust`], a Sigstore-bundle or SBOM referrer costs its manifest `GET` and one blob `GET`.
@@ -844,8 +845,8 @@ pub fn sbom_path(repository: &str, subject: &Digest, format: SbomFormat) -> Stri
 }
 
 /// Records what was `found` in the resolutions of `inv`: the provenance of each image's
-/// digest and, replacing earlier attached ones, the attached SBOMs of the image and of each
-/// platform of an index whose check was complete (an attached SBOM wins over a generated one
+/// digest and of each platform of an index and, replacing earlier attached ones, the attached
+/// SBOMs of each of those digests whose check was complete (an attached SBOM wins over a generated one
 /// of the same subject and format, which shares its path). Returns the SBOM files to write
 /// (path, bytes) with the report.
 pub(crate) fn record(
@@ -884,12 +885,14 @@ pub(crate) fn record(
             let checked = d.provenance.verification.is_some();
             if i == 0 {
                 r.provenance = Some(d.provenance);
-                if checked {
-                    // Attached SBOMs of manifests the image no longer lists go with it.
-                    r.sboms.retain(|s| {
-                        s.source != SbomSource::Attached || subjects[1..].contains(&s.subject)
-                    });
-                }
+            } else if let Some(p) = r.platforms.iter_mut().find(|p| &p.digest == subject) {
+                p.provenance = Some(d.provenance);
+            }
+            if i == 0 && checked {
+                // Attached SBOMs of manifests the image no longer lists go with it.
+                r.sboms.retain(|s| {
+                    s.source != SbomSource::Attached || subjects[1..].contains(&s.subject)
+                });
             }
             if !checked {
                 continue;
@@ -979,6 +982,7 @@ mod tests {
             variant: None,
             os_version: None,
             digest: digest.clone(),
+            provenance: None,
         };
         let attached = |subject: &Digest, text: &[u8]| SbomRecord {
             subject: subject.clone(),
@@ -1063,6 +1067,14 @@ mod tests {
             subjects,
             BTreeSet::from([(&a, path.as_str()), (&b, b_path.as_str())])
         );
+        // Each platform keeps its own record: checked (none found), could not be checked.
+        let records: Vec<Option<&Provenance>> =
+            r.platforms.iter().map(|p| p.provenance.as_ref()).collect();
+        assert_eq!(
+            records[0].and_then(|p| p.verification.as_ref()),
+            Some(&vec![])
+        );
+        assert_eq!(records[1], Some(&Provenance::default()));
     }
 
     #[test]

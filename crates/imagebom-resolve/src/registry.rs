@@ -163,6 +163,7 @@ pub fn describe_manifest(
             variant: p.variant,
             os_version: p.os_version,
             digest: d,
+            provenance: None,
         });
     }
     platforms.sort();

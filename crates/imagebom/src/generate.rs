@@ -530,17 +530,16 @@ fn resolve(
     if policy::discover_provenance(args.provenance, &applied, args.allow_unresolved) {
         let report = session.discover(inv, trust.as_ref());
         if !quiet {
+            // The images' and their platforms' records.
             let verdicts: Vec<_> = inv
                 .images
                 .values()
-                .filter_map(|e| {
-                    e.resolution
-                        .as_ref()?
-                        .provenance
-                        .as_ref()?
-                        .verification
-                        .as_ref()
+                .filter_map(|e| e.resolution.as_ref())
+                .flat_map(|r| {
+                    std::iter::once(r.provenance.as_ref())
+                        .chain(r.platforms.iter().map(|p| p.provenance.as_ref()))
                 })
+                .filter_map(|p| p?.verification.as_ref())
                 .flatten()
                 .collect();
             let verified = verdicts
