@@ -539,3 +539,331 @@ def test_trusted_root_flag_is_read_and_checked(signed, tmp_path):
     good = SHARED / "trusted_roots" / "production.trusted_root.json"
     run(["lock", "--resolve", "--provenance", "--trusted-root", str(good), "--recipe", str(r),
          "--insecure-registry", reg.host])
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _sign_with(work: pathlib.Path, key: str, data: bytes) -> bytes:
+    """ECDSA P-256 over SHA-256 of `data` by openssl with `work/key`: DER signature bytes."""
+    (work / "to-sign").write_bytes(data)
+    _openssl(work, "dgst", "-sha256", "-sign", key, "-out", "sig", "to-sign")
+    return (work / "sig").read_bytes()
+
+
+def _verifies_with(work: pathlib.Path, pub: str, data: bytes, sig: bytes) -> bool:
+    (work / "oracle-data").write_bytes(data)
+    (work / "oracle-sig").write_bytes(sig)
+    return _openssl(work, "dgst", "-sha256", "-verify", pub, "-signature", "oracle-sig", "oracle-data",
+                    check=False).returncode == 0
+
+
+def _p256(work: pathlib.Path, name: str) -> bytes:
+    """A P-256 key pair `name.pem` / `name.pub.pem` made by openssl; its SPKI DER."""
+    _openssl(work, "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", f"{name}.pem")
+    _openssl(work, "pkey", "-in", f"{name}.pem", "-pubout", "-out", f"{name}.pub.pem")
+    return _openssl(work, "pkey", "-pubin", "-in", f"{name}.pub.pem", "-outform", "DER").stdout
+
+
+# --- Per-platform SBOMs (issue 17 §1: "each platform of an index") --------------------------
+
+@pytest.fixture(scope="module")
+def platforms(tmp_path_factory):
+    """`team/multi:1`, an index of linux/amd64 and linux/arm64, whose publisher attached SBOMs
+    to the arm64 manifest only: a CycloneDX referrer (found through the referrers tag schema
+    `sha256-<arm64 hex>`) and an SPDX document under cosign's `sha256-<arm64 hex>.sbom` tag;
+    and signed the arm64 manifest only (`cosign sign --recursive` signs each platform: a `.sig`
+    under `sha256-<arm64 hex>.sig`, made by openssl with a P-256 key). The index and the
+    amd64 manifest have nothing."""
+    root = tmp_path_factory.mktemp("platforms")
+    work = root / "keys"
+    work.mkdir()
+    signer_der = _p256(work, "signer")
+    reg = Registry(root / "registry")
+    lay = Layout(root / "layout")
+    amd, arm = lay.image("amd64", text=b"multi"), lay.image("arm64", text=b"multi")
+    idx = lay.index([amd, arm])
+    lay.tag(idx, "1")
+    reg.push(root / "layout", "1", "team/multi")
+    raw = reg.raw("team/multi:1")
+    index = json.loads(raw)
+    by_arch = {m["platform"]["architecture"]: m for m in index["manifests"]}
+    arm_m = by_arch["arm64"]
+    arm_raw = reg.raw(f"team/multi@{arm_m['digest']}")
+    assert "sha256:" + hashlib.sha256(arm_raw).hexdigest() == arm_m["digest"]
+    subject = {"mediaType": arm_m["mediaType"], "digest": arm_m["digest"], "size": arm_m["size"]}
+    cdx = json.dumps({"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+                      "components": [{"type": "library", "name": "musl", "version": "1.2.5"}]}, indent=1).encode()
+    cdx_m = manifest(lay, [(cdx, "application/vnd.cyclonedx+json", None)],
+                     artifact_type="application/vnd.cyclonedx+json", subject=subject)
+    entry = dict(cdx_m)
+    entry["artifactType"] = "application/vnd.cyclonedx+json"
+    referrers = lay.index([entry])
+    spdx = json.dumps({"spdxVersion": "SPDX-2.3", "SPDXID": "SPDXRef-DOCUMENT", "name": "multi-arm64",
+                       "dataLicense": "CC0-1.0", "documentNamespace": "https://example.com/spdx/multi-arm64",
+                       "creationInfo": {"created": "2024-01-01T00:00:00Z", "creators": ["Tool: test"]},
+                       "packages": []}, indent=1).encode()
+    sbom_m = manifest(lay, [(spdx, "text/spdx+json", None)], config=cosign_config(lay, spdx))
+    payload = _payload(reg.host, "team/multi", arm_m["digest"])
+    sig = _sign_with(work, "signer.pem", payload)
+    assert _verifies_with(work, "signer.pub.pem", payload, sig)
+    sig_m = manifest(lay, [(payload, SIGNING, {"dev.cosignproject.cosign/signature": _b64(sig)})],
+                     config=cosign_config(lay, payload))
+    hexa = arm_m["digest"].split(":")[1]
+    for desc, tag in [(sbom_m, f"sha256-{hexa}.sbom"), (sig_m, f"sha256-{hexa}.sig"),
+                      (referrers, f"sha256-{hexa}")]:
+        lay.tag(desc, tag)
+        push(reg, root / "layout", tag, "team/multi", preserve=desc is not referrers)
+    body = (root / "layout" / "blobs" / "sha256" / referrers["digest"].split(":")[1]).read_bytes()
+    req = urllib.request.Request(f"http://{reg.host}/v2/team/multi/manifests/sha256-{hexa}", data=body,
+                                 method="PUT", headers={"Content-Type": referrers["mediaType"]})
+    assert urllib.request.urlopen(req, timeout=10).status == 201
+    assert json.loads(reg.raw(f"team/multi@{cdx_m['digest']}"))["subject"]["digest"] == arm_m["digest"]
+    reg.index = "sha256:" + hashlib.sha256(raw).hexdigest()
+    reg.arm, reg.amd = arm_m["digest"], by_arch["amd64"]["digest"]
+    reg.cdx, reg.spdx = cdx, spdx
+    reg.work, reg.key_id = work, hashlib.sha256(signer_der).hexdigest()
+    yield reg
+    reg.stop()
+
+
+def test_sboms_attached_to_one_platform_are_found_stored_and_linked(platforms, tmp_path):
+    reg = platforms
+    r = recipe(tmp_path, [f"{reg.host}/team/multi:1"])
+    (tmp_path / "pub.pem").write_bytes((reg.work / "signer.pub.pem").read_bytes())
+    r.write_text(r.read_text() + "    verify: {keys: [pub.pem]}\n")
+    out, cache = tmp_path / "dist", tmp_path / "cache"
+    p = run(["generate", "--resolve", "--provenance", "--recipe", str(r), "--insecure-registry", reg.host,
+             "--cache-dir", str(cache), "--out", str(out)])
+    assert "1 image(s) and 2 platform manifest(s)" in p.stderr, p.stderr
+    entry = json.loads((tmp_path / "imagebom.lock").read_text())["images"][f"{reg.host}/team/multi:1"]
+    assert entry["digest"] == reg.index
+    assert sorted(pl["digest"] for pl in entry["platforms"]) == sorted([reg.arm, reg.amd])
+    # The index itself has nothing attached.
+    assert entry["provenance"]["sbom"] is False and entry["provenance"]["referrers"] == []
+    assert entry["provenance"]["signature"] is False and entry["provenance"]["verification"] == []
+    # Each platform has its own record: arm64 signed (verified with the recipe's key, the
+    # signature openssl verified above), its SBOMs present; amd64 nothing.
+    plats = {pl["digest"]: pl["provenance"] for pl in entry["platforms"]}
+    arm, amd = plats[reg.arm], plats[reg.amd]
+    assert arm["signature"] is True and arm["sbom"] is True
+    assert arm["referrers"] == ["application/vnd.cyclonedx+json"]
+    assert arm["verification"] == [{"kind": "signature", "source": "tag", "verdict": "verified",
+                                    "keyId": reg.key_id}], arm
+    assert amd == {"signature": False, "attestation": False, "sbom": False, "referrers": [],
+                   "verification": []}, amd
+    assert "1 of 1 signature(s)/attestation(s) verified" in p.stderr, p.stderr
+    hexa = reg.arm.split(":")[1]
+    sboms = {s["format"]: s for s in entry["sboms"]}
+    assert set(sboms) == {"cyclonedx", "spdx"}, entry["sboms"]
+    for fmt, data, infix in (("cyclonedx", reg.cdx, "cdx"), ("spdx", reg.spdx, "spdx")):
+        s = sboms[fmt]
+        assert s["source"] == "attached" and s["subject"] == reg.arm, s
+        assert s["path"] == f"sboms/{reg.host}/team/multi@sha256-{hexa}.{infix}.json"
+        assert (out / s["path"]).read_bytes() == data
+        assert s["digest"] == "sha256:" + hashlib.sha256(data).hexdigest() and s["size"] == len(data)
+
+    # CycloneDX: linked from the arm64 platform's nested container component only.
+    doc = json.loads((out / "bom.cdx.json").read_text())
+    image = next(c for c in doc["components"] if c["type"] == "container")
+    assert not any(x["type"] == "bom" for x in image.get("externalReferences", [])), image
+    nested = {c["version"]: c for c in image["components"]}
+    assert set(nested) == {reg.arm, reg.amd}
+    assert "externalReferences" not in nested[reg.amd], nested[reg.amd]
+    nprops = {c: {(x["name"], x["value"]) for x in nested[c]["properties"]} for c in nested}
+    assert {("imagebom:signed", "verified"), ("imagebom:signer-key-id", reg.key_id),
+            ("imagebom:sbom", "true")} <= nprops[reg.arm], nprops[reg.arm]
+    assert {("imagebom:signed", "none"), ("imagebom:sbom", "false")} <= nprops[reg.amd], nprops[reg.amd]
+    iprops = {(x["name"], x["value"]) for x in image["properties"]}
+    assert ("imagebom:signed", "none") in iprops, iprops
+    links = {x["url"]: x for x in nested[reg.arm]["externalReferences"]}
+    assert set(links) == {sboms["cyclonedx"]["path"], sboms["spdx"]["path"]}, links
+    for s in sboms.values():
+        x = links[s["path"]]
+        assert x["type"] == "bom" and x["hashes"] == [{"alg": "SHA-256", "content": s["digest"].split(":")[1]}]
+        assert reg.arm in x["comment"]
+    # SPDX: the image package is DESCRIBED_BY the platform's SPDX document, checksum included.
+    spdx = json.loads((out / "bom.spdx.json").read_text())
+    refs = spdx["externalDocumentRefs"]
+    assert [(d["spdxDocument"], d["checksum"]["checksumValue"]) for d in refs] == [
+        ("https://example.com/spdx/multi-arm64", hashlib.sha256(reg.spdx).hexdigest())]
+    rel = [x for x in spdx["relationships"] if x["relationshipType"] == "DESCRIBED_BY"]
+    assert len(rel) == 1 and rel[0]["relatedSpdxElement"] == f"{refs[0]['externalDocumentId']}:SPDXRef-DOCUMENT"
+    assert reg.arm in rel[0]["comment"]
+    validate_strictly(out)
+
+    # Offline from the lock and cache: the same bytes, the platform's SBOMs written again.
+    fresh = tmp_path / "again"
+    run(["generate", "--recipe", str(r), "--cache-dir", str(cache), "--out", str(fresh)])
+    for f in ("bom.cdx.json", "bom.spdx.json", "inventory.md", *(s["path"] for s in sboms.values())):
+        assert (fresh / f).read_bytes() == (out / f).read_bytes(), f
+
+
+def validate_strictly(out: pathlib.Path):
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    from conftest import tool
+    errors = JsonStrictValidator(SchemaVersion.V1_6).validate_str((out / "bom.cdx.json").read_text())
+    assert errors is None, errors
+    p = subprocess.run([tool("pyspdxtools"), "-i", str(out / "bom.spdx.json")], capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0 and "validation" not in (p.stdout + p.stderr).lower(), p.stdout + p.stderr
+
+
+# --- A keyed Sigstore bundle referrer, verified (issue 16 §1, §5) ---------------------------
+
+def _logged_bundle(work: pathlib.Path, manifest_bytes: bytes, log_der: bytes) -> bytes:
+    """A Sigstore bundle v0.3 as `cosign sign --key --new-bundle-format` makes it for an image:
+    a message signature (ECDSA P-256, by openssl with `signer.pem`) over the image manifest's
+    SHA-256, a `publicKey` hint, and one `hashedrekord` 0.0.1 entry of a transparency log whose
+    key (`log.pem`, also openssl's) signs the inclusion promise (SET) and the checkpoint of a
+    one-leaf tree (RFC 6962: the root is the leaf hash, the audit path empty)."""
+    digest = hashlib.sha256(manifest_bytes).digest()
+    sig = _sign_with(work, "signer.pem", manifest_bytes)  # ECDSA over SHA-256(manifest)
+    body = json.dumps({"apiVersion": "0.0.1", "kind": "hashedrekord", "spec": {
+        "data": {"hash": {"algorithm": "sha256", "value": digest.hex()}},
+        "signature": {"content": _b64(sig), "publicKey": {"content": _b64((work / "signer.pub.pem").read_bytes())}}}},
+        sort_keys=True, separators=(",", ":")).encode()
+    log_id = hashlib.sha256(log_der).digest()
+    integrated = 1760000000
+    set_payload = ('{"body":"%s","integratedTime":%d,"logID":"%s","logIndex":0}'
+                   % (_b64(body), integrated, log_id.hex())).encode()
+    leaf = hashlib.sha256(b"\x00" + body).digest()
+    header = f"imagebom-test-log\n1\n{_b64(leaf)}\n".encode()
+    note_sig = _sign_with(work, "log.pem", header)
+    checkpoint = header.decode() + "\n" + f"\u2014 imagebom-test-log {_b64(log_id[:4] + note_sig)}\n"
+    signer_der = _openssl(work, "pkey", "-pubin", "-in", "signer.pub.pem", "-outform", "DER").stdout
+    bundle = {
+        "mediaType": BUNDLE,
+        "verificationMaterial": {
+            "publicKey": {"hint": _b64(hashlib.sha256(signer_der).digest())},
+            "tlogEntries": [{
+                "logIndex": "0", "logId": {"keyId": _b64(log_id)},
+                "kindVersion": {"kind": "hashedrekord", "version": "0.0.1"},
+                "integratedTime": str(integrated),
+                "inclusionPromise": {"signedEntryTimestamp": _b64(_sign_with(work, "log.pem", set_payload))},
+                "inclusionProof": {"logIndex": "0", "rootHash": _b64(leaf), "treeSize": "1", "hashes": [],
+                                   "checkpoint": {"envelope": checkpoint}},
+                "canonicalizedBody": _b64(body)}]},
+        "messageSignature": {"messageDigest": {"algorithm": "SHA2_256", "digest": _b64(digest)},
+                             "signature": _b64(sig)},
+    }
+    return json.dumps(bundle, indent=1).encode()
+
+
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory):
+    """`team/bundled:1` whose only signature is a keyed Sigstore bundle referrer (found through
+    the referrers tag schema), logged in a private transparency log that a `--trusted-root`
+    adds to the public-good root."""
+    root = tmp_path_factory.mktemp("bundled")
+    work = root / "keys"
+    work.mkdir()
+    signer_der = _p256(work, "signer")
+    _p256(work, "other")
+    log_der = _p256(work, "log")
+    reg = Registry(root / "registry")
+    lay = Layout(root / "layout")
+    img = lay.image("amd64", text=b"bundled")
+    lay.tag(img, "1")
+    reg.push(root / "layout", "1", "team/bundled")
+    raw = reg.raw("team/bundled:1")
+    digest = "sha256:" + hashlib.sha256(raw).hexdigest()
+    bundle = _logged_bundle(work, raw, log_der)
+    subject = {"mediaType": json.loads(raw)["mediaType"], "digest": digest, "size": len(raw)}
+    bundle_m = manifest(lay, [(bundle, BUNDLE, None)], artifact_type=BUNDLE, subject=subject)
+    entry = dict(bundle_m)
+    entry["artifactType"] = BUNDLE
+    referrers = lay.index([entry])
+    hexd = digest.split(":")[1]
+    lay.tag(referrers, f"sha256-{hexd}")
+    push(reg, root / "layout", f"sha256-{hexd}", "team/bundled", preserve=False)
+    body = (root / "layout" / "blobs" / "sha256" / referrers["digest"].split(":")[1]).read_bytes()
+    req = urllib.request.Request(f"http://{reg.host}/v2/team/bundled/manifests/sha256-{hexd}", data=body,
+                                 method="PUT", headers={"Content-Type": referrers["mediaType"]})
+    assert urllib.request.urlopen(req, timeout=10).status == 201
+    trusted = json.loads((SHARED / "trusted_roots" / "production.trusted_root.json").read_text())
+    trusted["tlogs"].append({
+        "baseUrl": "https://log.imagebom.test", "hashAlgorithm": "SHA2_256",
+        "publicKey": {"rawBytes": _b64(log_der), "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+                      "validFor": {"start": "2020-01-01T00:00:00Z"}},
+        "logId": {"keyId": _b64(hashlib.sha256(log_der).digest())}})
+    (root / "trusted_root.json").write_text(json.dumps(trusted))
+    reg.work, reg.root = work, root / "trusted_root.json"
+    reg.digest, reg.manifest, reg.bundle = digest, raw, bundle
+    reg.key_id = hashlib.sha256(signer_der).hexdigest()
+    yield reg
+    reg.stop()
+
+
+def _bundle_recipe(tmp_path, reg, key: str):
+    (tmp_path / "m.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+                                     f"    - {{name: c, image: '{reg.host}/team/bundled:1'}}\n")
+    (tmp_path / "pub.pem").write_bytes((reg.work / key).read_bytes())
+    r = tmp_path / "recipe.yaml"
+    r.write_text("apiVersion: imagebom.dev/v1alpha1\nkind: Recipe\nmetadata: {name: t, version: '1'}\n"
+                 "components:\n  - name: c\n    manifests: [m.yaml]\n    verify: {keys: [pub.pem]}\n")
+    return r
+
+
+def _referrer_verdicts(tmp_path, reg, *extra):
+    run(["lock", "--resolve", "--provenance", "--recipe", str(tmp_path / "recipe.yaml"),
+         "--insecure-registry", reg.host, "--cache-dir", str(tmp_path / "cache"), *extra])
+    prov = json.loads((tmp_path / "imagebom.lock").read_text())["images"][f"{reg.host}/team/bundled:1"]["provenance"]
+    assert prov["referrers"] == [BUNDLE] and prov["signature"] is False, prov
+    return [v for v in prov["verification"] if v["source"] == "referrer"]
+
+
+def test_a_keyed_bundle_referrer_is_verified_with_the_recipe_key(bundled, tmp_path):
+    reg = bundled
+    w = reg.work
+    # The oracles: openssl verifies the message signature over the manifest (ECDSA over its
+    # SHA-256, the digest the bundle names) and the log's signatures (checkpoint, SET);
+    # sigstore-python's protobuf-specs models read it as a valid bundle (sigstore-python itself
+    # verifies only keyless bundles).
+    b = json.loads(reg.bundle)
+    sig = base64.b64decode(b["messageSignature"]["signature"])
+    assert _verifies_with(w, "signer.pub.pem", reg.manifest, sig)
+    assert not _verifies_with(w, "other.pub.pem", reg.manifest, sig)
+    entry = b["verificationMaterial"]["tlogEntries"][0]
+    header = entry["inclusionProof"]["checkpoint"]["envelope"].split("\n\n")[0] + "\n"
+    note_sig = base64.b64decode(entry["inclusionProof"]["checkpoint"]["envelope"].split(" ")[-1])[4:]
+    assert _verifies_with(w, "log.pub.pem", header.encode(), note_sig)
+    assert base64.b64decode(b["messageSignature"]["messageDigest"]["digest"]).hex() == reg.digest.split(":")[1]
+    body = base64.b64decode(entry["canonicalizedBody"])
+    log_id = base64.b64decode(entry["logId"]["keyId"])
+    set_payload = ('{"body":"%s","integratedTime":%s,"logID":"%s","logIndex":0}'
+                   % (entry["canonicalizedBody"], entry["integratedTime"], log_id.hex())).encode()
+    assert _verifies_with(w, "log.pub.pem", set_payload,
+                          base64.b64decode(entry["inclusionPromise"]["signedEntryTimestamp"]))
+    assert json.loads(body)["spec"]["data"]["hash"]["value"] == reg.digest.split(":")[1]
+    from sigstore_models.bundle.v1 import Bundle as SpecBundle
+    parsed = SpecBundle.from_json(reg.bundle)
+    assert parsed.media_type == BUNDLE and parsed.verification_material.public_key is not None
+
+    r = _bundle_recipe(tmp_path, reg, "signer.pub.pem")
+    v = _referrer_verdicts(tmp_path, reg, "--trusted-root", str(reg.root))
+    assert v == [{"kind": "signature", "source": "referrer", "verdict": "verified", "keyId": reg.key_id}], v
+
+    # The BOM and the page say so (from the lock, offline).
+    out = tmp_path / "dist"
+    run(["generate", "--recipe", str(r), "--out", str(out)])
+    cdx = json.loads((out / "bom.cdx.json").read_text())
+    image = next(c for c in cdx["components"] if c["type"] == "container")
+    props = {(p["name"], p["value"]) for p in image["properties"]}
+    assert ("imagebom:signed", "verified") in props and ("imagebom:signer-key-id", reg.key_id) in props, props
+
+
+def test_a_keyed_bundle_referrer_fails_with_another_key_or_an_unknown_log(bundled, tmp_path):
+    reg = bundled
+    _bundle_recipe(tmp_path, reg, "other.pub.pem")
+    v = _referrer_verdicts(tmp_path, reg, "--trusted-root", str(reg.root))
+    assert [x["verdict"] for x in v] == ["unverified"] and "keyId" not in v[0] and v[0]["reason"], v
+    # The right key, but the public-good root does not know the log that recorded it.
+    fresh = tmp_path / "public"
+    fresh.mkdir()
+    _bundle_recipe(fresh, reg, "signer.pub.pem")
+    v = _referrer_verdicts(fresh, reg)
+    assert [x["verdict"] for x in v] == ["unverified"] and v[0]["reason"], v

@@ -477,8 +477,16 @@ fn platform(
     });
     out.publisher = Some(publisher_of(r));
     out.supplier = inv.recipe.supplier.as_deref().map(org);
-    out.properties = Some(vec![prop("imagebom:platform", p.spec())]);
-    out.external_references = sbom_links(sboms, &p.digest);
+    let mut props = vec![prop("imagebom:platform", p.spec())];
+    for (name, value) in provenance_properties(p.provenance.as_ref()) {
+        props.push(prop(name, value));
+    }
+    out.properties = Some(props);
+    let mut links = sbom_links(sboms, &p.digest).unwrap_or_default();
+    links.extend(build_links(p.provenance.as_ref()));
+    sort_canonical(&mut links);
+    links.dedup();
+    out.external_references = (!links.is_empty()).then_some(links);
     out
 }
 

@@ -261,6 +261,7 @@ mod tests {
             variant: None,
             os_version: None,
             digest: Digest::sha256_of(b"arm"),
+            provenance: None,
         };
         inv.images.get_mut("quay.io/a/b:1").unwrap().resolution = Some(res(b"b", vec![arm]));
         inv.images.get_mut("quay.io/a/c:2").unwrap().resolution = Some(res(b"c", vec![]));

@@ -765,6 +765,7 @@ mod tests {
             variant: variant.map(Into::into),
             os_version: None,
             digest: digest.clone(),
+            provenance: None,
         };
         e.resolution = Some(Resolution {
             digest: Digest::sha256_of(b"x"),

@@ -428,3 +428,88 @@ fn merge_keeps_verification_in_emitter_order() {
         assert_eq!(find(&m["components"], n), find(&w["components"], n), "{n}");
     }
 }
+
+#[test]
+fn a_platform_record_is_on_its_nested_component() {
+    use imagebom_model::lock::Platform;
+    let mut inv = inventory();
+    let mut keyed = verdict(SignatureKind::Signature, Verdict::Verified);
+    keyed.source = "tag".into();
+    keyed.key_id = Some(KEY.into());
+    let mut slsa = verdict(SignatureKind::Attestation, Verdict::Verified);
+    slsa.key_id = Some(KEY.into());
+    slsa.predicate_type = Some("https://slsa.dev/provenance/v1".into());
+    slsa.build = Some(BuildProvenance {
+        builder_id: Some(BUILDER.into()),
+        source_repository: Some("https://github.com/acme/app".into()),
+        source_commit: Some(COMMIT.into()),
+        ..BuildProvenance::default()
+    });
+    let platform = |arch: &str, provenance: Option<Provenance>| Platform {
+        os: "linux".into(),
+        architecture: arch.into(),
+        variant: None,
+        os_version: None,
+        digest: Digest::sha256_of(arch.as_bytes()),
+        provenance,
+    };
+    let r = inv
+        .images
+        .get_mut("registry.example/acme/nothing:1")
+        .unwrap()
+        .resolution
+        .as_mut()
+        .unwrap();
+    r.platforms = vec![
+        platform("amd64", Some(prov(vec![], Some(vec![])))),
+        platform("arm64", Some(prov(vec![], Some(vec![keyed, slsa])))),
+        platform("s390x", None),
+    ];
+    let text = cyclonedx_json(&inv, &cx()).unwrap();
+    let v = Validator::new(&schemas(), Schema::CycloneDx16).unwrap();
+    let errors = v.errors(&serde_json::from_str(&text).unwrap());
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    let image = find(&doc["components"], "nothing");
+    // The index's own record says none; each platform says its own.
+    assert!(props(image).contains(&("imagebom:signed".into(), "none".into())));
+    let nested = image["components"].as_array().unwrap();
+    let of = |arch: &str| {
+        nested
+            .iter()
+            .find(|c| {
+                c["purl"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("arch={arch}"))
+            })
+            .unwrap()
+    };
+    let arm = props(of("arm64"));
+    for p in [
+        ("imagebom:signed", "verified"),
+        ("imagebom:signer-key-id", KEY),
+        ("imagebom:build-builder-id", BUILDER),
+        ("imagebom:build-source-commit", COMMIT),
+    ] {
+        assert!(arm.contains(&(p.0.into(), p.1.into())), "{p:?} in {arm:?}");
+    }
+    let links: Vec<(&str, &str)> = of("arm64")["externalReferences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["type"].as_str().unwrap(), x["url"].as_str().unwrap()))
+        .collect();
+    assert!(
+        links.contains(&("vcs", "https://github.com/acme/app")),
+        "{links:?}"
+    );
+    assert!(links.contains(&("build-system", BUILDER)), "{links:?}");
+    assert!(props(of("amd64")).contains(&("imagebom:signed".into(), "none".into())));
+    assert!(of("amd64").get("externalReferences").is_none());
+    // Never checked: only the platform property, no provenance claim.
+    assert_eq!(
+        props(of("s390x")),
+        pairs(&[("imagebom:platform", "linux/s390x")])
+    );
+}

@@ -140,6 +140,7 @@ fn rich() -> Inventory {
             variant: Some("v8".into()),
             os_version: None,
             digest: Digest::sha256_of(b"arm"),
+            provenance: None,
         }],
         artifact_type: None,
         provenance: Some(Provenance {
@@ -702,6 +703,7 @@ fn scanners_merge_of_the_same_bom_is_the_bom() {
             variant: None,
             os_version: None,
             digest: Digest::sha256_of(b"s390x"),
+            provenance: None,
         },
     );
     let mut o = e.occurrences[0].clone();

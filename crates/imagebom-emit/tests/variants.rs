@@ -92,6 +92,7 @@ fn union() -> Inventory {
             variant: Some("v8".into()),
             os_version: None,
             digest: Digest::sha256_of(b"arm"),
+            provenance: None,
         }],
         artifact_type: None,
         provenance: None,

@@ -37,6 +37,10 @@ pub struct Platform {
     pub os_version: Option<String>,
     /// Digest of the platform's manifest.
     pub digest: Digest,
+    /// What the registry holds about this platform's own digest (signatures made with
+    /// `cosign sign --recursive`, attached SBOMs), when it was checked; absent when never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
 }
 
 impl Platform {
@@ -149,7 +153,7 @@ pub struct SbomRecord {
 /// For each field `None` (`null` in the lock) means it could not be checked (registry
 /// unreachable, access denied); `Some(false)` / an empty list means it was checked and
 /// nothing was there.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Provenance {
     /// A cosign signature: the tag `sha256-<hex>.sig` exists.
@@ -193,7 +197,7 @@ pub enum Verdict {
 }
 
 /// One signature or attestation found for an image digest, and its verdict.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SignatureVerdict {
     /// Signature or attestation.
@@ -224,7 +228,7 @@ pub struct SignatureVerdict {
 }
 
 /// The build an SLSA provenance attestation (v0.2 or v1) describes.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BuildProvenance {
     /// `builder.id` (v0.2) or `runDetails.builder.id` (v1).
@@ -357,6 +361,7 @@ mod tests {
                     variant: Some("v8".into()),
                     os_version: None,
                     digest: d,
+                    provenance: None,
                 }],
                 artifact_type: None,
                 provenance: Some(Provenance {

@@ -53,14 +53,15 @@ impl Session {
 
     /// Discovers the provenance of every image of `inv` with a digest and records it in its
     /// resolution (see [`provenance`]); with `trust`, verifies every signature and attestation
-    /// found and records the attached SBOMs (their files are in the report).
+    /// found and records the attached SBOMs of each image and each platform of an index (their
+    /// files are in the report).
     pub fn discover(
         &self,
         inv: &mut Inventory,
         trust: Option<&provenance::Trust>,
     ) -> provenance::ProvenanceReport {
         let _span = tracing::info_span!("provenance").entered();
-        let targets = provenance::targets(inv);
+        let targets = provenance::targets(inv, trust.is_some());
         let found = self
             .rt
             .block_on(self.resolver.provenance_all(&targets, trust));

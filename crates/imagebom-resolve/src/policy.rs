@@ -64,6 +64,13 @@ pub fn apply(
                     if let Some(old) = e.resolution.take().filter(|o| o.digest == new.digest) {
                         new.provenance = new.provenance.or(old.provenance);
                         new.sboms = old.sboms;
+                        for p in &mut new.platforms {
+                            let known = old.platforms.iter().find(|o| o.digest == p.digest);
+                            p.provenance = p
+                                .provenance
+                                .take()
+                                .or_else(|| known.and_then(|o| o.provenance.clone()));
+                        }
                     }
                     e.resolution = Some(new);
                 }

@@ -10,6 +10,12 @@
 //! | attached SBOM (`cosign attach sbom`) | `GET R:sha256-<hex>.sbom`; its CycloneDX / SPDX JSON layers pulled | one, plus one per such layer |
 //! | OCI 1.1 referrers | `GET /v2/R/referrers/sha256:<hex>`; on 404 (no referrers API, e.g. distribution 2.8) the referrers tag schema index `R:sha256-<hex>` | one; two for the first image of a registry without the API, whose later images go straight to the tag schema |
 //!
+//! With a [`Trust`], each platform manifest of an index is checked the same way (its own
+//! tags and referrers: SBOMs attached to one platform, `cosign sign --recursive`), so an index
+//! of `n` platforms costs `n + 1` times the requests above. A platform's record goes to its
+//! [`imagebom_model::lock::Platform::provenance`], its attached SBOMs to the image's
+//! [`SbomRecord`]s with the platform digest as subject.
+//!
 //! A referrer whose index entry has no `artifactType` costs one more manifest `GET`; with a
 //! [`Trust`], a Sigstore-bundle or SBOM referrer costs its manifest `GET` and one blob `GET`.
 //! Every pull is by digest, verified and size-bounded ([`MAX_LAYERS`],
@@ -701,17 +707,18 @@ impl Resolver {
     }
 
     /// Discovers the provenance of every target under the same bounds and cache as
-    /// [`Resolver::resolve_all`]; results keyed by normalised reference.
+    /// [`Resolver::resolve_all`]; results keyed by normalised reference and the digest
+    /// checked (an index's and each of its platforms').
     pub async fn provenance_all(
         &self,
         targets: &[Target],
         trust: Option<&Trust>,
-    ) -> BTreeMap<String, Discovered> {
+    ) -> BTreeMap<(String, Digest), Discovered> {
         let items = targets
             .iter()
             .map(|t| {
                 (
-                    t.image.normalized(),
+                    (t.image.normalized(), t.digest.clone()),
                     t.image.registry().to_string(),
                     t.clone(),
                 )
@@ -777,6 +784,8 @@ impl Resolver {
 pub struct ProvenanceReport {
     /// Images checked (every image with a digest).
     pub checked: usize,
+    /// Platform manifests of those images (indexes) checked besides them.
+    pub platforms: usize,
     /// Every check that could not be made, naming the image, the check and why.
     pub problems: Vec<String>,
     /// Attached SBOMs found: (path under the output directory, bytes).
@@ -784,32 +793,44 @@ pub struct ProvenanceReport {
 }
 
 /// Every image of `inv` with a resolution (a digest), with that digest and the keys of the
-/// recipe's trust policies that cover it.
-pub(crate) fn targets(inv: &Inventory) -> Vec<Target> {
-    inv.images
-        .values()
-        .filter_map(|e| {
-            let r = e.resolution.as_ref()?;
-            let mut keys = BTreeSet::new();
-            for occ in &e.occurrences {
-                let trust = inv
-                    .components
-                    .iter()
-                    .find(|c| c.name == occ.component)
-                    .and_then(|c| c.trust.as_ref());
-                if let Some(t) = trust {
-                    for k in &t.policy_for(&e.reference).keys {
-                        keys.insert(k.pem.clone());
-                    }
+/// recipe's trust policies that cover it; with `platforms`, each platform of an index too
+/// (the same keys), after its index.
+pub(crate) fn targets(inv: &Inventory, platforms: bool) -> Vec<Target> {
+    let mut out = Vec::new();
+    for e in inv.images.values() {
+        let Some(r) = e.resolution.as_ref() else {
+            continue;
+        };
+        let mut keys = BTreeSet::new();
+        for occ in &e.occurrences {
+            let trust = inv
+                .components
+                .iter()
+                .find(|c| c.name == occ.component)
+                .and_then(|c| c.trust.as_ref());
+            if let Some(t) = trust {
+                for k in &t.policy_for(&e.reference).keys {
+                    keys.insert(k.pem.clone());
                 }
             }
-            Some(Target {
-                image: e.reference.clone(),
-                digest: r.digest.clone(),
-                keys: keys.into_iter().collect(),
-            })
-        })
-        .collect()
+        }
+        let keys: Vec<String> = keys.into_iter().collect();
+        out.push(Target {
+            image: e.reference.clone(),
+            digest: r.digest.clone(),
+            keys: keys.clone(),
+        });
+        if platforms {
+            for p in r.platforms.iter().filter(|p| p.digest != r.digest) {
+                out.push(Target {
+                    image: e.reference.clone(),
+                    digest: p.digest.clone(),
+                    keys: keys.clone(),
+                });
+            }
+        }
+    }
+    out
 }
 
 /// The path of an SBOM of `subject` in `format` for the image `repository`
@@ -823,17 +844,22 @@ pub fn sbom_path(repository: &str, subject: &Digest, format: SbomFormat) -> Stri
     )
 }
 
-/// Records what was `found` in the resolutions of `inv`: the provenance and, replacing
-/// earlier attached ones, the attached SBOMs (an attached SBOM wins over a generated one of
-/// the same subject and format, which shares its path). Returns the SBOM files to write
+/// Records what was `found` in the resolutions of `inv`: the provenance of each image's
+/// digest and of each platform of an index and, replacing earlier attached ones, the attached
+/// SBOMs of each of those digests whose check was complete (an attached SBOM wins over a generated one
+/// of the same subject and format, which shares its path). Returns the SBOM files to write
 /// (path, bytes) with the report.
-pub(crate) fn record(inv: &mut Inventory, found: BTreeMap<String, Discovered>) -> ProvenanceReport {
-    let mut report = ProvenanceReport {
-        checked: found.len(),
-        ..Default::default()
-    };
-    for (key, d) in found {
-        for p in &d.problems {
+pub(crate) fn record(
+    inv: &mut Inventory,
+    found: BTreeMap<(String, Digest), Discovered>,
+) -> ProvenanceReport {
+    let mut report = ProvenanceReport::default();
+    let mut by_image: BTreeMap<String, BTreeMap<Digest, Discovered>> = BTreeMap::new();
+    for ((key, digest), d) in found {
+        by_image.entry(key).or_default().insert(digest, d);
+    }
+    for (key, mut found) in by_image {
+        for p in found.values().flat_map(|d| &d.problems) {
             report.problems.push(p.clone());
         }
         let Some(e) = inv.images.get_mut(&key) else {
@@ -843,36 +869,60 @@ pub(crate) fn record(inv: &mut Inventory, found: BTreeMap<String, Discovered>) -
         let Some(r) = e.resolution.as_mut() else {
             continue;
         };
-        let checked = d.provenance.verification.is_some();
-        r.provenance = Some(d.provenance);
-        if !checked {
-            continue;
-        }
-        r.sboms.retain(|s| s.source != SbomSource::Attached);
+        report.checked += 1;
+        // The image's digest first, then its platforms in index order.
+        let mut subjects = vec![r.digest.clone()];
+        subjects.extend(r.platforms.iter().map(|p| p.digest.clone()));
+        report.platforms += subjects[1..]
+            .iter()
+            .filter(|d| found.contains_key(*d))
+            .count();
         let mut taken = BTreeSet::new();
-        for s in d.sboms {
-            let path = sbom_path(&repository, &s.record.subject, s.record.format);
-            // One file per subject and format: the first found (tag, then referrers) is kept.
-            if !taken.insert(path.clone()) {
-                report.problems.push(format!(
-                    "{key}: another {} SBOM of {} is attached; only the first is kept",
-                    s.record.format.infix(),
-                    s.record.subject
-                ));
+        for (i, subject) in subjects.iter().enumerate() {
+            let Some(d) = found.remove(subject) else {
+                continue;
+            };
+            let checked = d.provenance.verification.is_some();
+            if i == 0 {
+                r.provenance = Some(d.provenance);
+            } else if let Some(p) = r.platforms.iter_mut().find(|p| &p.digest == subject) {
+                p.provenance = Some(d.provenance);
+            }
+            if i == 0 && checked {
+                // Attached SBOMs of manifests the image no longer lists go with it.
+                r.sboms.retain(|s| {
+                    s.source != SbomSource::Attached || subjects[1..].contains(&s.subject)
+                });
+            }
+            if !checked {
                 continue;
             }
-            r.sboms.retain(|g| g.path != path);
-            r.sboms.push(SbomRecord {
-                subject: s.record.subject.clone(),
-                format: s.record.format,
-                source: SbomSource::Attached,
-                path: path.clone(),
-                digest: s.record.digest.clone(),
-                size: s.record.size,
-                tool: None,
-                document_namespace: s.record.document_namespace.clone(),
-            });
-            report.files.push((path, s.bytes));
+            r.sboms
+                .retain(|s| s.source != SbomSource::Attached || &s.subject != subject);
+            for s in d.sboms {
+                let path = sbom_path(&repository, &s.record.subject, s.record.format);
+                // One file per subject and format: the first found (tag, then referrers) is kept.
+                if !taken.insert(path.clone()) {
+                    report.problems.push(format!(
+                        "{key}: another {} SBOM of {} is attached; only the first is kept",
+                        s.record.format.infix(),
+                        s.record.subject
+                    ));
+                    continue;
+                }
+                r.sboms.retain(|g| g.path != path);
+                r.sboms.push(SbomRecord {
+                    subject: s.record.subject.clone(),
+                    format: s.record.format,
+                    source: SbomSource::Attached,
+                    path: path.clone(),
+                    digest: s.record.digest.clone(),
+                    size: s.record.size,
+                    tool: None,
+                    document_namespace: s.record.document_namespace.clone(),
+                });
+                report.files.push((path, s.bytes));
+            }
         }
         r.sboms.sort();
     }
@@ -912,6 +962,119 @@ mod tests {
         assert!(!bundle_is_keyed(
             br#"{"verificationMaterial":{"certificate":{"rawBytes":"AA=="}}}"#
         ));
+    }
+
+    #[test]
+    fn platform_sboms_are_recorded_per_subject_and_stale_ones_dropped() {
+        use imagebom_model::lock::{Platform, Resolution, ResolutionSource};
+        use imagebom_model::ImageEntry;
+        let image = ImageRef::parse("registry.test/team/app:1").unwrap();
+        let key = image.normalized();
+        let (index, a, b, gone) = (
+            Digest::sha256_of(b"index"),
+            Digest::sha256_of(b"amd64"),
+            Digest::sha256_of(b"arm64"),
+            Digest::sha256_of(b"no longer listed"),
+        );
+        let platform = |arch: &str, digest: &Digest| Platform {
+            os: "linux".into(),
+            architecture: arch.into(),
+            variant: None,
+            os_version: None,
+            digest: digest.clone(),
+            provenance: None,
+        };
+        let attached = |subject: &Digest, text: &[u8]| SbomRecord {
+            subject: subject.clone(),
+            format: SbomFormat::Cyclonedx,
+            source: SbomSource::Attached,
+            path: sbom_path("registry.test/team/app", subject, SbomFormat::Cyclonedx),
+            digest: Digest::sha256_of(text),
+            size: text.len() as u64,
+            tool: None,
+            document_namespace: None,
+        };
+        let mut inv = Inventory::default();
+        inv.images.insert(
+            key.clone(),
+            ImageEntry {
+                reference: image,
+                occurrences: vec![],
+                resolution: Some(Resolution {
+                    digest: index.clone(),
+                    source: ResolutionSource::Registry,
+                    media_type: None,
+                    size: None,
+                    platforms: vec![platform("amd64", &a), platform("arm64", &b)],
+                    artifact_type: None,
+                    provenance: None,
+                    sboms: vec![attached(&gone, b"old"), attached(&b, b"kept")],
+                }),
+            },
+        );
+        assert_eq!(
+            targets(&inv, true)
+                .iter()
+                .map(|t| &t.digest)
+                .collect::<Vec<_>>(),
+            [&index, &a, &b]
+        );
+        assert_eq!(targets(&inv, false).len(), 1);
+        let checked = |sboms: Vec<AttachedSbom>| Discovered {
+            provenance: Provenance {
+                verification: Some(vec![]),
+                ..Provenance::default()
+            },
+            problems: vec![],
+            sboms,
+        };
+        let doc = br#"{"bomFormat":"CycloneDX","specVersion":"1.6"}"#.to_vec();
+        let on_amd64 = AttachedSbom {
+            record: AttachedRecord {
+                subject: a.clone(),
+                format: SbomFormat::Cyclonedx,
+                digest: Digest::sha256_of(&doc),
+                size: doc.len() as u64,
+                document_namespace: None,
+            },
+            bytes: doc.clone(),
+        };
+        let mut found = BTreeMap::new();
+        found.insert((key.clone(), index.clone()), checked(vec![]));
+        found.insert((key.clone(), a.clone()), checked(vec![on_amd64]));
+        // arm64 could not be checked: what the lock says of it stays.
+        found.insert(
+            (key.clone(), b.clone()),
+            Discovered {
+                provenance: Provenance::default(),
+                problems: vec!["sbom: unreachable".into()],
+                sboms: vec![],
+            },
+        );
+        let report = record(&mut inv, found);
+        assert_eq!((report.checked, report.platforms), (1, 2));
+        assert_eq!(report.problems, ["sbom: unreachable"]);
+        let path = sbom_path("registry.test/team/app", &a, SbomFormat::Cyclonedx);
+        assert_eq!(report.files, [(path.clone(), doc)]);
+        let r = inv.images[&key].resolution.as_ref().unwrap();
+        let subjects: BTreeSet<(&Digest, &str)> = r
+            .sboms
+            .iter()
+            .map(|s| (&s.subject, s.path.as_str()))
+            .collect();
+        let b_path = sbom_path("registry.test/team/app", &b, SbomFormat::Cyclonedx);
+        assert_eq!(
+            subjects,
+            BTreeSet::from([(&a, path.as_str()), (&b, b_path.as_str())])
+        );
+        // Each platform keeps its own record: checked (none found), could not be checked.
+        let records: Vec<Option<&Provenance>> =
+            r.platforms.iter().map(|p| p.provenance.as_ref()).collect();
+        assert_eq!(
+            records[0].and_then(|p| p.verification.as_ref()),
+            Some(&vec![])
+        );
+        assert_eq!(records[1], Some(&Provenance::default()));
     }
 
     #[test]

@@ -163,6 +163,7 @@ pub fn describe_manifest(
             variant: p.variant,
             os_version: p.os_version,
             digest: d,
+            provenance: None,
         });
     }
     platforms.sort();
@@ -454,12 +455,13 @@ impl Resolver {
     /// Runs `job` once per distinct key of `items` (`(key, registry, item)`), each task given
     /// a [`Gate`] for the overall (`--concurrency`) and per-registry (`--per-registry`) bounds;
     /// results keyed by `key`.
-    pub(crate) async fn bounded<I, R, F, Fut>(
+    pub(crate) async fn bounded<K, I, R, F, Fut>(
         &self,
-        items: Vec<(String, String, I)>,
+        items: Vec<(K, String, I)>,
         job: F,
-    ) -> BTreeMap<String, R>
+    ) -> BTreeMap<K, R>
     where
+        K: Ord + Clone + Send + 'static,
         I: Send + 'static,
         R: Send + 'static,
         F: Fn(Arc<Resolver>, Gate, I) -> Fut + Send + Sync + 'static,

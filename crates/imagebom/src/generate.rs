@@ -530,17 +530,16 @@ fn resolve(
     if policy::discover_provenance(args.provenance, &applied, args.allow_unresolved) {
         let report = session.discover(inv, trust.as_ref());
         if !quiet {
+            // The images' and their platforms' records.
             let verdicts: Vec<_> = inv
                 .images
                 .values()
-                .filter_map(|e| {
-                    e.resolution
-                        .as_ref()?
-                        .provenance
-                        .as_ref()?
-                        .verification
-                        .as_ref()
+                .filter_map(|e| e.resolution.as_ref())
+                .flat_map(|r| {
+                    std::iter::once(r.provenance.as_ref())
+                        .chain(r.platforms.iter().map(|p| p.provenance.as_ref()))
                 })
+                .filter_map(|p| p?.verification.as_ref())
                 .flatten()
                 .collect();
             let verified = verdicts
@@ -548,8 +547,9 @@ fn resolve(
                 .filter(|v| v.verdict == imagebom_model::lock::Verdict::Verified)
                 .count();
             eprintln!(
-                "checked the provenance of {} image(s); {} check(s) could not be made; {} of {} signature(s)/attestation(s) verified; {} attached SBOM(s)",
+                "checked the provenance of {} image(s) and {} platform manifest(s); {} check(s) could not be made; {} of {} signature(s)/attestation(s) verified; {} attached SBOM(s)",
                 report.checked,
+                report.platforms,
                 report.problems.len(),
                 verified,
                 verdicts.len(),
