@@ -47,6 +47,7 @@ fn occ(component: &str, category: Category, original: &str) -> Occurrence {
         kind: "Deployment".into(),
         name: "x".into(),
         path: "spec/template/spec/containers/0/image".into(),
+        line: None,
         category,
         original: original.into(),
         reason: (category == Category::Recipe).then(|| "pulled at runtime | by the kubelet".into()),
@@ -496,6 +497,7 @@ fn declared_inventory() -> Inventory {
             kind: "Chart".into(),
             name: "web".into(),
             path: "annotations[helm.sh/images]/1/image".into(),
+            line: None,
             category: Category::Declared,
             original: r.into(),
             reason: Some(
