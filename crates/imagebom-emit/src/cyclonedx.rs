@@ -309,11 +309,16 @@ fn image(key: &str, e: &ImageEntry, inv: &Inventory, nested: Option<&Nested>) ->
     for c in e.categories() {
         props.push(prop("imagebom:category", c.as_str()));
     }
+    // Occurrences that differ only in their line (in `evidence`) give one property.
+    let mut written = std::collections::BTreeSet::new();
     for o in &e.occurrences {
         let text = format!(
             "{}|{}|{}/{}|{}|{}",
             o.component, o.source, o.kind, o.name, o.path, o.category
         );
+        if !written.insert(text.clone()) {
+            continue;
+        }
         let variants = inv.variants_of(key, o);
         if !variants.is_empty() {
             props.push(prop(
@@ -391,15 +396,16 @@ fn image(key: &str, e: &ImageEntry, inv: &Inventory, nested: Option<&Nested>) ->
     out
 }
 
-/// `evidence.occurrences`: one per distinct (file, object and path) the image was found at.
+/// `evidence.occurrences`: one per distinct (file, line, object and path) the image was
+/// found at; `line` where the extractor knows it.
 fn evidence(e: &ImageEntry) -> Option<cdx::ComponentEvidence> {
-    let mut seen: Vec<(String, String)> = e
+    let mut seen: Vec<(String, Option<u32>, String)> = e
         .occurrences
         .iter()
         .map(|o| {
             let location = if o.source.is_empty() { "-" } else { &o.source };
             let context = format!("{}/{} at {}", o.kind, o.name, o.path);
-            (location.to_string(), context)
+            (location.to_string(), o.line, context)
         })
         .collect();
     seen.sort();
@@ -407,10 +413,10 @@ fn evidence(e: &ImageEntry) -> Option<cdx::ComponentEvidence> {
     let mut occurrences: Vec<cdx::ComponentEvidenceItemOccurrences> = seen
         .into_iter()
         .map(
-            |(location, context)| cdx::ComponentEvidenceItemOccurrences {
+            |(location, line, context)| cdx::ComponentEvidenceItemOccurrences {
                 additional_context: Some(context),
                 bom_ref: None,
-                line: None,
+                line: line.map(i64::from),
                 location,
                 offset: None,
                 symbol: None,
