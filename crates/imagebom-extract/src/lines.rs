@@ -267,13 +267,19 @@ impl<'a> DocLines<'a> {
         }
     }
 
-    /// The 1-based line, in the file the evidence names, of the node at `path`.
-    pub(crate) fn line(&self, path: &[&str]) -> Option<u32> {
-        let tree = self
-            .tree
-            .get_or_init(|| Tree::parse(self.text, self.max_nodes))
-            .as_ref()?;
-        let stream_line = self.first_line + tree.line(path)? - 1;
+    /// The 1-based line, in the file the evidence names, of the node at `path`. `scalar` is
+    /// the node's text when it is a plain string: written once in the document, as a whole
+    /// word, its line is found without parsing (the common case, kept cheap).
+    pub(crate) fn line(&self, path: &[&str], scalar: Option<&str>) -> Option<u32> {
+        let in_doc = match scalar.and_then(|s| unique_line(self.text, s)) {
+            Some(l) => l,
+            None => self
+                .tree
+                .get_or_init(|| Tree::parse(self.text, self.max_nodes))
+                .as_ref()?
+                .line(path)?,
+        };
+        let stream_line = self.first_line + in_doc - 1;
         let line = match self.files {
             Some((stream, f)) => f
                 .get_or_init(|| HelmFiles::new(stream))
@@ -282,6 +288,29 @@ impl<'a> DocLines<'a> {
         };
         u32::try_from(line).ok()
     }
+}
+
+/// The 1-based line of `needle` in `text` when it occurs there exactly once as a whole word
+/// (not inside a longer reference: `nginx:1` in `nginx:1.27` does not count).
+fn unique_line(text: &str, needle: &str) -> Option<usize> {
+    if needle.is_empty() || needle.contains('\n') {
+        return None;
+    }
+    let word =
+        |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || "._/:@-".contains(c));
+    let mut found = None;
+    for (i, _) in text.match_indices(needle) {
+        let before = text[..i].chars().next_back();
+        let after = text[i + needle.len()..].chars().next();
+        if word(before) || word(after) {
+            continue;
+        }
+        if found.is_some() {
+            return None;
+        }
+        found = Some(i);
+    }
+    found.map(|i| 1 + text.as_bytes()[..i].iter().filter(|&&b| b == b'\n').count())
 }
 
 /// Where each document of a chart's stream lands in the files `helm template --output-dir`
@@ -499,6 +528,15 @@ mod tests {
         assert_eq!(line(text, "spec/ephemeralContainers/0/image"), Some(13));
         assert_eq!(line(text, "spec/containers/7/image"), None);
         assert_eq!(line(text, "spec/nope"), None);
+    }
+
+    #[test]
+    fn unique_words_are_found_without_parsing() {
+        let text = "a: nginx:1.27\nb: nginx:1\nc: [\"x:1\", x:1]\n";
+        assert_eq!(unique_line(text, "nginx:1"), Some(2));
+        assert_eq!(unique_line(text, "nginx:1.27"), Some(1));
+        assert_eq!(unique_line(text, "x:1"), None);
+        assert_eq!(unique_line(text, "nope"), None);
     }
 
     #[test]

@@ -101,8 +101,9 @@ impl<'a> Walker<'a> {
         self.path.join("/")
     }
 
-    /// The line of the current path (in a stream document, not inside an embedded string).
-    fn line(&self) -> Option<u32> {
+    /// The line of the current path (in a stream document, not inside an embedded string);
+    /// `scalar` is the text of the string there, when the path names one.
+    fn line(&self, scalar: Option<&str>) -> Option<u32> {
         if self.embed_depth > 0 {
             return None;
         }
@@ -114,7 +115,7 @@ impl<'a> Walker<'a> {
             .chain(&self.path)
             .map(String::as_str)
             .collect();
-        lines.line(&segs)
+        lines.line(&segs, scalar)
     }
 
     fn occurrence(&mut self, r: ImageRef, category: Category) {
@@ -124,7 +125,10 @@ impl<'a> Walker<'a> {
             kind: self.scope.kind.clone(),
             name: self.scope.name.clone(),
             path: self.path(),
-            line: self.line(),
+            line: self.line(match category {
+                Category::Pod | Category::Cr | Category::Env | Category::Arg => Some(r.original()),
+                _ => None,
+            }),
             category,
             original: r.original().to_string(),
             reason: None,
@@ -470,7 +474,7 @@ impl<'a> Walker<'a> {
             let line = if sub.out.images.is_empty() {
                 None
             } else {
-                self.line()
+                self.line(None)
             };
             for (r, mut o) in sub.out.images {
                 o.path = join(&o.path);
