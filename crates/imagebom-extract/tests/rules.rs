@@ -761,8 +761,13 @@ fn odd_input_never_panics() {
         "...",
         "enabled",
         "false",
+        "# Source: c/templates/a.yaml\n",
+        "helm.sh/hook: x",
+        "kind: Pod\n",
+        "image: quay.io/x/y:1\n",
     ];
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut with_lines = 0;
     for _ in 0..3000 {
         let mut s = String::new();
         for _ in 0..40 {
@@ -771,8 +776,82 @@ fn odd_input_never_panics() {
             seed ^= seed << 17;
             s.push_str(tokens[(seed % tokens.len() as u64) as usize]);
         }
-        let _ = extract(&s, &origin(), &Limits::default());
+        // Lines stay inside the input (a manifest), or the files Helm would write for it
+        // (two header lines and a blank one at most per document).
+        let n = s.lines().count().max(1) as u32;
+        if let Ok(x) = extract_manifest(&s, &origin(), &Limits::default()) {
+            for (_, o) in &x.images {
+                assert!(o.line.is_none_or(|l| (1..=n).contains(&l)), "{s:?}: {o:?}");
+                with_lines += usize::from(o.line.is_some());
+            }
+        }
+        if let Ok(x) = extract(&s, &origin(), &Limits::default()) {
+            for (_, o) in &x.images {
+                assert!(
+                    o.line.is_none_or(|l| (1..=4 * n).contains(&l)),
+                    "{s:?}: {o:?}"
+                );
+            }
+        }
     }
+    // Token soup rarely holds an image; `generated_streams_have_true_lines` has many.
+    let _ = with_lines;
+}
+
+/// Generated streams (block and flow styles, env entries, repeated images, comments, blank
+/// lines, glued separators, anchors): every occurrence's line holds its image.
+#[test]
+fn generated_streams_have_true_lines() {
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n) as usize
+    };
+    let mut checked = 0;
+    for k in 0..400 {
+        let mut s = String::new();
+        for d in 0..1 + next(4) {
+            s.push_str(["---\n", "---# c\n", "--- \n", "\n---\n\n"][next(4)]);
+            if next(2) == 0 {
+                s.push_str(&format!("# Source: c/templates/t{}.yaml\n", next(3)));
+            }
+            let img = |i: usize| format!("quay.io/r/i{k}-{d}-{i}:1");
+            // Sometimes the same image twice in one document (the parsed path).
+            let (a, b) = if next(3) == 0 {
+                (img(0), img(0))
+            } else {
+                (img(0), img(1))
+            };
+            let pad = ["", "\n", "# note\n", "\n  # indented note\n"][next(4)];
+            s.push_str(&match next(4) {
+                0 => format!("kind: Pod\n{pad}spec:\n  containers:\n  - name: a\n{pad}    image: {a}\n  - name: b\n    image: '{b}'\n"),
+                1 => format!("kind: Pod\nspec: {{containers: [{{name: a, image: \"{a}\"}},\n  {pad}{{name: b, image: {b}}}]}}\n"),
+                2 => format!("kind: Deployment\nspec:\n  template:\n    spec:\n      containers: &c\n      - name: a\n        image: {a}\n{pad}        env:\n        - name: SIDE_IMAGE\n          value: {b}\n      initContainers: *c\n"),
+                _ => format!("kind: Job\nmetadata:\n  annotations:\n    helm.sh/hook: pre-install\nspec:\n  template:\n    spec:\n      containers:\n{pad}      - {{name: a, image: {a}}}\n      - name: b\n        args: [\"--image={b}\"]\n"),
+            });
+        }
+        let file: Vec<&str> = s.lines().collect();
+        let x = extract_manifest(&s, &origin(), &Limits::default())
+            .unwrap_or_else(|e| panic!("{e}\n{s}"));
+        assert!(!x.images.is_empty(), "{s}");
+        for (_, o) in &x.images {
+            let line = o.line.unwrap_or_else(|| panic!("no line: {o:?}\n{s}"));
+            let text = file[line as usize - 1];
+            assert!(text.contains(&o.original), "{o:?} at {line}: {text:?}\n{s}");
+            checked += 1;
+        }
+        // As a chart's stream: lines exist and stay in range, nothing panics.
+        let x = run(&s);
+        for (_, o) in &x.images {
+            assert!(
+                o.line.is_some_and(|l| l as usize <= 4 * file.len()),
+                "{o:?}\n{s}"
+            );
+        }
+    }
+    assert!(checked > 1000, "{checked}");
 }
 
 #[test]
