@@ -628,8 +628,8 @@ pub enum SpecVersion {
     #[default]
     V1_6,
     /// CycloneDX 1.5, for older consumers: the same document without what 1.6 added
-    /// (`evidence.occurrences[].additionalContext`; the `imagebom:occurrence` properties
-    /// still carry it).
+    /// (`evidence.occurrences[].additionalContext` and `line`, then one occurrence per
+    /// location; the `imagebom:occurrence` properties still carry the object and path).
     V1_5,
 }
 
@@ -684,10 +684,22 @@ fn strip_1_6(components: &mut serde_json::Value) {
             .get_mut("evidence")
             .and_then(|e| e.get_mut("occurrences"))
             .and_then(|o| o.as_array_mut());
-        for o in occurrences.into_iter().flatten() {
-            if let Some(o) = o.as_object_mut() {
-                o.remove("additionalContext");
+        if let Some(occurrences) = occurrences {
+            for o in occurrences.iter_mut() {
+                if let Some(o) = o.as_object_mut() {
+                    o.remove("additionalContext");
+                    o.remove("line");
+                }
             }
+            // Entries that differed only in what 1.5 lacks are one.
+            let mut seen = Vec::new();
+            occurrences.retain(|o| {
+                let new = !seen.contains(o);
+                if new {
+                    seen.push(o.clone());
+                }
+                new
+            });
         }
         if let Some(nested) = c.get_mut("components") {
             strip_1_6(nested);
