@@ -106,3 +106,38 @@ def test_trivy_reads_spdx(out, spdx):
     for p in spdx["packages"]:
         if p.get("primaryPackagePurpose") == "CONTAINER":
             assert f'name="{p["name"]}"' in log, f"trivy did not decode {p['name']}"
+
+
+def test_cyclonedx_evidence_lines_open_at_the_reference(out, cdx):
+    # `evidence.occurrences[].line` is the line of the reference in the file `location` names:
+    # for the recipe's manifest files, opening the file at that line shows the image (a
+    # triplet's line shows its first part). Chart templates are checked against the Helm
+    # SDK's output-dir files in crates/imagebom-extract/tests/lines.rs.
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    checked = 0
+    for c in cdx["components"]:
+        if c["type"] != "container":
+            continue
+        categories = {}
+        for p in c.get("properties", []):
+            if p["name"] == "imagebom:occurrence":
+                _, source, obj, path, category = p["value"].split("|")
+                categories[(source, f"{obj} at {path}")] = category
+        for o in c.get("evidence", {}).get("occurrences", []):
+            category = categories[(o["location"], o["additionalContext"])]
+            if category in ("recipe", "declared"):
+                assert "line" not in o, o
+                continue
+            assert isinstance(o.get("line"), int) and o["line"] >= 1, (c["name"], o)
+            f = root / o["location"]
+            if not f.is_file():
+                continue  # a chart template
+            text = f.read_text().splitlines()[o["line"] - 1]
+            if category in ("cr-triplet", "cr-disabled"):
+                assert any(k in text for k in ("repository:", "image:", "registry:", "version:", "tag:")), (o, text)
+            elif category != "embedded":
+                assert c["name"].rsplit("/", 1)[-1] in text, (c["name"], o, text)
+            checked += 1
+    assert checked >= 5, checked

@@ -517,6 +517,7 @@ mod tests {
                         kind: "Pod".into(),
                         name: "p".into(),
                         path: "x".into(),
+                        line: None,
                         category: Category::Pod,
                         original: r.into(),
                         reason: None,

@@ -309,11 +309,16 @@ fn image(key: &str, e: &ImageEntry, inv: &Inventory, nested: Option<&Nested>) ->
     for c in e.categories() {
         props.push(prop("imagebom:category", c.as_str()));
     }
+    // Occurrences that differ only in their line (in `evidence`) give one property.
+    let mut written = std::collections::BTreeSet::new();
     for o in &e.occurrences {
         let text = format!(
             "{}|{}|{}/{}|{}|{}",
             o.component, o.source, o.kind, o.name, o.path, o.category
         );
+        if !written.insert(text.clone()) {
+            continue;
+        }
         let variants = inv.variants_of(key, o);
         if !variants.is_empty() {
             props.push(prop(
@@ -391,15 +396,16 @@ fn image(key: &str, e: &ImageEntry, inv: &Inventory, nested: Option<&Nested>) ->
     out
 }
 
-/// `evidence.occurrences`: one per distinct (file, object and path) the image was found at.
+/// `evidence.occurrences`: one per distinct (file, line, object and path) the image was
+/// found at; `line` where the extractor knows it.
 fn evidence(e: &ImageEntry) -> Option<cdx::ComponentEvidence> {
-    let mut seen: Vec<(String, String)> = e
+    let mut seen: Vec<(String, Option<u32>, String)> = e
         .occurrences
         .iter()
         .map(|o| {
             let location = if o.source.is_empty() { "-" } else { &o.source };
             let context = format!("{}/{} at {}", o.kind, o.name, o.path);
-            (location.to_string(), context)
+            (location.to_string(), o.line, context)
         })
         .collect();
     seen.sort();
@@ -407,10 +413,10 @@ fn evidence(e: &ImageEntry) -> Option<cdx::ComponentEvidence> {
     let mut occurrences: Vec<cdx::ComponentEvidenceItemOccurrences> = seen
         .into_iter()
         .map(
-            |(location, context)| cdx::ComponentEvidenceItemOccurrences {
+            |(location, line, context)| cdx::ComponentEvidenceItemOccurrences {
                 additional_context: Some(context),
                 bom_ref: None,
-                line: None,
+                line: line.map(i64::from),
                 location,
                 offset: None,
                 symbol: None,
@@ -630,8 +636,8 @@ pub enum SpecVersion {
     #[default]
     V1_6,
     /// CycloneDX 1.5, for older consumers: the same document without what 1.6 added
-    /// (`evidence.occurrences[].additionalContext`; the `imagebom:occurrence` properties
-    /// still carry it).
+    /// (`evidence.occurrences[].additionalContext` and `line`, then one occurrence per
+    /// location; the `imagebom:occurrence` properties still carry the object and path).
     V1_5,
 }
 
@@ -686,10 +692,22 @@ fn strip_1_6(components: &mut serde_json::Value) {
             .get_mut("evidence")
             .and_then(|e| e.get_mut("occurrences"))
             .and_then(|o| o.as_array_mut());
-        for o in occurrences.into_iter().flatten() {
-            if let Some(o) = o.as_object_mut() {
-                o.remove("additionalContext");
+        if let Some(occurrences) = occurrences {
+            for o in occurrences.iter_mut() {
+                if let Some(o) = o.as_object_mut() {
+                    o.remove("additionalContext");
+                    o.remove("line");
+                }
             }
+            // Entries that differed only in what 1.5 lacks are one.
+            let mut seen = Vec::new();
+            occurrences.retain(|o| {
+                let new = !seen.contains(o);
+                if new {
+                    seen.push(o.clone());
+                }
+                new
+            });
         }
         if let Some(nested) = c.get_mut("components") {
             strip_1_6(nested);

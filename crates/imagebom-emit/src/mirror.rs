@@ -572,6 +572,7 @@ mod tests {
                     kind: "Pod".into(),
                     name: "p".into(),
                     path: "x".into(),
+                    line: None,
                     category: Category::Pod,
                     original: r.clone(),
                     reason: None,

@@ -85,6 +85,7 @@ fn inventory() -> Inventory {
                 kind: "Deployment".into(),
                 name: n.into(),
                 path: "spec/template/spec/containers/0/image".into(),
+                line: None,
                 category: Category::Pod,
                 original: r.clone(),
                 reason: None,

@@ -47,6 +47,7 @@ fn occ(component: &str, category: Category, original: &str) -> Occurrence {
         kind: "Deployment".into(),
         name: "x".into(),
         path: "spec/template/spec/containers/0/image".into(),
+        line: None,
         category,
         original: original.into(),
         reason: (category == Category::Recipe).then(|| "pulled at runtime | by the kubelet".into()),
@@ -126,7 +127,11 @@ fn rich() -> Inventory {
         ("", Category::Embedded, "quay.io/a/b:c".to_string()),
     ];
     for (c, cat, r) in refs {
-        inv.add(ImageRef::parse(&r).unwrap(), occ(c, cat, &r));
+        let mut o = occ(c, cat, &r);
+        if cat == Category::Pod {
+            o.line = Some(12);
+        }
+        inv.add(ImageRef::parse(&r).unwrap(), o);
     }
     let key = "registry.k8s.io/pause:3.10";
     inv.images.get_mut(key).unwrap().resolution = Some(Resolution {
@@ -497,6 +502,7 @@ fn declared_inventory() -> Inventory {
             kind: "Chart".into(),
             name: "web".into(),
             path: "annotations[helm.sh/images]/1/image".into(),
+            line: None,
             category: Category::Declared,
             original: r.into(),
             reason: Some(
@@ -578,6 +584,16 @@ fn scanners_cyclonedx_shapes() {
         serde_json::json!([{
             "location": "chart/templates/x.yaml",
             "additionalContext": "Deployment/x at spec/template/spec/containers/0/image"
+        }])
+    );
+    // The line where the extractor found it (a recipe image has none).
+    let nginx = find(&doc["components"], "name", "docker.io/library/nginx");
+    assert_eq!(
+        nginx["evidence"]["occurrences"],
+        serde_json::json!([{
+            "additionalContext": "Deployment/x at spec/template/spec/containers/0/image",
+            "line": 12,
+            "location": "chart/templates/x.yaml"
         }])
     );
     // The distribution's supplier supplies it; the registry namespace only publishes.
@@ -735,5 +751,46 @@ fn scanners_cyclonedx_in_the_typed_model_order() {
     assert_ne!(
         serde_json::from_str::<Value>(&v15).unwrap()["serialNumber"],
         serde_json::from_str::<Value>(&text).unwrap()["serialNumber"]
+    );
+}
+
+/// Occurrences that differ only in their line are distinct evidence; the document stays
+/// valid CycloneDX 1.6 (1.5 has no `line`: it is left out there).
+#[test]
+fn evidence_occurrences_carry_lines() {
+    let mut inv = Inventory::default();
+    let r = "ghcr.io/acme/app:1";
+    for line in [Some(30), Some(7), None, Some(7)] {
+        let mut o = occ("web", Category::Pod, r);
+        o.line = line;
+        inv.add(ImageRef::parse(r).unwrap(), o);
+    }
+    inv.canonicalize();
+    let text = cyclonedx_json(&inv, &cx()).unwrap();
+    assert_valid(&cdx_validator(), &text, "CycloneDX");
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    let app = find(&doc["components"], "name", "ghcr.io/acme/app");
+    let lines: Vec<Option<i64>> = app["evidence"]["occurrences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["line"].as_i64())
+        .collect();
+    // In the canonical order (JSON text), one per line.
+    assert_eq!(lines, vec![Some(30), Some(7), None], "{app}");
+    let props = app["properties"].as_array().unwrap();
+    let occurrence_props = props
+        .iter()
+        .filter(|p| p["name"] == "imagebom:occurrence")
+        .count();
+    assert_eq!(occurrence_props, 1, "{app}");
+    let v15 = imagebom_emit::cyclonedx_json_as(&inv, &cx(), None, imagebom_emit::SpecVersion::V1_5)
+        .unwrap();
+    // CycloneDX 1.5 occurrences have only a location: one is left.
+    let v15: Value = serde_json::from_str(&v15).unwrap();
+    let app = find(&v15["components"], "name", "ghcr.io/acme/app");
+    assert_eq!(
+        app["evidence"]["occurrences"],
+        serde_json::json!([{"location": "chart/templates/x.yaml"}])
     );
 }

@@ -27,6 +27,7 @@ fn occ(component: &str, path: &str) -> Occurrence {
         kind: "Deployment".into(),
         name: "x".into(),
         path: path.into(),
+        line: None,
         category: Category::Pod,
         original: String::new(),
         reason: None,

@@ -68,8 +68,17 @@
 //!
 //! Evidence: `component` is [`Origin::component`], `source` the template or file, `kind`
 //! and `name` the object's `kind` and `metadata.name`, `path` slash-separated, `original`
-//! the text as written (composed for triplets).
+//! the text as written (composed for triplets), `line` the 1-based line of the reference's
+//! scalar in the file `source` names: with [`extract_manifest`] (and for documents without
+//! `# Source:`) the line in the stream; for a template, the line in the file
+//! `helm template --output-dir` writes for it (each document under its own `---` and
+//! `# Source:` lines, in Helm's kind order, hooks last). An env entry has the line of its
+//! `value`, a triplet or image map that of the first of its parts, an embedded finding the
+//! line where its string's text starts, and a path through an alias the line of the
+//! anchored text. Lines come from a second, marked parse (`yaml-rust2` events) of the
+//! documents that have occurrences, bounded like the first; `None` where it fails.
 
+mod lines;
 mod looks;
 mod parse;
 mod prescan;
@@ -250,6 +259,7 @@ fn extract_stream(
         });
     }
     let mut out = Extraction::default();
+    let helm_files = std::cell::OnceCell::new();
     for doc in &docs {
         if is_crd(doc.text) {
             continue;
@@ -286,11 +296,21 @@ fn extract_stream(
                 }
             }
         })?;
-        let source = match &doc.source {
-            Some(s) if templates => s,
-            _ => &origin.file,
+        let (source, files) = match &doc.source {
+            Some(s) if templates => (s, Some((text, &helm_files))),
+            _ => (&origin.file, None),
         };
-        walk::document(&value, &origin.component, source, limits, 0, &mut out);
+        let lines = lines::DocLines::new(doc.text, doc.first_line, limits, files);
+        walk::document(
+            &value,
+            &origin.component,
+            source,
+            limits,
+            0,
+            Some(&lines),
+            &[],
+            &mut out,
+        );
     }
     Ok(out)
 }

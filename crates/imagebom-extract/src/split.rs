@@ -107,7 +107,7 @@ fn push<'a>(
 /// A Helm template name (`chart/templates/x.yaml`, `chart/charts/sub/templates/x.yaml`): a
 /// relative path with a `/` and no blanks. A URL or prose (`# Source: https://…`, a
 /// manifest's note on where it was copied from) is not one.
-fn is_template_name(s: &str) -> bool {
+pub(crate) fn is_template_name(s: &str) -> bool {
     s.contains('/')
         && !s.starts_with('/')
         && !s.contains("://")

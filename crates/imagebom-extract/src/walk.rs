@@ -1,5 +1,6 @@
 //! Walking a parsed document and recording every image reference.
 
+use crate::lines::DocLines;
 use crate::looks::{arg_value, indirect_image, is_bare_word, may_be_structured, repository_only};
 use crate::parse::{parse_document, Budget};
 use crate::split::split_stream;
@@ -13,6 +14,10 @@ pub(crate) struct Scope<'a> {
     pub source: &'a str,
     pub kind: String,
     pub name: String,
+    /// Where lines are looked up, and the path of the object in its document (`items/3`
+    /// for an item of a `kind: List`).
+    pub lines: Option<&'a DocLines<'a>>,
+    pub base: Vec<String>,
 }
 
 pub(crate) struct Walker<'a> {
@@ -28,12 +33,15 @@ const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralCo
 
 /// Processes a stream document: skips CRDs, splits `kind: *List` into its items (each with
 /// its own kind, name and item-relative paths) and walks everything else.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn document(
     value: &Value,
     component: &str,
     source: &str,
     limits: &Limits,
     depth: usize,
+    lines: Option<&DocLines>,
+    base: &[String],
     out: &mut Extraction,
 ) {
     let value = untag(value);
@@ -43,8 +51,19 @@ pub(crate) fn document(
     }
     if kind.ends_with("List") && depth < limits.max_depth {
         if let Some(Value::Sequence(items)) = value.get("items").map(untag) {
-            for item in items {
-                document(item, component, source, limits, depth + 1, out);
+            for (i, item) in items.iter().enumerate() {
+                let mut base = base.to_vec();
+                base.extend(["items".to_string(), i.to_string()]);
+                document(
+                    item,
+                    component,
+                    source,
+                    limits,
+                    depth + 1,
+                    lines,
+                    &base,
+                    out,
+                );
             }
             return;
         }
@@ -58,6 +77,8 @@ pub(crate) fn document(
         source,
         kind,
         name,
+        lines,
+        base: base.to_vec(),
     };
     let mut w = Walker::new(&scope, limits, 0);
     w.node(value);
@@ -80,6 +101,23 @@ impl<'a> Walker<'a> {
         self.path.join("/")
     }
 
+    /// The line of the current path (in a stream document, not inside an embedded string);
+    /// `scalar` is the text of the string there, when the path names one.
+    fn line(&self, scalar: Option<&str>) -> Option<u32> {
+        if self.embed_depth > 0 {
+            return None;
+        }
+        let lines = self.scope.lines?;
+        let segs: Vec<&str> = self
+            .scope
+            .base
+            .iter()
+            .chain(&self.path)
+            .map(String::as_str)
+            .collect();
+        lines.line(&segs, scalar)
+    }
+
     fn occurrence(&mut self, r: ImageRef, category: Category) {
         let o = Occurrence {
             component: self.scope.component.to_string(),
@@ -87,6 +125,10 @@ impl<'a> Walker<'a> {
             kind: self.scope.kind.clone(),
             name: self.scope.name.clone(),
             path: self.path(),
+            line: self.line(match category {
+                Category::Pod | Category::Cr | Category::Env | Category::Arg => Some(r.original()),
+                _ => None,
+            }),
             category,
             original: r.original().to_string(),
             reason: None,
@@ -428,8 +470,17 @@ impl<'a> Walker<'a> {
                     format!("{prefix}{inner}")
                 }
             };
+            // Findings in a string have the line of the string.
+            let line = if sub.out.images.is_empty() {
+                None
+            } else {
+                self.line(None)
+            };
             for (r, mut o) in sub.out.images {
                 o.path = join(&o.path);
+                if self.embed_depth == 0 {
+                    o.line = line;
+                }
                 o.category = Category::Embedded;
                 self.out.images.push((r, o));
             }

@@ -1,6 +1,8 @@
 //! The extraction rules, one small manifest at a time.
 
-use imagebom_extract::{extract, split_stream, ExtractError, Extraction, Limits, Origin};
+use imagebom_extract::{
+    extract, extract_manifest, split_stream, ExtractError, Extraction, Limits, Origin,
+};
 use imagebom_model::{Category, Inventory};
 use std::time::{Duration, Instant};
 
@@ -759,8 +761,13 @@ fn odd_input_never_panics() {
         "...",
         "enabled",
         "false",
+        "# Source: c/templates/a.yaml\n",
+        "helm.sh/hook: x",
+        "kind: Pod\n",
+        "image: quay.io/x/y:1\n",
     ];
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut with_lines = 0;
     for _ in 0..3000 {
         let mut s = String::new();
         for _ in 0..40 {
@@ -769,8 +776,82 @@ fn odd_input_never_panics() {
             seed ^= seed << 17;
             s.push_str(tokens[(seed % tokens.len() as u64) as usize]);
         }
-        let _ = extract(&s, &origin(), &Limits::default());
+        // Lines stay inside the input (a manifest), or the files Helm would write for it
+        // (two header lines and a blank one at most per document).
+        let n = s.lines().count().max(1) as u32;
+        if let Ok(x) = extract_manifest(&s, &origin(), &Limits::default()) {
+            for (_, o) in &x.images {
+                assert!(o.line.is_none_or(|l| (1..=n).contains(&l)), "{s:?}: {o:?}");
+                with_lines += usize::from(o.line.is_some());
+            }
+        }
+        if let Ok(x) = extract(&s, &origin(), &Limits::default()) {
+            for (_, o) in &x.images {
+                assert!(
+                    o.line.is_none_or(|l| (1..=4 * n).contains(&l)),
+                    "{s:?}: {o:?}"
+                );
+            }
+        }
     }
+    // Token soup rarely holds an image; `generated_streams_have_true_lines` has many.
+    let _ = with_lines;
+}
+
+/// Generated streams (block and flow styles, env entries, repeated images, comments, blank
+/// lines, glued separators, anchors): every occurrence's line holds its image.
+#[test]
+fn generated_streams_have_true_lines() {
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n) as usize
+    };
+    let mut checked = 0;
+    for k in 0..400 {
+        let mut s = String::new();
+        for d in 0..1 + next(4) {
+            s.push_str(["---\n", "---# c\n", "--- \n", "\n---\n\n"][next(4)]);
+            if next(2) == 0 {
+                s.push_str(&format!("# Source: c/templates/t{}.yaml\n", next(3)));
+            }
+            let img = |i: usize| format!("quay.io/r/i{k}-{d}-{i}:1");
+            // Sometimes the same image twice in one document (the parsed path).
+            let (a, b) = if next(3) == 0 {
+                (img(0), img(0))
+            } else {
+                (img(0), img(1))
+            };
+            let pad = ["", "\n", "# note\n", "\n  # indented note\n"][next(4)];
+            s.push_str(&match next(4) {
+                0 => format!("kind: Pod\n{pad}spec:\n  containers:\n  - name: a\n{pad}    image: {a}\n  - name: b\n    image: '{b}'\n"),
+                1 => format!("kind: Pod\nspec: {{containers: [{{name: a, image: \"{a}\"}},\n  {pad}{{name: b, image: {b}}}]}}\n"),
+                2 => format!("kind: Deployment\nspec:\n  template:\n    spec:\n      containers: &c\n      - name: a\n        image: {a}\n{pad}        env:\n        - name: SIDE_IMAGE\n          value: {b}\n      initContainers: *c\n"),
+                _ => format!("kind: Job\nmetadata:\n  annotations:\n    helm.sh/hook: pre-install\nspec:\n  template:\n    spec:\n      containers:\n{pad}      - {{name: a, image: {a}}}\n      - name: b\n        args: [\"--image={b}\"]\n"),
+            });
+        }
+        let file: Vec<&str> = s.lines().collect();
+        let x = extract_manifest(&s, &origin(), &Limits::default())
+            .unwrap_or_else(|e| panic!("{e}\n{s}"));
+        assert!(!x.images.is_empty(), "{s}");
+        for (_, o) in &x.images {
+            let line = o.line.unwrap_or_else(|| panic!("no line: {o:?}\n{s}"));
+            let text = file[line as usize - 1];
+            assert!(text.contains(&o.original), "{o:?} at {line}: {text:?}\n{s}");
+            checked += 1;
+        }
+        // As a chart's stream: lines exist and stay in range, nothing panics.
+        let x = run(&s);
+        for (_, o) in &x.images {
+            assert!(
+                o.line.is_some_and(|l| l as usize <= 4 * file.len()),
+                "{o:?}\n{s}"
+            );
+        }
+    }
+    assert!(checked > 1000, "{checked}");
 }
 
 #[test]
@@ -872,4 +953,145 @@ spec:
             format!("{c}/env/DRIVER_IMAGE").as_str()
         ]
     );
+}
+
+/// (path, line) of every occurrence.
+fn lines(x: &Extraction) -> Vec<(String, Option<u32>)> {
+    x.images
+        .iter()
+        .map(|(_, o)| (o.path.clone(), o.line))
+        .collect()
+}
+
+fn at(path: &str, line: u32) -> (String, Option<u32>) {
+    (path.to_string(), Some(line))
+}
+
+#[test]
+fn lines_in_a_plain_manifest() {
+    let text = "\
+# a manifest
+kind: Pod
+metadata: {name: a}
+spec:
+  containers:
+  - name: c
+    image: busybox:1.36
+    args: [\"--x=1\", \"--sidecar=quay.io/a/side:2\"]
+    env:
+    - name: PLAIN
+      value: hello
+    - name: HELPER_IMAGE
+      value: ghcr.io/a/helper:3
+  - {name: d, image: \"alpine:3\"}
+---# a glued comment
+kind: List
+items:
+- kind: Pod
+  metadata: {name: b}
+  spec:
+    initContainers: &init
+    - name: i
+      image: nginx:1
+    containers: *init
+---
+kind: ConfigMap
+metadata: {name: cm}
+data:
+  values.yaml: |
+    image: quay.io/embedded/x:4
+---
+kind: Driver
+metadata: {name: drv}
+spec:
+  enabled: true
+  repository: nvcr.io/nvidia
+  image: driver
+  version: \"550\"
+";
+    let x = extract_manifest(text, &origin(), &Limits::default()).unwrap();
+    assert_eq!(
+        lines(&x),
+        vec![
+            at("spec/containers/0/image", 7),
+            at("spec/containers/0/args/1", 8),
+            at("spec/containers/0/env/HELPER_IMAGE", 13),
+            at("spec/containers/1/image", 14),
+            // List items keep item-relative paths; lines are the stream's.
+            at("spec/initContainers/0/image", 23),
+            // Through an alias: where the anchored text is written.
+            at("spec/containers/0/image", 23),
+            // Embedded: the line where the string's text starts.
+            at("data/values.yaml#image", 30),
+            // A triplet: the first of its parts.
+            at("spec", 36),
+        ]
+    );
+    // Every line (but the embedded one and the triplet's) holds the reference.
+    let file: Vec<&str> = text.lines().collect();
+    for (_, o) in &x.images {
+        if matches!(o.category, Category::Pod | Category::Env | Category::Arg) {
+            let l = file[o.line.unwrap() as usize - 1];
+            assert!(l.contains(&o.original), "{l:?} {o:?}");
+        }
+    }
+    // A template's `# Source:` is an ordinary comment in a manifest: lines stay the file's.
+    let x = extract_manifest(
+        "# Source: c/templates/a.yaml\nkind: Pod\nspec:\n  containers:\n  - {name: a, image: b:1}\n",
+        &origin(),
+        &Limits::default(),
+    )
+    .unwrap();
+    assert_eq!(lines(&x), vec![at("spec/containers/0/image", 5)]);
+}
+
+/// In a chart's stream, the line is that of the file `helm template --output-dir` writes for
+/// the template: every document under its own `---` and `# Source:` header, in Helm's kind
+/// order, hooks last (the oracle test `tests/lines.rs` checks this against the Helm SDK).
+#[test]
+fn lines_in_a_chart_stream_are_output_dir_lines() {
+    let pod = |name: &str, image: &str| {
+        format!("kind: Pod\nmetadata:\n  name: {name}\nspec:\n  containers:\n  - name: c\n    image: {image}\n")
+    };
+    let text = format!(
+        "---\n# Source: c/templates/a.yaml\n{}---\nkind: ServiceAccount\nmetadata:\n  name: sa\n\
+         ---\n# Source: c/templates/b.yaml\n{}---\n{}",
+        pod("a", "a:1"),
+        pod("b", "b:1"),
+        pod("c", "c:1").replace(
+            "metadata:\n",
+            "metadata:\n  annotations:\n    helm.sh/hook: pre-install\n"
+        ),
+    );
+    let x = run(&text);
+    let got: Vec<(String, Option<u32>)> = x
+        .images
+        .iter()
+        .map(|(_, o)| (format!("{} {}", o.source, o.original), o.line))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            // a.yaml: the ServiceAccount (lines 1-5, and the blank line the template's text
+            // ends with, as it is the template's last document), then the Pod (7-15).
+            ("c/templates/a.yaml a:1".to_string(), Some(15)),
+            // b.yaml: the Pod (1-9), then the hook (10-20).
+            ("c/templates/b.yaml b:1".to_string(), Some(9)),
+            ("c/templates/b.yaml c:1".to_string(), Some(20)),
+        ]
+    );
+}
+
+#[test]
+fn lines_survive_hostile_documents() {
+    // Aliases of aliases with an image at the bottom: one line, no expansion.
+    let mut text = String::from("kind: Pod\nx: &a {image: \"quay.io/a/b:1\"}\n");
+    for i in 0..20 {
+        text.push_str(&format!("y{i}: &a{i} [*a, *a]\n"));
+    }
+    let x = run(&text);
+    assert!(x.images.iter().all(|(_, o)| o.line == Some(2)), "{x:?}");
+    // Keys that are not strings, duplicate keys (the last wins) and tags.
+    let x = run("kind: Pod\n? [a, b]\n: 1\nspec: !t\n  containers:\n  - {name: a, image: x:1}\nspec:\n  containers:\n  - {name: a, image: y:1}\n");
+    assert_eq!(lines(&x), vec![at("spec/containers/0/image", 9)]);
 }

@@ -101,6 +101,12 @@ pub struct Occurrence {
     /// Slash-separated path inside the document (`spec/template/spec/containers/0/image`;
     /// env entries by name: `…/env/DRIVER_IMAGE`).
     pub path: String,
+    /// 1-based line of the reference's scalar (of a triplet's first scalar) in the file
+    /// `source` names: for a chart's template, the file `helm template --output-dir` writes
+    /// for it; for a manifest, the file itself (a templated manifest's or a Kustomize
+    /// build's rendered stream). `None` when not known (older locks, declared images).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
     /// How the reference was found.
     pub category: Category,
     /// The reference as written (composed, for triplets).
@@ -562,6 +568,7 @@ mod tests {
             kind: "Pod".into(),
             name: "p".into(),
             path: "spec/containers/0/image".into(),
+            line: None,
             category: Category::Pod,
             original: original.into(),
             reason: None,

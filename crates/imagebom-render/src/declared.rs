@@ -136,6 +136,7 @@ fn add_one(component: &str, d: &DeclaredImage, seen: &[Seen], inv: &mut Inventor
             kind: "Chart".into(),
             name: chart,
             path,
+            line: None,
             category: Category::Declared,
             original: d.image.clone(),
             reason: Some(format!(

@@ -931,6 +931,7 @@ mod tests {
             kind: "Deployment".into(),
             name: "web".into(),
             path: "spec/template/spec/containers/0/image".into(),
+            line: None,
             category: imagebom_model::Category::Pod,
             original: image.into(),
             reason: None,

@@ -177,6 +177,7 @@ mod tests {
             kind: "Pod".into(),
             name: "p".into(),
             path: "spec/containers/0/image".into(),
+            line: None,
             category: Category::Pod,
             original: original.into(),
             reason: None,

@@ -114,6 +114,7 @@ mod tests {
                 kind: "Pod".into(),
                 name: "p".into(),
                 path: "spec/containers/0/image".into(),
+                line: None,
                 category: Category::Pod,
                 original: r.into(),
                 reason: None,

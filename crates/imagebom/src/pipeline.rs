@@ -306,6 +306,7 @@ fn add_recipe_images(recipe: &Recipe, inv: &mut Inventory) -> Result<(), Failure
                     kind: "Recipe".into(),
                     name: recipe.metadata.name.clone(),
                     path: format!("components/{i}/images/{j}"),
+                    line: None,
                     category: Category::Recipe,
                     original: img.reference.clone(),
                     reason: Some(img.reason.clone()),
