@@ -54,6 +54,10 @@ pub fn validate_single(values: &Dict, schema: &[u8]) -> Result<(), String> {
         .build(&schema)
         .map_err(|e| format!("invalid values.schema.json: {e}\n"))?;
     let instance = imagebom_template::convert::to_json(&Value::Map(values.clone()));
+    // The common case, valid values, without collecting errors.
+    if validator.is_valid(&instance) {
+        return Ok(());
+    }
     // path -> messages; required properties of one path are listed together, as
     // santhosh-tekuri/jsonschema (Helm's validator) does.
     let mut by_path: std::collections::BTreeMap<String, Vec<String>> = Default::default();

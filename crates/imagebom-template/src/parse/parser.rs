@@ -175,6 +175,11 @@ impl<'a> Parser<'a> {
 
     /// Go rejects a field right after a literal: `unexpected . after term "\"a\""`.
     fn no_field_after_term(&self, tok: &Token<'a>) -> Result<()> {
+        // Only a field token can follow a term without a space: rescan the term's text
+        // (a string literal may be long) only then.
+        if self.peek().kind != TokenKind::Field {
+            return Ok(());
+        }
         let end = tok.pos
             + self.source.get(tok.pos..).map_or(0, |rest| {
                 let t = crate::exec::token_text_pub(rest);
