@@ -14,7 +14,7 @@
 //! ```
 //!
 //! [`registry`] starts a real `docker-registry` and fills it with skopeo, for every suite that
-//! needs one.
+//! needs one; [`layout`] writes the OCI image layouts skopeo copies into it.
 //!
 //! A suite whose helpers find the paths themselves guards each test with [`ready`]:
 //!
@@ -26,6 +26,7 @@
 //! }
 //! ```
 
+pub mod layout;
 pub mod registry;
 
 use std::io::Write as _;
