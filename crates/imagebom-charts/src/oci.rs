@@ -14,7 +14,7 @@ use serde::Deserialize;
 /// The config media type of a Helm chart artifact.
 pub const HELM_CONFIG: &str = "application/vnd.cncf.helm.config.v1+json";
 /// The media type of the chart archive layer.
-pub const HELM_CHART_LAYER: &str = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
+pub(crate) const HELM_CHART_LAYER: &str = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
 /// The chart layer media type of Helm 3.0–3.7's experimental OCI support (still read by Helm).
 const LEGACY_CHART_LAYER: &str = "application/tar+gzip";
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";

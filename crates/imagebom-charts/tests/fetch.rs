@@ -616,66 +616,31 @@ fn local_directory_and_archive() {
 // ---------------------------------------------------------------------------------------------
 // OCI: a real docker-registry filled by skopeo
 
+use imagebom_testkit::layout::Layout;
 use imagebom_testkit::registry::{skopeo_copy, skopeo_raw, Registry, HTPASSWD};
 
-/// An OCI layout with one artifact tagged `tag`: `config_type` config and `layers`.
-struct Layout {
-    dir: tempfile::TempDir,
-    refs: Vec<serde_json::Value>,
+/// Tags in `layout` as `tag` an artifact of a `config_type` config and `layers`.
+fn artifact(
+    layout: &mut Layout,
+    tag: &str,
+    config_type: &str,
+    config: &[u8],
+    layers: &[(&[u8], &str)],
+) {
+    let config = layout.blob(config, config_type);
+    let layers = layers.iter().map(|(d, t)| layout.blob(d, t)).collect();
+    let desc = layout.manifest(None, config, layers);
+    layout.tag(&desc, tag);
 }
 
-impl Layout {
-    fn new() -> Layout {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("blobs/sha256")).unwrap();
-        std::fs::write(
-            dir.path().join("oci-layout"),
-            r#"{"imageLayoutVersion":"1.0.0"}"#,
-        )
-        .unwrap();
-        Layout {
-            dir,
-            refs: Vec::new(),
-        }
-    }
-
-    fn blob(&self, data: &[u8], media_type: &str) -> serde_json::Value {
-        let d = sha(data);
-        std::fs::write(self.dir.path().join("blobs/sha256").join(&d), data).unwrap();
-        serde_json::json!({"mediaType": media_type, "digest": format!("sha256:{d}"), "size": data.len()})
-    }
-
-    fn artifact(&mut self, tag: &str, config_type: &str, config: &[u8], layers: &[(&[u8], &str)]) {
-        let config = self.blob(config, config_type);
-        let layers: Vec<_> = layers.iter().map(|(d, t)| self.blob(d, t)).collect();
-        let manifest = serde_json::json!({
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": config,
-            "layers": layers,
-        });
-        let mut desc = self.blob(
-            manifest.to_string().as_bytes(),
-            "application/vnd.oci.image.manifest.v1+json",
-        );
-        desc["annotations"] = serde_json::json!({"org.opencontainers.image.ref.name": tag});
-        self.refs.push(desc);
-        let index = serde_json::json!({"schemaVersion": 2, "manifests": self.refs});
-        std::fs::write(self.dir.path().join("index.json"), index.to_string()).unwrap();
-    }
-
-    fn push(&self, reg: &Registry, tag: &str, repo: &str) {
-        self.push_as(reg, tag, repo, None)
-    }
-
-    fn push_as(&self, reg: &Registry, tag: &str, repo: &str, creds: Option<&str>) {
-        let creds = creds.map(|c| format!("--dest-creds={c}"));
-        skopeo_copy(
-            &creds.iter().map(String::as_str).collect::<Vec<_>>(),
-            &format!("oci:{}:{tag}", self.dir.path().display()),
-            &format!("docker://{}/{repo}:{tag}", reg.host),
-        );
-    }
+/// Copies `tag` of `layout` to `repo:tag` in `reg`, as the user `creds` (`user:password`).
+fn push(layout: &Layout, reg: &Registry, tag: &str, repo: &str, creds: Option<&str>) {
+    let creds = creds.map(|c| format!("--dest-creds={c}"));
+    skopeo_copy(
+        &creds.iter().map(String::as_str).collect::<Vec<_>>(),
+        &layout.reference(tag),
+        &format!("docker://{}/{repo}:{tag}", reg.host),
+    );
 }
 
 const HELM_CONFIG: &str = "application/vnd.cncf.helm.config.v1+json";
@@ -690,20 +655,33 @@ fn oci_chart_from_a_real_registry_then_offline() {
     let mut layout = Layout::new();
     let chart = pack("mychart", "1.2.3");
     let config = br#"{"apiVersion":"v2","name":"mychart","version":"1.2.3"}"#;
-    layout.artifact("1.2.3", HELM_CONFIG, config, &[(&chart, HELM_LAYER)]);
-    layout.push(&reg, "1.2.3", "charts/mychart");
+    artifact(
+        &mut layout,
+        "1.2.3",
+        HELM_CONFIG,
+        config,
+        &[(&chart, HELM_LAYER)],
+    );
+    push(&layout, &reg, "1.2.3", "charts/mychart", None);
     // A build-metadata version: Helm tags 1.0.0+build.7 as 1.0.0_build.7.
     let plus = pack("mychart", "1.0.0+build.7");
-    layout.artifact("1.0.0_build.7", HELM_CONFIG, config, &[(&plus, HELM_LAYER)]);
-    layout.push(&reg, "1.0.0_build.7", "charts/mychart");
+    artifact(
+        &mut layout,
+        "1.0.0_build.7",
+        HELM_CONFIG,
+        config,
+        &[(&plus, HELM_LAYER)],
+    );
+    push(&layout, &reg, "1.0.0_build.7", "charts/mychart", None);
     // An ordinary image is not a chart.
-    layout.artifact(
+    artifact(
+        &mut layout,
         "3.0.0",
         "application/vnd.oci.image.config.v1+json",
         br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#,
         &[],
     );
-    layout.push(&reg, "3.0.0", "charts/mychart");
+    push(&layout, &reg, "3.0.0", "charts/mychart", None);
 
     let cache = tempfile::tempdir().unwrap();
     let opts = FetchOptions {
@@ -808,20 +786,22 @@ fn oci_layer_digest_and_shape_are_checked() {
     let config = br#"{"apiVersion":"v2","name":"mychart","version":"1.0.0"}"#;
     let a = pack("mychart", "1.0.0");
     let b = pack("mychart", "1.0.1");
-    layout.artifact(
+    artifact(
+        &mut layout,
         "4.0.0",
         HELM_CONFIG,
         config,
         &[(&a, HELM_LAYER), (&b, HELM_LAYER)],
     );
-    layout.push(&reg, "4.0.0", "charts/mychart");
-    layout.artifact(
+    push(&layout, &reg, "4.0.0", "charts/mychart", None);
+    artifact(
+        &mut layout,
         "4.0.1",
         HELM_CONFIG,
         config,
         &[(b"x", "application/octet-stream")],
     );
-    layout.push(&reg, "4.0.1", "charts/mychart");
+    push(&layout, &reg, "4.0.1", "charts/mychart", None);
     let cache = tempfile::tempdir().unwrap();
     let opts = FetchOptions {
         insecure_registries: vec![reg.host.clone()],
@@ -836,8 +816,14 @@ fn oci_layer_digest_and_shape_are_checked() {
         );
     }
     // The layer limit is checked against the manifest before downloading.
-    layout.artifact("4.0.2", HELM_CONFIG, config, &[(&a, HELM_LAYER)]);
-    layout.push(&reg, "4.0.2", "charts/mychart");
+    artifact(
+        &mut layout,
+        "4.0.2",
+        HELM_CONFIG,
+        config,
+        &[(&a, HELM_LAYER)],
+    );
+    push(&layout, &reg, "4.0.2", "charts/mychart", None);
     let tiny = FetchOptions {
         limits: imagebom_helm::archive::ArchiveLimits {
             max_compressed: 10,
@@ -869,8 +855,15 @@ fn oci_credentials_from_the_docker_config() {
     let mut layout = Layout::new();
     let chart = pack("private", "0.1.0");
     let config = br#"{"apiVersion":"v2","name":"private","version":"0.1.0"}"#;
-    layout.artifact("0.1.0", HELM_CONFIG, config, &[(&chart, HELM_LAYER)]);
-    layout.push_as(
+    artifact(
+        &mut layout,
+        "0.1.0",
+        HELM_CONFIG,
+        config,
+        &[(&chart, HELM_LAYER)],
+    );
+    push(
+        &layout,
         &reg,
         "0.1.0",
         "secure/private",

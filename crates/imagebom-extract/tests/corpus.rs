@@ -16,18 +16,6 @@ use std::path::{Path, PathBuf};
 /// missing, a failure under `CI=true`).
 const NEEDS: &[Need] = &[Need::CORPUS];
 
-fn corpus() -> PathBuf {
-    let dir = std::env::var_os("IMAGEBOM_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus"));
-    assert!(
-        dir.join("expected").is_dir(),
-        "image corpus not found at {} (set IMAGEBOM_CORPUS to the corpus directory)",
-        dir.display()
-    );
-    dir
-}
-
 fn yaml_files(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
@@ -175,7 +163,7 @@ fn corpus_matches_expected_lists() {
     if !imagebom_testkit::ready(NEEDS) {
         return;
     }
-    let dir = corpus();
+    let dir = Need::CORPUS.path();
     let expected = dir.join("expected");
     let mut cases = Vec::new();
     for p in yaml_files(&dir.join("rendered")) {

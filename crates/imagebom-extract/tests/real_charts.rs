@@ -8,32 +8,18 @@
 use imagebom_extract::{extract, extract_manifest, Extraction, Limits, Origin};
 use imagebom_model::Category;
 use imagebom_testkit::Need;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 /// What these tests need beyond the repository (imagebom-testkit: said and skipped when
 /// missing, a failure under `CI=true`).
-const NEEDS: &[Need] = &[Need::AICR, Need::CORPUS_WIDE, Need::CORPUS, Need::Venv];
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn dir(var: &str, default: &str) -> PathBuf {
-    let d = std::env::var_os(var)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(default));
-    assert!(d.is_dir(), "{} not found (set {var})", d.display());
-    d
-}
-
-fn aicr() -> PathBuf {
-    dir("IMAGEBOM_AICR", "../shared/aicr")
-}
-
-fn corpus_wide() -> PathBuf {
-    dir("IMAGEBOM_CORPUS_WIDE", "../shared/corpus-wide")
-}
+const NEEDS: &[Need] = &[
+    Need::AICR,
+    Need::CORPUS_WIDE,
+    Need::CORPUS,
+    Need::ORACLE,
+    Need::Venv,
+];
 
 /// Renders an AICR chart with the component's recipe values through the Helm SDK.
 fn helm_render(component: &str) -> String {
@@ -42,13 +28,9 @@ fn helm_render(component: &str) -> String {
 
 /// [`helm_render`] with `extra` YAML appended to the recipe values.
 fn helm_render_with(component: &str, extra: &str) -> String {
-    let venv = std::env::var_os("IMAGEBOM_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv"));
-    let py = venv.join("bin/python");
-    assert!(py.exists(), "Helm SDK oracle not found: {}", py.display());
-    let aicr = aicr();
-    let script = aicr.join("../oracle/helm_render.py");
+    let py = Need::Venv.path();
+    let aicr = Need::AICR.path();
+    let script = Need::ORACLE.path().join("helm_render.py");
     let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let out = tmp.join(format!("real-{component}.yaml"));
     let values = tmp.join(format!("real-{component}.values.yaml"));
@@ -174,7 +156,7 @@ fn istiod_bare_image_words_stay_warnings() {
     if !imagebom_testkit::ready(NEEDS) {
         return;
     }
-    let p = corpus_wide().join("rendered/istiod.yaml");
+    let p = Need::CORPUS_WIDE.path().join("rendered/istiod.yaml");
     let x = run(&std::fs::read_to_string(&p).unwrap(), "istiod");
     assert!(
         !x.images.iter().any(|(r, _)| r.original() == "pilot"),
@@ -194,7 +176,9 @@ fn source_comment_in_a_manifest_keeps_the_file() {
     if !imagebom_testkit::ready(NEEDS) {
         return;
     }
-    let dir = aicr().join("recipes/components/gke-nccl-tcpxo/manifests");
+    let dir = Need::AICR
+        .path()
+        .join("recipes/components/gke-nccl-tcpxo/manifests");
     for name in ["nccl-tcpxo-installer.yaml", "nri-device-injector.yaml"] {
         let p = dir.join(name);
         let text = std::fs::read_to_string(&p).unwrap();
@@ -224,7 +208,7 @@ fn aicr_chart_images_all_have_a_tag_or_digest() {
     if !imagebom_testkit::ready(NEEDS) {
         return;
     }
-    let charts: Vec<String> = std::fs::read_dir(aicr().join("charts"))
+    let charts: Vec<String> = std::fs::read_dir(Need::AICR.path().join("charts"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use imagebom_helm::{load_values, render, to_stream, Chart, RenderOptions};
@@ -21,39 +21,7 @@ use serde_json::{json, Value as Json};
 
 /// What these tests need beyond the repository (imagebom-testkit: said and skipped when
 /// missing, a failure under `CI=true`).
-const NEEDS: &[Need] = &[Need::CORPUS_WIDE, ORACLE, Need::Venv];
-
-/// The Helm SDK render script beside the corpora (`../shared/oracle/helm_render.py`).
-const ORACLE: Need = Need::Shared {
-    name: "oracle",
-    env: "IMAGEBOM_ORACLE",
-    marker: "helm_render.py",
-};
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn python() -> PathBuf {
-    let venv = std::env::var_os("IMAGEBOM_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv"));
-    let py = venv.join("bin/python");
-    assert!(py.exists(), "oracle venv not found at {}", venv.display());
-    py
-}
-
-fn corpus_wide() -> PathBuf {
-    let dir = std::env::var_os("IMAGEBOM_CORPUS_WIDE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("../shared/corpus-wide"));
-    assert!(
-        dir.join("charts").is_dir(),
-        "wide corpus not found at {} (set IMAGEBOM_CORPUS_WIDE)",
-        dir.display()
-    );
-    dir
-}
+const NEEDS: &[Need] = &[Need::CORPUS_WIDE, Need::ORACLE, Need::Venv];
 
 fn run_python(args: &[&Path], stdin: &str) -> String {
     python_result(args, stdin).unwrap_or_else(|e| panic!("{args:?}: {e}"))
@@ -61,7 +29,7 @@ fn run_python(args: &[&Path], stdin: &str) -> String {
 
 /// The script's stdout, or its stderr when it fails.
 fn python_result(args: &[&Path], stdin: &str) -> Result<String, String> {
-    let mut child = Command::new(python())
+    let mut child = Command::new(Need::Venv.path())
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -86,9 +54,7 @@ fn helm_result(chart: &Path, values: &str) -> Result<String, String> {
     let tmp = tempfile::tempdir().unwrap();
     let (out, vf) = (tmp.path().join("out.yaml"), tmp.path().join("values.yaml"));
     std::fs::write(&vf, values).unwrap();
-    let script = imagebom_testkit::shared("oracle", "IMAGEBOM_ORACLE", "helm_render.py")
-        .expect("checked by ready()")
-        .join("helm_render.py");
+    let script = Need::ORACLE.path().join("helm_render.py");
     python_result(&[&script, chart, &out, &vf], "")?;
     Ok(std::fs::read_to_string(&out).unwrap())
 }
@@ -115,7 +81,7 @@ fn native(chart: &Path, values: &str) -> String {
 /// Masked structures of every certificate of a rendered stream (`x509_structure.py`):
 /// `{"certs": {location: structure}, "serial_bits": {location: n}}`.
 fn structures(stream: &str) -> Json {
-    let script = workspace().join("tests/oracle/x509_structure.py");
+    let script = imagebom_testkit::workspace().join("tests/oracle/x509_structure.py");
     let jobs = json!([{ "stream": stream }]).to_string();
     let mut out: Json = serde_json::from_str(&run_python(&[&script], &jobs)).unwrap();
     let out = out[0].take();
@@ -378,7 +344,7 @@ fn certs_of_corpus_charts_match_helm_sdk() {
     if !imagebom_testkit::ready(NEEDS) {
         return;
     }
-    let corpus = corpus_wide();
+    let corpus = Need::CORPUS_WIDE.path();
     let (mut failures, mut count) = (BTreeMap::new(), 0);
     for (name, values) in CHARTS {
         let dir = corpus.join("charts").join(name);

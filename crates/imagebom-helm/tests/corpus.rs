@@ -21,7 +21,7 @@ use serde_json::Value as Json;
 
 /// What these tests need beyond the repository (imagebom-testkit: said and skipped when
 /// missing, a failure under `CI=true`).
-const NEEDS: &[Need] = &[Need::CORPUS, Need::Venv];
+const NEEDS: &[Need] = &[Need::CORPUS, Need::ORACLE, Need::Venv];
 
 /// Values the Helm SDK randomises (chart, template, JSON pointer in the document). Nothing
 /// else may differ.
@@ -53,47 +53,14 @@ const RANDOM: &[(&str, &str, &str)] = &[
     ),
 ];
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn corpus() -> PathBuf {
-    let dir = std::env::var_os("IMAGEBOM_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("../shared/corpus"));
-    assert!(
-        dir.join("charts").is_dir() && dir.join("rendered").is_dir(),
-        "corpus not found at {} (set IMAGEBOM_CORPUS)",
-        dir.display()
-    );
-    dir
-}
-
-fn python() -> PathBuf {
-    let venv = std::env::var_os("IMAGEBOM_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv"));
-    let py = venv.join("bin/python");
-    assert!(
-        py.exists(),
-        "Helm SDK oracle not found: {} (set IMAGEBOM_VENV; tests/run.sh installs it)",
-        py.display()
-    );
-    py
-}
-
-fn oracle_script() -> PathBuf {
-    let p = corpus().join("../oracle/helm_render.py");
-    assert!(p.exists(), "oracle script missing: {}", p.display());
-    p
-}
-
 /// Renders with the real Helm SDK; Err(message) when the SDK fails.
 fn oracle_render(chart: &Path, values: Option<&str>) -> Result<String, String> {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out.yaml");
-    let mut cmd = Command::new(python());
-    cmd.arg(oracle_script()).arg(chart).arg(&out);
+    let mut cmd = Command::new(Need::Venv.path());
+    cmd.arg(Need::ORACLE.path().join("helm_render.py"))
+        .arg(chart)
+        .arg(&out);
     if let Some(v) = values {
         let vf = tmp.path().join("values.yaml");
         std::fs::write(&vf, v).unwrap();
@@ -260,16 +227,20 @@ trait Pipe: Sized {
 impl<S> Pipe for S {}
 
 fn expected_images(name: &str) -> BTreeSet<String> {
-    std::fs::read_to_string(corpus().join(format!("expected/{name}.images.txt")))
-        .unwrap()
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(str::to_string)
-        .collect()
+    std::fs::read_to_string(
+        Need::CORPUS
+            .path()
+            .join(format!("expected/{name}.images.txt")),
+    )
+    .unwrap()
+    .lines()
+    .filter(|l| !l.trim().is_empty())
+    .map(str::to_string)
+    .collect()
 }
 
 fn chart_names() -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(corpus().join("charts"))
+    let mut v: Vec<String> = std::fs::read_dir(Need::CORPUS.path().join("charts"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
@@ -295,7 +266,7 @@ fn every_chart_renders_as_helm_does() {
     assert!(names.len() >= 6, "corpus charts: {names:?}");
     let mut report = String::new();
     for name in &names {
-        let dir = corpus().join("charts").join(name);
+        let dir = Need::CORPUS.path().join("charts").join(name);
         let got = match native(&dir, None) {
             Ok(s) => s,
             Err(e) => {
@@ -305,7 +276,8 @@ fn every_chart_renders_as_helm_does() {
         };
         let mut r = String::new();
         let committed =
-            std::fs::read_to_string(corpus().join(format!("rendered/{name}.yaml"))).unwrap();
+            std::fs::read_to_string(Need::CORPUS.path().join(format!("rendered/{name}.yaml")))
+                .unwrap();
         r.push_str(&compare(name, "rendered/", &committed, &got, None));
         match oracle_render(&dir, None) {
             Ok(live) => r.push_str(&compare(name, "live oracle", &live, &got, None)),
@@ -339,9 +311,17 @@ fn opentelemetry_collector_fails_in_notes_like_helm() {
     if !imagebom_testkit::ready(NEEDS) {
         return;
     }
-    let want = std::fs::read_to_string(corpus().join("expected/opentelemetry-collector.error.txt"))
-        .unwrap();
-    let e = native(&corpus().join("charts/opentelemetry-collector"), None).unwrap_err();
+    let want = std::fs::read_to_string(
+        Need::CORPUS
+            .path()
+            .join("expected/opentelemetry-collector.error.txt"),
+    )
+    .unwrap();
+    let e = native(
+        &Need::CORPUS.path().join("charts/opentelemetry-collector"),
+        None,
+    )
+    .unwrap_err();
     assert_eq!(e.to_string(), want.trim_end());
     assert!(expected_images("opentelemetry-collector").is_empty());
 }
@@ -353,7 +333,7 @@ fn opentelemetry_collector_examples_render_as_helm_does() {
     if !imagebom_testkit::ready(NEEDS) {
         return;
     }
-    let chart = corpus().join("charts/opentelemetry-collector");
+    let chart = Need::CORPUS.path().join("charts/opentelemetry-collector");
     let mut examples: Vec<PathBuf> = std::fs::read_dir(chart.join("examples"))
         .unwrap()
         .map(|e| e.unwrap().path().join("values.yaml"))
@@ -433,7 +413,7 @@ fn corpus_charts_with_other_values_render_as_helm_does() {
     }
     let mut report = String::new();
     for (name, values) in OTHER_VALUES {
-        let dir = corpus().join("charts").join(name);
+        let dir = Need::CORPUS.path().join("charts").join(name);
         let live =
             oracle_render(&dir, Some(values)).unwrap_or_else(|e| panic!("oracle on {name}: {e}"));
         assert!(live.contains("# Source:"), "{name}: empty oracle render");

@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use imagebom_extract::{extract, split_stream, Limits, Origin};
@@ -167,28 +167,12 @@ const RANDOM: &[Random] = &[
 /// fails the test, and so does an unlisted chart that differs.
 const KNOWN: &[(&str, &str, &str)] = &[];
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn corpus() -> PathBuf {
-    let dir = std::env::var_os("IMAGEBOM_CORPUS_WIDE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("../shared/corpus-wide"));
-    assert!(
-        dir.join("charts").is_dir() && dir.join("rendered").is_dir(),
-        "wide corpus not found at {} (set IMAGEBOM_CORPUS_WIDE)",
-        dir.display()
-    );
-    dir
-}
-
 fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()))
 }
 
 fn chart_names() -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(corpus().join("charts"))
+    let mut v: Vec<String> = std::fs::read_dir(Need::CORPUS_WIDE.path().join("charts"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
@@ -198,12 +182,12 @@ fn chart_names() -> Vec<String> {
 
 /// The chart's values file (`values/<name>.yaml`), if it has one.
 fn values_of(name: &str) -> Option<String> {
-    let p = corpus().join(format!("values/{name}.yaml"));
+    let p = Need::CORPUS_WIDE.path().join(format!("values/{name}.yaml"));
     p.is_file().then(|| read(&p))
 }
 
 fn native(name: &str, values: Option<&str>) -> Result<String, HelmError> {
-    let chart = Chart::load_dir(corpus().join("charts").join(name))?;
+    let chart = Chart::load_dir(Need::CORPUS_WIDE.path().join("charts").join(name))?;
     let values = match values {
         Some(v) => load_values(&format!("values/{name}.yaml"), v.as_bytes())?,
         None => Dict::new(),
@@ -325,25 +309,12 @@ fn same_shape(shape: Shape, want: &Json, got: &Json) -> Option<String> {
     (len(want) != len(got)).then(|| format!("length {} vs {}", len(want), len(got)))
 }
 
-fn python() -> PathBuf {
-    let venv = std::env::var_os("IMAGEBOM_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv"));
-    let py = venv.join("bin/python");
-    assert!(
-        py.exists(),
-        "Helm SDK oracle not found: {} (set IMAGEBOM_VENV)",
-        py.display()
-    );
-    py
-}
-
 /// The decoded structures of two PEM values, random parts masked (`tests/oracle/x509_structure.py`,
 /// the script the certificate tests use).
 fn pem_structures(values: [&Json; 2]) -> [Json; 2] {
     use std::io::Write as _;
-    let mut child = Command::new(python())
-        .arg(workspace().join("tests/oracle/x509_structure.py"))
+    let mut child = Command::new(Need::Venv.path())
+        .arg(imagebom_testkit::workspace().join("tests/oracle/x509_structure.py"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -524,11 +495,15 @@ fn pod_images(name: &str, stream: &str) -> Result<BTreeSet<String>, String> {
 }
 
 fn expected_images(name: &str) -> BTreeSet<String> {
-    read(&corpus().join(format!("expected/{name}.images.txt")))
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(str::to_string)
-        .collect()
+    read(
+        &Need::CORPUS_WIDE
+            .path()
+            .join(format!("expected/{name}.images.txt")),
+    )
+    .lines()
+    .filter(|l| !l.trim().is_empty())
+    .map(str::to_string)
+    .collect()
 }
 
 fn image_report(name: &str, stream: &str) -> String {
@@ -553,7 +528,9 @@ fn image_report(name: &str, stream: &str) -> String {
 /// The error case: rendered without its values file, the chart fails with Helm's text. The
 /// file holds what the SDK's Python binding prints: `<exception class>: <Helm's message>`.
 fn error_report(name: &str) -> String {
-    let p = corpus().join(format!("errors/{name}.novalues.error.txt"));
+    let p = Need::CORPUS_WIDE
+        .path()
+        .join(format!("errors/{name}.novalues.error.txt"));
     if !p.is_file() {
         return String::new();
     }
@@ -575,7 +552,11 @@ fn error_report(name: &str) -> String {
 
 /// One chart: its fidelity and the report of everything that differs ("" when nothing).
 fn check_chart(name: &str) -> (Fidelity, String) {
-    let want = read(&corpus().join(format!("rendered/{name}.yaml")));
+    let want = read(
+        &Need::CORPUS_WIDE
+            .path()
+            .join(format!("rendered/{name}.yaml")),
+    );
     let values = values_of(name);
     let (fidelity, images) = match native(name, values.as_deref()) {
         Ok(got) => (
@@ -738,9 +719,9 @@ fn oracle_render(name: &str, values: &str) -> String {
     let tmp = tempfile::tempdir().unwrap();
     let (vf, out) = (tmp.path().join("values.yaml"), tmp.path().join("out.yaml"));
     std::fs::write(&vf, values).unwrap();
-    let o = Command::new(python())
-        .arg(corpus().join("../oracle/helm_render.py"))
-        .arg(corpus().join("charts").join(name))
+    let o = Command::new(Need::Venv.path())
+        .arg(Need::CORPUS_WIDE.path().join("../oracle/helm_render.py"))
+        .arg(Need::CORPUS_WIDE.path().join("charts").join(name))
         .arg(&out)
         .arg(&vf)
         .output()

@@ -3,7 +3,7 @@
 //! values are also asserted directly. A missing oracle fails.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use imagebom_helm::{parse_set, render, to_stream, Chart, ChartFiles, RenderOptions};
@@ -12,29 +12,7 @@ use imagebom_testkit::Need;
 
 /// What these tests need beyond the repository (imagebom-testkit: said and skipped when
 /// missing, a failure under `CI=true`).
-const NEEDS: &[Need] = &[Need::CORPUS, Need::CORPUS_WIDE, Need::Venv];
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn python() -> PathBuf {
-    let venv = std::env::var_os("IMAGEBOM_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv"));
-    let py = venv.join("bin/python");
-    assert!(py.exists(), "Helm SDK oracle not found: {}", py.display());
-    py
-}
-
-fn oracle_script() -> PathBuf {
-    let corpus = std::env::var_os("IMAGEBOM_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("../shared/corpus"));
-    let p = corpus.join("../oracle/helm_render.py");
-    assert!(p.exists(), "oracle script missing: {}", p.display());
-    p
-}
+const NEEDS: &[Need] = &[Need::CORPUS, Need::CORPUS_WIDE, Need::ORACLE, Need::Venv];
 
 fn files(list: &[(&str, &str)]) -> ChartFiles {
     list.iter()
@@ -56,8 +34,10 @@ fn helm(f: &ChartFiles, values: Option<&str>) -> Result<String, String> {
     let dir = tmp.path().join("chart");
     write_chart(&dir, f);
     let out = tmp.path().join("out.yaml");
-    let mut cmd = Command::new(python());
-    cmd.arg(oracle_script()).arg(&dir).arg(&out);
+    let mut cmd = Command::new(Need::Venv.path());
+    cmd.arg(Need::ORACLE.path().join("helm_render.py"))
+        .arg(&dir)
+        .arg(&out);
     if let Some(v) = values {
         std::fs::write(tmp.path().join("v.yaml"), v).unwrap();
         cmd.arg(tmp.path().join("v.yaml"));
@@ -81,7 +61,7 @@ fn helm_error(f: &ChartFiles) -> String {
                 \x20       print('NO ERROR', end='')\n\
                 \x20   except Exception as e:\n\
                 \x20       print(str(e), end='')\n";
-    let o = Command::new(python())
+    let o = Command::new(Need::Venv.path())
         .arg("-c")
         .arg(code)
         .arg(&dir)
@@ -536,7 +516,7 @@ fn helm_missing_dependencies(f: &ChartFiles) -> Vec<String> {
     let code = "import sys, helm_python as helm\n\
                 for d in helm.dependency_list(sys.argv[1]):\n\
                 \x20   if d['status'] == 'missing': print(d['name'])\n";
-    let o = Command::new(python())
+    let o = Command::new(Need::Venv.path())
         .arg("-c")
         .arg(code)
         .arg(&dir)
@@ -655,7 +635,7 @@ fn helm_split_and_yaml(stream: &str) -> (Vec<String>, String) {
                 except yaml.YAMLError as e:\n\
                 \x20   err = str(e).splitlines()[0]\n\
                 print(json.dumps([docs, err]))\n";
-    let mut child = Command::new(python())
+    let mut child = Command::new(Need::Venv.path())
         .arg("-c")
         .arg(code)
         .stdin(std::process::Stdio::piped())
@@ -735,7 +715,7 @@ fn corpus_wide_charts_that_failed_render_as_helm_does() {
     if !imagebom_testkit::ready(NEEDS) {
         return;
     }
-    let wide = workspace().join("../shared/corpus-wide");
+    let wide = imagebom_testkit::workspace().join("../shared/corpus-wide");
     let random = [
         (
             "wordpress/charts/mariadb/templates/secrets.yaml",

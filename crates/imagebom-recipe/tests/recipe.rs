@@ -1,11 +1,7 @@
 //! Recipe loading: the bundled recipe, the JSON schema, and every kind of bad input.
 
 use imagebom_recipe::{Recipe, RecipeError};
-use std::path::{Path, PathBuf};
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use std::path::Path;
 
 fn load_str(dir: &Path, text: &str) -> Result<Recipe, RecipeError> {
     let p = dir.join("recipe.yaml");
@@ -35,7 +31,7 @@ components:
 
 #[test]
 fn bundled_recipe_loads() {
-    let r = Recipe::load(&workspace().join("recipes/registry.yaml")).unwrap();
+    let r = Recipe::load(&imagebom_testkit::workspace().join("recipes/registry.yaml")).unwrap();
     assert_eq!(r.metadata.name, "registry");
     assert!(r.components.len() >= 4);
     // Every manifest component found its files; the chart component has none.
@@ -48,11 +44,16 @@ fn bundled_recipe_loads() {
         .find(|c| c.helm.is_some())
         .expect("a chart component");
     assert_eq!(chart.helm.as_ref().unwrap().version, "1.0.0");
-    assert_eq!(r.lock_path(), workspace().join("recipes/imagebom.lock"));
+    assert_eq!(
+        r.lock_path(),
+        imagebom_testkit::workspace().join("recipes/imagebom.lock")
+    );
 }
 
 fn schema() -> jsonschema::Validator {
-    let text = std::fs::read_to_string(workspace().join("schemas/recipe.schema.json")).unwrap();
+    let text =
+        std::fs::read_to_string(imagebom_testkit::workspace().join("schemas/recipe.schema.json"))
+            .unwrap();
     jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).unwrap()
 }
 
@@ -63,7 +64,9 @@ fn yaml_to_json(text: &str) -> serde_json::Value {
 #[test]
 fn schema_accepts_bundled_and_rejects_unknown_fields() {
     let s = schema();
-    let bundled = std::fs::read_to_string(workspace().join("recipes/registry.yaml")).unwrap();
+    let bundled =
+        std::fs::read_to_string(imagebom_testkit::workspace().join("recipes/registry.yaml"))
+            .unwrap();
     let v = yaml_to_json(&bundled);
     let errs: Vec<String> = s.iter_errors(&v).map(|e| e.to_string()).collect();
     assert!(errs.is_empty(), "{errs:?}");

@@ -6,12 +6,10 @@ use imagebom_recipe::Recipe;
 use serde_yaml_ng::{Mapping, Value};
 use std::path::{Path, PathBuf};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn schema() -> jsonschema::Validator {
-    let text = std::fs::read_to_string(workspace().join("schemas/recipe.schema.json")).unwrap();
+    let text =
+        std::fs::read_to_string(imagebom_testkit::workspace().join("schemas/recipe.schema.json"))
+            .unwrap();
     jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).unwrap()
 }
 
@@ -40,7 +38,7 @@ fn every_recipe_of_the_tree_validates_and_loads() {
     let s = schema();
     let mut files = Vec::new();
     for d in ["recipes", "fixtures"] {
-        yaml_files(&workspace().join(d), &mut files);
+        yaml_files(&imagebom_testkit::workspace().join(d), &mut files);
     }
     let mut checked = 0;
     for f in files {
@@ -81,8 +79,8 @@ fn yaml_blocks(page: &str) -> Vec<String> {
 #[test]
 fn the_recipe_examples_of_the_docs_validate() {
     let s = schema();
-    let mut pages = vec![workspace().join("README.md")];
-    for e in std::fs::read_dir(workspace().join("docs")).unwrap() {
+    let mut pages = vec![imagebom_testkit::workspace().join("README.md")];
+    for e in std::fs::read_dir(imagebom_testkit::workspace().join("docs")).unwrap() {
         let p = e.unwrap().path();
         if p.extension().is_some_and(|x| x == "md") {
             pages.push(p);
@@ -238,7 +236,9 @@ fn keys(v: &Value, out: &mut Vec<String>) {
 
 #[test]
 fn a_recipe_with_every_field_validates_and_loads() {
-    let text = std::fs::read_to_string(workspace().join("schemas/recipe.schema.json")).unwrap();
+    let text =
+        std::fs::read_to_string(imagebom_testkit::workspace().join("schemas/recipe.schema.json"))
+            .unwrap();
     let mut props = Vec::new();
     schema_properties(&serde_json::from_str(&text).unwrap(), &mut props);
     let doc: Value = serde_yaml_ng::from_str(FULL).unwrap();

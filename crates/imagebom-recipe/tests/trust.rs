@@ -4,10 +4,6 @@ use imagebom_model::ImageRef;
 use imagebom_recipe::Recipe;
 use std::path::Path;
 
-fn workspace() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn load(dir: &Path, trust: &str) -> Result<Recipe, String> {
     std::fs::write(dir.join("m.yaml"), "kind: Pod\n").unwrap();
     let p = dir.join("recipe.yaml");
@@ -125,7 +121,9 @@ fn bad_trust_policies_name_file_and_component() {
 
 #[test]
 fn schema_knows_the_trust_fields() {
-    let text = std::fs::read_to_string(workspace().join("schemas/recipe.schema.json")).unwrap();
+    let text =
+        std::fs::read_to_string(imagebom_testkit::workspace().join("schemas/recipe.schema.json"))
+            .unwrap();
     let s = jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).unwrap();
     let doc = serde_json::json!({
         "apiVersion": "imagebom.dev/v1alpha1", "kind": "Recipe",

@@ -74,7 +74,7 @@ impl ErrorCode {
     }
 
     /// Whether the code says the thing asked for does not exist.
-    pub fn is_unknown(&self) -> bool {
+    pub(crate) fn is_unknown(&self) -> bool {
         matches!(
             self,
             ErrorCode::BlobUnknown | ErrorCode::ManifestUnknown | ErrorCode::NameUnknown
@@ -82,7 +82,7 @@ impl ErrorCode {
     }
 
     /// The codes of an error body (`{"errors":[{"code":…}]}`); none when it is not one.
-    pub fn from_body(body: &[u8]) -> Vec<ErrorCode> {
+    pub(crate) fn from_body(body: &[u8]) -> Vec<ErrorCode> {
         #[derive(Deserialize)]
         struct Envelope {
             #[serde(default)]

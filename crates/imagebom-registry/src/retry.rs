@@ -41,7 +41,7 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// Whether `e` may go away when asked again (see the type's documentation).
-    pub fn is_transient(e: &RegistryError) -> bool {
+    pub(crate) fn is_transient(e: &RegistryError) -> bool {
         match &e.kind {
             ErrorKind::Network { .. } => true,
             ErrorKind::Http { status, codes, .. } => {

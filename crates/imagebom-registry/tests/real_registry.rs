@@ -6,12 +6,11 @@ use imagebom_model::Digest;
 use imagebom_registry::{
     Client, ClientOptions, Credential, ErrorCode, ErrorKind, Reference, Repository, RetryPolicy,
 };
+use imagebom_testkit::layout::{Layout, INDEX, MANIFEST};
 use imagebom_testkit::{ready, registry, Need};
 use std::time::Duration;
 
 const NEEDS: &[Need] = &[Need::REGISTRY, Need::SKOPEO];
-const INDEX: &str = "application/vnd.oci.image.index.v1+json";
-const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const SBOM: &str = "application/vnd.example.sbom+json";
 /// A real registry ([`imagebom_testkit::registry`]) and the user it asks for, if any.
 struct Registry {
@@ -44,7 +43,7 @@ impl Registry {
         extra.extend(creds.iter().map(String::as_str));
         registry::skopeo_copy(
             &extra,
-            &format!("oci:{}:{tag}", layout.dir.path().display()),
+            &layout.reference(tag),
             &format!("docker://{}/{repo}:{tag}", self.host),
         );
     }
@@ -74,77 +73,11 @@ impl Registry {
     }
 }
 
-/// An OCI image layout written by hand (the image-spec's format).
-struct Layout {
-    dir: tempfile::TempDir,
-    refs: Vec<serde_json::Value>,
-}
-
-impl Layout {
-    fn new() -> Layout {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("blobs/sha256")).unwrap();
-        std::fs::write(
-            dir.path().join("oci-layout"),
-            r#"{"imageLayoutVersion":"1.0.0"}"#,
-        )
-        .unwrap();
-        Layout {
-            dir,
-            refs: Vec::new(),
-        }
-    }
-
-    fn blob(&self, data: &[u8], media_type: &str) -> serde_json::Value {
-        let d = Digest::sha256_of(data);
-        std::fs::write(self.dir.path().join("blobs/sha256").join(d.encoded()), data).unwrap();
-        serde_json::json!({"mediaType": media_type, "digest": d.to_string(), "size": data.len()})
-    }
-
-    /// A one-layer image for `arch`: its manifest's descriptor (with its platform).
-    fn image(&self, arch: &str) -> serde_json::Value {
-        let layer = self.blob(
-            format!("layer {arch}").as_bytes(),
-            "application/vnd.oci.image.layer.v1.tar",
-        );
-        let config = serde_json::json!({"architecture": arch, "os": "linux",
-            "rootfs": {"type": "layers", "diff_ids": [layer["digest"]]}});
-        let config = self.blob(
-            config.to_string().as_bytes(),
-            "application/vnd.oci.image.config.v1+json",
-        );
-        let m = serde_json::json!({"schemaVersion": 2, "mediaType": MANIFEST, "config": config, "layers": [layer]});
-        let mut desc = self.blob(m.to_string().as_bytes(), MANIFEST);
-        desc["platform"] = serde_json::json!({"os": "linux", "architecture": arch});
-        desc
-    }
-
-    /// An SBOM artifact: its manifest's descriptor with its `artifactType`.
-    fn artifact(&self) -> serde_json::Value {
-        let empty = self.blob(b"{}", "application/vnd.oci.empty.v1+json");
-        let payload = self.blob(br#"{"sbom":true}"#, SBOM);
-        let m = serde_json::json!({"schemaVersion": 2, "mediaType": MANIFEST,
-            "artifactType": SBOM, "config": empty, "layers": [payload]});
-        let mut desc = self.blob(m.to_string().as_bytes(), MANIFEST);
-        desc["artifactType"] = SBOM.into();
-        desc
-    }
-
-    fn index(&self, manifests: &[serde_json::Value]) -> serde_json::Value {
-        let i = serde_json::json!({"schemaVersion": 2, "mediaType": INDEX, "manifests": manifests});
-        self.blob(i.to_string().as_bytes(), INDEX)
-    }
-
-    fn tag(&mut self, desc: &serde_json::Value, tag: &str) {
-        let mut d = desc.clone();
-        if let Some(o) = d.as_object_mut() {
-            o.remove("platform");
-        }
-        d["annotations"] = serde_json::json!({"org.opencontainers.image.ref.name": tag});
-        self.refs.push(d);
-        let index = serde_json::json!({"schemaVersion": 2, "manifests": self.refs});
-        std::fs::write(self.dir.path().join("index.json"), index.to_string()).unwrap();
-    }
+/// Stores an SBOM artifact in `layout`: its manifest's descriptor with its `artifactType`.
+fn sbom_artifact(layout: &Layout) -> serde_json::Value {
+    let empty = layout.blob(b"{}", "application/vnd.oci.empty.v1+json");
+    let payload = layout.blob(br#"{"sbom":true}"#, SBOM);
+    layout.manifest(Some(SBOM), empty, vec![payload])
 }
 
 fn rt() -> tokio::runtime::Runtime {
@@ -244,7 +177,7 @@ fn regclient_referrers_fall_back_to_the_tag_schema() {
     layout.tag(&image, "1.0");
     let subject = digest_of(&image);
     let schema_tag = format!("sha256-{}", subject.encoded());
-    let referrers = layout.index(&[layout.artifact()]);
+    let referrers = layout.index(&[sbom_artifact(&layout)]);
     layout.tag(&referrers, &schema_tag);
     reg.push(&layout, "1.0", "team/app");
     reg.push(&layout, &schema_tag, "team/app");

@@ -79,7 +79,7 @@ impl Cache {
     /// The cached answer for normalised reference `key`, when fresh.
     /// Whether [`Cache::get`] can find a fresh entry: always for an `immutable` reference
     /// (pinned by digest alone), otherwise only with a TTL above zero.
-    pub fn may_hit(&self, immutable: bool) -> bool {
+    pub(crate) fn may_hit(&self, immutable: bool) -> bool {
         immutable || !self.ttl.is_zero()
     }
 

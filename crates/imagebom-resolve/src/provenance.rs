@@ -49,13 +49,13 @@ pub const MAX_SIGNATURE_BYTES: u64 = 4 << 20;
 pub const MAX_SBOM_BYTES: u64 = 128 << 20;
 
 /// Sigstore bundle media types (an `artifactType` starting with this prefix).
-pub const BUNDLE_PREFIX: &str = "application/vnd.dev.sigstore.bundle";
+pub(crate) const BUNDLE_PREFIX: &str = "application/vnd.dev.sigstore.bundle";
 /// CycloneDX JSON.
-pub const CYCLONEDX_JSON: &str = "application/vnd.cyclonedx+json";
+pub(crate) const CYCLONEDX_JSON: &str = "application/vnd.cyclonedx+json";
 /// SPDX JSON.
-pub const SPDX_JSON: &str = "application/spdx+json";
+pub(crate) const SPDX_JSON: &str = "application/spdx+json";
 /// Layer media types of cosign's legacy `.sbom` tag that may hold CycloneDX or SPDX JSON.
-pub const SBOM_LAYER_TYPES: [&str; 4] = [
+pub(crate) const SBOM_LAYER_TYPES: [&str; 4] = [
     "text/spdx+json",
     "text/spdx",
     CYCLONEDX_JSON,
@@ -144,7 +144,7 @@ pub struct Discovered {
 
 /// The cosign tag of `digest` with `suffix` (`sha256-<hex>.sig`); `suffix` empty gives the
 /// referrers tag schema tag (`sha256-<hex>`).
-pub fn cosign_tag(digest: &Digest, suffix: &str) -> String {
+pub(crate) fn cosign_tag(digest: &Digest, suffix: &str) -> String {
     let base = format!("{}-{}", digest.algorithm(), digest.encoded());
     if suffix.is_empty() {
         base
@@ -173,7 +173,7 @@ struct ManifestDoc {
 }
 
 /// Classifies a JSON document as CycloneDX or SPDX (`None`: neither, or not JSON).
-pub fn sbom_format(bytes: &[u8]) -> Option<(SbomFormat, Option<String>)> {
+pub(crate) fn sbom_format(bytes: &[u8]) -> Option<(SbomFormat, Option<String>)> {
     let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
     if v.get("bomFormat").and_then(|f| f.as_str()) == Some("CycloneDX") {
         return Some((SbomFormat::Cyclonedx, None));
@@ -835,7 +835,7 @@ pub(crate) fn targets(inv: &Inventory, platforms: bool) -> Vec<Target> {
 
 /// The path of an SBOM of `subject` in `format` for the image `repository`
 /// (`registry/repository`), relative to the output directory.
-pub fn sbom_path(repository: &str, subject: &Digest, format: SbomFormat) -> String {
+pub(crate) fn sbom_path(repository: &str, subject: &Digest, format: SbomFormat) -> String {
     format!(
         "sboms/{repository}@{}-{}.{}.json",
         subject.algorithm(),

@@ -14,7 +14,7 @@
 //! ```
 //!
 //! [`registry`] starts a real `docker-registry` and fills it with skopeo, for every suite that
-//! needs one.
+//! needs one; [`layout`] writes the OCI image layouts skopeo copies into it.
 //!
 //! A suite whose helpers find the paths themselves guards each test with [`ready`]:
 //!
@@ -26,6 +26,7 @@
 //! }
 //! ```
 
+pub mod layout;
 pub mod registry;
 
 use std::io::Write as _;
@@ -43,9 +44,18 @@ pub fn required() -> bool {
 
 /// `../shared/<name>` beside the workspace, or `$env` when set; `None` (after saying so) when it
 /// is missing or lacks `marker` (a file or folder that must be inside it).
+///
+/// The oracle scripts (`oracle`) lie beside the corpus: without `$env` they are looked for next
+/// to `$IMAGEBOM_CORPUS` when that is set.
 pub fn shared(name: &str, env: &str, marker: &str) -> Option<PathBuf> {
     let dir = std::env::var_os(env)
         .map(PathBuf::from)
+        .or_else(|| {
+            (name == "oracle")
+                .then(|| std::env::var_os("IMAGEBOM_CORPUS"))
+                .flatten()
+                .map(|c| PathBuf::from(c).join("../oracle"))
+        })
         .unwrap_or_else(|| workspace().join("../shared").join(name));
     if dir.join(marker).exists() {
         return Some(dir);
@@ -163,16 +173,45 @@ impl Need {
         env: "IMAGEBOM_AICR",
         marker: "recipes",
     };
+    /// The Helm SDK oracle scripts (`../shared/oracle`, `IMAGEBOM_ORACLE`; else beside
+    /// `IMAGEBOM_CORPUS` when that is set).
+    pub const ORACLE: Need = Need::Shared {
+        name: "oracle",
+        env: "IMAGEBOM_ORACLE",
+        marker: "helm_render.py",
+    };
+    /// The sigstore conformance data (`../shared/sigstore`, `IMAGEBOM_SIGSTORE`).
+    pub const SIGSTORE: Need = Need::Shared {
+        name: "sigstore",
+        env: "IMAGEBOM_SIGSTORE",
+        marker: "conformance/bundle-verify",
+    };
     /// Debian's `docker-registry`.
     pub const REGISTRY: Need = Need::Program("/usr/bin/docker-registry", "docker-registry");
     /// skopeo.
     pub const SKOPEO: Need = Need::Program("/usr/bin/skopeo", "skopeo");
 
-    fn present(self) -> bool {
+    /// Where the need is (the shared folder, the venv's Python, the program); `None` when it is
+    /// missing, said as [`shared`] says it (a failure under `CI=true`).
+    pub fn find(self) -> Option<PathBuf> {
         match self {
-            Need::Shared { name, env, marker } => shared(name, env, marker).is_some(),
-            Need::Venv => venv_python().is_some(),
-            Need::Program(path, package) => program(path, package).is_some(),
+            Need::Shared { name, env, marker } => shared(name, env, marker),
+            Need::Venv => venv_python(),
+            Need::Program(path, package) => program(path, package),
+        }
+    }
+
+    /// Where a need is that [`ready`] has found: for a suite's path helpers. Panics, naming the
+    /// need, when it is missing (so a helper called without [`ready`] fails rather than skips).
+    /// A shared folder is made absolute (`canonicalize`), the venv's Python is not (its path is
+    /// what makes it the venv's).
+    pub fn path(self) -> PathBuf {
+        let p = self
+            .find()
+            .unwrap_or_else(|| panic!("{self:?} is missing: guard the test with ready()"));
+        match self {
+            Need::Shared { .. } => p.canonicalize().unwrap_or(p),
+            _ => p,
         }
     }
 }
@@ -180,5 +219,5 @@ impl Need {
 /// Whether every need is present; each missing one is said (or fails under `CI=true`).
 pub fn ready(needs: &[Need]) -> bool {
     // Every need is asked (no short cut), so each missing one is said.
-    needs.iter().filter(|n| !n.present()).count() == 0
+    needs.iter().filter(|n| n.find().is_none()).count() == 0
 }

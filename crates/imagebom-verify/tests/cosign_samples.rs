@@ -20,10 +20,7 @@ const SIGSTORE: Need = Need::Shared {
 };
 
 fn dir() -> PathBuf {
-    std::env::var_os("IMAGEBOM_SIGSTORE")
-        .map(Into::into)
-        .unwrap_or_else(|| imagebom_testkit::workspace().join("../shared/sigstore"))
-        .join("cosign")
+    SIGSTORE.path().join("cosign")
 }
 
 fn read(base: &Path, rel: &str) -> Vec<u8> {

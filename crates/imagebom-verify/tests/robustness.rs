@@ -7,17 +7,10 @@ use imagebom_testkit::{ready, Need};
 use imagebom_verify::{dsse, verify_bundle, Artifact, Identity, Options, Policy, TrustedRoot};
 use serde_json::Value;
 
-const SIGSTORE: Need = Need::Shared {
-    name: "sigstore",
-    env: "IMAGEBOM_SIGSTORE",
-    marker: "conformance/bundle-verify",
-};
+const SIGSTORE: Need = Need::SIGSTORE;
 
 fn base() -> std::path::PathBuf {
-    std::env::var_os("IMAGEBOM_SIGSTORE")
-        .map(Into::into)
-        .unwrap_or_else(|| imagebom_testkit::workspace().join("../shared/sigstore"))
-        .join("conformance/bundle-verify")
+    SIGSTORE.path().join("conformance/bundle-verify")
 }
 
 /// Runs verification on `bundle`; a panic fails the test, naming what was fed.

@@ -16,9 +16,7 @@ const SIGSTORE: Need = Need::Shared {
 };
 
 fn dir() -> std::path::PathBuf {
-    std::env::var_os("IMAGEBOM_SIGSTORE")
-        .map(Into::into)
-        .unwrap_or_else(|| imagebom_testkit::workspace().join("../shared/sigstore"))
+    SIGSTORE.path()
 }
 
 fn read(base: &Path, rel: &str) -> Vec<u8> {

@@ -27,7 +27,7 @@ pub fn run(args: &DiffArgs) -> Result<u8, Failure> {
         (None, Some(old), Some(new)) => {
             let first = args.variant.first().map(String::as_str);
             let second = args.variant.get(1).map(String::as_str).or(first);
-            (read(old, first)?, read(new, second)?)
+            (read_bom(old, first)?, read_bom(new, second)?)
         }
         (None, None, _) => {
             return Err(anyhow!(
@@ -90,15 +90,15 @@ fn recipe_variants(args: &DiffArgs, recipe: &Path) -> Result<(BomSummary, BomSum
 /// The two variants of one union BOM.
 fn union_variants(bom: &Path, variants: &[String]) -> Result<(BomSummary, BomSummary), Failure> {
     let (a, b) = two(variants, &bom.display().to_string())?;
-    Ok((read(bom, Some(a))?, read(bom, Some(b))?))
+    Ok((read_bom(bom, Some(a))?, read_bom(bom, Some(b))?))
 }
 
 /// Reads and summarises a BOM, narrowed to `variant`'s images when given.
-fn read(p: &Path, variant: Option<&str>) -> Result<BomSummary, Failure> {
+pub(crate) fn read_bom(p: &Path, variant: Option<&str>) -> Result<BomSummary, Failure> {
     let bytes = read_limited(p, MAX_BOM_BYTES)
         .with_context(|| format!("{}: cannot read", p.display()))
         .code(EXIT_INPUT)?
-        .ok_or_else(|| anyhow!("{}: larger than 256 MiB", p.display()))
+        .ok_or_else(|| anyhow!("{}: larger than {} MiB", p.display(), MAX_BOM_BYTES >> 20))
         .code(EXIT_INPUT)?;
     let text = String::from_utf8(bytes)
         .map_err(|_| anyhow!("{}: not UTF-8", p.display()))

@@ -55,19 +55,9 @@ pub fn run(args: &ExportArgs, quiet: bool) -> Result<u8, Failure> {
 
 /// The BOM ids `diff OLD NEW` reports as added or changed.
 fn changed_ids(old: &Path, new: &Path) -> Result<BTreeSet<String>, Failure> {
-    use imagebom_emit::diff::{diff, summarize};
-    let read = |p: &Path| {
-        let bytes = read_limited(p, 256 << 20)
-            .with_context(|| format!("{}: cannot read", p.display()))
-            .code(EXIT_INPUT)?
-            .ok_or_else(|| anyhow!("{}: larger than 256 MiB", p.display()))
-            .code(EXIT_INPUT)?;
-        let text = String::from_utf8(bytes)
-            .map_err(|_| anyhow!("{}: not UTF-8", p.display()))
-            .code(EXIT_INPUT)?;
-        summarize(&p.display().to_string(), &text).code(EXIT_INPUT)
-    };
-    Ok(changed(&diff(&read(old)?, &read(new)?)))
+    use crate::diff::read_bom;
+    use imagebom_emit::diff::diff;
+    Ok(changed(&diff(&read_bom(old, None)?, &read_bom(new, None)?)))
 }
 
 /// The Dependency-Track layout in `dir`: each child's stored CycloneDX SBOM copied to

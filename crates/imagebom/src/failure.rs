@@ -15,6 +15,17 @@ pub struct Failure {
     pub error: anyhow::Error,
 }
 
+impl Failure {
+    /// `error` with [`EXIT_REGISTRY`] when it is a network failure (`network`), else
+    /// [`EXIT_INPUT`].
+    pub fn network_or_input(network: bool, error: impl Into<anyhow::Error>) -> Failure {
+        Failure {
+            code: if network { EXIT_REGISTRY } else { EXIT_INPUT },
+            error: error.into(),
+        }
+    }
+}
+
 /// Attaches an exit code to a library error.
 pub trait WithCode<T> {
     /// Maps the error to a [`Failure`] with `code`.

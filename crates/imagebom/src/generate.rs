@@ -211,12 +211,16 @@ fn run_one(
     let attached = attached_files(&built.inventory, out, &args.registry, fresh);
     let outputs = write_outputs(
         &built,
-        out,
-        &args.format,
-        args.registry.resolve,
-        page.map(|(p, _, new)| (p, new)),
-        (timestamp, nested.as_ref(), spec_version(args)),
-        attached,
+        Outputs {
+            dir: out,
+            formats: &args.format,
+            with_lock: args.registry.resolve,
+            page: page.map(|(p, _, new)| (p, new)),
+            timestamp,
+            nested: nested.as_ref(),
+            spec: spec_version(args),
+            attached,
+        },
         quiet,
     )?;
     let inv = &built.inventory;
@@ -318,22 +322,41 @@ fn spec_version(args: &GenerateArgs) -> imagebom_emit::SpecVersion {
     }
 }
 
-/// Renders the requested formats of `built` (and the lock, when `with_lock`), then writes
-/// them with `page` as one [`OutputSet`]: all of them or, on any error, none. Returns the
-/// paths written.
-#[allow(clippy::too_many_arguments)] // the output set, its options and the attached SBOM files travel together
+/// What [`write_outputs`] writes of a built inventory, and how.
+struct Outputs<'a> {
+    /// The folder the BOM files go in.
+    dir: &'a Path,
+    /// The BOM formats wanted.
+    formats: &'a [Format],
+    /// Whether the lock is written too (at the built lock path).
+    with_lock: bool,
+    /// The `--page` file and its updated text.
+    page: Option<(PathBuf, String)>,
+    /// The BOMs' `metadata.timestamp`.
+    timestamp: String,
+    /// The per-image SBOMs nested into CycloneDX (`--nest-packages`).
+    nested: Option<&'a imagebom_emit::Nested>,
+    /// The CycloneDX spec version.
+    spec: imagebom_emit::SpecVersion,
+    /// The attached SBOM files: path and bytes.
+    attached: Vec<(PathBuf, Vec<u8>)>,
+}
+
+/// Renders the requested formats of `built` (and the lock, when asked), then writes them with
+/// the page and the attached SBOM files as one [`OutputSet`]: all of them or, on any error,
+/// none. Returns the paths written.
 fn write_outputs(
     built: &pipeline::Built,
-    out: &Path,
-    formats: &[Format],
-    with_lock: bool,
-    page: Option<(PathBuf, String)>,
-    (timestamp, nested, spec): (
-        String,
-        Option<&imagebom_emit::Nested>,
-        imagebom_emit::SpecVersion,
-    ),
-    attached: Vec<(PathBuf, Vec<u8>)>,
+    Outputs {
+        dir: out,
+        formats,
+        with_lock,
+        page,
+        timestamp,
+        nested,
+        spec,
+        attached,
+    }: Outputs<'_>,
     quiet: bool,
 ) -> Result<Vec<PathBuf>, Failure> {
     let inv = &built.inventory;
@@ -396,12 +419,16 @@ pub fn refresh(args: &RefreshArgs, quiet: bool) -> Result<u8, Failure> {
     if args.write {
         let written = write_outputs(
             &built,
-            &args.out,
-            &args.format,
-            true,
-            None,
-            (timestamp, None, imagebom_emit::SpecVersion::V1_6),
-            Vec::new(),
+            Outputs {
+                dir: &args.out,
+                formats: &args.format,
+                with_lock: true,
+                page: None,
+                timestamp,
+                nested: None,
+                spec: imagebom_emit::SpecVersion::V1_6,
+                attached: Vec::new(),
+            },
             quiet,
         )?;
         if !quiet {

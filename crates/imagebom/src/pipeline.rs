@@ -1,7 +1,7 @@
 //! The pipeline stages wired together: recipe → render → extract → resolve (lock).
 
 use crate::cli::RenderArgs;
-use crate::failure::{Failure, WithCode, EXIT_INPUT, EXIT_REGISTRY};
+use crate::failure::{Failure, WithCode, EXIT_INPUT};
 use anyhow::Context;
 use imagebom_extract::{extract, extract_manifest, Limits, Origin};
 use imagebom_model::{Category, ImageRef, Inventory, Lock, Occurrence};
@@ -41,15 +41,7 @@ pub fn render_options(args: &RenderArgs, insecure: &[String]) -> imagebom_render
 /// Maps a render error to its exit code: 3 when a chart could not be fetched over the
 /// network, 2 otherwise.
 pub fn render_failure(e: imagebom_render::RenderError) -> Failure {
-    let code = if e.is_network() {
-        EXIT_REGISTRY
-    } else {
-        EXIT_INPUT
-    };
-    Failure {
-        code,
-        error: e.into(),
-    }
+    Failure::network_or_input(e.is_network(), e)
 }
 
 /// Loads `recipe_path`, renders, extracts and applies the lock (`lock` or the recipe's).
@@ -264,18 +256,14 @@ impl KeepGoing {
             return None;
         }
         let list: Vec<String> = self.messages.iter().map(|m| format!("  - {m}")).collect();
-        Some(Failure {
-            code: if self.all_network {
-                EXIT_REGISTRY
-            } else {
-                EXIT_INPUT
-            },
-            error: anyhow::anyhow!(
+        Some(Failure::network_or_input(
+            self.all_network,
+            anyhow::anyhow!(
                 "{} part(s) of the recipe failed (--keep-going):\n{}",
                 self.messages.len(),
                 list.join("\n")
             ),
-        })
+        ))
     }
 }
 

@@ -2,7 +2,7 @@
 //! the chart source of `imagebom images --chart`.
 
 use crate::cli::{ChartArgs, RenderCmdArgs};
-use crate::failure::{Failure, WithCode, EXIT_INPUT, EXIT_OK, EXIT_REGISTRY};
+use crate::failure::{Failure, WithCode, EXIT_INPUT, EXIT_OK};
 use anyhow::Context;
 use imagebom_charts::{fetch_chart, load_chart, ChartRequest, FetchOptions};
 use std::io::Write;
@@ -79,29 +79,10 @@ pub fn render_chart_with(
             error: e.into(),
         })?
         .unwrap_or(request);
-    let fetched = fetch_chart(&request, &opts).map_err(|e| {
-        let code = if e.is_network() {
-            EXIT_REGISTRY
-        } else {
-            EXIT_INPUT
-        };
-        Failure {
-            code,
-            error: e.into(),
-        }
-    })?;
+    let fetched =
+        fetch_chart(&request, &opts).map_err(|e| Failure::network_or_input(e.is_network(), e))?;
     let chart = load_chart(&fetched, &opts)
-        .map_err(|e| {
-            let code = if e.is_network() {
-                EXIT_REGISTRY
-            } else {
-                EXIT_INPUT
-            };
-            Failure {
-                code,
-                error: e.into(),
-            }
-        })?
+        .map_err(|e| Failure::network_or_input(e.is_network(), e))?
         .chart;
 
     let mut layers = Vec::new();

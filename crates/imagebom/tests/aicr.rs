@@ -49,35 +49,6 @@ fn split_glued_separators(stream: &str) -> String {
     out
 }
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn aicr() -> PathBuf {
-    let dir = std::env::var_os("IMAGEBOM_AICR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("../shared/aicr"));
-    assert!(
-        dir.join("charts").is_dir() && dir.join("recipes/registry.yaml").is_file(),
-        "AICR tree not found at {} (set IMAGEBOM_AICR)",
-        dir.display()
-    );
-    dir.canonicalize().unwrap()
-}
-
-fn python() -> PathBuf {
-    let venv = std::env::var_os("IMAGEBOM_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".venv"));
-    let py = venv.join("bin/python");
-    assert!(
-        py.exists(),
-        "Helm SDK oracle not found: {} (set IMAGEBOM_VENV)",
-        py.display()
-    );
-    py
-}
-
 fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()))
 }
@@ -88,7 +59,7 @@ fn yaml(p: &Path) -> Yaml {
 
 /// The components with a chart under `charts/`.
 fn components() -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(aicr().join("charts"))
+    let mut v: Vec<String> = std::fs::read_dir(imagebom_testkit::Need::AICR.path().join("charts"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
@@ -98,7 +69,11 @@ fn components() -> Vec<String> {
 
 /// `defaultNamespace` of each component of `recipes/registry.yaml`.
 fn namespaces() -> BTreeMap<String, String> {
-    let reg = yaml(&aicr().join("recipes/registry.yaml"));
+    let reg = yaml(
+        &imagebom_testkit::Need::AICR
+            .path()
+            .join("recipes/registry.yaml"),
+    );
     reg["components"]
         .as_sequence()
         .expect("registry.yaml: components")
@@ -113,7 +88,11 @@ fn namespaces() -> BTreeMap<String, String> {
 /// AICR's image inventory: the `- \`ref\`` items under each `### <component>` heading of the
 /// "Images by component" section.
 fn inventory() -> BTreeMap<String, BTreeSet<String>> {
-    let text = read(&aicr().join("container-images.md"));
+    let text = read(
+        &imagebom_testkit::Need::AICR
+            .path()
+            .join("container-images.md"),
+    );
     let section = text
         .split_once("## Images by component")
         .expect("container-images.md: no image section")
@@ -138,7 +117,13 @@ fn inventory() -> BTreeMap<String, BTreeSet<String>> {
 
 /// The chart `name` and `version` of a component's chart.
 fn chart_meta(component: &str) -> (String, String) {
-    let c = yaml(&aicr().join("charts").join(component).join("Chart.yaml"));
+    let c = yaml(
+        &imagebom_testkit::Need::AICR
+            .path()
+            .join("charts")
+            .join(component)
+            .join("Chart.yaml"),
+    );
     let s = |k: &str| {
         c[k].as_str()
             .unwrap_or_else(|| panic!("{component}: Chart.yaml {k}"))
@@ -149,7 +134,10 @@ fn chart_meta(component: &str) -> (String, String) {
 /// The `<name>-post` chart of a component's in-tree manifests, written under `dir`, or None
 /// when the component has none.
 fn post_chart(component: &str, dir: &Path) -> Option<PathBuf> {
-    let src = aicr().join("recipes/components").join(component);
+    let src = imagebom_testkit::Need::AICR
+        .path()
+        .join("recipes/components")
+        .join(component);
     let manifests: Vec<PathBuf> = std::fs::read_dir(src.join("manifests"))
         .ok()?
         .map(|e| e.unwrap().path())
@@ -215,7 +203,8 @@ fn write_recipe(dir: &Path) -> (PathBuf, Vec<Release>) {
             .get(&c)
             .unwrap_or_else(|| panic!("{c}: no defaultNamespace in registry.yaml"))
             .clone();
-        let values = aicr()
+        let values = imagebom_testkit::Need::AICR
+            .path()
             .join("recipes/components")
             .join(&c)
             .join("values.yaml");
@@ -230,7 +219,7 @@ fn write_recipe(dir: &Path) -> (PathBuf, Vec<Release>) {
         }
         releases.push(Release {
             component: c.clone(),
-            chart: aicr().join("charts").join(&c),
+            chart: imagebom_testkit::Need::AICR.path().join("charts").join(&c),
             values,
             release: format!("release-{c}"),
             namespace,
@@ -264,7 +253,7 @@ fn sdk_render(r: &Release) -> String {
                 for p, t in sorted(m.items()):\n\
                 \x20   if not p.endswith('NOTES.txt') and t.strip():\n\
                 \x20       sys.stdout.write(f'---\\n# Source: {p}\\n{t.strip()}\\n')\n";
-    let o = std::process::Command::new(python())
+    let o = std::process::Command::new(imagebom_testkit::Need::Venv.path())
         .arg("-c")
         .arg(code)
         .arg(&r.chart)

@@ -2,19 +2,15 @@
 
 use assert_cmd::Command;
 use imagebom_testkit::Need;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// What these tests need beyond the repository (imagebom-testkit: said and skipped when
 /// missing, a failure under `CI=true`).
 const NEEDS: &[Need] = &[Need::AICR];
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn imagebom() -> Command {
     let mut c = Command::cargo_bin("imagebom").unwrap();
-    c.current_dir(workspace())
+    c.current_dir(imagebom_testkit::workspace())
         .env("SOURCE_DATE_EPOCH", "1764000000");
     c
 }
@@ -59,7 +55,7 @@ fn bundled_recipe_outputs_validate_against_official_schemas() {
         ("bom.cdx.json", Schema::CycloneDx16),
         ("bom.spdx.json", Schema::Spdx23),
     ] {
-        let v = Validator::new(&workspace().join("schemas"), schema).unwrap();
+        let v = Validator::new(&imagebom_testkit::workspace().join("schemas"), schema).unwrap();
         let doc: serde_json::Value =
             serde_json::from_slice(&std::fs::read(d.path().join(file)).unwrap()).unwrap();
         let errors = v.errors(&doc);
@@ -257,12 +253,14 @@ fn committed_page_and_lock_are_fresh() {
 fn render_prints_the_helm_template_stream() {
     // The committed expectation is the real Helm v4 SDK's render (cargo xtask conformance).
     let a = imagebom()
-        .current_dir(workspace())
+        .current_dir(imagebom_testkit::workspace())
         .args(["render", "fixtures/charts/webapp"])
         .assert()
         .success();
-    let want =
-        std::fs::read_to_string(workspace().join("fixtures/charts/expected/webapp.yaml")).unwrap();
+    let want = std::fs::read_to_string(
+        imagebom_testkit::workspace().join("fixtures/charts/expected/webapp.yaml"),
+    )
+    .unwrap();
     assert_eq!(String::from_utf8_lossy(&a.get_output().stdout), want);
 }
 
@@ -272,7 +270,7 @@ fn render_applies_values_files_set_release_and_namespace() {
     let values = d.path().join("v.yaml");
     std::fs::write(&values, "global: {registry: mirror.example}\nworkers: 1\n").unwrap();
     let a = imagebom()
-        .current_dir(workspace())
+        .current_dir(imagebom_testkit::workspace())
         .args(["render", "fixtures/charts/webapp", "-f"])
         .arg(&values)
         .args(["--set", "image.tag=9.9.9", "--release", "web", "-n", "apps"])
@@ -287,7 +285,7 @@ fn render_applies_values_files_set_release_and_namespace() {
     assert_eq!(out.matches("kube-webhook-certgen").count(), 1, "{out}");
 
     let a = imagebom()
-        .current_dir(workspace())
+        .current_dir(imagebom_testkit::workspace())
         .args(["images", "--normalize", "--chart", "fixtures/charts/webapp"])
         .args(["--set", "image.tag=9.9.9"])
         .assert()
@@ -444,15 +442,6 @@ fn keep_going_reports_every_bad_manifest() {
     }
 }
 
-/// The AICR data: `$IMAGEBOM_AICR`, default `<workspace>/../shared/aicr`.
-fn aicr() -> PathBuf {
-    let aicr = std::env::var_os("IMAGEBOM_AICR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("../shared/aicr"));
-    assert!(aicr.is_dir(), "AICR data not found at {}", aicr.display());
-    aicr
-}
-
 /// kai-scheduler rendered natively from the AICR chart (`$IMAGEBOM_AICR`, default
 /// `<workspace>/../shared/aicr`) with its recipe values: the `Config` CR's images are
 /// `repository/name:tag`, and `MS_REPOSITORY` is not an image.
@@ -461,7 +450,7 @@ fn kai_scheduler_images_through_the_binary() {
     if !imagebom_testkit::ready(NEEDS) {
         return;
     }
-    let aicr = aicr();
+    let aicr = Need::AICR.path();
     let a = imagebom()
         .args(["images", "--all", "--chart"])
         .arg(aicr.join("charts/kai-scheduler"))
@@ -505,7 +494,9 @@ fn source_comment_in_a_recipe_manifest_keeps_the_file() {
         return;
     }
     let d = tempfile::tempdir().unwrap();
-    let from = aicr().join("recipes/components/gke-nccl-tcpxo/manifests");
+    let from = Need::AICR
+        .path()
+        .join("recipes/components/gke-nccl-tcpxo/manifests");
     let files = ["nccl-tcpxo-installer.yaml", "nri-device-injector.yaml"];
     for f in files {
         std::fs::copy(from.join(f), d.path().join(f)).unwrap();
