@@ -75,7 +75,7 @@ Examples:
 Prints the manifest stream with a `# Source:` header per template (NOTES.txt is rendered,
 so a `fail` there fails the render, but not printed; crds/ only with --include-crds).
 With --kustomize, prints the built stream as `kubectl kustomize DIR` does (keys sorted,
-documents separated by `---`); the chart options do not apply.
+documents separated by `---`); the chart options are refused with it.
 
 Exit codes:
   0  success
@@ -668,7 +668,7 @@ pub struct ImagesArgs {
     pub chart: Option<String>,
     /// Build this kustomization natively (as `imagebom render --kustomize` does) and list its
     /// images instead, each occurrence naming the kustomization and the resource file.
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["paths", "chart"])]
+    #[arg(long, value_name = "DIR", conflicts_with_all = IMAGES_CHART_ONLY)]
     pub kustomize: Option<PathBuf>,
     #[command(flatten)]
     pub chart_args: ChartArgs,
@@ -819,6 +819,31 @@ pub struct ChartArgs {
     pub render: RenderArgs,
 }
 
+/// The chart options `--kustomize` refuses (they would be ignored).
+const CHART_ONLY: [&str; 8] = [
+    "chart",
+    "values",
+    "set",
+    "repo",
+    "version",
+    "include_crds",
+    "kube_version",
+    "api_versions",
+];
+
+/// [`CHART_ONLY`] and the manifest paths, for `images --kustomize`.
+const IMAGES_CHART_ONLY: [&str; 9] = [
+    "paths",
+    "chart",
+    "values",
+    "set",
+    "repo",
+    "version",
+    "include_crds",
+    "kube_version",
+    "api_versions",
+];
+
 #[derive(Debug, Args)]
 pub struct RenderCmdArgs {
     /// The chart: a directory, a `.tgz`, `oci://host/path/chart`, or a chart name with --repo.
@@ -826,7 +851,7 @@ pub struct RenderCmdArgs {
     pub chart: Option<String>,
     /// Build this kustomization directory natively instead and print the stream as
     /// `kubectl kustomize DIR` does (remote bases through --chart-mirror URL=DIR).
-    #[arg(long, value_name = "DIR", conflicts_with = "chart")]
+    #[arg(long, value_name = "DIR", conflicts_with_all = CHART_ONLY)]
     pub kustomize: Option<PathBuf>,
     #[command(flatten)]
     pub chart_args: ChartArgs,

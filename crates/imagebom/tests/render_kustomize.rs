@@ -128,8 +128,24 @@ fn render_kustomize_errors_name_the_file() {
         .arg(d.path())
         .assert()
         .code(2);
-    // Neither is one too.
+    // Neither is one too, and so are chart options, which a kustomization would ignore.
     imagebom().arg("render").assert().code(2);
+    let ok = tempfile::tempdir().unwrap();
+    std::fs::write(ok.path().join("kustomization.yaml"), "namePrefix: a-\n").unwrap();
+    imagebom()
+        .args(["render", "--kustomize"])
+        .arg(ok.path())
+        .assert()
+        .success();
+    for args in [["render", "--set", "a=b"], ["images", "-f", "v.yaml"]] {
+        imagebom()
+            .args(args)
+            .arg("--kustomize")
+            .arg(ok.path())
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains("cannot be used with"));
+    }
 }
 
 #[test]
