@@ -437,7 +437,8 @@ struct ImageRule {
 }
 
 pub(crate) fn images(k: &Kustomization, objects: &mut [Object]) -> Result<(), KustomizeError> {
-    for entry in k.list("images") {
+    // The legacy `imageTags` are `images` entries after the others, as Kustomize reads them.
+    for entry in k.list("images").into_iter().chain(k.list("imageTags")) {
         let field = |f: &str| match entry.get(f) {
             Some(Value::String(s)) => s.clone(),
             Some(Value::Number(n)) => n.to_string(),

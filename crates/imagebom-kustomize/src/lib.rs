@@ -4,8 +4,9 @@
 //!
 //! Supported (see `docs/kustomize.md`): `resources` (files, directories, nested bases), `bases`,
 //! `components`, `namespace`, `namePrefix`/`nameSuffix` (with the common name references),
-//! `commonLabels`, `labels`, `commonAnnotations`, `images`, `replicas`, `configMapGenerator`,
-//! `secretGenerator`, `generatorOptions` (with Kustomize's hash suffixes), `patches`,
+//! `commonLabels`, `labels` (with `fields`), `commonAnnotations`, `images` (and `imageTags`),
+//! `replicas`, `configMapGenerator`, `secretGenerator`, `generatorOptions` (with Kustomize's
+//! hash suffixes), `patches` (with `options`),
 //! `patchesStrategicMerge`, `patchesJson6902`, `replacements`, legacy `vars`, `configurations`,
 //! `openapi` (custom merge keys), builtin patch and prefix/suffix `transformers`, `sortOptions`
 //! and the legacy output order.

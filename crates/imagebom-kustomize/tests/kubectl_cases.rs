@@ -256,3 +256,30 @@ fn validators_fail_as_kustomize_fails_without_plugins() {
         assert!(stderr.contains(want), "{stderr}");
     }
 }
+
+/// The fields imagebom does not implement are refused, naming the kustomization, never
+/// ignored (Kustomize reads them, so ignoring them would print something else).
+#[test]
+fn unimplemented_fields_are_refused_naming_the_file() {
+    for (field, value) in [
+        ("generators", "[gen.yaml]"),
+        ("buildMetadata", "[managedByLabel]"),
+        (
+            "helmChartInflationGenerator",
+            "[{chartName: x, chartHome: charts}]",
+        ),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(
+            tmp.path().join("kustomization.yaml"),
+            format!("{field}: {value}\n"),
+        )
+        .unwrap();
+        let err = build(tmp.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("kustomization.yaml")
+                && err.contains(&format!("`{field}` is not supported")),
+            "{err}"
+        );
+    }
+}
