@@ -9,6 +9,10 @@
 //!   calls via `cargo bench -p imagebom-helm --bench corpus`, and `imagebom render` processes)
 //!   and with the Helm SDK (`tests/bench/helm_bench.py`); per-chart times, ratios, the whole
 //!   corpus at once, max RSS, document counts (see `bench_render.rs`).
+//! - `bench-kustomize [--cases DIR] [--only NAME]... [--reps N] [--bin PATH] [--kubectl PATH]`: build every shared
+//!   kustomization natively (in process and as `imagebom render --kustomize` processes) and with
+//!   `kubectl kustomize` processes; wall and CPU times per case and in total, with the ratios
+//!   (see `bench_kustomize.rs`).
 //! - `bench-recipe [--bin PATH] [--latency-ms N]`: AICR's component registry end to end, cold,
 //!   charts from a local HTTP chart repository and OCI registry and images from a local
 //!   registry, all behind a 20 ms proxy, against AICR's way (a Helm SDK `helm template` process
@@ -33,6 +37,7 @@
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 
+mod bench_kustomize;
 mod bench_recipe;
 mod bench_render;
 mod conformance;
@@ -54,6 +59,7 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("schemas") => schemas(args.iter().any(|a| a == "--update")),
         Some("bench-resolve") => bench_resolve(),
+        Some("bench-kustomize") => bench_kustomize::run(&root(), &args[1..]),
         Some("bench-recipe") => bench_recipe::run(&root(), &args[1..]),
         Some("bench-render") => bench_render::run(&root(), &args[1..]),
         Some("conformance") => conformance::run(&root(), args.iter().any(|a| a == "--update")),
@@ -63,7 +69,7 @@ fn main() -> Result<()> {
         Some("repro") => release::repro(&root(), &args[1..]),
         Some("sbom") => release::sbom(&root(), &args[1..]),
         Some("latency-proxy") => proxy::run(&args[1..]),
-        _ => bail!("usage: cargo xtask schemas [--update] | bench-resolve | bench-recipe [--bin PATH] [--latency-ms N] | bench-render [--reps N] [--rounds R] | conformance [--update|--check] | fuzz [--seconds N] [TARGET...] | kustomize-schema [--check] | scale [--images N]... | repro [--head] [--keep] | sbom [--out FILE] | latency-proxy UPSTREAM [--latency-ms N]"),
+        _ => bail!("usage: cargo xtask schemas [--update] | bench-resolve | bench-kustomize [--cases DIR] [--only NAME]... [--reps N] [--bin PATH] [--kubectl PATH] | bench-recipe [--bin PATH] [--latency-ms N] | bench-render [--reps N] [--rounds R] | conformance [--update|--check] | fuzz [--seconds N] [TARGET...] | kustomize-schema [--check] | scale [--images N]... | repro [--head] [--keep] | sbom [--out FILE] | latency-proxy UPSTREAM [--latency-ms N]"),
     }
 }
 

@@ -43,6 +43,12 @@ const TEMPLATE_LABELS: &[Spec] = &[
     s("spec/template/metadata/labels", ANY, "ReplicaSet", true),
     s("spec/template/metadata/labels", ANY, "DaemonSet", true),
     s("spec/template/metadata/labels", "apps", "StatefulSet", true),
+    s(
+        "spec/volumeClaimTemplates[]/metadata/labels",
+        "apps",
+        "StatefulSet",
+        true,
+    ),
     s("spec/template/metadata/labels", "batch", "Job", true),
     s("spec/jobTemplate/metadata/labels", "batch", "CronJob", true),
     s(
@@ -107,12 +113,6 @@ fn selector_specs() -> Vec<Spec> {
         ),
     ]);
     v.extend_from_slice(TEMPLATE_LABELS);
-    v.push(s(
-        "spec/volumeClaimTemplates/metadata/labels",
-        "apps",
-        "StatefulSet",
-        true,
-    ));
     v
 }
 
@@ -220,7 +220,8 @@ pub(crate) fn visit(v: &mut Value, path: &[&str], create: bool, f: &mut dyn FnMu
     let Value::Mapping(m) = v else { return };
     let present = m.get(key).is_some_and(|c| !c.is_null());
     if !present {
-        if !create {
+        // A missing list (`name[]`) is never created, as in Kustomize.
+        if !create || first.ends_with("[]") {
             return;
         }
         let fresh = if rest.is_empty() {
@@ -363,15 +364,22 @@ pub(crate) fn labels(
         let Some(Value::Mapping(pairs)) = entry.get("pairs") else {
             continue;
         };
-        if entry.get("fields").is_some() {
-            return Err(KustomizeError::Unsupported {
-                path: k.file.clone(),
-                feature: "`labels.fields`".into(),
-            });
-        }
+        // `fields`: custom field specs, merged with the built-in ones below.
+        let mut extra: Vec<FieldSpec> = match entry.get("fields") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Sequence(specs)) => specs.iter().map(FieldSpec::parse).collect(),
+            Some(_) => {
+                return Err(KustomizeError::invalid(
+                    &k.file,
+                    "labels: `fields` must be a list of field specs",
+                ))
+            }
+        };
         let flag = |f: &str| entry.get(f).and_then(Value::as_bool).unwrap_or(false);
         let selectors = flag("includeSelectors");
-        let extra: &[FieldSpec] = if selectors { &cfg.common_labels } else { &[] };
+        if selectors {
+            extra.extend(cfg.common_labels.iter().cloned());
+        }
         let specs: Vec<Spec> = if selectors {
             selector_specs()
         } else if flag("includeTemplates") {
@@ -380,7 +388,7 @@ pub(crate) fn labels(
             TEMPLATE_LABELS[..1].to_vec()
         };
         for o in objects.iter_mut() {
-            add_pairs(o, &specs, extra, pairs);
+            add_pairs(o, &specs, &extra, pairs);
         }
     }
     Ok(())
@@ -429,7 +437,8 @@ struct ImageRule {
 }
 
 pub(crate) fn images(k: &Kustomization, objects: &mut [Object]) -> Result<(), KustomizeError> {
-    for entry in k.list("images") {
+    // The legacy `imageTags` are `images` entries after the others, as Kustomize reads them.
+    for entry in k.list("images").into_iter().chain(k.list("imageTags")) {
         let field = |f: &str| match entry.get(f) {
             Some(Value::String(s)) => s.clone(),
             Some(Value::Number(n)) => n.to_string(),

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// Fields this increment refuses rather than ignores (ignoring them would give wrong output).
-const UNSUPPORTED: [&str; 1] = ["generators"];
+const UNSUPPORTED: [&str; 3] = ["generators", "buildMetadata", "helmChartInflationGenerator"];
 
 /// `kustomize build DIR`: the objects in Kustomize's output order.
 pub fn build(dir: &Path) -> Result<Vec<Object>, KustomizeError> {

@@ -4,14 +4,16 @@
 //!
 //! Supported (see `docs/kustomize.md`): `resources` (files, directories, nested bases), `bases`,
 //! `components`, `namespace`, `namePrefix`/`nameSuffix` (with the common name references),
-//! `commonLabels`, `labels`, `commonAnnotations`, `images`, `replicas`, `configMapGenerator`,
-//! `secretGenerator`, `generatorOptions` (with Kustomize's hash suffixes), `patches`,
+//! `commonLabels`, `labels` (with `fields`), `commonAnnotations`, `images` (and `imageTags`),
+//! `replicas`, `configMapGenerator`, `secretGenerator`, `generatorOptions` (with Kustomize's
+//! hash suffixes), `patches` (with `options`),
 //! `patchesStrategicMerge`, `patchesJson6902`, `replacements`, legacy `vars`, `configurations`,
 //! `openapi` (custom merge keys), builtin patch and prefix/suffix `transformers`, `sortOptions`
 //! and the legacy output order.
 
 mod config;
 mod fields;
+mod fold;
 mod generate;
 mod helm;
 mod kustomization;
@@ -144,12 +146,101 @@ fn kyaml_quotes(text: &str) -> String {
             out.push_str(line);
             continue;
         }
-        out.push_str(&requote(body));
+        out.push_str(&fold::fold(&requote(body)));
         if line.ends_with('\n') {
             out.push('\n');
         }
     }
     out
+}
+
+/// The plain scalars YAML 1.1 (go-yaml v2, which prints `kubectl kustomize`'s output) reads as
+/// booleans beyond YAML 1.2's `true` / `false`.
+const YAML11_BOOLS: [&str; 16] = [
+    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off",
+    "OFF",
+];
+
+/// A line whose mapping key is a string YAML 1.1 reads as another type (plain `y`, `on`,
+/// `0755`, or single-quoted `'1'`) with the key double-quoted, as kyaml writes it.
+fn requote_key(line: &str) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    let mut at = line.len() - line.trim_start_matches(' ').len();
+    while line[at..].starts_with("- ") {
+        at += 2;
+    }
+    let rest = &line[at..];
+    let key_len = if let Some(quoted) = rest.strip_prefix('\'') {
+        match quoted.find('\'') {
+            Some(i) if !quoted[i + 1..].starts_with('\'') => i + 2,
+            _ => return Cow::Borrowed(line),
+        }
+    } else {
+        match rest.find(": ") {
+            Some(i) => i,
+            None if rest.ends_with(':') => rest.len() - 1,
+            None => return Cow::Borrowed(line),
+        }
+    };
+    let (key, after) = rest.split_at(key_len);
+    if !(after.starts_with(": ") || after == ":") {
+        return Cow::Borrowed(line);
+    }
+    let text = match key.strip_prefix('\'') {
+        Some(q) => {
+            let inner = &q[..q.len() - 1];
+            let typed = yaml11_typed(inner)
+                || matches!(
+                    serde_yaml_ng::from_str::<serde_yaml_ng::Value>(inner),
+                    Ok(serde_yaml_ng::Value::Number(_) | serde_yaml_ng::Value::Bool(_))
+                );
+            if !typed || inner.contains(['\\', '"']) {
+                return Cow::Borrowed(line);
+            }
+            inner
+        }
+        None if yaml11_only_string(key) => key,
+        None => return Cow::Borrowed(line),
+    };
+    Cow::Owned(format!("{}\"{text}\"{after}", &line[..at]))
+}
+
+/// Whether plain `text` reads as a string in YAML 1.2 (`serde_yaml_ng`) but as another type
+/// in YAML 1.1 (go-yaml v2, which prints `kubectl kustomize`'s output).
+fn yaml11_only_string(text: &str) -> bool {
+    yaml11_typed(text)
+        && matches!(
+            serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text),
+            Ok(serde_yaml_ng::Value::String(_))
+        )
+}
+
+/// Whether go-yaml v2 resolves plain `text` to a type other than string (null, bool, int,
+/// float, timestamp, merge key) or treats it as a sexagesimal float: it then writes such a
+/// string double-quoted.
+fn yaml11_typed(text: &str) -> bool {
+    const WORDS: [&str; 24] = [
+        "", "~", "null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE", ".inf",
+        ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan", ".NaN",
+        ".NAN", "<<",
+    ];
+    static RES: std::sync::OnceLock<[regex::Regex; 3]> = std::sync::OnceLock::new();
+    let [int, float, base60] = RES.get_or_init(|| {
+        [
+            // Go's `strconv.ParseInt(s, 0, 64)` syntax.
+            regex::Regex::new(
+                r"^[-+]?(0[xX][0-9a-fA-F]+|0[bB][01]+|0[oO][0-7]+|0[0-7]*|[1-9][0-9]*)$",
+            )
+            .unwrap(),
+            regex::Regex::new(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$").unwrap(),
+            regex::Regex::new(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$").unwrap(),
+        ]
+    });
+    if WORDS.contains(&text) || YAML11_BOOLS.contains(&text) || regex_lite_timestamp(text) {
+        return true;
+    }
+    let plain = text.replace('_', "");
+    int.is_match(&plain) || float.is_match(&plain) || base60.is_match(text)
 }
 
 /// Whether a plain scalar is a YAML 1.1 timestamp (`2022-02-03T16:03:17Z`, `2022-02-03`).
@@ -167,11 +258,20 @@ fn regex_lite_timestamp(v: &str) -> bool {
 /// One line with a single-quoted scalar at its end rewritten in double quotes when the
 /// unquoted text would resolve to a number, bool or null.
 fn requote(line: &str) -> String {
-    // A plain timestamp: kyaml quotes it (YAML 1.1 reads it as a time).
-    if let Some((before, value)) = line.rsplit_once(": ") {
-        let ts = regex_lite_timestamp(value);
-        if ts {
-            return format!("{before}: \"{value}\"");
+    let line = &requote_key(line);
+    // A plain string that YAML 1.1 reads as another type (`yes`, `off`, `0755`, `1_000`, a
+    // timestamp): kyaml double-quotes it; `serde_yaml_ng` (YAML 1.2) leaves it plain.
+    let plain_value = line
+        .rsplit_once(": ")
+        .map(|(before, value)| (format!("{before}: "), value))
+        .or_else(|| {
+            let body = line.trim_start_matches(' ');
+            let value = body.strip_prefix("- ")?;
+            Some((line[..line.len() - value.len()].to_string(), value))
+        });
+    if let Some((before, value)) = plain_value {
+        if yaml11_only_string(value) {
+            return format!("{before}\"{value}\"");
         }
     }
     // A double-quoted string without escapes that needs quoting for its syntax only:
@@ -207,12 +307,11 @@ fn requote(line: &str) -> String {
     if !(before.ends_with(": ") || before.trim_start().trim_start_matches("- ").is_empty()) {
         return line.to_string();
     }
-    let typed = content.is_empty()
+    // (A text that parses as null only because it is a comment, `#34577c`, is no null.)
+    let typed = yaml11_typed(content)
         || matches!(
             serde_yaml_ng::from_str::<serde_yaml_ng::Value>(content),
-            Ok(serde_yaml_ng::Value::Number(_)
-                | serde_yaml_ng::Value::Bool(_)
-                | serde_yaml_ng::Value::Null)
+            Ok(serde_yaml_ng::Value::Number(_) | serde_yaml_ng::Value::Bool(_))
         );
     if !typed {
         return line.to_string();
@@ -252,5 +351,31 @@ pub(crate) fn id(v: &Value) -> Id {
         namespace: get_str(v, &["metadata", "namespace"])
             .unwrap_or("")
             .to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::requote;
+
+    #[test]
+    fn strings_yaml_1_1_reads_as_other_types_are_double_quoted() {
+        // kubectl kustomize's output (go-yaml v2) for these strings.
+        assert_eq!(
+            requote("    gatekeeper.sh/system: yes"),
+            "    gatekeeper.sh/system: \"yes\""
+        );
+        assert_eq!(requote("  - off"), "  - \"off\"");
+        assert_eq!(requote("    quoted: '0755'"), "    quoted: \"0755\"");
+        assert_eq!(requote("    - '0644'"), "    - \"0644\"");
+        assert_eq!(requote("  y: \"2\""), "  \"y\": \"2\"");
+        assert_eq!(requote("  '1': a"), "  \"1\": a");
+        assert_eq!(requote("  at: 12:30"), "  at: \"12:30\"");
+        assert_eq!(requote("  n: 1_000"), "  \"n\": \"1_000\"");
+        // Numbers, plain strings and syntax-only quoting stay.
+        assert_eq!(requote("  port: 8080"), "  port: 8080");
+        assert_eq!(requote("  color: '#34577c'"), "  color: '#34577c'");
+        assert_eq!(requote("  name: yesterday"), "  name: yesterday");
+        assert_eq!(requote("  url: http://a:80"), "  url: http://a:80");
     }
 }

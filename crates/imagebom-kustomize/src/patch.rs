@@ -15,7 +15,7 @@ pub(crate) fn strategic_merge_legacy(
     for entry in k.strings("patchesStrategicMerge") {
         let (file, text) = source(k, &entry)?;
         for p in parse_documents(&text, &file)? {
-            smp_by_id(objects, &p, &file)?;
+            smp_by_id(objects, &p, &file, Options::default())?;
         }
     }
     Ok(())
@@ -34,15 +34,8 @@ pub(crate) fn patches(k: &Kustomization, objects: &mut [Object]) -> Result<(), K
                 "must specify one of patch and path in patches",
             ));
         };
-        if let Some(o) = entry.get("options") {
-            if o.as_mapping().is_some_and(|m| !m.is_empty()) {
-                return Err(KustomizeError::Unsupported {
-                    path: k.file.clone(),
-                    feature: "`patches.options`".into(),
-                });
-            }
-        }
-        apply_patch(objects, &text, &file, entry.get("target"))?;
+        let options = Options::parse(entry.get("options"), &k.file)?;
+        apply_patch(objects, &text, &file, entry.get("target"), options)?;
     }
     Ok(())
 }
@@ -86,7 +79,8 @@ pub(crate) fn transformers(
                     "must specify one of patch and path in PatchTransformer",
                 ));
             };
-            apply_patch(objects, &ptext, &pfile, t.get("target"))?;
+            let options = Options::parse(t.get("options"), &file)?;
+            apply_patch(objects, &ptext, &pfile, t.get("target"), options)?;
         }
     }
     Ok(())
@@ -153,11 +147,48 @@ fn source(k: &Kustomization, entry: &str) -> Result<(PathBuf, String), Kustomize
     k.read_restricted(entry)
 }
 
+/// A patch's `options`: whether a strategic merge patch may rename its target or change its
+/// kind (Kustomize resets both otherwise, and always resets the namespace).
+#[derive(Debug, Clone, Copy, Default)]
+struct Options {
+    allow_name_change: bool,
+    allow_kind_change: bool,
+}
+
+impl Options {
+    /// `options` of a patch in `file`: a map of booleans; other keys are ignored, as Kustomize
+    /// ignores them.
+    fn parse(v: Option<&Value>, file: &Path) -> Result<Self, KustomizeError> {
+        let Some(v) = v.filter(|v| !v.is_null()) else {
+            return Ok(Options::default());
+        };
+        let Value::Mapping(m) = v else {
+            return Err(KustomizeError::invalid(
+                file,
+                "patches: `options` must be a map of booleans",
+            ));
+        };
+        let flag = |key: &str| match m.get(key) {
+            None | Some(Value::Null) => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err(KustomizeError::invalid(
+                file,
+                format!("patches: options.{key} must be true or false"),
+            )),
+        };
+        Ok(Options {
+            allow_name_change: flag("allowNameChange")?,
+            allow_kind_change: flag("allowKindChange")?,
+        })
+    }
+}
+
 fn apply_patch(
     objects: &mut [Object],
     text: &str,
     file: &Path,
     target: Option<&Value>,
+    options: Options,
 ) -> Result<(), KustomizeError> {
     let first: Value = serde_yaml_ng::from_str(text).unwrap_or(Value::Null);
     if first.is_sequence() {
@@ -175,10 +206,10 @@ fn apply_patch(
     }
     for p in parse_documents(text, file)? {
         match target {
-            None => smp_by_id(objects, &p, file)?,
+            None => smp_by_id(objects, &p, file, options)?,
             Some(t) => {
                 for o in objects.iter_mut().filter(|o| matches(o, Some(t))) {
-                    smp_object(o, &p);
+                    smp_object(o, &p, options);
                 }
             }
         }
@@ -187,7 +218,12 @@ fn apply_patch(
 }
 
 /// A strategic merge patch applied to the one object with its id.
-fn smp_by_id(objects: &mut [Object], p: &Value, file: &Path) -> Result<(), KustomizeError> {
+fn smp_by_id(
+    objects: &mut [Object],
+    p: &Value,
+    file: &Path,
+    options: Options,
+) -> Result<(), KustomizeError> {
     let pid = id(p);
     let found: Vec<usize> = objects
         .iter()
@@ -213,22 +249,27 @@ fn smp_by_id(objects: &mut [Object], p: &Value, file: &Path) -> Result<(), Kusto
             ),
         ));
     }
-    smp_object(&mut objects[found[0]], p);
+    smp_object(&mut objects[found[0]], p, options);
     Ok(())
 }
 
-fn smp_object(o: &mut Object, p: &Value) {
+fn smp_object(o: &mut Object, p: &Value, options: Options) {
     let api = get_str(&o.doc, &["apiVersion"]).unwrap_or("").to_string();
     let kind = format!("{api} {}", id(&o.doc).kind);
     let mut patch = p.clone();
-    // The patch's own name and namespace do not rename the target.
+    // The patch's own namespace never moves the target; its name and kind rename it only
+    // with `allowNameChange` / `allowKindChange`, as in Kustomize's `ApplySmPatch`.
     if let Some(Value::Mapping(meta)) = patch.get_mut("metadata") {
-        meta.remove("name");
+        if !options.allow_name_change {
+            meta.remove("name");
+        }
         meta.remove("namespace");
     }
     if let Value::Mapping(m) = &mut patch {
         m.remove("apiVersion");
-        m.remove("kind");
+        if !options.allow_kind_change {
+            m.remove("kind");
+        }
     }
     if get_str(&patch, &["$patch"]) == Some("delete") {
         o.doc = Value::Null;

@@ -130,12 +130,15 @@ fn legacy_cmp(a: &Id, b: &Id, rank: &dyn Fn(&str) -> i64) -> Ordering {
     key(a).cmp(&key(b))
 }
 
-/// A copy with every mapping's keys in byte order, as Kustomize prints them.
+/// A copy with every mapping's keys in the order Kustomize prints them (go-yaml's, see
+/// [`key_order`]).
 pub(crate) fn sort_keys(v: &Value) -> Value {
     match v {
         Value::Mapping(m) => {
-            let mut items: Vec<(&Value, &Value)> = m.iter().collect();
-            items.sort_by_key(|a| key_text(a.0));
+            let mut items: Vec<(String, &Value, &Value)> =
+                m.iter().map(|(k, v)| (key_text(k), k, v)).collect();
+            items.sort_by(|a, b| key_order(&a.0, &b.0));
+            let items = items.into_iter().map(|(_, k, v)| (k, v));
             let mut out = Mapping::new();
             for (k, v) in items {
                 out.insert(k.clone(), sort_keys(v));
@@ -147,9 +150,97 @@ pub(crate) fn sort_keys(v: &Value) -> Value {
     }
 }
 
+/// go-yaml's map key order (`keyList.Less`, which `kubectl kustomize` prints with): rune by
+/// rune, letters after other characters (`NAME_LABEL` before `NAMESPACE_LABEL`) except right
+/// after a digit, and runs of digits compared as numbers (`a2` before `a10`).
+pub(crate) fn key_order(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    if less(a, b) {
+        Ordering::Less
+    } else if less(b, a) {
+        Ordering::Greater
+    } else {
+        Ordering::Equal
+    }
+}
+
+fn less(a: &str, b: &str) -> bool {
+    let (ar, br): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut digits = false;
+    let digit = |c: char| c.is_ascii_digit();
+    for i in 0..ar.len().min(br.len()) {
+        if ar[i] == br[i] {
+            digits = digit(ar[i]);
+            continue;
+        }
+        let (al, bl) = (ar[i].is_alphabetic(), br[i].is_alphabetic());
+        if al && bl {
+            return ar[i] < br[i];
+        }
+        if al || bl {
+            return if digits { al } else { bl };
+        }
+        let (mut an, mut bn) = (0i64, 0i64);
+        if ar[i] == '0' || br[i] == '0' {
+            let mut j = i;
+            while j > 0 && digit(ar[j - 1]) {
+                j -= 1;
+                if ar[j] != '0' {
+                    an = 1;
+                    bn = 1;
+                    break;
+                }
+            }
+        }
+        let mut ai = i;
+        while ai < ar.len() && digit(ar[ai]) {
+            an = an
+                .wrapping_mul(10)
+                .wrapping_add(i64::from(ar[ai] as u8 - b'0'));
+            ai += 1;
+        }
+        let mut bi = i;
+        while bi < br.len() && digit(br[bi]) {
+            bn = bn
+                .wrapping_mul(10)
+                .wrapping_add(i64::from(br[bi] as u8 - b'0'));
+            bi += 1;
+        }
+        if an != bn {
+            return an < bn;
+        }
+        if ai != bi {
+            return ai < bi;
+        }
+        return ar[i] < br[i];
+    }
+    ar.len() < br.len()
+}
+
 fn key_text(k: &Value) -> String {
     match k {
         Value::String(s) => s.clone(),
         other => serde_yaml_ng::to_string(other).unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key_order;
+    use std::cmp::Ordering::{Equal, Greater, Less};
+
+    #[test]
+    fn keys_sort_as_go_yaml_sorts_them() {
+        // From kubectl kustomize's output of the shared cases (kubeflow ConfigMaps).
+        assert_eq!(key_order("NAME_LABEL", "NAMESPACE_LABEL"), Less);
+        assert_eq!(
+            key_order("ARTIFACT_RETENTION_DAYS", "ARTIFACTS_PROXY_ENABLED"),
+            Less
+        );
+        assert_eq!(key_order("apiVersion", "kind"), Less);
+        assert_eq!(key_order("a10", "a2"), Greater);
+        assert_eq!(key_order("a2", "a2b"), Less);
+        assert_eq!(key_order("B", "a"), Less);
+        assert_eq!(key_order("x", "x"), Equal);
     }
 }

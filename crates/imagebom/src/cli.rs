@@ -61,20 +61,25 @@ Exit codes:
   0  success
   2  bad input (unreadable file, malformed YAML)")]
     Images(ImagesArgs),
-    /// Render a Helm chart natively, as `helm template` does (no helm binary needed).
+    /// Render a Helm chart natively, as `helm template` does (no helm binary needed), or
+    /// build a kustomization, as `kubectl kustomize` does (--kustomize DIR).
     #[command(after_help = "\
 Examples:
   imagebom render ./charts/redis
+  imagebom render --kustomize config/default
+  imagebom images --kustomize overlays/production
   imagebom render ingress-nginx --repo https://kubernetes.github.io/ingress-nginx --version 4.15.1
   imagebom render oci://registry-1.docker.io/bitnamicharts/redis --version 23.1.1 -f values.yaml
   imagebom render ./charts/app --set image.tag=v2 --release web -n apps | imagebom images -
 
 Prints the manifest stream with a `# Source:` header per template (NOTES.txt is rendered,
 so a `fail` there fails the render, but not printed; crds/ only with --include-crds).
+With --kustomize, prints the built stream as `kubectl kustomize DIR` does (keys sorted,
+documents separated by `---`); the chart options are refused with it.
 
 Exit codes:
   0  success
-  2  bad input (chart, values, template error)
+  2  bad input (chart, values, template error; kustomization error, naming the file)
   3  the chart could not be fetched (network or registry)")]
     Render(RenderCmdArgs),
     /// Re-resolve every image and report drift against the lock; --write updates lock and outputs.
@@ -656,11 +661,15 @@ pub struct AdmissionArgs {
 #[derive(Debug, Args)]
 pub struct ImagesArgs {
     /// Rendered manifest streams: files, or `-` for stdin.
-    #[arg(required_unless_present = "chart")]
+    #[arg(required_unless_present_any = ["chart", "kustomize"])]
     pub paths: Vec<PathBuf>,
     /// Render this chart natively (as `imagebom render` does) and list its images instead.
     #[arg(long, value_name = "CHART", conflicts_with = "paths")]
     pub chart: Option<String>,
+    /// Build this kustomization natively (as `imagebom render --kustomize` does) and list its
+    /// images instead, each occurrence naming the kustomization and the resource file.
+    #[arg(long, value_name = "DIR", conflicts_with_all = IMAGES_CHART_ONLY)]
+    pub kustomize: Option<PathBuf>,
     #[command(flatten)]
     pub chart_args: ChartArgs,
     /// Print fully qualified references (`docker.io/library/busybox:latest`).
@@ -810,10 +819,40 @@ pub struct ChartArgs {
     pub render: RenderArgs,
 }
 
+/// The chart options `--kustomize` refuses (they would be ignored).
+const CHART_ONLY: [&str; 8] = [
+    "chart",
+    "values",
+    "set",
+    "repo",
+    "version",
+    "include_crds",
+    "kube_version",
+    "api_versions",
+];
+
+/// [`CHART_ONLY`] and the manifest paths, for `images --kustomize`.
+const IMAGES_CHART_ONLY: [&str; 9] = [
+    "paths",
+    "chart",
+    "values",
+    "set",
+    "repo",
+    "version",
+    "include_crds",
+    "kube_version",
+    "api_versions",
+];
+
 #[derive(Debug, Args)]
 pub struct RenderCmdArgs {
     /// The chart: a directory, a `.tgz`, `oci://host/path/chart`, or a chart name with --repo.
-    pub chart: String,
+    #[arg(required_unless_present = "kustomize")]
+    pub chart: Option<String>,
+    /// Build this kustomization directory natively instead and print the stream as
+    /// `kubectl kustomize DIR` does (remote bases through --chart-mirror URL=DIR).
+    #[arg(long, value_name = "DIR", conflicts_with_all = CHART_ONLY)]
+    pub kustomize: Option<PathBuf>,
     #[command(flatten)]
     pub chart_args: ChartArgs,
 }

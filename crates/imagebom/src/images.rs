@@ -1,5 +1,6 @@
 //! `imagebom images`: list the image references of rendered manifest streams (with `--chart`,
-//! also the images the chart declares in `Chart.yaml`: shown with `--all`).
+//! also the images the chart declares in `Chart.yaml`: shown with `--all`; with `--kustomize`,
+//! of a kustomization built natively).
 
 use crate::cli::ImagesArgs;
 use crate::failure::{Failure, WithCode, EXIT_INPUT, EXIT_OK};
@@ -45,6 +46,28 @@ pub fn run(args: &ImagesArgs, quiet: bool) -> Result<u8, Failure> {
         )
         .code(EXIT_INPUT)?
         .into_inventory(&mut inv);
+    }
+    if let Some(dir) = &args.kustomize {
+        let objects = crate::render::build_kustomization(dir, &args.chart_args.render)?;
+        // Paths under the DIR given, as the user wrote it.
+        let root = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+        let shown = |p: &std::path::Path| match p.strip_prefix(&root) {
+            Ok(rel) => dir.join(rel).display().to_string(),
+            Err(_) => p.display().to_string(),
+        };
+        for o in &objects {
+            let origin = Origin {
+                component: String::new(),
+                file: format!("{} ({})", shown(&o.kustomization), shown(&o.source)),
+            };
+            extract(
+                &imagebom_kustomize::to_yaml(std::slice::from_ref(o)),
+                &origin,
+                &limits,
+            )
+            .code(EXIT_INPUT)?
+            .into_inventory(&mut inv);
+        }
     }
     for p in &args.paths {
         let (file, text) = if p.as_os_str() == "-" {

@@ -1,22 +1,47 @@
-//! `imagebom render`: render one chart natively and print the `helm template` stream; also
-//! the chart source of `imagebom images --chart`.
+//! `imagebom render`: render one chart natively and print the `helm template` stream, or
+//! build one kustomization natively and print the `kubectl kustomize` stream; also the chart
+//! and kustomization sources of `imagebom images --chart` / `--kustomize`.
 
-use crate::cli::{ChartArgs, RenderCmdArgs};
+use crate::cli::{ChartArgs, RenderArgs, RenderCmdArgs};
 use crate::failure::{Failure, WithCode, EXIT_INPUT, EXIT_OK};
 use anyhow::Context;
 use imagebom_charts::{fetch_chart, load_chart, ChartRequest, FetchOptions};
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Runs `render`.
 pub fn run(args: &RenderCmdArgs) -> Result<u8, Failure> {
-    let stream = render_chart(&args.chart, &args.chart_args)?;
+    let stream = match (&args.kustomize, &args.chart) {
+        (Some(dir), _) => {
+            imagebom_kustomize::to_yaml(&build_kustomization(dir, &args.chart_args.render)?)
+        }
+        (None, Some(chart)) => render_chart(chart, &args.chart_args)?,
+        (None, None) => {
+            return Err(anyhow::anyhow!("a chart or --kustomize DIR is required")).code(EXIT_INPUT)
+        }
+    };
     let mut out = std::io::stdout().lock();
     match out.write_all(stream.as_bytes()).and_then(|_| out.flush()) {
         Ok(()) => Ok(EXIT_OK),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(EXIT_OK),
         Err(e) => Err(e).context("cannot write to stdout").code(EXIT_INPUT),
     }
+}
+
+/// Builds the kustomization in `dir` natively, remote bases and `helmCharts` repositories
+/// through the `--chart-mirror`s with a local target.
+pub fn build_kustomization(
+    dir: &Path,
+    args: &RenderArgs,
+) -> Result<Vec<imagebom_kustomize::Object>, Failure> {
+    let _span = tracing::info_span!("kustomize", dir = %dir.display()).entered();
+    let mirrors = args
+        .chart_mirror
+        .iter()
+        .filter(|(_, target)| !target.contains("://"))
+        .map(|(source, target)| (source.clone(), PathBuf::from(target)))
+        .collect();
+    imagebom_kustomize::build_with(dir, &imagebom_kustomize::Options { mirrors }).code(EXIT_INPUT)
 }
 
 /// Fetches and renders `chart` with `args`; returns the `helm template` stream.
