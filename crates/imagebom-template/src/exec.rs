@@ -1435,14 +1435,12 @@ impl<'a> Executor<'a> {
 
     /// Helm's `include NAME DATA`.
     fn include(&mut self, name: &str, data: &Value) -> ExecResult<Value> {
-        let count = self.included.get(name).copied();
-        match count {
-            Some(v) if v > HELM_INCLUDE_RECURSION_MAX => {
+        // The key is allocated only the first time a name is included.
+        match self.included.get_mut(name) {
+            Some(v) if *v > HELM_INCLUDE_RECURSION_MAX => {
                 return Err(TemplateError::IncludeRecursion(name.to_string()).into());
             }
-            Some(v) => {
-                self.included.insert(name.to_string(), v + 1);
-            }
+            Some(v) => *v += 1,
             None => {
                 self.included.insert(name.to_string(), 1);
             }
