@@ -787,7 +787,7 @@ def bundled(tmp_path_factory):
     req = urllib.request.Request(f"http://{reg.host}/v2/team/bundled/manifests/sha256-{hexd}", data=body,
                                  method="PUT", headers={"Content-Type": referrers["mediaType"]})
     assert urllib.request.urlopen(req, timeout=10).status == 201
-    trusted = json.loads((SHARED / "trusted_roots" / "production.trusted_root.json").read_text())
+    trusted = json.loads((_sigstore() / "trusted_roots" / "production.trusted_root.json").read_text())
     trusted["tlogs"].append({
         "baseUrl": "https://log.imagebom.test", "hashAlgorithm": "SHA2_256",
         "publicKey": {"rawBytes": _b64(log_der), "keyDetails": "PKIX_ECDSA_P256_SHA_256",
