@@ -25,29 +25,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
 
-/// Best and median of a set of timings, in milliseconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-struct Stat {
-    best: f64,
-    median: f64,
-}
-
-impl Stat {
-    fn of(ms: &[f64]) -> Stat {
-        let mut v = ms.to_vec();
-        v.sort_by(f64::total_cmp);
-        if v.is_empty() {
-            return Stat::default();
-        }
-        let mid = v.len() / 2;
-        let median = if v.len() % 2 == 1 {
-            v[mid]
-        } else {
-            (v[mid - 1] + v[mid]) / 2.0
-        };
-        Stat { best: v[0], median }
-    }
-}
+use crate::bench_render::Stat;
 
 /// Wall and CPU time of one way of building a case.
 #[derive(Debug, Clone, Copy, Default)]

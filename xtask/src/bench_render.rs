@@ -55,15 +55,15 @@ const SPEEDUP_TARGET: f64 = 5.0;
 const RSS_TARGET_MB: f64 = 200.0;
 const GNU_TIME: &str = "/usr/bin/time";
 
-/// Best and median of a set of timings, in milliseconds.
-#[derive(Debug, Clone, Copy, Default)]
-struct Stat {
-    best: f64,
-    median: f64,
+/// Best and median of a set of timings, in milliseconds (also used by `bench_kustomize`).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Stat {
+    pub(crate) best: f64,
+    pub(crate) median: f64,
 }
 
 impl Stat {
-    fn of(ms: &[f64]) -> Stat {
+    pub(crate) fn of(ms: &[f64]) -> Stat {
         let mut v = ms.to_vec();
         v.sort_by(f64::total_cmp);
         if v.is_empty() {
