@@ -212,6 +212,18 @@ fn count_newlines(text: &[u8]) -> usize {
     n + blocks.remainder().iter().filter(|&&b| b == b'\n').count()
 }
 
+/// ASCII bytes of an identifier (`[A-Za-z0-9_]`), by byte value.
+static IDENT_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || c == b'_';
+        b += 1;
+    }
+    t
+};
+
 /// Whether `hay[at..]` starts with `prefix`: a byte loop, as delimiters are a few bytes
 /// and a `memcmp` call per character of a template costs more than the comparison.
 #[inline]
@@ -222,7 +234,7 @@ fn starts_with_at(hay: &[u8], at: usize, prefix: &[u8]) -> bool {
 impl<'a> Lexer<'a> {
     /// Create a new lexer for the given input with the specified delimiters.
     pub fn new(input: &'a str, left_delim: &'a str, right_delim: &'a str) -> Self {
-        // About six tokens per action (delimiters, a field or two, a pipe, the text
+        // About six to nine tokens per action (delimiters, a field or two, a pipe, the text
         // before it); sizing by source length instead over-allocates ~10 bytes of
         // tokens per byte of YAML text, which the kernel then has to zero.
         let actions = if left_delim.is_empty() {
@@ -230,7 +242,7 @@ impl<'a> Lexer<'a> {
         } else {
             memchr::memmem::find_iter(input.as_bytes(), left_delim.as_bytes()).count()
         };
-        let capacity = actions * 6 + 8;
+        let capacity = actions * 9 + 8;
         Lexer {
             input,
             pos: 0,
@@ -290,8 +302,27 @@ impl<'a> Lexer<'a> {
         starts_with_at(self.input.as_bytes(), self.pos, prefix.as_bytes())
     }
 
+    #[inline]
     fn peek(&self) -> Option<char> {
-        self.input[self.pos..].chars().next()
+        match self.input.as_bytes().get(self.pos) {
+            Some(&b) if b < 0x80 => Some(char::from(b)),
+            Some(_) => self.input[self.pos..].chars().next(),
+            None => None,
+        }
+    }
+
+    /// The byte at the current position (`None` at the end).
+    #[inline]
+    fn peek_byte(&self) -> Option<u8> {
+        self.input.as_bytes().get(self.pos).copied()
+    }
+
+    /// Advance over one ASCII byte that is not a newline (the caller has peeked it).
+    #[inline]
+    fn bump_ascii(&mut self) {
+        debug_assert!(self.input.as_bytes()[self.pos] < 0x80);
+        debug_assert!(self.input.as_bytes()[self.pos] != b'\n');
+        self.pos += 1;
     }
 
     /// Look `n` characters ahead without advancing. O(n) in `n` (scans chars
@@ -300,7 +331,17 @@ impl<'a> Lexer<'a> {
         self.input[self.pos..].chars().nth(n)
     }
 
+    #[inline]
     fn next_char(&mut self) -> Option<char> {
+        if let Some(&b) = self.input.as_bytes().get(self.pos) {
+            if b < 0x80 {
+                self.pos += 1;
+                if b == b'\n' {
+                    self.line += 1;
+                }
+                return Some(char::from(b));
+            }
+        }
         let ch = self.input[self.pos..].chars().next()?;
         self.pos += ch.len_utf8();
         if ch == '\n' {
@@ -543,16 +584,13 @@ impl<'a> Lexer<'a> {
 
         self.skip(2); // consume /*
 
-        // Scan to closing */
-        loop {
-            if self.pos >= self.input.len() {
+        // Scan to the closing */ in one step.
+        match memchr::memmem::find(&self.input.as_bytes()[self.pos..], b"*/") {
+            Some(i) => self.skip(i + 2),
+            None => {
+                self.skip(self.input.len() - self.pos);
                 return Err(self.error("unclosed comment"));
             }
-            if self.starts_with("*/") {
-                self.skip(2);
-                break;
-            }
-            self.next_char();
         }
 
         // Skip whitespace after */; `-}}` only binds as a trim marker when at
@@ -618,19 +656,19 @@ impl<'a> Lexer<'a> {
 
             match ch {
                 '|' => {
-                    self.next_char();
+                    self.bump_ascii();
                     self.emit(TokenKind::Pipe);
                 }
                 ',' => {
-                    self.next_char();
+                    self.bump_ascii();
                     self.emit(TokenKind::Comma);
                 }
                 '(' => {
-                    self.next_char();
+                    self.bump_ascii();
                     self.emit(TokenKind::LeftParen);
                 }
                 ')' => {
-                    self.next_char();
+                    self.bump_ascii();
                     self.emit(TokenKind::RightParen);
                 }
                 ':' => {
@@ -650,7 +688,7 @@ impl<'a> Lexer<'a> {
                 '`' => self.lex_raw_string()?,
                 '.' => {
                     // Could be just dot, or a field like .Name, or a number like .5
-                    self.next_char();
+                    self.bump_ascii();
                     if self.peek().is_none_or(|c| !c.is_alphanumeric() && c != '_') {
                         self.emit(TokenKind::Dot);
                     } else if self.peek().is_some_and(|c| c.is_ascii_digit()) {
@@ -776,11 +814,13 @@ impl<'a> Lexer<'a> {
                 _ => break,
             }
         }
-        while let Some(ch) = self.peek() {
-            if ch.is_whitespace() {
-                self.next_char();
-            } else {
-                break;
+        if self.peek_byte().is_some_and(|b| b >= 0x80) {
+            while let Some(ch) = self.peek() {
+                if ch.is_whitespace() {
+                    self.next_char();
+                } else {
+                    break;
+                }
             }
         }
         self.pos != start
@@ -788,7 +828,7 @@ impl<'a> Lexer<'a> {
 
     // Individual token scanners
     fn lex_quoted_string(&mut self) -> Result<()> {
-        self.next_char(); // consume opening "
+        self.bump_ascii(); // consume opening "
         loop {
             // Skip plain bytes in one step (a quote, backslash or newline stops it; UTF-8
             // continuation bytes are never one of those).
@@ -858,12 +898,14 @@ impl<'a> Lexer<'a> {
 
     fn consume_ident_chars(&mut self) {
         // ASCII fast path; a non-ASCII character goes through the char loop below.
-        while let Some(&b) = self.input.as_bytes().get(self.pos) {
-            if b.is_ascii_alphanumeric() || b == b'_' {
-                self.pos += 1;
-            } else {
-                break;
-            }
+        let rest = &self.input.as_bytes()[self.pos..];
+        let n = rest
+            .iter()
+            .position(|&b| !IDENT_BYTE[usize::from(b)])
+            .unwrap_or(rest.len());
+        self.pos += n;
+        if self.peek_byte().is_none_or(|b| b < 0x80) {
+            return;
         }
         while let Some(ch) = self.peek() {
             if ch.is_alphanumeric() || ch == '_' {
@@ -885,6 +927,11 @@ impl<'a> Lexer<'a> {
     /// Go's `atTerminator` check after a field, variable or identifier: the
     /// next character must end the word, else `bad character U+002D '-'`.
     fn check_terminator(&self) -> Result<()> {
+        if let Some(b' ' | b'.' | b',' | b'|' | b')' | b'(' | b'\n' | b'\t' | b'\r') =
+            self.peek_byte()
+        {
+            return Ok(());
+        }
         let Some(c) = self.peek() else {
             return Ok(());
         };
@@ -903,7 +950,7 @@ impl<'a> Lexer<'a> {
     }
 
     fn lex_variable(&mut self) -> Result<()> {
-        self.next_char(); // consume $
+        self.bump_ascii(); // consume $
         self.consume_ident_chars();
         self.check_terminator()?;
         self.emit(TokenKind::Variable);
