@@ -29,10 +29,10 @@ use serde_yaml_ng::Value;
 use std::path::{Path, PathBuf};
 
 pub use kustomization::build;
-pub use remote::Options;
+pub use remote::{CachedChart, ChartLookup, Options};
 
-/// [`build`] with remote sources (remote bases, `helmCharts` repositories) resolved through
-/// `opts`' mirrors.
+/// [`build`] with remote sources resolved through `opts`: remote bases through its mirrors,
+/// `helmCharts` repositories through its mirrors, then its chart cache.
 pub fn build_with(dir: &Path, opts: &Options) -> Result<Vec<Object>, KustomizeError> {
     remote::with_options(opts, || build(dir))
 }
