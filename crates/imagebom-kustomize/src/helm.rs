@@ -56,7 +56,9 @@ fn wrap(k: &Kustomization, chart: &Value, message: impl std::fmt::Display) -> Ku
     KustomizeError::invalid(&k.file, format!("helmCharts: chart {name:?}: {message}"))
 }
 
-fn inflate(
+/// One chart (`chart`: a `helmCharts` entry or a HelmChartInflationGenerator config) with
+/// `globals` (`helmGlobals`: `chartHome`, `configHome`).
+pub(crate) fn inflate(
     k: &Kustomization,
     globals: &Value,
     chart: &Value,

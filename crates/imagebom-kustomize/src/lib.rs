@@ -6,7 +6,7 @@
 //! `components`, `namespace`, `namePrefix`/`nameSuffix` (with the common name references),
 //! `commonLabels`, `labels` (with `fields`), `commonAnnotations`, `images` (and `imageTags`),
 //! `replicas`, `configMapGenerator`, `secretGenerator`, `generatorOptions` (with Kustomize's
-//! hash suffixes), `patches` (with `options`),
+//! hash suffixes), `generators` (the builtin generator kinds), `helmCharts`, `patches` (with `options`),
 //! `patchesStrategicMerge`, `patchesJson6902`, `replacements`, legacy `vars`, `configurations`,
 //! `openapi` (custom merge keys), builtin patch and prefix/suffix `transformers`, `sortOptions`
 //! and the legacy output order.
@@ -15,6 +15,7 @@ mod config;
 mod fields;
 mod fold;
 mod generate;
+mod generators;
 mod helm;
 mod kustomization;
 mod patch;
