@@ -1,7 +1,7 @@
 //! `generators:` with a HelmChartInflationGenerator config builds what the same chart as a
 //! `helmCharts` entry (with `helmGlobals`) builds: Kustomize runs both through the same
-//! builtin plugin. (There is no helm binary to make `kubectl kustomize --enable-helm` the
-//! oracle here; `kubectl_cases.rs` checks `helmCharts` itself against the Helm SDK.) The
+//! builtin plugin. (The helm case `tests/helm-cases/generator-config` also checks such configs
+//! against `kubectl kustomize --enable-helm` driving the Helm SDK, in `kubectl_cases.rs`.) The
 //! ConfigMap and Secret kinds are the own case `tests/cases/generators-field`.
 
 use imagebom_kustomize::build;
