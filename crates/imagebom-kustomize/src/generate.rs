@@ -98,7 +98,8 @@ fn generated(
     }
     let mut meta = Mapping::new();
     meta.insert("name".into(), name.into());
-    if let Some(ns) = get_str(g, &["namespace"]) {
+    // An empty namespace is no namespace (Kustomize's `omitempty`).
+    if let Some(ns) = get_str(g, &["namespace"]).filter(|ns| !ns.is_empty()) {
         meta.insert("namespace".into(), ns.into());
     }
     if !opts.labels.is_empty() {
