@@ -116,6 +116,19 @@ impl ChartCache {
             .cloned()
     }
 
+    /// The entry an offline request resolves to: the one recorded for exactly this request,
+    /// else the highest cached version that satisfies `version` as a constraint (empty: the
+    /// highest stable version).
+    pub fn resolve(&self, repository: &str, chart: &str, version: &str) -> Option<CacheEntry> {
+        if let Some(e) = self.lookup(repository, chart, version) {
+            return Some(e);
+        }
+        let entries = self.entries(repository, chart);
+        let versions: Vec<&str> = entries.values().map(|e| e.version.as_str()).collect();
+        let chosen = crate::version::select(version, &versions).ok().flatten()?;
+        entries.values().find(|e| e.version == chosen).cloned()
+    }
+
     /// Every entry recorded for `chart` in `repository`, keyed by requested version.
     pub fn entries(&self, repository: &str, chart: &str) -> BTreeMap<String, CacheEntry> {
         self.read_index()

@@ -46,7 +46,7 @@ use imagebom_helm::archive::{self, ArchiveError, ArchiveLimits, ChartFiles};
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use cache::ChartCache;
+pub use cache::{CacheEntry, ChartCache};
 pub use deps::{load_chart, ChartError, FetchedDependency, LoadedChart};
 pub use mirror::{ChartMirror, MirrorError};
 
@@ -294,18 +294,9 @@ fn from_cache(req: &ChartRequest, opts: &FetchOptions) -> Result<Fetched, FetchE
     let not_cached = || FetchErrorKind::NotCached {
         cache: opts.cache_dir.join("charts").display().to_string(),
     };
-    let entry = match cache.lookup(&req.repository, &req.chart, &req.version) {
-        Some(e) => e,
-        None => {
-            let entries = cache.entries(&req.repository, &req.chart);
-            let versions: Vec<&str> = entries.values().map(|e| e.version.as_str()).collect();
-            let chosen = version::select(&req.version, &versions).ok().flatten();
-            match chosen.and_then(|v| entries.values().find(|e| e.version == v)) {
-                Some(e) => e.clone(),
-                None => return Err(not_cached()),
-            }
-        }
-    };
+    let entry = cache
+        .resolve(&req.repository, &req.chart, &req.version)
+        .ok_or_else(not_cached)?;
     let path = cache.blob_path(&entry.digest).display().to_string();
     let corrupt = |detail: String| FetchErrorKind::CorruptCache {
         path: path.clone(),

@@ -58,6 +58,21 @@ pub(crate) fn run(k: &Kustomization, objects: &mut Vec<Object>) -> Result<(), Ku
     Ok(())
 }
 
+/// One ConfigMapGenerator or SecretGenerator config of `generators:` (`kind` `ConfigMap` or
+/// `Secret`): `args` are its fields, its own `options` only (the kustomization's
+/// `generatorOptions` do not reach a generator config, as in Kustomize).
+pub(crate) fn run_config(
+    k: &Kustomization,
+    objects: &mut Vec<Object>,
+    args: &Value,
+    kind: &str,
+) -> Result<(), KustomizeError> {
+    let opts = Options::default().overlay(args.get("options"));
+    let doc = generated(k, args, kind, &opts)?;
+    let behavior = get_str(args, &["behavior"]).unwrap_or("create");
+    place(k, objects, doc, &opts, behavior)
+}
+
 /// The ConfigMap or Secret one generator entry describes.
 fn generated(
     k: &Kustomization,
@@ -83,7 +98,8 @@ fn generated(
     }
     let mut meta = Mapping::new();
     meta.insert("name".into(), name.into());
-    if let Some(ns) = get_str(g, &["namespace"]) {
+    // An empty namespace is no namespace (Kustomize's `omitempty`).
+    if let Some(ns) = get_str(g, &["namespace"]).filter(|ns| !ns.is_empty()) {
         meta.insert("namespace".into(), ns.into());
     }
     if !opts.labels.is_empty() {

@@ -1,7 +1,8 @@
 //! `helmCharts` / `helmGlobals`: Kustomize's HelmChartInflationGenerator, with imagebom's own
 //! Helm engine (`imagebom-helm`) in place of a `helm template` process. It runs after the
 //! ConfigMap and Secret generators of the same kustomization, as in Kustomize; the chart comes
-//! from `chartHome` or, for a `repo`, from a mirror of that repository (never the network).
+//! from `chartHome` or, for a `repo`, from a mirror of that repository, else from imagebom's
+//! chart cache (never the network).
 
 use crate::kustomization::{parse_documents, Kustomization};
 use crate::{KustomizeError, Object};
@@ -55,7 +56,9 @@ fn wrap(k: &Kustomization, chart: &Value, message: impl std::fmt::Display) -> Ku
     KustomizeError::invalid(&k.file, format!("helmCharts: chart {name:?}: {message}"))
 }
 
-fn inflate(
+/// One chart (`chart`: a `helmCharts` entry or a HelmChartInflationGenerator config) with
+/// `globals` (`helmGlobals`: `chartHome`, `configHome`).
+pub(crate) fn inflate(
     k: &Kustomization,
     globals: &Value,
     chart: &Value,
@@ -94,8 +97,8 @@ fn inflate(
         home
     };
     let local = abs_home.join(&name);
-    let (chart_dir, from_mirror) = if local.is_dir() {
-        (local, false)
+    let source = if local.is_dir() {
+        Source::Dir(local, false)
     } else if repo.is_empty() {
         return Err(wrap(
             k,
@@ -106,28 +109,50 @@ fn inflate(
             ),
         ));
     } else {
-        (mirrored_chart(k, chart, &repo, &name, &version)?, true)
+        pulled(k, chart, &repo, &name, &version)?
     };
-    let loaded = Chart::load_dir(&chart_dir).map_err(|e| wrap(k, chart, e))?;
+    let (loaded, chart_dir) = match &source {
+        Source::Dir(dir, _) => (
+            Chart::load_dir(dir).map_err(|e| wrap(k, chart, e))?,
+            dir.clone(),
+        ),
+        Source::Archive(path, files) => (
+            Chart::from_files(files.clone()).map_err(|e| wrap(k, chart, e))?,
+            path.clone(),
+        ),
+    };
 
-    // The values file: `valuesFile` (relative to the kustomization) or the chart's own.
-    let values_file = match field(chart, "valuesFile") {
+    // The values file: `valuesFile` (relative to the kustomization) or the chart's own, read
+    // only when used (not for `valuesMerge: replace` with inline values, as in Kustomize).
+    let own = field(chart, "valuesFile");
+    let values_file = match &own {
         f if f.is_empty() => chart_dir.join("values.yaml"),
-        f if Path::new(&f).is_absolute() => PathBuf::from(f),
+        f if Path::new(f).is_absolute() => PathBuf::from(f),
         f => k.dir.join(f),
     };
-    let values_file = if from_mirror && values_file.starts_with(&chart_dir) {
-        values_file
-    } else {
-        k.restricted(&values_file)?
+    let read_values = || -> Result<Value, KustomizeError> {
+        match &source {
+            Source::Archive(path, files) if own.is_empty() => {
+                let bytes = files.get("values.yaml").ok_or_else(|| {
+                    wrap(
+                        k,
+                        chart,
+                        format!("{}: no values.yaml in the chart", path.display()),
+                    )
+                })?;
+                parse_yaml(&String::from_utf8_lossy(bytes), &values_file)
+            }
+            Source::Dir(dir, true) if values_file.starts_with(dir) => read_yaml(&values_file),
+            _ => read_yaml(&k.restricted(&values_file)?),
+        }
     };
     let inline = chart.get("valuesInline").filter(|v| !v.is_null());
     let user = match inline.filter(|v| v.as_mapping().is_some_and(|m| !m.is_empty())) {
-        None => read_yaml(&values_file)?,
+        None => read_values()?,
         Some(inline) => match merge {
             ValuesMerge::Replace => inline.clone(),
-            ValuesMerge::Override => kyaml_merge(inline, read_yaml(&values_file)?),
-            ValuesMerge::Merge => kyaml_merge(&read_yaml(&values_file)?, inline.clone()),
+            ValuesMerge::Override => kyaml_merge(inline, read_values()?),
+            ValuesMerge::Merge => kyaml_merge(&read_values()?, inline.clone()),
         },
     };
     let mut files = vec![to_dict(&user, &values_file)?];
@@ -219,53 +244,93 @@ fn release_name(
     Ok(format!("{base}-{now}"))
 }
 
-/// A chart of `repo` from the mirrors: `DIR/NAME-VERSION/NAME`, `DIR/NAME` or the archive
-/// `DIR/NAME-VERSION.tgz` unpacked below the kustomization's temporary chart home.
-fn mirrored_chart(
+/// Where a chart was found: a directory (`true`: a mirror's, whose own values file is read
+/// outside the load restrictor) or an archive from the chart cache (its files).
+enum Source {
+    Dir(PathBuf, bool),
+    Archive(PathBuf, imagebom_helm::ChartFiles),
+}
+
+/// A chart `helm pull` would fetch from `repo`, found without the network: in a mirror of
+/// the repository, else in the chart cache.
+fn pulled(
     k: &Kustomization,
     chart: &Value,
     repo: &str,
     name: &str,
     version: &str,
-) -> Result<PathBuf, KustomizeError> {
+) -> Result<Source, KustomizeError> {
+    if let Some(dir) = mirrored_chart(repo, name, version) {
+        return Ok(Source::Dir(dir, true));
+    }
+    match crate::remote::cached_chart(repo, name, version) {
+        Some(Ok(Some(cached))) => {
+            let label = cached.path.display().to_string();
+            let files = imagebom_helm::archive::read_named_chart_archive(
+                &label,
+                &cached.bytes,
+                &imagebom_helm::archive::ArchiveLimits::default(),
+            )
+            .map_err(|e| wrap(k, chart, e))?;
+            tracing::debug!(chart = %name, version = %cached.version, archive = %label, "chart from the chart cache");
+            Ok(Source::Archive(cached.path, files))
+        }
+        Some(Err(e)) => Err(wrap(
+            k,
+            chart,
+            format!("chart {name} {version} from {repo}: the chart cache: {e}"),
+        )),
+        Some(Ok(None)) | None => {
+            let version_arg = if version.is_empty() {
+                String::new()
+            } else {
+                format!(" --version {version}")
+            };
+            let shown = if version.is_empty() {
+                "(no version)"
+            } else {
+                version
+            };
+            Err(wrap(
+                k,
+                chart,
+                format!(
+                    "chart {name} version {shown} from {repo} is not in chartHome, a chart \
+                     mirror or the chart cache, and imagebom does not use the network: fill the \
+                     cache with `imagebom render {name} --repo {repo}{version_arg}` (online), \
+                     map {repo} to a directory holding it (--chart-mirror {repo}=DIR), or put \
+                     it in chartHome as {name}-{version}/{name}"
+                ),
+            ))
+        }
+    }
+}
+
+/// A chart of `repo` from the mirrors: `DIR/NAME-VERSION/NAME`, `DIR/NAME` or `DIR` itself
+/// (a chart directory whose `Chart.yaml` has the version asked for).
+fn mirrored_chart(repo: &str, name: &str, version: &str) -> Option<PathBuf> {
     let url = if repo.starts_with("oci://") {
         format!("{}/{name}", repo.trim_end_matches('/'))
     } else {
         repo.to_string()
     };
-    let absent = || {
-        wrap(
-            k,
-            chart,
-            format!(
-                "chart {name} {version} from {url} is not in a chart mirror (imagebom does not \
-                 use the network): put it in chartHome as {name}-{version}/{name} or map {repo} \
-                 to a directory holding it"
-            ),
-        )
-    };
-    let Some(dir) = crate::remote::resolve(&url).or_else(|| crate::remote::resolve(repo)) else {
-        return Err(absent());
-    };
-    for cand in [
+    let dir = crate::remote::resolve(&url).or_else(|| crate::remote::resolve(repo))?;
+    [
         dir.join(format!("{name}-{version}")).join(name),
         dir.join(name),
         dir.clone(),
-    ] {
-        if cand.join("Chart.yaml").is_file() {
-            let ok = version.is_empty()
-                || imagebom_helm::Chart::load_dir(&cand)
+    ]
+    .into_iter()
+    .find(|cand| {
+        cand.join("Chart.yaml").is_file()
+            && (version.is_empty()
+                || imagebom_helm::Chart::load_dir(cand)
                     .map(|c| {
                         c.metadata.version.trim_start_matches('v')
                             == version.trim_start_matches('v')
                     })
-                    .unwrap_or(false);
-            if ok {
-                return Ok(cand);
-            }
-        }
-    }
-    Err(absent())
+                    .unwrap_or(false))
+    })
 }
 
 /// The `helm.sh/hook` kinds of a document.
@@ -276,11 +341,14 @@ fn hooks(doc: &Value) -> Vec<String> {
 }
 
 fn read_yaml(path: &Path) -> Result<Value, KustomizeError> {
-    let text = crate::kustomization::read(path)?;
+    parse_yaml(&crate::kustomization::read(path)?, path)
+}
+
+fn parse_yaml(text: &str, path: &Path) -> Result<Value, KustomizeError> {
     if text.trim().is_empty() {
         return Ok(Value::Mapping(Mapping::new()));
     }
-    serde_yaml_ng::from_str(&text).map_err(|e| KustomizeError::Yaml {
+    serde_yaml_ng::from_str(text).map_err(|e| KustomizeError::Yaml {
         path: path.to_path_buf(),
         message: e.to_string(),
     })

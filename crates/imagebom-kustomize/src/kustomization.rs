@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 const FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// Fields this increment refuses rather than ignores (ignoring them would give wrong output).
-const UNSUPPORTED: [&str; 3] = ["generators", "buildMetadata", "helmChartInflationGenerator"];
+const UNSUPPORTED: [&str; 2] = ["buildMetadata", "helmChartInflationGenerator"];
 
 /// `kustomize build DIR`: the objects in Kustomize's output order.
 pub fn build(dir: &Path) -> Result<Vec<Object>, KustomizeError> {
@@ -173,6 +173,7 @@ impl Kustomization {
         generate::run(self, &mut objects)?;
         let inflated = crate::helm::run(self)?;
         append(&mut objects, inflated, &self.file)?;
+        crate::generators::run(self, &mut objects)?;
         for entry in self.strings("components") {
             let path = self.dir.join(&entry);
             let comp = Kustomization::load(&path)?;
@@ -217,7 +218,11 @@ impl Kustomization {
     }
 
     /// One `resources` entry: a file of documents or a kustomization directory.
-    fn resource(&self, entry: &str, cfg: &mut Config) -> Result<Vec<Object>, KustomizeError> {
+    pub(crate) fn resource(
+        &self,
+        entry: &str,
+        cfg: &mut Config,
+    ) -> Result<Vec<Object>, KustomizeError> {
         let path = if crate::remote::is_remote(entry) {
             match crate::remote::resolve(entry).filter(|p| p.exists()) {
                 Some(p) => p,
@@ -319,7 +324,7 @@ impl Kustomization {
 }
 
 /// Appends `found` to `objects`, refusing a second object with the same id as Kustomize does.
-fn append(
+pub(crate) fn append(
     objects: &mut Vec<Object>,
     found: Vec<Object>,
     file: &Path,

@@ -6,7 +6,7 @@
 //! `components`, `namespace`, `namePrefix`/`nameSuffix` (with the common name references),
 //! `commonLabels`, `labels` (with `fields`), `commonAnnotations`, `images` (and `imageTags`),
 //! `replicas`, `configMapGenerator`, `secretGenerator`, `generatorOptions` (with Kustomize's
-//! hash suffixes), `patches` (with `options`),
+//! hash suffixes), `generators` (the builtin generator kinds), `helmCharts`, `patches` (with `options`),
 //! `patchesStrategicMerge`, `patchesJson6902`, `replacements`, legacy `vars`, `configurations`,
 //! `openapi` (custom merge keys), builtin patch and prefix/suffix `transformers`, `sortOptions`
 //! and the legacy output order.
@@ -15,6 +15,7 @@ mod config;
 mod fields;
 mod fold;
 mod generate;
+mod generators;
 mod helm;
 mod kustomization;
 mod patch;
@@ -29,10 +30,10 @@ use serde_yaml_ng::Value;
 use std::path::{Path, PathBuf};
 
 pub use kustomization::build;
-pub use remote::Options;
+pub use remote::{CachedChart, ChartLookup, Options};
 
-/// [`build`] with remote sources (remote bases, `helmCharts` repositories) resolved through
-/// `opts`' mirrors.
+/// [`build`] with remote sources resolved through `opts`: remote bases through its mirrors,
+/// `helmCharts` repositories through its mirrors, then its chart cache.
 pub fn build_with(dir: &Path, opts: &Options) -> Result<Vec<Object>, KustomizeError> {
     remote::with_options(opts, || build(dir))
 }

@@ -4,13 +4,46 @@
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A chart archive the chart cache holds for a `helmCharts` entry.
+#[derive(Debug, Clone)]
+pub struct CachedChart {
+    /// Where the archive is (for messages and as the objects' source).
+    pub path: PathBuf,
+    /// The `.tgz` bytes, already verified against their digest.
+    pub bytes: Vec<u8>,
+    /// The version the request resolved to.
+    pub version: String,
+}
+
+/// Looks a chart up in the chart cache: `(repository, chart, version)` → the archive,
+/// `Ok(None)` when the cache does not hold it, `Err` when it holds a damaged copy. An empty
+/// or range `version` resolves as the cache resolves it for Helm components.
+pub type ChartLookup =
+    Arc<dyn Fn(&str, &str, &str) -> Result<Option<CachedChart>, String> + Send + Sync>;
 
 /// Where remote sources come from, since imagebom never fetches them.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Options {
     /// URL (or URL prefix) → local directory holding its contents. The longest matching
     /// prefix wins; the rest of the URL (a path inside a repository) is looked up below it.
     pub mirrors: Vec<(String, PathBuf)>,
+    /// The chart cache, for `helmCharts` entries with a `repo` that neither `chartHome` nor a
+    /// mirror holds (remote bases come only from mirrors: the cache holds charts only).
+    pub chart_cache: Option<ChartLookup>,
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("mirrors", &self.mirrors)
+            .field(
+                "chart_cache",
+                &self.chart_cache.as_ref().map(|_| "<lookup>"),
+            )
+            .finish()
+    }
 }
 
 thread_local! {
@@ -69,6 +102,16 @@ pub fn resolve(url: &str) -> Option<PathBuf> {
     OPTIONS.with(|o| resolve_in(&o.borrow(), url))
 }
 
+/// The chart cache's archive for `chart` `version` of `repo`, if a cache is in effect.
+pub(crate) fn cached_chart(
+    repo: &str,
+    chart: &str,
+    version: &str,
+) -> Option<Result<Option<CachedChart>, String>> {
+    let lookup = OPTIONS.with(|o| o.borrow().chart_cache.clone())?;
+    Some(lookup(repo, chart, version))
+}
+
 /// The local directory for `url` from `opts`, or `None`.
 pub fn resolve_in(opts: &Options, url: &str) -> Option<PathBuf> {
     let want = normalize(url);
@@ -125,6 +168,7 @@ mod tests {
                 ("https://github.com/org/repo".into(), "/m/repo".into()),
                 ("github.com/org".into(), "/m/org".into()),
             ],
+            chart_cache: None,
         };
         assert_eq!(
             resolve_in(&opts, "github.com/org/repo/config/default?ref=v1"),

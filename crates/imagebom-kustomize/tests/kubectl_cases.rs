@@ -262,7 +262,6 @@ fn validators_fail_as_kustomize_fails_without_plugins() {
 #[test]
 fn unimplemented_fields_are_refused_naming_the_file() {
     for (field, value) in [
-        ("generators", "[gen.yaml]"),
         ("buildMetadata", "[managedByLabel]"),
         (
             "helmChartInflationGenerator",
@@ -281,5 +280,77 @@ fn unimplemented_fields_are_refused_naming_the_file() {
                 && err.contains(&format!("`{field}` is not supported")),
             "{err}"
         );
+    }
+}
+
+/// A `generators` config of a kind Kustomize runs only as a plugin (or a builtin that is no
+/// generator) fails as `kubectl kustomize` fails with plugins disabled (its default): the same
+/// message, and ours names the config file. (The builtin generator kinds are the own case
+/// `generators-field` and `tests/generators.rs`.)
+#[test]
+fn generators_of_other_kinds_fail_as_kubectl_kustomize_fails() {
+    let cases: [(&str, &str, &str); 5] = [
+        (
+            "[g.yaml]",
+            "apiVersion: example.com/v1\nkind: MyGen\nmetadata: {name: x}\n",
+            "external plugins disabled; unable to load external plugin 'MyGen'",
+        ),
+        (
+            "[g.yaml]",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+            "external plugins disabled; unable to load external plugin 'ConfigMap'",
+        ),
+        (
+            "[g.yaml]",
+            "apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata: {name: a}\nliterals: [a=1]\n\
+             ---\napiVersion: builtin\nkind: FooGenerator\nmetadata: {name: x}\n",
+            "unable to load builtin FooGenerator.builtin.[noGrp]",
+        ),
+        (
+            "[g.yaml]",
+            "apiVersion: builtin\nkind: PrefixSuffixTransformer\nmetadata: {name: x}\nprefix: a-\n\
+             fieldSpecs: [{path: metadata/name}]\n",
+            "plugin PrefixSuffixTransformer.builtin.[noGrp]/x.[noNs] not a generator",
+        ),
+        (
+            "\n- |\n  apiVersion: foo/v1\n  kind: Bar\n  metadata: {name: q}\n",
+            "",
+            "external plugins disabled; unable to load external plugin 'Bar'",
+        ),
+    ];
+    for (entries, config, want) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        std::fs::write(
+            d.join("kustomization.yaml"),
+            format!("generators: {entries}\n"),
+        )
+        .unwrap();
+        if !config.is_empty() {
+            std::fs::write(d.join("g.yaml"), config).unwrap();
+        }
+        let err = build(d).unwrap_err().to_string();
+        let prefixed = format!("loading generator plugins: failed to load generator: {want}");
+        assert!(err.contains(&prefixed), "{want:?} missing from: {err}");
+        let named = if config.is_empty() {
+            "kustomization.yaml"
+        } else {
+            "g.yaml"
+        };
+        assert!(err.contains(named), "{named} missing from: {err}");
+        if ready(&[KUBECTL]) {
+            let out = Command::new("/usr/bin/kubectl")
+                .arg("kustomize")
+                .arg(d)
+                .output()
+                .expect("kubectl runs");
+            assert!(!out.status.success(), "kubectl built {config}");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let theirs = stderr
+                .split_once("err=\"")
+                .and_then(|(_, e)| e.trim_end().strip_suffix('"'))
+                .unwrap_or_else(|| panic!("no err= in {stderr}"));
+            assert_eq!(theirs, prefixed, "kubectl's words changed");
+        }
     }
 }

@@ -232,6 +232,30 @@ pub fn default_cache_dir() -> PathBuf {
     FetchOptions::default_cache_dir().unwrap_or_else(|| PathBuf::from(".imagebom-cache"))
 }
 
+/// The chart cache under `cache_dir` as the lookup native Kustomize builds use for
+/// `helmCharts` entries with a `repo` that neither `chartHome` nor a mirror holds: the entry
+/// recorded for exactly that request, else the highest cached version satisfying it (as for
+/// an offline Helm component), its archive verified against its digest.
+pub fn kustomize_chart_cache(cache_dir: &Path) -> imagebom_kustomize::ChartLookup {
+    let cache = imagebom_charts::ChartCache::new(cache_dir);
+    let limit = imagebom_helm::archive::ArchiveLimits::default().max_compressed;
+    std::sync::Arc::new(move |repo: &str, chart: &str, version: &str| {
+        let Some(entry) = cache.resolve(repo, chart, version) else {
+            return Ok(None);
+        };
+        let path = cache.blob_path(&entry.digest);
+        let bytes = cache
+            .get_blob(&entry.digest, limit)
+            .map_err(|e| format!("cached archive {}: {e}", path.display()))?
+            .ok_or_else(|| format!("cached archive {} is missing", path.display()))?;
+        Ok(Some(imagebom_kustomize::CachedChart {
+            path,
+            bytes,
+            version: entry.version,
+        }))
+    })
+}
+
 /// Everything a recipe rendered into.
 #[derive(Debug, Default)]
 pub struct Output {
@@ -472,7 +496,8 @@ pub fn render_manifests(recipe: &Recipe, i: usize) -> Result<Vec<Stream>, Render
 /// Component `i`'s kustomization, built natively: one stream per object, named after the
 /// kustomization and the resource file it came from (relative to the recipe). Remote locations
 /// (the component's own, remote bases, `helmCharts` repositories) come from the chart mirrors
-/// with a local target (command line first, then `settings.chartMirrors`).
+/// with a local target (command line first, then `settings.chartMirrors`); `helmCharts` not
+/// found there come from the chart cache (`opts.cache_dir`).
 fn render_kustomization(
     recipe: &Recipe,
     i: usize,
@@ -499,7 +524,10 @@ fn render_kustomization(
                 .map(|(s, t)| (s.clone(), base.join(t))),
         )
         .collect();
-    let kopts = imagebom_kustomize::Options { mirrors };
+    let kopts = imagebom_kustomize::Options {
+        mirrors,
+        chart_cache: Some(kustomize_chart_cache(&opts.cache_dir)),
+    };
     let dir = if imagebom_kustomize::remote::is_remote(&k.path) {
         match imagebom_kustomize::remote::resolve_in(&kopts, &k.path).filter(|d| d.is_dir()) {
             Some(d) => d,

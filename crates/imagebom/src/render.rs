@@ -29,7 +29,8 @@ pub fn run(args: &RenderCmdArgs) -> Result<u8, Failure> {
 }
 
 /// Builds the kustomization in `dir` natively, remote bases and `helmCharts` repositories
-/// through the `--chart-mirror`s with a local target.
+/// through the `--chart-mirror`s with a local target, `helmCharts` then from the chart cache
+/// (`--chart-cache`).
 pub fn build_kustomization(
     dir: &Path,
     args: &RenderArgs,
@@ -41,7 +42,15 @@ pub fn build_kustomization(
         .filter(|(_, target)| !target.contains("://"))
         .map(|(source, target)| (source.clone(), PathBuf::from(target)))
         .collect();
-    imagebom_kustomize::build_with(dir, &imagebom_kustomize::Options { mirrors }).code(EXIT_INPUT)
+    let cache = args
+        .chart_cache
+        .clone()
+        .unwrap_or_else(imagebom_render::default_cache_dir);
+    let opts = imagebom_kustomize::Options {
+        mirrors,
+        chart_cache: Some(imagebom_render::kustomize_chart_cache(&cache)),
+    };
+    imagebom_kustomize::build_with(dir, &opts).code(EXIT_INPUT)
 }
 
 /// Fetches and renders `chart` with `args`; returns the `helm template` stream.

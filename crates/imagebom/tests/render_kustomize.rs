@@ -197,3 +197,106 @@ fn images_kustomize_lists_the_built_images_with_their_files() {
         "{doc}"
     );
 }
+
+/// `helmCharts` with a `repo` that neither `chartHome` nor a `--chart-mirror` holds come from
+/// the chart cache (`--chart-cache`), for `render --kustomize` and `images --kustomize`: the
+/// stream is the one of the same chart placed in `chartHome/NAME-VERSION/NAME`.
+#[test]
+fn render_and_images_kustomize_take_helm_charts_from_the_chart_cache() {
+    let d = tempfile::tempdir().unwrap();
+    let chart = workspace().join("crates/imagebom-kustomize/tests/helm-cases/features/charts");
+    let tgz = d.path().join("web-1.2.3.tgz");
+    let ok = std::process::Command::new("tar")
+        .arg("czf")
+        .arg(&tgz)
+        .arg("-C")
+        .arg(&chart)
+        .arg("web")
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "tar failed");
+    let repo = "https://charts.example.com";
+    let cache_dir = d.path().join("cache");
+    let cache = imagebom_charts::ChartCache::new(&cache_dir);
+    let digest = cache.put_blob(&std::fs::read(&tgz).unwrap()).unwrap();
+    let entry = imagebom_charts::CacheEntry {
+        digest,
+        version: "1.2.3".into(),
+        source: format!("{repo}/web-1.2.3.tgz"),
+        manifest: None,
+    };
+    cache.record(repo, "web", "1.2.3", &entry).unwrap();
+    let k = format!(
+        "helmCharts:\n- name: web\n  repo: {repo}\n  version: 1.2.3\n  releaseName: front\n"
+    );
+    let cached = d.path().join("cached");
+    let home = d.path().join("home");
+    for dir in [&cached, &home] {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("kustomization.yaml"), &k).unwrap();
+    }
+    let untar = std::process::Command::new("tar")
+        .arg("xzf")
+        .arg(&tgz)
+        .arg("-C")
+        .arg({
+            let h = home.join("charts/web-1.2.3");
+            std::fs::create_dir_all(&h).unwrap();
+            h
+        })
+        .status()
+        .unwrap()
+        .success();
+    assert!(untar, "tar failed");
+    let render = |dir: &Path, cache: &Path| {
+        imagebom()
+            .args(["render", "--chart-cache"])
+            .arg(cache)
+            .arg("--kustomize")
+            .arg(dir)
+            .output()
+            .unwrap()
+    };
+    let want = render(&home, &d.path().join("empty"));
+    assert!(
+        want.status.success(),
+        "{}",
+        String::from_utf8_lossy(&want.stderr)
+    );
+    let got = render(&cached, &cache_dir);
+    assert!(
+        got.status.success(),
+        "{}",
+        String::from_utf8_lossy(&got.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&got.stdout),
+        String::from_utf8_lossy(&want.stdout)
+    );
+    let images = imagebom()
+        .args(["images", "--chart-cache"])
+        .arg(&cache_dir)
+        .arg("--kustomize")
+        .arg(&cached)
+        .output()
+        .unwrap();
+    assert!(
+        images.status.success(),
+        "{}",
+        String::from_utf8_lossy(&images.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&images.stdout).contains("example.com/web"),
+        "{}",
+        String::from_utf8_lossy(&images.stdout)
+    );
+    // An empty cache: exit 2, naming chart, repository and version.
+    let missing = render(&cached, &d.path().join("empty"));
+    assert_eq!(missing.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        err.contains("chart web version 1.2.3 from https://charts.example.com"),
+        "{err}"
+    );
+}
