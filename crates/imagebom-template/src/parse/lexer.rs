@@ -862,17 +862,19 @@ impl<'a> Lexer<'a> {
     }
 
     fn lex_raw_string(&mut self) -> Result<()> {
-        self.next_char(); // consume opening `
-        loop {
-            match self.next_char() {
-                None => return Err(self.error("unterminated raw quoted string")),
-                Some('`') => {
-                    let raw = self.current_str();
-                    let inner = &raw[1..raw.len() - 1];
-                    self.emit_val(TokenKind::String, Cow::Borrowed(inner));
-                    return Ok(());
-                }
-                _ => {}
+        self.bump_ascii(); // consume opening `
+        // Raw strings (whole dashboards, in some charts) are skipped in one step.
+        match memchr::memchr(b'`', &self.input.as_bytes()[self.pos..]) {
+            None => {
+                self.skip(self.input.len() - self.pos);
+                Err(self.error("unterminated raw quoted string"))
+            }
+            Some(i) => {
+                self.skip(i + 1);
+                let raw = self.current_str();
+                let inner = &raw[1..raw.len() - 1];
+                self.emit_val(TokenKind::String, Cow::Borrowed(inner));
+                Ok(())
             }
         }
     }

@@ -659,7 +659,7 @@ impl<'a> Parser<'a> {
 
                 TokenKind::Dot => {
                     let (tok_pos, tok_line) = self.next_span();
-                    let mut fields = Vec::new();
+                    let mut fields = Vec::with_capacity(self.field_run(tok_pos + 1));
                     let _ = self.extend_field_chain(tok_pos + 1, &mut fields);
                     if fields.is_empty() {
                         args.push(Expr::Dot(Pos::new(tok_pos, tok_line)));
@@ -670,7 +670,8 @@ impl<'a> Parser<'a> {
 
                 TokenKind::Field => {
                     let tok = self.next().clone();
-                    let mut fields = Vec::new();
+                    let mut fields =
+                        Vec::with_capacity(1 + self.field_run(tok.pos + tok.val.len()));
                     Self::push_field_chain(&tok.val, &mut fields);
                     let first = self.extend_field_chain(tok.pos + tok.val.len(), &mut fields);
                     let (p, l) = first.unwrap_or((tok.pos, tok.line));
@@ -679,7 +680,7 @@ impl<'a> Parser<'a> {
 
                 TokenKind::Variable => {
                     let tok = self.next().clone();
-                    let mut fields = Vec::new();
+                    let mut fields = Vec::with_capacity(self.field_run(tok.pos + tok.val.len()));
                     let first = self.extend_field_chain(tok.pos + tok.val.len(), &mut fields);
                     let (p, l) = first.unwrap_or((tok.pos, tok.line));
                     args.push(Expr::Variable(
@@ -691,7 +692,7 @@ impl<'a> Parser<'a> {
 
                 TokenKind::Identifier => {
                     let tok = self.next().clone();
-                    let mut fields = Vec::new();
+                    let mut fields = Vec::with_capacity(self.field_run(tok.pos + tok.val.len()));
                     let first = self.extend_field_chain(tok.pos + tok.val.len(), &mut fields);
                     let ident_pos = Pos::new(tok.pos, tok.line);
                     let name = SmolStr::from(tok.val.as_ref());
@@ -756,12 +757,34 @@ impl<'a> Parser<'a> {
     }
 
     fn push_field_chain(field_str: &str, out: &mut Vec<SmolStr>) {
+        // The lexer ends a field token at the next `.` (`lex_field`): a token is one
+        // `.name` segment; only other callers' chains need the split.
+        if let Some(name) = field_str.strip_prefix('.') {
+            if !name.is_empty() && name.bytes().all(|b| b != b'.') {
+                out.push(SmolStr::new(name));
+                return;
+            }
+        }
         out.extend(
             field_str
                 .split('.')
                 .filter(|s| !s.is_empty())
                 .map(SmolStr::from),
         );
+    }
+
+    /// How many `Field` tokens follow from the cursor, each starting where the one before
+    /// ended (the first at `chain_end`): the length of the chain `extend_field_chain` takes.
+    fn field_run(&self, mut chain_end: usize) -> usize {
+        let mut n = 0;
+        for t in &self.tokens[self.pos..] {
+            if t.kind != TokenKind::Field || t.pos != chain_end {
+                break;
+            }
+            chain_end = t.pos + t.val.len();
+            n += 1;
+        }
+        n
     }
 
     /// Consume any `Field` tokens that immediately follow a chain's tail
