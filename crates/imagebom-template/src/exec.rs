@@ -1806,7 +1806,7 @@ pub(crate) fn parse_source(
         )));
     }
     let pn = (!parse_name.is_empty()).then_some(&**parse_name);
-    let parser = crate::parse::Parser::with_name(pn, src, left, right)?;
+    let parser = crate::parse::Parser::with_shared_source(pn, src, left, right)?;
     let (root, defines) = parser.parse()?;
     check_functions(&root, &defines, funcs, parse_name)?;
     check_variables(&root, &defines, parse_name)?;

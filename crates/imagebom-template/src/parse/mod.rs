@@ -19,7 +19,7 @@ mod parser;
 // Re-export AST node types
 pub use node::{
     ActionNode, BranchNode, CommandNode, DefineNode, Expr, IfNode, ListNode, Node, Number,
-    PipeNode, Pos, RangeNode, TemplateNode, TextNode, WithNode, is_empty_tree,
+    PipeNode, Pos, RangeNode, TemplateNode, Text, TextNode, WithNode, is_empty_tree,
 };
 
 // Re-export the parser

@@ -118,11 +118,92 @@ pub fn is_empty_tree(n: &Node) -> bool {
 pub struct TextNode {
     /// Source position of the text.
     pub pos: Pos,
-    /// The literal text content (after any whitespace trimming by the lexer).
+    /// The literal text content (after any whitespace trimming by the lexer): a range of
+    /// the template's source, shared, so that neither parsing nor AST clones copy it.
+    pub text: Text,
+}
+
+/// A piece of template text: a byte range of a shared source (or a string of its own),
+/// read as a `&str`.
+#[derive(Clone)]
+pub struct Text {
+    src: Arc<str>,
+    start: usize,
+    end: usize,
+}
+
+impl Text {
+    /// `src[range]`, sharing `src`.
     ///
-    /// Stored as [`Arc<str>`] so AST clones (e.g., when `{{block}}` duplicates
-    /// its body into the template definition map) only bump a refcount.
-    pub text: Arc<str>,
+    /// # Panics
+    ///
+    /// If `range` is out of bounds or not on character boundaries.
+    pub fn shared(src: &Arc<str>, range: core::ops::Range<usize>) -> Text {
+        assert!(
+            src.get(range.clone()).is_some(),
+            "text range outside its source"
+        );
+        Text {
+            src: Arc::clone(src),
+            start: range.start,
+            end: range.end,
+        }
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.src[self.start..self.end]
+    }
+}
+
+impl core::ops::Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Text {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl core::fmt::Debug for Text {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl core::fmt::Display for Text {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<str> for Text {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl From<Arc<str>> for Text {
+    fn from(src: Arc<str>) -> Text {
+        let end = src.len();
+        Text { src, start: 0, end }
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Text {
+        Text::from(Arc::<str>::from(s))
+    }
+}
+
+impl From<alloc::string::String> for Text {
+    fn from(s: alloc::string::String) -> Text {
+        Text::from(Arc::<str>::from(s))
+    }
 }
 
 /// A `{{ pipeline }}` action that evaluates and prints.

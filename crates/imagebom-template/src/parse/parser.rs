@@ -56,6 +56,8 @@ pub struct Parser<'a> {
     source: &'a str,
     depth: usize,
     parse_name: Option<&'a str>,
+    /// The source as an `Arc`, when the caller has one (text nodes then share it).
+    shared: Option<Arc<str>>,
 }
 
 impl<'a> Parser<'a> {
@@ -91,7 +93,39 @@ impl<'a> Parser<'a> {
             source,
             depth: 0,
             parse_name,
+            shared: None,
         })
+    }
+
+    /// Like [`with_name`](Self::with_name), for a source held in an `Arc`: the text nodes
+    /// of the tree share it instead of copying their text.
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](Self::new).
+    pub fn with_shared_source(
+        parse_name: Option<&'a str>,
+        source: &'a Arc<str>,
+        left_delim: &'a str,
+        right_delim: &'a str,
+    ) -> Result<Self> {
+        let mut p = Self::with_name(parse_name, source, left_delim, right_delim)?;
+        p.shared = Some(Arc::clone(source));
+        Ok(p)
+    }
+
+    /// The text of a `Text` token: a range of the shared source when there is one and the
+    /// token borrows it, else a copy.
+    fn text_of(&self, val: &str) -> Text {
+        if let Some(src) = &self.shared {
+            let base = src.as_ptr() as usize;
+            let at = val.as_ptr() as usize;
+            if at >= base && at + val.len() <= base + src.len() {
+                let start = at - base;
+                return Text::shared(src, start..start + val.len());
+            }
+        }
+        Text::from(val)
     }
 
     fn err_name(&self) -> Option<String> {
@@ -267,11 +301,11 @@ impl<'a> Parser<'a> {
                 }
                 TokenKind::Eof => break,
                 TokenKind::Text => {
-                    let tok = self.next().clone();
-                    nodes.push(Node::Text(TextNode {
-                        pos: Pos::new(tok.pos, tok.line),
-                        text: Arc::from(tok.val.as_ref()),
-                    }));
+                    let tok = self.next();
+                    let pos = Pos::new(tok.pos, tok.line);
+                    let val = tok.val.clone(); // a borrow of the source: no copy
+                    let text = self.text_of(&val);
+                    nodes.push(Node::Text(TextNode { pos, text }));
                 }
                 TokenKind::LeftDelim | TokenKind::LeftTrimDelim => {
                     self.next(); // consume delimiter
