@@ -335,14 +335,14 @@ impl<'a> Lexer<'a> {
 
     #[inline]
     fn next_char(&mut self) -> Option<char> {
-        if let Some(&b) = self.input.as_bytes().get(self.pos) {
-            if b < 0x80 {
-                self.pos += 1;
-                if b == b'\n' {
-                    self.line += 1;
-                }
-                return Some(char::from(b));
+        if let Some(&b) = self.input.as_bytes().get(self.pos)
+            && b < 0x80
+        {
+            self.pos += 1;
+            if b == b'\n' {
+                self.line += 1;
             }
+            return Some(char::from(b));
         }
         let ch = self.input[self.pos..].chars().next()?;
         self.pos += ch.len_utf8();

@@ -793,11 +793,12 @@ impl<'a> Parser<'a> {
     fn push_field_chain(field_str: &str, out: &mut Vec<SmolStr>) {
         // The lexer ends a field token at the next `.` (`lex_field`): a token is one
         // `.name` segment; only other callers' chains need the split.
-        if let Some(name) = field_str.strip_prefix('.') {
-            if !name.is_empty() && name.bytes().all(|b| b != b'.') {
-                out.push(SmolStr::new(name));
-                return;
-            }
+        if let Some(name) = field_str.strip_prefix('.')
+            && !name.is_empty()
+            && name.bytes().all(|b| b != b'.')
+        {
+            out.push(SmolStr::new(name));
+            return;
         }
         out.extend(
             field_str
