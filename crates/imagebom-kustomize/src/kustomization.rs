@@ -33,6 +33,10 @@ fn build_inner(dir: &Path) -> Result<Vec<Object>, KustomizeError> {
     fields::fix_name_references(&mut objects, &cfg);
     crate::vars::resolve(&mut objects, &cfg.vars, &cfg.var_refs)?;
     objects.retain(|o| !is_local_config(&o.doc));
+    // Kustomize prints its output through JSON: an integral float comes out an integer.
+    for o in &mut objects {
+        crate::scalars::json_numbers(&mut o.doc);
+    }
     sort::order(&mut objects, k.value.get("sortOptions"), &k.file)?;
     Ok(objects)
 }

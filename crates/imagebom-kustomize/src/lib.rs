@@ -21,6 +21,7 @@ mod patch;
 mod plugins;
 pub mod remote;
 mod replace;
+mod scalars;
 mod schema;
 mod sort;
 mod vars;
@@ -110,9 +111,11 @@ pub fn to_yaml(objects: &[Object]) -> String {
         if i > 0 {
             out.push_str("---\n");
         }
-        let sorted = sort::sort_keys(&o.doc);
+        let mut table = Vec::new();
+        let prepared = scalars::prepare(&sort::sort_keys(&o.doc), &mut table);
         out.push_str(&kyaml_quotes(
-            &serde_yaml_ng::to_string(&sorted).unwrap_or_default(),
+            &serde_yaml_ng::to_string(&prepared).unwrap_or_default(),
+            &table,
         ));
     }
     out
@@ -120,11 +123,12 @@ pub fn to_yaml(objects: &[Object]) -> String {
 
 /// Kyaml writes a string that would read back as another type (`"1"`, `"true"`, `""`) in
 /// double quotes, where `serde_yaml_ng` writes single ones: rewrites those scalars, outside
-/// block scalars.
-fn kyaml_quotes(text: &str) -> String {
+/// block scalars, and puts the placeholders of [`scalars::prepare`] (from `table`) back.
+fn kyaml_quotes(text: &str, table: &[String]) -> String {
     let mut out = String::with_capacity(text.len());
     let mut block: Option<usize> = None;
-    for line in text.split_inclusive('\n') {
+    let lines = join_complex_keys(text);
+    for line in lines.iter().map(String::as_str) {
         let body = line.trim_end_matches('\n');
         let indent = body.len() - body.trim_start().len();
         if let Some(min) = block {
@@ -146,12 +150,73 @@ fn kyaml_quotes(text: &str) -> String {
             out.push_str(line);
             continue;
         }
-        out.push_str(&fold::fold(&requote(body)));
+        out.push_str(&fold::fold(&requote(&scalars::substitute(body, table))));
         if line.ends_with('\n') {
             out.push('\n');
         }
     }
     out
+}
+
+/// The lines of `text` (each with its `\n`), a quoted complex key (`? '…'`, `? "…"`) that
+/// `serde_yaml_ng` folded joined back on one line, for [`fold::fold`] to fold as go-yaml does.
+fn join_complex_keys(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut open: Option<char> = None;
+    for line in text.split_inclusive('\n') {
+        if let (Some(q), Some(last)) = (open, out.last_mut()) {
+            // A folded line break is one space; a `\` before a second space keeps it.
+            let body = line.trim_start_matches(' ');
+            let body = if q == '"' {
+                body.strip_prefix("\\ ").map_or(body, |_| &body[1..])
+            } else {
+                body
+            };
+            last.truncate(last.trim_end_matches('\n').len());
+            last.push(' ');
+            last.push_str(body);
+            if quoted_closes(body, q) {
+                open = None;
+            }
+            continue;
+        }
+        let body = line.trim_start_matches(' ');
+        let mut body = body;
+        while let Some(rest) = body.strip_prefix("- ") {
+            body = rest;
+        }
+        if let Some(key) = body.strip_prefix("? ") {
+            if let Some(q) = key.chars().next().filter(|c| matches!(c, '\'' | '"')) {
+                if !quoted_closes(&key[1..], q) {
+                    open = Some(q);
+                }
+            }
+        }
+        out.push(line.to_string());
+    }
+    out
+}
+
+/// Whether the quoted scalar whose text (after the opening quote) starts `s` closes on it.
+fn quoted_closes(s: &str, quote: char) -> bool {
+    let mut chars = s.trim_end_matches('\n').chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if quote == '"' => {
+                chars.next();
+            }
+            '\'' if quote == '\'' => {
+                if chars.peek() == Some(&'\'') {
+                    chars.next();
+                } else {
+                    return true;
+                }
+            }
+            '"' if quote == '"' => return true,
+            _ => {}
+        }
+    }
+    false
 }
 
 /// The plain scalars YAML 1.1 (go-yaml v2, which prints `kubectl kustomize`'s output) reads as
