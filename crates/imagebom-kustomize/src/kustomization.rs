@@ -376,13 +376,15 @@ pub(crate) fn read(path: &Path) -> Result<String, KustomizeError> {
 /// The non-empty documents of a YAML stream; a `List` is expanded into its items.
 pub(crate) fn parse_documents(text: &str, file: &Path) -> Result<Vec<Value>, KustomizeError> {
     let mut out = Vec::new();
-    // Plain scalars such as `0755` are integers to Kustomize (YAML 1.1, Go's base prefixes)
-    // but strings to our parser; a second parse, only when the text has one, tells a plain
-    // scalar from a quoted one.
+    // Plain scalars such as `0755`, `[0644]` or `1_000` are integers to Kustomize (YAML 1.1,
+    // Go's base prefixes, underscores) but strings to our parser; a second parse, only when
+    // the text may hold one, tells a plain scalar from a quoted one.
     let legacy = LEGACY_INT
-        .get_or_init(|| regex::Regex::new(r"(?m)[:-][ \t]+[-+]?0[0-7_]+[ \t]*(#.*)?$").unwrap())
+        .get_or_init(|| {
+            regex::Regex::new(r"(?m)(?:^|[\s\[{,:])[-+]?(?:0[0-9_]|[0-9.][0-9.]*_)").unwrap()
+        })
         .is_match(text)
-        .then(|| yaml_rust2::YamlLoader::load_from_str(text).ok())
+        .then(|| plain_scalars(text))
         .flatten();
     for (n, de) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
         let mut doc = Value::deserialize(de).map_err(|e| KustomizeError::Yaml {
@@ -427,37 +429,137 @@ use serde::Deserialize as _;
 
 static LEGACY_INT: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
 
-/// Turns the strings that were plain YAML 1.1 octal integers (`0755`) into the integers
-/// Kustomize reads them as, walking the second parse `y` alongside.
-fn legacy_ints(v: &mut Value, y: &yaml_rust2::Yaml) {
-    use yaml_rust2::Yaml;
-    match (v, y) {
-        (Value::Mapping(m), Yaml::Hash(h)) => {
+/// A document as the event parser sees it: enough to tell plain scalars from the others.
+enum Node {
+    /// A scalar: its text, and whether it is plain and untagged.
+    Scalar(String, bool),
+    Other,
+    Seq(Vec<Node>),
+    Map(Vec<(Node, Node)>),
+}
+
+/// The documents of `text` as [`Node`]s; `None` when it does not parse.
+fn plain_scalars(text: &str) -> Option<Vec<Node>> {
+    use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+    use yaml_rust2::scanner::{Marker, TScalarStyle};
+    enum Frame {
+        Seq(Vec<Node>),
+        Map(Vec<(Node, Node)>, Option<Node>),
+    }
+    #[derive(Default)]
+    struct Tree {
+        docs: Vec<Node>,
+        stack: Vec<Frame>,
+    }
+    impl Tree {
+        fn add(&mut self, node: Node) {
+            match self.stack.last_mut() {
+                Some(Frame::Seq(items)) => items.push(node),
+                Some(Frame::Map(pairs, key)) => match key.take() {
+                    Some(k) => pairs.push((k, node)),
+                    None => *key = Some(node),
+                },
+                None => self.docs.push(node),
+            }
+        }
+    }
+    impl MarkedEventReceiver for Tree {
+        fn on_event(&mut self, ev: Event, _mark: Marker) {
+            match ev {
+                Event::Scalar(v, style, _, tag) => {
+                    let plain = style == TScalarStyle::Plain && tag.is_none();
+                    self.add(Node::Scalar(v, plain));
+                }
+                Event::Alias(_) => self.add(Node::Other),
+                Event::SequenceStart(..) => self.stack.push(Frame::Seq(Vec::new())),
+                Event::MappingStart(..) => self.stack.push(Frame::Map(Vec::new(), None)),
+                Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
+                    Some(Frame::Seq(items)) => self.add(Node::Seq(items)),
+                    Some(Frame::Map(pairs, _)) => self.add(Node::Map(pairs)),
+                    None => {}
+                },
+                _ => {}
+            }
+        }
+    }
+    let mut tree = Tree::default();
+    Parser::new_from_str(text).load(&mut tree, true).ok()?;
+    Some(tree.docs)
+}
+
+/// Turns the strings that were plain scalars Kustomize reads as numbers (kyaml's go-yaml
+/// v3: YAML 1.1 octal `0755`, Go's base prefixes, `_` between digits) into those numbers,
+/// walking the event parse `node` alongside.
+fn legacy_ints(v: &mut Value, node: &Node) {
+    match (v, node) {
+        (Value::Mapping(m), Node::Map(pairs)) => {
             for (k, child) in m.iter_mut() {
-                if let Some(yc) = k.as_str().and_then(|k| h.get(&Yaml::String(k.to_string()))) {
-                    legacy_ints(child, yc);
+                let Some(k) = k.as_str() else { continue };
+                let found = pairs
+                    .iter()
+                    .find(|(nk, _)| matches!(nk, Node::Scalar(t, _) if t == k));
+                if let Some((_, n)) = found {
+                    legacy_ints(child, n);
                 }
             }
         }
-        (Value::Sequence(s), Yaml::Array(a)) => {
-            for (child, yc) in s.iter_mut().zip(a) {
-                legacy_ints(child, yc);
+        (Value::Sequence(s), Node::Seq(items)) => {
+            for (child, n) in s.iter_mut().zip(items) {
+                legacy_ints(child, n);
             }
         }
-        (v @ Value::String(_), Yaml::Integer(_) | Yaml::Real(_)) => {
-            let s = v.as_str().unwrap_or_default();
-            let (neg, digits) = match s.as_bytes().first() {
-                Some(b'-') => (true, &s[1..]),
-                Some(b'+') => (false, &s[1..]),
-                _ => (false, s),
-            };
-            let digits = digits.replace('_', "");
-            if digits.len() > 1 && digits.starts_with('0') {
-                if let Ok(n) = i64::from_str_radix(&digits[1..], 8) {
-                    *v = Value::from(if neg { -n } else { n });
-                }
+        (v @ Value::String(_), Node::Scalar(_, true)) => {
+            if let Some(n) = go_yaml_number(v.as_str().unwrap_or_default()) {
+                *v = n;
             }
         }
         _ => {}
     }
+}
+
+/// The number go-yaml v3 resolves a plain scalar to when YAML 1.2 reads it as a string:
+/// underscores dropped, then Go's `ParseInt(s, 0, 64)` (`0755` octal, `0x`, `0o`, `0b`),
+/// `ParseUint`, or a YAML-style float.
+fn go_yaml_number(s: &str) -> Option<Value> {
+    if !s.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '.')) {
+        return None;
+    }
+    let plain = s.replace('_', "");
+    let (neg, body) = match plain.as_bytes().first() {
+        Some(b'-') => (true, &plain[1..]),
+        Some(b'+') => (false, &plain[1..]),
+        _ => (false, &plain[..]),
+    };
+    let lower = body.to_ascii_lowercase();
+    let (radix, digits) = if let Some(d) = lower.strip_prefix("0x") {
+        (16, d)
+    } else if let Some(d) = lower.strip_prefix("0o") {
+        (8, d)
+    } else if let Some(d) = lower.strip_prefix("0b") {
+        (2, d)
+    } else if lower.len() > 1 && lower.starts_with('0') {
+        (8, &lower[1..])
+    } else {
+        (10, &lower[..])
+    };
+    let valid = !digits.is_empty() && digits.chars().all(|c| c.is_digit(radix));
+    if valid {
+        if let Ok(u) = u64::from_str_radix(digits, radix) {
+            if neg {
+                if u <= i64::MAX as u64 + 1 {
+                    return Some(Value::from((u as i64).wrapping_neg()));
+                }
+            } else {
+                return Some(Value::from(u));
+            }
+        }
+    }
+    static FLOAT: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let float = FLOAT.get_or_init(|| {
+        regex::Regex::new(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$").unwrap()
+    });
+    if float.is_match(&plain) {
+        return plain.parse::<f64>().ok().map(Value::from);
+    }
+    None
 }

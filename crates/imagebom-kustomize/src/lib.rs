@@ -304,8 +304,11 @@ fn yaml11_typed(text: &str) -> bool {
     if WORDS.contains(&text) || YAML11_BOOLS.contains(&text) || regex_lite_timestamp(text) {
         return true;
     }
+    // go-yaml tries numbers only for a scalar starting with a digit, a sign or `.` (its
+    // `resolveTable` hint): `_1` is a string.
+    let hint = text.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '.'));
     let plain = text.replace('_', "");
-    int.is_match(&plain) || float.is_match(&plain) || base60.is_match(text)
+    hint && (int.is_match(&plain) || float.is_match(&plain)) || base60.is_match(text)
 }
 
 /// Whether a plain scalar is a YAML 1.1 timestamp (`2022-02-03T16:03:17Z`, `2022-02-03`).
@@ -437,6 +440,9 @@ mod tests {
         assert_eq!(requote("  '1': a"), "  \"1\": a");
         assert_eq!(requote("  at: 12:30"), "  at: \"12:30\"");
         assert_eq!(requote("  n: 1_000"), "  \"n\": \"1_000\"");
+        // (tests/cases/yaml11-flow-ints) go-yaml tries numbers only after a digit, sign or dot.
+        assert_eq!(requote("  - _1"), "  - _1");
+        assert_eq!(requote("  - 1_"), "  - \"1_\"");
         // Numbers, plain strings and syntax-only quoting stay.
         assert_eq!(requote("  port: 8080"), "  port: 8080");
         assert_eq!(requote("  color: '#34577c'"), "  color: '#34577c'");
