@@ -381,7 +381,10 @@ pub(crate) fn parse_documents(text: &str, file: &Path) -> Result<Vec<Value>, Kus
     // the text may hold one, tells a plain scalar from a quoted one.
     let legacy = LEGACY_INT
         .get_or_init(|| {
-            regex::Regex::new(r"(?m)(?:^|[\s\[{,:])[-+]?(?:0[0-9_]|[0-9.][0-9.]*_)").unwrap()
+            regex::Regex::new(
+                r"(?m)(?:^|[\s\[{,:])(?:[-+]?(?:0[0-9_]|[0-9.][0-9.]*_)|[0-9]{4}-[0-9])",
+            )
+            .unwrap()
         })
         .is_match(text)
         .then(|| plain_scalars(text))
@@ -431,8 +434,9 @@ static LEGACY_INT: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new(
 
 /// A document as the event parser sees it: enough to tell plain scalars from the others.
 enum Node {
-    /// A scalar: its text, and whether it is plain and untagged.
-    Scalar(String, bool),
+    /// A scalar: its text, whether it is plain and untagged, and whether it is in a flow
+    /// collection.
+    Scalar(String, bool, bool),
     Other,
     Seq(Vec<Node>),
     Map(Vec<(Node, Node)>),
@@ -443,19 +447,19 @@ fn plain_scalars(text: &str) -> Option<Vec<Node>> {
     use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
     use yaml_rust2::scanner::{Marker, TScalarStyle};
     enum Frame {
-        Seq(Vec<Node>),
-        Map(Vec<(Node, Node)>, Option<Node>),
+        Seq(Vec<Node>, bool),
+        Map(Vec<(Node, Node)>, Option<Node>, bool),
     }
-    #[derive(Default)]
     struct Tree {
+        chars: Vec<char>,
         docs: Vec<Node>,
         stack: Vec<Frame>,
     }
     impl Tree {
         fn add(&mut self, node: Node) {
             match self.stack.last_mut() {
-                Some(Frame::Seq(items)) => items.push(node),
-                Some(Frame::Map(pairs, key)) => match key.take() {
+                Some(Frame::Seq(items, _)) => items.push(node),
+                Some(Frame::Map(pairs, key, _)) => match key.take() {
                     Some(k) => pairs.push((k, node)),
                     None => *key = Some(node),
                 },
@@ -464,25 +468,41 @@ fn plain_scalars(text: &str) -> Option<Vec<Node>> {
         }
     }
     impl MarkedEventReceiver for Tree {
-        fn on_event(&mut self, ev: Event, _mark: Marker) {
+        fn on_event(&mut self, ev: Event, mark: Marker) {
+            // A flow collection starts at its bracket (the marker counts characters).
+            let at = |c: char| self.chars.get(mark.index()) == Some(&c);
             match ev {
                 Event::Scalar(v, style, _, tag) => {
                     let plain = style == TScalarStyle::Plain && tag.is_none();
-                    self.add(Node::Scalar(v, plain));
+                    let flow = matches!(
+                        self.stack.last(),
+                        Some(Frame::Seq(_, true) | Frame::Map(_, _, true))
+                    );
+                    self.add(Node::Scalar(v, plain, flow));
                 }
                 Event::Alias(_) => self.add(Node::Other),
-                Event::SequenceStart(..) => self.stack.push(Frame::Seq(Vec::new())),
-                Event::MappingStart(..) => self.stack.push(Frame::Map(Vec::new(), None)),
+                Event::SequenceStart(..) => {
+                    let flow = at('[');
+                    self.stack.push(Frame::Seq(Vec::new(), flow));
+                }
+                Event::MappingStart(..) => {
+                    let flow = at('{');
+                    self.stack.push(Frame::Map(Vec::new(), None, flow));
+                }
                 Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
-                    Some(Frame::Seq(items)) => self.add(Node::Seq(items)),
-                    Some(Frame::Map(pairs, _)) => self.add(Node::Map(pairs)),
+                    Some(Frame::Seq(items, _)) => self.add(Node::Seq(items)),
+                    Some(Frame::Map(pairs, _, _)) => self.add(Node::Map(pairs)),
                     None => {}
                 },
                 _ => {}
             }
         }
     }
-    let mut tree = Tree::default();
+    let mut tree = Tree {
+        chars: text.chars().collect(),
+        docs: Vec::new(),
+        stack: Vec::new(),
+    };
     Parser::new_from_str(text).load(&mut tree, true).ok()?;
     Some(tree.docs)
 }
@@ -497,7 +517,7 @@ fn legacy_ints(v: &mut Value, node: &Node) {
                 let Some(k) = k.as_str() else { continue };
                 let found = pairs
                     .iter()
-                    .find(|(nk, _)| matches!(nk, Node::Scalar(t, _) if t == k));
+                    .find(|(nk, _)| matches!(nk, Node::Scalar(t, ..) if t == k));
                 if let Some((_, n)) = found {
                     legacy_ints(child, n);
                 }
@@ -508,9 +528,12 @@ fn legacy_ints(v: &mut Value, node: &Node) {
                 legacy_ints(child, n);
             }
         }
-        (v @ Value::String(_), Node::Scalar(_, true)) => {
-            if let Some(n) = go_yaml_number(v.as_str().unwrap_or_default()) {
+        (v @ Value::String(_), Node::Scalar(_, true, flow)) => {
+            let text = v.as_str().unwrap_or_default();
+            if let Some(n) = go_yaml_number(text) {
                 *v = n;
+            } else if let Some(t) = go_yaml_timestamp(text, *flow) {
+                *v = Value::String(t);
             }
         }
         _ => {}
@@ -562,4 +585,149 @@ fn go_yaml_number(s: &str) -> Option<Value> {
         return plain.parse::<f64>().ok().map(Value::from);
     }
     None
+}
+
+/// A plain timestamp as Kustomize prints it: kyaml's go-yaml v3 reads `2002-12-14`,
+/// `2001-12-14t21:59:43.10-05:00` or `2001-12-14 21:59:43.10` (Go layouts
+/// `2006-1-2T15:4:5.999999999Z07:00`, the same with `t`, `2006-1-2 15:4:5.999999999` in UTC,
+/// `2006-1-2`) as a time, which JSON writes in RFC 3339 (`2002-12-14T00:00:00Z`, fraction
+/// without trailing zeros). In a flow collection only the date alone is read so (as
+/// `kubectl kustomize` does it).
+pub(crate) fn go_yaml_timestamp(s: &str, flow: bool) -> Option<String> {
+    let b = s.as_bytes();
+    if b.len() < 5 || !b[..4].iter().all(u8::is_ascii_digit) || b[4] != b'-' {
+        return None;
+    }
+    // 1 or 2 digits (Go's `getnum` without a fixed width).
+    fn num(s: &str) -> Option<(u32, &str)> {
+        let n = s.bytes().take(2).take_while(u8::is_ascii_digit).count();
+        (n > 0).then(|| (s[..n].parse().unwrap_or(0), &s[n..]))
+    }
+    let year: u32 = s[..4].parse().ok()?;
+    let (month, rest) = num(&s[5..])?;
+    let rest = rest.strip_prefix('-')?;
+    let (day, rest) = num(rest)?;
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if day == 0 || day > days {
+        return None;
+    }
+    let date = format!("{year:04}-{month:02}-{day:02}");
+    if rest.is_empty() {
+        return Some(format!("{date}T00:00:00Z"));
+    }
+    if flow {
+        return None;
+    }
+    let (zoned, rest) = match rest.as_bytes()[0] {
+        b'T' | b't' => (true, &rest[1..]),
+        b' ' => (false, rest.trim_start_matches(' ')),
+        _ => return None,
+    };
+    let (h, rest) = num(rest)?;
+    let (m, rest) = num(rest.strip_prefix(':')?)?;
+    let (sec, mut rest) = num(rest.strip_prefix(':')?)?;
+    if h >= 24 || m >= 60 || sec >= 60 {
+        return None;
+    }
+    let mut frac = String::new();
+    if let Some(f) = rest.strip_prefix(['.', ',']) {
+        let n = f.bytes().take_while(u8::is_ascii_digit).count();
+        if n > 0 {
+            frac = f[..n.min(9)].trim_end_matches('0').to_string();
+            rest = &f[n..];
+        }
+    }
+    let zone = if !zoned {
+        "Z".to_string()
+    } else if rest == "Z" {
+        rest = "";
+        "Z".to_string()
+    } else {
+        let z = rest.as_bytes();
+        if z.len() != 6 || !matches!(z[0], b'+' | b'-') || z[3] != b':' {
+            return None;
+        }
+        let (hh, mm): (u32, u32) = (rest[1..3].parse().ok()?, rest[4..6].parse().ok()?);
+        if !rest[1..3]
+            .bytes()
+            .chain(rest[4..6].bytes())
+            .all(|c| c.is_ascii_digit())
+            || hh > 24
+            || mm > 60
+        {
+            return None;
+        }
+        let zone = if hh == 0 && mm == 0 {
+            "Z".to_string()
+        } else {
+            rest.to_string()
+        };
+        rest = "";
+        zone
+    };
+    if !rest.is_empty() {
+        return None;
+    }
+    let dot = if frac.is_empty() { "" } else { "." };
+    Some(format!("{date}T{h:02}:{m:02}:{sec:02}{dot}{frac}{zone}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_timestamps_read_as_kustomize_prints_them() {
+        // kubectl kustomize's output (tests/cases/yaml11-timestamps).
+        for (text, want) in [
+            ("2002-12-14", Some("2002-12-14T00:00:00Z")),
+            ("2002-1-4", Some("2002-01-04T00:00:00Z")),
+            ("2001-12-14 21:59:43.10", Some("2001-12-14T21:59:43.1Z")),
+            (
+                "2001-12-14t21:59:43.10-05:00",
+                Some("2001-12-14T21:59:43.1-05:00"),
+            ),
+            (
+                "2001-12-14T21:59:43.1234567891Z",
+                Some("2001-12-14T21:59:43.123456789Z"),
+            ),
+            ("2001-12-14T1:2:3Z", Some("2001-12-14T01:02:03Z")),
+            ("2001-12-14T21:59:43-00:00", Some("2001-12-14T21:59:43Z")),
+            ("2001-12-14  21:59:43", Some("2001-12-14T21:59:43Z")),
+            ("2001-12-14 21:59:43.10 -5", None),
+            ("2001-12-14T21:59:43", None),
+            ("2001-12-14 21:59:43Z", None),
+            ("2001-02-30", None),
+            ("10000-01-01", None),
+        ] {
+            assert_eq!(go_yaml_timestamp(text, false).as_deref(), want, "{text}");
+        }
+        assert_eq!(
+            go_yaml_timestamp("2001-12-14T21:59:43.10-05:00", true),
+            None
+        );
+        assert_eq!(
+            go_yaml_timestamp("2002-12-14", true).as_deref(),
+            Some("2002-12-14T00:00:00Z")
+        );
+    }
+
+    #[test]
+    fn flow_collections_are_told_from_block_ones() {
+        let docs = plain_scalars("é: [a, {b: c}]\nd:\n- e\n").unwrap();
+        let Node::Map(pairs) = &docs[0] else { panic!() };
+        assert!(
+            matches!(&pairs[0].1, Node::Seq(items) if matches!(items[0], Node::Scalar(_, true, true)))
+        );
+        assert!(
+            matches!(&pairs[1].1, Node::Seq(items) if matches!(items[0], Node::Scalar(_, true, false)))
+        );
+    }
 }

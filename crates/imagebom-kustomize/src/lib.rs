@@ -301,7 +301,7 @@ fn yaml11_typed(text: &str) -> bool {
             regex::Regex::new(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$").unwrap(),
         ]
     });
-    if WORDS.contains(&text) || YAML11_BOOLS.contains(&text) || regex_lite_timestamp(text) {
+    if WORDS.contains(&text) || YAML11_BOOLS.contains(&text) || is_go_timestamp(text) {
         return true;
     }
     // go-yaml tries numbers only for a scalar starting with a digit, a sign or `.` (its
@@ -311,16 +311,10 @@ fn yaml11_typed(text: &str) -> bool {
     hint && (int.is_match(&plain) || float.is_match(&plain)) || base60.is_match(text)
 }
 
-/// Whether a plain scalar is a YAML 1.1 timestamp (`2022-02-03T16:03:17Z`, `2022-02-03`).
-fn regex_lite_timestamp(v: &str) -> bool {
-    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    RE.get_or_init(|| {
-        regex::Regex::new(
-            r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt ][0-9]{1,2}:[0-9]{2}:[0-9]{2}(\.[0-9]*)?(Z|[-+][0-9]{1,2}(:[0-9]{2})?)?)?$",
-        )
-        .unwrap()
-    })
-    .is_match(v)
+/// Whether go-yaml v2 resolves a plain scalar to a timestamp (its layouts, valid dates
+/// only: `2022-02-03T16:03:17Z`, `2022-02-03`; not `2001-12-14T21:59:43` nor `2001-02-30`).
+fn is_go_timestamp(v: &str) -> bool {
+    kustomization::go_yaml_timestamp(v, false).is_some()
 }
 
 /// One line with a single-quoted scalar at its end rewritten in double quotes when the
