@@ -150,12 +150,27 @@ fn kyaml_quotes(text: &str, table: &[String]) -> String {
             out.push_str(line);
             continue;
         }
-        out.push_str(&fold::fold(&requote(&scalars::substitute(body, table))));
+        let printed = trailing_break(requote(&scalars::substitute(body, table)));
+        out.push_str(&fold::fold(&printed));
         if line.ends_with('\n') {
             out.push('\n');
         }
     }
     out
+}
+
+/// go-yaml writes the indentation after a line break inside a single-quoted scalar (U+2028,
+/// U+2029: the ones that do not end `serde_yaml_ng`'s line) only before a character that
+/// follows it, so none before the closing quote; `serde_yaml_ng` writes it at once.
+fn trailing_break(line: String) -> String {
+    let Some(inner) = line.strip_suffix('\'') else {
+        return line;
+    };
+    let kept = inner.trim_end_matches(' ');
+    if kept.len() < inner.len() && kept.ends_with(['\u{2028}', '\u{2029}']) {
+        return format!("{kept}'");
+    }
+    line
 }
 
 /// The lines of `text` (each with its `\n`), a quoted complex key (`? '…'`, `? "…"`) that
@@ -284,10 +299,12 @@ fn yaml11_only_string(text: &str) -> bool {
 /// float, timestamp, merge key) or treats it as a sexagesimal float: it then writes such a
 /// string double-quoted.
 fn yaml11_typed(text: &str) -> bool {
-    const WORDS: [&str; 24] = [
+    // (Not `<<`: go-yaml v2 looks words up only after a first character that hints at one,
+    // and `<` does not.)
+    const WORDS: [&str; 23] = [
         "", "~", "null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE", ".inf",
         ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan", ".NaN",
-        ".NAN", "<<",
+        ".NAN",
     ];
     static RES: std::sync::OnceLock<[regex::Regex; 3]> = std::sync::OnceLock::new();
     let [int, float, base60] = RES.get_or_init(|| {
@@ -434,6 +451,12 @@ mod tests {
         assert_eq!(requote("  '1': a"), "  \"1\": a");
         assert_eq!(requote("  at: 12:30"), "  at: \"12:30\"");
         assert_eq!(requote("  n: 1_000"), "  \"n\": \"1_000\"");
+        // (tests/cases/printer-data) `<<` is a plain string to go-yaml v2's printer.
+        assert_eq!(requote("  k: <<"), "  k: <<");
+        assert_eq!(
+            super::trailing_break("  k: 'a\u{2028}    '".into()),
+            "  k: 'a\u{2028}'"
+        );
         // (tests/cases/yaml11-flow-ints) go-yaml tries numbers only after a digit, sign or dot.
         assert_eq!(requote("  - _1"), "  - _1");
         assert_eq!(requote("  - 1_"), "  - \"1_\"");
