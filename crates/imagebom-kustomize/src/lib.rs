@@ -250,6 +250,15 @@ fn requote_key(line: &str) -> std::borrow::Cow<'_, str> {
         at += 2;
     }
     let rest = &line[at..];
+    if let Some(key) = rest.strip_prefix("? ") {
+        // A complex key (over 128 bytes) is the rest of its line.
+        let inner = match key.strip_prefix('\'').and_then(|k| k.strip_suffix('\'')) {
+            Some(q) if !q.contains(['\'', '\\', '"']) && go_typed(q) => q,
+            None if yaml11_only_string(key) => key,
+            _ => return Cow::Borrowed(line),
+        };
+        return Cow::Owned(format!("{}? \"{inner}\"", &line[..at]));
+    }
     let key_len = if let Some(quoted) = rest.strip_prefix('\'') {
         match quoted.find('\'') {
             Some(i) if !quoted[i + 1..].starts_with('\'') => i + 2,
@@ -283,6 +292,15 @@ fn requote_key(line: &str) -> std::borrow::Cow<'_, str> {
         None => return Cow::Borrowed(line),
     };
     Cow::Owned(format!("{}\"{text}\"{after}", &line[..at]))
+}
+
+/// Whether go-yaml v2 or YAML 1.2 reads plain `text` as another type than string.
+fn go_typed(text: &str) -> bool {
+    yaml11_typed(text)
+        || matches!(
+            serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text),
+            Ok(serde_yaml_ng::Value::Number(_) | serde_yaml_ng::Value::Bool(_))
+        )
 }
 
 /// Whether plain `text` reads as a string in YAML 1.2 (`serde_yaml_ng`) but as another type
@@ -344,8 +362,10 @@ fn requote(line: &str) -> String {
         .rsplit_once(": ")
         .map(|(before, value)| (format!("{before}: "), value))
         .or_else(|| {
-            let body = line.trim_start_matches(' ');
-            let value = body.strip_prefix("- ")?;
+            let mut value = line.trim_start_matches(' ').strip_prefix("- ")?;
+            while let Some(v) = value.strip_prefix("- ") {
+                value = v;
+            }
             Some((line[..line.len() - value.len()].to_string(), value))
         });
     if let Some((before, value)) = plain_value {
@@ -451,6 +471,10 @@ mod tests {
         assert_eq!(requote("  '1': a"), "  \"1\": a");
         assert_eq!(requote("  at: 12:30"), "  at: \"12:30\"");
         assert_eq!(requote("  n: 1_000"), "  \"n\": \"1_000\"");
+        // (tests/cases/printer-keys) complex keys and nested sequence items.
+        let ones = "1".repeat(129);
+        assert_eq!(requote(&format!("  ? '{ones}'")), format!("  ? \"{ones}\""));
+        assert_eq!(requote("  - - - y"), "  - - - \"y\"");
         // (tests/cases/printer-data) `<<` is a plain string to go-yaml v2's printer.
         assert_eq!(requote("  k: <<"), "  k: <<");
         assert_eq!(
