@@ -389,11 +389,25 @@ pub(crate) fn parse_documents(text: &str, file: &Path) -> Result<Vec<Value>, Kus
         .is_match(text)
         .then(|| plain_scalars(text))
         .flatten();
-    for (n, de) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
-        let mut doc = Value::deserialize(de).map_err(|e| KustomizeError::Yaml {
-            path: file.to_path_buf(),
-            message: e.to_string(),
-        })?;
+    let docs: Result<Vec<Value>, _> = serde_yaml_ng::Deserializer::from_str(text)
+        .map(Value::deserialize)
+        .collect();
+    let docs = match docs {
+        Ok(docs) => docs,
+        // Deeper than `serde_yaml_ng`'s recursion limit (128), which Kustomize reads.
+        Err(e) if e.to_string().starts_with("recursion limit exceeded") => deep_documents(text)
+            .ok_or_else(|| KustomizeError::Yaml {
+                path: file.to_path_buf(),
+                message: e.to_string(),
+            })?,
+        Err(e) => {
+            return Err(KustomizeError::Yaml {
+                path: file.to_path_buf(),
+                message: e.to_string(),
+            })
+        }
+    };
+    for (n, mut doc) in docs.into_iter().enumerate() {
         if let Some(y) = legacy.as_ref().and_then(|docs| docs.get(n)) {
             legacy_ints(&mut doc, y);
         }
@@ -431,6 +445,79 @@ pub(crate) fn parse_documents(text: &str, file: &Path) -> Result<Vec<Value>, Kus
 use serde::Deserialize as _;
 
 static LEGACY_INT: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+
+/// The documents of `text` read without recursion (the event parser and a stack), each
+/// scalar typed as `serde_yaml_ng` types it alone: for documents nested deeper than its
+/// recursion limit. `None` when the text does not parse.
+fn deep_documents(text: &str) -> Option<Vec<Value>> {
+    use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+    use yaml_rust2::scanner::{Marker, TScalarStyle};
+    enum Frame {
+        Seq(Vec<Value>, usize),
+        Map(serde_yaml_ng::Mapping, Option<Value>, usize),
+    }
+    #[derive(Default)]
+    struct Loader {
+        docs: Vec<Value>,
+        stack: Vec<Frame>,
+        anchors: std::collections::HashMap<usize, Value>,
+    }
+    impl Loader {
+        fn add(&mut self, v: Value, anchor: usize) {
+            if anchor > 0 {
+                self.anchors.insert(anchor, v.clone());
+            }
+            match self.stack.last_mut() {
+                Some(Frame::Seq(items, _)) => items.push(v),
+                Some(Frame::Map(m, key, _)) => match key.take() {
+                    Some(k) => {
+                        m.insert(k, v);
+                    }
+                    None => *key = Some(v),
+                },
+                None => self.docs.push(v),
+            }
+        }
+    }
+    fn scalar(text: String, style: TScalarStyle, tag: Option<&yaml_rust2::parser::Tag>) -> Value {
+        let str_tag = tag.is_some_and(|t| t.suffix == "str");
+        if style != TScalarStyle::Plain || str_tag {
+            return Value::String(text);
+        }
+        match serde_yaml_ng::from_str::<Value>(&text) {
+            Ok(v @ (Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_))) => v,
+            _ => Value::String(text),
+        }
+    }
+    impl MarkedEventReceiver for Loader {
+        fn on_event(&mut self, ev: Event, _mark: Marker) {
+            match ev {
+                Event::Scalar(v, style, anchor, tag) => {
+                    let value = scalar(v, style, tag.as_ref());
+                    self.add(value, anchor);
+                }
+                Event::Alias(id) => {
+                    let v = self.anchors.get(&id).cloned().unwrap_or(Value::Null);
+                    self.add(v, 0);
+                }
+                Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq(Vec::new(), anchor)),
+                Event::MappingStart(anchor, _) => {
+                    self.stack
+                        .push(Frame::Map(serde_yaml_ng::Mapping::new(), None, anchor))
+                }
+                Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
+                    Some(Frame::Seq(items, anchor)) => self.add(Value::Sequence(items), anchor),
+                    Some(Frame::Map(m, _, anchor)) => self.add(Value::Mapping(m), anchor),
+                    None => {}
+                },
+                _ => {}
+            }
+        }
+    }
+    let mut loader = Loader::default();
+    Parser::new_from_str(text).load(&mut loader, true).ok()?;
+    Some(loader.docs)
+}
 
 /// A document as the event parser sees it: enough to tell plain scalars from the others.
 enum Node {
@@ -717,6 +804,15 @@ mod tests {
             go_yaml_timestamp("2002-12-14", true).as_deref(),
             Some("2002-12-14T00:00:00Z")
         );
+    }
+
+    #[test]
+    fn the_deep_loader_types_scalars_as_serde_yaml_ng() {
+        let text = "a: 1\nb: '1'\nc: [true, null, ~, 1.5, 0x1F, x, \"y\"]\nd: &x {e: !!str 2}\nf: *x\n---\n- |\n  block\n- 0755\n";
+        let serde: Vec<Value> = serde_yaml_ng::Deserializer::from_str(text)
+            .map(|d| Value::deserialize(d).unwrap())
+            .collect();
+        assert_eq!(deep_documents(text).unwrap(), serde);
     }
 
     #[test]

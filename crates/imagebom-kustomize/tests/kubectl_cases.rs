@@ -12,10 +12,41 @@ use std::process::Command;
 const KUBECTL: Need = Need::Program("/usr/bin/kubectl", "kubectl");
 
 fn parse(text: &str) -> Vec<Value> {
-    serde_yaml_ng::Deserializer::from_str(text)
-        .map(|d| serde::Deserialize::deserialize(d).expect("YAML"))
-        .filter(|v: &Value| !v.is_null())
-        .collect()
+    let docs: Result<Vec<Value>, _> = serde_yaml_ng::Deserializer::from_str(text)
+        .map(serde::Deserialize::deserialize)
+        .collect();
+    match docs {
+        Ok(docs) => docs.into_iter().filter(|v| !v.is_null()).collect(),
+        // Deeper than serde_yaml_ng's recursion limit (tests/cases/deep-nesting): yaml-rust2's
+        // loader, which has none, converted here (independently of the crate's own fallback).
+        Err(e) if e.to_string().starts_with("recursion limit exceeded") => {
+            yaml_rust2::YamlLoader::load_from_str(text)
+                .expect("YAML")
+                .iter()
+                .map(from_yaml_rust2)
+                .filter(|v| !v.is_null())
+                .collect()
+        }
+        Err(e) => panic!("YAML: {e}"),
+    }
+}
+
+fn from_yaml_rust2(y: &yaml_rust2::Yaml) -> Value {
+    use yaml_rust2::Yaml;
+    match y {
+        Yaml::Hash(h) => Value::Mapping(
+            h.iter()
+                .map(|(k, v)| (from_yaml_rust2(k), from_yaml_rust2(v)))
+                .collect(),
+        ),
+        Yaml::Array(a) => Value::Sequence(a.iter().map(from_yaml_rust2).collect()),
+        Yaml::String(s) => Value::String(s.clone()),
+        Yaml::Integer(i) => Value::from(*i),
+        Yaml::Real(r) => Value::from(r.parse::<f64>().expect("a float")),
+        Yaml::Boolean(b) => Value::Bool(*b),
+        Yaml::Null => Value::Null,
+        other => panic!("unexpected YAML node {other:?}"),
+    }
 }
 
 #[test]
