@@ -394,12 +394,19 @@ pub(crate) fn parse_documents(text: &str, file: &Path) -> Result<Vec<Value>, Kus
         .collect();
     let docs = match docs {
         Ok(docs) => docs,
-        // Deeper than `serde_yaml_ng`'s recursion limit (128), which Kustomize reads.
-        Err(e) if e.to_string().starts_with("recursion limit exceeded") => deep_documents(text)
-            .ok_or_else(|| KustomizeError::Yaml {
+        // Deeper than `serde_yaml_ng`'s recursion limit (128), or an integer beyond 64 bits
+        // (which its `Value` cannot hold): Kustomize reads both (the integer as a float).
+        Err(e)
+            if e.to_string().starts_with("recursion limit exceeded")
+                || [" as u128, ", " as i128, "]
+                    .iter()
+                    .any(|w| e.to_string().contains(w)) =>
+        {
+            deep_documents(text).ok_or_else(|| KustomizeError::Yaml {
                 path: file.to_path_buf(),
                 message: e.to_string(),
-            })?,
+            })?
+        }
         Err(e) => {
             return Err(KustomizeError::Yaml {
                 path: file.to_path_buf(),
@@ -486,6 +493,14 @@ fn deep_documents(text: &str) -> Option<Vec<Value>> {
         }
         match serde_yaml_ng::from_str::<Value>(&text) {
             Ok(v @ (Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_))) => v,
+            // An integer beyond 64 bits: a float, as go-yaml v3 reads it.
+            _ if text
+                .trim_start_matches(['-', '+'])
+                .bytes()
+                .all(|b| b.is_ascii_digit()) =>
+            {
+                text.parse::<f64>().map_or(Value::String(text), Value::from)
+            }
             _ => Value::String(text),
         }
     }
