@@ -138,18 +138,22 @@ pub(crate) fn go_double_quoted(s: &str) -> String {
 }
 
 /// A copy of `v` with the scalars go-yaml prints otherwise replaced by placeholders; their
-/// text is pushed on `table`. A key is replaced only while it stays a simple key in go-yaml
-/// (at most 128 bytes, no line break).
+/// text is pushed on `table`. A key that go-yaml writes as a complex key (`? key`: over 128
+/// bytes or with a line break) gets a placeholder padded past 128 bytes, which
+/// `serde_yaml_ng` writes as one too.
 pub(crate) fn prepare(v: &Value, table: &mut Vec<String>) -> Value {
     match v {
         Value::Mapping(m) => {
             let mut out = Mapping::new();
             for (k, val) in m {
                 let key = match k {
-                    Value::String(s)
-                        if differs(s) && s.len() <= 128 && !s.contains(['\n', '\r']) =>
-                    {
-                        hold(table, go_double_quoted(s))
+                    Value::String(s) if differs(s) => {
+                        let breaks = ['\r', '\n', '\u{85}', '\u{2028}', '\u{2029}'];
+                        let complex = s.len() > 128 || s.contains(breaks);
+                        match hold(table, go_double_quoted(s)) {
+                            Value::String(p) if complex => Value::String(pad(&p)),
+                            other => other,
+                        }
                     }
                     other => other.clone(),
                 };
@@ -170,6 +174,15 @@ fn hold(table: &mut Vec<String>, text: String) -> Value {
     Value::String(format!("{OPEN}{}{CLOSE}", table.len() - 1))
 }
 
+/// A placeholder made longer than a simple key may be (its padding is dropped again).
+fn pad(placeholder: &str) -> String {
+    let inner = placeholder.trim_end_matches(CLOSE);
+    format!("{inner}{}{CLOSE}", PAD.to_string().repeat(130))
+}
+
+/// The padding of [`pad`].
+const PAD: char = 'p';
+
 /// `line` with the placeholders of [`prepare`] replaced by their text.
 pub(crate) fn substitute(line: &str, table: &[String]) -> String {
     let mut out = String::with_capacity(line.len());
@@ -180,6 +193,7 @@ pub(crate) fn substitute(line: &str, table: &[String]) -> String {
             break;
         };
         match after[..end]
+            .trim_end_matches(PAD)
             .parse::<usize>()
             .ok()
             .and_then(|i| table.get(i))
