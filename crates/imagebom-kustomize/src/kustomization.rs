@@ -35,6 +35,9 @@ fn build_inner(dir: &Path) -> Result<Vec<Object>, KustomizeError> {
     objects.retain(|o| !is_local_config(&o.doc));
     // Kustomize prints its output through JSON: an integral float comes out an integer.
     for o in &mut objects {
+        if let Some(message) = crate::scalars::json_unsupported(&o.doc) {
+            return Err(KustomizeError::invalid(&o.source, message));
+        }
         crate::scalars::json_numbers(&mut o.doc);
     }
     sort::order(&mut objects, k.value.get("sortOptions"), &k.file)?;

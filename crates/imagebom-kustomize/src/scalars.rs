@@ -28,6 +28,31 @@ pub(crate) fn json_numbers(v: &mut Value) {
     }
 }
 
+/// What JSON cannot hold, in the words of Go's `encoding/json` (which fails Kustomize's
+/// printing): a float that is not finite, or a mapping key that is not a string.
+pub(crate) fn json_unsupported(v: &Value) -> Option<String> {
+    match v {
+        Value::Mapping(m) => m.iter().find_map(|(k, v)| {
+            if k.is_string() {
+                json_unsupported(v)
+            } else {
+                Some("json: unsupported type: map[interface {}]interface {}".to_string())
+            }
+        }),
+        Value::Sequence(s) => s.iter().find_map(json_unsupported),
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() && f.is_nan() => Some("json: unsupported value: NaN".into()),
+            Some(f) if n.is_f64() && f.is_infinite() => Some(format!(
+                "json: unsupported value: {}Inf",
+                if f > 0.0 { '+' } else { '-' }
+            )),
+            _ => None,
+        },
+        Value::Tagged(t) => json_unsupported(&t.value),
+        _ => None,
+    }
+}
+
 fn integral(f: f64) -> Option<Number> {
     if !f.is_finite() || f.fract() != 0.0 || f.abs() >= 1e21 {
         return None;

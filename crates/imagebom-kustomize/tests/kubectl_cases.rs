@@ -132,6 +132,60 @@ fn errors_name_the_file() {
     std::fs::remove_dir_all(&tmp).unwrap();
 }
 
+/// Kustomize prints through JSON: a float that is not finite (`.inf`, `.nan`) or a mapping key
+/// that is not a string fails `kubectl kustomize`, and fails the native build too, naming the
+/// file.
+#[test]
+fn what_json_cannot_hold_fails_as_in_kubectl() {
+    if !ready(&[KUBECTL]) {
+        return;
+    }
+    for (name, spec, says) in [
+        ("inf", "  limit: .inf\n", "json: unsupported value: +Inf"),
+        (
+            "nan",
+            "  values: [1, .nan]\n",
+            "json: unsupported value: NaN",
+        ),
+        ("int-key", "  1: one\n", "json: unsupported type"),
+        (
+            "bool-key",
+            "  nested: {true: yes}\n",
+            "json: unsupported type",
+        ),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(
+            tmp.path().join("kustomization.yaml"),
+            "resources: [w.yaml]\n",
+        )
+        .unwrap();
+        std::fs::write(
+            tmp.path().join("w.yaml"),
+            format!("apiVersion: example.com/v1\nkind: W\nmetadata:\n  name: w\nspec:\n{spec}"),
+        )
+        .unwrap();
+        let out = Command::new("/usr/bin/kubectl")
+            .arg("kustomize")
+            .arg(tmp.path())
+            .output()
+            .expect("kubectl runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && stderr.contains(says),
+            "{name}: {stderr}"
+        );
+        let err = build(tmp.path())
+            .map(|o| to_yaml(&o))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(says) && err.contains("w.yaml"),
+            "{name}: {err}"
+        );
+    }
+}
+
 /// `helmCharts` against the real Kustomize: `kubectl kustomize --enable-helm --helm-command
 /// tests/oracle/helm_sdk.py` (Kustomize merges the values, builds the `helm template`
 /// arguments and places the output; the wrapper renders with the real Helm v4 Go SDK).
