@@ -138,15 +138,10 @@ fn kyaml_quotes(text: &str, table: &[String]) -> String {
             }
             block = None;
         }
-        let trimmed = body.trim_end();
-        if trimmed.ends_with('|')
-            || trimmed.ends_with("|-")
-            || trimmed.ends_with("|+")
-            || trimmed.ends_with('>')
-            || trimmed.ends_with(">-")
-        {
-            // Block content is indented deeper than the line that opens it.
-            block = Some(indent + 1);
+        if let Some(owner) = block_owner(body) {
+            // Block content is indented deeper than the key (or `-`, `?`, `:`) that owns it;
+            // a sibling at the owner's column ends it.
+            block = Some(owner + 1);
             out.push_str(line);
             continue;
         }
@@ -157,6 +152,33 @@ fn kyaml_quotes(text: &str, table: &[String]) -> String {
         }
     }
     out
+}
+
+/// The column of what owns the block scalar `line` opens (`key: |-`, `- |2`, `? >`), or
+/// `None` when it opens none (a plain value that ends in `|` is no block).
+fn block_owner(line: &str) -> Option<usize> {
+    let indent = line.len() - line.trim_start_matches(' ').len();
+    let (mut at, mut owner) = (indent, indent);
+    while line[at..].starts_with("- ") {
+        owner = at;
+        at += 2;
+    }
+    let rest = line[at..].trim_end();
+    let header = |h: &str| {
+        let h = h.strip_prefix(['|', '>'])?;
+        let h = h.strip_prefix(|c: char| c.is_ascii_digit()).unwrap_or(h);
+        matches!(h, "" | "-" | "+").then_some(())
+    };
+    if header(rest).is_some() {
+        return (at > indent).then_some(owner);
+    }
+    if let Some(h) = rest.strip_prefix("? ").or_else(|| rest.strip_prefix(": ")) {
+        return header(h).map(|_| at);
+    }
+    // `key: |`: the header is the last token, after the key's `: `.
+    let (before, h) = rest.rsplit_once(' ')?;
+    header(h)?;
+    before.ends_with(':').then_some(at)
 }
 
 /// go-yaml writes the indentation after a line break inside a single-quoted scalar (U+2028,
@@ -471,6 +493,14 @@ mod tests {
         assert_eq!(requote("  '1': a"), "  \"1\": a");
         assert_eq!(requote("  at: 12:30"), "  at: \"12:30\"");
         assert_eq!(requote("  n: 1_000"), "  \"n\": \"1_000\"");
+        // (tests/cases/printer-blocks) what opens a block scalar, and who owns it.
+        use super::block_owner;
+        assert_eq!(block_owner("    - expr: |-"), Some(6));
+        assert_eq!(block_owner("  lead: |2"), Some(2));
+        assert_eq!(block_owner("      - - |"), Some(8));
+        assert_eq!(block_owner("  ? >-"), Some(2));
+        assert_eq!(block_owner("  text: a plain value ending in |"), None);
+        assert_eq!(block_owner("  gt: it ends in >"), None);
         // (tests/cases/printer-keys) complex keys and nested sequence items.
         let ones = "1".repeat(129);
         assert_eq!(requote(&format!("  ? '{ones}'")), format!("  ? \"{ones}\""));
