@@ -378,6 +378,8 @@ pub(crate) fn read(path: &Path) -> Result<String, KustomizeError> {
 
 /// The non-empty documents of a YAML stream; a `List` is expanded into its items.
 pub(crate) fn parse_documents(text: &str, file: &Path) -> Result<Vec<Value>, KustomizeError> {
+    let separated = separators(text, file)?;
+    let text: &str = &separated;
     let mut out = Vec::new();
     // Plain scalars such as `0755`, `[0644]` or `1_000` are integers to Kustomize (YAML 1.1,
     // Go's base prefixes, underscores) but strings to our parser; a second parse, only when
@@ -455,6 +457,44 @@ pub(crate) fn parse_documents(text: &str, file: &Path) -> Result<Vec<Value>, Kus
 use serde::Deserialize as _;
 
 static LEGACY_INT: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+
+/// `text` with its document separators as Kustomize (kyaml's `splitDocuments`) takes them:
+/// every line after the first that starts with `---` separates documents, and may hold
+/// nothing else but spaces and a comment (`---# comment` is a separator, written `--- #
+/// comment` for our parser); anything else is Kustomize's error.
+fn separators<'a>(text: &'a str, file: &Path) -> Result<std::borrow::Cow<'a, str>, KustomizeError> {
+    use std::borrow::Cow;
+    let odd = |line: &str| {
+        line.strip_prefix("---")
+            .is_some_and(|rest| !rest.is_empty() && !rest.starts_with([' ', '\t', '\r']))
+            || line.strip_prefix("---").is_some_and(|rest| {
+                let rest = rest.trim();
+                !rest.is_empty() && !rest.starts_with('#')
+            })
+    };
+    if !text.split('\n').skip(1).any(odd) {
+        return Ok(Cow::Borrowed(text));
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for (n, line) in text.split_inclusive('\n').enumerate() {
+        if n > 0 && odd(line.trim_end_matches('\n')) {
+            let rest = line["---".len()..].trim();
+            if !rest.starts_with('#') {
+                let shown = line.trim();
+                return Err(KustomizeError::invalid(
+                    file,
+                    format!("invalid document separator: {shown}"),
+                ));
+            }
+            out.push_str("--- ");
+            out.push_str(rest);
+            out.push('\n');
+            continue;
+        }
+        out.push_str(line);
+    }
+    Ok(Cow::Owned(out))
+}
 
 /// The documents of `text` read without recursion (the event parser and a stack), each
 /// scalar typed as `serde_yaml_ng` types it alone: for documents nested deeper than its

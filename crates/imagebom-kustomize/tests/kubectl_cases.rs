@@ -186,6 +186,41 @@ fn what_json_cannot_hold_fails_as_in_kubectl() {
     }
 }
 
+/// A line starting with `---` and holding more than a comment is no separator to Kustomize:
+/// both fail, in Kustomize's words.
+#[test]
+fn a_bad_document_separator_fails_as_in_kubectl() {
+    if !ready(&[KUBECTL]) {
+        return;
+    }
+    for bad in ["---x", "--- x: 1", "----"] {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(
+            tmp.path().join("kustomization.yaml"),
+            "resources: [w.yaml]\n",
+        )
+        .unwrap();
+        let doc = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n";
+        std::fs::write(tmp.path().join("w.yaml"), format!("{doc}{bad}\n{doc}")).unwrap();
+        let out = Command::new("/usr/bin/kubectl")
+            .arg("kustomize")
+            .arg(tmp.path())
+            .output()
+            .expect("kubectl runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let says = format!("invalid document separator: {bad}");
+        assert!(
+            !out.status.success() && stderr.contains(&says),
+            "{bad}: {stderr}"
+        );
+        let err = build(tmp.path()).unwrap_err().to_string();
+        assert!(
+            err.contains(&says) && err.contains("w.yaml"),
+            "{bad}: {err}"
+        );
+    }
+}
+
 /// `helmCharts` against the real Kustomize: `kubectl kustomize --enable-helm --helm-command
 /// tests/oracle/helm_sdk.py` (Kustomize merges the values, builds the `helm template`
 /// arguments and places the output; the wrapper renders with the real Helm v4 Go SDK).
