@@ -392,8 +392,9 @@ pub(crate) fn parse_documents(text: &str, file: &Path) -> Result<Vec<Value>, Kus
             .unwrap()
         })
         .is_match(text)
-        .then(|| plain_scalars(text))
-        .flatten();
+        .then_some(())
+        .or_else(|| text.contains("<<").then_some(()))
+        .and_then(|_| plain_scalars(text));
     let docs: Result<Vec<Value>, _> = serde_yaml_ng::Deserializer::from_str(text)
         .map(Value::deserialize)
         .collect();
@@ -421,7 +422,7 @@ pub(crate) fn parse_documents(text: &str, file: &Path) -> Result<Vec<Value>, Kus
     };
     for (n, mut doc) in docs.into_iter().enumerate() {
         if let Some(y) = legacy.as_ref().and_then(|docs| docs.get(n)) {
-            legacy_ints(&mut doc, y);
+            legacy_ints(&mut doc, y).map_err(|m| KustomizeError::invalid(file, m))?;
         }
         match doc {
             Value::Null => {}
@@ -654,23 +655,51 @@ fn plain_scalars(text: &str) -> Option<Vec<Node>> {
 
 /// Turns the strings that were plain scalars Kustomize reads as numbers (kyaml's go-yaml
 /// v3: YAML 1.1 octal `0755`, Go's base prefixes, `_` between digits) into those numbers,
-/// walking the event parse `node` alongside.
-fn legacy_ints(v: &mut Value, node: &Node) {
+/// walking the event parse `node` alongside, and applies YAML merge keys as Kustomize does
+/// (`<<: *base` or `<<: [*a, *b]`: keys the mapping lacks come from them, the first map
+/// first; a quoted `"<<"` key is dropped).
+fn legacy_ints(v: &mut Value, node: &Node) -> Result<(), String> {
     match (v, node) {
         (Value::Mapping(m), Node::Map(pairs)) => {
+            if let Some(merge) = m.remove("<<") {
+                let plain = pairs
+                    .iter()
+                    .any(|(k, _)| matches!(k, Node::Scalar(t, true, _) if t == "<<"));
+                if plain {
+                    let sources = match merge {
+                        Value::Mapping(src) => vec![src],
+                        Value::Sequence(items) => items
+                            .into_iter()
+                            .map(|i| match i {
+                                Value::Mapping(src) => Some(src),
+                                _ => None,
+                            })
+                            .collect::<Option<Vec<_>>>()
+                            .ok_or(MERGE)?,
+                        _ => return Err(MERGE.into()),
+                    };
+                    for src in sources {
+                        for (k, v) in src {
+                            if !m.contains_key(&k) {
+                                m.insert(k, v);
+                            }
+                        }
+                    }
+                }
+            }
             for (k, child) in m.iter_mut() {
                 let Some(k) = k.as_str() else { continue };
                 let found = pairs
                     .iter()
                     .find(|(nk, _)| matches!(nk, Node::Scalar(t, ..) if t == k));
                 if let Some((_, n)) = found {
-                    legacy_ints(child, n);
+                    legacy_ints(child, n)?;
                 }
             }
         }
         (Value::Sequence(s), Node::Seq(items)) => {
             for (child, n) in s.iter_mut().zip(items) {
-                legacy_ints(child, n);
+                legacy_ints(child, n)?;
             }
         }
         (v @ Value::String(_), Node::Scalar(_, true, flow)) => {
@@ -683,7 +712,11 @@ fn legacy_ints(v: &mut Value, node: &Node) {
         }
         _ => {}
     }
+    Ok(())
 }
+
+/// go-yaml v3's error for a merge key whose value is no map (Kustomize's too).
+const MERGE: &str = "map merge requires map or sequence of maps as the value";
 
 /// The number go-yaml v3 resolves a plain scalar to when YAML 1.2 reads it as a string:
 /// underscores dropped, then Go's `ParseInt(s, 0, 64)` (`0755` octal, `0x`, `0o`, `0b`),

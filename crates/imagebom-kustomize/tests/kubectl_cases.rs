@@ -221,6 +221,35 @@ fn a_bad_document_separator_fails_as_in_kubectl() {
     }
 }
 
+/// A YAML merge key whose value is no map fails both, in go-yaml's words.
+#[test]
+fn a_merge_key_on_a_scalar_fails_as_in_kubectl() {
+    if !ready(&[KUBECTL]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("kustomization.yaml"),
+        "resources: [w.yaml]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("w.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  <<: v\n",
+    )
+    .unwrap();
+    let out = Command::new("/usr/bin/kubectl")
+        .arg("kustomize")
+        .arg(tmp.path())
+        .output()
+        .expect("kubectl runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let says = "map merge requires map or sequence of maps as the value";
+    assert!(!out.status.success() && stderr.contains(says), "{stderr}");
+    let err = build(tmp.path()).unwrap_err().to_string();
+    assert!(err.contains(says) && err.contains("w.yaml"), "{err}");
+}
+
 /// `helmCharts` against the real Kustomize: `kubectl kustomize --enable-helm --helm-command
 /// tests/oracle/helm_sdk.py` (Kustomize merges the values, builds the `helm template`
 /// arguments and places the output; the wrapper renders with the real Helm v4 Go SDK).
