@@ -578,7 +578,9 @@ fn deep_documents(text: &str) -> Option<Vec<Value>> {
     Some(loader.docs)
 }
 
-/// A document as the event parser sees it: enough to tell plain scalars from the others.
+/// A document as the event parser sees it: enough to tell plain scalars from the others
+/// (an alias is a copy of what it names, as in `serde_yaml_ng`'s value).
+#[derive(Clone)]
 enum Node {
     /// A scalar: its text, whether it is plain and untagged, and whether it is in a flow
     /// collection.
@@ -593,19 +595,23 @@ fn plain_scalars(text: &str) -> Option<Vec<Node>> {
     use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
     use yaml_rust2::scanner::{Marker, TScalarStyle};
     enum Frame {
-        Seq(Vec<Node>, bool),
-        Map(Vec<(Node, Node)>, Option<Node>, bool),
+        Seq(Vec<Node>, bool, usize),
+        Map(Vec<(Node, Node)>, Option<Node>, bool, usize),
     }
     struct Tree {
         chars: Vec<char>,
         docs: Vec<Node>,
         stack: Vec<Frame>,
+        anchors: std::collections::HashMap<usize, Node>,
     }
     impl Tree {
-        fn add(&mut self, node: Node) {
+        fn add(&mut self, node: Node, anchor: usize) {
+            if anchor > 0 {
+                self.anchors.insert(anchor, node.clone());
+            }
             match self.stack.last_mut() {
-                Some(Frame::Seq(items, _)) => items.push(node),
-                Some(Frame::Map(pairs, key, _)) => match key.take() {
+                Some(Frame::Seq(items, ..)) => items.push(node),
+                Some(Frame::Map(pairs, key, ..)) => match key.take() {
                     Some(k) => pairs.push((k, node)),
                     None => *key = Some(node),
                 },
@@ -618,26 +624,29 @@ fn plain_scalars(text: &str) -> Option<Vec<Node>> {
             // A flow collection starts at its bracket (the marker counts characters).
             let at = |c: char| self.chars.get(mark.index()) == Some(&c);
             match ev {
-                Event::Scalar(v, style, _, tag) => {
+                Event::Scalar(v, style, anchor, tag) => {
                     let plain = style == TScalarStyle::Plain && tag.is_none();
                     let flow = matches!(
                         self.stack.last(),
-                        Some(Frame::Seq(_, true) | Frame::Map(_, _, true))
+                        Some(Frame::Seq(_, true, _) | Frame::Map(_, _, true, _))
                     );
-                    self.add(Node::Scalar(v, plain, flow));
+                    self.add(Node::Scalar(v, plain, flow), anchor);
                 }
-                Event::Alias(_) => self.add(Node::Other),
-                Event::SequenceStart(..) => {
+                Event::Alias(id) => {
+                    let node = self.anchors.get(&id).cloned().unwrap_or(Node::Other);
+                    self.add(node, 0);
+                }
+                Event::SequenceStart(anchor, _) => {
                     let flow = at('[');
-                    self.stack.push(Frame::Seq(Vec::new(), flow));
+                    self.stack.push(Frame::Seq(Vec::new(), flow, anchor));
                 }
-                Event::MappingStart(..) => {
+                Event::MappingStart(anchor, _) => {
                     let flow = at('{');
-                    self.stack.push(Frame::Map(Vec::new(), None, flow));
+                    self.stack.push(Frame::Map(Vec::new(), None, flow, anchor));
                 }
                 Event::SequenceEnd | Event::MappingEnd => match self.stack.pop() {
-                    Some(Frame::Seq(items, _)) => self.add(Node::Seq(items)),
-                    Some(Frame::Map(pairs, _, _)) => self.add(Node::Map(pairs)),
+                    Some(Frame::Seq(items, _, anchor)) => self.add(Node::Seq(items), anchor),
+                    Some(Frame::Map(pairs, _, _, anchor)) => self.add(Node::Map(pairs), anchor),
                     None => {}
                 },
                 _ => {}
@@ -648,6 +657,7 @@ fn plain_scalars(text: &str) -> Option<Vec<Node>> {
         chars: text.chars().collect(),
         docs: Vec::new(),
         stack: Vec::new(),
+        anchors: std::collections::HashMap::new(),
     };
     Parser::new_from_str(text).load(&mut tree, true).ok()?;
     Some(tree.docs)
@@ -661,11 +671,13 @@ fn plain_scalars(text: &str) -> Option<Vec<Node>> {
 fn legacy_ints(v: &mut Value, node: &Node) -> Result<(), String> {
     match (v, node) {
         (Value::Mapping(m), Node::Map(pairs)) => {
-            if let Some(merge) = m.remove("<<") {
-                let plain = pairs
+            if let Some(mut merge) = m.remove("<<") {
+                let found = pairs
                     .iter()
-                    .any(|(k, _)| matches!(k, Node::Scalar(t, true, _) if t == "<<"));
-                if plain {
+                    .find(|(k, _)| matches!(k, Node::Scalar(t, true, _) if t == "<<"));
+                if let Some((_, merge_node)) = found {
+                    // What is merged in is read as Kustomize reads it first.
+                    legacy_ints(&mut merge, merge_node)?;
                     let sources = match merge {
                         Value::Mapping(src) => vec![src],
                         Value::Sequence(items) => items
