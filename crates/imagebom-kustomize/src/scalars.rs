@@ -12,10 +12,15 @@ use serde_yaml_ng::{Mapping, Number, Value};
 const OPEN: char = '\u{E000}';
 const CLOSE: char = '\u{E001}';
 
-/// The document as the JSON round trip leaves it: an integral float that JSON prints
+/// The document as the JSON round trip leaves it: no tags; an integral float that JSON prints
 /// without a fraction or exponent (below 1e21) and that go-yaml then reads back as an
 /// integer (it fits 64 bits) is that integer; `-0.0` is `0`.
 pub(crate) fn json_numbers(v: &mut Value) {
+    // JSON has no tags: `!custom value` is `value`.
+    while let Value::Tagged(t) = v {
+        let inner = std::mem::replace(&mut t.value, Value::Null);
+        *v = inner;
+    }
     match v {
         Value::Mapping(m) => m.values_mut().for_each(json_numbers),
         Value::Sequence(s) => s.iter_mut().for_each(json_numbers),
