@@ -393,7 +393,7 @@ pub(crate) fn parse_documents(text: &str, file: &Path) -> Result<Vec<Value>, Kus
         })
         .is_match(text)
         .then_some(())
-        .or_else(|| text.contains("<<").then_some(()))
+        .or_else(|| (text.contains("<<") || text.contains("!!binary")).then_some(()))
         .and_then(|_| plain_scalars(text));
     let docs: Result<Vec<Value>, _> = serde_yaml_ng::Deserializer::from_str(text)
         .map(Value::deserialize)
@@ -585,6 +585,8 @@ enum Node {
     /// A scalar: its text, whether it is plain and untagged, and whether it is in a flow
     /// collection.
     Scalar(String, bool, bool),
+    /// A `!!binary` scalar.
+    Binary,
     Other,
     Seq(Vec<Node>),
     Map(Vec<(Node, Node)>),
@@ -624,6 +626,12 @@ fn plain_scalars(text: &str) -> Option<Vec<Node>> {
             // A flow collection starts at its bracket (the marker counts characters).
             let at = |c: char| self.chars.get(mark.index()) == Some(&c);
             match ev {
+                Event::Scalar(_, _, anchor, Some(tag))
+                    if tag.suffix == "binary"
+                        && matches!(tag.handle.as_str(), "!!" | "tag:yaml.org,2002:") =>
+                {
+                    self.add(Node::Binary, anchor);
+                }
                 Event::Scalar(v, style, anchor, tag) => {
                     let plain = style == TScalarStyle::Plain && tag.is_none();
                     let flow = matches!(
@@ -712,6 +720,14 @@ fn legacy_ints(v: &mut Value, node: &Node) -> Result<(), String> {
         (Value::Sequence(s), Node::Seq(items)) => {
             for (child, n) in s.iter_mut().zip(items) {
                 legacy_ints(child, n)?;
+            }
+        }
+        // Kustomize prints a `!!binary` scalar decoded.
+        (v @ Value::String(_), Node::Binary) => {
+            use base64::Engine as _;
+            let text: String = v.as_str().unwrap_or_default().split_whitespace().collect();
+            if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(text) {
+                *v = Value::String(String::from_utf8_lossy(&bytes).into_owned());
             }
         }
         (v @ Value::String(_), Node::Scalar(_, true, flow)) => {
