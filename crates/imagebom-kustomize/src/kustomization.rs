@@ -381,10 +381,12 @@ pub(crate) fn parse_documents(text: &str, file: &Path) -> Result<Vec<Value>, Kus
     let separated = separators(text, file)?;
     let text: &str = &separated;
     let mut out = Vec::new();
-    // Plain scalars such as `0755`, `[0644]` or `1_000` are integers to Kustomize (YAML 1.1,
-    // Go's base prefixes, underscores) but strings to our parser; a second parse, only when
-    // the text may hold one, tells a plain scalar from a quoted one.
-    let legacy = LEGACY_INT
+    // Plain scalars such as `0755`, `[0644]`, `1_000` or `2002-12-14` are numbers and times
+    // to Kustomize (kyaml's go-yaml v3: YAML 1.1, Go's base prefixes, underscores) but strings
+    // to our parser, which also keeps merge keys (`<<`) and `!!binary` text as written: a
+    // second, event parse, only when the text may hold one, tells plain scalars from quoted
+    // ones and sees tags and aliases ([`read_as_kyaml`]).
+    let events = KYAML_HINTS
         .get_or_init(|| {
             regex::Regex::new(
                 r"(?m)(?:^|[\s\[{,:])(?:[-+]?(?:0[0-9_]|[0-9.][0-9.]*_)|[0-9]{4}-[0-9])",
@@ -421,8 +423,8 @@ pub(crate) fn parse_documents(text: &str, file: &Path) -> Result<Vec<Value>, Kus
         }
     };
     for (n, mut doc) in docs.into_iter().enumerate() {
-        if let Some(y) = legacy.as_ref().and_then(|docs| docs.get(n)) {
-            legacy_ints(&mut doc, y).map_err(|m| KustomizeError::invalid(file, m))?;
+        if let Some(y) = events.as_ref().and_then(|docs| docs.get(n)) {
+            read_as_kyaml(&mut doc, y).map_err(|m| KustomizeError::invalid(file, m))?;
         }
         match doc {
             Value::Null => {}
@@ -457,7 +459,7 @@ pub(crate) fn parse_documents(text: &str, file: &Path) -> Result<Vec<Value>, Kus
 
 use serde::Deserialize as _;
 
-static LEGACY_INT: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+static KYAML_HINTS: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
 
 /// `text` with its document separators as Kustomize (kyaml's `splitDocuments`) takes them:
 /// every line after the first that starts with `---` separates documents, and may hold
@@ -676,7 +678,7 @@ fn plain_scalars(text: &str) -> Option<Vec<Node>> {
 /// walking the event parse `node` alongside, and applies YAML merge keys as Kustomize does
 /// (`<<: *base` or `<<: [*a, *b]`: keys the mapping lacks come from them, the first map
 /// first; a quoted `"<<"` key is dropped).
-fn legacy_ints(v: &mut Value, node: &Node) -> Result<(), String> {
+fn read_as_kyaml(v: &mut Value, node: &Node) -> Result<(), String> {
     match (v, node) {
         (Value::Mapping(m), Node::Map(pairs)) => {
             if let Some(mut merge) = m.remove("<<") {
@@ -685,7 +687,7 @@ fn legacy_ints(v: &mut Value, node: &Node) -> Result<(), String> {
                     .find(|(k, _)| matches!(k, Node::Scalar(t, true, _) if t == "<<"));
                 if let Some((_, merge_node)) = found {
                     // What is merged in is read as Kustomize reads it first.
-                    legacy_ints(&mut merge, merge_node)?;
+                    read_as_kyaml(&mut merge, merge_node)?;
                     let sources = match merge {
                         Value::Mapping(src) => vec![src],
                         Value::Sequence(items) => items
@@ -713,13 +715,13 @@ fn legacy_ints(v: &mut Value, node: &Node) -> Result<(), String> {
                     .iter()
                     .find(|(nk, _)| matches!(nk, Node::Scalar(t, ..) if t == k));
                 if let Some((_, n)) = found {
-                    legacy_ints(child, n)?;
+                    read_as_kyaml(child, n)?;
                 }
             }
         }
         (Value::Sequence(s), Node::Seq(items)) => {
             for (child, n) in s.iter_mut().zip(items) {
-                legacy_ints(child, n)?;
+                read_as_kyaml(child, n)?;
             }
         }
         // Kustomize prints a `!!binary` scalar decoded.
