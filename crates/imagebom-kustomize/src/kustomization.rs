@@ -755,6 +755,10 @@ fn go_yaml_number(s: &str) -> Option<Value> {
     if !s.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '.')) {
         return None;
     }
+    // After a `.` go-yaml tries the float as written (`.5_` is a string).
+    if s.starts_with('.') {
+        return s.parse::<f64>().ok().map(Value::from);
+    }
     let plain = s.replace('_', "");
     let (neg, body) = match plain.as_bytes().first() {
         Some(b'-') => (true, &plain[1..]),

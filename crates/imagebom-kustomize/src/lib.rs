@@ -364,7 +364,12 @@ fn yaml11_typed(text: &str) -> bool {
     // go-yaml tries numbers only for a scalar starting with a digit, a sign or `.` (its
     // `resolveTable` hint): `_1` is a string.
     let hint = text.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '.'));
-    let plain = text.replace('_', "");
+    // After a `.` it tries the float as written (`.5_` is a string), else without `_`.
+    let plain = if text.starts_with('.') {
+        text.to_string()
+    } else {
+        text.replace('_', "")
+    };
     hint && (int.is_match(&plain) || float.is_match(&plain)) || base60.is_match(text)
 }
 

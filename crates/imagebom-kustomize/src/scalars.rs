@@ -58,17 +58,26 @@ pub(crate) fn json_unsupported(v: &Value) -> Option<String> {
     }
 }
 
+/// The integer go-yaml reads back from JSON's text for an integral float: Go writes the
+/// shortest digits, zero-filled (`-9223372036854776000` for -2^63), which must fit 64 bits.
 fn integral(f: f64) -> Option<Number> {
     if !f.is_finite() || f.fract() != 0.0 || f.abs() >= 1e21 {
         return None;
     }
-    if f >= i64::MIN as f64 && f < i64::MAX as f64 {
-        Some(Number::from(f as i64))
-    } else if f >= 0.0 && f < u64::MAX as f64 {
-        Some(Number::from(f as u64))
-    } else {
-        None
+    if f == 0.0 {
+        return Some(Number::from(0));
     }
+    let sci = format!("{:e}", f.abs());
+    let (mantissa, exp) = sci.split_once('e')?;
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let dp = usize::try_from(exp.parse::<i32>().ok()? + 1).ok()?;
+    let zeros = "0".repeat(dp.checked_sub(digits.len())?);
+    let sign = if f < 0.0 { "-" } else { "" };
+    let text = format!("{sign}{digits}{zeros}");
+    text.parse::<i64>()
+        .map(Number::from)
+        .or_else(|_| text.parse::<u64>().map(Number::from))
+        .ok()
 }
 
 /// Go's `strconv.FormatFloat(f, 'g', -1, 64)`, as go-yaml v2 prints a float: the shortest
@@ -271,6 +280,11 @@ mod tests {
         json_numbers(&mut v);
         let want: Value =
             serde_yaml_ng::from_str("[1, 0, 10000000000000000000, 1e20, 0.5, 3]").unwrap();
+        assert_eq!(v, want);
+        // (tests/cases/printer-numbers) -2^63 is written -9223372036854776000: no integer.
+        let mut v = Value::from(-9223372036854775808.0f64);
+        json_numbers(&mut v);
+        let want = Value::from(-9223372036854775808.0f64);
         assert_eq!(v, want);
     }
 
