@@ -714,6 +714,13 @@ fn read_as_kyaml(v: &mut Value, node: &Node) -> Result<(), String> {
                 let found = pairs
                     .iter()
                     .find(|(nk, _)| matches!(nk, Node::Scalar(t, ..) if t == k));
+                // A plain key Kustomize reads as a number or a time is no string: JSON, and
+                // so Kustomize's printing, fails on it.
+                if let Some((Node::Scalar(t, true, flow), _)) = found {
+                    if go_yaml_number(t).is_some() || go_yaml_timestamp(t, *flow).is_some() {
+                        return Err(crate::scalars::NOT_STRING_KEY.into());
+                    }
+                }
                 if let Some((_, n)) = found {
                     read_as_kyaml(child, n)?;
                 }

@@ -33,6 +33,9 @@ pub(crate) fn json_numbers(v: &mut Value) {
     }
 }
 
+/// Go's `encoding/json` on a mapping with a key that is not a string.
+pub(crate) const NOT_STRING_KEY: &str = "json: unsupported type: map[interface {}]interface {}";
+
 /// What JSON cannot hold, in the words of Go's `encoding/json` (which fails Kustomize's
 /// printing): a float that is not finite, or a mapping key that is not a string.
 pub(crate) fn json_unsupported(v: &Value) -> Option<String> {
@@ -41,7 +44,7 @@ pub(crate) fn json_unsupported(v: &Value) -> Option<String> {
             if k.is_string() {
                 json_unsupported(v)
             } else {
-                Some("json: unsupported type: map[interface {}]interface {}".to_string())
+                Some(NOT_STRING_KEY.to_string())
             }
         }),
         Value::Sequence(s) => s.iter().find_map(json_unsupported),

@@ -153,6 +153,13 @@ fn what_json_cannot_hold_fails_as_in_kubectl() {
             "  nested: {true: yes}\n",
             "json: unsupported type",
         ),
+        ("octal-key", "  0755: x\n", "json: unsupported type"),
+        ("date-key", "  2002-12-14: x\n", "json: unsupported type"),
+        (
+            "underscore-key",
+            "  - {1_000: x}\n",
+            "json: unsupported type",
+        ),
     ] {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::write(
