@@ -200,7 +200,25 @@ fn trailing_break(line: String) -> String {
 fn join_complex_keys(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut open: Option<char> = None;
+    // Inside a block scalar (its content indented deeper than this column) nothing is a key.
+    let mut block: Option<usize> = None;
     for line in text.split_inclusive('\n') {
+        let content = line.trim_end_matches('\n');
+        if let Some(min) = block {
+            let indent = content.len() - content.trim_start().len();
+            if content.trim().is_empty() || indent >= min {
+                out.push(line.to_string());
+                continue;
+            }
+            block = None;
+        }
+        if open.is_none() {
+            if let Some(owner) = block_owner(content) {
+                block = Some(owner + 1);
+                out.push(line.to_string());
+                continue;
+            }
+        }
         if let (Some(q), Some(last)) = (open, out.last_mut()) {
             // A folded line break is one space; a `\` before a second space keeps it.
             let body = line.trim_start_matches(' ');
