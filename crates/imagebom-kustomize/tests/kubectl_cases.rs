@@ -193,6 +193,60 @@ fn what_json_cannot_hold_fails_as_in_kubectl() {
     }
 }
 
+/// Real manifests through the printer: every rendered chart of `../shared/corpus` and
+/// `../shared/corpus-wide` and every manifest of the corpus, each the one resource of a
+/// kustomization, built natively and by `kubectl kustomize`: the same documents, the same
+/// bytes (kube-prometheus-stack, loki and cert-manager once differed).
+#[test]
+fn rendered_charts_print_as_kubectl_kustomize_prints_them() {
+    if !ready(&[KUBECTL, Need::CORPUS, Need::CORPUS_WIDE]) {
+        return;
+    }
+    let corpus = imagebom_testkit::shared("corpus", "IMAGEBOM_CORPUS", "expected").unwrap();
+    let wide = imagebom_testkit::shared("corpus-wide", "IMAGEBOM_CORPUS_WIDE", "rendered").unwrap();
+    let mut files: Vec<_> = [
+        corpus.join("rendered"),
+        corpus.join("manifests"),
+        wide.join("rendered"),
+    ]
+    .iter()
+    .flat_map(|d| std::fs::read_dir(d).expect("corpus dir").flatten())
+    .map(|e| e.path())
+    .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+    .collect();
+    files.sort();
+    assert!(files.len() >= 20, "the rendered corpus is missing");
+    let mut problems = Vec::new();
+    for file in &files {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::copy(file, tmp.path().join("r.yaml")).unwrap();
+        std::fs::write(
+            tmp.path().join("kustomization.yaml"),
+            "resources: [r.yaml]\n",
+        )
+        .unwrap();
+        let out = Command::new("/usr/bin/kubectl")
+            .arg("kustomize")
+            .arg(tmp.path())
+            .output()
+            .expect("kubectl runs");
+        assert!(out.status.success(), "kubectl kustomize {}", file.display());
+        let theirs = String::from_utf8(out.stdout).unwrap();
+        match build(tmp.path()) {
+            Err(e) => problems.push(format!("{}: {e}", file.display())),
+            Ok(objects) => {
+                let ours: Vec<Value> = objects.iter().map(|o| o.doc.clone()).collect();
+                if ours != parse(&theirs) {
+                    problems.push(format!("{}: documents differ", file.display()));
+                } else if to_yaml(&objects) != theirs {
+                    problems.push(format!("{}: bytes differ", file.display()));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 /// A line starting with `---` and holding more than a comment is no separator to Kustomize:
 /// both fail, in Kustomize's words.
 #[test]
