@@ -37,6 +37,10 @@ fn value_start(line: &str) -> Option<(usize, usize)> {
         at += 2;
     }
     let rest = &line[at..];
+    if rest.starts_with("? ") {
+        // A complex key (over 128 bytes): folded as a value, two deeper than its `?`.
+        return Some((at + 2, at + 2));
+    }
     if let Some(key_len) = key_length(rest) {
         let after = &rest[key_len..];
         let value = after.strip_prefix(": ")?;
@@ -238,6 +242,25 @@ mod tests {
         assert!(
             folded.lines().nth(1).unwrap().starts_with("      word"),
             "{folded}"
+        );
+    }
+
+    #[test]
+    fn a_complex_key_folds_two_deeper_than_its_question_mark() {
+        // From tests/cases/printer-keys (kubectl kustomize's output).
+        let key = format!("{} with spaces {}", "f".repeat(100), "g".repeat(30));
+        assert_eq!(
+            fold(&format!("  ? {key}")),
+            format!(
+                "  ? {}\n    with spaces {}",
+                "f".repeat(100),
+                "g".repeat(30)
+            )
+        );
+        let m = "m".repeat(90);
+        assert_eq!(
+            fold(&format!("  - ? '{m} {m} '")),
+            format!("  - ? '{m}\n      {m} '")
         );
     }
 

@@ -143,8 +143,15 @@ fn collect_pairs(k: &Kustomization, g: &Value) -> Result<Vec<(String, String)>, 
     envs.extend(list("env"));
     for env in envs {
         let (file, text) = k.read_restricted(&env)?;
-        for line in text.lines() {
-            let line = line.trim_start_matches('\u{feff}').trim();
+        for (n, line) in text.lines().enumerate() {
+            // As Kustomize's `kvFromLine`: the first line loses a BOM, every line its leading
+            // whitespace; the value keeps its spaces.
+            let line = if n == 0 {
+                line.strip_prefix('\u{feff}').unwrap_or(line)
+            } else {
+                line
+            };
+            let line = line.trim_start();
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }

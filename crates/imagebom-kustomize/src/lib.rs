@@ -22,6 +22,7 @@ mod patch;
 mod plugins;
 pub mod remote;
 mod replace;
+mod scalars;
 mod schema;
 mod sort;
 mod vars;
@@ -111,9 +112,11 @@ pub fn to_yaml(objects: &[Object]) -> String {
         if i > 0 {
             out.push_str("---\n");
         }
-        let sorted = sort::sort_keys(&o.doc);
+        let mut table = Vec::new();
+        let prepared = scalars::prepare(&sort::sort_keys(&o.doc), &mut table);
         out.push_str(&kyaml_quotes(
-            &serde_yaml_ng::to_string(&sorted).unwrap_or_default(),
+            &serde_yaml_ng::to_string(&prepared).unwrap_or_default(),
+            &table,
         ));
     }
     out
@@ -121,11 +124,12 @@ pub fn to_yaml(objects: &[Object]) -> String {
 
 /// Kyaml writes a string that would read back as another type (`"1"`, `"true"`, `""`) in
 /// double quotes, where `serde_yaml_ng` writes single ones: rewrites those scalars, outside
-/// block scalars.
-fn kyaml_quotes(text: &str) -> String {
+/// block scalars, and puts the placeholders of [`scalars::prepare`] (from `table`) back.
+fn kyaml_quotes(text: &str, table: &[String]) -> String {
     let mut out = String::with_capacity(text.len());
     let mut block: Option<usize> = None;
-    for line in text.split_inclusive('\n') {
+    let lines = join_complex_keys(text);
+    for line in lines.iter().map(String::as_str) {
         let body = line.trim_end_matches('\n');
         let indent = body.len() - body.trim_start().len();
         if let Some(min) = block {
@@ -135,24 +139,140 @@ fn kyaml_quotes(text: &str) -> String {
             }
             block = None;
         }
-        let trimmed = body.trim_end();
-        if trimmed.ends_with('|')
-            || trimmed.ends_with("|-")
-            || trimmed.ends_with("|+")
-            || trimmed.ends_with('>')
-            || trimmed.ends_with(">-")
-        {
-            // Block content is indented deeper than the line that opens it.
-            block = Some(indent + 1);
+        if let Some(owner) = block_owner(body) {
+            // Block content is indented deeper than the key (or `-`, `?`, `:`) that owns it;
+            // a sibling at the owner's column ends it.
+            block = Some(owner + 1);
             out.push_str(line);
             continue;
         }
-        out.push_str(&fold::fold(&requote(body)));
+        let printed = trailing_break(requote(&scalars::substitute(body, table)));
+        out.push_str(&fold::fold(&printed));
         if line.ends_with('\n') {
             out.push('\n');
         }
     }
     out
+}
+
+/// The column of what owns the block scalar `line` opens (`key: |-`, `- |2`, `? >`), or
+/// `None` when it opens none (a plain value that ends in `|` is no block).
+fn block_owner(line: &str) -> Option<usize> {
+    let indent = line.len() - line.trim_start_matches(' ').len();
+    let (mut at, mut owner) = (indent, indent);
+    while line[at..].starts_with("- ") {
+        owner = at;
+        at += 2;
+    }
+    let rest = line[at..].trim_end();
+    let header = |h: &str| {
+        let h = h.strip_prefix(['|', '>'])?;
+        let h = h.strip_prefix(|c: char| c.is_ascii_digit()).unwrap_or(h);
+        matches!(h, "" | "-" | "+").then_some(())
+    };
+    if header(rest).is_some() {
+        return (at > indent).then_some(owner);
+    }
+    if let Some(h) = rest.strip_prefix("? ").or_else(|| rest.strip_prefix(": ")) {
+        return header(h).map(|_| at);
+    }
+    // `key: |`: the header is the last token, after the key's `: `.
+    let (before, h) = rest.rsplit_once(' ')?;
+    header(h)?;
+    before.ends_with(':').then_some(at)
+}
+
+/// go-yaml writes the indentation after a line break inside a single-quoted scalar (U+2028,
+/// U+2029: the ones that do not end `serde_yaml_ng`'s line) only before a character that
+/// follows it, so none before the closing quote; `serde_yaml_ng` writes it at once.
+fn trailing_break(line: String) -> String {
+    let Some(inner) = line.strip_suffix('\'') else {
+        return line;
+    };
+    let kept = inner.trim_end_matches(' ');
+    if kept.len() < inner.len() && kept.ends_with(['\u{2028}', '\u{2029}']) {
+        return format!("{kept}'");
+    }
+    line
+}
+
+/// The lines of `text` (each with its `\n`), a quoted complex key (`? '…'`, `? "…"`) that
+/// `serde_yaml_ng` folded joined back on one line, for [`fold::fold`] to fold as go-yaml does.
+fn join_complex_keys(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut open: Option<char> = None;
+    // Inside a block scalar (its content indented deeper than this column) nothing is a key.
+    let mut block: Option<usize> = None;
+    for line in text.split_inclusive('\n') {
+        let content = line.trim_end_matches('\n');
+        if let Some(min) = block {
+            let indent = content.len() - content.trim_start().len();
+            if content.trim().is_empty() || indent >= min {
+                out.push(line.to_string());
+                continue;
+            }
+            block = None;
+        }
+        if open.is_none() {
+            if let Some(owner) = block_owner(content) {
+                block = Some(owner + 1);
+                out.push(line.to_string());
+                continue;
+            }
+        }
+        if let (Some(q), Some(last)) = (open, out.last_mut()) {
+            // A folded line break is one space; a `\` before a second space keeps it.
+            let body = line.trim_start_matches(' ');
+            let body = if q == '"' {
+                body.strip_prefix("\\ ").map_or(body, |_| &body[1..])
+            } else {
+                body
+            };
+            last.truncate(last.trim_end_matches('\n').len());
+            last.push(' ');
+            last.push_str(body);
+            if quoted_closes(body, q) {
+                open = None;
+            }
+            continue;
+        }
+        let body = line.trim_start_matches(' ');
+        let mut body = body;
+        while let Some(rest) = body.strip_prefix("- ") {
+            body = rest;
+        }
+        if let Some(key) = body.strip_prefix("? ") {
+            if let Some(q) = key.chars().next().filter(|c| matches!(c, '\'' | '"')) {
+                if !quoted_closes(&key[1..], q) {
+                    open = Some(q);
+                }
+            }
+        }
+        out.push(line.to_string());
+    }
+    out
+}
+
+/// Whether the quoted scalar whose text (after the opening quote) starts `s` closes on it.
+fn quoted_closes(s: &str, quote: char) -> bool {
+    let mut chars = s.trim_end_matches('\n').chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if quote == '"' => {
+                chars.next();
+            }
+            '\'' if quote == '\'' => {
+                if chars.peek() == Some(&'\'') {
+                    chars.next();
+                } else {
+                    return true;
+                }
+            }
+            '"' if quote == '"' => return true,
+            _ => {}
+        }
+    }
+    false
 }
 
 /// The plain scalars YAML 1.1 (go-yaml v2, which prints `kubectl kustomize`'s output) reads as
@@ -171,6 +291,15 @@ fn requote_key(line: &str) -> std::borrow::Cow<'_, str> {
         at += 2;
     }
     let rest = &line[at..];
+    if let Some(key) = rest.strip_prefix("? ") {
+        // A complex key (over 128 bytes) is the rest of its line.
+        let inner = match key.strip_prefix('\'').and_then(|k| k.strip_suffix('\'')) {
+            Some(q) if !q.contains(['\'', '\\', '"']) && go_typed(q) => q,
+            None if yaml11_only_string(key) => key,
+            _ => return Cow::Borrowed(line),
+        };
+        return Cow::Owned(format!("{}? \"{inner}\"", &line[..at]));
+    }
     let key_len = if let Some(quoted) = rest.strip_prefix('\'') {
         match quoted.find('\'') {
             Some(i) if !quoted[i + 1..].starts_with('\'') => i + 2,
@@ -206,6 +335,15 @@ fn requote_key(line: &str) -> std::borrow::Cow<'_, str> {
     Cow::Owned(format!("{}\"{text}\"{after}", &line[..at]))
 }
 
+/// Whether go-yaml v2 or YAML 1.2 reads plain `text` as another type than string.
+fn go_typed(text: &str) -> bool {
+    yaml11_typed(text)
+        || matches!(
+            serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text),
+            Ok(serde_yaml_ng::Value::Number(_) | serde_yaml_ng::Value::Bool(_))
+        )
+}
+
 /// Whether plain `text` reads as a string in YAML 1.2 (`serde_yaml_ng`) but as another type
 /// in YAML 1.1 (go-yaml v2, which prints `kubectl kustomize`'s output).
 fn yaml11_only_string(text: &str) -> bool {
@@ -220,10 +358,12 @@ fn yaml11_only_string(text: &str) -> bool {
 /// float, timestamp, merge key) or treats it as a sexagesimal float: it then writes such a
 /// string double-quoted.
 fn yaml11_typed(text: &str) -> bool {
-    const WORDS: [&str; 24] = [
+    // (Not `<<`: go-yaml v2 looks words up only after a first character that hints at one,
+    // and `<` does not.)
+    const WORDS: [&str; 23] = [
         "", "~", "null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE", ".inf",
         ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF", ".nan", ".NaN",
-        ".NAN", "<<",
+        ".NAN",
     ];
     static RES: std::sync::OnceLock<[regex::Regex; 3]> = std::sync::OnceLock::new();
     let [int, float, base60] = RES.get_or_init(|| {
@@ -237,23 +377,25 @@ fn yaml11_typed(text: &str) -> bool {
             regex::Regex::new(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$").unwrap(),
         ]
     });
-    if WORDS.contains(&text) || YAML11_BOOLS.contains(&text) || regex_lite_timestamp(text) {
+    if WORDS.contains(&text) || YAML11_BOOLS.contains(&text) || is_go_timestamp(text) {
         return true;
     }
-    let plain = text.replace('_', "");
-    int.is_match(&plain) || float.is_match(&plain) || base60.is_match(text)
+    // go-yaml tries numbers only for a scalar starting with a digit, a sign or `.` (its
+    // `resolveTable` hint): `_1` is a string.
+    let hint = text.starts_with(|c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '.'));
+    // After a `.` it tries the float as written (`.5_` is a string), else without `_`.
+    let plain = if text.starts_with('.') {
+        text.to_string()
+    } else {
+        text.replace('_', "")
+    };
+    hint && (int.is_match(&plain) || float.is_match(&plain)) || base60.is_match(text)
 }
 
-/// Whether a plain scalar is a YAML 1.1 timestamp (`2022-02-03T16:03:17Z`, `2022-02-03`).
-fn regex_lite_timestamp(v: &str) -> bool {
-    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    RE.get_or_init(|| {
-        regex::Regex::new(
-            r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([Tt ][0-9]{1,2}:[0-9]{2}:[0-9]{2}(\.[0-9]*)?(Z|[-+][0-9]{1,2}(:[0-9]{2})?)?)?$",
-        )
-        .unwrap()
-    })
-    .is_match(v)
+/// Whether go-yaml v2 resolves a plain scalar to a timestamp (its layouts, valid dates
+/// only: `2022-02-03T16:03:17Z`, `2022-02-03`; not `2001-12-14T21:59:43` nor `2001-02-30`).
+fn is_go_timestamp(v: &str) -> bool {
+    kustomization::go_yaml_timestamp(v, false).is_some()
 }
 
 /// One line with a single-quoted scalar at its end rewritten in double quotes when the
@@ -266,8 +408,10 @@ fn requote(line: &str) -> String {
         .rsplit_once(": ")
         .map(|(before, value)| (format!("{before}: "), value))
         .or_else(|| {
-            let body = line.trim_start_matches(' ');
-            let value = body.strip_prefix("- ")?;
+            let mut value = line.trim_start_matches(' ').strip_prefix("- ")?;
+            while let Some(v) = value.strip_prefix("- ") {
+                value = v;
+            }
             Some((line[..line.len() - value.len()].to_string(), value))
         });
     if let Some((before, value)) = plain_value {
@@ -373,6 +517,27 @@ mod tests {
         assert_eq!(requote("  '1': a"), "  \"1\": a");
         assert_eq!(requote("  at: 12:30"), "  at: \"12:30\"");
         assert_eq!(requote("  n: 1_000"), "  \"n\": \"1_000\"");
+        // (tests/cases/printer-blocks) what opens a block scalar, and who owns it.
+        use super::block_owner;
+        assert_eq!(block_owner("    - expr: |-"), Some(6));
+        assert_eq!(block_owner("  lead: |2"), Some(2));
+        assert_eq!(block_owner("      - - |"), Some(8));
+        assert_eq!(block_owner("  ? >-"), Some(2));
+        assert_eq!(block_owner("  text: a plain value ending in |"), None);
+        assert_eq!(block_owner("  gt: it ends in >"), None);
+        // (tests/cases/printer-keys) complex keys and nested sequence items.
+        let ones = "1".repeat(129);
+        assert_eq!(requote(&format!("  ? '{ones}'")), format!("  ? \"{ones}\""));
+        assert_eq!(requote("  - - - y"), "  - - - \"y\"");
+        // (tests/cases/printer-data) `<<` is a plain string to go-yaml v2's printer.
+        assert_eq!(requote("  k: <<"), "  k: <<");
+        assert_eq!(
+            super::trailing_break("  k: 'a\u{2028}    '".into()),
+            "  k: 'a\u{2028}'"
+        );
+        // (tests/cases/yaml11-flow-ints) go-yaml tries numbers only after a digit, sign or dot.
+        assert_eq!(requote("  - _1"), "  - _1");
+        assert_eq!(requote("  - 1_"), "  - \"1_\"");
         // Numbers, plain strings and syntax-only quoting stay.
         assert_eq!(requote("  port: 8080"), "  port: 8080");
         assert_eq!(requote("  color: '#34577c'"), "  color: '#34577c'");

@@ -150,9 +150,10 @@ pub(crate) fn sort_keys(v: &Value) -> Value {
     }
 }
 
-/// go-yaml's map key order (`keyList.Less`, which `kubectl kustomize` prints with): rune by
-/// rune, letters after other characters (`NAME_LABEL` before `NAMESPACE_LABEL`) except right
-/// after a digit, and runs of digits compared as numbers (`a2` before `a10`).
+/// go-yaml v2's map key order (`keyList.Less`, which `kubectl kustomize` prints with): rune by
+/// rune, letters after other characters (`NAME_LABEL` before `NAMESPACE_LABEL`, `a12` before
+/// `a1b`, `"123"` before `"1e3"`), and runs of digits compared as numbers (`a2` before `a10`).
+/// (go-yaml v3 puts a letter first right after a digit; v2 does not.)
 pub(crate) fn key_order(a: &str, b: &str) -> std::cmp::Ordering {
     use std::cmp::Ordering;
     if less(a, b) {
@@ -166,11 +167,9 @@ pub(crate) fn key_order(a: &str, b: &str) -> std::cmp::Ordering {
 
 fn less(a: &str, b: &str) -> bool {
     let (ar, br): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    let mut digits = false;
     let digit = |c: char| c.is_ascii_digit();
     for i in 0..ar.len().min(br.len()) {
         if ar[i] == br[i] {
-            digits = digit(ar[i]);
             continue;
         }
         let (al, bl) = (ar[i].is_alphabetic(), br[i].is_alphabetic());
@@ -178,7 +177,7 @@ fn less(a: &str, b: &str) -> bool {
             return ar[i] < br[i];
         }
         if al || bl {
-            return if digits { al } else { bl };
+            return bl;
         }
         let (mut an, mut bn) = (0i64, 0i64);
         if ar[i] == '0' || br[i] == '0' {
@@ -240,6 +239,9 @@ mod tests {
         assert_eq!(key_order("apiVersion", "kind"), Less);
         assert_eq!(key_order("a10", "a2"), Greater);
         assert_eq!(key_order("a2", "a2b"), Less);
+        // From tests/cases/printer-data: no letter-first rule after a digit (that is v3's).
+        assert_eq!(key_order("a12", "a1b"), Less);
+        assert_eq!(key_order("123", "1e3"), Less);
         assert_eq!(key_order("B", "a"), Less);
         assert_eq!(key_order("x", "x"), Equal);
     }

@@ -12,10 +12,41 @@ use std::process::Command;
 const KUBECTL: Need = Need::Program("/usr/bin/kubectl", "kubectl");
 
 fn parse(text: &str) -> Vec<Value> {
-    serde_yaml_ng::Deserializer::from_str(text)
-        .map(|d| serde::Deserialize::deserialize(d).expect("YAML"))
-        .filter(|v: &Value| !v.is_null())
-        .collect()
+    let docs: Result<Vec<Value>, _> = serde_yaml_ng::Deserializer::from_str(text)
+        .map(serde::Deserialize::deserialize)
+        .collect();
+    match docs {
+        Ok(docs) => docs.into_iter().filter(|v| !v.is_null()).collect(),
+        // Deeper than serde_yaml_ng's recursion limit (tests/cases/deep-nesting): yaml-rust2's
+        // loader, which has none, converted here (independently of the crate's own fallback).
+        Err(e) if e.to_string().starts_with("recursion limit exceeded") => {
+            yaml_rust2::YamlLoader::load_from_str(text)
+                .expect("YAML")
+                .iter()
+                .map(from_yaml_rust2)
+                .filter(|v| !v.is_null())
+                .collect()
+        }
+        Err(e) => panic!("YAML: {e}"),
+    }
+}
+
+fn from_yaml_rust2(y: &yaml_rust2::Yaml) -> Value {
+    use yaml_rust2::Yaml;
+    match y {
+        Yaml::Hash(h) => Value::Mapping(
+            h.iter()
+                .map(|(k, v)| (from_yaml_rust2(k), from_yaml_rust2(v)))
+                .collect(),
+        ),
+        Yaml::Array(a) => Value::Sequence(a.iter().map(from_yaml_rust2).collect()),
+        Yaml::String(s) => Value::String(s.clone()),
+        Yaml::Integer(i) => Value::from(*i),
+        Yaml::Real(r) => Value::from(r.parse::<f64>().expect("a float")),
+        Yaml::Boolean(b) => Value::Bool(*b),
+        Yaml::Null => Value::Null,
+        other => panic!("unexpected YAML node {other:?}"),
+    }
 }
 
 #[test]
@@ -99,6 +130,185 @@ fn errors_name_the_file() {
     let err = build(&tmp).unwrap_err().to_string();
     assert!(err.contains("kustomization.yaml"), "{err}");
     std::fs::remove_dir_all(&tmp).unwrap();
+}
+
+/// Kustomize prints through JSON: a float that is not finite (`.inf`, `.nan`) or a mapping key
+/// that is not a string fails `kubectl kustomize`, and fails the native build too, naming the
+/// file.
+#[test]
+fn what_json_cannot_hold_fails_as_in_kubectl() {
+    if !ready(&[KUBECTL]) {
+        return;
+    }
+    for (name, spec, says) in [
+        ("inf", "  limit: .inf\n", "json: unsupported value: +Inf"),
+        (
+            "nan",
+            "  values: [1, .nan]\n",
+            "json: unsupported value: NaN",
+        ),
+        ("int-key", "  1: one\n", "json: unsupported type"),
+        (
+            "bool-key",
+            "  nested: {true: yes}\n",
+            "json: unsupported type",
+        ),
+        ("octal-key", "  0755: x\n", "json: unsupported type"),
+        ("date-key", "  2002-12-14: x\n", "json: unsupported type"),
+        (
+            "underscore-key",
+            "  - {1_000: x}\n",
+            "json: unsupported type",
+        ),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(
+            tmp.path().join("kustomization.yaml"),
+            "resources: [w.yaml]\n",
+        )
+        .unwrap();
+        std::fs::write(
+            tmp.path().join("w.yaml"),
+            format!("apiVersion: example.com/v1\nkind: W\nmetadata:\n  name: w\nspec:\n{spec}"),
+        )
+        .unwrap();
+        let out = Command::new("/usr/bin/kubectl")
+            .arg("kustomize")
+            .arg(tmp.path())
+            .output()
+            .expect("kubectl runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && stderr.contains(says),
+            "{name}: {stderr}"
+        );
+        let err = build(tmp.path())
+            .map(|o| to_yaml(&o))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(says) && err.contains("w.yaml"),
+            "{name}: {err}"
+        );
+    }
+}
+
+/// Real manifests through the printer: every rendered chart of `../shared/corpus` and
+/// `../shared/corpus-wide` and every manifest of the corpus, each the one resource of a
+/// kustomization, built natively and by `kubectl kustomize`: the same documents, the same
+/// bytes (kube-prometheus-stack, loki and cert-manager once differed).
+#[test]
+fn rendered_charts_print_as_kubectl_kustomize_prints_them() {
+    if !ready(&[KUBECTL, Need::CORPUS, Need::CORPUS_WIDE]) {
+        return;
+    }
+    let corpus = imagebom_testkit::shared("corpus", "IMAGEBOM_CORPUS", "expected").unwrap();
+    let wide = imagebom_testkit::shared("corpus-wide", "IMAGEBOM_CORPUS_WIDE", "rendered").unwrap();
+    let mut files: Vec<_> = [
+        corpus.join("rendered"),
+        corpus.join("manifests"),
+        wide.join("rendered"),
+    ]
+    .iter()
+    .flat_map(|d| std::fs::read_dir(d).expect("corpus dir").flatten())
+    .map(|e| e.path())
+    .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+    .collect();
+    files.sort();
+    assert!(files.len() >= 20, "the rendered corpus is missing");
+    let mut problems = Vec::new();
+    for file in &files {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::copy(file, tmp.path().join("r.yaml")).unwrap();
+        std::fs::write(
+            tmp.path().join("kustomization.yaml"),
+            "resources: [r.yaml]\n",
+        )
+        .unwrap();
+        let out = Command::new("/usr/bin/kubectl")
+            .arg("kustomize")
+            .arg(tmp.path())
+            .output()
+            .expect("kubectl runs");
+        assert!(out.status.success(), "kubectl kustomize {}", file.display());
+        let theirs = String::from_utf8(out.stdout).unwrap();
+        match build(tmp.path()) {
+            Err(e) => problems.push(format!("{}: {e}", file.display())),
+            Ok(objects) => {
+                let ours: Vec<Value> = objects.iter().map(|o| o.doc.clone()).collect();
+                if ours != parse(&theirs) {
+                    problems.push(format!("{}: documents differ", file.display()));
+                } else if to_yaml(&objects) != theirs {
+                    problems.push(format!("{}: bytes differ", file.display()));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// A line starting with `---` and holding more than a comment is no separator to Kustomize:
+/// both fail, in Kustomize's words.
+#[test]
+fn a_bad_document_separator_fails_as_in_kubectl() {
+    if !ready(&[KUBECTL]) {
+        return;
+    }
+    for bad in ["---x", "--- x: 1", "----"] {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(
+            tmp.path().join("kustomization.yaml"),
+            "resources: [w.yaml]\n",
+        )
+        .unwrap();
+        let doc = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n";
+        std::fs::write(tmp.path().join("w.yaml"), format!("{doc}{bad}\n{doc}")).unwrap();
+        let out = Command::new("/usr/bin/kubectl")
+            .arg("kustomize")
+            .arg(tmp.path())
+            .output()
+            .expect("kubectl runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let says = format!("invalid document separator: {bad}");
+        assert!(
+            !out.status.success() && stderr.contains(&says),
+            "{bad}: {stderr}"
+        );
+        let err = build(tmp.path()).unwrap_err().to_string();
+        assert!(
+            err.contains(&says) && err.contains("w.yaml"),
+            "{bad}: {err}"
+        );
+    }
+}
+
+/// A YAML merge key whose value is no map fails both, in go-yaml's words.
+#[test]
+fn a_merge_key_on_a_scalar_fails_as_in_kubectl() {
+    if !ready(&[KUBECTL]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("kustomization.yaml"),
+        "resources: [w.yaml]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("w.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  <<: v\n",
+    )
+    .unwrap();
+    let out = Command::new("/usr/bin/kubectl")
+        .arg("kustomize")
+        .arg(tmp.path())
+        .output()
+        .expect("kubectl runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let says = "map merge requires map or sequence of maps as the value";
+    assert!(!out.status.success() && stderr.contains(says), "{stderr}");
+    let err = build(tmp.path()).unwrap_err().to_string();
+    assert!(err.contains(says) && err.contains("w.yaml"), "{err}");
 }
 
 /// `helmCharts` against the real Kustomize: `kubectl kustomize --enable-helm --helm-command
