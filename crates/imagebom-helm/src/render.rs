@@ -153,19 +153,29 @@ pub fn to_stream(r: &Rendered) -> String {
 /// Appends `text`; a line starting with `---` followed by more than spaces ends after its
 /// dashes (blanks dropped), as Helm's `(?m)^---[ \t]*` separator splits it.
 fn push_split(out: &mut String, text: &str) {
-    for line in text.split_inclusive('\n') {
-        match line.strip_prefix("---") {
-            Some(rest) if !rest.trim_end_matches('\n').trim_matches(' ').is_empty() => {
-                let content = rest.trim_start_matches([' ', '\t']);
-                out.push_str("---");
-                if !content.is_empty() && !content.starts_with('\n') {
-                    out.push('\n');
-                }
-                out.push_str(content);
-            }
-            _ => out.push_str(line),
+    // Only lines starting with `---` can change: the text is copied in runs between them.
+    let mut copied = 0;
+    let starts = text
+        .starts_with("---")
+        .then_some(0)
+        .into_iter()
+        .chain(text.match_indices("\n---").map(|(i, _)| i + 1));
+    for at in starts {
+        let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i + 1);
+        let rest = &text[at + 3..line_end];
+        if rest.trim_end_matches('\n').trim_matches(' ').is_empty() {
+            continue;
         }
+        out.push_str(&text[copied..at]);
+        let content = rest.trim_start_matches([' ', '\t']);
+        out.push_str("---");
+        if !content.is_empty() && !content.starts_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(content);
+        copied = line_end;
     }
+    out.push_str(&text[copied..]);
 }
 
 fn s(v: &str) -> Value {
@@ -682,7 +692,9 @@ pub fn render(chart: &Chart, opts: &RenderOptions) -> Result<Rendered> {
         return Err(HelmError::LibraryChart(chart.name().to_string()));
     }
     check_dependencies(chart)?;
-    let mut c = chart.deep_clone();
+    // A shallow copy: dependency processing replaces metadata, subcharts and values but
+    // writes into no values map of `chart` (coalescing works on deep copies of them).
+    let mut c = chart.clone();
     let vals = opts.values.deep_copy();
     process_dependencies(&mut c, &vals)?;
 
@@ -925,6 +937,44 @@ fn collect_crds(c: &Chart, full_path: &str, out: &mut Vec<(String, String)>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The line-by-line splitter `push_split` replaced, as the reference.
+    fn push_split_lines(out: &mut String, text: &str) {
+        for line in text.split_inclusive('\n') {
+            match line.strip_prefix("---") {
+                Some(rest) if !rest.trim_end_matches('\n').trim_matches(' ').is_empty() => {
+                    let content = rest.trim_start_matches([' ', '\t']);
+                    out.push_str("---");
+                    if !content.is_empty() && !content.starts_with('\n') {
+                        out.push('\n');
+                    }
+                    out.push_str(content);
+                }
+                _ => out.push_str(line),
+            }
+        }
+    }
+
+    #[test]
+    fn push_split_matches_the_line_splitter() {
+        for text in [
+            "",
+            "---",
+            "--- a",
+            "---\t\n",
+            "--- \n",
+            "---a\nb",
+            "a\n--- b\n---\n---\tc\n---  \n----\n",
+            "x\n---\t \ny\n---",
+            "\n---x\n\n--- # c\n",
+            "a: 1\n  --- no\nb: ---\n",
+        ] {
+            let (mut a, mut b) = (String::new(), String::new());
+            push_split(&mut a, text);
+            push_split_lines(&mut b, text);
+            assert_eq!(a, b, "{text:?}");
+        }
+    }
 
     #[test]
     fn template_order_is_helms() {

@@ -190,22 +190,26 @@ pub fn merge_tables(dst: &Dict, src: &Dict) -> Dict {
 }
 
 fn coalesce_tables_full_key(dst: &Dict, src: &Dict, prefix: &str, merge: bool) -> Dict {
-    let src_original_non_nil: std::collections::BTreeSet<String> = src
+    // The keys null in `dst` become null in `src`; of those, the ones `src` held a non-null
+    // value for are deleted from `dst` below (no other key needs `src`'s original value).
+    let dst_nil: Vec<std::sync::Arc<str>> = dst
         .entries()
         .into_iter()
-        .filter(|(_, v)| !matches!(v, Value::Nil))
-        .map(|(k, _)| k.to_string())
+        .filter(|(_, v)| matches!(v, Value::Nil))
+        .map(|(k, _)| k)
         .collect();
-    for (k, v) in dst.entries() {
-        if matches!(v, Value::Nil) {
-            src.insert(k, Value::Nil);
-        }
+    let src_non_nil: Vec<&str> = dst_nil
+        .iter()
+        .filter(|k| src.get(k).is_some_and(|v| !matches!(v, Value::Nil)))
+        .map(|k| &**k)
+        .collect();
+    for k in &dst_nil {
+        src.insert(k.clone(), Value::Nil);
     }
     for (key, val) in src.entries() {
-        let fullkey = concat_prefix(prefix, &key);
         let dv = dst.get(&key);
         match dv {
-            Some(Value::Nil) if !merge && src_original_non_nil.contains(&*key) => {
+            Some(Value::Nil) if !merge && src_non_nil.contains(&&*key) => {
                 dst.remove(&key);
             }
             None => {
@@ -213,6 +217,7 @@ fn coalesce_tables_full_key(dst: &Dict, src: &Dict, prefix: &str, merge: bool) -
             }
             Some(dv) => {
                 if let Value::Map(vm) = &val {
+                    let fullkey = concat_prefix(prefix, &key);
                     if let Value::Map(dm) = &dv {
                         coalesce_tables_full_key(dm, vm, &fullkey, merge);
                     } else {
@@ -221,6 +226,7 @@ fn coalesce_tables_full_key(dst: &Dict, src: &Dict, prefix: &str, merge: bool) -
                         ));
                     }
                 } else if matches!(dv, Value::Map(_)) && !matches!(val, Value::Nil) {
+                    let fullkey = concat_prefix(prefix, &key);
                     warn(format!(
                         "warning: destination for {fullkey} is a table. Ignoring non-table value ({val})"
                     ));

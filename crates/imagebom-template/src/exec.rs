@@ -1867,18 +1867,24 @@ fn multiple_definition(parse_name: &str, src: &str, offset: usize, name: &str) -
 }
 
 /// Go checks at parse time that every function named exists.
-fn check_functions(
-    root: &ListNode,
-    defines: &[DefineNode],
+fn check_functions<'a>(
+    root: &'a ListNode,
+    defines: &'a [DefineNode],
     funcs: &BTreeMap<String, ValueFunc>,
     parse_name: &str,
 ) -> Result<()> {
     let mut missing: Option<(String, usize)> = None;
-    let mut visit = |name: &str, line: usize| {
-        if missing.is_none()
-            && !funcs.contains_key(name)
-            && crate::function::state_func(name).is_none()
-        {
+    // Each distinct name is looked up in `funcs` once: a template names the same few
+    // functions over and over.
+    let mut known: std::collections::HashSet<&'a str, core::hash::BuildHasherDefault<NameHasher>> =
+        std::collections::HashSet::default();
+    let mut visit = |name: &'a str, line: usize| {
+        if missing.is_some() || known.contains(name) {
+            return;
+        }
+        if funcs.contains_key(name) || crate::function::state_func(name).is_some() {
+            known.insert(name);
+        } else {
             missing = Some((name.to_string(), line));
         }
     };
@@ -1900,9 +1906,9 @@ fn check_functions(
 /// Go's parser rejects a variable used outside the scope that declares it.
 fn check_variables(root: &ListNode, defines: &[DefineNode], parse_name: &str) -> Result<()> {
     type Found = (String, usize);
-    fn list(
-        l: &ListNode,
-        vars: &mut Vec<SmolStr>,
+    fn list<'a>(
+        l: &'a ListNode,
+        vars: &mut Vec<&'a str>,
         in_range: bool,
     ) -> core::result::Result<(), Found> {
         for n in &l.nodes {
@@ -1935,8 +1941,8 @@ fn check_variables(root: &ListNode, defines: &[DefineNode], parse_name: &str) ->
         }
         Ok(())
     }
-    fn pipe(p: &PipeNode, vars: &mut Vec<SmolStr>) -> core::result::Result<(), Found> {
-        vars.extend(p.decl.iter().cloned());
+    fn pipe<'a>(p: &'a PipeNode, vars: &mut Vec<&'a str>) -> core::result::Result<(), Found> {
+        vars.extend(p.decl.iter().map(SmolStr::as_str));
         for c in &p.commands {
             for a in &c.args {
                 expr(a, vars)?;
@@ -1944,10 +1950,10 @@ fn check_variables(root: &ListNode, defines: &[DefineNode], parse_name: &str) ->
         }
         Ok(())
     }
-    fn expr(e: &Expr, vars: &mut Vec<SmolStr>) -> core::result::Result<(), Found> {
+    fn expr<'a>(e: &'a Expr, vars: &mut Vec<&'a str>) -> core::result::Result<(), Found> {
         match e {
             Expr::Variable(pos, name, _) => {
-                if !vars.iter().any(|v| v == name) {
+                if !vars.iter().any(|v| *v == name.as_str()) {
                     let msg = format!("undefined variable {}", crate::go::go_quote(name));
                     return Err((msg, pos.line));
                 }
@@ -1959,7 +1965,7 @@ fn check_variables(root: &ListNode, defines: &[DefineNode], parse_name: &str) ->
         }
     }
     let check = |l: &ListNode| {
-        let mut vars = alloc::vec![SmolStr::new_static("$")];
+        let mut vars: Vec<&str> = alloc::vec!["$"];
         list(l, &mut vars, false)
     };
     let mut r = check(root);
@@ -1977,7 +1983,29 @@ fn check_variables(root: &ListNode, defines: &[DefineNode], parse_name: &str) ->
     })
 }
 
-fn walk_idents_list(list: &ListNode, f: &mut dyn FnMut(&str, usize)) {
+/// FNV-1a over a function name, for [`check_functions`]'s set of names already found.
+#[derive(Default)]
+struct NameHasher(u64);
+
+impl core::hash::Hasher for NameHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+fn walk_idents_list<'a>(list: &'a ListNode, f: &mut dyn FnMut(&'a str, usize)) {
     for n in &list.nodes {
         match n {
             Node::Action(a) => walk_idents_pipe(&a.pipe, f),
@@ -2000,7 +2028,7 @@ fn walk_idents_list(list: &ListNode, f: &mut dyn FnMut(&str, usize)) {
     }
 }
 
-fn walk_idents_pipe(p: &PipeNode, f: &mut dyn FnMut(&str, usize)) {
+fn walk_idents_pipe<'a>(p: &'a PipeNode, f: &mut dyn FnMut(&'a str, usize)) {
     for c in &p.commands {
         for a in &c.args {
             walk_idents_expr(a, f);
@@ -2008,7 +2036,7 @@ fn walk_idents_pipe(p: &PipeNode, f: &mut dyn FnMut(&str, usize)) {
     }
 }
 
-fn walk_idents_expr(e: &Expr, f: &mut dyn FnMut(&str, usize)) {
+fn walk_idents_expr<'a>(e: &'a Expr, f: &mut dyn FnMut(&'a str, usize)) {
     match e {
         Expr::Identifier(pos, name) => f(name, pos.line),
         Expr::Pipe(_, p) => walk_idents_pipe(p, f),

@@ -1070,13 +1070,18 @@ impl Dict {
     /// An independent copy, nested maps and lists included (Sprig's `deepCopy`);
     /// past [`MAX_VALUE_DEPTH`] levels the rest stays shared.
     pub fn deep_copy(&self) -> Dict {
-        let mut d = Dict::from_map(nested(|deep| match deep {
-            true => self.to_map(),
-            false => self
-                .read()
-                .iter()
-                .map(|(k, v)| (k.clone(), v.deep_copy()))
-                .collect(),
+        // A clone of the tree (keys and scalars shared or copied as they are), then each
+        // map and list in it replaced by its copy: no re-sorting of the keys.
+        let mut d = Dict::from_map(nested(|deep| {
+            let mut m = self.to_map();
+            if !deep {
+                for v in m.values_mut() {
+                    if matches!(v, Value::Map(_) | Value::List(_)) {
+                        *v = v.deep_copy();
+                    }
+                }
+            }
+            m
         }));
         d.1 = self.1.clone();
         d.2 = self.2;
