@@ -5,19 +5,8 @@
 //! ConfigMap and Secret kinds are the own case `tests/cases/generators-field`.
 
 use imagebom_kustomize::build;
+use imagebom_testkit::copy_dir;
 use std::path::Path;
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let (p, t) = (e.path(), to.join(e.file_name()));
-        if p.is_dir() {
-            copy_dir(&p, &t);
-        } else {
-            std::fs::copy(&p, &t).unwrap();
-        }
-    }
-}
 
 const CHART: &str = "name: web\nreleaseName: front\nnamespace: shop\nincludeCRDs: true\n\
                      skipTests: true\nadditionalValuesFiles: [values/extra.yaml]\nvaluesInline:\n  \

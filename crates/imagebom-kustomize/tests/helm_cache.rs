@@ -4,6 +4,7 @@
 //! `chartHome` does is tested in `imagebom-render`, which fills a real chart cache.)
 
 use imagebom_kustomize::{build_with, CachedChart, Options};
+use imagebom_testkit::copy_dir;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -13,18 +14,6 @@ const KUSTOMIZATION: &str = "helmCharts:\n- name: web\n  repo: https://charts.ex
 fn web_chart(to: &Path) {
     let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/helm-cases/features/charts/web");
     copy_dir(&from, to);
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let (p, t) = (e.path(), to.join(e.file_name()));
-        if p.is_dir() {
-            copy_dir(&p, &t);
-        } else {
-            std::fs::copy(&p, &t).unwrap();
-        }
-    }
 }
 
 /// What a cache hook was asked: (repository, chart, version) per call.

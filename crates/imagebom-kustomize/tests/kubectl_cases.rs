@@ -4,12 +4,21 @@
 //! print them byte for byte as `kubectl kustomize` does.
 
 use imagebom_kustomize::{build, to_yaml};
-use imagebom_testkit::{ready, Need};
+use imagebom_testkit::{copy_dir, ready, Need};
 use serde_yaml_ng::Value;
 use std::path::Path;
 use std::process::Command;
 
 const KUBECTL: Need = Need::Program("/usr/bin/kubectl", "kubectl");
+
+/// `kubectl kustomize DIR`, the oracle's run.
+fn kubectl_kustomize(dir: impl AsRef<std::ffi::OsStr>) -> std::process::Output {
+    Command::new("/usr/bin/kubectl")
+        .arg("kustomize")
+        .arg(dir)
+        .output()
+        .expect("kubectl runs")
+}
 
 fn parse(text: &str) -> Vec<Value> {
     let docs: Result<Vec<Value>, _> = serde_yaml_ng::Deserializer::from_str(text)
@@ -66,11 +75,7 @@ fn own_cases_equal_kubectl_kustomize() {
     let mut problems = Vec::new();
     for dir in &dirs {
         let name = dir.file_name().unwrap().to_string_lossy().to_string();
-        let out = Command::new("/usr/bin/kubectl")
-            .arg("kustomize")
-            .arg(dir)
-            .output()
-            .expect("kubectl runs");
+        let out = kubectl_kustomize(dir);
         assert!(
             out.status.success(),
             "kubectl kustomize {name} failed: {}",
@@ -172,11 +177,7 @@ fn what_json_cannot_hold_fails_as_in_kubectl() {
             format!("apiVersion: example.com/v1\nkind: W\nmetadata:\n  name: w\nspec:\n{spec}"),
         )
         .unwrap();
-        let out = Command::new("/usr/bin/kubectl")
-            .arg("kustomize")
-            .arg(tmp.path())
-            .output()
-            .expect("kubectl runs");
+        let out = kubectl_kustomize(tmp.path());
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
             !out.status.success() && stderr.contains(says),
@@ -225,11 +226,7 @@ fn rendered_charts_print_as_kubectl_kustomize_prints_them() {
             "resources: [r.yaml]\n",
         )
         .unwrap();
-        let out = Command::new("/usr/bin/kubectl")
-            .arg("kustomize")
-            .arg(tmp.path())
-            .output()
-            .expect("kubectl runs");
+        let out = kubectl_kustomize(tmp.path());
         assert!(out.status.success(), "kubectl kustomize {}", file.display());
         let theirs = String::from_utf8(out.stdout).unwrap();
         match build(tmp.path()) {
@@ -263,11 +260,7 @@ fn a_bad_document_separator_fails_as_in_kubectl() {
         .unwrap();
         let doc = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n";
         std::fs::write(tmp.path().join("w.yaml"), format!("{doc}{bad}\n{doc}")).unwrap();
-        let out = Command::new("/usr/bin/kubectl")
-            .arg("kustomize")
-            .arg(tmp.path())
-            .output()
-            .expect("kubectl runs");
+        let out = kubectl_kustomize(tmp.path());
         let stderr = String::from_utf8_lossy(&out.stderr);
         let says = format!("invalid document separator: {bad}");
         assert!(
@@ -299,11 +292,7 @@ fn a_merge_key_on_a_scalar_fails_as_in_kubectl() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  <<: v\n",
     )
     .unwrap();
-    let out = Command::new("/usr/bin/kubectl")
-        .arg("kustomize")
-        .arg(tmp.path())
-        .output()
-        .expect("kubectl runs");
+    let out = kubectl_kustomize(tmp.path());
     let stderr = String::from_utf8_lossy(&out.stderr);
     let says = "map merge requires map or sequence of maps as the value";
     assert!(!out.status.success() && stderr.contains(says), "{stderr}");
@@ -415,19 +404,6 @@ fn helm_charts_equal_kubectl_kustomize_with_the_helm_sdk() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let p = e.path();
-        let t = to.join(e.file_name());
-        if p.is_dir() {
-            copy_dir(&p, &t);
-        } else {
-            std::fs::copy(&p, &t).unwrap();
-        }
-    }
-}
-
 /// `validators` are plugins: Kustomize (plugins disabled, its default) and imagebom (which
 /// runs none) both refuse the build, naming the plugin's kind.
 #[test]
@@ -456,11 +432,7 @@ fn validators_fail_as_kustomize_fails_without_plugins() {
         "{err}"
     );
     if ready(&[KUBECTL]) {
-        let out = Command::new("/usr/bin/kubectl")
-            .arg("kustomize")
-            .arg(d)
-            .output()
-            .expect("kubectl runs");
+        let out = kubectl_kustomize(d);
         assert!(!out.status.success());
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(want), "{stderr}");
@@ -549,11 +521,7 @@ fn generators_of_other_kinds_fail_as_kubectl_kustomize_fails() {
         };
         assert!(err.contains(named), "{named} missing from: {err}");
         if ready(&[KUBECTL]) {
-            let out = Command::new("/usr/bin/kubectl")
-                .arg("kustomize")
-                .arg(d)
-                .output()
-                .expect("kubectl runs");
+            let out = kubectl_kustomize(d);
             assert!(!out.status.success(), "kubectl built {config}");
             let stderr = String::from_utf8_lossy(&out.stderr);
             let theirs = stderr

@@ -9,6 +9,7 @@
 
 use imagebom_charts::{CacheEntry, ChartCache};
 use imagebom_kustomize::{build_with, to_yaml, Object, Options};
+use imagebom_testkit::copy_dir;
 use std::path::{Path, PathBuf};
 
 const REPO: &str = "https://charts.example.com/stable";
@@ -35,18 +36,6 @@ fn pack(dir: &Path) -> Vec<u8> {
     let mut b = tar::Builder::new(gz);
     b.append_dir_all("web", dir).unwrap();
     b.into_inner().unwrap().finish().unwrap()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let (p, t) = (e.path(), to.join(e.file_name()));
-        if p.is_dir() {
-            copy_dir(&p, &t);
-        } else {
-            std::fs::copy(&p, &t).unwrap();
-        }
-    }
 }
 
 /// A chart cache holding web 1.2.3 (the chart's own version) and, for the version choice,

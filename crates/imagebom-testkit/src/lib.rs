@@ -221,3 +221,18 @@ pub fn ready(needs: &[Need]) -> bool {
     // Every need is asked (no short cut), so each missing one is said.
     needs.iter().filter(|n| n.find().is_none()).count() == 0
 }
+
+/// Copies the directory tree `from` into `to` (created if missing), for tests that build a
+/// fixture in a temporary directory. Panics on any I/O error.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("{}: {e}", to.display()));
+    let entries = std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display()));
+    for e in entries.flatten() {
+        let (p, t) = (e.path(), to.join(e.file_name()));
+        if p.is_dir() {
+            copy_dir(&p, &t);
+        } else {
+            std::fs::copy(&p, &t).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        }
+    }
+}
